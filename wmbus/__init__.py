@@ -1,0 +1,1 @@
+"""wmbus: see docs."""
