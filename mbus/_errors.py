@@ -1,0 +1,80 @@
+"""The typed errors of the ``mbus`` package: one root, split by fault."""
+
+from __future__ import annotations
+
+__all__ = [
+    "ChecksumError",
+    "DecodeError",
+    "EncodeError",
+    "FrameError",
+    "MBusError",
+    "RecordError",
+    "UnsupportedError",
+]
+
+
+class MBusError(Exception):
+    """Root of every error raised by ``mbus``."""
+
+
+class DecodeError(MBusError):
+    """Bytes that cannot be decoded.
+
+    Attributes:
+        message: what is wrong, in words a user can act on.
+        offset: byte offset in the decoded buffer where the fault was found, if known.
+        field: the name of the field at fault (``"L"``, ``"checksum"``, ``"DIFE"``, ...).
+        data: the offending bytes (may be empty).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        offset: int | None = None,
+        field: str | None = None,
+        data: bytes = b"",
+    ) -> None:
+        self.message = message
+        self.offset = offset
+        self.field = field
+        self.data = bytes(data)
+        super().__init__(self._describe())
+
+    def _describe(self) -> str:
+        where = []
+        if self.field is not None:
+            where.append(self.field)
+        if self.offset is not None:
+            where.append(f"at byte {self.offset}")
+        prefix = " ".join(where)
+        return f"{prefix}: {self.message}" if prefix else self.message
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild, (type(self), self.message, self.offset, self.field, self.data))
+
+
+def _rebuild(
+    cls: type[DecodeError], message: str, offset: int | None, field: str | None, data: bytes
+) -> DecodeError:
+    return cls(message, offset=offset, field=field, data=data)
+
+
+class FrameError(DecodeError):
+    """A link-layer frame (EN 13757-2 / FT1.2) is malformed: start, length or stop byte."""
+
+
+class ChecksumError(FrameError):
+    """The checksum of a frame does not match its contents."""
+
+
+class RecordError(DecodeError):
+    """The application layer (header or data records) is malformed or truncated."""
+
+
+class UnsupportedError(DecodeError):
+    """The bytes are well-formed but use a feature this version does not decode yet."""
+
+
+class EncodeError(MBusError):
+    """Objects given to an encoder cannot be represented in the requested coding."""

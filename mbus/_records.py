@@ -1,0 +1,761 @@
+"""Data records of the M-Bus application layer (EN 13757-3:2018 clause 6).
+
+A record is a data information block (DIF, up to 10 DIFE), a value information
+block (VIF, up to 10 VIFE, or a plain-text unit) and the data. Everything that the
+header bytes say is worked out once per distinct header and kept in a
+:class:`RecordShape`; a :class:`Record` is a shape plus its data bytes. Real
+telegrams repeat the same few headers, so decoding mostly costs a dictionary
+lookup and the value conversion.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from . import _codings as codings
+from ._errors import EncodeError, RecordError, UnsupportedError
+from ._vif import (
+    COMBINABLE,
+    COMBINABLE_EXTENSION,
+    EXTENSION_FB,
+    EXTENSION_FD,
+    OBJECT_ACTIONS,
+    PRIMARY,
+    RECORD_ERRORS,
+    VifInfo,
+)
+
+__all__ = [
+    "FUNCTIONS",
+    "MAX_DIFE",
+    "MAX_VIFE",
+    "Record",
+    "RecordShape",
+    "Value",
+    "build_record",
+    "decode_records",
+    "encode_records",
+    "lvar_length",
+]
+
+MAX_DIFE = 10  # EN 13757-3:2018 6.3.1
+MAX_VIFE = 10  # EN 13757-3:2018 6.4.1
+_CACHE_LIMIT = 4096
+
+Value = int | Decimal | float | str | bytes | dt.datetime | dt.date | dt.time | None
+JsonValue = int | float | str | None
+# Decodes the data bytes of one record to (Python value, JSON value, flags).
+Decoder = Callable[[bytes], tuple[Value, JsonValue, tuple[str, ...]]]
+
+# DIF function field, EN 13757-3:2018 6.3.2 Table 3.
+FUNCTIONS = ("instantaneous", "maximum", "minimum", "error")
+
+# DIF data field, EN 13757-3:2018 6.3.3 Table 4: (name, length in bytes; None = LVAR).
+_CODINGS: dict[int, tuple[str, int | None]] = {
+    0x0: ("none", 0), 0x1: ("int8", 1), 0x2: ("int16", 2), 0x3: ("int24", 3),
+    0x4: ("int32", 4), 0x5: ("real32", 4), 0x6: ("int48", 6), 0x7: ("int64", 8),
+    0x8: ("selection", 0), 0x9: ("bcd2", 1), 0xA: ("bcd4", 2), 0xB: ("bcd6", 3),
+    0xC: ("bcd8", 4), 0xD: ("lvar", None), 0xE: ("bcd12", 6),
+}
+_CODING_NIBBLE = {name: nibble for nibble, (name, _) in _CODINGS.items()}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RecordShape:
+    """Everything the DIF/DIFE/VIF/VIFE bytes of a record say, decoded once.
+
+    Attributes:
+        header: the DIF, DIFE, VIF, VIFE bytes (and a plain-text unit) as on the wire.
+        dib_length: how many of them are DIF and DIFE.
+        coding: data field coding (``int32``, ``bcd8``, ``real32``, ``lvar``, ...).
+        length: data length in bytes; None for LVAR (the first data byte tells).
+        function: instantaneous, maximum, minimum, error, manufacturer_specific,
+            more_records_follow (or global_readout in a master's request).
+        quantity, unit: what is measured, in a normalised unit.
+        exponent, factor: ``value = raw * factor * 10**exponent``.
+        offset_exponent: an additive correction of ``10**offset_exponent`` units, if any.
+        kind: number, time_point, identifier, flags, text, container, manufacturer, unknown.
+        extensions: names of the combinable VIFEs (``per_h``, ``phase_L1``, ...).
+        record_error: the record error code a slave reported in a VIFE, if any.
+        action: the object action a master asked for in a VIFE, if any.
+        flags: what the decoder did not understand (``unknown_vif``, ...).
+    """
+
+    header: bytes
+    dib_length: int
+    coding: str
+    length: int | None
+    function: str
+    storage: int
+    tariff: int
+    subunit: int
+    quantity: str
+    unit: str
+    exponent: int = 0
+    factor: int = 1
+    offset_exponent: int | None = None
+    kind: str = "number"
+    extensions: tuple[str, ...] = ()
+    record_error: str | None = None
+    action: str | None = None
+    flags: tuple[str, ...] = ()
+    msb_first: bool = False
+    decoder: Decoder = field(repr=False, compare=False, hash=False,
+                             default=lambda raw: (None, None, ()))
+    template: dict[str, Any] = field(repr=False, compare=False, hash=False, default_factory=dict)
+
+    @property
+    def dif(self) -> int:
+        """The DIF byte."""
+        return self.header[0]
+
+    @property
+    def difes(self) -> bytes:
+        """The DIFE bytes."""
+        return self.header[1:self.dib_length]
+
+    @property
+    def vib(self) -> bytes:
+        """The VIF and VIFE bytes (with a plain-text unit where there is one)."""
+        return self.header[self.dib_length:]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One data record: its shape (what the header says) and its data bytes.
+
+    ``data`` holds the value bytes as on the wire (for LVAR, the length byte
+    too), so ``shape.header + data`` gives the record's bytes back.
+    """
+
+    shape: RecordShape
+    data: bytes
+
+    @property
+    def function(self) -> str:
+        """instantaneous, maximum, minimum, error, manufacturer_specific or more_records_follow."""
+        return self.shape.function
+
+    @property
+    def storage(self) -> int:
+        """Storage number (0 = actual value)."""
+        return self.shape.storage
+
+    @property
+    def tariff(self) -> int:
+        """Tariff number."""
+        return self.shape.tariff
+
+    @property
+    def subunit(self) -> int:
+        """Subunit (device unit) number."""
+        return self.shape.subunit
+
+    @property
+    def quantity(self) -> str:
+        """What is measured (``energy``, ``volume``, ``flow_temperature``, ...)."""
+        return self.shape.quantity
+
+    @property
+    def unit(self) -> str:
+        """Normalised unit (``Wh``, ``m3``, ``degC``, ``s``, ...; empty if none)."""
+        return self.shape.unit
+
+    @property
+    def value(self) -> Value:
+        """The value, exact: int or Decimal for integer and BCD data, float only for REAL32."""
+        return self.shape.decoder(self.data)[0]
+
+    @property
+    def flags(self) -> tuple[str, ...]:
+        """What is odd about this record (``time_invalid``, ``invalid_bcd``, ``unknown_vif``...)."""
+        return self.shape.flags + self.shape.decoder(self.data)[2]
+
+    def encode(self) -> bytes:
+        """The record's bytes."""
+        return self.shape.header + self.data
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form (see the ``mbus decode --json`` format)."""
+        out = self.shape.template.copy()
+        _, value, flags = self.shape.decoder(self.data)
+        out["value"] = value
+        out["data"] = self.data.hex()
+        if flags:
+            out["flags"] = [*out.get("flags", ()), *flags]
+        return out
+
+
+# --- value decoders --------------------------------------------------------------------------
+
+_POW10: list[int] = [10**n for n in range(64)]
+_FLOAT_EXACT = 10**15  # a decimal of at most 15 significant digits survives a float
+
+
+def _pow10(n: int) -> int:
+    """10**n for n >= 0, as an int."""
+    return _POW10[n] if n < 64 else int(pow(10, n))
+
+
+def _scaled_json(mantissa: int, exponent: int) -> JsonValue:
+    if exponent >= 0:
+        return mantissa * _pow10(exponent)
+    if -_FLOAT_EXACT < mantissa < _FLOAT_EXACT:
+        # Integer true division is correctly rounded, so the float prints back exactly.
+        return mantissa / _pow10(-exponent)
+    return str(Decimal(mantissa).scaleb(exponent))
+
+
+def _scaled_python(mantissa: int, exponent: int) -> int | Decimal:
+    return mantissa * _pow10(exponent) if exponent >= 0 else Decimal(mantissa).scaleb(exponent)
+
+
+Reader = Callable[[bytes], tuple[int | str, tuple[str, ...]]]
+
+
+def _number_decoder(shape_args: dict[str, Any], read: Reader) -> Decoder:
+    factor: int = shape_args["factor"]
+    exponent: int = shape_args["exponent"]
+    offset_exp: int | None = shape_args["offset_exponent"]
+
+    def decode(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
+        number, flags = read(raw)
+        if isinstance(number, str):
+            return number, number, flags
+        mantissa, exp = number * factor, exponent
+        if offset_exp is not None:
+            exp = min(exponent, offset_exp)
+            mantissa = mantissa * _pow10(exponent - exp) + _pow10(offset_exp - exp)
+        return _scaled_python(mantissa, exp), _scaled_json(mantissa, exp), flags
+
+    return decode
+
+
+def _real_decoder(exponent: int, offset_exp: int | None) -> Decoder:
+    def decode(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
+        value = codings.decode_real32(raw)
+        if not math.isfinite(value):
+            return value, str(value), ("not_finite",)
+        value = value * 10**exponent if exponent >= 0 else value / 10**-exponent
+        if offset_exp is not None:
+            value += 10.0**offset_exp
+        return value, value, ()
+
+    return decode
+
+
+def _signed(raw: bytes) -> tuple[int, tuple[str, ...]]:
+    return int.from_bytes(raw, "little", signed=True), ()
+
+
+def _unsigned(raw: bytes) -> tuple[int, tuple[str, ...]]:
+    return int.from_bytes(raw, "little"), ()
+
+
+def _msb(read: Reader) -> Reader:
+    return lambda raw: read(raw[::-1])
+
+
+def _plain(
+    read: Callable[[bytes], tuple[Any, tuple[str, ...]]], to_json: Callable[[Any], JsonValue]
+) -> Decoder:
+    def decode(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
+        value, flags = read(raw)
+        return value, (None if value is None else to_json(value)), flags
+
+    return decode
+
+
+def _iso(value: dt.date | dt.time) -> str:
+    return value.isoformat()
+
+
+def _hex(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
+    return bytes(raw), ()
+
+
+def _hex_json(value: bytes) -> str:
+    return value.hex()
+
+
+def _none(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
+    return None, None, ()
+
+
+def _lvar_decoder(kind: str, number: Decoder) -> Decoder:
+    """LVAR data, EN 13757-3:2018 6.3.3 Table 5; ``raw`` starts with the LVAR byte."""
+
+    def decode(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
+        lvar, body = raw[0], raw[1:]
+        if lvar < 0xC0:
+            if kind in ("container", "manufacturer"):
+                return bytes(body), body.hex(), ()
+            text = body[::-1].decode("latin-1")  # characters are sent last one first
+            return text, text, ()
+        if lvar < 0xE0:  # 0xC0-0xC9 positive, 0xD0-0xD9 negative BCD of (LVAR & 0x0F) bytes
+            value, flags = codings.decode_bcd(body) if body else (0, ())
+            if isinstance(value, str):
+                return value, value, flags
+            return number(body if lvar < 0xD0 else _negate_bcd(body))
+        if lvar < 0xF0:
+            return number(body) if body else (0, 0, ())
+        return bytes(body), body.hex(), ("binary",)
+
+    return decode
+
+
+def _negate_bcd(body: bytes) -> bytes:
+    # Re-encode as a two's complement integer so the number decoder scales it like any other.
+    value, _ = codings.decode_bcd(body)
+    assert isinstance(value, int)
+    return (-value).to_bytes(len(body) + 1, "little", signed=True)
+
+
+def lvar_length(lvar: int) -> int | None:
+    """Data bytes that follow an LVAR byte; None for the reserved values 0xF7-0xFF."""
+    if lvar < 0xC0:
+        return lvar
+    if lvar < 0xCA:
+        return lvar - 0xC0  # (LVAR - C0h) * 2 digits = LVAR - C0h bytes
+    if 0xD0 <= lvar < 0xDA:
+        return lvar - 0xD0
+    if 0xE0 <= lvar < 0xF0:
+        return lvar - 0xE0
+    if 0xF0 <= lvar < 0xF5:
+        return 4 * (lvar - 0xEC)
+    if lvar == 0xF5:
+        return 48
+    if lvar == 0xF6:
+        return 64
+    return None
+
+
+def _make_decoder(coding: str, length: int | None, kind: str, args: dict[str, Any],
+                  quantity: str) -> tuple[Decoder, tuple[str, ...]]:
+    """Choose how to read the data of a record; returns the decoder and static flags."""
+    msb_first: bool = args["msb_first"]
+    if coding in ("none", "selection"):
+        return _none, ()
+    if kind == "time_point" and coding.startswith("int"):
+        if quantity == "daylight_saving":
+            return _plain(_hex, _hex_json), ("not supported yet: type K daylight saving fields",)
+        reader = {2: codings.decode_type_g, 3: codings.decode_type_j, 4: codings.decode_type_f,
+                  6: codings.decode_type_i}.get(length or 0)
+        if reader is not None:
+            return _plain(reader, _iso), ()
+        return _plain(_hex, _hex_json), ("unexpected_time_coding",)
+    if coding == "real32":
+        return _real_decoder(args["exponent"], args["offset_exponent"]), ()
+    if coding == "lvar":
+        if kind == "time_point":
+            return _plain(_hex, _hex_json), ("not supported yet: type M date and time",)
+        return _lvar_decoder(kind, _number_decoder(args, _signed)), ()
+    if kind in ("text", "container"):
+        return _plain(_hex, _hex_json), ()
+    read: Reader
+    if coding.startswith("bcd"):
+        read = codings.decode_bcd
+    elif kind in ("identifier", "flags"):
+        read = _unsigned  # Table 12 remark k: binary identifiers are unsigned (type C)
+    else:
+        read = _signed  # type B
+    if msb_first:
+        read = _msb(read)
+    return _number_decoder(args, read), ()
+
+
+# --- header interpretation ------------------------------------------------------------------
+
+_MANUFACTURER_VIF = VifInfo(quantity="manufacturer_specific", unit="", kind="manufacturer")
+_UNKNOWN_VIF = VifInfo(quantity="unknown", unit="", kind="unknown")
+_ANY_VIF = VifInfo(quantity="any", unit="", kind="unknown")
+
+
+def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: bool,
+                 msb_first: bool) -> RecordShape:
+    """Interpret the header bytes of one record (already split and bounds-checked)."""
+    dif = header[0]
+    coding, length = _CODINGS[dif & 0x0F]
+    storage = (dif >> 6) & 1
+    tariff = subunit = 0
+    for index, dife in enumerate(header[1:dib_length]):
+        storage |= (dife & 0x0F) << (1 + 4 * index)
+        tariff |= ((dife >> 4) & 0x03) << (2 * index)
+        subunit |= ((dife >> 6) & 0x01) << index
+    function = FUNCTIONS[(dif >> 4) & 0x03]
+
+    vif = header[dib_length]
+    vifes = header[text_end:]
+    flags: list[str] = []
+    extensions: list[str] = []
+    record_error = action = None
+    code = vif & 0x7F
+    info: VifInfo
+    plain_unit = ""
+    if code == 0x7C:  # plain-text VIF: the unit is the text (sent last character first)
+        plain_unit = header[dib_length + 2:text_end][::-1].decode("latin-1")
+        info = VifInfo(quantity="custom", unit=plain_unit)
+    elif code == 0x7F:
+        info = _MANUFACTURER_VIF
+    elif code == 0x7E:
+        info = _ANY_VIF
+    elif code in (0x7B, 0x7D):
+        table = EXTENSION_FB if code == 0x7B else EXTENSION_FD
+        if not vifes:
+            info = _UNKNOWN_VIF
+            flags.append("missing_extension_vife")
+        else:
+            found = table.get(vifes[0] & 0x7F)
+            if found is None:
+                info = _UNKNOWN_VIF
+                flags.append("unknown_vif")
+            else:
+                info = found
+            vifes = vifes[1:]
+    elif code in PRIMARY:
+        info = PRIMARY[code]
+    else:
+        info = _UNKNOWN_VIF
+        flags.append("unknown_vif")
+
+    exponent, factor, unit = info.exponent, info.factor, info.unit
+    offset_exponent: int | None = None
+    manufacturer_vifes = info.kind == "manufacturer"
+    extension_next = False
+    for byte in vifes:
+        vife = byte & 0x7F
+        if manufacturer_vifes:
+            extensions.append(f"manufacturer_vife_0x{vife:02x}")
+            continue
+        if extension_next:
+            extension_next = False
+            found_ext = COMBINABLE_EXTENSION.get(vife)
+            extensions.append(found_ext.name if found_ext else f"reserved_extension_0x{vife:02x}")
+            continue
+        if vife == 0x7C:
+            extension_next = True
+            continue
+        if vife == 0x7F:
+            manufacturer_vifes = True
+            extensions.append("manufacturer_vifes_follow")
+            continue
+        comb = COMBINABLE.get(vife)
+        if vife < 0x20 and comb is None:
+            if from_master:
+                action = OBJECT_ACTIONS.get(vife, f"reserved_0x{vife:02x}")
+            else:
+                record_error = RECORD_ERRORS.get(vife, f"reserved_0x{vife:02x}")
+            continue
+        if comb is None:
+            extensions.append(f"reserved_vife_0x{vife:02x}")
+            flags.append("unknown_vife")
+            continue
+        extensions.append(comb.name)
+        if comb.effect == "exponent":
+            exponent += comb.amount
+        elif comb.effect == "offset":
+            offset_exponent = comb.amount if offset_exponent is None else offset_exponent
+        elif comb.effect == "per":
+            unit = f"{unit}/{comb.unit}" if unit else f"1/{comb.unit}"
+        elif comb.effect == "times":
+            unit = f"{unit}*{comb.unit}" if unit else comb.unit
+    if offset_exponent is not None and info.kind == "number":
+        offset_exponent += 0  # offset is in the VIF's unit, before its exponent (6.4.6 note)
+    elif offset_exponent is not None:
+        offset_exponent = None
+        flags.append("offset_on_non_number")
+
+    kind = info.kind
+    if kind in ("manufacturer", "unknown", "identifier", "flags"):
+        exponent, factor, offset_exponent = 0, 1, None
+        if kind != "identifier" and kind != "flags":
+            unit = ""
+    args = {"factor": factor, "exponent": exponent, "offset_exponent": offset_exponent,
+            "msb_first": msb_first}
+    decoder, static_flags = _make_decoder(coding, length, kind, args, info.quantity)
+    flags.extend(static_flags)
+    if from_master and dif == 0x7F:
+        function = "global_readout"
+    template: dict[str, Any] = {
+        "function": function, "storage": storage, "tariff": tariff, "subunit": subunit,
+        "quantity": info.quantity, "unit": unit, "value": None,
+        "dif": header[:dib_length].hex(), "vif": header[dib_length:].hex(), "data": "",
+        "coding": coding,
+    }
+    if extensions:
+        template["extensions"] = extensions
+    if record_error is not None:
+        template["record_error"] = record_error
+    if action is not None:
+        template["action"] = action
+    if flags:
+        template["flags"] = flags
+    return RecordShape(
+        header=header, dib_length=dib_length, coding=coding, length=length, function=function,
+        storage=storage, tariff=tariff, subunit=subunit, quantity=info.quantity, unit=unit,
+        exponent=exponent, factor=factor, offset_exponent=offset_exponent, kind=kind,
+        extensions=tuple(extensions), record_error=record_error, action=action,
+        flags=tuple(flags), msb_first=msb_first, decoder=decoder, template=template,
+    )
+
+
+def _special_shape(dif: int, from_master: bool) -> RecordShape:
+    """Shapes of the special DIFs 0x0F and 0x1F (manufacturer data to the end) and 0x7F."""
+    if dif == 0x7F:
+        function, quantity = ("global_readout", "global_readout")
+        coding = "none"
+        decoder: Decoder = _none
+    else:
+        function = "manufacturer_specific" if dif == 0x0F else "more_records_follow"
+        quantity, coding = "manufacturer_data", "manufacturer"
+        decoder = _plain(_hex, _hex_json)
+    template: dict[str, Any] = {
+        "function": function, "storage": 0, "tariff": 0, "subunit": 0, "quantity": quantity,
+        "unit": "", "value": None, "dif": f"{dif:02x}", "vif": "", "data": "", "coding": coding,
+    }
+    return RecordShape(header=bytes((dif,)), dib_length=1, coding=coding, length=None,
+                       function=function, storage=0, tariff=0, subunit=0, quantity=quantity,
+                       unit="", kind="manufacturer", decoder=decoder, template=template)
+
+
+_SPECIAL = {dif: _special_shape(dif, False) for dif in (0x0F, 0x1F, 0x7F)}
+_CACHES: dict[tuple[bool, bool], dict[bytes, RecordShape]] = {
+    (master, msb): {} for master in (False, True) for msb in (False, True)
+}
+
+
+def decode_records(
+    data: bytes,
+    offset: int = 0,
+    end: int | None = None,
+    *,
+    from_master: bool = False,
+    msb_first: bool = False,
+    base_offset: int = 0,
+) -> tuple[Record, ...]:
+    """Decode the data records in ``data[offset:end]``.
+
+    ``from_master`` selects how VIFE codes 0x00-0x1F read (object actions from a
+    master, record errors from a slave). ``msb_first`` reads multi-byte values
+    most significant byte first (CI 0x76/0x77, "mode 2"). ``base_offset`` is added
+    to byte offsets in error messages (the position of ``data`` in the frame).
+
+    Raises :class:`RecordError` naming the field and byte offset when a record is
+    cut off or breaks the DIFE/VIFE limits.
+    """
+    end = len(data) if end is None else end
+    cache = _CACHES[(from_master, msb_first)]
+    records: list[Record] = []
+    append = records.append
+    i = offset
+    while i < end:
+        dif = data[i]
+        start = i
+        if dif & 0x0F == 0x0F:
+            if dif == 0x2F:  # idle filler
+                i += 1
+                continue
+            if dif in (0x0F, 0x1F):
+                append(Record(_SPECIAL[dif], bytes(data[i + 1:end])))
+                break
+            if dif == 0x7F and from_master:
+                append(Record(_SPECIAL[dif], b""))
+                i += 1
+                continue
+            raise RecordError(f"DIF 0x{dif:02x} is reserved", offset=base_offset + i,
+                              field="DIF", data=bytes((dif,)))
+        i += 1
+        if dif & 0x80:
+            count = 0
+            while True:
+                if i >= end:
+                    raise RecordError("record ends inside its DIFE chain",
+                                      offset=base_offset + i, field="DIFE")
+                count += 1
+                if count > MAX_DIFE:
+                    raise RecordError(f"more than {MAX_DIFE} DIFE",
+                                      offset=base_offset + i, field="DIFE",
+                                      data=bytes(data[start:i + 1]))
+                more = data[i] & 0x80
+                i += 1
+                if not more:
+                    break
+        dib_length = i - start
+        if i >= end:
+            raise RecordError("record ends before its VIF", offset=base_offset + i, field="VIF")
+        vif = data[i]
+        i += 1
+        text_end = i
+        if vif & 0x7F == 0x7C:  # plain-text unit: length byte and characters follow the VIF
+            if i >= end:
+                raise RecordError("record ends before the length of its plain-text VIF",
+                                  offset=base_offset + i, field="VIF")
+            text_end = i + 1 + data[i]
+            if text_end > end:
+                raise RecordError(f"plain-text VIF of {data[i]} characters runs past the data",
+                                  offset=base_offset + i, field="VIF",
+                                  data=bytes(data[i:i + 1]))
+            i = text_end
+        if vif & 0x80:
+            count = 0
+            while True:
+                if i >= end:
+                    raise RecordError("record ends inside its VIFE chain",
+                                      offset=base_offset + i, field="VIFE")
+                count += 1
+                if count > MAX_VIFE:
+                    raise RecordError(f"more than {MAX_VIFE} VIFE",
+                                      offset=base_offset + i, field="VIFE",
+                                      data=bytes(data[start:i + 1]))
+                more = data[i] & 0x80
+                i += 1
+                if not more:
+                    break
+        header = bytes(data[start:i])
+        shape = cache.get(header)
+        if shape is None:
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            shape = _build_shape(header, dib_length, text_end - start, from_master, msb_first)
+            cache[header] = shape
+        length = shape.length
+        if length is None:  # LVAR
+            if i >= end:
+                raise RecordError("record ends before its LVAR byte",
+                                  offset=base_offset + i, field="LVAR")
+            body = lvar_length(data[i])
+            if body is None:
+                raise UnsupportedError(f"LVAR 0x{data[i]:02x} is reserved",
+                                       offset=base_offset + i, field="LVAR",
+                                       data=bytes(data[i:i + 1]))
+            length = body + 1
+        if i + length > end:
+            raise RecordError(
+                f"data of {length} bytes runs past the end ({end - i} left)",
+                offset=base_offset + i, field="data", data=bytes(data[i:end]),
+            )
+        append(Record(shape, bytes(data[i:i + length])))
+        i += length
+    return tuple(records)
+
+
+def encode_records(records: Iterable[Record]) -> bytes:
+    """The bytes of a sequence of records."""
+    return b"".join(record.shape.header + record.data for record in records)
+
+
+# --- building records from values ------------------------------------------------------------
+
+def _dib(coding: str, function: str, storage: int, tariff: int, subunit: int) -> bytes:
+    if coding not in _CODING_NIBBLE:
+        raise EncodeError(f"unknown coding {coding!r}; one of {sorted(_CODING_NIBBLE)}")
+    if function not in FUNCTIONS:
+        raise EncodeError(f"function must be one of {FUNCTIONS}, got {function!r}")
+    if storage < 0 or tariff < 0 or subunit < 0:
+        raise EncodeError("storage, tariff and subunit must not be negative")
+    out = [_CODING_NIBBLE[coding] | FUNCTIONS.index(function) << 4 | (storage & 1) << 6]
+    storage >>= 1
+    while storage or tariff or subunit:
+        if len(out) > MAX_DIFE:
+            raise EncodeError("storage, tariff or subunit needs more than 10 DIFE")
+        out[-1] |= 0x80
+        out.append((storage & 0x0F) | (tariff & 0x03) << 4 | (subunit & 1) << 6)
+        storage, tariff, subunit = storage >> 4, tariff >> 2, subunit >> 1
+    return bytes(out)
+
+
+def _mantissa(value: Any, shape: RecordShape) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal | float | str):
+        raise EncodeError(f"a {shape.quantity} value must be a number, got {value!r}")
+    number = Decimal(value) if not isinstance(value, Decimal) else value
+    if shape.offset_exponent is not None:
+        number -= Decimal(1).scaleb(shape.offset_exponent)
+    scaled = number.scaleb(-shape.exponent) / shape.factor
+    if scaled != scaled.to_integral_value():
+        raise EncodeError(
+            f"{value} {shape.unit} is not a whole multiple of the VIF's resolution "
+            f"({shape.factor}e{shape.exponent})")
+    return int(scaled)
+
+
+def _encode_value(value: Any, shape: RecordShape) -> bytes:
+    coding, length = shape.coding, shape.length
+    try:
+        if coding in ("none", "selection"):
+            return b""
+        if shape.kind == "time_point" and coding.startswith("int"):
+            if length == 2 and isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+                return codings.encode_type_g(value)
+            if length == 4 and isinstance(value, dt.datetime):
+                return codings.encode_type_f(value)
+            if length == 6 and isinstance(value, dt.datetime):
+                return codings.encode_type_i(value)
+            if length == 3 and isinstance(value, dt.time):
+                return codings.encode_type_j(value)
+            raise EncodeError(f"{coding} cannot carry {value!r} as a date or time")
+        if coding == "real32":
+            return codings._REAL32.pack(float(value) / 10.0**shape.exponent)
+        if coding == "lvar":
+            if isinstance(value, bytes):
+                return bytes((len(value),)) + value
+            if isinstance(value, str):
+                raw = value.encode("latin-1")[::-1]
+                return bytes((len(raw),)) + raw
+            mantissa = _mantissa(value, shape)
+            size = max(1, (mantissa.bit_length() + 8) // 8)
+            return bytes((0xE0 + size,)) + mantissa.to_bytes(size, "little", signed=True)
+        if isinstance(value, bytes) and shape.kind in ("text", "container", "manufacturer"):
+            if len(value) != length:
+                raise EncodeError(f"{coding} needs {length} bytes, got {len(value)}")
+            return value
+        mantissa = _mantissa(value, shape) if shape.kind == "number" else int(value)
+        assert length is not None
+        if coding.startswith("bcd"):
+            raw = codings.encode_bcd(mantissa, length)
+        else:
+            signed = shape.kind not in ("identifier", "flags")
+            raw = mantissa.to_bytes(length, "little", signed=signed)
+        return raw[::-1] if shape.msb_first else raw
+    except (OverflowError, ValueError, TypeError) as exc:
+        raise EncodeError(f"cannot encode {value!r} as {coding}: {exc}") from None
+
+
+def build_record(
+    vif: int | bytes,
+    value: Any,
+    *,
+    coding: str = "int32",
+    function: str = "instantaneous",
+    storage: int = 0,
+    tariff: int = 0,
+    subunit: int = 0,
+    from_master: bool = False,
+) -> Record:
+    """Build a record from its VIF (one byte or the whole VIF/VIFE chain) and a value.
+
+    ``value`` is in the record's normalised unit (for VIF 0x13, volume in m3 with
+    1e-3 resolution, ``Decimal("12.345")``); it must be a whole multiple of the
+    resolution. Dates are :class:`datetime.date`/``datetime``; text is str.
+
+    >>> record = build_record(0x13, Decimal("12.345"), coding="bcd8")
+    >>> record.encode().hex()
+    '0c1345230100'
+    >>> record.value, record.unit
+    (Decimal('12.345'), 'm3')
+    """
+    vib = bytes((vif,)) if isinstance(vif, int) else bytes(vif)
+    header = _dib(coding, function, storage, tariff, subunit) + vib
+    probe = decode_records(header + b"\x00" * 80, 0, len(header) + 80, from_master=from_master)
+    if not probe or probe[0].shape.header != header:
+        raise EncodeError(f"VIF bytes {vib.hex()} do not make one record header")
+    shape = probe[0].shape
+    data = _encode_value(value, shape)
+    record = Record(shape, data)
+    if len(decode_records(record.encode(), from_master=from_master)) != 1:
+        raise EncodeError(f"{value!r} does not encode as one {coding} record")
+    return record

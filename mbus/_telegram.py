@@ -1,0 +1,235 @@
+"""Telegrams: a link-layer frame and the application layer it carries.
+
+:func:`decode` takes the bytes of one frame and dispatches on the CI field by
+table lookup to the application-layer reader for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import EncodeError, RecordError, UnsupportedError
+from ._fixed import decode_fixed
+from ._frames import Frame, LongFrame, decode_frame
+from ._header import APPLICATION_ERRORS, CI_NAMES, Header
+from ._records import Record, decode_records, encode_records
+
+__all__ = [
+    "ApplicationError",
+    "Telegram",
+    "build_telegram",
+    "decode",
+    "decode_application",
+]
+
+_DATA_OFFSET = 7  # 68 L L 68 C A CI: user data starts here in a long frame
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplicationError:
+    """A slave's application error (CI 0x70), EN 13757-3:2018 Table 19."""
+
+    code: int | None
+    extra: bytes = b""
+
+    @property
+    def message(self) -> str:
+        """The meaning of the code."""
+        if self.code is None:
+            return "unspecified error (no error code sent)"
+        return APPLICATION_ERRORS.get(self.code) or f"reserved error code 0x{self.code:02x}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form."""
+        out: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.extra:
+            out["data"] = self.extra.hex()
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Telegram:
+    """One decoded frame with its application layer.
+
+    ``header`` is None where the CI field has none (or the frame has no CI);
+    ``records`` are in frame order, manufacturer data included; ``error`` is set
+    for CI 0x70, ``alarm`` for CI 0x71; ``payload`` keeps application data that
+    is not records (the subcode of an application reset, a selection's address).
+    """
+
+    frame: Frame
+    header: Header | None = None
+    records: tuple[Record, ...] = ()
+    error: ApplicationError | None = None
+    alarm: int | None = None
+    payload: bytes = b""
+
+    @property
+    def ci(self) -> int | None:
+        """The CI field, or None for E5 and short frames."""
+        return self.frame.ci if isinstance(self.frame, LongFrame) else None
+
+    @property
+    def more_records_follow(self) -> bool:
+        """True when the last record is DIF 0x1F: the slave has another telegram."""
+        return bool(self.records) and self.records[-1].function == "more_records_follow"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form: ``frame``, ``header``, ``records`` (or ``error``, ``alarm``)."""
+        out: dict[str, Any] = {"frame": self.frame.to_dict()}
+        if self.error is not None:
+            out["error"] = self.error.to_dict()
+            return out
+        if self.alarm is not None:
+            out["alarm"] = self.alarm
+        if self.header is not None:
+            out["header"] = self.header.to_dict()
+        if isinstance(self.frame, LongFrame):
+            out["records"] = [record.to_dict() for record in self.records]
+        if self.payload:
+            out["payload"] = self.payload.hex()
+        return out
+
+    def encode(self) -> bytes:
+        """The wire bytes of the frame."""
+        return self.frame.encode()
+
+
+def _variable(ci: int) -> Callable[[LongFrame], Telegram]:
+    header_kind = {0x72: "long", 0x76: "long", 0x7A: "short", 0x78: "none"}[ci]
+    msb_first = ci == 0x76
+
+    def read(frame: LongFrame) -> Telegram:
+        data = frame.data
+        if header_kind == "long":
+            header: Header | None = Header.decode_long(data, 0, msb_first)
+            start = 12
+        elif header_kind == "short":
+            header, start = Header.decode_short(data, 0), 4
+        else:
+            header, start = None, 0
+        records = decode_records(data, start, from_master=frame.control.from_master,
+                                 msb_first=msb_first, base_offset=_DATA_OFFSET)
+        return Telegram(frame=frame, header=header, records=records)
+
+    return read
+
+
+def _read_fixed(frame: LongFrame) -> Telegram:
+    header, records = decode_fixed(frame.data, _DATA_OFFSET, frame.ci == 0x77)
+    return Telegram(frame=frame, header=header, records=records)
+
+
+def _read_error(frame: LongFrame) -> Telegram:
+    code = frame.data[0] if frame.data else None
+    return Telegram(frame=frame, error=ApplicationError(code=code, extra=frame.data[1:]))
+
+
+def _read_alarm(frame: LongFrame) -> Telegram:
+    if not frame.data:
+        raise RecordError("alarm telegram without alarm status byte",
+                          offset=_DATA_OFFSET, field="alarm")
+    return Telegram(frame=frame, alarm=int.from_bytes(frame.data, "little"))
+
+
+def _read_master_records(frame: LongFrame) -> Telegram:
+    records = decode_records(frame.data, 0, from_master=True, base_offset=_DATA_OFFSET)
+    return Telegram(frame=frame, records=records)
+
+
+def _read_payload(frame: LongFrame) -> Telegram:
+    return Telegram(frame=frame, payload=frame.data)
+
+
+def _read_selection(frame: LongFrame) -> Telegram:
+    # Secondary address ID(4) MAN(2) VER(1) MED(1), optionally followed by records
+    # (enhanced selection, e.g. a fabrication number), EN 13757-3:2018 11.5.
+    data = frame.data
+    if len(data) < 8:
+        raise RecordError(f"selection needs an 8-byte secondary address, got {len(data)}",
+                          offset=_DATA_OFFSET, field="selection", data=data)
+    header = Header(id=data[3::-1].hex().upper(),
+                    manufacturer=_manufacturer_or_wildcard(data[4] | data[5] << 8),
+                    version=data[6], medium=data[7])
+    records = decode_records(data, 8, from_master=True, base_offset=_DATA_OFFSET)
+    return Telegram(frame=frame, header=header, records=records)
+
+
+def _manufacturer_or_wildcard(code: int) -> str:
+    from ._header import decode_manufacturer
+
+    return "***" if code == 0xFFFF else decode_manufacturer(code)
+
+
+_READERS: dict[int, Callable[[LongFrame], Telegram]] = {
+    0x72: _variable(0x72), 0x76: _variable(0x76), 0x7A: _variable(0x7A),
+    0x78: _variable(0x78), 0x73: _read_fixed, 0x77: _read_fixed, 0x70: _read_error,
+    0x71: _read_alarm, 0x51: _read_master_records, 0x50: _read_payload,
+    0x52: _read_selection, **{ci: _read_payload for ci in range(0xB8, 0xC0)},
+}
+
+
+def decode_application(frame: LongFrame) -> Telegram:
+    """Decode the application layer of an already decoded long or control frame."""
+    reader = _READERS.get(frame.ci)
+    if reader is None:
+        name = CI_NAMES.get(frame.ci, "unknown")
+        raise UnsupportedError(f"not supported yet: CI 0x{frame.ci:02x} ({name})",
+                               offset=6, field="CI", data=bytes((frame.ci,)))
+    return reader(frame)
+
+
+def decode(data: bytes | bytearray) -> Telegram:
+    """Decode the bytes of one M-Bus frame (E5, short, control or long) to a :class:`Telegram`.
+
+    >>> telegram = decode(bytes.fromhex("6803036808017079 16".replace(" ", "")))
+    >>> telegram.error.message
+    'unspecified error (no error code sent)'
+
+    Raises a subclass of :class:`mbus.DecodeError` naming the field and byte offset.
+    """
+    frame = decode_frame(data)
+    if isinstance(frame, LongFrame):
+        return decode_application(frame)
+    return Telegram(frame=frame)
+
+
+def build_telegram(
+    *,
+    address: int,
+    records: Iterable[Record] = (),
+    header: Header | None = None,
+    ci: int = 0x72,
+    c: int = 0x08,
+    manufacturer_data: bytes | None = None,
+    more_records_follow: bool = False,
+) -> Telegram:
+    """Build a variable-data telegram (RSP_UD by default, or SND_UD with ``c=0x53``, CI 0x51).
+
+    ``ci`` 0x72 needs a long ``header``, 0x7A a short one, 0x78 and 0x51 none.
+    ``manufacturer_data`` is appended after DIF 0x0F (or 0x1F when
+    ``more_records_follow``). The result decodes back to an equal telegram.
+    """
+    records = tuple(records)
+    if ci in (0x72, 0x76):
+        if header is None:
+            raise EncodeError(f"CI 0x{ci:02x} needs a long header")
+        head = header.encode_long()
+    elif ci == 0x7A:
+        if header is None:
+            raise EncodeError("CI 0x7a needs a short header")
+        head = header.encode_short()
+    elif ci in (0x78, 0x51):
+        head = b""
+    else:
+        raise EncodeError(f"build_telegram writes CI 0x72, 0x7a, 0x78 or 0x51, not 0x{ci:02x}")
+    body = head + encode_records(records)
+    if more_records_follow or manufacturer_data is not None:
+        body += b"\x1f" if more_records_follow else b"\x0f"
+        body += manufacturer_data or b""
+    telegram = decode(LongFrame(c=c, a=address, ci=ci, data=body).encode())
+    return telegram
+
+
