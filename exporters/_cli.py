@@ -1,0 +1,209 @@
+"""The ``exporters`` command line: ``csv``, ``xml``, ``validate`` and the delivery commands.
+
+``exporters csv`` and ``exporters xml`` read telegram documents (``mbus decode --json``,
+``wmbus decode --json``) or readings (``Reading.to_dict()`` objects) as JSON values on
+stdin, one per line or pretty-printed one after another, and write the export to stdout or
+to ``-o FILE`` (written to a temporary name and renamed when complete, so a failed run
+leaves no half file). Exit status: 0 done, 1 bad input or invalid file, 2 bad usage.
+
+Every subcommand stores its handler with ``parser.set_defaults(func=handler)``; a handler
+takes the parsed ``argparse.Namespace`` and returns the exit status. The delivery
+subcommands (``send``, ``upload``, ``mqtt``) come from ``exporters._transport_cli.register``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
+from typing import TextIO
+
+from . import _transport_cli
+from ._csv import CSV_PROFILES, CsvWriter
+from ._documents import read_json_readings
+from ._errors import ExportError, SchemaValidationError
+from ._reading import parse_timestamp
+from ._xml import XmlWriter, validate_xml
+
+__all__ = ["build_parser", "main"]
+
+logger = logging.getLogger(__name__)
+
+PROG = "exporters"
+
+
+def _timestamp_arg(text: str) -> datetime:
+    if text == "now":
+        return datetime.now(timezone.utc).replace(microsecond=0)
+    try:
+        return parse_timestamp(text)
+    except ExportError as exc:
+        raise argparse.ArgumentTypeError(exc.message) from None
+
+
+def _add_input_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write to FILE (atomically: temporary name, then rename) instead of stdout",
+    )
+    parser.add_argument(
+        "--timestamp",
+        type=_timestamp_arg,
+        metavar="TIME",
+        help="timestamp for documents without a 'timestamp' key: ISO 8601 with zone "
+        "(2026-11-24T08:00:00Z) or 'now'",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on records without quantity or scalar value instead of skipping them",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``exporters`` command (with the delivery subcommands)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Export metering readings: CSV, XML (with XSD), delivery.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    csv_parser = subparsers.add_parser(
+        "csv",
+        help="JSON documents/readings on stdin -> CSV",
+        description="Read telegram documents or readings as JSON on stdin and write CSV "
+        "(header row, UTC ISO 8601 timestamps, RFC 4180).",
+    )
+    csv_parser.add_argument(
+        "--profile",
+        choices=sorted(CSV_PROFILES),
+        default="default",
+        help="'de': ';' separator and decimal comma (default: ',' and '.')",
+    )
+    csv_parser.add_argument(
+        "--no-formula-guard",
+        dest="formula_guard",
+        action="store_false",
+        help="do not prefix text starting with = + - @ with an apostrophe",
+    )
+    csv_parser.add_argument(
+        "--bom", action="store_true", help="start the file with a UTF-8 byte order mark (Excel)"
+    )
+    _add_input_options(csv_parser)
+    csv_parser.set_defaults(func=_run_csv)
+
+    xml_parser = subparsers.add_parser(
+        "xml",
+        help="JSON documents/readings on stdin -> XML",
+        description="Read telegram documents or readings as JSON on stdin and write an XML "
+        "export document (schema: exporters/readings.xsd).",
+    )
+    _add_input_options(xml_parser)
+    xml_parser.set_defaults(func=_run_xml)
+
+    validate_parser = subparsers.add_parser(
+        "validate",
+        help="check XML files against the shipped XSD",
+        description="Check export documents against the shipped XSD (needs lxml).",
+    )
+    validate_parser.add_argument("files", nargs="+", metavar="FILE.xml")
+    validate_parser.set_defaults(func=_run_validate)
+
+    _transport_cli.register(subparsers)
+    return parser
+
+
+@contextlib.contextmanager
+def _output(path: str | None) -> Iterator[TextIO]:
+    """stdout, or a temporary file beside ``path`` that replaces it only on success."""
+    if path is None:
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    directory = os.path.dirname(os.path.abspath(path))
+    handle, temporary = tempfile.mkstemp(
+        prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory
+    )
+    try:
+        with open(handle, "w", encoding="utf-8", newline="") as stream:
+            yield stream
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _run_csv(args: argparse.Namespace) -> int:
+    readings = read_json_readings(sys.stdin, timestamp=args.timestamp, strict=args.strict)
+    with _output(args.output) as stream:
+        if args.bom:
+            stream.write("\ufeff")
+        writer = CsvWriter(stream, profile=args.profile, formula_guard=args.formula_guard)
+        count = writer.write_many(readings)
+        writer.close()
+    if args.output:
+        print(f"{PROG} csv: wrote {count} readings to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _run_xml(args: argparse.Namespace) -> int:
+    readings = read_json_readings(sys.stdin, timestamp=args.timestamp, strict=args.strict)
+    with _output(args.output) as stream:
+        writer = XmlWriter(stream, created=datetime.now(timezone.utc).replace(microsecond=0))
+        try:
+            count = writer.write_many(readings)
+        finally:
+            writer.close()
+    if args.output:
+        print(f"{PROG} xml: wrote {count} readings to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _run_validate(args: argparse.Namespace) -> int:
+    status = 0
+    for path in args.files:
+        try:
+            validate_xml(path)
+        except SchemaValidationError as exc:
+            status = 1
+            for error in exc.errors:
+                print(f"{path}:{error}", file=sys.stderr)
+            print(f"{path}: invalid", file=sys.stderr)
+            continue
+        print(f"{path}: valid")
+    return status
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``exporters`` command line; return the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+    func: Callable[[argparse.Namespace], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help(sys.stderr)
+        return 2
+    try:
+        return func(args)
+    except ExportError as exc:
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (e.g. piped into head): stop quietly.
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        return 130

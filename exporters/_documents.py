@@ -1,0 +1,380 @@
+"""Telegram documents (``mbus decode --json``, ``wmbus decode --json``) and JSON lines -> readings.
+
+A telegram document is the JSON object those commands print::
+
+    {"frame": "...",
+     "header": {"id": "12345678", "manufacturer": "KAM", "version": 1, "medium": "heat",
+                "access_number": 42, "status": 0, "signature": 0},
+     "records": [{"function": "instantaneous", "storage": 0, "tariff": 0, "subunit": 0,
+                  "quantity": "energy", "unit": "Wh", "value": "1234.5",
+                  "dif": "04", "vif": "06", "data": "..."}]}
+
+Each record with a quantity and a scalar value becomes one :class:`Reading`:
+
+- ``meter_id`` is the header's ``id`` (an integer id is written as 8 digits);
+- ``meter_name`` is the document's ``meter_name`` key, if any;
+- the value keeps its exactness: JSON integers stay ``int``, numbers with a fraction and
+  strings that spell a decimal number become :class:`~decimal.Decimal`, a
+  ``{"mantissa": m, "exponent": e}`` object becomes ``Decimal(m) * 10**e``, other strings
+  stay strings;
+- ``status`` is the header's status: a list of flag names as is, a mapping's true keys, or
+  the status byte decoded by EN 13757-3 (bits 0-1 application, 2 power low, 3 permanent
+  error, 4 temporary error, 5-7 manufacturer specific);
+- ``metadata`` keeps the rest of the header (manufacturer, version, medium, access number,
+  signature) and the record's coding (``dif``, ``vif``, ``data`` and other scalar keys),
+  so a user can always go back to the bytes;
+- ``timestamp`` is the document's ``timestamp`` key if present, else the ``timestamp``
+  argument; without either, :class:`DocumentError` is raised.
+
+Records without a quantity or with a value that is not a scalar (unknown or manufacturer
+specific data) are skipped and logged at DEBUG level; ``strict=True`` raises instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, TextIO
+
+from ._errors import DocumentError, ExportError
+from ._reading import Reading, Value, parse_timestamp
+
+__all__ = [
+    "iter_json_values",
+    "read_json_readings",
+    "readings_from_document",
+    "readings_from_json",
+]
+
+logger = logging.getLogger(__name__)
+
+# EN 13757-3, status byte of the fixed/variable data header, bits 0-4.
+_APPLICATION_STATUS = {1: "application_busy", 2: "application_error", 3: "abnormal_condition"}
+_STATUS_BITS = ((2, "power_low"), (3, "permanent_error"), (4, "temporary_error"))
+_MANUFACTURER_BITS = ((5, "manufacturer_5"), (6, "manufacturer_6"), (7, "manufacturer_7"))
+
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
+_HEADER_META = ("manufacturer", "version", "medium", "access_number", "signature")
+_RECORD_KEYS = frozenset(("function", "storage", "tariff", "subunit", "quantity", "unit", "value"))
+_MAX_DOCUMENT_CHARS = 16 << 20
+
+
+def _status_flags(status: Any) -> tuple[str, ...]:
+    if status is None:
+        return ()
+    if isinstance(status, bool):
+        raise DocumentError(f"status must be a byte, a list or a mapping, got {status!r}",
+                            field="header.status")  # fmt: skip
+    if isinstance(status, int):
+        if not 0 <= status <= 0xFF:
+            raise DocumentError(f"status byte out of range: {status}", field="header.status")
+        flags = []
+        application = _APPLICATION_STATUS.get(status & 0x03)
+        if application:
+            flags.append(application)
+        flags += [name for bit, name in _STATUS_BITS + _MANUFACTURER_BITS if status >> bit & 1]
+        return tuple(flags)
+    if isinstance(status, str):
+        return tuple(status.split())
+    if isinstance(status, Mapping):
+        return tuple(str(name) for name, on in status.items() if on is True)
+    if isinstance(status, list):
+        return tuple(str(flag) for flag in status)
+    raise DocumentError(
+        f"status must be a byte, a list or a mapping, got {type(status).__name__}",
+        field="header.status",
+    )
+
+
+def _meta_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, Decimal, float)):
+        return str(value)
+    if isinstance(value, list) and all(
+        isinstance(item, int) and not isinstance(item, bool) and 0 <= item <= 0xFF
+        for item in value
+    ):
+        return bytes(value).hex()
+    return json.dumps(value, default=str, separators=(",", ":"), sort_keys=True)
+
+
+def _record_value(value: Any, where: str) -> Value | None:
+    """The record's value as a reading value, or None when it is not a scalar."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, Decimal)):
+        return value
+    if isinstance(value, float):
+        # Documents parsed by json.loads give floats; the text was decimal, keep it exact.
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        if _DECIMAL_TEXT.match(value):
+            number = Decimal(value)
+            return int(number) if _is_integer_text(value) else number
+        return value
+    if isinstance(value, Mapping) and set(value) == {"mantissa", "exponent"}:
+        mantissa, exponent = value["mantissa"], value["exponent"]
+        if (
+            isinstance(mantissa, (int, str))
+            and not isinstance(mantissa, bool)
+            and isinstance(exponent, int)
+            and not isinstance(exponent, bool)
+        ):
+            try:
+                return Decimal(mantissa).scaleb(exponent)
+            except InvalidOperation:
+                raise DocumentError(
+                    f"bad mantissa {mantissa!r}", field=f"{where}.value"
+                ) from None
+    return None
+
+
+def _is_integer_text(text: str) -> bool:
+    return text.lstrip("+-").isdigit()
+
+
+def _non_negative(record: Mapping[str, Any], key: str, where: str) -> int:
+    value = record.get(key, 0)
+    if value is None:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise DocumentError(
+            f"must be a non-negative integer, got {value!r}", field=f"{where}.{key}"
+        )
+    return value
+
+
+def _document_time(doc: Mapping[str, Any], timestamp: datetime | None) -> datetime:
+    stamp = doc.get("timestamp")
+    if stamp is not None:
+        if isinstance(stamp, datetime):
+            return stamp
+        if isinstance(stamp, str):
+            try:
+                return parse_timestamp(stamp)
+            except ExportError as exc:
+                raise DocumentError(exc.message, field="timestamp") from None
+        raise DocumentError(
+            f"must be an ISO 8601 string, got {type(stamp).__name__}", field="timestamp"
+        )
+    if timestamp is None:
+        raise DocumentError(
+            "the document has no 'timestamp' key and no timestamp was given; pass one "
+            "(CLI: --timestamp now or --timestamp 2026-11-24T08:00:00Z)",
+            field="timestamp",
+        )
+    return timestamp
+
+
+def readings_from_document(
+    doc: Mapping[str, Any], *, timestamp: datetime | None = None, strict: bool = False
+) -> list[Reading]:
+    """Turn one telegram document into readings (see the module text for the mapping).
+
+    Args:
+        doc: the parsed JSON object of ``mbus decode --json`` / ``wmbus decode --json``.
+        timestamp: used when the document has no ``timestamp`` key; must be aware.
+        strict: raise instead of skipping records without quantity or scalar value.
+
+    Raises:
+        DocumentError: not a telegram document, no timestamp, or a malformed record
+            (``field`` names it, e.g. ``records[3].storage``).
+
+    >>> from datetime import datetime, timezone
+    >>> doc = {"header": {"id": "12345678", "manufacturer": "KAM", "status": 4},
+    ...        "records": [{"quantity": "energy", "unit": "Wh", "value": "1234.5",
+    ...                     "storage": 0, "tariff": 0, "subunit": 0,
+    ...                     "function": "instantaneous", "dif": "04", "vif": "06"}]}
+    >>> [r] = readings_from_document(doc, timestamp=datetime(2026, 11, 24, tzinfo=timezone.utc))
+    >>> r.meter_id, r.value, r.status, dict(r.metadata)["vif"]
+    ('12345678', Decimal('1234.5'), ('power_low',), '06')
+    """
+    if not isinstance(doc, Mapping):
+        raise DocumentError(f"a telegram document is a JSON object, got {type(doc).__name__}")
+    header = doc.get("header")
+    records = doc.get("records")
+    if not isinstance(header, Mapping):
+        raise DocumentError("missing or not an object", field="header")
+    if not isinstance(records, list):
+        raise DocumentError("missing or not a list", field="records")
+    when = _document_time(doc, timestamp)
+    meter = header.get("id")
+    if isinstance(meter, int) and not isinstance(meter, bool) and meter >= 0:
+        meter_id = f"{meter:08d}"
+    elif isinstance(meter, str) and meter:
+        meter_id = meter
+    else:
+        raise DocumentError(f"must be a non-empty string or integer, got {meter!r}",
+                            field="header.id")  # fmt: skip
+    name = doc.get("meter_name")
+    status = _status_flags(header.get("status"))
+    base_meta: dict[str, str] = {}
+    for key in _HEADER_META:
+        text = _meta_text(header.get(key))
+        if text is not None:
+            base_meta[key] = text
+    readings = []
+    for position, record in enumerate(records):
+        where = f"records[{position}]"
+        if not isinstance(record, Mapping):
+            raise DocumentError(f"must be an object, got {type(record).__name__}", field=where)
+        quantity = record.get("quantity")
+        value = _record_value(record.get("value"), where)
+        if not isinstance(quantity, str) or not quantity or value is None:
+            if strict:
+                raise DocumentError(
+                    "has no quantity or no scalar value (unknown or manufacturer data)",
+                    field=where,
+                )
+            logger.debug("skipping %s of meter %s: no quantity or scalar value", where, meter_id)
+            continue
+        unit = record.get("unit")
+        function = record.get("function")
+        metadata = dict(base_meta)
+        for key, item in record.items():
+            if key in _RECORD_KEYS:
+                continue
+            text = _meta_text(item)
+            if text is not None:
+                metadata[str(key)] = text
+        try:
+            readings.append(
+                Reading(
+                    meter_id=meter_id,
+                    meter_name=name if isinstance(name, str) else None,
+                    quantity=quantity,
+                    value=value,
+                    unit=unit if isinstance(unit, str) else "",
+                    timestamp=when,
+                    storage=_non_negative(record, "storage", where),
+                    tariff=_non_negative(record, "tariff", where),
+                    subunit=_non_negative(record, "subunit", where),
+                    function=function if isinstance(function, str) and function else
+                    "instantaneous",
+                    status=status,
+                    metadata=metadata,
+                )
+            )
+        except DocumentError:
+            raise
+        except ExportError as exc:
+            raise DocumentError(exc.message, field=f"{where}.{exc.field}") from None
+    return readings
+
+
+def readings_from_json(
+    value: Any, *, timestamp: datetime | None = None, strict: bool = False
+) -> list[Reading]:
+    """Readings from one parsed JSON value: a telegram document (it has ``records``), a
+    reading object (it has ``meter_id``, as :meth:`Reading.to_dict` writes), or a list of
+    those.
+
+    Raises:
+        DocumentError: anything else, or a malformed document or reading.
+    """
+    if isinstance(value, list):
+        out: list[Reading] = []
+        for item in value:
+            out += readings_from_json(item, timestamp=timestamp, strict=strict)
+        return out
+    if isinstance(value, Mapping):
+        if "records" in value:
+            return readings_from_document(value, timestamp=timestamp, strict=strict)
+        if "meter_id" in value:
+            data = dict(value)
+            if "timestamp" not in data and timestamp is not None:
+                data["timestamp"] = timestamp
+            number = data.get("value")
+            if isinstance(number, float) and "value_type" not in data:
+                data["value"] = Decimal(repr(number))
+            try:
+                return [Reading.from_dict(data)]
+            except ExportError as exc:
+                raise DocumentError(exc.message, field=exc.field) from None
+    raise DocumentError(
+        "expected a telegram document (with 'records'), a reading (with 'meter_id') or a "
+        f"list of them, got {type(value).__name__}"
+    )
+
+
+def iter_json_values(stream: TextIO) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line, value)`` for each JSON value in a text stream.
+
+    Accepts JSON lines as well as pretty-printed values one after another. Numbers with a
+    fraction are parsed as :class:`~decimal.Decimal` so that no exactness is lost. A single
+    value may be at most 16 MiB.
+
+    Raises:
+        DocumentError: text that is not JSON (``line`` says where).
+    """
+    decoder = json.JSONDecoder(parse_float=Decimal)
+    buffer = ""
+    line = 1
+    eof = False
+    while True:
+        stripped = buffer.lstrip()
+        line += buffer.count("\n", 0, len(buffer) - len(stripped))
+        buffer = stripped
+        if not buffer:
+            if eof:
+                return
+            chunk = stream.readline()
+            if not chunk:
+                return
+            buffer = chunk
+            continue
+        try:
+            value, end = decoder.raw_decode(buffer)
+        except json.JSONDecodeError as exc:
+            incomplete = exc.pos >= len(buffer.rstrip()) or "Unterminated" in exc.msg
+            if not eof and incomplete:
+                if len(buffer) > _MAX_DOCUMENT_CHARS:
+                    raise DocumentError(
+                        f"a JSON value longer than {_MAX_DOCUMENT_CHARS} characters", line=line
+                    ) from None
+                # Grow geometrically so that a long pretty-printed value costs linear time.
+                more = _read_lines(stream, max(len(buffer), 4096))
+                if more:
+                    buffer += more
+                else:
+                    eof = True
+                continue
+            raise DocumentError(f"not JSON: {exc.msg}", line=line + exc.lineno - 1) from None
+        yield line, value
+        line += buffer.count("\n", 0, end)
+        buffer = buffer[end:]
+
+
+def _read_lines(stream: TextIO, at_least: int) -> str:
+    parts = []
+    size = 0
+    while size < at_least:
+        chunk = stream.readline()
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return "".join(parts)
+
+
+def read_json_readings(
+    stream: TextIO, *, timestamp: datetime | None = None, strict: bool = False
+) -> Iterator[Reading]:
+    """Readings from a stream of JSON values (telegram documents or readings), lazily.
+
+    Raises:
+        DocumentError: bad JSON or a value that is not a document or reading; ``line``
+            gives the line where that value starts.
+    """
+    for line, value in iter_json_values(stream):
+        try:
+            yield from readings_from_json(value, timestamp=timestamp, strict=strict)
+        except DocumentError as exc:
+            raise DocumentError(exc.message, field=exc.field, line=line) from None
