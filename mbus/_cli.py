@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import re
 import sys
@@ -63,6 +64,8 @@ def decode_stream(data: bytes) -> list[Telegram]:
 
 
 def _format_value(value: object) -> str:
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
     return "" if value is None else str(value)
 
 

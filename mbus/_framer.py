@@ -45,7 +45,7 @@ class NoiseDiscarded:
 class Framer:
     """Split a byte stream into frames.
 
-    >>> framer = Framer()
+    >>> framer = mbus.Framer()
     >>> framer.receive_data(bytes.fromhex("00e5105b"))
     >>> framer.next_event()
     NoiseDiscarded(data=b'\\x00', reason='0x00 is not a frame start (E5, 10 or 68)')

@@ -537,6 +537,7 @@ def decode_records(
     from_master: bool = False,
     msb_first: bool = False,
     base_offset: int = 0,
+    max_records: int | None = None,
 ) -> tuple[Record, ...]:
     """Decode the data records in ``data[offset:end]``.
 
@@ -544,6 +545,7 @@ def decode_records(
     master, record errors from a slave). ``msb_first`` reads multi-byte values
     most significant byte first (CI 0x76/0x77, "mode 2"). ``base_offset`` is added
     to byte offsets in error messages (the position of ``data`` in the frame).
+    ``max_records`` stops after that many records.
 
     Raises :class:`RecordError` naming the field and byte offset when a record is
     cut off or breaks the DIFE/VIFE limits.
@@ -641,6 +643,8 @@ def decode_records(
             )
         append(Record(shape, bytes(data[i:i + length])))
         i += length
+        if max_records is not None and len(records) >= max_records:
+            break
     return tuple(records)
 
 
@@ -742,7 +746,7 @@ def build_record(
     1e-3 resolution, ``Decimal("12.345")``); it must be a whole multiple of the
     resolution. Dates are :class:`datetime.date`/``datetime``; text is str.
 
-    >>> record = build_record(0x13, Decimal("12.345"), coding="bcd8")
+    >>> record = mbus.build_record(0x13, Decimal("12.345"), coding="bcd8")
     >>> record.encode().hex()
     '0c1345230100'
     >>> record.value, record.unit
@@ -750,7 +754,7 @@ def build_record(
     """
     vib = bytes((vif,)) if isinstance(vif, int) else bytes(vif)
     header = _dib(coding, function, storage, tariff, subunit) + vib
-    probe = decode_records(header + b"\x00" * 80, 0, len(header) + 80, from_master=from_master)
+    probe = decode_records(header + b"\x00" * 80, from_master=from_master, max_records=1)
     if not probe or probe[0].shape.header != header:
         raise EncodeError(f"VIF bytes {vib.hex()} do not make one record header")
     shape = probe[0].shape

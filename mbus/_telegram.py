@@ -184,7 +184,7 @@ def decode_application(frame: LongFrame) -> Telegram:
 def decode(data: bytes | bytearray) -> Telegram:
     """Decode the bytes of one M-Bus frame (E5, short, control or long) to a :class:`Telegram`.
 
-    >>> telegram = decode(bytes.fromhex("6803036808017079 16".replace(" ", "")))
+    >>> telegram = mbus.decode(bytes.fromhex("680303680801707916"))
     >>> telegram.error.message
     'unspecified error (no error code sent)'
 
