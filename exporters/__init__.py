@@ -48,7 +48,80 @@ from ._xml import (
 )
 
 # --- delivery (spool, transports) ---
-# (the delivery half adds its imports here)
+# Optional dependencies (paho-mqtt, paramiko) are imported only when a publisher or an SFTP
+# connection starts, so these imports need neither.
+# isort: split
+from ._ftp import FtpTransport as FtpTransport
+from ._mqtt import MqttError as MqttError
+from ._mqtt import MqttMessage as MqttMessage
+from ._mqtt import MqttPublisher as MqttPublisher
+from ._mqtt import MqttQueueFullError as MqttQueueFullError
+from ._mqtt import PublishQueue as PublishQueue
+from ._mqtt import ha_discovery_config as ha_discovery_config
+from ._mqtt import ha_discovery_messages as ha_discovery_messages
+from ._mqtt import mqtt_messages as mqtt_messages
+from ._mqtt import render_topic as render_topic
+from ._sftp import HostKeyError as HostKeyError
+from ._sftp import HostKeyPin as HostKeyPin
+from ._sftp import SftpTransport as SftpTransport
+from ._smime import SmimeError as SmimeError
+from ._smime import SmimeOptions as SmimeOptions
+from ._smime import load_certificate as load_certificate
+from ._smime import load_private_key as load_private_key
+from ._smime import smime_encrypt as smime_encrypt
+from ._smime import smime_protect as smime_protect
+from ._smime import smime_sign as smime_sign
+from ._smtp import SmtpTransport as SmtpTransport
+from ._smtp import build_email as build_email
+from ._spool import DeliveryError as DeliveryError
+from ._spool import DeliveryPlan as DeliveryPlan
+from ._spool import DeliveryReport as DeliveryReport
+from ._spool import EntryState as EntryState
+from ._spool import MissingDependencyError as MissingDependencyError
+from ._spool import RetryPolicy as RetryPolicy
+from ._spool import Spool as Spool
+from ._spool import SpoolEntry as SpoolEntry
+from ._spool import SpoolError as SpoolError
+from ._spool import SpoolFullError as SpoolFullError
+from ._spool import SpoolLimits as SpoolLimits
+from ._spool import Transport as Transport
+
+_DELIVERY_NAMES = [
+    "DeliveryError",
+    "DeliveryPlan",
+    "DeliveryReport",
+    "EntryState",
+    "FtpTransport",
+    "HostKeyError",
+    "HostKeyPin",
+    "MissingDependencyError",
+    "MqttError",
+    "MqttMessage",
+    "MqttPublisher",
+    "MqttQueueFullError",
+    "PublishQueue",
+    "RetryPolicy",
+    "SftpTransport",
+    "SmimeError",
+    "SmimeOptions",
+    "SmtpTransport",
+    "Spool",
+    "SpoolEntry",
+    "SpoolError",
+    "SpoolFullError",
+    "SpoolLimits",
+    "Transport",
+    "build_email",
+    "ha_discovery_config",
+    "ha_discovery_messages",
+    "load_certificate",
+    "load_private_key",
+    "mqtt_messages",
+    "render_topic",
+    "smime_encrypt",
+    "smime_protect",
+    "smime_sign",
+]
 # --- end delivery ---
 
 __all__ = [
@@ -87,5 +160,6 @@ __all__ = [
     "write_xml",
     "xml_schema",
     # --- delivery (spool, transports) ---
+    *_DELIVERY_NAMES,
     # --- end delivery ---
 ]

@@ -2,8 +2,8 @@
 
 Two layers:
 
-- the sans-IO core: :func:`render_topic`, :func:`reading_messages`,
-  :func:`discovery_messages` (readings in, :class:`MqttMessage` out) and
+- the sans-IO core: :func:`render_topic`, :func:`mqtt_messages`,
+  :func:`ha_discovery_messages` (readings in, :class:`MqttMessage` out) and
   :class:`PublishQueue` (the offline queue and in-flight bookkeeping, no threads);
 - :class:`MqttPublisher`, the adapter around paho-mqtt 2.x (VERSION2 callback API).
 
@@ -42,8 +42,9 @@ __all__ = [
     "MqttPublisher",
     "MqttQueueFullError",
     "PublishQueue",
-    "discovery_messages",
-    "reading_messages",
+    "ha_discovery_config",
+    "ha_discovery_messages",
+    "mqtt_messages",
     "render_topic",
 ]
 
@@ -161,7 +162,7 @@ def _json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def reading_messages(
+def mqtt_messages(
     readings: Iterable[ReadingLike | Reading],
     *,
     topic: str = DEFAULT_TOPIC,
@@ -275,7 +276,7 @@ def _slug(text: str) -> str:
     return _ID_UNSAFE.sub("_", text).lower()
 
 
-def discovery_config(
+def ha_discovery_config(
     reading: ReadingLike | Reading,
     *,
     state_topic: str,
@@ -334,7 +335,7 @@ def discovery_config(
     return MqttMessage(topic=topic, payload=_json(config), qos=1, retain=True)
 
 
-def discovery_messages(
+def ha_discovery_messages(
     readings: Iterable[ReadingLike | Reading],
     *,
     topic: str = DEFAULT_TOPIC,
@@ -350,7 +351,7 @@ def discovery_messages(
     seen: set[str] = set()
     messages = []
     for reading in map(as_reading, readings):
-        message = discovery_config(
+        message = ha_discovery_config(
             reading, state_topic=render_topic(topic, reading), prefix=prefix
         )
         if message.topic not in seen:
@@ -485,7 +486,7 @@ class MqttPublisher:
         password: password for ``username``.
         tls: a context to connect with TLS (``ssl.create_default_context(cafile=...)``).
         topic: topic template (see :func:`render_topic`).
-        per: ``"reading"`` or ``"meter"`` (see :func:`reading_messages`).
+        per: ``"reading"`` or ``"meter"`` (see :func:`mqtt_messages`).
         qos: default 1.
         retain: default ``True`` (the broker keeps the last value of each topic).
         ha_discovery: publish Home Assistant discovery messages, once per register, before
@@ -631,12 +632,12 @@ class MqttPublisher:
         batch = [as_reading(r) for r in readings]
         messages: list[MqttMessage] = []
         if self.ha_discovery:
-            for message in discovery_messages(
+            for message in ha_discovery_messages(
                 batch, topic=self.topic, prefix=self.discovery_prefix
             ):
                 if message.topic not in self._discovered:
                     messages.append(message)
-        messages += reading_messages(
+        messages += mqtt_messages(
             batch, topic=self.topic, per=self.per, qos=self.qos, retain=self.retain
         )
         for message in messages:

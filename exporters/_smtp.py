@@ -1,6 +1,6 @@
 """E-mail transport: each spooled file as an attachment, optionally signed/encrypted (S/MIME).
 
-:func:`build_message` is pure (the date is passed in); :class:`SmtpTransport` is the thin
+:func:`build_email` is pure (the date is passed in); :class:`SmtpTransport` is the thin
 adapter around :mod:`smtplib` that the spool calls. The ``Message-ID`` is derived from the
 spool entry id, so an e-mail sent again after a crash carries the same id and mail clients
 and archives can drop the duplicate (SMTP itself cannot be asked what it already accepted).
@@ -22,7 +22,7 @@ from typing import Literal
 from ._smime import SmimeOptions, smime_protect, to_crlf
 from ._spool import DeliveryError, SpoolEntry
 
-__all__ = ["SmtpSecurity", "SmtpTransport", "build_message"]
+__all__ = ["SmtpSecurity", "SmtpTransport", "build_email"]
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ def _header_block(msg: EmailMessage) -> bytes:
     return head + b"\r\n"
 
 
-def build_message(
+def build_email(
     *,
     attachment_name: str,
     attachment: bytes,
@@ -229,7 +229,7 @@ class SmtpTransport:
 
     def build(self, entry: SpoolEntry) -> bytes:
         """The message for one spooled file."""
-        return build_message(
+        return build_email(
             attachment_name=entry.name,
             attachment=entry.read_bytes(),
             sender=self.sender,
