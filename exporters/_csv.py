@@ -316,12 +316,16 @@ def write_csv(
 
 
 def _sniff_profile(first_line: str) -> CsvProfile:
+    # Column names hold neither separator, so the separator that splits the line into
+    # mostly known column names is the file's (the header check then names any other).
+    header = first_line.rstrip("\r\n")
     for profile in CSV_PROFILES.values():
-        if first_line.startswith("meter_id" + profile.delimiter):
+        names = header.split(profile.delimiter)
+        if len(names) > 1 and sum(name in CSV_COLUMNS for name in names) > len(names) // 2:
             return profile
     raise CsvFormatError(
-        "the first line is not a meterkit CSV header (it must start with 'meter_id,' "
-        "or 'meter_id;'); pass profile= for other separators",
+        "the first line is not a meterkit CSV header (column names such as meter_id, "
+        "separated by ',' or ';'); pass profile= for other separators",
         line=1,
     )
 

@@ -6,23 +6,24 @@ A telegram document is the JSON object those commands print::
      "header": {"id": "12345678", "manufacturer": "KAM", "version": 1, "medium": "heat",
                 "access_number": 42, "status": 0, "signature": 0},
      "records": [{"function": "instantaneous", "storage": 0, "tariff": 0, "subunit": 0,
-                  "quantity": "energy", "unit": "Wh", "value": "1234.5",
+                  "quantity": "energy", "unit": "Wh", "value": 1234.5,
                   "dif": "04", "vif": "06", "data": "..."}]}
 
 Each record with a quantity and a scalar value becomes one :class:`Reading`:
 
 - ``meter_id`` is the header's ``id`` (an integer id is written as 8 digits);
 - ``meter_name`` is the document's ``meter_name`` key, if any;
-- the value keeps its exactness: JSON integers stay ``int``, numbers with a fraction and
-  strings that spell a decimal number become :class:`~decimal.Decimal`, a
-  ``{"mantissa": m, "exponent": e}`` object becomes ``Decimal(m) * 10**e``, other strings
-  stay strings;
-- ``status`` is the header's status: a list of flag names as is, a mapping's true keys, or
-  the status byte decoded by EN 13757-3 (bits 0-1 application, 2 power low, 3 permanent
-  error, 4 temporary error, 5-7 manufacturer specific);
+- the value keeps its exactness: JSON integers stay ``int``, numbers with a fraction
+  become :class:`~decimal.Decimal` (from their decimal text, never through binary
+  floating point), a ``{"mantissa": m, "exponent": e}`` object becomes
+  ``Decimal(m) * 10**e``, strings (dates, manufacturer data) stay strings;
+- ``status`` is the header's status (a list of flag names as is, a mapping's true keys, or
+  the status byte decoded by EN 13757-3: bits 0-1 application, 2 power low, 3 permanent
+  error, 4 temporary error, 5-7 manufacturer specific) followed by the record's own
+  ``flags`` (for example ``invalid_date``);
 - ``metadata`` keeps the rest of the header (manufacturer, version, medium, access number,
-  signature) and the record's coding (``dif``, ``vif``, ``data`` and other scalar keys),
-  so a user can always go back to the bytes;
+  signature) and the record's coding (``dif``, ``vif``, ``data``, ``coding`` and other
+  scalar keys), so a user can always go back to the bytes;
 - ``timestamp`` is the document's ``timestamp`` key if present, else the ``timestamp``
   argument; without either, :class:`DocumentError` is raised.
 
@@ -34,7 +35,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -57,9 +57,10 @@ _APPLICATION_STATUS = {1: "application_busy", 2: "application_error", 3: "abnorm
 _STATUS_BITS = ((2, "power_low"), (3, "permanent_error"), (4, "temporary_error"))
 _MANUFACTURER_BITS = ((5, "manufacturer_5"), (6, "manufacturer_6"), (7, "manufacturer_7"))
 
-_DECIMAL_TEXT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\Z")
 _HEADER_META = ("manufacturer", "version", "medium", "access_number", "signature")
-_RECORD_KEYS = frozenset(("function", "storage", "tariff", "subunit", "quantity", "unit", "value"))
+_RECORD_KEYS = frozenset(
+    ("function", "storage", "tariff", "subunit", "quantity", "unit", "value", "flags")
+)
 _MAX_DOCUMENT_CHARS = 16 << 20
 
 
@@ -115,9 +116,6 @@ def _record_value(value: Any, where: str) -> Value | None:
         # Documents parsed by json.loads give floats; the text was decimal, keep it exact.
         return Decimal(repr(value))
     if isinstance(value, str):
-        if _DECIMAL_TEXT.match(value):
-            number = Decimal(value)
-            return int(number) if _is_integer_text(value) else number
         return value
     if isinstance(value, Mapping) and set(value) == {"mantissa", "exponent"}:
         mantissa, exponent = value["mantissa"], value["exponent"]
@@ -134,10 +132,6 @@ def _record_value(value: Any, where: str) -> Value | None:
                     f"bad mantissa {mantissa!r}", field=f"{where}.value"
                 ) from None
     return None
-
-
-def _is_integer_text(text: str) -> bool:
-    return text.lstrip("+-").isdigit()
 
 
 def _non_negative(record: Mapping[str, Any], key: str, where: str) -> int:
@@ -189,7 +183,7 @@ def readings_from_document(
 
     >>> from datetime import datetime, timezone
     >>> doc = {"header": {"id": "12345678", "manufacturer": "KAM", "status": 4},
-    ...        "records": [{"quantity": "energy", "unit": "Wh", "value": "1234.5",
+    ...        "records": [{"quantity": "energy", "unit": "Wh", "value": Decimal("1234.5"),
     ...                     "storage": 0, "tariff": 0, "subunit": 0,
     ...                     "function": "instantaneous", "dif": "04", "vif": "06"}]}
     >>> [r] = readings_from_document(doc, timestamp=datetime(2026, 11, 24, tzinfo=timezone.utc))
@@ -237,6 +231,13 @@ def readings_from_document(
             continue
         unit = record.get("unit")
         function = record.get("function")
+        flags = record.get("flags")
+        if flags:
+            if not isinstance(flags, list) or not all(isinstance(f, str) for f in flags):
+                raise DocumentError("must be a list of flag names", field=f"{where}.flags")
+            record_status = status + tuple(f for f in flags if f not in status)
+        else:
+            record_status = status
         metadata = dict(base_meta)
         for key, item in record.items():
             if key in _RECORD_KEYS:
@@ -258,7 +259,7 @@ def readings_from_document(
                     subunit=_non_negative(record, "subunit", where),
                     function=function if isinstance(function, str) and function else
                     "instantaneous",
-                    status=status,
+                    status=record_status,
                     metadata=metadata,
                 )
             )

@@ -733,7 +733,8 @@ def validate_xml(source: str | os.PathLike[str] | BinaryIO) -> None:
             path,
             events=("end",),
             schema=schema,
-            resolve_entities=False,
+            # Not resolve_entities=False: with a schema, lxml then lets a truncated file
+            # pass. Without DTD loading and network, libxml2 bounds entity expansion.
             no_network=True,
             load_dtd=False,
             huge_tree=False,
