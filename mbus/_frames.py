@@ -266,4 +266,13 @@ def decode_frame(data: bytes | bytearray, offset: int = 0, *, exact: bool = True
     if sum(body) & 0xFF != cs:
         raise ChecksumError(f"checksum is 0x{cs:02x}, the frame sums to 0x{sum(body) & 0xFF:02x}",
                             offset=end - 2, field="checksum", data=bytes((cs,)))
-    return LongFrame(c=body[0], a=body[1], ci=body[2], data=bytes(body[3:]))
+    # Fields read from one byte each cannot be out of range: skip __post_init__'s checks.
+    frame = object.__new__(LongFrame)
+    _set_field(frame, "c", body[0])
+    _set_field(frame, "a", body[1])
+    _set_field(frame, "ci", body[2])
+    _set_field(frame, "data", bytes(body[3:]))
+    return frame
+
+
+_set_field = object.__setattr__

@@ -10,8 +10,7 @@ EN 13757-7 (CI field). The header layouts are:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ._errors import EncodeError, RecordError
 
@@ -138,13 +137,21 @@ def status_flags(status: int) -> tuple[str, ...]:
     return tuple(names)
 
 
+_MANUFACTURERS: dict[int, str] = {}
+
+
 def decode_manufacturer(code: int) -> str:
     """Three-letter FLAG code of a 2-byte manufacturer field (EN 62056-21 letters).
 
     Each letter is five bits, ``A`` = 1; codes outside A-Z come out as the
     characters ``@[\\]^_`` so that the mapping stays reversible.
     """
-    return "".join(chr(64 + ((code >> shift) & 0x1F)) for shift in (10, 5, 0))
+    name = _MANUFACTURERS.get(code)
+    if name is None:
+        name = "".join(chr(64 + ((code >> shift) & 0x1F)) for shift in (10, 5, 0))
+        if len(_MANUFACTURERS) < 4096:
+            _MANUFACTURERS[code] = name
+    return name
 
 
 def encode_manufacturer(name: str) -> int:
@@ -173,9 +180,11 @@ def encode_bcd_id(ident: str, size: int = 4) -> bytes:
         raise EncodeError(f"identification number {ident!r} is not made of digits") from None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Header:
+class Header(NamedTuple):
     """The fixed header of a variable-data response (long or short form).
+
+    An immutable named tuple (built once per telegram on the hot decode path,
+    where a tuple is much cheaper to make than a frozen dataclass).
 
     In a short header (CI 0x7A) or no header (CI 0x78) the identification,
     manufacturer, version and medium are ``None``: they belong to the link layer
