@@ -283,7 +283,7 @@ def _fast_number_json(coding: str, kind: str, args: dict[str, Any]) -> JsonDecod
             if digits.isdigit():
                 number = int(digits) * factor
             else:
-                value, flags = codings.decode_bcd(raw)
+                value, _ = codings.decode_bcd(raw)
                 if isinstance(value, str):
                     return value, invalid
                 number = value * factor
