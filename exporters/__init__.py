@@ -35,7 +35,7 @@ from ._errors import (
     SchemaValidationError,
     XmlFormatError,
 )
-from ._reading import VALUE_TYPES, Reading, ReadingLike, Value, as_reading
+from ._reading import VALUE_TYPES, Reading, ReadingLike, TextSink, Value, as_reading
 from ._xml import (
     XML_NAMESPACE,
     XML_SCHEMA_VERSION,
@@ -145,6 +145,7 @@ __all__ = [
     "ReadingLike",
     "ScheduleError",
     "SchemaValidationError",
+    "TextSink",
     "Value",
     "XmlFormatError",
     "XmlWriter",

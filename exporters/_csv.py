@@ -35,6 +35,7 @@ from ._errors import CsvFormatError, ExportError, ReadingError
 from ._reading import (
     Reading,
     ReadingLike,
+    TextSink,
     Value,
     as_reading,
     format_decimal,
@@ -164,7 +165,7 @@ class CsvWriter:
 
     def __init__(
         self,
-        stream: TextIO,
+        stream: TextSink,
         *,
         profile: CsvProfile | str = "default",
         header: bool = True,
@@ -302,7 +303,7 @@ def _plain_value(value: object) -> Value:
 
 def write_csv(
     readings: Iterable[ReadingLike | Reading],
-    stream: TextIO,
+    stream: TextSink,
     *,
     profile: CsvProfile | str = "default",
     header: bool = True,

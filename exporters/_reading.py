@@ -21,6 +21,7 @@ __all__ = [
     "VALUE_TYPES",
     "Reading",
     "ReadingLike",
+    "TextSink",
     "Value",
     "as_reading",
 ]
@@ -65,6 +66,13 @@ class _FrozenMap(Mapping[str, str]):
 
 
 _EMPTY_METADATA = _FrozenMap()
+
+
+class TextSink(Protocol):
+    """Where the writers put text: any object with ``write(str)`` and ``flush()``."""
+
+    def write(self, text: str, /) -> object: ...
+    def flush(self) -> object: ...
 
 
 class ReadingLike(Protocol):

@@ -43,13 +43,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from importlib import resources
-from typing import IO, Any, BinaryIO, TextIO, cast
+from typing import IO, Any, BinaryIO, cast
 from xml.parsers import expat
 
 from ._errors import ExportError, SchemaValidationError, XmlFormatError
 from ._reading import (
     Reading,
     ReadingLike,
+    TextSink,
     Value,
     as_reading,
     format_decimal,
@@ -257,7 +258,7 @@ class XmlWriter:
        function="instantaneous"><decimal>12.345</decimal></reading>
     """
 
-    def __init__(self, stream: TextIO, *, created: datetime | None = None) -> None:
+    def __init__(self, stream: TextSink, *, created: datetime | None = None) -> None:
         self._stream = stream
         self._write = stream.write
         self._closed = False
@@ -419,7 +420,7 @@ def _value_element(value: Value) -> str:
 
 def write_xml(
     readings: Iterable[ReadingLike | Reading],
-    stream: TextIO,
+    stream: TextSink,
     *,
     alarms: Iterable[object] = (),
     created: datetime | None = None,

@@ -11,10 +11,10 @@ from exporters import Reading
 
 # Characters XML 1.0 can carry: no surrogates, no C0 controls other than tab, LF, CR,
 # no U+FFFE/U+FFFF. CSV can carry anything but surrogates (UTF-8 cannot encode them).
-ANY_TEXT_CHARS = st.characters(blacklist_categories=("Cs",))
+ANY_TEXT_CHARS = st.characters(exclude_categories=["Cs"])
 XML_TEXT_CHARS = st.characters(
-    blacklist_categories=("Cs",),
-    blacklist_characters="".join(chr(c) for c in range(0x20) if c not in (9, 10, 13))
+    exclude_categories=["Cs"],
+    exclude_characters="".join(chr(c) for c in range(0x20) if c not in (9, 10, 13))
     + "\ufffe\uffff",
 )
 
@@ -68,5 +68,5 @@ def same_exactly(a: Reading, b: Reading) -> bool:
     if a != b or type(a.value) is not type(b.value):
         return False
     if isinstance(a.value, Decimal):
-        return format(a.value, "f") == format(b.value, "f")  # type: ignore[arg-type]
+        return format(a.value, "f") == format(b.value, "f")
     return True

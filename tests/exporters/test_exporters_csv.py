@@ -9,7 +9,7 @@ import tracemalloc
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given, settings
@@ -193,7 +193,10 @@ def test_reader_detects_the_profile_and_skips_a_bom() -> None:
 
 
 def test_reader_accepts_reordered_and_missing_optional_columns() -> None:
-    text = "timestamp,value,unit,quantity,meter_id\r\n2026-11-24T08:15:00Z,1234.5,Wh,energy,12345678\r\n"
+    text = (
+        "timestamp,value,unit,quantity,meter_id\r\n"
+        "2026-11-24T08:15:00Z,1234.5,Wh,energy,12345678\r\n"
+    )
     assert list(read_csv(io.StringIO(text, newline=""))) == [make()]
 
 
@@ -270,7 +273,7 @@ def test_duck_typed_readings_are_accepted() -> None:
         storage = tariff = subunit = 0
         function = "instantaneous"
         status: tuple[str, ...] = ()
-        metadata: dict[str, str] = {}
+        metadata: ClassVar[dict[str, str]] = {}
 
     assert rows(render([Row()]))[1][:4] == ["7", "", "volume", "3"]  # type: ignore[list-item]
 

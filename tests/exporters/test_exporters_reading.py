@@ -44,7 +44,7 @@ def test_frozen_slotted_keyword_only() -> None:
         r.value = 1  # type: ignore[misc]
     assert not hasattr(r, "__dict__")
     with pytest.raises(TypeError):
-        Reading("1", "energy", 1, "Wh", T0)  # type: ignore[misc]
+        Reading("1", "energy", 1, "Wh", T0)  # type: ignore[call-arg]
 
 
 def test_naive_timestamp_is_refused_with_an_export_error() -> None:
