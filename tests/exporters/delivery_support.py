@@ -1,0 +1,532 @@
+"""Loopback peers and certificates for the delivery tests (spool, SMTP, FTP, SFTP, MQTT).
+
+Every server listens on 127.0.0.1 on a port chosen free at runtime and is started and stopped
+by the fixtures in ``conftest.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import ipaddress
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+LOCALHOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOCALHOST, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((LOCALHOST, port), timeout=0.5):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+# --- certificates -------------------------------------------------------------------------
+
+
+def _key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _pem_key(key: rsa.RSAPrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+
+
+@dataclass
+class Pki:
+    """A test CA, a server certificate for 127.0.0.1/localhost and two e-mail identities."""
+
+    directory: Path
+    ca_cert: x509.Certificate
+    ca_key: rsa.RSAPrivateKey
+    server_cert: x509.Certificate
+    server_key: rsa.RSAPrivateKey
+    people: dict[str, tuple[x509.Certificate, rsa.RSAPrivateKey]] = field(default_factory=dict)
+
+    @property
+    def ca_file(self) -> Path:
+        return self.directory / "ca.pem"
+
+    @property
+    def server_cert_file(self) -> Path:
+        return self.directory / "server.pem"
+
+    @property
+    def server_key_file(self) -> Path:
+        return self.directory / "server.key"
+
+    @property
+    def server_chain_file(self) -> Path:
+        return self.directory / "server-chain.pem"
+
+    def cert_file(self, who: str) -> Path:
+        return self.directory / f"{who}.pem"
+
+    def key_file(self, who: str) -> Path:
+        return self.directory / f"{who}.key"
+
+    def client_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca_file))
+
+    def server_context(self) -> ssl.SSLContext:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(str(self.server_chain_file), str(self.server_key_file))
+        return ctx
+
+
+def make_pki(directory: Path) -> Pki:
+    now = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+    later = now + datetime.timedelta(days=2)
+    ca_key = _key()
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "meterkit test CA")])
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(later)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=True, content_commitment=False, key_encipherment=False,
+                data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                crl_sign=True, encipher_only=False, decipher_only=False,
+            ),
+            critical=True,
+        )
+        .add_extension(ca_ski, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    aki = x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski)
+
+    def leaf(
+        key: rsa.RSAPrivateKey, name: str, san: list[x509.GeneralName], usage: list[Any]
+    ) -> x509.Certificate:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)]))
+            .issuer_name(ca_name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now)
+            .not_valid_after(later)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True, content_commitment=False, key_encipherment=True,
+                    data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                    crl_sign=False, encipher_only=False, decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.ExtendedKeyUsage(usage), critical=False)
+            .add_extension(x509.SubjectAlternativeName(san), critical=False)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
+            .add_extension(aki, critical=False)
+            .sign(ca_key, hashes.SHA256())
+        )
+
+    server_key = _key()
+    server_cert = leaf(
+        server_key,
+        "localhost",
+        [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(LOCALHOST))],
+        [ExtendedKeyUsageOID.SERVER_AUTH],
+    )
+    pki = Pki(directory, ca_cert, ca_key, server_cert, server_key)
+    directory.mkdir(parents=True, exist_ok=True)
+    pem = serialization.Encoding.PEM
+    pki.ca_file.write_bytes(ca_cert.public_bytes(pem))
+    pki.server_cert_file.write_bytes(server_cert.public_bytes(pem))
+    pki.server_chain_file.write_bytes(server_cert.public_bytes(pem) + ca_cert.public_bytes(pem))
+    pki.server_key_file.write_bytes(_pem_key(server_key))
+    for who in ("sender", "recipient"):
+        key = _key()
+        cert = leaf(
+            key,
+            f"{who}@example.org",
+            [x509.RFC822Name(f"{who}@example.org")],
+            [ExtendedKeyUsageOID.EMAIL_PROTECTION],
+        )
+        pki.people[who] = (cert, key)
+        pki.cert_file(who).write_bytes(cert.public_bytes(pem))
+        pki.key_file(who).write_bytes(_pem_key(key))
+    return pki
+
+
+# --- SMTP (aiosmtpd) ------------------------------------------------------------------------
+
+
+class MailSink:
+    """aiosmtpd handler that keeps every accepted message."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.logins: list[str] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            self.messages.append(
+                (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
+            )
+        return "250 Message accepted for delivery"
+
+
+@contextlib.contextmanager
+def smtp_server(
+    pki: Pki, *, implicit_tls: bool = False, users: dict[str, str] | None = None
+) -> Iterator[tuple[int, MailSink]]:
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    sink = MailSink()
+
+    def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                      data: Any) -> Any:
+        login = getattr(data, "login", b"")
+        password = getattr(data, "password", b"")
+        user = login.decode() if isinstance(login, bytes) else str(login)
+        secret = password.decode() if isinstance(password, bytes) else str(password)
+        ok = users is not None and users.get(user) == secret
+        if ok:
+            sink.logins.append(user)
+        return AuthResult(success=ok)
+
+    port = free_port()
+    kwargs: dict[str, Any] = {}
+    if users is not None:
+        kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=True)
+    if implicit_tls:
+        controller = Controller(
+            sink, hostname=LOCALHOST, port=port, ssl_context=pki.server_context(),
+            server_hostname="localhost", **kwargs,
+        )
+    else:
+        controller = Controller(
+            sink, hostname=LOCALHOST, port=port, tls_context=pki.server_context(),
+            require_starttls=True, **kwargs,
+        )
+    controller.start()
+    try:
+        yield port, sink
+    finally:
+        controller.stop()
+
+
+# --- FTP / FTPS (pyftpdlib) -----------------------------------------------------------------
+
+
+@dataclass
+class FtpPeer:
+    port: int
+    root: Path
+    renames: list[str]
+    user: str = "meter"
+    password: str = "s3cret"
+
+
+@contextlib.contextmanager
+def ftp_server(root: Path, *, tls_pki: Pki | None = None) -> Iterator[FtpPeer]:
+    from pyftpdlib.authorizers import DummyAuthorizer
+    from pyftpdlib.handlers import FTPHandler
+    from pyftpdlib.servers import FTPServer
+
+    root.mkdir(parents=True, exist_ok=True)
+    renames: list[str] = []
+    authorizer = DummyAuthorizer()
+    authorizer.add_user("meter", "s3cret", str(root), perm="elradfmwMT")
+    base: Any = FTPHandler
+    if tls_pki is not None:
+        from pyftpdlib.handlers import TLS_FTPHandler
+
+        base = TLS_FTPHandler
+
+    class Handler(base):  # type: ignore[misc, valid-type]
+        def ftp_RNTO(self, path: str) -> Any:
+            result = super().ftp_RNTO(path)
+            renames.append(path)
+            return result
+
+    Handler.authorizer = authorizer
+    Handler.passive_ports = None
+    if tls_pki is not None:
+        Handler.certfile = str(tls_pki.server_chain_file)
+        Handler.keyfile = str(tls_pki.server_key_file)
+        Handler.tls_control_required = True
+        Handler.tls_data_required = True
+    server = FTPServer((LOCALHOST, 0), Handler)
+    port = server.socket.getsockname()[1]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2},
+                              daemon=True)
+    thread.start()
+    try:
+        yield FtpPeer(port=port, root=root, renames=renames)
+    finally:
+        server.close_all()
+        thread.join(timeout=5)
+
+
+# --- SFTP (asyncssh in a thread with its own loop) -----------------------------------------
+
+
+@dataclass
+class SftpPeer:
+    port: int
+    root: Path
+    host_key_line: str
+    renames: list[str]
+    user: str = "meter"
+    password: str = "s3cret"
+    client_key_file: Path | None = None
+
+
+@contextlib.contextmanager
+def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[SftpPeer]:
+    import asyncssh
+
+    root.mkdir(parents=True, exist_ok=True)
+    renames: list[str] = []
+    host_key = asyncssh.generate_private_key("ssh-ed25519")
+    client_key = None
+    client_key_file = None
+    if client_key_dir is not None:
+        client_key = asyncssh.generate_private_key("ssh-ed25519")
+        client_key_dir.mkdir(parents=True, exist_ok=True)
+        client_key_file = client_key_dir / "id_ed25519"
+        client_key.write_private_key(str(client_key_file))
+
+    class Server(asyncssh.SSHServer):  # type: ignore[misc]
+        def begin_auth(self, username: str) -> bool:
+            return True
+
+        def password_auth_supported(self) -> bool:
+            return True
+
+        def validate_password(self, username: str, password: str) -> bool:
+            return username == "meter" and password == "s3cret"
+
+        def public_key_auth_supported(self) -> bool:
+            return client_key is not None
+
+        def validate_public_key(self, username: str, key: Any) -> bool:
+            return (
+                client_key is not None
+                and username == "meter"
+                and key.public_data == client_key.public_data
+            )
+
+    class Files(asyncssh.SFTPServer):  # type: ignore[misc]
+        def __init__(self, chan: Any) -> None:
+            super().__init__(chan, chroot=os.fsencode(root))
+
+        def posix_rename(self, oldpath: bytes, newpath: bytes) -> Any:
+            result = super().posix_rename(oldpath, newpath)
+            renames.append(os.fsdecode(newpath))
+            return result
+
+        def rename(self, oldpath: bytes, newpath: bytes) -> Any:
+            result = super().rename(oldpath, newpath)
+            renames.append(os.fsdecode(newpath))
+            return result
+
+    loop = asyncio.new_event_loop()
+    started = threading.Event()
+    holder: dict[str, Any] = {}
+
+    def run() -> None:
+        asyncio.set_event_loop(loop)
+
+        async def start() -> None:
+            holder["server"] = await asyncssh.create_server(
+                Server, LOCALHOST, 0, server_host_keys=[host_key], sftp_factory=Files,
+                allow_scp=False,
+            )
+            started.set()
+
+        loop.run_until_complete(start())
+        loop.run_forever()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    if not started.wait(10):
+        raise RuntimeError("asyncssh server did not start")
+    server = holder["server"]
+    port = server.sockets[0].getsockname()[1]
+    line = host_key.export_public_key().decode().strip()
+    try:
+        yield SftpPeer(port=port, root=root, host_key_line=line, renames=renames,
+                       client_key_file=client_key_file)
+    finally:
+
+        async def stop() -> None:
+            server.close()
+            await server.wait_closed()
+
+        asyncio.run_coroutine_threadsafe(stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(timeout=5)
+        loop.close()
+
+
+# --- MQTT (mosquitto) -----------------------------------------------------------------------
+
+MOSQUITTO = "/usr/sbin/mosquitto"
+
+
+def mosquitto_binary() -> str | None:
+    if os.access(MOSQUITTO, os.X_OK):
+        return MOSQUITTO
+    return shutil.which("mosquitto")
+
+
+class Mosquitto:
+    """A mosquitto broker on 127.0.0.1 with a generated configuration; restartable."""
+
+    def __init__(self, directory: Path, *, users: dict[str, str] | None = None,
+                 pki: Pki | None = None) -> None:
+        binary = mosquitto_binary()
+        if binary is None:
+            raise FileNotFoundError("mosquitto")
+        self.binary = binary
+        self.directory = directory
+        self.port = free_port()
+        self.process: subprocess.Popen[bytes] | None = None
+        directory.mkdir(parents=True, exist_ok=True)
+        lines = [
+            f"listener {self.port} {LOCALHOST}",
+            "persistence false",
+            f"log_dest file {directory / 'mosquitto.log'}",
+            "log_type error",
+            "log_type warning",
+            "log_type notice",
+        ]
+        if users:
+            password_file = directory / "passwords"
+            password_file.write_text("")
+            passwd = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
+            for user, secret in users.items():
+                subprocess.run([passwd, "-b", str(password_file), user, secret], check=True,
+                               capture_output=True)
+            lines += ["allow_anonymous false", f"password_file {password_file}"]
+        else:
+            lines.append("allow_anonymous true")
+        if pki is not None:
+            lines += [
+                f"cafile {pki.ca_file}",
+                f"certfile {pki.server_cert_file}",
+                f"keyfile {pki.server_key_file}",
+            ]
+        self.config = directory / "mosquitto.conf"
+        self.config.write_text("\n".join(lines) + "\n")
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [self.binary, "-c", str(self.config)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            wait_for_port(self.port)
+        except OSError:
+            self.stop()
+            log = self.directory / "mosquitto.log"
+            raise RuntimeError(
+                "mosquitto did not start: " + (log.read_text() if log.exists() else "")
+            ) from None
+
+    def stop(self) -> None:
+        process, self.process = self.process, None
+        if process is not None:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+class Subscriber:
+    """A paho subscriber that collects what arrives on some topics."""
+
+    def __init__(self, port: int, topics: list[str], *, username: str | None = None,
+                 password: str | None = None, tls: ssl.SSLContext | None = None) -> None:
+        import paho.mqtt.client as mqtt
+
+        self.messages: list[tuple[str, bytes, bool]] = []
+        self.cond = threading.Condition()
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        if tls is not None:
+            self.client.tls_set_context(tls)
+        subscribed = threading.Event()
+
+        def on_connect(client: Any, userdata: Any, flags: Any, rc: Any, props: Any) -> None:
+            client.subscribe([(t, 1) for t in topics])
+
+        def on_subscribe(client: Any, userdata: Any, mid: Any, rcs: Any, props: Any) -> None:
+            subscribed.set()
+
+        def on_message(client: Any, userdata: Any, msg: Any) -> None:
+            with self.cond:
+                self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
+                self.cond.notify_all()
+
+        self.client.on_connect = on_connect
+        self.client.on_subscribe = on_subscribe
+        self.client.on_message = on_message
+        self.client.connect(LOCALHOST, port)
+        self.client.loop_start()
+        if not subscribed.wait(10):
+            raise RuntimeError("subscriber did not subscribe")
+
+    def wait_for(self, count: int, timeout: float = 15.0) -> list[tuple[str, bytes, bool]]:
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while len(self.messages) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self.cond.wait(remaining)
+            return list(self.messages)
+
+    def close(self) -> None:
+        self.client.disconnect()
+        self.client.loop_stop()
