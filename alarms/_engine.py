@@ -13,12 +13,13 @@ a comparison, and returns a shared empty tuple.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import logging
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from ._errors import (
     LifecycleError,
@@ -284,6 +285,10 @@ class _Alarm:
         return bounds[first], bounds[last + 1]
 
 
+# (deadline, rule index * 3 + timer kind, generation, alarm); generations are unique
+_HeapEntry = tuple[float, int, int, _Alarm]
+
+
 class Engine:
     """Alarm engine over a list of rules (see :class:`LimitRule`, :class:`StaleRule`).
 
@@ -324,8 +329,9 @@ class Engine:
             point.alarms.append(alarm)
             self._alarms[rule.alarm_id] = alarm
             self._order.append(alarm)
-        self._heap: list[tuple[float, int, int, _Alarm]] = []
+        self._heap: list[_HeapEntry] = []
         self._gen = 0
+        self._deferred: list[Notification] = []
         self._next_id = 1
         self._now = -_INF
         if start_time is not None:
@@ -406,6 +412,8 @@ class Engine:
         heap = self._heap
         while heap:
             deadline, order, gen, alarm = heap[0]
+            if order < 0:
+                return self.now  # notifications of a refused action wait for delivery
             kind = order % 3
             if kind == _PROCESS and alarm.timer_gen == gen:
                 return deadline
@@ -428,19 +436,19 @@ class Engine:
         self, alarm_id: str, now: float, *, reason: str = ""
     ) -> tuple[Notification, ...]:
         """Acknowledge an alarm (unacknowledged -> acknowledged, or returned -> normal)."""
-        out = self._operator_prologue(now)
-        alarm = self._visible_alarm(alarm_id, "acknowledge")
-        self._lifecycle(alarm, LifecycleInput.ACKNOWLEDGE, now, out, "acknowledge")
-        self._note(alarm, "acknowledge", now, reason)
-        return tuple(out)
+        with self._operation(now) as out:
+            alarm = self._visible_alarm(alarm_id, "acknowledge")
+            self._lifecycle(alarm, LifecycleInput.ACKNOWLEDGE, now, out, "acknowledge")
+            self._note(alarm, "acknowledge", now, reason)
+            return tuple(out)
 
     def reset(self, alarm_id: str, now: float, *, reason: str = "") -> tuple[Notification, ...]:
         """Reset a latched alarm whose condition has returned to normal; returns its clear."""
-        out = self._operator_prologue(now)
-        alarm = self._visible_alarm(alarm_id, "reset")
-        self._lifecycle(alarm, LifecycleInput.RESET, now, out, "reset")
-        self._note(alarm, "reset", now, reason)
-        return tuple(out)
+        with self._operation(now) as out:
+            alarm = self._visible_alarm(alarm_id, "reset")
+            self._lifecycle(alarm, LifecycleInput.RESET, now, out, "reset")
+            self._note(alarm, "reset", now, reason)
+            return tuple(out)
 
     def shelve(
         self,
@@ -458,99 +466,103 @@ class Engine:
         must be active). Notifications withheld meanwhile are caught up when
         the shelve ends.
         """
-        out = self._operator_prologue(now)
-        alarm = self._alarm(alarm_id, "shelve")
-        self._require_reason(reason, alarm_id, "shelve")
-        if alarm.shelve is not None:
-            raise LifecycleError("already shelved; unshelve it first", alarm_id=alarm_id,
-                                 action="shelve")
-        if duration is None:
-            if not one_shot:
-                raise LifecycleError("give a duration or one_shot=True", alarm_id=alarm_id,
+        with self._operation(now) as out:
+            alarm = self._alarm(alarm_id, "shelve")
+            self._require_reason(reason, alarm_id, "shelve")
+            if alarm.shelve is not None:
+                raise LifecycleError("already shelved; unshelve it first", alarm_id=alarm_id,
                                      action="shelve")
-            duration = self._max_shelve
-        if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not (
-            0 < duration <= self._max_shelve
-        ):
-            raise LifecycleError(
-                f"duration must be > 0 and <= the maximum {self._max_shelve:g} s, got {duration!r}",
-                alarm_id=alarm_id,
-                action="shelve",
+            if duration is None:
+                if not one_shot:
+                    raise LifecycleError("give a duration or one_shot=True", alarm_id=alarm_id,
+                                         action="shelve")
+                duration = self._max_shelve
+            if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not (
+                0 < duration <= self._max_shelve
+            ):
+                raise LifecycleError(
+                    f"duration must be > 0 and <= the maximum {self._max_shelve:g} s, "
+                    f"got {duration!r}",
+                    alarm_id=alarm_id,
+                    action="shelve",
+                )
+            if one_shot and alarm.state not in _ACTIVE_STATES:
+                raise LifecycleError("one-shot shelving needs an active alarm", alarm_id=alarm_id,
+                                     action="shelve")
+            until = self._now + float(duration)
+            alarm.shelve = ShelveInfo(
+                kind="one_shot" if one_shot else "timed",
+                since=self._now,
+                until=until,
+                reason=reason,
             )
-        if one_shot and alarm.state not in _ACTIVE_STATES:
-            raise LifecycleError("one-shot shelving needs an active alarm", alarm_id=alarm_id,
-                                 action="shelve")
-        until = self._now + float(duration)
-        alarm.shelve = ShelveInfo(
-            kind="one_shot" if one_shot else "timed", since=self._now, until=until, reason=reason
-        )
-        self._queue_shelve(alarm, until)
-        self._note(alarm, "shelve", now, reason)
-        return tuple(out)
+            self._queue_shelve(alarm, until)
+            self._note(alarm, "shelve", now, reason)
+            return tuple(out)
 
     def unshelve(self, alarm_id: str, now: float, *, reason: str = "") -> tuple[Notification, ...]:
         """End a shelve early; returns the notifications held back meanwhile."""
-        out = self._operator_prologue(now)
-        alarm = self._alarm(alarm_id, "unshelve")
-        if alarm.shelve is None:
-            raise LifecycleError("not shelved", alarm_id=alarm_id, action="unshelve")
-        alarm.shelve = None
-        alarm.shelve_gen = 0
-        self._note(alarm, "unshelve", now, reason)
-        self._reconcile(alarm, self._now, out)
-        return tuple(out)
+        with self._operation(now) as out:
+            alarm = self._alarm(alarm_id, "unshelve")
+            if alarm.shelve is None:
+                raise LifecycleError("not shelved", alarm_id=alarm_id, action="unshelve")
+            alarm.shelve = None
+            alarm.shelve_gen = 0
+            self._note(alarm, "unshelve", now, reason)
+            self._reconcile(alarm, self._now, out)
+            return tuple(out)
 
     def suppress(self, alarm_id: str, now: float, *, reason: str) -> tuple[Notification, ...]:
         """Suppress an alarm by design (for example while its equipment is stopped)."""
-        out = self._operator_prologue(now)
-        alarm = self._alarm(alarm_id, "suppress")
-        self._require_reason(reason, alarm_id, "suppress")
-        if alarm.suppressed is not None:
-            raise LifecycleError("already suppressed", alarm_id=alarm_id, action="suppress")
-        alarm.suppressed = reason
-        self._note(alarm, "suppress", now, reason)
-        return tuple(out)
+        with self._operation(now) as out:
+            alarm = self._alarm(alarm_id, "suppress")
+            self._require_reason(reason, alarm_id, "suppress")
+            if alarm.suppressed is not None:
+                raise LifecycleError("already suppressed", alarm_id=alarm_id, action="suppress")
+            alarm.suppressed = reason
+            self._note(alarm, "suppress", now, reason)
+            return tuple(out)
 
     def unsuppress(
         self, alarm_id: str, now: float, *, reason: str = ""
     ) -> tuple[Notification, ...]:
         """End a suppression; returns the notifications held back meanwhile."""
-        out = self._operator_prologue(now)
-        alarm = self._alarm(alarm_id, "unsuppress")
-        if alarm.suppressed is None:
-            raise LifecycleError("not suppressed", alarm_id=alarm_id, action="unsuppress")
-        alarm.suppressed = None
-        self._note(alarm, "unsuppress", now, reason)
-        self._reconcile(alarm, self._now, out)
-        return tuple(out)
+        with self._operation(now) as out:
+            alarm = self._alarm(alarm_id, "unsuppress")
+            if alarm.suppressed is None:
+                raise LifecycleError("not suppressed", alarm_id=alarm_id, action="unsuppress")
+            alarm.suppressed = None
+            self._note(alarm, "unsuppress", now, reason)
+            self._reconcile(alarm, self._now, out)
+            return tuple(out)
 
     def remove_from_service(
         self, alarm_id: str, now: float, *, reason: str
     ) -> tuple[Notification, ...]:
         """Take an alarm out of service (maintenance); its notifications are held back."""
-        out = self._operator_prologue(now)
-        alarm = self._alarm(alarm_id, "remove_from_service")
-        self._require_reason(reason, alarm_id, "remove_from_service")
-        if alarm.out_of_service is not None:
-            raise LifecycleError("already out of service", alarm_id=alarm_id,
-                                 action="remove_from_service")
-        alarm.out_of_service = reason
-        self._note(alarm, "remove_from_service", now, reason)
-        return tuple(out)
+        with self._operation(now) as out:
+            alarm = self._alarm(alarm_id, "remove_from_service")
+            self._require_reason(reason, alarm_id, "remove_from_service")
+            if alarm.out_of_service is not None:
+                raise LifecycleError("already out of service", alarm_id=alarm_id,
+                                     action="remove_from_service")
+            alarm.out_of_service = reason
+            self._note(alarm, "remove_from_service", now, reason)
+            return tuple(out)
 
     def return_to_service(
         self, alarm_id: str, now: float, *, reason: str = ""
     ) -> tuple[Notification, ...]:
         """Return an alarm to service; returns the notifications held back meanwhile."""
-        out = self._operator_prologue(now)
-        alarm = self._alarm(alarm_id, "return_to_service")
-        if alarm.out_of_service is None:
-            raise LifecycleError("not out of service", alarm_id=alarm_id,
-                                 action="return_to_service")
-        alarm.out_of_service = None
-        self._note(alarm, "return_to_service", now, reason)
-        self._reconcile(alarm, self._now, out)
-        return tuple(out)
+        with self._operation(now) as out:
+            alarm = self._alarm(alarm_id, "return_to_service")
+            if alarm.out_of_service is None:
+                raise LifecycleError("not out of service", alarm_id=alarm_id,
+                                     action="return_to_service")
+            alarm.out_of_service = None
+            self._note(alarm, "return_to_service", now, reason)
+            self._reconcile(alarm, self._now, out)
+            return tuple(out)
 
     # -- public API: snapshots and state ------------------------------------------------------
 
@@ -583,6 +595,7 @@ class Engine:
             "version": _STATE_VERSION,
             "now": self.now,
             "next_notification_id": self._next_id,
+            "undelivered": [notification.to_dict() for notification in self._deferred],
             "points": {
                 name: {"value": point.value, "time": point.time}
                 for name, point in self._points.items()
@@ -662,7 +675,7 @@ class Engine:
         for alarm in point.alarms:
             if alarm.is_stale:
                 if alarm.state is not RuleState.NORMAL:
-                    alarm.observed = 0.0 if previous is None else now - previous
+                    alarm.observed = 0.0 if previous is None else float(now - previous)
                 self._step(alarm, Input.CLEAR, now, out)
                 if alarm.state is RuleState.NORMAL and alarm.watch_gen == 0:
                     self._queue_watchdog(alarm, now + alarm.limit)
@@ -698,9 +711,12 @@ class Engine:
         for entry in self._heap:
             _, order, gen, alarm = entry
             kind = order % 3
-            if (kind == _PROCESS and alarm.timer_gen == gen) or (
-                kind == _WATCHDOG and alarm.watch_gen == gen
-            ) or (kind == _SHELVE and alarm.shelve_gen == gen):
+            if (
+                order < 0
+                or (kind == _PROCESS and alarm.timer_gen == gen)
+                or (kind == _WATCHDOG and alarm.watch_gen == gen)
+                or (kind == _SHELVE and alarm.shelve_gen == gen)
+            ):
                 live.append(entry)
         heapq.heapify(live)
         self._heap[:] = live
@@ -718,6 +734,10 @@ class Engine:
             if deadline > now or (deadline == now and not inclusive):
                 return
             _, order, gen, alarm = heapq.heappop(heap)
+            if order < 0:
+                out.extend(self._deferred)
+                self._deferred.clear()
+                continue
             kind = order % 3
             if kind == _PROCESS:
                 if alarm.timer_gen != gen:
@@ -735,7 +755,7 @@ class Engine:
                     # a sample came meanwhile: the watchdog moved on (queued lazily)
                     self._queue_watchdog(alarm, last + alarm.limit)
                     continue
-                alarm.observed = deadline - last
+                alarm.observed = float(deadline - last)
                 self._step(alarm, Input.CONDITION, deadline, out)
                 self._update_quiet(alarm.point)
             else:
@@ -816,6 +836,7 @@ class Engine:
             out.append(self._notification(alarm, time, raised=False))
 
     def _notification(self, alarm: _Alarm, time: float, *, raised: bool) -> Notification:
+        time = float(time)
         rule = alarm.rule
         point = alarm.point
         if alarm.is_stale:
@@ -885,12 +906,30 @@ class Engine:
 
     # -- internals: operator actions ---------------------------------------------------------
 
-    def _operator_prologue(self, now: float) -> list[Notification]:
+    @contextlib.contextmanager
+    def _operation(self, now: float) -> Iterator[list[Notification]]:
+        """Run the deadlines up to ``now``, then the operator action in the block.
+
+        When the action is refused, the notifications of those deadlines are
+        not lost: they wait for the next call (see :meth:`_defer`).
+        """
         self._check_time(now)
         self._now = float(now)
         out: list[Notification] = []
         self._run_due(self._now, True, out)
-        return out
+        try:
+            yield out
+        except LifecycleError:
+            self._defer(out)
+            raise
+
+    def _defer(self, notifications: list[Notification]) -> None:
+        if not notifications:
+            return
+        if not self._deferred:
+            # an entry that sorts first makes the next feed/advance deliver them
+            heapq.heappush(self._heap, cast("_HeapEntry", (-_INF, -1, 0, None)))
+        self._deferred.extend(notifications)
 
     def _alarm(self, alarm_id: str, action: str) -> _Alarm:
         alarm = self._alarms.get(alarm_id) if isinstance(alarm_id, str) else None
@@ -1025,7 +1064,10 @@ class Engine:
                     time=time,
                     reason=reader.get(last, "reason", str, lpath),
                 )
+        undelivered = reader.get(state, "undelivered", list)
         self._heap.clear()
+        self._deferred.clear()
+        self._defer([notification_from_dict(item) for item in undelivered])
         for alarm in self._order:
             if alarm.deadline is not None:
                 alarm.timer_gen = self._push(alarm.deadline, alarm, _PROCESS)
