@@ -77,7 +77,7 @@ def decode_type_g(raw: bytes) -> tuple[dt.date | None, tuple[str, ...]]:
 
 def encode_type_g(value: dt.date) -> bytes:
     """Inverse of :func:`decode_type_g` for years 1981-2080."""
-    year = value.year - (2000 if value.year <= 2080 else 1900)
+    year = value.year % 100
     if not (1981 <= value.year <= 2080):
         raise OverflowError(f"type G covers the years 1981-2080, not {value.year}")
     return bytes(((year & 0x07) << 5 | value.day, (year & 0x78) << 1 | value.month))

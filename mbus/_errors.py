@@ -6,6 +6,7 @@ __all__ = [
     "ChecksumError",
     "DecodeError",
     "EncodeError",
+    "EncryptedError",
     "FrameError",
     "MBusError",
     "RecordError",
@@ -74,6 +75,31 @@ class RecordError(DecodeError):
 
 class UnsupportedError(DecodeError):
     """The bytes are well-formed but use a feature this version does not decode yet."""
+
+
+class EncryptedError(UnsupportedError):
+    """The application data is encrypted (security mode in the configuration field).
+
+    ``mode`` is the security mode, ``blocks`` the number of encrypted 16-byte blocks;
+    decrypting needs the meter's key (see the ``wmbus`` package, which also reads
+    wired frames).
+    """
+
+    def __init__(self, message: str, *, mode: int, blocks: int, offset: int | None = None,
+                 field: str | None = "configuration", data: bytes = b"") -> None:
+        self.mode = mode
+        self.blocks = blocks
+        super().__init__(message, offset=offset, field=field, data=data)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_encrypted, (self.message, self.mode, self.blocks, self.offset,
+                                     self.field, self.data))
+
+
+def _rebuild_encrypted(message: str, mode: int, blocks: int, offset: int | None,
+                       field: str | None, data: bytes) -> EncryptedError:
+    return EncryptedError(message, mode=mode, blocks=blocks, offset=offset, field=field,
+                          data=data)
 
 
 class EncodeError(MBusError):

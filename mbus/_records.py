@@ -344,8 +344,16 @@ def _none(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
     return None, None, ()
 
 
-def _lvar_decoder(kind: str, number: Decoder) -> Decoder:
+def _negative_bcd(raw: bytes) -> tuple[int | str, tuple[str, ...]]:
+    value, flags = codings.decode_bcd(raw)
+    return (-value if isinstance(value, int) else value), flags
+
+
+def _lvar_decoder(kind: str, args: dict[str, Any]) -> Decoder:
     """LVAR data, EN 13757-3:2018 6.3.3 Table 5; ``raw`` starts with the LVAR byte."""
+    positive_bcd = _number_decoder(args, codings.decode_bcd)
+    negative_bcd = _number_decoder(args, _negative_bcd)
+    binary = _number_decoder(args, _signed)
 
     def decode(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
         lvar, body = raw[0], raw[1:]
@@ -354,23 +362,17 @@ def _lvar_decoder(kind: str, number: Decoder) -> Decoder:
                 return bytes(body), body.hex(), ()
             text = body[::-1].decode("latin-1")  # characters are sent last one first
             return text, text, ()
-        if lvar < 0xE0:  # 0xC0-0xC9 positive, 0xD0-0xD9 negative BCD of (LVAR & 0x0F) bytes
-            value, flags = codings.decode_bcd(body) if body else (0, ())
-            if isinstance(value, str):
-                return value, value, flags
-            return number(body if lvar < 0xD0 else _negate_bcd(body))
-        if lvar < 0xF0:
-            return number(body) if body else (0, 0, ())
+        if not body:
+            return 0, 0, ()
+        if lvar < 0xD0:  # 0xC0-0xC9: positive BCD of (LVAR - C0h) bytes
+            return positive_bcd(body)
+        if lvar < 0xE0:  # 0xD0-0xD9: negative BCD
+            return negative_bcd(body)
+        if lvar < 0xF0:  # 0xE0-0xEF: binary number
+            return binary(body)
         return bytes(body), body.hex(), ("binary",)
 
     return decode
-
-
-def _negate_bcd(body: bytes) -> bytes:
-    # Re-encode as a two's complement integer so the number decoder scales it like any other.
-    value, _ = codings.decode_bcd(body)
-    assert isinstance(value, int)
-    return (-value).to_bytes(len(body) + 1, "little", signed=True)
 
 
 def lvar_length(lvar: int) -> int | None:
@@ -411,7 +413,7 @@ def _make_decoder(coding: str, length: int | None, kind: str, args: dict[str, An
     if coding == "lvar":
         if kind == "time_point":
             return _plain(_hex, _hex_json), ("not supported yet: type M date and time",)
-        return _lvar_decoder(kind, _number_decoder(args, _signed)), ()
+        return _lvar_decoder(kind, args), ()
     if kind in ("text", "container"):
         return _plain(_hex, _hex_json), ()
     read: Reader

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ._errors import EncodeError, RecordError, UnsupportedError
+from ._errors import EncodeError, EncryptedError, RecordError, UnsupportedError
 from ._fixed import decode_fixed
 from ._frames import Frame, LongFrame, decode_frame
 from ._header import APPLICATION_ERRORS, CI_NAMES, Header
@@ -25,6 +25,8 @@ __all__ = [
 ]
 
 _DATA_OFFSET = 7  # 68 L L 68 C A CI: user data starts here in a long frame
+# Security modes with a cipher, EN 13757-7:2018 Table 18 (DES 2/3, AES 5/7/8/9/10, TLS 13).
+_SECURITY_MODES = frozenset({2, 3, 5, 7, 8, 9, 10, 13})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,11 +112,34 @@ def _variable(ci: int) -> Callable[[LongFrame], Telegram]:
             header, start = Header.decode_short(data, 0), 4
         else:
             header, start = None, 0
+        if header is not None and header.signature:
+            _refuse_ciphertext(header.signature, data, start)
         records = decode_records(data, start, from_master=frame.control.from_master,
                                  msb_first=msb_first, base_offset=_DATA_OFFSET)
         return Telegram(frame=frame, header=header, records=records)
 
     return read
+
+
+def _refuse_ciphertext(configuration: int, data: bytes, start: int) -> None:
+    """Raise EncryptedError when the configuration field announces encrypted data.
+
+    The signature field of a long or short header is the configuration field
+    (EN 13757-7:2018 7.5.8): bits 8-12 are the security mode, bits 4-7 the number of
+    encrypted blocks. Data captured already decrypted starts with 2F 2F and is read.
+    Older wired meters fill this field with other values ("signature"): only the
+    security modes that EN 13757-7 defines count; any other value is read as a
+    legacy signature.
+    """
+    mode = (configuration >> 8) & 0x1F
+    if mode not in _SECURITY_MODES or data[start:start + 2] == b"\x2f\x2f":
+        return
+    blocks = (configuration >> 4) & 0x0F
+    raise EncryptedError(
+        f"application data is encrypted (security mode {mode}, {blocks} blocks): "
+        "decrypt it with the meter's key, e.g. wmbus.decode(data, key=...)",
+        mode=mode, blocks=blocks, offset=_DATA_OFFSET + start,
+        data=data[start:start + 16 * blocks])
 
 
 def _read_fixed(frame: LongFrame) -> Telegram:
