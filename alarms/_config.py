@@ -82,13 +82,17 @@ def rule_from_mapping(data: Mapping[str, Any], *, index: int | None = None) -> R
         raise RuleError(str(exc), field=exc.field, index=index) from None
 
 
+def _import_tomli() -> Any:
+    return importlib.import_module("tomli")
+
+
 def _toml_loads() -> tuple[Callable[[str], dict[str, Any]], type[Exception]]:
     if sys.version_info >= (3, 11):
         import tomllib
 
         return tomllib.loads, tomllib.TOMLDecodeError
     try:
-        tomli = importlib.import_module("tomli")
+        tomli = _import_tomli()
     except ImportError:
         raise InputError(
             "reading TOML needs Python 3.11+ (tomllib) or the 'tomli' package: pip install tomli",

@@ -82,7 +82,8 @@ def _element(notification: Notification) -> ET.Element:
 def _serialise(root: ET.Element) -> bytes:
     ET.register_namespace("", XML_NAMESPACE)
     data: bytes = ET.tostring(root, encoding="utf-8", xml_declaration=True)
-    return data
+    # a raw CR would come back as LF (XML end-of-line handling); only text holds one
+    return data.replace(b"\r", b"&#13;")
 
 
 def notification_to_xml(notification: Notification) -> bytes:
