@@ -240,7 +240,7 @@ class SftpTransport:
     def _authenticate(self, pm: Any, transport: paramiko.Transport) -> None:
         if self.private_key is not None:
             try:
-                pkey = pm.PKey.from_path(self.private_key, passphrase=self.key_password)
+                pkey = pm.PKey.from_path(self.private_key, password=self.key_password)
             except (OSError, pm.SSHException, ValueError) as exc:
                 raise DeliveryError(
                     f"cannot load private key {self.private_key}: {exc}", permanent=True,

@@ -211,7 +211,11 @@ class MailSink:
 
 @contextlib.contextmanager
 def smtp_server(
-    pki: Pki, *, implicit_tls: bool = False, users: dict[str, str] | None = None
+    pki: Pki,
+    *,
+    implicit_tls: bool = False,
+    starttls: bool = True,
+    users: dict[str, str] | None = None,
 ) -> Iterator[tuple[int, MailSink]]:
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
@@ -227,7 +231,7 @@ def smtp_server(
         ok = users is not None and users.get(user) == secret
         if ok:
             sink.logins.append(user)
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)
 
     port = free_port()
     kwargs: dict[str, Any] = {}
@@ -238,11 +242,13 @@ def smtp_server(
             sink, hostname=LOCALHOST, port=port, ssl_context=pki.server_context(),
             server_hostname="localhost", **kwargs,
         )
-    else:
+    elif starttls:
         controller = Controller(
             sink, hostname=LOCALHOST, port=port, tls_context=pki.server_context(),
             require_starttls=True, **kwargs,
         )
+    else:
+        controller = Controller(sink, hostname=LOCALHOST, port=port, **kwargs)
     controller.start()
     try:
         yield port, sink
@@ -258,6 +264,7 @@ class FtpPeer:
     port: int
     root: Path
     renames: list[str]
+    stored: list[str]
     user: str = "meter"
     password: str = "s3cret"
 
@@ -270,6 +277,7 @@ def ftp_server(root: Path, *, tls_pki: Pki | None = None) -> Iterator[FtpPeer]:
 
     root.mkdir(parents=True, exist_ok=True)
     renames: list[str] = []
+    stored: list[str] = []
     authorizer = DummyAuthorizer()
     authorizer.add_user("meter", "s3cret", str(root), perm="elradfmwMT")
     base: Any = FTPHandler
@@ -278,11 +286,14 @@ def ftp_server(root: Path, *, tls_pki: Pki | None = None) -> Iterator[FtpPeer]:
 
         base = TLS_FTPHandler
 
-    class Handler(base):  # type: ignore[misc, valid-type]
+    class Handler(base):  # type: ignore[misc]
         def ftp_RNTO(self, path: str) -> Any:
             result = super().ftp_RNTO(path)
             renames.append(path)
             return result
+
+        def on_file_received(self, file: str) -> None:
+            stored.append(file)
 
     Handler.authorizer = authorizer
     Handler.passive_ports = None
@@ -297,7 +308,7 @@ def ftp_server(root: Path, *, tls_pki: Pki | None = None) -> Iterator[FtpPeer]:
                               daemon=True)
     thread.start()
     try:
-        yield FtpPeer(port=port, root=root, renames=renames)
+        yield FtpPeer(port=port, root=root, renames=renames, stored=stored)
     finally:
         server.close_all()
         thread.join(timeout=5)
@@ -312,6 +323,7 @@ class SftpPeer:
     root: Path
     host_key_line: str
     renames: list[str]
+    logins: list[str]
     user: str = "meter"
     password: str = "s3cret"
     client_key_file: Path | None = None
@@ -323,6 +335,7 @@ def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[S
 
     root.mkdir(parents=True, exist_ok=True)
     renames: list[str] = []
+    logins: list[str] = []
     host_key = asyncssh.generate_private_key("ssh-ed25519")
     client_key = None
     client_key_file = None
@@ -332,7 +345,7 @@ def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[S
         client_key_file = client_key_dir / "id_ed25519"
         client_key.write_private_key(str(client_key_file))
 
-    class Server(asyncssh.SSHServer):  # type: ignore[misc]
+    class Server(asyncssh.SSHServer):
         def begin_auth(self, username: str) -> bool:
             return True
 
@@ -340,6 +353,7 @@ def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[S
             return True
 
         def validate_password(self, username: str, password: str) -> bool:
+            logins.append(username)
             return username == "meter" and password == "s3cret"
 
         def public_key_auth_supported(self) -> bool:
@@ -352,7 +366,7 @@ def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[S
                 and key.public_data == client_key.public_data
             )
 
-    class Files(asyncssh.SFTPServer):  # type: ignore[misc]
+    class Files(asyncssh.SFTPServer):
         def __init__(self, chan: Any) -> None:
             super().__init__(chan, chroot=os.fsencode(root))
 
@@ -392,7 +406,7 @@ def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[S
     line = host_key.export_public_key().decode().strip()
     try:
         yield SftpPeer(port=port, root=root, host_key_line=line, renames=renames,
-                       client_key_file=client_key_file)
+                       logins=logins, client_key_file=client_key_file)
     finally:
 
         async def stop() -> None:
@@ -488,10 +502,11 @@ class Subscriber:
     def __init__(self, port: int, topics: list[str], *, username: str | None = None,
                  password: str | None = None, tls: ssl.SSLContext | None = None) -> None:
         import paho.mqtt.client as mqtt
+        from paho.mqtt.enums import CallbackAPIVersion
 
         self.messages: list[tuple[str, bytes, bool]] = []
         self.cond = threading.Condition()
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2)
         if username is not None:
             self.client.username_pw_set(username, password)
         if tls is not None:
