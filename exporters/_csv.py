@@ -437,8 +437,10 @@ def _cell_int(row: list[str], index: dict[str, int], name: str, line: int) -> in
     if position is None or row[position] == "":
         return 0
     text = row[position]
-    if not text.isdigit() or not text.isascii():
-        raise CsvFormatError(f"must be a non-negative integer, got {text!r}", field=name, line=line)
+    if not text.isdigit() or not text.isascii() or len(text) > 4000:
+        raise CsvFormatError(
+            f"must be a non-negative integer, got {text[:40]!r}", field=name, line=line
+        )
     return int(text)
 
 

@@ -333,6 +333,8 @@ def iter_json_values(stream: TextIO) -> Iterator[tuple[int, Any]]:
             continue
         try:
             value, end = decoder.raw_decode(buffer)
+        except RecursionError:
+            raise DocumentError("JSON nested too deeply", line=line) from None
         except json.JSONDecodeError as exc:
             incomplete = exc.pos >= len(buffer.rstrip()) or "Unterminated" in exc.msg
             if not eof and incomplete:

@@ -112,18 +112,31 @@ def _check_text(name: str, value: object, *, empty_ok: bool = False) -> str:
     return value
 
 
+# Python refuses to convert ints of more than 4300 digits to text; refuse them up front.
+_MAX_INT_DIGITS = 4000
+_MAX_INT_BITS = 13_000
+
+
+def _check_int_size(name: str, value: int) -> int:
+    if value.bit_length() > _MAX_INT_BITS:
+        raise ReadingError(f"an integer of more than {_MAX_INT_DIGITS} digits", field=name)
+    return value
+
+
 def _check_index(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ReadingError(f"must be an integer, got {type(value).__name__}", field=name)
     if value < 0:
         raise ReadingError(f"must be >= 0, got {value}", field=name)
-    return value
+    return _check_int_size(name, value)
 
 
 def _check_value(value: object) -> Value:
     if isinstance(value, bool):
         raise ReadingError("must be a number or a string, not a bool", field="value")
-    if isinstance(value, (int, str)):
+    if isinstance(value, int):
+        return _check_int_size("value", value)
+    if isinstance(value, str):
         return value
     if isinstance(value, Decimal):
         if not value.is_finite():
@@ -433,8 +446,12 @@ def parse_value(value: object, value_type: object, *, line: int | None = None) -
         raise ReadingError(f"not a number: {value!r}", field="value", line=line)
     if value_type == "integer":
         if isinstance(value, int):
-            return value
+            return _check_int_size("value", value)
         if isinstance(value, str) and _INTEGER_RE.match(value):
+            if len(value) > _MAX_INT_DIGITS:
+                raise ReadingError(
+                    f"an integer of more than {_MAX_INT_DIGITS} digits", field="value", line=line
+                )
             return int(value)
         raise ReadingError(f"not an integer: {value!r}", field="value", line=line)
     if value_type == "decimal":

@@ -202,6 +202,8 @@ def _alarm_field(name: str, value: Any) -> tuple[str, str]:
     if isinstance(value, bool):
         return "boolean", "true" if value else "false"
     if isinstance(value, int):
+        if value.bit_length() > 13_000:
+            raise XmlFormatError("an integer of more than 4000 digits", field=name)
         return "integer", str(int(value))
     if isinstance(value, Decimal):
         if not value.is_finite():
@@ -651,8 +653,10 @@ class _Reader:
 
 def _attr_int(attrs: Mapping[str, str], name: str, line: int) -> int:
     text = attrs.get(name, "0").strip()
-    if not text.isdigit() or not text.isascii():
-        raise XmlFormatError(f"must be a non-negative integer, got {text!r}", field=name, line=line)
+    if not text.isdigit() or not text.isascii() or len(text) > 4000:
+        raise XmlFormatError(
+            f"must be a non-negative integer, got {text[:40]!r}", field=name, line=line
+        )
     return int(text)
 
 

@@ -3,6 +3,7 @@ constant memory, and a reader that round-trips."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import tracemalloc
@@ -313,3 +314,34 @@ def test_streaming_memory_does_not_grow_with_the_row_count() -> None:
     small, large = _peak(2_000), _peak(20_000)
     # Ten times the rows must not need noticeably more memory (no row is kept).
     assert large < small + 64 * 1024
+
+
+@given(st.text(max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_arbitrary_text_reads_or_raises_only_csv_format_error(text: str) -> None:
+    with contextlib.suppress(CsvFormatError):
+        list(read_csv(io.StringIO(text, newline="")))
+
+
+cell = st.one_of(st.text(max_size=6), st.sampled_from(["", "0", "-1", "1" * 5000, "1,5", "x"]))
+
+
+@given(st.lists(st.lists(cell, min_size=13, max_size=13), max_size=4))
+@settings(max_examples=200, deadline=None)
+def test_arbitrary_rows_under_a_good_header_raise_only_csv_format_error(
+    table: list[list[str]],
+) -> None:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(table)
+    out.seek(0)
+    with contextlib.suppress(CsvFormatError):
+        list(read_csv(out))
+
+
+def test_huge_integer_cells_are_a_csv_format_error() -> None:
+    big = "9" * 5000
+    text = HEADER + f"\r\n1,,q,{big},integer,u,2026-11-24T08:15:00Z,{big},0,0,f,,\r\n"
+    with pytest.raises(CsvFormatError):
+        list(read_csv(io.StringIO(text, newline="")))

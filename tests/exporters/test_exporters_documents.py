@@ -3,6 +3,7 @@ documents printed by ``mbus decode --json`` / ``wmbus decode --json`` into readi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import subprocess
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from exporters import (
     DocumentError,
@@ -268,3 +271,36 @@ def test_every_document_mbus_prints_for_the_libmbus_corpus_converts() -> None:
     )
     assert len(readings) == usable > 0
     assert all(isinstance(r.value, (int, Decimal, str)) for r in readings)
+
+
+KEYS = ["header", "records", "id", "value", "quantity", "status", "storage", "meter_id",
+        "unit", "timestamp", "flags", "x"]  # fmt: skip
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(
+        st.sampled_from(KEYS),
+        inner,
+        max_size=4,
+    ),
+    max_leaves=12,
+)
+
+
+@given(json_values)
+@settings(max_examples=200, deadline=None)
+def test_arbitrary_json_values_convert_or_raise_only_document_error(value: Any) -> None:
+    with contextlib.suppress(DocumentError):
+        readings_from_json(value, timestamp=T0)
+
+
+@given(st.text(max_size=200))
+@settings(max_examples=200, deadline=None)
+def test_arbitrary_text_streams_raise_only_document_error(text: str) -> None:
+    with contextlib.suppress(DocumentError):
+        list(read_json_readings(io.StringIO(text), timestamp=T0))
+
+
+def test_deeply_nested_json_is_a_document_error() -> None:
+    with pytest.raises(DocumentError, match="nested"):
+        list(read_json_readings(io.StringIO("[" * 100_000 + "]" * 100_000), timestamp=T0))

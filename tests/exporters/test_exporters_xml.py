@@ -3,6 +3,7 @@ streaming writer, round-trip reader, alarm notifications in the same schema."""
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import io
 import json
@@ -426,3 +427,42 @@ def test_validate_refuses_entity_expansion_bombs(tmp_path: Path) -> None:
         validate_xml(path)
     with pytest.raises(XmlFormatError, match="document type"):
         read_back(path.read_text())
+
+
+@given(st.binary(max_size=300))
+@settings(max_examples=200, deadline=None)
+def test_arbitrary_bytes_read_or_raise_only_xml_format_error(data: bytes) -> None:
+    with contextlib.suppress(XmlFormatError):
+        list(read_xml(io.BytesIO(data)))
+
+
+_SAMPLE = (
+    HEAD
+    + GOOD.replace("</integer>", '</integer><meta key="k">v</meta>')
+    + '<alarm><field name="n" type="integer">1</field></alarm></export>'
+)
+
+
+@given(
+    st.integers(min_value=0, max_value=len(_SAMPLE)),
+    st.integers(min_value=0, max_value=8),
+    st.text(st.sampled_from('<>/="x1-Z:& '), max_size=6),
+)
+@settings(max_examples=200, deadline=None)
+def test_mutated_documents_read_or_raise_only_xml_format_error(
+    at: int, cut: int, insert: str
+) -> None:
+    text = _SAMPLE[:at] + insert + _SAMPLE[at + cut :]
+    try:
+        items = list(read_xml(io.BytesIO(text.encode())))
+    except XmlFormatError:
+        return
+    # Whatever the reader accepted is also valid by the schema or at least writable again.
+    out = io.StringIO()
+    with XmlWriter(out) as writer:
+        for item in items:
+            if isinstance(item, Reading):
+                writer.write(item)
+            else:
+                writer.write_alarm(item.fields)
+    check(out.getvalue())
