@@ -382,7 +382,7 @@ class Engine:
         if entry is not None:
             if type(value) is not float:
                 value = self._coerce(point, value)
-            if value - value != 0.0:
+            if not -_INF < value < _INF:  # also false for NaN; allocates nothing
                 raise SampleError(f"value of {point!r} must be finite, got {value!r}", point=point)
             previous = entry.time
             entry.value = value
