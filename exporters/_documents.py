@@ -80,7 +80,8 @@ def _status_flags(status: Any) -> tuple[str, ...]:
         flags += [name for bit, name in _STATUS_BITS + _MANUFACTURER_BITS if status >> bit & 1]
         return tuple(flags)
     if isinstance(status, str):
-        return tuple(status.split())
+        # wmbusmeters-style documents say "OK" when no flag is set.
+        return () if status.strip().upper() in ("", "OK") else tuple(status.split())
     if isinstance(status, Mapping):
         return tuple(str(name) for name, on in status.items() if on is True)
     if isinstance(status, list):
@@ -127,7 +128,7 @@ def _record_value(value: Any, where: str) -> Value | None:
         ):
             try:
                 return Decimal(mantissa).scaleb(exponent)
-            except InvalidOperation:
+            except (InvalidOperation, ArithmeticError):
                 raise DocumentError(
                     f"bad mantissa {mantissa!r}", field=f"{where}.value"
                 ) from None

@@ -141,6 +141,15 @@ def _check_value(value: object) -> Value:
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise ReadingError(f"must be finite, got {value}", field="value")
+        # Plain notation of 1E+999999 would be a million digits: bound the scale.
+        exponent = value.as_tuple().exponent
+        if value.adjusted() > _MAX_INT_DIGITS or (
+            isinstance(exponent, int) and exponent < -_MAX_INT_DIGITS
+        ):
+            raise ReadingError(
+                f"a decimal beyond {_MAX_INT_DIGITS} digits before or after the point",
+                field="value",
+            )
         return value
     if isinstance(value, float):
         if not math.isfinite(value):

@@ -304,3 +304,24 @@ def test_arbitrary_text_streams_raise_only_document_error(text: str) -> None:
 def test_deeply_nested_json_is_a_document_error() -> None:
     with pytest.raises(DocumentError, match="nested"):
         list(read_json_readings(io.StringIO("[" * 100_000 + "]" * 100_000), timestamp=T0))
+
+
+@pytest.mark.parametrize(
+    "value", [{"mantissa": 1, "exponent": 10**9}, {"mantissa": "x", "exponent": 1}]
+)
+def test_absurd_mantissa_exponent_is_a_document_error(value: object) -> None:
+    d = doc(records=[{"quantity": "energy", "unit": "Wh", "value": value}])
+    with pytest.raises(DocumentError):
+        readings_from_document(d, timestamp=T0)
+
+
+def test_absurd_exponent_in_json_is_a_document_error() -> None:
+    line = json.dumps({"meter_id": "1", "quantity": "q", "unit": "u",
+                       "timestamp": "2026-11-24T08:00:00Z"})[:-1] + ', "value": 1e999999}'  # fmt: skip
+    with pytest.raises(DocumentError):
+        list(read_json_readings(io.StringIO(line)))
+
+
+def test_status_ok_string_means_no_flags() -> None:
+    header = dict(doc()["header"], status="OK")
+    assert readings_from_document(doc(header=header), timestamp=T0)[0].status == ()

@@ -218,3 +218,19 @@ def test_format_timestamp_is_utc_z() -> None:
     cet = timezone(timedelta(hours=1))
     assert format_timestamp(datetime(2026, 1, 1, 0, 30, tzinfo=cet)) == "2025-12-31T23:30:00Z"
     assert format_timestamp(T0.replace(microsecond=7)) == "2026-11-24T08:15:00.000007Z"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [Decimal("1E+999999"), Decimal("1E-5000"), 10**5000, -(10**5000)],
+    ids=["decimal-huge", "decimal-tiny", "int-huge", "int-huge-negative"],
+)
+def test_values_too_long_to_write_are_refused(value: object) -> None:
+    with pytest.raises(ReadingError) as info:
+        make(value=value)
+    assert info.value.field == "value"
+
+
+def test_large_but_writable_values_are_fine() -> None:
+    assert make(value=Decimal("1E+3000")).value == Decimal("1E+3000")
+    assert make(value=10**3000).value == 10**3000
