@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import getpass
 import ipaddress
 import os
 import shutil
@@ -444,6 +445,9 @@ class Mosquitto:
         self.process: subprocess.Popen[bytes] | None = None
         directory.mkdir(parents=True, exist_ok=True)
         lines = [
+            # Started as root, mosquitto would switch to user 'mosquitto', which cannot read
+            # the private temporary directory; as any other user this line has no effect.
+            f"user {getpass.getuser()}",
             f"listener {self.port} {LOCALHOST}",
             "persistence false",
             f"log_dest file {directory / 'mosquitto.log'}",
