@@ -58,7 +58,7 @@ def test_one_message_per_reading_with_the_reading_as_json() -> None:
         "meters/12345678/energy", "meters/12345678/volume", "meters/87654321/power",
     ]
     assert all(m.qos == 1 and m.retain for m in messages)
-    for message, source in zip(messages, READINGS):
+    for message, source in zip(messages, READINGS, strict=True):
         assert json.loads(message.payload) == source.to_dict()
         assert Reading.from_dict(json.loads(message.payload)) == source
 
