@@ -378,7 +378,10 @@ class Engine:
         if heap and heap[0][0] < now:
             out = []
             self._run_due(now, False, out)
-        entry = self._points.get(point)
+        try:
+            entry = self._points.get(point)
+        except TypeError:
+            raise SampleError(f"point must be a string, got {point!r}", point=point) from None
         if entry is not None:
             if type(value) is not float:
                 value = self._coerce(point, value)

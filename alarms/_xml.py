@@ -136,7 +136,8 @@ def _float(text: str, field: str) -> float:
 
 
 def _int(text: str, field: str) -> int:
-    if not text.strip().isdigit():
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
         raise StateFormatError(f"not a positive integer: {text!r}", field=field)
     return int(text)
 

@@ -6,6 +6,7 @@ import contextlib
 import json
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -17,6 +18,7 @@ from alarms import (
     Notification,
     Rule,
     RuleState,
+    SampleError,
     StaleRule,
 )
 
@@ -202,3 +204,9 @@ def test_bad_samples_raise_only_our_errors(value: Any, now: Any) -> None:
     engine = Engine([LimitRule(point="p", kind="upper", limit=1)])
     with contextlib.suppress(AlarmsError):
         engine.feed("p", value, now)
+
+
+def test_unhashable_point_is_our_error() -> None:
+    engine = Engine([LimitRule(point="p", kind="upper", limit=1)])
+    with pytest.raises(SampleError, match="point"):
+        engine.feed(["p"], 1.0, 0.0)  # type: ignore[arg-type]
