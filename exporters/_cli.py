@@ -181,6 +181,10 @@ def _run_validate(args: argparse.Namespace) -> int:
                 print(f"{path}:{error}", file=sys.stderr)
             print(f"{path}: invalid", file=sys.stderr)
             continue
+        except ExportError as exc:
+            status = 1
+            print(f"{path}: {exc}", file=sys.stderr)
+            continue
         print(f"{path}: valid")
     return status
 
@@ -207,3 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:
+        # A file that cannot be created or read: one line, not a traceback.
+        print(f"{PROG} {args.command}: error: {exc}", file=sys.stderr)
+        return 1

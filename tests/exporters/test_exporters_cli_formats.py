@@ -199,3 +199,15 @@ def test_mbus_decode_pipes_into_exporters_csv(tmp_path: Path) -> None:
     with target.open(encoding="utf-8", newline="") as stream:
         readings = list(read_csv(stream))
     assert len({r.meter_id for r in readings}) >= 5
+
+
+def test_unwritable_output_and_missing_input_are_one_line_errors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    target = tmp_path / "no" / "such" / "dir" / "out.csv"
+    code, _, err = run(monkeypatch, capsys, ["csv", "-o", str(target)], STDIN)
+    assert code == 1
+    assert err.startswith("exporters csv: error: ") and len(err.splitlines()) == 1
+    code, out, err = run(monkeypatch, capsys, ["validate", str(tmp_path / "missing.xml")])
+    assert code == 1
+    assert "missing.xml" in err and out == ""
