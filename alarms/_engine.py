@@ -372,12 +372,7 @@ class Engine:
             in_order = False
         if not in_order:
             self._check_time(now)
-        self._now = now
-        heap = self._heap
-        out: list[Notification] | None = None
-        if heap and heap[0][0] < now:
-            out = []
-            self._run_due(now, False, out)
+        # validate everything before anything changes, so an error loses nothing
         try:
             entry = self._points.get(point)
         except TypeError:
@@ -387,6 +382,13 @@ class Engine:
                 value = self._coerce(point, value)
             if not -_INF < value < _INF:  # also false for NaN; allocates nothing
                 raise SampleError(f"value of {point!r} must be finite, got {value!r}", point=point)
+        self._now = now
+        heap = self._heap
+        out: list[Notification] | None = None
+        if heap and heap[0][0] < now:
+            out = []
+            self._run_due(now, False, out)
+        if entry is not None:
             previous = entry.time
             entry.value = value
             entry.time = now

@@ -210,3 +210,12 @@ def test_unhashable_point_is_our_error() -> None:
     engine = Engine([LimitRule(point="p", kind="upper", limit=1)])
     with pytest.raises(SampleError, match="point"):
         engine.feed(["p"], 1.0, 0.0)  # type: ignore[arg-type]
+
+
+def test_a_refused_sample_changes_nothing() -> None:
+    engine = Engine([LimitRule(point="p", kind="upper", limit=1, raise_delay=5)])
+    engine.feed("p", 2.0, 0.0)
+    with pytest.raises(SampleError):
+        engine.feed("p", float("nan"), 10.0)
+    assert engine.now == 0.0
+    assert [n.event_time for n in engine.advance(10.0)] == [5.0]
