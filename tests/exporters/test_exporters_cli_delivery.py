@@ -165,7 +165,9 @@ def test_upload_by_sftp_with_a_pinned_key_file(
     assert peer.logins == ["meter"]
 
 
-def test_upload_refuses_other_schemes(export_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_upload_refuses_other_schemes(
+    export_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["upload", "http://example.org/", str(export_file)]) == 1
     assert "unsupported URL scheme" in one_line(capsys.readouterr().err)
 
