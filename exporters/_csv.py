@@ -331,12 +331,23 @@ def _sniff_profile(first_line: str) -> CsvProfile:
     )
 
 
+_MAX_LINE = 1 << 20
+
+
+def _read_line(stream: TextIO, line: int) -> str:
+    text = stream.readline(_MAX_LINE + 1)
+    if len(text) > _MAX_LINE:
+        raise CsvFormatError(f"a line longer than {_MAX_LINE} characters", line=line)
+    return text
+
+
 class _LineSource:
     """Hands csv.reader the stream line by line after the first line was peeked at."""
 
     def __init__(self, first: str, stream: TextIO) -> None:
         self._first: str | None = first
         self._stream = stream
+        self._lines = 1
 
     def __iter__(self) -> Iterator[str]:
         return self
@@ -345,7 +356,8 @@ class _LineSource:
         if self._first is not None:
             line, self._first = self._first, None
             return line
-        line = self._stream.readline()
+        self._lines += 1
+        line = _read_line(self._stream, self._lines)
         if not line:
             raise StopIteration
         return line
@@ -370,7 +382,7 @@ def read_csv(
         CsvFormatError: bad header, wrong number of fields, bad cell (``line`` and ``field``
             say where).
     """
-    first = stream.readline()
+    first = _read_line(stream, 1)
     if first.startswith("\ufeff"):
         first = first[1:]
     if not first:

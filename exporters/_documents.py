@@ -327,7 +327,7 @@ def iter_json_values(stream: TextIO) -> Iterator[tuple[int, Any]]:
         if not buffer:
             if eof:
                 return
-            chunk = stream.readline()
+            chunk = stream.readline(_MAX_DOCUMENT_CHARS + 1)
             if not chunk:
                 return
             buffer = chunk
@@ -360,7 +360,7 @@ def _read_lines(stream: TextIO, at_least: int) -> str:
     parts = []
     size = 0
     while size < at_least:
-        chunk = stream.readline()
+        chunk = stream.readline(_MAX_DOCUMENT_CHARS + 1)
         if not chunk:
             break
         parts.append(chunk)

@@ -345,3 +345,10 @@ def test_huge_integer_cells_are_a_csv_format_error() -> None:
     text = HEADER + f"\r\n1,,q,{big},integer,u,2026-11-24T08:15:00Z,{big},0,0,f,,\r\n"
     with pytest.raises(CsvFormatError):
         list(read_csv(io.StringIO(text, newline="")))
+
+
+def test_a_line_without_end_is_bounded() -> None:
+    text = HEADER + "\r\n" + "x" * (2 << 20)
+    with pytest.raises(CsvFormatError, match="longer than") as info:
+        list(read_csv(io.StringIO(text, newline="")))
+    assert info.value.line == 2
