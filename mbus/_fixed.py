@@ -13,7 +13,7 @@ from typing import Any
 from ._codings import decode_bcd
 from ._errors import RecordError
 from ._header import Header
-from ._records import Decoder, Record, RecordShape, _number_decoder, _signed
+from ._records import Decoder, Record, RecordShape, _json_via, _number_decoder, _signed
 
 __all__ = ["FIXED_MEDIUM", "FIXED_UNITS", "decode_fixed"]
 
@@ -65,7 +65,7 @@ def _shape(unit_code: int, bcd: bool, stored: bool, reference: int) -> RecordSha
     return RecordShape(header=b"", dib_length=0, coding=coding, length=4,
                        function="instantaneous", storage=storage, tariff=0, subunit=0,
                        quantity=quantity, unit=unit, exponent=exponent, flags=flags,
-                       decoder=decoder, template=template)
+                       decoder=decoder, template=template, to_json=_json_via(decoder))
 
 
 def decode_fixed(

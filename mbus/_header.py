@@ -245,15 +245,11 @@ class Header(NamedTuple):
         sig = data[offset + 10:offset + 12]
         if msb_first:
             raw_id, man, sig = raw_id[::-1], man[::-1], sig[::-1]
-        return cls(
-            id=decode_bcd_id(raw_id),
-            manufacturer=decode_manufacturer(man[0] | man[1] << 8),
-            version=data[offset + 6],
-            medium=data[offset + 7],
-            access_number=data[offset + 8],
-            status=data[offset + 9],
-            signature=sig[0] | sig[1] << 8,
-        )
+        return _new_header(cls, (
+            decode_bcd_id(raw_id), decode_manufacturer(man[0] | man[1] << 8),
+            data[offset + 6], data[offset + 7], data[offset + 8], data[offset + 9],
+            sig[0] | sig[1] << 8,
+        ))
 
     @classmethod
     def decode_short(cls, data: bytes, offset: int) -> Header:
@@ -287,6 +283,9 @@ class Header(NamedTuple):
         sig = self.signature or 0
         return bytes((_byte(self.access_number, "access_number"), _byte(self.status, "status"),
                       sig & 0xFF, (sig >> 8) & 0xFF))
+
+
+_new_header = tuple.__new__
 
 
 def _byte(value: int | None, name: str) -> int:

@@ -111,14 +111,8 @@ class RecordShape:
     decoder: Decoder = field(repr=False, compare=False, hash=False,
                              default=lambda raw: (None, None, ()))
     template: dict[str, Any] = field(repr=False, compare=False, hash=False, default_factory=dict)
-    to_json: JsonDecoder | None = field(repr=False, compare=False, hash=False, default=None)
-
-    def json_value(self, raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-        """The JSON value of data bytes and the flags they raise."""
-        if self.to_json is not None:
-            return self.to_json(raw)
-        _, value, flags = self.decoder(raw)
-        return value, flags
+    to_json: JsonDecoder = field(repr=False, compare=False, hash=False,
+                                 default=lambda raw: (None, ()))
 
     @property
     def dif(self) -> int:
@@ -194,15 +188,18 @@ class Record(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (see the ``mbus decode --json`` format)."""
-        shape = self.shape
-        out = shape.template.copy()
-        to_json = shape.to_json
-        value, flags = to_json(self.data) if to_json is not None else shape.json_value(self.data)
-        out["value"] = value
-        out["data"] = self.data.hex()
-        if flags:
-            out["flags"] = [*out.get("flags", ()), *flags]
-        return out
+        return record_dict(self.shape, self.data)
+
+
+def record_dict(shape: RecordShape, data: bytes) -> dict[str, Any]:
+    """The JSON-able form of a record given as shape and data (``Record.to_dict``)."""
+    out = shape.template.copy()
+    value, flags = shape.to_json(data)
+    out["value"] = value
+    out["data"] = data.hex()
+    if flags:
+        out["flags"] = [*out.get("flags", ()), *flags]
+    return out
 
 
 # --- value decoders --------------------------------------------------------------------------
@@ -278,19 +275,42 @@ def _fast_number_json(coding: str, kind: str, args: dict[str, Any]) -> JsonDecod
     if coding.startswith("bcd"):
         invalid = ("invalid_bcd",)
 
-        def bcd(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
+        def bcd_other(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
+            value, _ = codings.decode_bcd(raw)  # negative, or digits A-F
+            if isinstance(value, str):
+                return value, invalid
+            return _scaled_json(value * factor, exponent), NO_FLAGS
+
+        if exponent >= 0:
+            bcd_multiplier = factor * _pow10(exponent)
+
+            def bcd_scaled_up(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
+                digits = raw[::-1].hex()
+                if digits.isdigit():
+                    return int(digits) * bcd_multiplier, NO_FLAGS
+                return bcd_other(raw)
+
+            return bcd_scaled_up
+        bcd_divisor = _pow10(-exponent)
+
+        def bcd_scaled_down(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
             digits = raw[::-1].hex()
             if digits.isdigit():
                 number = int(digits) * factor
-            else:
-                value, _ = codings.decode_bcd(raw)
-                if isinstance(value, str):
-                    return value, invalid
-                number = value * factor
-            return _scaled_json(number, exponent), NO_FLAGS
+                if number < _FLOAT_EXACT:
+                    return number / bcd_divisor, NO_FLAGS
+            return bcd_other(raw)
 
-        return bcd
+        return bcd_scaled_down
     return None
+
+
+def _json_via(decoder: Decoder) -> JsonDecoder:
+    def to_json(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
+        _, value, flags = decoder(raw)
+        return value, flags
+
+    return to_json
 
 
 def _real_decoder(exponent: int, offset_exp: int | None) -> Decoder:
@@ -563,7 +583,7 @@ def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: boo
         exponent=exponent, factor=factor, offset_exponent=offset_exponent, kind=kind,
         extensions=tuple(extensions), record_error=record_error, action=action,
         flags=tuple(flags), msb_first=msb_first, decoder=decoder, template=template,
-        to_json=to_json,
+        to_json=to_json or _json_via(decoder),
     )
 
 
@@ -583,11 +603,16 @@ def _special_shape(dif: int, from_master: bool) -> RecordShape:
     }
     return RecordShape(header=bytes((dif,)), dib_length=1, coding=coding, length=None,
                        function=function, storage=0, tariff=0, subunit=0, quantity=quantity,
-                       unit="", kind="manufacturer", decoder=decoder, template=template)
+                       unit="", kind="manufacturer", decoder=decoder, template=template,
+                       to_json=_json_via(decoder))
 
 
 _SPECIAL = {dif: _special_shape(dif, False) for dif in (0x0F, 0x1F, 0x7F)}
 _CACHES: dict[tuple[bool, bool], dict[bytes, RecordShape]] = {
+    (master, msb): {} for master in (False, True) for msb in (False, True)
+}
+# Two-byte headers (DIF and VIF only) keyed by DIF << 8 | VIF; at most 32768 entries.
+_SHORT_CACHES: dict[tuple[bool, bool], dict[int, RecordShape]] = {
     (master, msb): {} for master in (False, True) for msb in (False, True)
 }
 
@@ -617,6 +642,7 @@ def decode_records(
         data = bytes(data)
     end = len(data) if end is None else end
     cache = _CACHES[(from_master, msb_first)]
+    short_cache = _SHORT_CACHES[(from_master, msb_first)]
     records: list[Record] = []
     append = records.append
     new_record = tuple.__new__
@@ -637,60 +663,70 @@ def decode_records(
                 continue
             raise RecordError(f"DIF 0x{dif:02x} is reserved", offset=base_offset + i,
                               field="DIF", data=bytes((dif,)))
-        i += 1
-        if dif & 0x80:
-            count = 0
-            while True:
-                if i >= end:
-                    raise RecordError("record ends inside its DIFE chain",
-                                      offset=base_offset + i, field="DIFE")
-                count += 1
-                if count > MAX_DIFE:
-                    raise RecordError(f"more than {MAX_DIFE} DIFE",
-                                      offset=base_offset + i, field="DIFE",
-                                      data=bytes(data[start:i + 1]))
-                more = data[i] & 0x80
-                i += 1
-                if not more:
-                    break
-        dib_length = i - start
-        if i >= end:
-            raise RecordError("record ends before its VIF", offset=base_offset + i, field="VIF")
-        vif = data[i]
-        i += 1
-        text_end = i
-        if vif & 0x7F == 0x7C:  # plain-text unit: length byte and characters follow the VIF
+        if dif < 0x80 and i + 1 < end and data[i + 1] < 0x7C:
+            # Common case: one DIF, one VIF, no extensions and no plain-text unit; the
+            # shape is looked up by an int key, which needs no bytes object.
+            key = dif << 8 | data[i + 1]
+            i += 2
+            shape = short_cache.get(key)
+            if shape is None:
+                shape = _build_shape(data[start:i], 1, 2, from_master, msb_first)
+                short_cache[key] = shape
+        else:
+            i += 1
+            if dif & 0x80:
+                count = 0
+                while True:
+                    if i >= end:
+                        raise RecordError("record ends inside its DIFE chain",
+                                          offset=base_offset + i, field="DIFE")
+                    count += 1
+                    if count > MAX_DIFE:
+                        raise RecordError(f"more than {MAX_DIFE} DIFE",
+                                          offset=base_offset + i, field="DIFE",
+                                          data=bytes(data[start:i + 1]))
+                    more = data[i] & 0x80
+                    i += 1
+                    if not more:
+                        break
+            dib_length = i - start
             if i >= end:
-                raise RecordError("record ends before the length of its plain-text VIF",
-                                  offset=base_offset + i, field="VIF")
-            text_end = i + 1 + data[i]
-            if text_end > end:
-                raise RecordError(f"plain-text VIF of {data[i]} characters runs past the data",
-                                  offset=base_offset + i, field="VIF",
-                                  data=bytes(data[i:i + 1]))
-            i = text_end
-        if vif & 0x80:
-            count = 0
-            while True:
+                raise RecordError("record ends before its VIF", offset=base_offset + i, field="VIF")
+            vif = data[i]
+            i += 1
+            text_end = i
+            if vif & 0x7F == 0x7C:  # plain-text unit: length byte and characters follow the VIF
                 if i >= end:
-                    raise RecordError("record ends inside its VIFE chain",
-                                      offset=base_offset + i, field="VIFE")
-                count += 1
-                if count > MAX_VIFE:
-                    raise RecordError(f"more than {MAX_VIFE} VIFE",
-                                      offset=base_offset + i, field="VIFE",
-                                      data=bytes(data[start:i + 1]))
-                more = data[i] & 0x80
-                i += 1
-                if not more:
-                    break
-        header = data[start:i]
-        shape = cache.get(header)
-        if shape is None:
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            shape = _build_shape(header, dib_length, text_end - start, from_master, msb_first)
-            cache[header] = shape
+                    raise RecordError("record ends before the length of its plain-text VIF",
+                                      offset=base_offset + i, field="VIF")
+                text_end = i + 1 + data[i]
+                if text_end > end:
+                    raise RecordError(f"plain-text VIF of {data[i]} characters runs past the data",
+                                      offset=base_offset + i, field="VIF",
+                                      data=bytes(data[i:i + 1]))
+                i = text_end
+            if vif & 0x80:
+                count = 0
+                while True:
+                    if i >= end:
+                        raise RecordError("record ends inside its VIFE chain",
+                                          offset=base_offset + i, field="VIFE")
+                    count += 1
+                    if count > MAX_VIFE:
+                        raise RecordError(f"more than {MAX_VIFE} VIFE",
+                                          offset=base_offset + i, field="VIFE",
+                                          data=bytes(data[start:i + 1]))
+                    more = data[i] & 0x80
+                    i += 1
+                    if not more:
+                        break
+            header = data[start:i]
+            shape = cache.get(header)
+            if shape is None:
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                shape = _build_shape(header, dib_length, text_end - start, from_master, msb_first)
+                cache[header] = shape
         length = shape.length
         if length is None:  # LVAR
             if i >= end:

@@ -223,9 +223,9 @@ def snd_nke(address: int) -> Request:
     return Request(function="SND_NKE", address=address, expect="ack")
 
 
-def req_ud2(address: int, *, retry_silence: bool = False) -> Request:
+def req_ud2(address: int, *, retry: bool = True, retry_silence: bool = False) -> Request:
     """REQ_UD2: class 2 data (the meter's readout), FCV set, FCB from the master."""
-    return Request(function="REQ_UD2", address=address, expect="data",
+    return Request(function="REQ_UD2", address=address, expect="data", retry=retry,
                    retry_silence=retry_silence)
 
 
@@ -264,7 +264,7 @@ def set_baud_rate(address: int, baud: int) -> Request:
                    expect="ack")
 
 
-def select(mask: SecondaryAddress) -> Request:
+def select(mask: SecondaryAddress, *, retry: bool = False) -> Request:
     """Secondary selection (CI 0x52 to address 253); only matching slaves acknowledge.
 
     The FCB is fixed at 0: the selection resets the selected slave's frame count.
@@ -272,7 +272,7 @@ def select(mask: SecondaryAddress) -> Request:
     normal and arrive as one E5.
     """
     return Request(function="SND_UD", address=NETWORK_ADDRESS, ci=0x52, data=mask.encode(),
-                   fcb=False, expect="ack")
+                   fcb=False, expect="ack", retry=retry)
 
 
 def deselect() -> Request:

@@ -14,7 +14,7 @@ from ._errors import EncodeError, EncryptedError, RecordError, UnsupportedError
 from ._fixed import decode_fixed
 from ._frames import Frame, LongFrame, decode_frame
 from ._header import APPLICATION_ERRORS, CI_NAMES, Header
-from ._records import Record, decode_records, encode_records
+from ._records import Record, decode_records, encode_records, record_dict
 
 __all__ = [
     "ApplicationError",
@@ -89,7 +89,7 @@ class Telegram:
         if self.header is not None:
             out["header"] = self.header.to_dict()
         if isinstance(self.frame, LongFrame):
-            out["records"] = [record.to_dict() for record in self.records]
+            out["records"] = [record_dict(shape, data) for shape, data in self.records]
         if self.payload:
             out["payload"] = self.payload.hex()
         return out
