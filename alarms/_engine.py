@@ -1034,6 +1034,12 @@ class Engine:
                 if not isinstance(notification, AlarmRaised):
                     raise StateFormatError("expected a raise", field=f"{path}.raised")
                 alarm.raised = notification
+            busy = alarm.ack is not AckState.NORMAL or alarm.state is not RuleState.NORMAL
+            if busy and not alarm.is_stale and alarm.point.value is None:
+                raise StateFormatError(
+                    "a limit alarm that is not normal needs its point's last value",
+                    field=f"points.{alarm.rule.point}.value",
+                )
             if alarm.ack is not AckState.NORMAL and alarm.raised is None:
                 raise StateFormatError(
                     "an active or unacknowledged alarm needs its raise", field=f"{path}.raised"

@@ -244,8 +244,10 @@ def test_save_restore_keeps_running_delays_and_shelves() -> None:
 
 
 def test_restore_rejects_bad_state() -> None:
-    rules = [UPPER]
-    state = Engine(rules).save_state()
+    rules: list[Rule] = [UPPER]
+    fresh = Engine(rules)
+    fresh.feed("p", 1, 0)
+    state = fresh.save_state()
     with pytest.raises(StateFormatError, match="format"):
         Engine.from_state(rules, {**state, "format": "x"})
     with pytest.raises(StateFormatError, match="version"):
@@ -281,3 +283,29 @@ def test_time_must_not_go_backwards() -> None:
         e.advance(float("nan"))
     with pytest.raises(TimeError):
         e.feed("p", 1, float("inf"))
+
+
+def test_restore_needs_the_value_an_active_alarm_was_raised_on() -> None:
+    e = engine()
+    e.feed("p", 11, 0)
+    state = e.save_state()
+    state["points"]["p"]["value"] = None
+    with pytest.raises(StateFormatError, match=r"points\.p\.value"):
+        Engine.from_state([UPPER, LATCHING], state)
+
+
+def test_every_alarm_has_a_json_status() -> None:
+    e = engine()
+    e.feed("p", 11, 0)
+    e.shelve("latch", 1, reason="maintenance", duration=50)
+    statuses = {s.alarm_id: s.to_dict() for s in e.alarms()}
+    assert statuses["hi"]["state"] == "unacknowledged" and statuses["hi"]["active"]
+    assert statuses["hi"]["raised"]["notification_id"] == 1
+    assert statuses["latch"]["shelved"] == {
+        "kind": "timed",
+        "since": 1.0,
+        "until": 51.0,
+        "reason": "maintenance",
+    }
+    assert statuses["latch"]["last_action"]["action"] == "shelve"
+    json.dumps(statuses)
