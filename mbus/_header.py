@@ -228,6 +228,8 @@ class Header(NamedTuple):
         if self.access_number is not None:
             out["access_number"] = self.access_number
             out["status"] = self.status
+            if self.status:
+                out["status_flags"] = list(status_flags(self.status))
             if self.signature is not None:
                 out["signature"] = self.signature
         return out

@@ -241,3 +241,31 @@ def test_json_values_are_exact() -> None:
 def test_msb_first_mode_2() -> None:
     (record,) = mbus.decode_records(bytes.fromhex("0414 0000db2c"), msb_first=True)
     assert record.value == Decimal("561.08")
+
+
+def test_status_bits_are_named() -> None:
+    # Table 5: bits 0-1 application state, bit 2 power low, bit 3 permanent error.
+    assert mbus.status_flags(0x0D) == ("application_busy", "power_low", "permanent_error")
+    assert mbus.status_flags(0) == ()
+    header = mbus.Header(id="1", manufacturer="KAM", version=1, medium=4, access_number=1,
+                         status=0x12, signature=0)
+    assert header.to_dict()["status_flags"] == ["application_error", "temporary_error"]
+
+
+def test_snd_ud_set_address_round_trip() -> None:
+    record = mbus.build_record(0x7A, 8, coding="int8", from_master=True)
+    telegram = mbus.build_telegram(address=0xFE, records=[record], ci=0x51, c=0x53)
+    wire = telegram.encode()
+    assert wire == bytes.fromhex("6806066853fe51017a082516")  # libmbus's manual_frame4
+    decoded = mbus.decode(wire)
+    assert decoded == telegram
+    assert decoded.frame.control.function == "SND_UD"  # type: ignore[union-attr]
+
+
+def test_fixed_data_structure() -> None:
+    # libmbus's sen_pollusonic_2: BCD counters 6531 kWh and 69 l, medium heat.
+    telegram = mbus.decode(bytes.fromhex("68131368080173939291901000056931650000690000003f16"))
+    assert telegram.header is not None and telegram.header.medium_name == "heat"
+    energy, volume = telegram.records
+    assert (energy.quantity, energy.value, energy.unit) == ("energy", 6531000, "Wh")
+    assert (volume.quantity, volume.value, volume.unit) == ("volume", Decimal("0.069"), "m3")
