@@ -1,1 +1,74 @@
-"""wmbus: see docs."""
+"""wmbus: wireless M-Bus (EN 13757-4) and OMS security, sans-IO.
+
+Frames A/B with CRC detection, 3-of-6, ELL/AFL/TPL, security modes 0, 5 and 7,
+compact frames with a format-signature cache, a key store, a sans-IO receiver
+with duplicate suppression, receiver-dongle codecs and a wireless-to-wired
+gateway. The application layer (data records) is ``mbus``'s.
+
+    >>> import wmbus
+    >>> telegram = wmbus.decode(bytes.fromhex(
+    ...     "2E4493157856341233037A2A0020255923C95AAA26D1B2E7493B013EC4A6F6D3529B520E"
+    ...     "DFF0EA6DEFC99D6D69EBF3"), key=bytes.fromhex("0102030405060708090A0B0C0D0E0F11"))
+    >>> telegram.security.decrypted_by, telegram.records[0].value
+    ('key', Decimal('28504.27'))
+"""
+
+from ._afl import AuthenticationLayer
+from ._compact import SignatureCache, format_signature
+from ._crc import crc16_en13757
+from ._decoder import CompactInfo, Decoder, Security, Telegram, decode
+from ._ell import ExtendedLinkLayer
+from ._errors import (
+    AuthenticationError,
+    CRCError,
+    DecodeError,
+    DecryptionError,
+    DongleError,
+    EncodeError,
+    KeyMissingError,
+    KeyStoreError,
+    LinkError,
+    SecurityError,
+    UnknownSignatureError,
+    UnsupportedError,
+    WMBusError,
+)
+from ._keys import KeyStore
+from ._link import LinkLayer, add_crcs, build_frame, parse_link
+from ._three_of_six import decode_3of6, encode_3of6
+from ._tpl import ConfigWord, TransportLayer
+
+__all__ = [
+    "AuthenticationError",
+    "AuthenticationLayer",
+    "CRCError",
+    "CompactInfo",
+    "ConfigWord",
+    "DecodeError",
+    "DecryptionError",
+    "Decoder",
+    "DongleError",
+    "EncodeError",
+    "ExtendedLinkLayer",
+    "KeyMissingError",
+    "KeyStore",
+    "KeyStoreError",
+    "LinkError",
+    "LinkLayer",
+    "Security",
+    "SecurityError",
+    "SignatureCache",
+    "Telegram",
+    "TransportLayer",
+    "UnknownSignatureError",
+    "UnsupportedError",
+    "WMBusError",
+    "add_crcs",
+    "build_frame",
+    "crc16_en13757",
+    "decode",
+    "decode_3of6",
+    "encode_3of6",
+    "format_signature",
+    "parse_link",
+]

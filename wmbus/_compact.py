@@ -1,0 +1,159 @@
+"""Compact frames (EN 13757-3:2018 Annex G): format signatures and their cache.
+
+A full frame's record headers (DIF/DIFE/VIF/VIFE bytes, concatenated) have a
+*format signature*, their EN 13757 CRC-16. A compact frame (CI 0x79, or 0x7B
+and 0x73 with a TPL header) carries only: signature(2) | full-frame CRC(2) |
+the records' data bytes. The full-frame CRC is the CRC-16 of the record block
+as the full frame would have carried it (headers and data interleaved).
+
+:class:`SignatureCache` learns signatures from full frames (and format frames,
+CI 0x69-0x6B), can be pre-seeded from a mapping or a JSON file and saved.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import mbus
+
+from ._crc import crc16_en13757
+from ._errors import CRCError, DecodeError, UnknownSignatureError, WMBusError
+
+__all__ = ["SignatureCache", "expand_compact", "format_signature"]
+
+_SKIPPED = ("manufacturer_specific", "more_records_follow")
+
+
+def format_signature(headers: Iterable[bytes]) -> int:
+    """The format signature of a sequence of record headers (DIF to last VIFE)."""
+    return crc16_en13757(b"".join(headers))
+
+
+def _length(header: bytes) -> int | None:
+    """Data length of a record header (None for LVAR, where the first data byte tells)."""
+    record = mbus.decode_records(header + bytes(8), max_records=1)
+    return record[0].shape.length if record else 0
+
+
+class SignatureCache:
+    """Format signature -> record headers, learned from full frames.
+
+    ``initial`` pre-seeds it: a mapping of signature (int, or hex text such as
+    ``"0xd7c4"``) to record headers (bytes, or hex text). ``max_entries`` bounds
+    its size (the oldest entries go first).
+    """
+
+    def __init__(self, initial: Mapping[int | str, Sequence[bytes | str]] | None = None, *,
+                 max_entries: int = 65536) -> None:
+        self._entries: dict[int, tuple[tuple[bytes, int | None], ...]] = {}
+        self.max_entries = max_entries
+        for signature, headers in (initial or {}).items():
+            self.add([bytes.fromhex(h) if isinstance(h, str) else bytes(h) for h in headers],
+                     signature=int(signature, 16) if isinstance(signature, str) else signature)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, signature: object) -> bool:
+        return signature in self._entries
+
+    def __repr__(self) -> str:
+        return f"SignatureCache({len(self._entries)} signatures)"
+
+    def add(self, headers: Sequence[bytes], *, signature: int | None = None) -> int:
+        """Remember ``headers``; return their signature (checked when ``signature`` is given)."""
+        computed = format_signature(headers)
+        if signature is not None and signature != computed:
+            raise WMBusError(f"format signature 0x{signature:04x} does not match its record "
+                             f"headers (they give 0x{computed:04x})")
+        try:
+            shape = tuple((bytes(h), _length(bytes(h))) for h in headers)
+        except mbus.MBusError as exc:
+            raise WMBusError(f"record headers of signature 0x{computed:04x} do not decode: "
+                             f"{exc}") from None
+        if computed not in self._entries and len(self._entries) >= self.max_entries:
+            del self._entries[next(iter(self._entries))]
+        self._entries[computed] = shape
+        return computed
+
+    def learn(self, records: Iterable[mbus.Record]) -> int | None:
+        """Learn the signature of a full frame's records; return it (None if no records)."""
+        headers = [r.shape.header for r in records if r.function not in _SKIPPED]
+        if not headers:
+            return None
+        signature = format_signature(headers)
+        if signature not in self._entries:
+            self.add(headers)
+        return signature
+
+    def headers(self, signature: int) -> tuple[bytes, ...] | None:
+        """The record headers of a known signature, or None."""
+        entry = self._entries.get(signature)
+        return None if entry is None else tuple(h for h, _ in entry)
+
+    def shape(self, signature: int) -> tuple[tuple[bytes, int | None], ...] | None:
+        """(header, data length or None for LVAR) per record of a known signature."""
+        return self._entries.get(signature)
+
+    def to_dict(self) -> dict[str, list[str]]:
+        """JSON-able form: ``{"0xd7c4": ["0406", "04ff07", ...]}``."""
+        return {f"0x{sig:04x}": [h.hex() for h, _ in entry]
+                for sig, entry in self._entries.items()}
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Write the cache to a JSON file (see :meth:`load`)."""
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump({"format_signatures": self.to_dict()}, handle, indent=1)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> SignatureCache:
+        """Read a cache written by :meth:`save`."""
+        try:
+            with open(path, encoding="utf-8") as handle:
+                document: Any = json.load(handle)
+            return cls(document["format_signatures"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise WMBusError(f"cannot read format signatures from {path}: {exc}") from None
+
+
+def expand_compact(cache: SignatureCache, payload: bytes, pos: int, base: int = 0) -> bytes:
+    """Rebuild the full record block of the compact frame payload at ``payload[pos:]``."""
+    if len(payload) - pos < 4:
+        raise DecodeError("compact frame needs a format signature and a full-frame CRC",
+                          field="compact", offset=base + pos, data=payload[pos:])
+    signature = int.from_bytes(payload[pos:pos + 2], "little")
+    data_crc = int.from_bytes(payload[pos + 2:pos + 4], "little")
+    shape = cache.shape(signature)
+    if shape is None:
+        raise UnknownSignatureError(
+            f"format signature 0x{signature:04x} unknown: a full frame from this meter is "
+            "needed first", field="format_signature", offset=base + pos,
+            data=payload[pos:pos + 2])
+    out = bytearray()
+    i = pos + 4
+    for header, length in shape:
+        if length is None:
+            if i >= len(payload):
+                break
+            length = 1 + (mbus.lvar_length(payload[i]) or 0)
+        if i + length > len(payload):
+            raise DecodeError(f"compact frame data ends inside the record with header "
+                              f"{header.hex()}", field="compact", offset=base + i,
+                              data=payload[i:])
+        out += header
+        out += payload[i:i + length]
+        i += length
+    if i < len(payload) and any(b != 0x2F for b in payload[i:]):
+        raise DecodeError(f"{len(payload) - i} bytes after the last record of signature "
+                          f"0x{signature:04x}", field="compact", offset=base + i,
+                          data=payload[i:])
+    block = bytes(out)
+    if crc16_en13757(block) != data_crc:
+        raise CRCError(f"full-frame CRC 0x{data_crc:04x} of the compact frame does not match "
+                       f"the rebuilt records (0x{crc16_en13757(block):04x}): the meter's "
+                       "format changed?", field="compact.crc", offset=base + pos + 2,
+                       data=payload[pos + 2:pos + 4])
+    return block

@@ -1,0 +1,573 @@
+"""One telegram in, a :class:`Telegram` out: link, ELL, AFL, TPL, security, records.
+
+The layers are read in frame order, each by table lookup on its CI field:
+ELL (0x8C-0x8F), then AFL (0x90), then the TPL (0x72, 0x7A, 0x78, compact and
+format frames, 0x8A/0x8B). Encrypted parts are decrypted and *checked* before
+anything reaches the record decoder (``mbus.decode_records``): the ELL payload
+CRC, the AFL MAC (mode 7) and the ``2F2F`` that starts every OMS plaintext.
+A payload that passes these checks without decryption was captured already
+decrypted; it decodes, with ``security.decrypted_by == "input"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import mbus
+
+from ._afl import AuthenticationLayer, parse_afl
+from ._compact import SignatureCache, expand_compact
+from ._crc import crc16_en13757
+from ._ell import ELL_LENGTHS, ExtendedLinkLayer, parse_ell
+from ._errors import (
+    AuthenticationError,
+    DecodeError,
+    DecryptionError,
+    KeyMissingError,
+    LinkError,
+    UnsupportedError,
+)
+from ._keys import KeyStore
+from ._link import LinkLayer, parse_link
+from ._security import (
+    KDF_ENC_FROM_METER,
+    KDF_MAC_FROM_METER,
+    ZERO_IV,
+    aes_cbc_decrypt,
+    aes_cmac,
+    aes_ctr,
+    derive_key,
+    macs_equal,
+    mode5_iv,
+)
+from ._tpl import COMPACT_CIS, FORMAT_CIS, HEADER_KINDS, NO_APL_CIS, TransportLayer, parse_tpl
+
+__all__ = ["CompactInfo", "Decoder", "Security", "Telegram", "decode", "split_headers"]
+
+_log = logging.getLogger(__name__)
+
+_CLEAR = b"\x2f\x2f"
+_CC_IV_MASK = 0xFF & ~0x12  # CC bits H (0x10) and R (0x02) are zero in the ELL IV
+_MANUFACTURER_CIS = frozenset(range(0xA0, 0xB8))
+# Wired-only application layers that mbus decodes itself (errors, alarms, fixed data, ...).
+_WIRED_ONLY = frozenset((0x70, 0x71, 0x73, 0x76, 0x77, 0x50, 0x51, 0x52,
+                         *range(0xB8, 0xC0)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Security:
+    """How the telegram was protected and what was done about it.
+
+    ``mode`` is the TPL security mode (0 when none); ``ell_encryption`` the
+    ELL's (``"aes_ctr"`` or None). ``decrypted_by`` is ``"key"`` when this
+    decoder decrypted it, ``"input"`` when it arrived already decrypted with
+    the security bits still set, None when nothing was encrypted. ``mac_ok``
+    is the AFL MAC check (None when there is no MAC or it could not be checked).
+    """
+
+    mode: int = 0
+    encrypted_blocks: int = 0
+    ell_encryption: str | None = None
+    decrypted_by: str | None = None
+    mac_ok: bool | None = None
+    key_for: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form (never the key itself)."""
+        out: dict[str, Any] = {"mode": self.mode, "encrypted_blocks": self.encrypted_blocks,
+                               "decrypted_by": self.decrypted_by, "mac_ok": self.mac_ok}
+        if self.ell_encryption is not None:
+            out["ell_encryption"] = self.ell_encryption
+        if self.key_for is not None:
+            out["key_for"] = self.key_for
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompactInfo:
+    """A compact or format frame's format signature and full-frame CRC."""
+
+    kind: str
+    signature: int
+    data_crc: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form."""
+        out: dict[str, Any] = {"kind": self.kind, "signature": f"0x{self.signature:04x}"}
+        if self.data_crc is not None:
+            out["data_crc"] = f"0x{self.data_crc:04x}"
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Telegram:
+    """One decoded wireless (or wired) M-Bus telegram.
+
+    ``header`` is the application header as in ``mbus`` (for short and no TPL
+    headers the meter's identity is filled in from the link layer); ``records``
+    are ``mbus.Record`` objects. ``payload`` holds the (decrypted) application
+    bytes after the TPL header, or the data of a manufacturer-specific CI.
+    When a record is broken (truncated, reserved DIF), the records before it are
+    kept, ``record_error`` says what broke and ``undecoded`` holds the rest.
+    """
+
+    link: LinkLayer
+    ci: int
+    security: Security
+    ell: ExtendedLinkLayer | None = None
+    afl: AuthenticationLayer | None = None
+    tpl: TransportLayer | None = None
+    header: mbus.Header | None = None
+    records: tuple[mbus.Record, ...] = ()
+    compact: CompactInfo | None = None
+    payload: bytes = b""
+    error: mbus.ApplicationError | None = None
+    alarm: int | None = None
+    record_error: str | None = None
+    undecoded: bytes = b""
+
+    @property
+    def id(self) -> str | None:
+        """The meter's identification number (long TPL header first, then link layer)."""
+        return self.header.id if self.header is not None and self.header.id else self.link.id
+
+    @property
+    def manufacturer(self) -> str | None:
+        """The meter's manufacturer code."""
+        if self.header is not None and self.header.manufacturer:
+            return self.header.manufacturer
+        return self.link.manufacturer
+
+    @property
+    def more_records_follow(self) -> bool:
+        """True when the last record is DIF 0x1F."""
+        return bool(self.records) and self.records[-1].function == "more_records_follow"
+
+    def to_dict(self) -> dict[str, Any]:
+        """``link``, ``security``, ``header`` and ``records`` (as ``mbus``), and the layers."""
+        out: dict[str, Any] = {"link": self.link.to_dict()}
+        if self.ell is not None:
+            out["ell"] = self.ell.to_dict()
+        if self.afl is not None:
+            out["afl"] = self.afl.to_dict()
+        if self.tpl is not None:
+            out["tpl"] = self.tpl.to_dict()
+        out["ci"] = self.ci
+        out["security"] = self.security.to_dict()
+        if self.compact is not None:
+            out["compact"] = self.compact.to_dict()
+        if self.error is not None:
+            out["error"] = self.error.to_dict()
+        if self.alarm is not None:
+            out["alarm"] = self.alarm
+        if self.header is not None:
+            out["header"] = self.header.to_dict()
+        out["records"] = [record.to_dict() for record in self.records]
+        if self.record_error is not None:
+            out["record_error"] = self.record_error
+            out["undecoded"] = self.undecoded.hex()
+        if self.ci in _MANUFACTURER_CIS or (self.payload and not self.records
+                                            and self.ci not in NO_APL_CIS):
+            out["payload"] = self.payload.hex()
+        return out
+
+
+def split_headers(block: bytes) -> list[bytes]:
+    """Split concatenated record headers (DIF DIFE* VIF VIFE*) as a format frame carries them."""
+    headers: list[bytes] = []
+    i = 0
+    while i < len(block):
+        start = i
+        if block[i] == 0x2F:
+            i += 1
+            continue
+        while i < len(block) and block[i] & 0x80 and i - start < 11:
+            i += 1
+        i += 1  # last DIF/DIFE
+        if i >= len(block):
+            raise DecodeError("format frame ends inside a record header", field="format",
+                              offset=start, data=block[start:])
+        first_vif = i
+        while i < len(block) and block[i] & 0x80 and i - first_vif < 11:
+            i += 1
+        i += 1
+        if i > len(block):
+            raise DecodeError("format frame ends inside a VIF chain", field="format",
+                              offset=start, data=block[start:])
+        headers.append(bytes(block[start:i]))
+    return headers
+
+
+class Decoder:
+    """Decodes telegrams and remembers what later ones need.
+
+    ``keys`` is a :class:`KeyStore`, a mapping ``{"12345678": "hex key", ...}``
+    or the path of a key file. ``signatures`` pre-seeds the format-signature
+    cache (a :class:`SignatureCache` or its JSON-able mapping); full frames add
+    to it, so a compact frame decodes once its meter's full frame was seen.
+    """
+
+    def __init__(
+        self,
+        keys: KeyStore | Mapping[str, bytes | str] | str | os.PathLike[str] | None = None,
+        *,
+        signatures: SignatureCache | Mapping[int | str, Any] | None = None,
+    ) -> None:
+        self.keys = KeyStore.coerce(keys)
+        if isinstance(signatures, SignatureCache):
+            self.signatures = signatures
+        else:
+            self.signatures = SignatureCache(signatures)
+
+    def __repr__(self) -> str:
+        return f"Decoder(keys={self.keys!r}, signatures={self.signatures!r})"
+
+    def decode(self, data: bytes, key: bytes | None = None) -> Telegram:
+        """Decode one telegram (wireless frame A, B or CRC-less; or a wired long frame).
+
+        ``key`` (16 bytes) overrides the key store for this telegram. Raises a
+        :class:`wmbus.DecodeError` subclass (or an ``mbus.DecodeError`` from the
+        record decoder) naming the field and what was tried.
+        """
+        if key is not None and len(key) != 16:
+            raise KeyMissingError(f"an AES-128 key has 16 bytes, got {len(key)}", field="key")
+        link, apl = parse_link(data)
+        return _Run(self, link, apl, key).decode()
+
+
+class _Run:
+    """The state of one decode: the layers found so far."""
+
+    def __init__(self, decoder: Decoder, link: LinkLayer, apl: bytes, key: bytes | None):
+        self.decoder = decoder
+        self.link = link
+        self.apl = apl
+        self.key = key
+        self.base = 6 if link.format == "wired" else 10
+        self.ell: ExtendedLinkLayer | None = None
+        self.afl: AuthenticationLayer | None = None
+        self.ell_encryption: str | None = None
+        self.decrypted_by: str | None = None
+        self.key_for: str | None = None
+
+    # --- keys ----------------------------------------------------------------------------------
+
+    def _find_key(self, candidates: list[tuple[str | None, str | None]]) -> tuple[bytes | None,
+                                                                                  str | None]:
+        if self.key is not None:
+            return self.key, candidates[0][1] if candidates else None
+        for manufacturer, ident in candidates:
+            found = self.decoder.keys.lookup(ident, manufacturer)
+            if found is not None:
+                return found, ident
+        return None, None
+
+    @staticmethod
+    def _described(candidates: list[tuple[str | None, str | None]]) -> str:
+        names = [f"{m} {i}" if m else str(i) for m, i in candidates if i is not None]
+        return " or ".join(dict.fromkeys(names)) or "an unknown meter"
+
+    # --- layers --------------------------------------------------------------------------------
+
+    def decode(self) -> Telegram:
+        apl = self.apl
+        if not apl:
+            raise LinkError("frame has no CI field", field="CI", offset=self.base)
+        pos = 0
+        if apl[0] in ELL_LENGTHS and self.link.format != "wired":
+            pos = self._read_ell()
+            apl = self.apl
+        if pos < len(apl) and apl[pos] == 0x90 and self.link.format != "wired":
+            self.afl, pos = parse_afl(apl, pos, self.base)
+        if pos >= len(apl):
+            return self._telegram(ci=apl[pos - 1] if pos else 0)
+        ci = apl[pos]
+        if ci in HEADER_KINDS and not (self.link.format == "wired" and ci == 0x73):
+            return self._read_tpl(pos)
+        if ci in _MANUFACTURER_CIS:
+            return self._telegram(ci=ci, payload=apl[pos + 1:])
+        if self.link.format == "wired" and ci in _WIRED_ONLY:
+            frame = mbus.LongFrame(c=self.link.c, a=self.link.address or 0, ci=ci,
+                                   data=apl[pos + 1:])
+            wired = mbus.decode_application(frame)
+            return self._telegram(ci=ci, header=wired.header, records=wired.records,
+                                  payload=wired.payload, error=wired.error, alarm=wired.alarm)
+        name = mbus.CI_NAMES.get(ci, "unknown")
+        raise UnsupportedError(f"not supported yet: CI 0x{ci:02x} ({name})", field="CI",
+                               offset=self.base + pos, data=bytes((ci,)))
+
+    def _read_ell(self) -> int:
+        ell, pos = parse_ell(self.apl, 0, self.base)
+        self.ell = ell
+        if ell.session_number is None or ell.encryption == 0:
+            return pos
+        if ell.encryption != 1:
+            raise UnsupportedError(f"not supported yet: ELL encryption {ell.encryption}",
+                                   field="ELL.SN", offset=self.base + pos - 6)
+        self.ell_encryption = "aes_ctr"
+        crc_at = pos - 2
+        if crc16_en13757(self.apl, pos) == ell.payload_crc:
+            self.decrypted_by = "input"
+            return pos
+        candidates = [(self.link.manufacturer, self.link.id)]
+        key, key_for = self._find_key(candidates)
+        if key is None:
+            raise KeyMissingError(
+                f"ELL payload of {self._described(candidates)} is AES-CTR encrypted (its "
+                "payload CRC does not check in clear) and no key was given or found in the "
+                "key store", field="ELL", offset=self.base + crc_at)
+        sn = self.apl[crc_at - 4:crc_at]
+        # Repeaters change the hop count and repeated-access bits: the IV leaves them out.
+        iv = self.link.raw_address + bytes((ell.cc & _CC_IV_MASK,)) + sn + b"\x00\x00\x00"
+        plain = aes_ctr(key, iv, self.apl[crc_at:])
+        crc = int.from_bytes(plain[:2], "little")
+        if crc16_en13757(plain, 2) != crc:
+            raise DecryptionError(
+                f"decrypted the ELL with the key for {key_for or 'the meter'} but the payload "
+                f"CRC does not match (0x{crc:04x} received, "
+                f"0x{crc16_en13757(plain, 2):04x} computed): wrong key?",
+                field="ELL.PayloadCRC", offset=self.base + crc_at)
+        self.apl = self.apl[:crc_at] + plain
+        self.ell = ExtendedLinkLayer(**{**_fields(ell), "payload_crc": crc})
+        self.decrypted_by = "key"
+        self.key_for = key_for
+        return pos
+
+    def _read_tpl(self, pos: int) -> Telegram:
+        apl = self.apl
+        tpl, start = parse_tpl(apl, pos, self.base)
+        ci = tpl.ci
+        header = tpl.header
+        link = self.link
+        if tpl.kind != "long" and link.format != "wired":
+            access = header.access_number if header is not None else (
+                self.ell.access_number if self.ell is not None else None)
+            header = mbus.Header(
+                id=link.id, manufacturer=link.manufacturer, version=link.version,
+                medium=link.device_type, access_number=access,
+                status=header.status if header is not None else None,
+                signature=header.signature if header is not None else None)
+        mode = tpl.config.mode if tpl.config is not None else 0
+        blocks = tpl.config.encrypted_blocks if tpl.config is not None else 0
+        body = apl[start:]
+        mac_ok: bool | None = None
+        if ci in NO_APL_CIS:
+            body = b""
+        elif mode == 5:
+            body = self._mode5(tpl, pos, start, blocks)
+        elif mode == 7:
+            body, mac_ok = self._mode7(tpl, pos, start, blocks)
+        elif mode != 0:
+            raise UnsupportedError(f"not supported yet: mode {mode}", field="TPL.CW",
+                                   offset=self.base + start - 2,
+                                   data=(tpl.config.raw if tpl.config else 0).to_bytes(2,
+                                                                                       "little"))
+        security = Security(mode=mode, encrypted_blocks=blocks if mode else 0,
+                            ell_encryption=self.ell_encryption,
+                            decrypted_by=self.decrypted_by, mac_ok=mac_ok, key_for=self.key_for)
+        base = self.base + start
+        cache = self.decoder.signatures
+        compact: CompactInfo | None = None
+        if ci in COMPACT_CIS:
+            block = expand_compact(cache, body, 0, base)
+            compact = CompactInfo(kind="compact", signature=int.from_bytes(body[0:2], "little"),
+                                  data_crc=int.from_bytes(body[2:4], "little"))
+            records = mbus.decode_records(block)
+        elif ci in FORMAT_CIS:
+            compact = self._learn_format(body, base)
+            records = ()
+        else:
+            from_master = bool(link.c & 0x40) and link.format == "wired"
+            try:
+                records = mbus.decode_records(body, 0, base_offset=base,
+                                              from_master=from_master)
+            except mbus.RecordError as exc:
+                records, rest = _records_prefix(body, base, from_master)
+                record_error = (f"{exc}; {len(records)} records decoded before it, "
+                                f"{len(rest)} bytes left undecoded")
+                _log.debug("records of %s cut short: %s", link.id, record_error)
+                return self._telegram(ci=ci, tpl=tpl, header=header, records=records,
+                                      payload=body, security=security,
+                                      record_error=record_error, undecoded=rest)
+            cache.learn(records)
+        return self._telegram(ci=ci, tpl=tpl, header=header, records=records,
+                              payload=body, security=security, compact=compact)
+
+    def _learn_format(self, body: bytes, base: int) -> CompactInfo:
+        if len(body) < 3:
+            raise DecodeError("format frame needs a length and a format signature",
+                              field="format", offset=base, data=body)
+        size = body[0]
+        signature = int.from_bytes(body[1:3], "little")
+        headers = split_headers(body[3:3 + size])
+        try:
+            self.decoder.signatures.add(headers, signature=signature)
+        except Exception as exc:  # a bad format frame is the sender's fault: report it
+            raise DecodeError(f"format frame: {exc}", field="format", offset=base) from None
+        return CompactInfo(kind="format", signature=signature)
+
+    def _tpl_identity(self, tpl: TransportLayer, pos: int) -> tuple[bytes, str | None,
+                                                                    str | None]:
+        """M+A bytes, ID and manufacturer that identify the meter for the TPL security."""
+        if tpl.kind == "long" and tpl.header is not None:
+            raw = self.apl[pos + 1:pos + 9]
+            return raw[4:6] + raw[0:4] + raw[6:8], tpl.header.id, tpl.header.manufacturer
+        if not self.link.raw_address:
+            raise DecodeError("an encrypted short-header telegram in a wired frame has no "
+                              "meter address for its IV", field="TPL", offset=self.base + pos)
+        return self.link.raw_address, self.link.id, self.link.manufacturer
+
+    def _candidates(self, tpl: TransportLayer, pos: int) -> list[tuple[str | None, str | None]]:
+        _, ident, manufacturer = self._tpl_identity(tpl, pos)
+        out = [(manufacturer, ident)]
+        if self.link.id is not None and self.link.id != ident:
+            out.append((self.link.manufacturer, self.link.id))
+        return out
+
+    def _encrypted_part(self, start: int, blocks: int) -> tuple[bytes, bytes]:
+        body = self.apl[start:]
+        size = 16 * blocks
+        if size > len(body):
+            raise DecodeError(
+                f"configuration word announces {blocks} encrypted blocks ({size} bytes) but "
+                f"only {len(body)} bytes follow", field="TPL.CW", offset=self.base + start - 2)
+        return body[:size], body[size:]
+
+    def _mode5(self, tpl: TransportLayer, pos: int, start: int, blocks: int) -> bytes:
+        secret, clear = self._encrypted_part(start, blocks)
+        if not secret:
+            return clear
+        candidates = self._candidates(tpl, pos)
+        key, key_for = self._find_key(candidates)
+        if key is None:
+            if secret.startswith(_CLEAR):
+                self.decrypted_by = self.decrypted_by or "input"
+                return secret + clear
+            raise KeyMissingError(
+                f"mode 5 payload ({blocks} encrypted blocks) of {self._described(candidates)} "
+                "does not start with 2F2F, so it is still encrypted, and no key was given or "
+                "found in the key store", field="TPL", offset=self.base + start)
+        address, _, _ = self._tpl_identity(tpl, pos)
+        access = self.apl[pos + 9] if tpl.kind == "long" else self.apl[pos + 1]
+        plain = aes_cbc_decrypt(key, mode5_iv(address[0:2], address[2:8], access), secret)
+        if plain.startswith(_CLEAR):
+            self.decrypted_by = "key"
+            self.key_for = key_for
+            return plain + clear
+        if secret.startswith(_CLEAR):
+            self.decrypted_by = self.decrypted_by or "input"
+            return secret + clear
+        source = "TPL" if tpl.kind == "long" else "link"
+        raise DecryptionError(
+            f"decrypted with the key for {key_for or 'the meter'} but the plaintext does not "
+            f"start with 2F2F: wrong key? (mode 5, IV from the {source} address "
+            f"{address.hex()} and access number {access})",
+            field="TPL", offset=self.base + start, data=plain[:2])
+
+    def _mode7(self, tpl: TransportLayer, pos: int, start: int,
+               blocks: int) -> tuple[bytes, bool | None]:
+        secret, clear = self._encrypted_part(start, blocks)
+        config = tpl.config
+        assert config is not None
+        if config.kdf not in (None, 1):
+            raise UnsupportedError(f"not supported yet: mode 7 with KDF selection {config.kdf}",
+                                   field="TPL.CFE", offset=self.base + start - 1)
+        afl = self.afl
+        candidates = self._candidates(tpl, pos)
+        key, key_for = self._find_key(candidates)
+        if key is None:
+            if secret.startswith(_CLEAR) or not secret:
+                self.decrypted_by = self.decrypted_by or ("input" if secret else None)
+                return secret + clear, None
+            raise KeyMissingError(
+                f"mode 7 payload ({blocks} encrypted blocks) of {self._described(candidates)} "
+                "does not start with 2F2F, so it is still encrypted, and no key was given or "
+                "found in the key store", field="TPL", offset=self.base + start)
+        if afl is None or afl.message_counter is None or afl.mac is None:
+            if secret.startswith(_CLEAR):
+                self.decrypted_by = self.decrypted_by or "input"
+                return secret + clear, None
+            raise DecodeError("mode 7 needs an AFL with a message counter and a MAC",
+                              field="AFL", offset=self.base)
+        counter = afl.message_counter.to_bytes(4, "little")
+        ids = [self._id_bytes(tpl, pos)]
+        if self.link.raw_address and self.link.raw_address[2:6] != ids[0]:
+            ids.append(self.link.raw_address[2:6])
+        covered = afl.authenticated + self.apl[pos:]
+        for meter_id in ids:
+            kmac = derive_key(key, KDF_MAC_FROM_METER, counter, meter_id)
+            if macs_equal(aes_cmac(kmac, covered)[:len(afl.mac)], afl.mac):
+                kenc = derive_key(key, KDF_ENC_FROM_METER, counter, meter_id)
+                plain = aes_cbc_decrypt(kenc, ZERO_IV, secret)
+                if not plain.startswith(_CLEAR) and secret:
+                    raise DecryptionError(
+                        f"the MAC checks with the key for {key_for or 'the meter'} but the "
+                        "plaintext does not start with 2F2F", field="TPL",
+                        offset=self.base + start, data=plain[:2])
+                self.decrypted_by = "key" if secret else self.decrypted_by
+                self.key_for = key_for
+                return plain + clear, True
+        if secret.startswith(_CLEAR):
+            self.decrypted_by = self.decrypted_by or "input"
+            return secret + clear, False
+        raise AuthenticationError(
+            f"the AFL MAC does not match with the key for {key_for or 'the meter'} (keys "
+            f"derived for message counter {afl.message_counter}): wrong key?",
+            field="AFL.MAC", offset=self.base, data=afl.mac)
+
+    def _id_bytes(self, tpl: TransportLayer, pos: int) -> bytes:
+        if tpl.kind == "long":
+            return self.apl[pos + 1:pos + 5]
+        return self.link.raw_address[2:6]
+
+    def _telegram(self, *, ci: int, **fields: Any) -> Telegram:
+        if "security" not in fields:
+            fields["security"] = Security(ell_encryption=self.ell_encryption,
+                                          decrypted_by=self.decrypted_by, key_for=self.key_for)
+        if "header" not in fields and self.link.id is not None:
+            fields["header"] = mbus.Header(
+                id=self.link.id, manufacturer=self.link.manufacturer,
+                version=self.link.version, medium=self.link.device_type,
+                access_number=self.ell.access_number if self.ell is not None else None)
+        return Telegram(link=self.link, ci=ci, ell=self.ell, afl=self.afl, **fields)
+
+
+def _records_prefix(body: bytes, base: int,
+                    from_master: bool) -> tuple[tuple[mbus.Record, ...], bytes]:
+    """The records that decode before the first broken one, and the bytes from there on."""
+    records: list[mbus.Record] = []
+    i = 0
+    while i < len(body):
+        if body[i] == 0x2F:
+            i += 1
+            continue
+        try:
+            found = mbus.decode_records(body, i, base_offset=base, from_master=from_master,
+                                        max_records=1)
+        except mbus.RecordError:
+            break
+        if not found:
+            break
+        records.append(found[0])
+        i += len(found[0].shape.header) + len(found[0].data)
+    return tuple(records), body[i:]
+
+
+def _fields(ell: ExtendedLinkLayer) -> dict[str, Any]:
+    return {name: getattr(ell, name) for name in ExtendedLinkLayer.__slots__}
+
+
+def decode(data: bytes, key: bytes | None = None) -> Telegram:
+    """Decode one telegram without remembering anything (see :class:`Decoder`).
+
+    >>> import wmbus
+    >>> t = wmbus.decode(bytes.fromhex(
+    ...     "2E4493157856341233037A2A0000002F2F0C1427048502046D32371F1502FD1700002F2F"))
+    >>> t.id, t.manufacturer, [(r.quantity, r.value, r.unit) for r in t.records][0]
+    ('12345678', 'ELS', ('volume', Decimal('2850.427'), 'm3'))
+    """
+    return Decoder().decode(data, key)

@@ -1,0 +1,159 @@
+"""Transport layer, TPL (EN 13757-7:2018 7): header forms and the configuration word.
+
+* long header (CI 0x72, 0x73, 0x6B format frame): ID(4) M(2) VER TYPE ACC STS CW(2)
+* short header (CI 0x7A, 0x6A, 0x7B): ACC STS CW(2)
+* no header (CI 0x78, 0x69, 0x79)
+
+The configuration word (mode 0-5 and 7 layout, EN 13757-7 Tables 19/22): bit 15
+bidirectional, 14 accessibility, 13 synchronous, 12-8 security mode, 7-4 number
+of encrypted 16-byte blocks, 3-2 content, 1-0 hop count. Mode 7 adds a
+configuration extension byte: bits 5-4 KDF selection, 3-0 key ID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import mbus
+
+from ._errors import LinkError
+
+__all__ = [
+    "COMPACT_CIS",
+    "FORMAT_CIS",
+    "HEADER_KINDS",
+    "NO_APL_CIS",
+    "ConfigWord",
+    "TransportLayer",
+    "parse_tpl",
+]
+
+# CI -> header kind of the TPL (EN 13757-7:2018 Table 2).
+HEADER_KINDS: dict[int, str] = {
+    0x72: "long", 0x7A: "short", 0x78: "none",
+    0x69: "none", 0x6A: "short", 0x6B: "long",  # format frames (record headers only)
+    0x79: "none", 0x7B: "short",  # compact frames (data only)
+    0x73: "long",  # seen in the field as a long-header response (not EN 1434 fixed data)
+    0x8A: "short", 0x8B: "long",  # TPL without application data (acknowledgements)
+}
+FORMAT_CIS = frozenset((0x69, 0x6A, 0x6B))
+COMPACT_CIS = frozenset((0x79, 0x7B))
+NO_APL_CIS = frozenset((0x8A, 0x8B))
+
+# Security modes with an extension byte after the configuration word.
+_EXTENDED_MODES = frozenset((7, 8, 9, 10, 13))
+
+_MODE_NAMES = {0: "none", 5: "aes_cbc_iv", 7: "aes_cbc_zero_iv_kdf"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConfigWord:
+    """The TPL configuration word and, for mode 7, its extension byte."""
+
+    raw: int
+    extension: int | None = None
+
+    @property
+    def mode(self) -> int:
+        """Security mode (0 none, 5 AES-CBC with IV, 7 AES-CBC with KDF, ...)."""
+        return (self.raw >> 8) & 0x1F
+
+    @property
+    def encrypted_blocks(self) -> int:
+        """Number of encrypted 16-byte blocks."""
+        return (self.raw >> 4) & 0x0F
+
+    @property
+    def bidirectional(self) -> bool:
+        """Bit 15."""
+        return bool(self.raw & 0x8000)
+
+    @property
+    def accessibility(self) -> bool:
+        """Bit 14: the meter listens after sending."""
+        return bool(self.raw & 0x4000)
+
+    @property
+    def synchronous(self) -> bool:
+        """Bit 13: synchronous transmission."""
+        return bool(self.raw & 0x2000)
+
+    @property
+    def content(self) -> int:
+        """Bits 3-2: content of the message (0 standard data)."""
+        return (self.raw >> 2) & 0x03
+
+    @property
+    def hop_count(self) -> int:
+        """Bits 1-0: repeater hop count."""
+        return self.raw & 0x03
+
+    @property
+    def kdf(self) -> int | None:
+        """Mode 7: key derivation function (1 = OMS KDF-A)."""
+        return None if self.extension is None else (self.extension >> 4) & 0x03
+
+    @property
+    def key_id(self) -> int | None:
+        """Mode 7: key ID."""
+        return None if self.extension is None else self.extension & 0x0F
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form."""
+        out: dict[str, Any] = {
+            "raw": self.raw, "mode": self.mode, "encrypted_blocks": self.encrypted_blocks,
+            "bidirectional": self.bidirectional, "accessibility": self.accessibility,
+            "synchronous": self.synchronous, "content": self.content,
+            "hop_count": self.hop_count,
+        }
+        if self.extension is not None:
+            out["extension"] = self.extension
+            out["kdf"] = self.kdf
+            out["key_id"] = self.key_id
+        return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TransportLayer:
+    """A TPL: its CI, header kind, decoded header and configuration word."""
+
+    ci: int
+    kind: str
+    header: mbus.Header | None = None
+    config: ConfigWord | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form."""
+        out: dict[str, Any] = {"ci": self.ci, "header": self.kind}
+        if self.config is not None:
+            out["config"] = self.config.to_dict()
+        return out
+
+
+def parse_tpl(apl: bytes, pos: int, base: int = 0) -> tuple[TransportLayer, int]:
+    """Read the TPL whose CI is at ``apl[pos]``; return it and the offset of its payload."""
+    ci = apl[pos]
+    kind = HEADER_KINDS[ci]
+    start = pos + 1
+    try:
+        if kind == "long":
+            header: mbus.Header | None = mbus.Header.decode_long(apl, start)
+            start += 12
+        elif kind == "short":
+            header = mbus.Header.decode_short(apl, start)
+            start += 4
+        else:
+            return TransportLayer(ci=ci, kind=kind), start
+    except mbus.RecordError as exc:
+        raise LinkError(f"TPL header: {exc.message}", field="TPL", offset=base + start,
+                        data=apl[start:]) from None
+    assert header is not None and header.signature is not None
+    config = ConfigWord(raw=header.signature)
+    if config.mode in _EXTENDED_MODES:
+        if start >= len(apl):
+            raise LinkError(f"mode {config.mode} needs a configuration extension byte",
+                            field="TPL.CFE", offset=base + start)
+        config = ConfigWord(raw=header.signature, extension=apl[start])
+        start += 1
+    return TransportLayer(ci=ci, kind=kind, header=header, config=config), start
