@@ -153,7 +153,7 @@ class CsvWriter:
         formula_guard: protect text fields against spreadsheet formula injection.
 
     >>> import io
-    >>> from datetime import datetime
+    >>> from datetime import datetime, timezone
     >>> out = io.StringIO()
     >>> with CsvWriter(out, profile="de") as writer:
     ...     writer.write(Reading(meter_id="12345678", quantity="energy",

@@ -7,6 +7,7 @@ Writers accept a :class:`Reading` or anything else with the same attribute names
 
 from __future__ import annotations
 
+import enum
 import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -66,6 +67,8 @@ class _FrozenMap(Mapping[str, str]):
 
 
 _EMPTY_METADATA = _FrozenMap()
+_PLAIN_VALUE_TYPES = (Decimal, int, float, str)
+_PLAIN_OF: dict[str, Any] = {"decimal": Decimal, "integer": int, "float": float, "string": str}
 
 
 class TextSink(Protocol):
@@ -241,7 +244,11 @@ class Reading:
     def __post_init__(self) -> None:
         _check_text("meter_id", self.meter_id)
         _check_text("quantity", self.quantity)
-        _check_value(self.value)
+        value = _check_value(self.value)
+        if type(value) not in _PLAIN_VALUE_TYPES:
+            # IntEnum, str subclasses and the like: keep the plain value.
+            plain = value.value if isinstance(value, enum.Enum) else value
+            object.__setattr__(self, "value", _PLAIN_OF[value_type_of(value)](plain))
         _check_text("unit", self.unit, empty_ok=True)
         ts = self.timestamp
         if not isinstance(ts, datetime):
@@ -259,9 +266,13 @@ class Reading:
             _check_text("meter_name", name, empty_ok=True)
             if not name:
                 object.__setattr__(self, "meter_name", None)
-        _check_index("storage", self.storage)
-        _check_index("tariff", self.tariff)
-        _check_index("subunit", self.subunit)
+        for name in ("storage", "tariff", "subunit"):
+            number = getattr(self, name)
+            if type(number) is not int:
+                # An IntEnum or other int subclass: keep the plain number.
+                object.__setattr__(self, name, int(_check_index(name, number)))
+            else:
+                _check_index(name, number)
         _check_text("function", self.function)
         if type(self.status) is not tuple or self.status:
             object.__setattr__(self, "status", _check_status(self.status))

@@ -234,3 +234,18 @@ def test_values_too_long_to_write_are_refused(value: object) -> None:
 def test_large_but_writable_values_are_fine() -> None:
     assert make(value=Decimal("1E+3000")).value == Decimal("1E+3000")
     assert make(value=10**3000).value == 10**3000
+
+
+def test_int_and_str_subclasses_become_plain_values() -> None:
+    import enum
+
+    class Register(enum.IntEnum):
+        HISTORIC = 3
+
+    class Unit(str, enum.Enum):
+        WH = "Wh"
+
+    r = make(value=Register.HISTORIC, storage=Register.HISTORIC)
+    assert type(r.value) is int and type(r.storage) is int
+    assert type(make(value=Unit.WH).value) is str
+    assert make(value=Unit.WH).value == "Wh"
