@@ -86,7 +86,7 @@ def _import_tomli() -> Any:
     return importlib.import_module("tomli")
 
 
-def _toml_loads() -> tuple[Callable[[str], dict[str, Any]], type[Exception]]:
+def _toml_loads(source: str) -> tuple[Callable[[str], dict[str, Any]], type[Exception]]:
     if sys.version_info >= (3, 11):
         import tomllib
 
@@ -96,14 +96,14 @@ def _toml_loads() -> tuple[Callable[[str], dict[str, Any]], type[Exception]]:
     except ImportError:
         raise InputError(
             "reading TOML needs Python 3.11+ (tomllib) or the 'tomli' package: pip install tomli",
-            source="RULES.toml",
+            source=source,
         ) from None
     return tomli.loads, tomli.TOMLDecodeError
 
 
 def rules_from_toml(text: str, *, source: str = "RULES.toml") -> list[Rule]:
     """Parse a rules file: a list of ``[[rule]]`` tables (see :data:`RULE_KEYS`)."""
-    loads, decode_error = _toml_loads()
+    loads, decode_error = _toml_loads(source)
     try:
         document = loads(text)
     except decode_error as exc:

@@ -219,3 +219,20 @@ def test_a_refused_sample_changes_nothing() -> None:
         engine.feed("p", float("nan"), 10.0)
     assert engine.now == 0.0
     assert [n.event_time for n in engine.advance(10.0)] == [5.0]
+
+
+class _ExactEngine(Engine):
+    """The engine without its fast path: every sample goes through the table."""
+
+    def _update_quiet(self, point: Any) -> None:
+        point.lo, point.hi = float("inf"), float("-inf")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_fast_path_changes_nothing(data: st.DataObject) -> None:
+    rules = data.draw(rule_sets())
+    ops = data.draw(operations([rule.alarm_id for rule in rules]))
+    fast = run_all(Engine(rules, start_time=0.0), [*ops, ("advance", 50.0)])
+    exact = run_all(_ExactEngine(rules, start_time=0.0), [*ops, ("advance", 50.0)])
+    assert fast == exact
