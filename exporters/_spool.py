@@ -534,6 +534,8 @@ class Spool:
         self._durable = durable
         self._lock = threading.RLock()
         self._entries: dict[str, SpoolEntry] = {}
+        # (name, first 16 hex digits of SHA-256) -> entry id, to make put() idempotent
+        self._by_content: dict[tuple[str, str], str] = {}
         self._tmp = self.directory / "tmp"
         self._outbox = self.directory / "outbox"
         self._journal = self.directory / "journal"
@@ -561,8 +563,7 @@ class Spool:
                 log.info("finishing %s: delivered before an interruption", entry.name)
                 self._remove(entry)
                 continue
-            self._entries[entry.entry_id] = entry
-            self.plan.track(entry.entry_id, size=entry.size, created=entry.created)
+            self._index(entry)
         for marker in self._journal.iterdir():
             if marker.stem not in self._entries:
                 with contextlib.suppress(FileNotFoundError):
@@ -638,8 +639,7 @@ class Spool:
                     created=_parse_id(entry_id) or created,
                     path=final,
                 )
-                self._entries[entry_id] = entry
-                self.plan.track(entry_id, size=size, created=entry.created)
+                self._index(entry)
         except BaseException as exc:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
@@ -663,11 +663,18 @@ class Spool:
             raise SpoolError(f"cannot read {source}: {exc.strerror or exc}") from None
 
     def _find(self, name: str, hexdigest: str) -> SpoolEntry | None:
-        suffix = f"-{hexdigest[:16]}"
-        for entry in self._entries.values():
-            if entry.name == name and entry.entry_id.endswith(suffix):
-                return entry
-        return None
+        entry_id = self._by_content.get((name, hexdigest[:16]))
+        return None if entry_id is None else self._entries.get(entry_id)
+
+    def _index(self, entry: SpoolEntry) -> None:
+        self._entries[entry.entry_id] = entry
+        self._by_content[(entry.name, entry.entry_id[-16:])] = entry.entry_id
+        self.plan.track(entry.entry_id, size=entry.size, created=entry.created)
+
+    def _unindex(self, entry: SpoolEntry) -> None:
+        self._entries.pop(entry.entry_id, None)
+        self._by_content.pop((entry.name, entry.entry_id[-16:]), None)
+        self.plan.forget(entry.entry_id)
 
     # -- reading the queue -----------------------------------------------------------------
 
@@ -786,8 +793,8 @@ class Spool:
         expired: list[SpoolEntry] = []
         with self._lock:
             for entry_id in self.plan.expired(moment):
-                entry = self._entries.pop(entry_id)
-                self.plan.forget(entry_id)
+                entry = self._entries[entry_id]
+                self._unindex(entry)
                 self._expire(entry, moment)
                 expired.append(entry)
             due = [self._entries[i] for i in self.plan.due(moment, force=force)]
@@ -840,8 +847,7 @@ class Spool:
             raise DeliveryError(f"spool file system error: {exc}") from exc
         with self._lock:
             self._remove(entry)
-            self._entries.pop(entry.entry_id, None)
-            self.plan.forget(entry.entry_id)
+            self._unindex(entry)
         log.info("delivered %s", entry.name)
 
     def serve(
