@@ -14,6 +14,8 @@ Alignment: the periods of a day start at local midnight of the schedule's time z
 every N minutes after it, so N must divide a day (1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60,
 120, ..., 1440). Where a daylight-saving change moves the wall clock, the period that spans
 it is shorter or longer in real time; periods never overlap and leave no gap.
+
+Not supported yet: periods longer than a day (weekly, monthly, billing-date exports).
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ class CyclicSchedule:
         if minutes < 1 or _DAY_MINUTES % minutes:
             raise ScheduleError(
                 f"must divide a day of {_DAY_MINUTES} minutes (e.g. 5, 15, 60, 1440), "
-                f"got {minutes}",
+                f"got {minutes}; periods longer than a day are not supported yet",
                 field="minutes",
             )
         if not isinstance(tz, tzinfo):
