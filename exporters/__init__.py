@@ -11,6 +11,8 @@ One public namespace for the whole package:
 - XML (:class:`XmlWriter`, :func:`write_xml`, :func:`read_xml`, :func:`validate_xml`) with
   the schema shipped as ``readings.xsd``, readings and alarm notifications in one document;
 - cyclic export helpers (:class:`CyclicSchedule`, :class:`CyclicTimer`), sans-IO;
+- delivery: a durable spool (:class:`Spool`) and transports for e-mail with S/MIME, FTP,
+  FTPS, SFTP and MQTT, each importing its optional dependency only when used;
 - the typed errors, rooted at :class:`ExportError`.
 
 ``exporters`` imports no other meterkit package. See the guide ``docs/exporters.rst``.
