@@ -584,6 +584,7 @@ class MqttPublisher:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
+        client.on_connect_fail = self._on_connect_fail
         client.connect_async(self.host, self.port, keepalive=self.keepalive)
         self._client = client
         self._stopping = False
@@ -696,6 +697,12 @@ class MqttPublisher:
             self._last_error = None
             self._cond.notify_all()
         log.info("MQTT connected to %s:%s", self.host, self.port)
+
+    def _on_connect_fail(self, client: Any, userdata: Any) -> None:
+        with self._cond:
+            self._last_error = f"cannot connect to {self.host}:{self.port}"
+            self._cond.notify_all()
+        log.debug("MQTT connection to %s:%s failed; retrying", self.host, self.port)
 
     def _on_disconnect(
         self, client: Any, userdata: Any, flags: Any, reason_code: Any, properties: Any

@@ -153,6 +153,14 @@ class SmtpTransport:
         if not recipients:
             raise DeliveryError("at least one recipient is needed", permanent=True,
                                 field="recipients")
+        try:
+            subject.format(name="export.csv")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise DeliveryError(
+                f"bad subject template {subject!r} ({exc}); only {{name}} may be used",
+                permanent=True,
+                field="subject",
+            ) from None
         self.host = host
         self.port = port or {"starttls": 587, "tls": 465, "none": 25}[security]
         self.sender = sender

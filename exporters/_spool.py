@@ -5,7 +5,8 @@ Layout of a spool directory::
     tmp/       files being written (a crash leaves them here; they are removed on open)
     outbox/    accepted files, named ``<entry id>--<file name>``
     journal/   delivery markers: ``<entry id>.sending`` (an attempt began, outcome unknown)
-               and ``<entry id>.done`` (the transport confirmed; only removal is left)
+               and ``<entry id>.done`` (the transport confirmed; only removal is left);
+               ``<entry id>.retry`` keeps the backoff state across restarts
     expired/   files older than the age limit, moved aside instead of deleted
     lock       ``flock``-ed while a process delivers, so two deliverers never race
 
@@ -40,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import json
 import logging
 import os
 import re
@@ -336,6 +338,20 @@ class DeliveryPlan:
         )
         return next_attempt
 
+    def restore(
+        self, entry_id: str, *, failures: int, next_attempt: float, last_error: str | None
+    ) -> None:
+        """Put back the retry state of a tracked file (saved before a restart)."""
+        state = self.state(entry_id)
+        self._states[entry_id] = EntryState(
+            entry_id=entry_id,
+            size=state.size,
+            created=state.created,
+            failures=max(0, failures),
+            next_attempt=next_attempt,
+            last_error=last_error,
+        )
+
     def next_wakeup(self) -> float | None:
         """The earliest time any tracked file is due, or ``None`` when nothing is queued."""
         if not self._states:
@@ -564,10 +580,44 @@ class Spool:
                 self._remove(entry)
                 continue
             self._index(entry)
+            self._load_retry_state(entry.entry_id)
         for marker in self._journal.iterdir():
             if marker.stem not in self._entries:
                 with contextlib.suppress(FileNotFoundError):
                     marker.unlink()
+
+    def _load_retry_state(self, entry_id: str) -> None:
+        path = self._marker(entry_id, "retry")
+        try:
+            saved = json.loads(path.read_text(encoding="utf-8"))
+            self.plan.restore(
+                entry_id,
+                failures=int(saved["failures"]),
+                next_attempt=float(saved["next_attempt"]),
+                last_error=str(saved["last_error"]) if saved.get("last_error") else None,
+            )
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, TypeError, KeyError) as exc:
+            # A torn save only loses the backoff: the file is due at once.
+            log.debug("ignoring unreadable retry state %s: %s", path, exc)
+
+    def _save_retry_state(self, entry_id: str) -> None:
+        state = self.plan.state(entry_id)
+        path = self._marker(entry_id, "retry")
+        temporary = path.with_name(path.name + ".tmp")
+        text = json.dumps(
+            {
+                "failures": state.failures,
+                "next_attempt": state.next_attempt,
+                "last_error": state.last_error,
+            }
+        )
+        try:
+            temporary.write_text(text, encoding="utf-8")
+            os.replace(temporary, path)
+        except OSError as exc:
+            log.warning("cannot save the retry state of %s: %s", entry_id, exc)
 
     def _entry_from_path(self, path: Path) -> SpoolEntry | None:
         entry_id, sep, name = path.name.partition(_SEPARATOR)
@@ -713,7 +763,7 @@ class Spool:
             _fsync_dir(self._outbox)
         # The data file is gone for good before the markers go: a crash in between leaves
         # orphan markers, which opening removes.
-        for kind in ("done", "sending"):
+        for kind in ("done", "sending", "retry"):
             with contextlib.suppress(FileNotFoundError):
                 self._marker(entry.entry_id, kind).unlink()
 
@@ -729,7 +779,7 @@ class Spool:
         if self._durable:
             _fsync_dir(self._expired)
             _fsync_dir(self._outbox)
-        for kind in ("done", "sending"):
+        for kind in ("done", "sending", "retry"):
             with contextlib.suppress(FileNotFoundError):
                 self._marker(entry.entry_id, kind).unlink()
 
@@ -809,6 +859,7 @@ class Spool:
                 failed.append((entry, message))
                 with self._lock:
                     next_at = self.plan.record_failure(entry.entry_id, now=moment, error=message)
+                    self._save_retry_state(entry.entry_id)
                 log.warning(
                     "delivery of %s failed (%s); next attempt at %s",
                     entry.name,

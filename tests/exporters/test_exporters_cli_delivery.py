@@ -129,6 +129,7 @@ def test_upload_by_ftp_and_ftps(
                        "--password-env", "FTP_PASSWORD", "--spool", str(tmp_path / "s1")])
         assert status == 0, capsys.readouterr().err
     assert (peer.root / "in" / export_file.name).read_bytes() == export_file.read_bytes()
+    pytest.importorskip("OpenSSL", reason="pyftpdlib's FTPS server needs pyOpenSSL")
     with ftp_server(tmp_path / "ftps", tls_pki=pki) as peer:
         status = main(["upload", f"ftps://meter:s3cret@127.0.0.1:{peer.port}/", str(export_file),
                        "--cafile", str(pki.ca_file), "--spool", str(tmp_path / "s2")])
@@ -226,6 +227,7 @@ def test_mqtt_without_a_broker_fails_with_one_line(
     assert status == 1
     line = one_line(capsys.readouterr().err)
     assert "did not acknowledge 1 of 1 message(s) within 1 s" in line
+    assert "(cannot connect to 127.0.0.1:" in line
 
 
 def test_mqtt_bad_broker_argument_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:

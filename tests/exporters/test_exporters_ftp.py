@@ -45,6 +45,7 @@ def test_upload_goes_to_a_temporary_name_then_is_renamed(tmp_path: Path) -> None
 
 
 def test_ftps_with_tls_on_control_and_data(tmp_path: Path, pki: Pki) -> None:
+    pytest.importorskip("OpenSSL", reason="pyftpdlib's FTPS server needs pyOpenSSL")
     with ftp_server(tmp_path / "ftp", tls_pki=pki) as peer:
         report = queue(tmp_path / "spool").deliver(
             transport_for(peer, tls=True, ssl_context=pki.client_context())

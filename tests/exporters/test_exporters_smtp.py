@@ -174,3 +174,6 @@ def test_bad_settings_are_refused() -> None:
         SmtpTransport("h", sender="a@b", recipients=["c@d"], security="ssl")  # type: ignore[arg-type]
     with pytest.raises(DeliveryError, match="recipient"):
         SmtpTransport("h", sender="a@b", recipients=[])
+    with pytest.raises(DeliveryError, match="subject template") as info:
+        SmtpTransport("h", sender="a@b", recipients=["c@d"], subject="{date} {name}")
+    assert info.value.field == "subject"

@@ -6,6 +6,7 @@ import fcntl
 import io
 import json
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -236,6 +237,51 @@ def test_failed_delivery_keeps_the_file_and_backs_off(tmp_path: Path) -> None:
     transport.down = None
     report = spool.deliver(transport, now=T0 + 65)
     assert report.delivered == (entry,) and spool.entries() == []
+
+
+def test_the_backoff_survives_a_restart(tmp_path: Path) -> None:
+    retry = RetryPolicy(initial=60, jitter=0)
+    spool = Spool(tmp_path, retry=retry, clock=Clock())
+    entry = spool.put("a.csv", b"A")
+    transport = Recorder()
+    transport.down = "530 login incorrect"
+    spool.deliver(transport)
+    spool.deliver(transport, now=T0 + 60)
+    again = Spool(tmp_path, retry=retry, clock=Clock(T0 + 100))
+    state = again.plan.state(entry.entry_id)
+    assert (state.failures, state.next_attempt, state.last_error) == (
+        2, T0 + 60 + 120, "530 login incorrect")
+    transport.down = None
+    assert again.deliver(transport).waiting == (entry,)
+    assert again.deliver(transport, now=T0 + 180).delivered == (entry,)
+    assert files_in(tmp_path / "journal") == []
+
+
+def test_a_torn_retry_state_only_loses_the_backoff(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, clock=Clock())
+    entry = spool.put("a.csv", b"A")
+    (tmp_path / "journal" / f"{entry.entry_id}.retry").write_text('{"failures": ')
+    again = Spool(tmp_path, clock=Clock())
+    assert again.plan.state(entry.entry_id).failures == 0
+    assert again.deliver(Recorder()).delivered == (entry,)
+
+
+def test_serve_delivers_until_stopped(tmp_path: Path) -> None:
+    spool = Spool(tmp_path)
+    spool.put("a.csv", b"A")
+    stop = threading.Event()
+
+    class StopAfterDelivery(Recorder):
+        def deliver(self, entry: SpoolEntry) -> None:
+            super().deliver(entry)
+            stop.set()
+
+    transport = StopAfterDelivery()
+    worker = threading.Thread(target=spool.serve, args=(transport, stop), daemon=True)
+    worker.start()
+    worker.join(timeout=30)
+    assert not worker.is_alive()
+    assert transport.delivered == [("a.csv", b"A")] and spool.entries() == []
 
 
 def test_force_ignores_the_backoff(tmp_path: Path) -> None:
