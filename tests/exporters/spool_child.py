@@ -4,6 +4,7 @@ itself just before its N-th I/O call (file or socket), so a test can stop it at 
 Usage: python spool_child.py write SPOOL KILL_AT SOURCE_DIR
        python spool_child.py ftp SPOOL KILL_AT PORT DIRECTORY
        python spool_child.py sftp SPOOL KILL_AT PORT DIRECTORY HOST_KEY_LINE
+       python spool_child.py smtp SPOOL KILL_AT PORT
 
 KILL_AT 0 never kills; the child then prints ``POINTS <n>``, the number of I/O calls made.
 """
@@ -28,7 +29,7 @@ IO_CALLS = frozenset(
 def main(argv: list[str]) -> int:
     mode, spool_dir, kill_at = argv[0], Path(argv[1]), int(argv[2])
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from exporters import FtpTransport, SftpTransport, Spool
+    from exporters import FtpTransport, SftpTransport, SmtpTransport, Spool
 
     count = 0
 
@@ -58,6 +59,13 @@ def main(argv: list[str]) -> int:
         transport = SftpTransport(
             "127.0.0.1", int(argv[3]), username="meter", password="s3cret",
             directory=argv[4], host_key=argv[5], timeout=10,
+        )
+        report = spool.deliver(transport, force=True)
+        assert report.ok, report.to_dict()
+    elif mode == "smtp":
+        transport = SmtpTransport(
+            "127.0.0.1", int(argv[3]), sender="logger@example.org",
+            recipients=["portal@example.org"], security="none", timeout=10,
         )
         report = spool.deliver(transport, force=True)
         assert report.ok, report.to_dict()

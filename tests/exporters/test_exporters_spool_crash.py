@@ -1,4 +1,5 @@
-"""A process killed at any moment loses no accepted file and delivers none twice.
+"""A process killed at any moment loses no accepted file and delivers none twice
+(e-mail: at least once, and a second copy carries the same Message-ID).
 
 A child process writes into, or delivers from, a spool and SIGKILLs itself just before its
 N-th file or socket call (``spool_child.py``); the test runs it for points spread over the
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from exporters import FtpTransport, SftpTransport, Spool
+from exporters import FtpTransport, SftpTransport, SmtpTransport, Spool
 
-from .delivery_support import ftp_server, sftp_server
+from .delivery_support import Pki, ftp_server, sftp_server, smtp_server
 
 CHILD = Path(__file__).with_name("spool_child.py")
 MAX_RUNS = 24  # kill points per test, spread evenly over all I/O calls of a clean run
@@ -136,3 +137,43 @@ def test_killed_while_uploading_by_sftp_delivers_each_file_once(tmp_path: Path) 
             report = Spool(spool_dir).deliver(transport, force=True)
             assert report.ok, (kill_at, report.to_dict())
             check_delivered_once(peer.root / run, peer.renames, run)
+
+
+def test_killed_while_sending_mail_loses_nothing_and_a_copy_keeps_its_message_id(
+    tmp_path: Path, pki: Pki
+) -> None:
+    import email
+    import email.policy
+
+    with smtp_server(pki, starttls=False) as (port, sink):
+        fill_spool(tmp_path / "clean")
+        points = points_of(run_child("smtp", tmp_path / "clean", 0, port))
+        runs: dict[str, set[str]] = {}
+        for kill_at in points:
+            spool_dir = tmp_path / f"run{kill_at}"
+            fill_spool(spool_dir)
+            runs[str(kill_at)] = {e.entry_id for e in Spool(spool_dir).entries()}
+            result = run_child("smtp", spool_dir, kill_at, port)
+            assert result.returncode in (0, -signal.SIGKILL), result.stderr
+            transport = SmtpTransport("127.0.0.1", port, sender="logger@example.org",
+                                      recipients=["portal@example.org"], security="none",
+                                      timeout=10)
+            assert Spool(spool_dir).deliver(transport, force=True).ok, kill_at
+            assert Spool(spool_dir).entries() == []
+        received: dict[str, list[tuple[str | None, bytes]]] = {}
+        for _, _, raw in sink.messages:
+            message = email.message_from_bytes(raw, policy=email.policy.default)
+            part = next(iter(message.iter_attachments()))
+            payload = part.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            received.setdefault(str(message["Message-ID"]), []).append(
+                (part.get_filename(), payload))
+    for kill_at, entry_ids in runs.items():
+        ids = {i for i in received if any(e in i for e in entry_ids)}
+        assert len(ids) == len(FILES), kill_at  # every file arrived
+        copies = sum(len(received[i]) for i in ids)
+        assert copies <= len(FILES) + 1, kill_at  # at most the one in flight, again
+        for i in ids:
+            name, payload = received[i][0]
+            assert name in FILES and payload == FILES[name]
+            assert all(copy == received[i][0] for copy in received[i])
