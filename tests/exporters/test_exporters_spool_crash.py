@@ -168,11 +168,11 @@ def test_killed_while_sending_mail_loses_nothing_and_a_copy_keeps_its_message_id
             assert isinstance(payload, bytes)
             received.setdefault(str(message["Message-ID"]), []).append(
                 (part.get_filename(), payload))
-    for kill_at, entry_ids in runs.items():
+    for run, entry_ids in runs.items():
         ids = {i for i in received if any(e in i for e in entry_ids)}
-        assert len(ids) == len(FILES), kill_at  # every file arrived
+        assert len(ids) == len(FILES), run  # every file arrived
         copies = sum(len(received[i]) for i in ids)
-        assert copies <= len(FILES) + 1, kill_at  # at most the one in flight, again
+        assert copies <= len(FILES) + 1, run  # at most the one in flight, again
         for i in ids:
             name, payload = received[i][0]
             assert name in FILES and payload == FILES[name]
