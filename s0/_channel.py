@@ -289,10 +289,10 @@ class Channel:
         since = now_ns - last
         if since >= self._timeout:
             return 0.0
-        interval = None if self._prev_pulse is None else last - self._prev_pulse
-        if since > 0 and (interval is None or since > interval):
-            interval = since
-        if interval is None or interval <= 0:
+        if self._prev_pulse is None:
+            return None  # the bound alone is no estimate
+        interval = max(last - self._prev_pulse, since)
+        if interval <= 0:
             return None
         # per hour, one rounding: Decimal division in a 17-digit context
         ctx = _RATE_CONTEXT

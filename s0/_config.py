@@ -85,7 +85,8 @@ class ChannelConfig:
             Decimal, int or str (a float is taken at its shortest decimal spelling).
         unit: the unit of the total (``kWh``, ``m3``, ...); power/flow is in this unit per
             hour (``kW``, ``m3/h``).
-        offset: added to the counted energy so that the total matches the meter's register.
+        offset: added to the counted energy so that the total matches the meter's register
+            (>= 0, and below ``rollover`` if that is set).
         debounce: seconds a level must be stable before it counts (EN 62053-31 contacts bounce).
         min_on: shortest high phase, in seconds, that is a pulse (the standard's pulse is
             at least 30 ms long).
@@ -118,9 +119,17 @@ class ChannelConfig:
         object.__setattr__(
             self, "imp_per_unit", _decimal(self.imp_per_unit, "imp_per_unit", positive=True)
         )
-        object.__setattr__(self, "offset", _decimal(self.offset, "offset", positive=False))
+        offset = _decimal(self.offset, "offset", positive=False)
+        if offset < 0:
+            raise ConfigError(f"{self.offset!r} must not be negative", field="offset")
+        object.__setattr__(self, "offset", offset)
         if self.rollover is not None:
-            object.__setattr__(self, "rollover", _decimal(self.rollover, "rollover", positive=True))
+            rollover = _decimal(self.rollover, "rollover", positive=True)
+            if offset >= rollover:
+                raise ConfigError(
+                    f"{self.offset!r} must be below the roll-over value {rollover}", field="offset"
+                )
+            object.__setattr__(self, "rollover", rollover)
         if not isinstance(self.unit, str) or not self.unit or not self.unit.isprintable():
             raise ConfigError(f"{self.unit!r} is not a unit name", field="unit")
         for name in ("debounce", "min_on", "min_off"):
