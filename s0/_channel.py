@@ -508,6 +508,8 @@ def _total_exponent(config: ChannelConfig) -> int:
 def _check_level(level: object) -> int:
     if isinstance(level, bool):
         return int(level)
+    if isinstance(level, Decimal) and not level.is_finite():  # sNaN refuses to compare
+        raise EdgeError(f"{level!r} is not 0 or 1", field="level")
     if isinstance(level, (int, float, Decimal)) and level in (0, 1):
         return int(level)
     raise EdgeError(f"{level!r} is not 0 or 1", field="level")
