@@ -14,9 +14,21 @@ gateway. The application layer (data records) is ``mbus``'s.
 """
 
 from ._afl import AuthenticationLayer
+from ._build import build_telegram
 from ._compact import SignatureCache, format_signature
 from ._crc import crc16_en13757
 from ._decoder import CompactInfo, Decoder, Security, Telegram, decode
+from ._dongles import (
+    DONGLES,
+    Amb8465Codec,
+    DongleCodec,
+    HexLineCodec,
+    Im871aCodec,
+    Noise,
+    RadioFrame,
+    Rtl433Codec,
+    RtlWmbusCodec,
+)
 from ._ell import ExtendedLinkLayer
 from ._errors import (
     AuthenticationError,
@@ -33,38 +45,67 @@ from ._errors import (
     UnsupportedError,
     WMBusError,
 )
+from ._gateway import GatewayMeter, WirelessGateway
 from ._keys import KeyStore
 from ._link import LinkLayer, add_crcs, build_frame, parse_link
+from ._receiver import (
+    NEED_DATA,
+    DuplicateSuppressed,
+    NeedData,
+    NoiseSkipped,
+    Receiver,
+    TelegramFailed,
+    TelegramReceived,
+)
 from ._three_of_six import decode_3of6, encode_3of6
 from ._tpl import ConfigWord, TransportLayer
 
 __all__ = [
+    "DONGLES",
+    "NEED_DATA",
+    "Amb8465Codec",
     "AuthenticationError",
     "AuthenticationLayer",
     "CRCError",
     "CompactInfo",
     "ConfigWord",
     "DecodeError",
-    "DecryptionError",
     "Decoder",
+    "DecryptionError",
+    "DongleCodec",
     "DongleError",
+    "DuplicateSuppressed",
     "EncodeError",
     "ExtendedLinkLayer",
+    "GatewayMeter",
+    "HexLineCodec",
+    "Im871aCodec",
     "KeyMissingError",
     "KeyStore",
     "KeyStoreError",
     "LinkError",
     "LinkLayer",
+    "NeedData",
+    "Noise",
+    "NoiseSkipped",
+    "RadioFrame",
+    "Receiver",
+    "Rtl433Codec",
+    "RtlWmbusCodec",
     "Security",
     "SecurityError",
     "SignatureCache",
     "Telegram",
+    "TelegramFailed",
+    "TelegramReceived",
     "TransportLayer",
     "UnknownSignatureError",
     "UnsupportedError",
     "WMBusError",
+    "WirelessGateway",
     "add_crcs",
     "build_frame",
+    "build_telegram",
     "crc16_en13757",
     "decode",
     "decode_3of6",

@@ -19,6 +19,7 @@ An ID of ``*`` gives a default key, used for any meter without its own.
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import json
 import os
@@ -146,7 +147,7 @@ class KeyStore:
                 continue
             where = f"{source} row {number}"
             if columns is not None:
-                entry = dict(zip(columns, cells))
+                entry = dict(zip(columns, cells, strict=False))
                 store._add_entry(entry, where)
             elif len(cells) == 2:
                 store._add_entry({"id": cells[0], "key": cells[1]}, where)
@@ -163,7 +164,7 @@ class KeyStore:
         """Read JSON text (see the module docstring)."""
         try:
             document = json.loads(text)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise KeyStoreError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") \
                 from None
         return cls._from_document(document, source)
@@ -171,14 +172,15 @@ class KeyStore:
     @classmethod
     def from_toml(cls, text: str, *, source: str = "<toml>") -> KeyStore:
         """Read TOML text (Python 3.11's tomllib, or tomli on 3.10)."""
-        try:
-            import tomllib as toml_reader
-        except ModuleNotFoundError:  # Python 3.10
+        toml_reader: Any = None
+        for name in ("tomllib", "tomli"):  # tomllib from Python 3.11, tomli before
             try:
-                import tomli as toml_reader  # type: ignore[no-redef,import-not-found,unused-ignore]
+                toml_reader = importlib.import_module(name)
+                break
             except ModuleNotFoundError:
-                raise KeyStoreError("TOML key files need Python 3.11 or the tomli package") \
-                    from None
+                continue
+        if toml_reader is None:
+            raise KeyStoreError("TOML key files need Python 3.11 or the tomli package")
         try:
             document = toml_reader.loads(text)
         except ValueError as exc:

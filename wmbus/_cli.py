@@ -1,0 +1,181 @@
+"""Command line: ``wmbus decode`` and ``wmbus listen``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Any, TextIO
+
+import mbus
+
+from ._decoder import Decoder, Telegram
+from ._dongles import DONGLES, clean_hex
+from ._errors import WMBusError
+from ._keys import KeyStore, parse_key
+from ._receiver import Receiver, TelegramFailed, TelegramReceived
+
+__all__ = ["build_parser", "main"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``wmbus`` command."""
+    parser = argparse.ArgumentParser(
+        prog="wmbus", description="Wireless M-Bus (EN 13757-4) and OMS telegram decoder.")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    decode = commands.add_parser(
+        "decode", help="decode telegrams given as hex",
+        description="Decode telegrams given as hex: each argument is one telegram, or a file "
+                    "with one telegram a line; no argument or '-' reads standard input. "
+                    "Separators _ | # : and spaces are ignored.")
+    decode.add_argument("telegrams", nargs="*", metavar="HEX")
+    _key_options(decode)
+    decode.add_argument("--json", action="store_true", help="print one JSON object a line")
+    decode.add_argument("--signatures", metavar="FILE",
+                        help="format-signature cache (JSON) to read and update")
+
+    listen = commands.add_parser(
+        "listen", help="decode telegrams from a receiver",
+        description="Read a receiver dongle or program and print decoded telegrams.")
+    listen.add_argument("--url", required=True,
+                        help="serial device or pyserial URL (socket://, rfc2217://, loop://),"
+                             " '-' for standard input, file:PATH for a capture")
+    listen.add_argument("--dongle", required=True, choices=sorted(DONGLES))
+    listen.add_argument("--baud", type=int, help="serial speed (default: the dongle's)")
+    listen.add_argument("--keys", metavar="FILE", help="key file (.csv, .json, .toml)")
+    listen.add_argument("--json", action="store_true", help="print one JSON object a line")
+    listen.add_argument("--duplicate-window", type=float, default=30.0, metavar="SECONDS")
+    listen.add_argument("--count", type=int, help="stop after this many telegrams")
+    return parser
+
+
+def _key_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--key", metavar="HEX", help="AES-128 key for every telegram")
+    group.add_argument("--keys", metavar="FILE", help="key file (.csv, .json, .toml)")
+
+
+def _inputs(items: list[str], stdin: TextIO) -> Iterator[str]:
+    if not items:
+        items = ["-"]
+    for item in items:
+        if item == "-":
+            yield from (line for line in stdin if line.strip())
+        elif os.path.isfile(item):
+            with open(item, encoding="utf-8") as handle:
+                yield from (line for line in handle if line.strip()
+                            and not line.lstrip().startswith("//"))
+        else:
+            yield item
+
+
+def _summary(telegram: Telegram) -> str:
+    link = telegram.link
+    security = telegram.security
+    lines = [f"{telegram.manufacturer or '???'} {telegram.id or '????????'} "
+             f"{link.medium_name or ''} (frame {link.format}, {link.function}, "
+             f"CI 0x{telegram.ci:02x}, mode {security.mode}"
+             + (f", decrypted by {security.decrypted_by}" if security.decrypted_by else "")
+             + (f", MAC {'ok' if security.mac_ok else 'bad'}" if security.mac_ok is not None
+                else "") + ")"]
+    if link.trailing:
+        lines.append(f"  trailing bytes after the frame: {link.trailing.hex()}")
+    for record in telegram.records:
+        where = []
+        if record.storage:
+            where.append(f"storage {record.storage}")
+        if record.tariff:
+            where.append(f"tariff {record.tariff}")
+        if record.subunit:
+            where.append(f"subunit {record.subunit}")
+        extra = f" [{', '.join(where)}]" if where else ""
+        function = "" if record.function == "instantaneous" else f" ({record.function})"
+        value = record.to_dict()["value"]
+        lines.append(f"  {record.quantity}{function}{extra}: {value} {record.unit}".rstrip())
+    if telegram.record_error:
+        lines.append(f"  records cut short: {telegram.record_error}")
+    return "\n".join(lines)
+
+
+def _print_json(document: dict[str, Any], out: TextIO) -> None:
+    out.write(json.dumps(document) + "\n")
+
+
+def _decode(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    from ._compact import SignatureCache
+
+    key = parse_key(args.key) if args.key else None
+    keys = KeyStore.load(args.keys) if args.keys else None
+    signatures = SignatureCache.load(args.signatures) if args.signatures and os.path.exists(
+        args.signatures) else None
+    decoder = Decoder(keys, signatures=signatures)
+    failures = 0
+    for text in _inputs(args.telegrams, stdin):
+        try:
+            data = clean_hex(text)
+            telegram = decoder.decode(data, key)
+        except (ValueError, WMBusError, mbus.MBusError) as exc:
+            failures += 1
+            if args.json:
+                _print_json({"error": str(exc), "error_type": type(exc).__name__,
+                             "input": text.strip()}, out)
+            else:
+                err.write(f"wmbus: {text.strip()[:40]}: {exc}\n")
+            continue
+        if args.json:
+            _print_json(telegram.to_dict(), out)
+        else:
+            out.write(_summary(telegram) + "\n")
+    if args.signatures:
+        decoder.signatures.save(args.signatures)
+    return 1 if failures else 0
+
+
+def _listen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from ._serial import DEFAULT_BAUD, iter_events, open_stream
+
+    keys = KeyStore.load(args.keys) if args.keys else None
+    codec = DONGLES[args.dongle]()
+    receiver = Receiver(Decoder(keys), codec=codec, duplicate_window=args.duplicate_window)
+    stream = open_stream(args.url, baud=args.baud or DEFAULT_BAUD.get(args.dongle, 9600))
+    received = 0
+    try:
+        for event in iter_events(receiver, stream):
+            if isinstance(event, TelegramReceived):
+                received += 1
+                if args.json:
+                    _print_json(event.to_dict(), out)
+                else:
+                    out.write(_summary(event.telegram) + "\n")
+            elif isinstance(event, TelegramFailed):
+                if args.json:
+                    _print_json(event.to_dict(), out)
+                else:
+                    err.write(f"wmbus: {event.meter or 'frame'}: {event.error}\n")
+            out.flush()
+            if args.count is not None and received >= args.count:
+                break
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+    return 0
+
+
+def main(argv: Iterable[str] | None = None, *, stdout: TextIO | None = None,
+         stderr: TextIO | None = None, stdin: TextIO | None = None) -> int:
+    """Run the ``wmbus`` command; returns the exit status."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    args = build_parser().parse_args(list(argv) if argv is not None else None)
+    try:
+        if args.command == "decode":
+            return _decode(args, out, err, stdin or sys.stdin)
+        return _listen(args, out, err)
+    except WMBusError as exc:
+        err.write(f"wmbus: {exc}\n")
+        return 2
