@@ -38,41 +38,49 @@ def to_ns(value: object, field: str, error: type[S0Error] = ConfigError) -> int:
     """
     if type(value) is float:
         if not -_FLOAT_MAX_ABS <= value <= _FLOAT_MAX_ABS:  # also catches NaN
-            raise error(f"{value!r} is not a finite number of seconds within 1e12 s", field=field)
+            raise error(
+                f"{_show(value)} is not a finite number of seconds within 1e12 s", field=field
+            )
         return round(value * 1e9)
     if isinstance(value, bool) or not isinstance(value, (int, float, Decimal, Fraction)):
-        raise error(f"{value!r} is not a number of seconds", field=field)
+        raise error(f"{_show(value)} is not a number of seconds", field=field)
     if isinstance(value, int):
         if -_MAX_ABS_SECONDS <= value <= _MAX_ABS_SECONDS:
             return value * _NS_PER_S
-        raise error(f"{value!r} s is out of range (more than 1e12 s)", field=field)
+        raise error(f"{_show(value)} s is out of range (more than 1e12 s)", field=field)
     if isinstance(value, Decimal) and not value.is_finite():
-        raise error(f"{value!r} is not a finite number of seconds", field=field)
+        raise error(f"{_show(value)} is not a finite number of seconds", field=field)
     if isinstance(value, float) and not math.isfinite(value):
-        raise error(f"{value!r} is not a finite number of seconds", field=field)
+        raise error(f"{_show(value)} is not a finite number of seconds", field=field)
     if not -_MAX_ABS_SECONDS <= value <= _MAX_ABS_SECONDS:
-        raise error(f"{value!r} s is out of range (more than 1e12 s)", field=field)
+        raise error(f"{_show(value)} s is out of range (more than 1e12 s)", field=field)
     return round(Fraction(value) * _NS_PER_S)
+
+
+def _show(value: object) -> str:
+    return str(value) if isinstance(value, Decimal) else repr(value)
 
 
 def _decimal(value: object, field: str, *, positive: bool, optional: bool = False) -> Decimal:
     if isinstance(value, bool):
-        raise ConfigError(f"{value!r} is not a number", field=field)
+        raise ConfigError(f"{_show(value)} is not a number", field=field)
     try:
         if isinstance(value, float):
             number = Decimal(repr(value))  # the shortest decimal that the user wrote
         elif isinstance(value, (Decimal, int, str)):
             number = Decimal(value.strip() if isinstance(value, str) else value)
         else:
-            raise ConfigError(f"{value!r} is not a number (use Decimal, int or str)", field=field)
+            raise ConfigError(
+                f"{_show(value)} is not a number (use Decimal, int or str)", field=field
+            )
     except InvalidOperation:
-        raise ConfigError(f"{value!r} is not a decimal number", field=field) from None
+        raise ConfigError(f"{_show(value)} is not a decimal number", field=field) from None
     if not number.is_finite():
-        raise ConfigError(f"{value!r} is not a finite number", field=field)
+        raise ConfigError(f"{_show(value)} is not a finite number", field=field)
     if positive and number <= 0:
-        raise ConfigError(f"{value!r} must be greater than zero", field=field)
+        raise ConfigError(f"{_show(value)} must be greater than zero", field=field)
     if abs(number.adjusted()) > 30:
-        raise ConfigError(f"{value!r} is out of range (magnitude beyond 1e30)", field=field)
+        raise ConfigError(f"{_show(value)} is out of range (magnitude beyond 1e30)", field=field)
     return number
 
 
@@ -121,32 +129,33 @@ class ChannelConfig:
         )
         offset = _decimal(self.offset, "offset", positive=False)
         if offset < 0:
-            raise ConfigError(f"{self.offset!r} must not be negative", field="offset")
+            raise ConfigError(f"{_show(self.offset)} must not be negative", field="offset")
         object.__setattr__(self, "offset", offset)
         if self.rollover is not None:
             rollover = _decimal(self.rollover, "rollover", positive=True)
             if offset >= rollover:
                 raise ConfigError(
-                    f"{self.offset!r} must be below the roll-over value {rollover}", field="offset"
+                    f"{_show(self.offset)} must be below the roll-over value {rollover}",
+                    field="offset",
                 )
             object.__setattr__(self, "rollover", rollover)
         if not isinstance(self.unit, str) or not self.unit or not self.unit.isprintable():
-            raise ConfigError(f"{self.unit!r} is not a unit name", field="unit")
+            raise ConfigError(f"{_show(self.unit)} is not a unit name", field="unit")
         for name in ("debounce", "min_on", "min_off"):
             if to_ns(getattr(self, name), name) < 0:
-                raise ConfigError(f"{getattr(self, name)!r} must not be negative", field=name)
+                raise ConfigError(f"{_show(getattr(self, name))} must not be negative", field=name)
         if to_ns(self.power_timeout, "power_timeout") <= 0:
             raise ConfigError(
-                f"{self.power_timeout!r} must be greater than zero", field="power_timeout"
+                f"{_show(self.power_timeout)} must be greater than zero", field="power_timeout"
             )
         if self.decimals is not None and (
             isinstance(self.decimals, bool)
             or not isinstance(self.decimals, int)
             or not 0 <= self.decimals <= 30
         ):
-            raise ConfigError(f"{self.decimals!r} is not 0..30", field="decimals")
+            raise ConfigError(f"{_show(self.decimals)} is not 0..30", field="decimals")
         if isinstance(self.initial_level, bool) or self.initial_level not in (0, 1):
-            raise ConfigError(f"{self.initial_level!r} is not 0 or 1", field="initial_level")
+            raise ConfigError(f"{_show(self.initial_level)} is not 0 or 1", field="initial_level")
 
     @property
     def power_unit(self) -> str:

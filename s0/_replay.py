@@ -39,7 +39,7 @@ def read_edges_csv(lines: Iterable[str]) -> list[Edge]:
     Raises:
         ReplayInputError: naming the row (header = row 1) and the field at fault.
     """
-    reader = csv.reader(lines)
+    reader = csv.reader(lines, strict=True)
     columns: dict[str, int] | None = None
     edges: list[Edge] = []
     previous: Decimal | None = None

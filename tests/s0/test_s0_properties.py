@@ -8,7 +8,7 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s0 import Channel, ChannelConfig, PulseCounted, PulseRejected, S0Error
+from s0 import Channel, ChannelConfig, Event, PulseCounted, PulseRejected, S0Error
 
 MS = 1_000_000  # ns
 DEBOUNCE, MIN_ON, MIN_OFF = 10 * MS, 30 * MS, 30 * MS
@@ -18,8 +18,8 @@ def channel() -> Channel:
     return Channel(ChannelConfig(imp_per_unit=1000), name="p")
 
 
-def run(ch: Channel, edges: list[tuple[int, int]]) -> list[object]:
-    events: list[object] = []
+def run(ch: Channel, edges: list[tuple[int, int]]) -> list[Event]:
+    events: list[Event] = []
     for t, level in edges:
         events.extend(ch.feed_edge_ns(t, level))
     deadline = ch.next_deadline_ns()
@@ -60,7 +60,7 @@ def oracle(edges: list[tuple[int, int]]) -> list[tuple[str, int, int]]:
     return judged
 
 
-def summary(events: list[object]) -> list[tuple[str, int, int]]:
+def summary(events: list[Event]) -> list[tuple[str, int, int]]:
     out = []
     for e in events:
         if isinstance(e, PulseCounted):
@@ -116,7 +116,7 @@ def clean_trains(draw: st.DrawFn) -> tuple[list[tuple[int, int]], list[int]]:
             times = [t]
             for gap in bounces:  # each bounce: away and back, each part < debounce
                 times += [times[-1] + gap * MS // 2, times[-1] + gap * MS]
-            edges += list(zip(times, flips))
+            edges += list(zip(times, flips, strict=True))
             t = times[-1]
             if level == 1:
                 starts.append(t)

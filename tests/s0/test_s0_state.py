@@ -144,7 +144,12 @@ def test_a_failed_write_keeps_the_previous_file_whole(
     save_state_file(path, {"pulses": 1})
     synced: list[int] = []
     real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real_fsync(fd))[1])
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
 
     def crash(src: object, dst: object) -> None:
         raise OSError("power lost before the rename")
