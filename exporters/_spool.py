@@ -478,6 +478,38 @@ def _parse_id(entry_id: str) -> float | None:
     return stamp.timestamp()
 
 
+class _Vanished(Exception):
+    """A queued file disappeared before its attempt (another process handled it)."""
+
+
+def _hold(fd: int) -> None:
+    # An exclusive lock tells a concurrent opener that this temporary file is being
+    # written; the kernel drops it when the writer dies, so leftovers can be told apart.
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+
+def _being_written(path: Path) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -552,6 +584,7 @@ class Spool:
         self._entries: dict[str, SpoolEntry] = {}
         # (name, first 16 hex digits of SHA-256) -> entry id, to make put() idempotent
         self._by_content: dict[tuple[str, str], str] = {}
+        self._ignored: set[str] = set()
         self._tmp = self.directory / "tmp"
         self._outbox = self.directory / "outbox"
         self._journal = self.directory / "journal"
@@ -567,24 +600,40 @@ class Spool:
 
     def _recover(self) -> None:
         for leftover in self._tmp.iterdir():
+            if _being_written(leftover):
+                continue
             log.info("removing %s left by an interrupted write", leftover)
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
-        for path in sorted(self._outbox.iterdir()):
-            entry = self._entry_from_path(path)
-            if entry is None:
-                log.warning("ignoring %s: not a spool file name", path)
-                continue
-            if self._marker(entry.entry_id, "done").exists():
-                log.info("finishing %s: delivered before an interruption", entry.name)
-                self._remove(entry)
-                continue
-            self._index(entry)
-            self._load_retry_state(entry.entry_id)
-        for marker in self._journal.iterdir():
-            if marker.stem not in self._entries:
-                with contextlib.suppress(FileNotFoundError):
-                    marker.unlink()
+        self._rescan()
+
+    def _rescan(self) -> None:
+        """Bring the index in line with the outbox (files put or delivered by other
+        processes), finish entries marked done, and drop markers of vanished files."""
+        with self._lock:
+            present: set[str] = set()
+            for path in sorted(self._outbox.iterdir()):
+                entry = self._entry_from_path(path)
+                if entry is None:
+                    if path.name not in self._ignored:
+                        self._ignored.add(path.name)
+                        log.warning("ignoring %s: not a spool file name", path)
+                    continue
+                if self._marker(entry.entry_id, "done").exists():
+                    log.info("finishing %s: delivered before an interruption", entry.name)
+                    self._remove(entry)
+                    self._unindex(entry)
+                    continue
+                present.add(entry.entry_id)
+                if entry.entry_id not in self._entries:
+                    self._index(entry)
+                    self._load_retry_state(entry.entry_id)
+            for entry_id in [i for i in self._entries if i not in present]:
+                self._unindex(self._entries[entry_id])
+            for marker in self._journal.iterdir():
+                if marker.name.partition(".")[0] not in present:
+                    with contextlib.suppress(FileNotFoundError):
+                        marker.unlink()
 
     def _load_retry_state(self, entry_id: str) -> None:
         path = self._marker(entry_id, "retry")
@@ -654,6 +703,7 @@ class Spool:
         tmp = self._tmp / f"{secrets.token_hex(8)}.tmp"
         try:
             with tmp.open("xb") as out:
+                _hold(out.fileno())
                 for block in _chunks(data):
                     size += len(block)
                     if size > max_bytes:
@@ -838,6 +888,7 @@ class Spool:
         self, transport: Transport, now: float | None, force: bool, stop_on_error: bool
     ) -> DeliveryReport:
         moment = self._clock() if now is None else now
+        self._rescan()
         delivered: list[SpoolEntry] = []
         failed: list[tuple[SpoolEntry, str]] = []
         expired: list[SpoolEntry] = []
@@ -854,6 +905,8 @@ class Spool:
                 break
             try:
                 self._attempt(transport, entry)
+            except _Vanished:
+                continue
             except DeliveryError as exc:
                 message = exc.message
                 failed.append((entry, message))
@@ -883,6 +936,11 @@ class Spool:
         )
 
     def _attempt(self, transport: Transport, entry: SpoolEntry) -> None:
+        if not entry.path.exists():
+            # Delivered (or expired) by another process since this one looked.
+            with self._lock:
+                self._unindex(entry)
+            raise _Vanished
         try:
             resumed = self._marker(entry.entry_id, "sending").exists()
             if resumed and transport.already_delivered(entry):
@@ -896,6 +954,13 @@ class Spool:
         except OSError as exc:
             # The spool's own files failed (disk full, permissions): the entry stays queued.
             raise DeliveryError(f"spool file system error: {exc}") from exc
+        except Exception as exc:
+            # A transport bug must not stop a long-running delivery loop; it counts as a
+            # failed attempt and is logged with its traceback.
+            log.exception("transport %s failed unexpectedly", type(transport).__name__)
+            raise DeliveryError(
+                f"unexpected {type(exc).__name__} in {type(transport).__name__}: {exc}"
+            ) from exc
         with self._lock:
             self._remove(entry)
             self._unindex(entry)

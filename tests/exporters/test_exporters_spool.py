@@ -358,6 +358,47 @@ def test_orphan_markers_are_removed(tmp_path: Path) -> None:
     assert files_in(tmp_path / "journal") == []
 
 
+def test_a_writer_and_a_deliverer_in_different_processes_share_the_directory(
+    tmp_path: Path,
+) -> None:
+    writer = Spool(tmp_path, clock=Clock())
+    deliverer = Spool(tmp_path, clock=Clock())  # opened before the file was put
+    entry = writer.put("a.csv", b"A")
+    transport = Recorder()
+    assert deliverer.deliver(transport).delivered == (entry,)
+    # the writer's own pass finds the file gone and is not a failure
+    again = Recorder()
+    report = writer.deliver(again)
+    assert report.ok and report.delivered == () and again.delivered == []
+    assert writer.entries() == []
+
+
+def test_a_temporary_file_still_being_written_is_left_alone(tmp_path: Path) -> None:
+    Spool(tmp_path, clock=Clock())
+    busy = tmp_path / "tmp" / "busy.tmp"
+    dead = tmp_path / "tmp" / "dead.tmp"
+    dead.write_bytes(b"half")
+    with busy.open("wb") as out:
+        fcntl.flock(out.fileno(), fcntl.LOCK_EX)  # as a live writer holds it
+        Spool(tmp_path, clock=Clock())
+        assert files_in(tmp_path / "tmp") == ["busy.tmp"]
+    Spool(tmp_path, clock=Clock())
+    assert files_in(tmp_path / "tmp") == []
+
+
+def test_a_transport_bug_counts_as_a_failed_attempt(tmp_path: Path) -> None:
+    spool = Spool(tmp_path, clock=Clock())
+    spool.put("a.csv", b"A")
+
+    class Broken(Recorder):
+        def deliver(self, entry: SpoolEntry) -> None:
+            raise TypeError("bug")
+
+    report = spool.deliver(Broken())
+    assert report.failed[0][1] == "unexpected TypeError in Broken: bug"
+    assert len(spool.entries()) == 1
+
+
 def test_unusable_directory_is_a_spool_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_bytes(b"")
