@@ -200,7 +200,7 @@ class GpioPulseReader:
         if self._request.wait_edge_events(timeout):
             self._drain(events)
             # drain what arrived while reading, without waiting again
-            while self._request.wait_edge_events(0):
+            while self._request.wait_edge_events(0.0):
                 if not self._drain(events):
                     break
         settled = max(self._clock_ns(), now) - _SETTLE_NS + self._shift_ns
