@@ -53,7 +53,9 @@ log = logging.getLogger(__name__)
 DEFAULT_TOPIC = "meters/{id}/{quantity}"
 _PLACEHOLDERS = ("id", "name", "quantity", "unit", "storage", "tariff", "subunit", "function")
 _METER_PLACEHOLDERS = ("id", "name")
-_TOPIC_UNSAFE = re.compile(r"[/+#\x00-\x20\x7f]")
+# one topic level: no separators, wildcards, white space, control characters or lone
+# surrogates (which UTF-8 cannot carry)
+_TOPIC_UNSAFE = re.compile("[/+#\x00-\x20\x7f\ud800-\udfff]")
 _ID_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 _MAX_TOPIC_BYTES = 65535
 
@@ -85,7 +87,11 @@ class MqttMessage:
     def __post_init__(self) -> None:
         if not self.topic or "+" in self.topic or "#" in self.topic or "\x00" in self.topic:
             raise MqttError(f"not a topic name: {self.topic!r}", field="topic")
-        if len(self.topic.encode()) > _MAX_TOPIC_BYTES:
+        try:
+            encoded = self.topic.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MqttError(f"topic is not valid UTF-8: {self.topic!r}", field="topic") from None
+        if len(encoded) > _MAX_TOPIC_BYTES:
             raise MqttError("topic longer than 65535 bytes", field="topic")
         if self.qos not in (0, 1, 2):
             raise MqttError(f"QoS must be 0, 1 or 2, got {self.qos!r}", field="qos")
@@ -159,7 +165,12 @@ def render_topic(template: str, reading: ReadingLike | Reading) -> str:
 
 
 def _json(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # Lone surrogates cannot be UTF-8: escape everything instead (still valid JSON).
+        return json.dumps(data, separators=(",", ":")).encode("ascii")
 
 
 def mqtt_messages(

@@ -333,3 +333,22 @@ def test_tls(tmp_path: Path, pki: Pki) -> None:
 def test_discovery_with_one_message_per_meter_is_refused() -> None:
     with pytest.raises(MqttError, match="not supported yet"):
         MqttPublisher("127.0.0.1", 1883, topic="meters/{id}", per="meter", ha_discovery=True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    meter_id=st.text(min_size=1, max_size=20),
+    quantity=st.text(min_size=1, max_size=20),
+    name=st.none() | st.text(max_size=20),
+)
+def test_any_reading_gives_a_three_level_topic_and_a_json_payload(
+    meter_id: str, quantity: str, name: str | None
+) -> None:
+    r = reading(meter_id=meter_id, quantity=quantity, meter_name=name)
+    [message] = mqtt_messages([r])
+    assert message.topic.count("/") == 2
+    assert "+" not in message.topic and "#" not in message.topic
+    message.topic.encode("utf-8")
+    assert json.loads(message.payload)["meter_id"] == meter_id
+    [config] = ha_discovery_messages([r])
+    assert json.loads(config.payload)["state_topic"] == message.topic
