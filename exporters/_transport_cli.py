@@ -356,7 +356,7 @@ def _run_mqtt(args: argparse.Namespace) -> int:
         username=args.user,
         password=password,
         tls=tls,
-        topic=args.topic,
+        topic=args.topic or ("meters/{id}" if args.per == "meter" else "meters/{id}/{quantity}"),
         per=args.per,
         qos=args.qos,
         retain=args.retain,
@@ -402,9 +402,10 @@ def _add_mqtt(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     parser.add_argument("--broker", required=True, type=lambda t: parse_host_port(t, 1883),
                         metavar="HOST:PORT", help="broker (port default 1883)")
-    parser.add_argument("--topic", default="meters/{id}/{quantity}", metavar="TEMPLATE",
+    parser.add_argument("--topic", metavar="TEMPLATE",
                         help="topic template; {id} {name} {quantity} {unit} {storage} "
-                        "{tariff} {subunit} {function} (default: %(default)s)")
+                        "{tariff} {subunit} {function} (default: meters/{id}/{quantity}, "
+                        "with --per meter: meters/{id})")
     parser.add_argument("--per", choices=("reading", "meter"), default="reading",
                         help="one message per reading (default) or per meter")
     parser.add_argument("--ha-discovery", action="store_true",

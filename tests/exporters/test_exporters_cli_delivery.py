@@ -219,6 +219,21 @@ def test_mqtt_with_a_custom_topic_as_a_command(mosquitto: Mosquitto) -> None:
         late.close()
 
 
+def test_mqtt_one_message_per_meter(
+    mosquitto: Mosquitto, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(READING_LINE + "\n" + DOCUMENT_LINE + "\n"))
+    status = main(["mqtt", "--broker", f"127.0.0.1:{mosquitto.port}", "--per", "meter"])
+    assert status == 0, capsys.readouterr().err
+    late = Subscriber(mosquitto.port, ["meters/#"])
+    try:
+        got = {t: json.loads(p) for t, p, _ in late.wait_for(2)}
+    finally:
+        late.close()
+    assert sorted(got) == ["meters/11490378", "meters/12345678"]
+    assert [r["quantity"] for r in got["meters/11490378"]["readings"]] == ["volume"]
+
+
 def test_mqtt_without_a_broker_fails_with_one_line(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
