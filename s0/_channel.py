@@ -45,7 +45,7 @@ _NS_PER_S = 1_000_000_000
 _NS_PER_HOUR = 3600 * _NS_PER_S
 _DECIMALS_FOR_NON_TERMINATING = 9
 # Wide enough for any total with 30-digit offsets and pulse counts far beyond a meter's life.
-_CONTEXT = Context(prec=80)
+_CONTEXT = Context(prec=100)
 _RATE_CONTEXT = Context(prec=17)
 
 
@@ -468,7 +468,9 @@ class Channel:
                 raise StateError(
                     f"{key!r} is not a reject reason", field="state.rejected"
                 ) from None
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            if isinstance(count, bool) or not isinstance(count, int):
+                raise StateError(f"{count!r} is not a count", field=f"state.rejected.{key}")
+            if not 0 <= count <= _MAX_COUNT:
                 raise StateError(f"{count!r} is not a count", field=f"state.rejected.{key}")
             if count:
                 channel._rejected[reason] = count
@@ -521,19 +523,26 @@ def _check_ns(value: object) -> int:
     raise EdgeError(f"{value!r} is not an integer number of nanoseconds", field="time")
 
 
+# Saved numbers beyond these are damage, not data: 1e12 s in ns, and a count no meter reaches.
+_MAX_ABS_NS = 10**21
+_MAX_COUNT = 10**18
+
+
 def _state_int(state: Mapping[str, object], key: str, *, optional: bool = False) -> int | None:
     value = state.get(key)
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         raise StateError(f"{value!r} is not an integer", field=f"state.{key}")
+    if not -_MAX_ABS_NS <= value <= _MAX_ABS_NS:
+        raise StateError(f"{value!r} is out of range", field=f"state.{key}")
     return value
 
 
 def _state_count(state: Mapping[str, object], key: str) -> int:
     value = _state_int(state, key)
-    if value is None or value < 0:
-        raise StateError(f"{value!r} is not a count (an integer >= 0)", field=f"state.{key}")
+    if value is None or not 0 <= value <= _MAX_COUNT:
+        raise StateError(f"{value!r} is not a count (0..1e18)", field=f"state.{key}")
     return value
 
 

@@ -8,7 +8,18 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from s0 import Channel, ChannelConfig, Event, PulseCounted, PulseRejected, S0Error
+from s0 import (
+    Channel,
+    ChannelConfig,
+    Event,
+    PulseCounted,
+    PulseRejected,
+    ReplayInputError,
+    S0Error,
+    StateError,
+    read_edges_csv,
+    replay_edges,
+)
 
 MS = 1_000_000  # ns
 DEBOUNCE, MIN_ON, MIN_OFF = 10 * MS, 30 * MS, 30 * MS
@@ -207,3 +218,50 @@ def test_arbitrary_input_raises_only_s0_errors(ops: list[tuple[str, object, obje
             pass
     json.dumps(ch.save())
     assert Channel.restore(ch.save()).save() == ch.save()
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=200)
+@given(st.data())
+def test_damaged_saved_state_raises_only_state_error(data: st.DataObject) -> None:
+    ch = channel()
+    for t, level in data.draw(edge_streams):
+        ch.feed_edge_ns(t, level)
+    saved = ch.save()
+    # replace one entry anywhere in the saved dict by an arbitrary JSON value
+    node: dict[str, object] = saved
+    while True:
+        key = data.draw(st.sampled_from(sorted(node)))
+        child = node[key]
+        if isinstance(child, dict) and child and data.draw(st.booleans()):
+            node = child
+            continue
+        node[key] = data.draw(json_values)
+        break
+    try:
+        restored = Channel.restore(saved)
+    except StateError:
+        return
+    # a restored channel works (or was refused above)
+    restored.reading(Decimal(10**6))
+    later = max(restored.last_time_ns or 0, 0) + 1
+    restored.feed_edge_ns(later, 1)
+    restored.advance_ns(later + 10**9)
+
+
+@settings(max_examples=200)
+@given(st.text(alphabet="time,lev01.e-+\n\r\"x ", max_size=80))
+def test_any_csv_text_replays_or_raises_replay_input_error(text: str) -> None:
+    try:
+        edges = read_edges_csv(text.splitlines(keepends=True))
+    except ReplayInputError as exc:
+        assert exc.row >= 1
+        return
+    replay_edges(edges, ChannelConfig(imp_per_unit=1))
