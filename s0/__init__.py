@@ -17,7 +17,7 @@ Time is always an argument: nothing here reads a clock, except the optional GPIO
 
 from ._channel import STATE_FORMAT, STATE_VERSION, Channel
 from ._cli import main
-from ._config import ChannelConfig, rate_unit, to_ns
+from ._config import ChannelConfig, rate_unit
 from ._counter import COUNTER_STATE_FORMAT, S0Counter
 from ._errors import (
     ConfigError,
@@ -73,5 +73,11 @@ __all__ = [
     "read_edges_csv",
     "replay_edges",
     "save_state_file",
-    "to_ns",
 ]
+
+# Public classes present themselves as ``s0.X`` (tracebacks, reprs, docs), not ``s0._x.X``.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj
