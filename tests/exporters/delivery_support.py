@@ -549,3 +549,89 @@ class Subscriber:
     def close(self) -> None:
         self.client.disconnect()
         self.client.loop_stop()
+
+
+# --- an S/MIME signature check independent of the code under test --------------------------
+
+
+def _der(data: bytes, pos: int) -> tuple[int, int, int]:
+    """(tag, start of value, end of value) of the DER element at ``pos``."""
+    tag = data[pos]
+    length = data[pos + 1]
+    pos += 2
+    if length & 0x80:
+        count = length & 0x7F
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    return tag, pos, pos + length
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int, int]]:
+    """(tag, element start, value start, value end) of each element in a constructed value."""
+    out = []
+    pos = start
+    while pos < end:
+        tag, value_start, value_end = _der(data, pos)
+        out.append((tag, pos, value_start, value_end))
+        pos = value_end
+    return out
+
+
+_MESSAGE_DIGEST_OID = bytes.fromhex("06092a864886f70d010904")
+
+
+def verify_detached_signature(raw: bytes, ca: x509.Certificate) -> bytes:
+    """Check a ``multipart/signed`` message by RFC 8551/5652 rules and return the signed
+    entity: the messageDigest attribute must equal SHA-256 of the first part's exact bytes,
+    the signer's RSA signature must cover the DER of the signed attributes, and the signer's
+    certificate must be issued by ``ca``. Raises AssertionError (or InvalidSignature)."""
+    import base64
+    import email
+    import email.policy
+    import hashlib
+    import re
+
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert message.get_content_type() == "multipart/signed"
+    boundary = message.get_param("boundary")
+    assert isinstance(boundary, str)
+    delimiter = b"\r\n--" + boundary.encode()
+    first = raw.index(b"--" + boundary.encode() + b"\r\n")
+    content_start = first + len(boundary) + 4
+    content_end = raw.index(delimiter, content_start)
+    content = raw[content_start:content_end]
+    signature_part = raw[content_end + len(delimiter) :]
+    body = signature_part.split(b"\r\n\r\n", 1)[1].split(b"\r\n--", 1)[0]
+    der = base64.b64decode(re.sub(rb"\s+", b"", body))
+
+    _, start, end = _der(der, 0)  # ContentInfo
+    explicit_start = _children(der, start, end)[1][2]
+    _, signed_start, signed_end = _der(der, explicit_start)  # SignedData
+    fields = _children(der, signed_start, signed_end)
+    certificates = [f for f in fields if f[0] == 0xA0]
+    assert certificates, "the signer's certificate is not included"
+    cert_elements = _children(der, certificates[0][2], certificates[0][3])
+    signer_cert = x509.load_der_x509_certificate(der[cert_elements[0][1] : cert_elements[0][3]])
+    signer_cert.verify_directly_issued_by(ca)
+    signer_infos = fields[-1]
+    assert signer_infos[0] == 0x31
+    info = _children(der, signer_infos[2], signer_infos[3])[0]
+    parts = _children(der, info[2], info[3])
+    attributes = next(p for p in parts if p[0] == 0xA0)
+    signature = next(p for p in parts if p[0] == 0x04)
+    digest = None
+    for attribute in _children(der, attributes[2], attributes[3]):
+        oid, values = _children(der, attribute[2], attribute[3])
+        if der[oid[1] : oid[3]] == _MESSAGE_DIGEST_OID:
+            value = _children(der, values[2], values[3])[0]
+            digest = der[value[2] : value[3]]
+    assert digest == hashlib.sha256(content).digest(), "messageDigest does not match content"
+    signed_attributes = b"\x31" + der[attributes[1] + 1 : attributes[3]]
+    public_key = signer_cert.public_key()
+    assert isinstance(public_key, rsa.RSAPublicKey)
+    public_key.verify(
+        der[signature[2] : signature[3]], signed_attributes, padding.PKCS1v15(), hashes.SHA256()
+    )
+    return content

@@ -26,7 +26,7 @@ from exporters import (
     smime_sign,
 )
 
-from .delivery_support import Pki, smtp_server
+from .delivery_support import Pki, smtp_server, verify_detached_signature
 
 DATA = b"meter_id;quantity;value\r\n12345678;energy;1234,5\r\n"
 OPENSSL = shutil.which("openssl")
@@ -117,6 +117,18 @@ def test_a_changed_byte_breaks_the_signature(tmp_path: Path, pki: Pki) -> None:
     tampered = head + b"export.csv is attacked." + body
     result = openssl_verify(tampered, pki, tmp_path)
     assert result.returncode != 0
+
+
+def test_signature_checked_without_openssl(tmp_path: Path, pki: Pki) -> None:
+    raw = send(tmp_path, pki, options(pki, sign=True, encrypt=False))
+    content = verify_detached_signature(raw, pki.ca_cert)
+    assert attachment(parse(content)) == ("export.csv", DATA)
+    tampered = raw.replace(b"export.csv is attached.", b"export.csv is attacked.")
+    with pytest.raises(AssertionError, match="messageDigest"):
+        verify_detached_signature(tampered, pki.ca_cert)
+    inner = decrypt(send(tmp_path / "both", pki, options(pki, sign=True, encrypt=True)), pki)
+    assert attachment(parse(verify_detached_signature(inner, pki.ca_cert))) == (
+        "export.csv", DATA)
 
 
 def test_encrypted_mail_opens_with_the_recipient_key_only(tmp_path: Path, pki: Pki) -> None:
