@@ -25,6 +25,11 @@ Guarantees (POSIX file systems that honour ``fsync``):
   duplicates). SMTP cannot ask the server: an e-mail whose acceptance was not yet recorded
   when the process died is sent again with the same ``Message-ID`` (at-least-once).
 
+Several processes may share one directory: any number of writers (a temporary file is
+``flock``-ed while it is written, so opening a spool never removes a live writer's file) and
+one deliverer at a time; each delivery pass rescans the outbox, so files put by another
+process are picked up and files delivered by another process are skipped.
+
 Limits and their policy (:class:`SpoolLimits`):
 
 - ``max_file_bytes``, ``max_total_bytes``, ``max_files``: a new file that would exceed one of
