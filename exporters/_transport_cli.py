@@ -122,6 +122,9 @@ def _deliver_files(
 ) -> int:
     _quiet_library_logs()
     directory = Path(args.spool) if args.spool else default_spool_directory(destination)
+    for path in args.files:
+        if not Path(path).is_file():
+            raise ExportError(f"no such file: {path}", field="files")
     spool = Spool(directory)
     for path in args.files:
         spool.put_file(path)
@@ -140,6 +143,13 @@ def _deliver_files(
         message = report.failed[0][1]
         print(
             f"{PROG} {command}: error: {message}; {left} file(s) stay queued in {directory}",
+            file=sys.stderr,
+        )
+        return 1
+    if report.expired:
+        print(
+            f"{PROG} {command}: error: {len(report.expired)} file(s) queued longer than the "
+            f"age limit were moved to {directory / 'expired'} without delivery",
             file=sys.stderr,
         )
         return 1

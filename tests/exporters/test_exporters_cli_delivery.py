@@ -166,6 +166,17 @@ def test_upload_by_sftp_with_a_pinned_key_file(
     assert peer.logins == ["meter"]
 
 
+def test_upload_of_a_missing_file_queues_nothing(
+    tmp_path: Path, export_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spool = tmp_path / "spool"
+    status = main(["upload", "ftp://127.0.0.1:1/", str(export_file), str(tmp_path / "nope.csv"),
+                   "--spool", str(spool)])
+    assert status == 1
+    assert "no such file" in one_line(capsys.readouterr().err)
+    assert not (spool / "outbox").exists() or list((spool / "outbox").iterdir()) == []
+
+
 def test_upload_refuses_other_schemes(
     export_file: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
