@@ -31,7 +31,7 @@ from decimal import ROUND_DOWN, Context, Decimal, Inexact
 from fractions import Fraction
 
 from ._config import ChannelConfig, to_ns
-from ._errors import EdgeError, StateError
+from ._errors import ConfigError, EdgeError, StateError
 from ._events import Event, PulseCounted, PulseRejected, RejectReason, S0Reading, TotalRolledOver
 
 __all__ = ["STATE_FORMAT", "STATE_VERSION", "Channel"]
@@ -98,7 +98,7 @@ class Channel:
 
     def __init__(self, config: ChannelConfig, *, name: str = "s0") -> None:
         if not isinstance(config, ChannelConfig):
-            raise TypeError("config must be a ChannelConfig")
+            raise ConfigError(f"{config!r} is not a ChannelConfig", field="config")
         self._name = str(name)
         self._config = config
         self._debounce = to_ns(config.debounce, "debounce")
@@ -570,7 +570,6 @@ _DURATION_KEYS = ("debounce", "min_on", "min_off", "power_timeout")
 
 
 def _config_from_dict(data: object) -> ChannelConfig:
-    from ._errors import ConfigError
 
     if not isinstance(data, Mapping):
         raise StateError("missing or not a mapping", field="config")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from fractions import Fraction
 
 from ._errors import ConfigError, S0Error
@@ -16,6 +16,7 @@ _NS_PER_S = 1_000_000_000
 # cost of converting a huge Decimal or Fraction bounded.
 _MAX_ABS_SECONDS = 10**12
 _FLOAT_MAX_ABS = float(_MAX_ABS_SECONDS)
+_NS_CONTEXT = Context(prec=80, rounding=ROUND_HALF_EVEN)
 
 _RATE_UNITS = {"Wh": "W", "kWh": "kW", "MWh": "MW", "GWh": "GW", "varh": "var", "kvarh": "kvar"}
 
@@ -54,6 +55,9 @@ def to_ns(value: object, field: str, error: type[S0Error] = ConfigError) -> int:
         raise error(f"{_show(value)} is not a finite number of seconds", field=field)
     if not -_MAX_ABS_SECONDS <= value <= _MAX_ABS_SECONDS:
         raise error(f"{_show(value)} s is out of range (more than 1e12 s)", field=field)
+    if isinstance(value, Decimal):
+        # exact: scaleb only moves the exponent; the context is wide enough for 1e21 ns
+        return int(value.scaleb(9, _NS_CONTEXT).to_integral_value(context=_NS_CONTEXT))
     return round(Fraction(value) * _NS_PER_S)
 
 
