@@ -123,8 +123,12 @@ def check_file_name(name: str) -> str:
     """
     if not isinstance(name, str) or not name:
         raise SpoolError("a file name must be a non-empty string", field="name")
-    if len(name) > _MAX_NAME:
-        raise SpoolError(f"file name longer than {_MAX_NAME} characters: {name[:40]!r}...",
+    try:
+        encoded = name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise SpoolError(f"file name is not valid UTF-8: {name!r}", field="name") from None
+    if len(encoded) > _MAX_NAME:
+        raise SpoolError(f"file name longer than {_MAX_NAME} bytes: {name[:40]!r}...",
                          field="name")
     if _BAD_NAME_CHARS.search(name) or name.startswith("."):
         raise SpoolError(

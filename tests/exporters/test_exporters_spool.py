@@ -472,3 +472,20 @@ def test_plan_bookkeeping_holds_under_any_sequence(ops: list[tuple[str, int, int
         for entry_id in due:
             assert plan.state(entry_id).next_attempt <= now
         assert set(plan.due(now, force=True)) | set(expired) == set(sizes)
+
+
+@settings(max_examples=150, deadline=None)
+@given(name=st.text(max_size=120), data=st.binary(max_size=300))
+def test_any_name_is_queued_and_recovered_intact_or_refused(
+    tmp_path_factory: pytest.TempPathFactory, name: str, data: bytes
+) -> None:
+    directory = tmp_path_factory.mktemp("spool")
+    spool = Spool(directory, clock=Clock(), durable=False)
+    try:
+        entry = spool.put(name, data)
+    except SpoolError as exc:
+        assert exc.field == "name"
+        assert files_in(directory / "outbox") == [] and files_in(directory / "tmp") == []
+        return
+    [again] = Spool(directory, clock=Clock(), durable=False).entries()
+    assert (again.name, again.read_bytes(), again.entry_id) == (name, data, entry.entry_id)
