@@ -42,6 +42,9 @@ STATE_FORMAT = "meterkit.s0.channel"
 STATE_VERSION = 1
 
 _NS_PER_S = 1_000_000_000
+# Times and counts beyond these are damage, not data: 1e12 s, and a count no meter reaches.
+_MAX_ABS_NS = 10**21
+_MAX_COUNT = 10**18
 _NS_PER_HOUR = 3600 * _NS_PER_S
 _DECIMALS_FOR_NON_TERMINATING = 9
 # Wide enough for any total with 30-digit offsets and pulse counts far beyond a meter's life.
@@ -182,7 +185,7 @@ class Channel:
         """:meth:`feed_edge` with the time in integer nanoseconds (kernel timestamps)."""
         if type(level) is not int or (level != 0 and level != 1):
             level = _check_level(level)
-        if type(time_ns) is not int:
+        if type(time_ns) is not int or not -_MAX_ABS_NS <= time_ns <= _MAX_ABS_NS:
             time_ns = _check_ns(time_ns)
         last = self._last_time
         if last is not None and time_ns < last:
@@ -239,7 +242,7 @@ class Channel:
 
     def advance_ns(self, now_ns: int) -> list[Event]:
         """:meth:`advance` with the time in integer nanoseconds."""
-        if type(now_ns) is not int:
+        if type(now_ns) is not int or not -_MAX_ABS_NS <= now_ns <= _MAX_ABS_NS:
             now_ns = _check_ns(now_ns)
         last = self._last_time
         if last is not None and now_ns < last:
@@ -518,14 +521,12 @@ def _check_level(level: object) -> int:
 
 
 def _check_ns(value: object) -> int:
-    if isinstance(value, int) and not isinstance(value, bool):
-        return int(value)
-    raise EdgeError(f"{value!r} is not an integer number of nanoseconds", field="time")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise EdgeError(f"{value!r} is not an integer number of nanoseconds", field="time")
+    if not -_MAX_ABS_NS <= value <= _MAX_ABS_NS:
+        raise EdgeError(f"{value} ns is out of range (more than 1e12 s)", field="time")
+    return int(value)
 
-
-# Saved numbers beyond these are damage, not data: 1e12 s in ns, and a count no meter reaches.
-_MAX_ABS_NS = 10**21
-_MAX_COUNT = 10**18
 
 
 def _state_int(state: Mapping[str, object], key: str, *, optional: bool = False) -> int | None:

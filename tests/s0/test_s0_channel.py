@@ -260,6 +260,15 @@ def test_bad_edges_raise_edge_error_and_change_nothing(
     assert ch.save() == before
 
 
+@pytest.mark.parametrize("time_ns", [10**22, -(10**22), 1.5, True, None])
+def test_bad_nanosecond_times(time_ns: object) -> None:
+    ch = make()
+    with pytest.raises(EdgeError):
+        ch.feed_edge_ns(time_ns, 1)  # type: ignore[arg-type]
+    with pytest.raises(EdgeError):
+        ch.advance_ns(time_ns)  # type: ignore[arg-type]
+
+
 def test_equal_times_are_allowed_and_bool_levels_accepted() -> None:
     ch = make()
     ch.feed_edge(D(1), True)
