@@ -201,7 +201,13 @@ def smime_encrypt(entity: bytes, recipients: Sequence[x509.Certificate]) -> byte
     if not recipients:
         raise SmimeError("encryption needs at least one recipient certificate",
                          field="encrypt_to")
-    builder = pkcs7.PKCS7EnvelopeBuilder().set_data(to_crlf(entity))
+    envelope = getattr(pkcs7, "PKCS7EnvelopeBuilder", None)
+    if envelope is None:  # pragma: no cover - depends on the installed cryptography
+        raise SmimeError(
+            "S/MIME encryption needs cryptography >= 43 (PKCS7EnvelopeBuilder)",
+            field="encrypt_to",
+        )
+    builder = envelope().set_data(to_crlf(entity))
     choose = getattr(builder, "set_content_encryption_algorithm", None)
     if choose is not None:
         from cryptography.hazmat.primitives.ciphers import algorithms
