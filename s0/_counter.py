@@ -52,6 +52,13 @@ class S0Counter:
         self._channels[name] = channel
         return channel
 
+    def reconfigure(self, name: str, config: ChannelConfig) -> Channel:
+        """Run the named channel with a new configuration (a new offset after a meter
+        exchange, other thresholds), keeping its counts and its input state."""
+        channel = Channel.restore(self[name].save(), config=config)
+        self._channels[name] = channel
+        return channel
+
     def remove_channel(self, name: str) -> Channel:
         """Remove a channel and return it (with its counts)."""
         channel = self[name]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import importlib.util
+import json
 import logging
 import subprocess
 import sys
@@ -244,3 +245,100 @@ def test_importing_s0_does_not_import_gpiod() -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert result.stdout.strip() == "False"
+
+
+# -- s0 watch ------------------------------------------------------------------------------
+
+
+class ScriptedRequest(FakeLineRequest):
+    """Delivers a script of edges, then stops the command as Ctrl-C would."""
+
+    def __init__(self, script: list[tuple[int, int, int]]) -> None:
+        super().__init__({offset: 0 for offset, _, _ in script})
+        self.script = list(script)
+
+    def wait_edge_events(self, timeout: timedelta | float | None = None) -> bool:
+        if not self.queue and self.script:
+            offset, level, t = self.script.pop(0)
+            self.edge(offset, level, t)
+        elif not self.queue and len(self.waits) > 40:
+            raise KeyboardInterrupt
+        return super().wait_edge_events(timeout)
+
+
+def patch_open(
+    monkeypatch: pytest.MonkeyPatch, script: list[tuple[int, int, int]]
+) -> list[dict[str, object]]:
+    calls: list[dict[str, object]] = []
+    clock = Clock(0)
+
+    def tick() -> int:
+        clock.now_ns += 30 * MS
+        return clock.now_ns
+
+    def fake_open(
+        cls: type[GpioPulseReader],
+        /,
+        chip: str,
+        lines: dict[int, str],
+        counter: S0Counter,
+        **options: object,
+    ) -> GpioPulseReader:
+        calls.append({"chip": chip, "lines": dict(lines), **options})
+        return cls(ScriptedRequest(script), lines, counter, clock_ns=tick)
+
+    monkeypatch.setattr(GpioPulseReader, "open", classmethod(fake_open))
+    return calls
+
+
+def pulse_script(offset: int, starts_ms: list[int]) -> list[tuple[int, int, int]]:
+    return [
+        step for s in starts_ms for step in ((offset, 1, s * MS), (offset, 0, (s + 50) * MS))
+    ]
+
+
+def test_watch_counts_prints_json_lines_and_keeps_counts_across_restarts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from s0 import main
+
+    state = tmp_path / "state.json"
+    calls = patch_open(monkeypatch, pulse_script(17, [100, 400]))
+    argv = ["watch", "--line", "17=grid", "--imp-per-unit", "1000", "--state", str(state)]
+    assert main(argv) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(x["event"], x["channel"], x["total"]) for x in lines] == [
+        ("counted", "grid", "0.001"),
+        ("counted", "grid", "0.002"),
+    ]
+    assert calls == [
+        {"chip": "/dev/gpiochip0", "lines": {17: "grid"}, "active_low": True, "pull_up": True}
+    ]
+    # restart with a new offset: the saved count carries on
+    patch_open(monkeypatch, pulse_script(17, [100]))
+    assert main([*argv, "--offset", "100"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(x["pulses"], x["total"]) for x in lines] == [(3, "100.003")]
+    saved = json.loads(state.read_text())
+    assert saved["channels"]["grid"]["state"]["pulses"] == 3
+
+
+def test_watch_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    from s0 import main
+
+    with pytest.raises(SystemExit):
+        main(["watch", "--line", "x", "--imp-per-unit", "1"])
+    assert main(["watch", "--line", "1=a", "--line", "2=a", "--imp-per-unit", "1"]) == 2
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    assert main(["watch", "--line", "1", "--imp-per-unit", "1", "--state", str(bad)]) == 1
+    assert "format" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("gpiod") is not None, reason="gpiod is installed")
+def test_watch_without_gpiod_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from s0 import main
+
+    assert main(["watch", "--line", "17", "--imp-per-unit", "1000"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "meterkit[gpio]" in err
