@@ -13,12 +13,31 @@ import ftplib
 import logging
 import posixpath
 import ssl
+from datetime import datetime, timezone
 
 from ._spool import DeliveryError, SpoolEntry
 
 __all__ = ["FtpTransport"]
 
 log = logging.getLogger(__name__)
+
+
+# MDTM has whole seconds; allow that much (and a little clock skew) before "queued".
+_CLOCK_SLACK = 2.0
+
+
+def _parse_mdtm(reply: str) -> float | None:
+    """Epoch seconds from a ``213 YYYYMMDDHHMMSS[.sss]`` reply (UTC), else ``None``."""
+    parts = reply.split()
+    if len(parts) != 2 or parts[0] != "213":
+        return None
+    text = parts[1]
+    try:
+        stamp = datetime.strptime(text[:14], "%Y%m%d%H%M%S").replace(tzinfo=timezone.utc)
+        fraction = float("0" + text[14:]) if text[14:] else 0.0
+    except ValueError:
+        return None
+    return stamp.timestamp() + fraction
 
 
 class FtpTransport:
@@ -132,16 +151,26 @@ class FtpTransport:
         log.info("uploaded %s to %s", entry.name, self._where)
 
     def already_delivered(self, entry: SpoolEntry) -> bool:
-        """``True`` when the final name exists remotely with the entry's size."""
+        """``True`` when the final name exists remotely with the entry's size and was last
+        modified after the entry was queued (``SIZE`` and ``MDTM``, RFC 3659).
+
+        The time check keeps an older file of the same name and size (yesterday's export)
+        from being taken for this one. A server without ``SIZE``/``MDTM`` gets ``False``:
+        the file is uploaded again, which replaces it.
+        """
         ftp = self._connect()
         try:
             size = ftp.size(entry.name)
+            reply = ftp.sendcmd(f"MDTM {entry.name}")
         except ftplib.error_perm:
             return False
         except (ftplib.Error, OSError, EOFError) as exc:
             self.close()
             raise DeliveryError(f"{self._where}: cannot check {entry.name}: {exc}") from None
-        return size == entry.size
+        modified = _parse_mdtm(reply)
+        if size != entry.size or modified is None:
+            return False
+        return modified >= entry.created - _CLOCK_SLACK
 
     def remote_path(self, entry: SpoolEntry) -> str:
         """Where the file ends up on the server (for reports)."""

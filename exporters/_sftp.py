@@ -295,16 +295,22 @@ class SftpTransport:
         log.info("uploaded %s to %s", entry.name, self._where)
 
     def already_delivered(self, entry: SpoolEntry) -> bool:
-        """``True`` when the final name exists remotely with the entry's size."""
+        """``True`` when the final name exists remotely with the entry's size and was last
+        modified after the entry was queued (so yesterday's file of the same name and size
+        is not taken for this one). Without a modification time: ``False`` (upload again,
+        which replaces the file)."""
         sftp = self._connect()
         try:
-            size = sftp.stat(entry.name).st_size
+            attrs = sftp.stat(entry.name)
         except FileNotFoundError:
             return False
         except (OSError, EOFError) as exc:
             self.close()
             raise DeliveryError(f"{self._where}: cannot check {entry.name}: {exc}") from None
-        return size == entry.size
+        if attrs.st_size != entry.size or attrs.st_mtime is None:
+            return False
+        # SFTP times are whole seconds; allow that much (and a little clock skew).
+        return attrs.st_mtime >= entry.created - 2.0
 
     def remote_path(self, entry: SpoolEntry) -> str:
         """Where the file ends up on the server (for reports)."""

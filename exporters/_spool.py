@@ -20,7 +20,8 @@ Guarantees (POSIX file systems that honour ``fsync``):
 - Delivering: before the transport is called, a ``.sending`` marker is made durable; after the
   transport confirms, a ``.done`` marker, then the file is removed. After a crash, a ``.done``
   entry is only removed (never sent again); a ``.sending`` entry asks the transport
-  :meth:`Transport.already_delivered` first (FTP/SFTP compare the remote file's size, and
+  :meth:`Transport.already_delivered` first (FTP/SFTP compare the remote file's size and
+  modification time, and
   uploads go to a temporary name renamed when complete, so a re-upload replaces, never
   duplicates). SMTP cannot ask the server: an e-mail whose acceptance was not yet recorded
   when the process died is sent again with the same ``Message-ID`` (at-least-once).

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from exporters import DeliveryError, FtpTransport, Spool
+from exporters._ftp import _parse_mdtm
 
 from .delivery_support import FtpPeer, Pki, free_port, ftp_server
 
@@ -82,7 +83,20 @@ def test_already_delivered_compares_the_remote_size(tmp_path: Path) -> None:
         assert transport.already_delivered(a)
         (peer.root / "b.xml").write_bytes(b"truncated")
         assert not transport.already_delivered(b)
+        # yesterday's file of the same name and size is not this delivery
+        (peer.root / "b.xml").write_bytes(FILES["b.xml"])
+        assert transport.already_delivered(b)
+        day_before = b.created - 86400
+        os.utime(peer.root / "b.xml", (day_before, day_before))
+        assert not transport.already_delivered(b)
         transport.close()
+
+
+def test_mdtm_replies() -> None:
+    assert _parse_mdtm("213 20261124081500") == 1795508100.0
+    assert _parse_mdtm("213 20261124081500.250") == 1795508100.25
+    assert _parse_mdtm("550 no such file") is None
+    assert _parse_mdtm("213 garbage") is None
 
 
 def test_wrong_password_and_missing_directory_are_permanent(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,9 @@ def test_a_reupload_replaces_and_already_delivered_checks_the_size(tmp_path: Pat
         transport.deliver(a)
         transport.deliver(a)
         assert transport.already_delivered(a)
+        day_before = a.created - 86400
+        os.utime(peer.root / "a.csv", (day_before, day_before))
+        assert not transport.already_delivered(a)  # an older file of the same name and size
         transport.close()
     assert [p.name for p in peer.root.iterdir()] == ["a.csv"]
     assert len(peer.renames) == 2
