@@ -222,7 +222,10 @@ def _watch(args: argparse.Namespace, config: ChannelConfig, out: TextIO, err: Te
         if args.state is not None and isinstance(event, (PulseCounted, TotalRolledOver)):
             save_state_file(args.state, counter.save())
 
-    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        previous = signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread: the caller handles signals
+        previous = None
     status = 0
     try:
         with GpioPulseReader.open(
@@ -242,7 +245,8 @@ def _watch(args: argparse.Namespace, config: ChannelConfig, out: TextIO, err: Te
         print(f"s0 watch: cannot write the state file {args.state}: {exc}", file=err)
         status = 1
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     if args.state is not None:
         try:
             save_state_file(args.state, counter.save())
