@@ -358,7 +358,14 @@ def _run_mqtt(args: argparse.Namespace) -> int:
     _quiet_library_logs()
     host, port = args.broker
     password = _secret(args.password_env, "MQTT password")
-    tls = _ssl_context(args.cafile) if args.tls else None
+    tls = _ssl_context(args.cafile) if args.tls or args.certfile else None
+    if tls is not None and args.certfile:
+        try:
+            tls.load_cert_chain(args.certfile, args.keyfile)
+        except (OSError, ssl.SSLError) as exc:
+            raise ExportError(
+                f"cannot load client certificate {args.certfile}: {exc}", field="certfile"
+            ) from None
     publisher = MqttPublisher(
         host,
         port,
@@ -430,6 +437,10 @@ def _add_mqtt(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
                         help="read the password from environment variable VAR")
     parser.add_argument("--tls", action="store_true", help="connect with TLS")
     parser.add_argument("--cafile", metavar="PEM", help="CA certificates for --tls")
+    parser.add_argument("--certfile", metavar="PEM",
+                        help="client certificate for TLS login (implies --tls)")
+    parser.add_argument("--keyfile", metavar="PEM",
+                        help="private key of --certfile, if not in the same file")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                         help="how long to wait for acknowledgements (default 30)")
     parser.add_argument("--timestamp", type=_timestamp_arg, metavar="TIME",

@@ -22,6 +22,7 @@ from .delivery_support import (
     Subscriber,
     free_port,
     ftp_server,
+    mosquitto_binary,
     sftp_server,
     smtp_server,
 )
@@ -243,6 +244,31 @@ def test_mqtt_one_message_per_meter(
         late.close()
     assert sorted(got) == ["meters/11490378", "meters/12345678"]
     assert [r["quantity"] for r in got["meters/11490378"]["readings"]] == ["volume"]
+
+
+def test_mqtt_over_tls_with_login(
+    tmp_path: Path, pki: Pki, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    if mosquitto_binary() is None:
+        pytest.skip("mosquitto is not installed (Debian package 'mosquitto')")
+    broker = Mosquitto(tmp_path / "broker", users={"logger": "pa55"}, pki=pki)
+    broker.start()
+    try:
+        monkeypatch.setenv("MQTT_PASSWORD", "pa55")
+        monkeypatch.setattr(sys, "stdin", io.StringIO(READING_LINE + "\n"))
+        status = main(["mqtt", "--broker", f"127.0.0.1:{broker.port}", "--tls",
+                       "--cafile", str(pki.ca_file), "--user", "logger",
+                       "--password-env", "MQTT_PASSWORD", "--timeout", "15"])
+        assert status == 0, capsys.readouterr().err
+        late = Subscriber(broker.port, ["meters/#"], username="logger", password="pa55",
+                          tls=pki.client_context())
+        try:
+            assert [t for t, _, _ in late.wait_for(1)] == ["meters/12345678/energy"]
+        finally:
+            late.close()
+    finally:
+        broker.stop()
 
 
 def test_mqtt_without_a_broker_fails_with_one_line(
