@@ -7,11 +7,14 @@ baseline measured in the same run on the same data:
   (the crash-safe default) and without, against writing the same files with a plain
   ``open().write()`` and ``os.unlink`` (no atomicity, no durability);
 - MQTT: readings -> messages (topic + JSON payload) with :func:`exporters.mqtt_messages`,
-  against ``json.dumps(reading.to_dict())`` plus an f-string topic.
+  against ``json.dumps(reading.to_dict())`` plus an f-string topic;
+- FTP to a pyftpdlib server on 127.0.0.1 (when installed): spool + :class:`FtpTransport`
+  (temporary name, rename, crash journal) against bare ``ftplib`` ``STOR`` on one connection.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import tempfile
@@ -20,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
-from exporters import Reading, Spool, SpoolEntry, SpoolLimits, mqtt_messages
+from exporters import FtpTransport, Reading, Spool, SpoolEntry, SpoolLimits, mqtt_messages
 
 
 class _Null:
@@ -100,6 +103,65 @@ def main() -> None:
     print(f"MQTT messages from readings:              {ours:9.0f} readings/s")
     print(f"json.dumps + f-string topic (baseline):   {baseline:9.0f} readings/s")
     print(f"  ratio baseline/ours: {baseline / ours:.2f}x")
+    _ftp_figures(200, payload)
+
+
+def _ftp_figures(files: int, payload: bytes) -> None:
+    try:
+        from pyftpdlib.authorizers import DummyAuthorizer
+        from pyftpdlib.handlers import FTPHandler
+        from pyftpdlib.servers import FTPServer
+    except ImportError:
+        print("FTP: skipped (pyftpdlib is not installed)")
+        return
+    import ftplib
+    import logging
+    import threading
+
+    quiet = logging.getLogger("pyftpdlib")
+    quiet.addHandler(logging.NullHandler())  # else pyftpdlib logs every command to stderr
+    quiet.propagate = False
+    with tempfile.TemporaryDirectory() as root, tempfile.TemporaryDirectory() as spool_dir:
+        authorizer = DummyAuthorizer()
+        authorizer.add_user("bench", "bench", root, perm="elradfmw")
+
+        class Handler(FTPHandler):  # type: ignore[misc]
+            pass
+
+        Handler.authorizer = authorizer
+        server = FTPServer(("127.0.0.1", 0), Handler)
+        port = server.socket.getsockname()[1]
+        thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2},
+                                  daemon=True)
+        thread.start()
+        try:
+            rates = {}
+            for durable in (True, False):
+                spool = Spool(Path(spool_dir) / str(durable), durable=durable,
+                              limits=SpoolLimits(max_files=files + 1))
+                for index in range(files):
+                    spool.put(f"spooled-{durable}-{index:05d}.csv", payload)
+                transport = FtpTransport("127.0.0.1", port, user="bench", password="bench")
+                start = time.perf_counter()
+                report = spool.deliver(transport)
+                rates[durable] = files / (time.perf_counter() - start)
+                assert len(report.delivered) == files
+            ftp = ftplib.FTP()
+            ftp.connect("127.0.0.1", port)
+            ftp.login("bench", "bench")
+            start = time.perf_counter()
+            for index in range(files):
+                ftp.storbinary(f"STOR plain-{index:05d}.csv", io.BytesIO(payload))
+            plain = files / (time.perf_counter() - start)
+            ftp.quit()
+        finally:
+            server.close_all()
+            thread.join(timeout=5)
+    print(f"FTP spool delivery, 4 KiB files, fsync:   {rates[True]:9.0f} files/s")
+    print(f"FTP spool delivery, no fsync:             {rates[False]:9.0f} files/s")
+    print(f"ftplib STOR only (baseline):              {plain:9.0f} files/s")
+    print(f"  ratio baseline/ours: fsync {plain / rates[True]:.2f}x, "
+          f"no fsync {plain / rates[False]:.2f}x (ours adds RNFR/RNTO and the journal)")
 
 
 if __name__ == "__main__":

@@ -151,7 +151,10 @@ def render_topic(template: str, reading: ReadingLike | Reading) -> str:
         MqttError: unknown placeholder or wildcard in the template.
     """
     _check_template(template, _PLACEHOLDERS)
-    reading = as_reading(reading)
+    return _render(template, as_reading(reading))
+
+
+def _render(template: str, reading: Reading) -> str:
     return template.format(
         id=_topic_part(reading.meter_id),
         name=_topic_part(reading.meter_name or reading.meter_id),
@@ -196,7 +199,7 @@ def mqtt_messages(
         _check_template(topic, _PLACEHOLDERS)
         return [
             MqttMessage(
-                topic=render_topic(topic, r), payload=_json(r.to_dict()), qos=qos, retain=retain
+                topic=_render(topic, r), payload=_json(r.to_dict()), qos=qos, retain=retain
             )
             for r in map(as_reading, readings)
         ]
@@ -218,7 +221,7 @@ def mqtt_messages(
         }
         messages.append(
             MqttMessage(
-                topic=render_topic(topic, first), payload=_json(payload), qos=qos, retain=retain
+                topic=_render(topic, first), payload=_json(payload), qos=qos, retain=retain
             )
         )
     return messages
@@ -363,7 +366,7 @@ def ha_discovery_messages(
     messages = []
     for reading in map(as_reading, readings):
         message = ha_discovery_config(
-            reading, state_topic=render_topic(topic, reading), prefix=prefix
+            reading, state_topic=_render(topic, reading), prefix=prefix
         )
         if message.topic not in seen:
             seen.add(message.topic)
