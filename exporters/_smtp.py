@@ -75,6 +75,7 @@ def build_email(
 
     Raises:
         SmimeError: S/MIME was asked for and failed.
+        DeliveryError: a header value cannot be used (line breaks, bad address).
     """
     content = EmailMessage(policy=policy.SMTP)
     content.set_content(body or f"{attachment_name} is attached.\n")
@@ -85,11 +86,19 @@ def build_email(
     for part in content.iter_parts():
         del part["MIME-Version"]
     headers = EmailMessage(policy=policy.SMTP)
-    headers["From"] = sender
-    headers["To"] = ", ".join(recipients)
-    headers["Subject"] = subject
-    headers["Date"] = format_datetime(date)
-    headers["Message-ID"] = message_id
+    for name, value in (
+        ("From", sender),
+        ("To", ", ".join(recipients)),
+        ("Subject", subject),
+        ("Date", format_datetime(date)),
+        ("Message-ID", message_id),
+    ):
+        try:
+            headers[name] = value
+        except (ValueError, TypeError) as exc:
+            raise DeliveryError(
+                f"cannot put {value!r} in the {name} header: {exc}", permanent=True, field=name
+            ) from None
     if smime is None:
         for name, value in headers.items():
             content[name] = value

@@ -177,3 +177,8 @@ def test_bad_settings_are_refused() -> None:
     with pytest.raises(DeliveryError, match="subject template") as info:
         SmtpTransport("h", sender="a@b", recipients=["c@d"], subject="{date} {name}")
     assert info.value.field == "subject"
+    with pytest.raises(DeliveryError, match="Subject header") as info:
+        build_email(attachment_name="a.csv", attachment=b"", sender="a@b", recipients=["c@d"],
+                    subject="two\nlines", date=datetime(2026, 11, 24, tzinfo=timezone.utc),
+                    message_id="<1@b>")
+    assert info.value.permanent
