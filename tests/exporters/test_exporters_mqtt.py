@@ -352,3 +352,14 @@ def test_any_reading_gives_a_three_level_topic_and_a_json_payload(
     assert json.loads(message.payload)["meter_id"] == meter_id
     [config] = ha_discovery_messages([r])
     assert json.loads(config.payload)["state_topic"] == message.topic
+
+
+def test_without_paho_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from exporters import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "paho.mqtt.client", None)
+    publisher = MqttPublisher("127.0.0.1", 1)
+    with pytest.raises(MissingDependencyError, match=r"meterkit\[mqtt\]"):
+        publisher.start()

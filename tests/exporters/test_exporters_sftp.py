@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,16 @@ def test_any_text_gives_a_pin_or_a_host_key_error(text: str) -> None:
     except HostKeyError:
         return
     assert pin.fingerprint.startswith("SHA256:")
+
+
+def test_without_paramiko_the_error_names_the_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from exporters import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "paramiko", None)
+    entry = queue(tmp_path / "spool").entries()[0]
+    transport = SftpTransport("127.0.0.1", 1, username="u", password="p",
+                              host_key="SHA256:" + "A" * 43)
+    with pytest.raises(MissingDependencyError, match=r"meterkit\[sftp\]"):
+        transport.deliver(entry)
