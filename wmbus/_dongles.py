@@ -137,7 +137,7 @@ class _Binary:
     def _skip_to(self, start: int) -> Noise | None:
         """Drop bytes before the next start-of-frame byte."""
         index = self._buffer.find(bytes((start,)))
-        if index == 0:
+        if index == 0 or not self._buffer:
             return None
         if index < 0:
             index = len(self._buffer)

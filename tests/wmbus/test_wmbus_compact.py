@@ -1,0 +1,84 @@
+"""Compact frames: format signatures (EN 13757-3 Annex G), the cache, the exact error."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import mbus
+import wmbus
+
+# jmbus ShortTelegramTest: a Kamstrup full frame (ELL 0x8D, stored decrypted), then its
+# compact frame (CI 0x79) with format signature 0xD7C4 and full-frame CRC 0xB088.
+FULL = bytes.fromhex("40442D2C713785691C0C8D2066445050201E5E780406A60B000004FF074E11000004FF08"
+                     "130700000414C91A000002FD170000043B000000000259B10B025D67095B")
+COMPACT = bytes.fromhex("31442D2C713785691C0C8D2067585050202A4479C4D788B0A60B00004E110000130700"
+                        "00C91A0000000000000000B10B67095B")
+HEADERS = ["0406", "04ff07", "04ff08", "0414", "02fd17", "043b", "0259", "025d"]
+
+
+def test_signature_is_the_crc_of_the_record_headers() -> None:
+    assert wmbus.format_signature(bytes.fromhex(h) for h in HEADERS) == 0xD7C4
+
+
+def test_unknown_signature_error_text() -> None:
+    with pytest.raises(wmbus.UnknownSignatureError) as info:
+        wmbus.Decoder().decode(COMPACT)
+    assert "format signature 0xd7c4 unknown: a full frame from this meter is needed first" \
+        in str(info.value)
+
+
+def test_learned_from_a_full_frame() -> None:
+    decoder = wmbus.Decoder()
+    full = decoder.decode(FULL)
+    compact = decoder.decode(COMPACT)
+    assert compact.compact is not None and compact.compact.signature == 0xD7C4
+    assert compact.compact.data_crc == 0xB088
+    assert [r.to_dict() for r in compact.records] == [r.to_dict() for r in full.records]
+    assert compact.to_dict()["compact"] == {"kind": "compact", "signature": "0xd7c4",
+                                            "data_crc": "0xb088"}
+
+
+def test_pre_seeded_cache_and_save(tmp_path: Path) -> None:
+    cache = wmbus.SignatureCache({"0xd7c4": HEADERS})
+    assert 0xD7C4 in cache and len(cache) == 1
+    assert wmbus.Decoder(signatures=cache).decode(COMPACT).records[0].value == 2982000  # 2982 kWh
+    path = tmp_path / "signatures.json"
+    cache.save(path)
+    assert json.loads(path.read_text())["format_signatures"] == {"0xd7c4": HEADERS}
+    again = wmbus.SignatureCache.load(path)
+    assert again.headers(0xD7C4) == tuple(bytes.fromhex(h) for h in HEADERS)
+
+
+def test_pre_seeding_checks_the_signature() -> None:
+    with pytest.raises(wmbus.WMBusError, match="does not match"):
+        wmbus.SignatureCache({"0x1234": HEADERS})
+
+
+def test_changed_format_fails_the_data_crc() -> None:
+    records = [mbus.build_record(0x13, 1234), mbus.build_record(0x5B, 45, coding="int16")]
+    compact = bytearray(wmbus.build_telegram(manufacturer="KAM", id="1", records=records,
+                                             tpl="none", compact=True))
+    compact[-1] ^= 0x01  # a data byte: the full-frame CRC no longer matches
+    decoder = wmbus.Decoder()
+    decoder.decode(wmbus.build_telegram(manufacturer="KAM", id="1", records=records))
+    with pytest.raises(wmbus.CRCError, match="full-frame CRC"):
+        decoder.decode(bytes(compact))
+
+
+def test_built_compact_frame_round_trip() -> None:
+    records = [mbus.build_record(0x13, 1234), mbus.build_record(0x5B, 45, coding="int16")]
+    decoder = wmbus.Decoder()
+    decoder.decode(wmbus.build_telegram(manufacturer="KAM", id="1", records=records))
+    compact = decoder.decode(wmbus.build_telegram(manufacturer="KAM", id="1", records=records,
+                                                  tpl="none", compact=True))
+    assert [r.value for r in compact.records] == [r.value for r in records]
+
+
+def test_cache_is_bounded() -> None:
+    cache = wmbus.SignatureCache(max_entries=2)
+    for vif in (0x13, 0x14, 0x15):
+        cache.learn([mbus.build_record(vif, 1)])
+    assert len(cache) == 2
