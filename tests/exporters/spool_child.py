@@ -51,21 +51,21 @@ def main(argv: list[str]) -> int:
     elif mode == "ftp":
         transport: Any = FtpTransport(
             "127.0.0.1", int(argv[3]), user="meter", password="s3cret", directory=argv[4],
-            timeout=10,
+            timeout=30,
         )
         report = spool.deliver(transport, force=True)
         assert report.ok, report.to_dict()
     elif mode == "sftp":
         transport = SftpTransport(
             "127.0.0.1", int(argv[3]), username="meter", password="s3cret",
-            directory=argv[4], host_key=argv[5], timeout=10,
+            directory=argv[4], host_key=argv[5], timeout=30,
         )
         report = spool.deliver(transport, force=True)
         assert report.ok, report.to_dict()
     elif mode == "smtp":
         transport = SmtpTransport(
             "127.0.0.1", int(argv[3]), sender="logger@example.org",
-            recipients=["portal@example.org"], security="none", timeout=10,
+            recipients=["portal@example.org"], security="none", timeout=30,
         )
         report = spool.deliver(transport, force=True)
         assert report.ok, report.to_dict()

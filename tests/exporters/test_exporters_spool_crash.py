@@ -33,7 +33,7 @@ FILES = {
 def run_child(*args: object) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(CHILD), *map(str, args)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=300,
     )
 
 
@@ -108,7 +108,7 @@ def test_killed_while_uploading_by_ftp_delivers_each_file_once(tmp_path: Path) -
             killed += result.returncode == -signal.SIGKILL
             assert result.returncode in (0, -signal.SIGKILL), result.stderr
             transport = FtpTransport("127.0.0.1", peer.port, user=peer.user,
-                                     password=peer.password, directory=run, timeout=10)
+                                     password=peer.password, directory=run, timeout=30)
             report = Spool(spool_dir).deliver(transport, force=True)
             assert report.ok, (kill_at, report.to_dict())
             assert Spool(spool_dir).entries() == []
@@ -133,7 +133,7 @@ def test_killed_while_uploading_by_sftp_delivers_each_file_once(tmp_path: Path) 
             assert result.returncode in (0, -signal.SIGKILL), result.stderr
             transport = SftpTransport("127.0.0.1", peer.port, username=peer.user,
                                       password=peer.password, directory=run,
-                                      host_key=peer.host_key_line, timeout=10)
+                                      host_key=peer.host_key_line, timeout=30)
             report = Spool(spool_dir).deliver(transport, force=True)
             assert report.ok, (kill_at, report.to_dict())
             check_delivered_once(peer.root / run, peer.renames, run)
@@ -157,7 +157,7 @@ def test_killed_while_sending_mail_loses_nothing_and_a_copy_keeps_its_message_id
             assert result.returncode in (0, -signal.SIGKILL), result.stderr
             transport = SmtpTransport("127.0.0.1", port, sender="logger@example.org",
                                       recipients=["portal@example.org"], security="none",
-                                      timeout=10)
+                                      timeout=30)
             assert Spool(spool_dir).deliver(transport, force=True).ok, kill_at
             assert Spool(spool_dir).entries() == []
         received: dict[str, list[tuple[str | None, bytes]]] = {}
