@@ -140,3 +140,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     handler: Callable[[argparse.Namespace], int] = args.handler
     return handler(args)
+
+
+from . import _cli_bus  # noqa: E402, F401  (registers read, scan, set-address, reset, ...)

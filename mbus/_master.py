@@ -21,7 +21,8 @@ toggled after each successful exchange; SND_NKE and a selection reset it.
 
 Echoing level converters: the master compares what arrives first with what it
 sent; once a whole echo has been seen it is stripped from every later
-exchange (``echo=None`` detects it, ``True``/``False`` force it).
+exchange, and once an answer came without one, no echo is expected any more
+(``echo=None`` detects it, ``True``/``False`` force it).
 """
 
 from __future__ import annotations
@@ -261,8 +262,7 @@ class Master:
         self._echo_held.clear()
         check_echo = self.echo is True or (self.echo is None)
         self._echo_left = data if check_echo else b""
-        self._deadline = self.timing.first_byte_deadline(now, len(data)) + (
-            self.timing.transmit_time(len(data)) if check_echo else 0.0)
+        self._deadline = self.timing.first_byte_deadline(now, len(data), echo=check_echo)
         log.debug("send %s (try %d): %s", request.describe(), self._tries, data.hex())
         self._actions.append(SendBytes(data=data))
 
@@ -280,9 +280,13 @@ class Master:
                 if not self.echo_detected:
                     log.info("the converter echoes what the master sends: echo cancellation on")
                 self.echo_detected = True
+                self.echo = True
                 self._echo_held.clear()
             return data[size:]
-        # not an echo: give back what was held
+        # not an echo: give back what was held; a converter that echoes always does
+        if self.echo is None and not self.echo_detected:
+            self.echo = False
+            log.debug("answer without echo: echo cancellation off")
         restored = bytes(self._echo_held) + data
         self._echo_held.clear()
         self._echo_left = b""

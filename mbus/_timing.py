@@ -10,8 +10,8 @@ times + 50 ms after the end of the master's frame. A character is 11 bits
 for the first byte of the answer, and once bytes arrive, as long as the rest
 of the frame takes to transmit plus an idle gap of ``window`` without the
 request part. ``margin`` covers level converters, USB latency and TCP; an
-explicit ``timeout`` replaces the computed window (useful over TCP, where a
-transparent converter ignores the configured baud rate).
+explicit ``timeout`` replaces the whole computed wait, transmit times
+included (useful over TCP, where the caller knows the link better).
 """
 
 from __future__ import annotations
@@ -72,10 +72,17 @@ class Timing:
         """Silence after which a started answer is taken as ended."""
         return self.window
 
-    def first_byte_deadline(self, now: float, request_size: int) -> float:
-        """When to give up waiting for an answer to a request written at ``now``."""
-        return now + self.transmit_time(request_size) + self.window
+    def first_byte_deadline(self, now: float, request_size: int, *, echo: bool = False) -> float:
+        """When to give up waiting for an answer to a request written at ``now``.
+
+        With ``echo`` the request comes back first and takes as long again.
+        """
+        if self.timeout is not None:
+            return now + self.timeout
+        return now + self.transmit_time(request_size) * (2 if echo else 1) + self.window
 
     def rest_deadline(self, now: float, remaining: int) -> float:
         """When to give up on the rest of an answer of which ``remaining`` bytes are missing."""
+        if self.timeout is not None:
+            return now + self.timeout
         return now + self.transmit_time(max(remaining, 0)) + self.idle_gap
