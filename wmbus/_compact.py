@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 import mbus
@@ -25,6 +26,7 @@ from ._errors import CRCError, DecodeError, UnknownSignatureError, WMBusError
 __all__ = ["SignatureCache", "expand_compact", "format_signature"]
 
 _SKIPPED = ("manufacturer_specific", "more_records_follow")
+_shape_of = attrgetter("shape")
 
 
 def format_signature(headers: Iterable[bytes]) -> int:
@@ -49,19 +51,37 @@ class SignatureCache:
     def __init__(self, initial: Mapping[int | str, Sequence[bytes | str]] | None = None, *,
                  max_entries: int = 65536) -> None:
         self._entries: dict[int, tuple[tuple[bytes, int | None], ...]] = {}
+        # Formats seen in full frames whose signature is not computed yet: the CRC is only
+        # worth its cost when a compact frame (or a save) asks for it.
+        self._pending: dict[tuple[bytes, ...], tuple[int | None, ...]] = {}
+        self._last: dict[bytes, tuple[mbus.RecordShape, ...]] = {}
         self.max_entries = max_entries
         for signature, headers in (initial or {}).items():
             self.add([bytes.fromhex(h) if isinstance(h, str) else bytes(h) for h in headers],
                      signature=int(signature, 16) if isinstance(signature, str) else signature)
 
+    def _resolve(self) -> None:
+        pending, self._pending = self._pending, {}
+        for headers, lengths in pending.items():
+            signature = format_signature(headers)
+            if signature not in self._entries:
+                self._store(signature, tuple(zip(headers, lengths, strict=True)))
+
+    def _store(self, signature: int, shape: tuple[tuple[bytes, int | None], ...]) -> None:
+        if signature not in self._entries and len(self._entries) >= self.max_entries:
+            del self._entries[next(iter(self._entries))]
+        self._entries[signature] = shape
+
     def __len__(self) -> int:
+        self._resolve()
         return len(self._entries)
 
     def __contains__(self, signature: object) -> bool:
+        self._resolve()
         return signature in self._entries
 
     def __repr__(self) -> str:
-        return f"SignatureCache({len(self._entries)} signatures)"
+        return f"SignatureCache({len(self)} signatures)"
 
     def add(self, headers: Sequence[bytes], *, signature: int | None = None) -> int:
         """Remember ``headers``; return their signature (checked when ``signature`` is given)."""
@@ -74,32 +94,45 @@ class SignatureCache:
         except mbus.MBusError as exc:
             raise WMBusError(f"record headers of signature 0x{computed:04x} do not decode: "
                              f"{exc}") from None
-        if computed not in self._entries and len(self._entries) >= self.max_entries:
-            del self._entries[next(iter(self._entries))]
-        self._entries[computed] = shape
+        self._store(computed, shape)
         return computed
 
-    def learn(self, records: Iterable[mbus.Record]) -> int | None:
-        """Learn the signature of a full frame's records; return it (None if no records)."""
-        headers = [r.shape.header for r in records if r.function not in _SKIPPED]
-        if not headers:
-            return None
-        signature = format_signature(headers)
-        if signature not in self._entries:
-            self.add(headers)
-        return signature
+    def learn(self, records: Sequence[mbus.Record], source: bytes = b"") -> None:
+        """Learn the format of a full frame's records (its signature is computed when needed).
+
+        ``source`` (the sender's address) makes a meter's repeated format cost almost nothing.
+        """
+        shapes = tuple(map(_shape_of, records))
+        if self._last.get(source) == shapes:  # same shape objects: an identity check
+            return
+        if len(self._last) >= self.max_entries:
+            self._last.clear()
+        self._last[source] = shapes
+        kept = [shape for shape in shapes if shape.function not in _SKIPPED]
+        if not kept:
+            return
+        headers = tuple(shape.header for shape in kept)
+        if headers not in self._pending:
+            if len(self._pending) >= self.max_entries:
+                self._resolve()
+            self._pending[headers] = tuple(shape.length for shape in kept)
 
     def headers(self, signature: int) -> tuple[bytes, ...] | None:
         """The record headers of a known signature, or None."""
-        entry = self._entries.get(signature)
+        entry = self.shape(signature)
         return None if entry is None else tuple(h for h, _ in entry)
 
     def shape(self, signature: int) -> tuple[tuple[bytes, int | None], ...] | None:
         """(header, data length or None for LVAR) per record of a known signature."""
-        return self._entries.get(signature)
+        entry = self._entries.get(signature)
+        if entry is None and self._pending:
+            self._resolve()
+            entry = self._entries.get(signature)
+        return entry
 
     def to_dict(self) -> dict[str, list[str]]:
         """JSON-able form: ``{"0xd7c4": ["0406", "04ff07", ...]}``."""
+        self._resolve()
         return {f"0x{sig:04x}": [h.hex() for h, _ in entry]
                 for sig, entry in self._entries.items()}
 

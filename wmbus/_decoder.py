@@ -242,6 +242,9 @@ class Decoder:
 class _Run:
     """The state of one decode: the layers found so far."""
 
+    __slots__ = ("afl", "apl", "base", "decoder", "decrypted_by", "ell",
+                 "ell_encryption", "key", "key_for", "link")
+
     def __init__(self, decoder: Decoder, link: LinkLayer, apl: bytes, key: bytes | None):
         self.decoder = decoder
         self.link = link
@@ -393,7 +396,7 @@ class _Run:
                 return self._telegram(ci=ci, tpl=tpl, header=header, records=records,
                                       payload=body, security=security,
                                       record_error=record_error, undecoded=rest)
-            cache.learn(records)
+            cache.learn(records, link.raw_address)
         return self._telegram(ci=ci, tpl=tpl, header=header, records=records,
                               payload=body, security=security, compact=compact)
 

@@ -160,15 +160,12 @@ def _wired(data: bytes) -> tuple[LinkLayer, bytes] | None:
     return link, bytes((frame.ci,)) + frame.data
 
 
-def _identity(frame: bytes) -> dict[str, Any]:
-    return {
-        "c": frame[1],
-        "manufacturer": mbus.decode_manufacturer(frame[2] | frame[3] << 8),
-        "id": mbus.decode_bcd_id(frame[4:8]),
-        "version": frame[8],
-        "device_type": frame[9],
-        "raw_address": frame[2:10],
-    }
+def _link_layer(frame: bytes, fmt: str, **more: Any) -> LinkLayer:
+    """The link layer of a CRC-less frame image (L C M A ...)."""
+    return LinkLayer(format=fmt, c=frame[1],
+                     manufacturer=mbus.decode_manufacturer(frame[2] | frame[3] << 8),
+                     id=frame[7:3:-1].hex().upper(), version=frame[8], device_type=frame[9],
+                     raw_address=frame[2:10], **more)
 
 
 _MAX_TRAILING = 4  # receivers append at most a few bytes (RSSI, LQI, ...)
@@ -184,7 +181,7 @@ def _lacks_l_field(data: bytes) -> bool:
 
 def _without_l_field(data: bytes) -> tuple[LinkLayer, bytes]:
     frame = bytes((len(data),)) + data
-    link = LinkLayer(format="none", length=None, l_field=False, **_identity(frame))
+    link = _link_layer(frame, "none", length=None, l_field=False)
     return link, frame[_BLOCK1:]
 
 
@@ -213,14 +210,12 @@ def parse_link(data: bytes) -> tuple[LinkLayer, bytes]:
     if stripped is not None:
         frame, count = stripped
         used = _format_a_length(length) if fmt == "A" else length + 1
-        link = LinkLayer(format=fmt, length=length, crcs=count, trailing=data[used:],
-                         **_identity(frame))
+        link = _link_layer(frame, fmt, length=length, crcs=count, trailing=data[used:])
         return link, frame[_BLOCK1:]
     if len(data) > length + 1 + _MAX_TRAILING and _lacks_l_field(data):
         return _without_l_field(data)
     if len(data) >= length + 1:
-        link = LinkLayer(format="none", length=length, trailing=data[length + 1:],
-                         **_identity(data))
+        link = _link_layer(data, "none", length=length, trailing=data[length + 1:])
         return link, data[_BLOCK1:length + 1]
     if _lacks_l_field(data):
         return _without_l_field(data)
