@@ -23,7 +23,7 @@ from ._requests import SecondaryAddress
 
 __all__ = ["register_bus_commands"]
 
-Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]
+Subparsers = "argparse._SubParsersAction[argparse.ArgumentParser]"  # evaluated by mypy only
 
 
 def _fail(command: str, error: BaseException) -> int:
