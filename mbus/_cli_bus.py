@@ -14,7 +14,7 @@ import json
 import signal
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeAlias
 
 from ._cli import COMMAND_REGISTRY, print_table
 from ._errors import MBusError
@@ -23,7 +23,7 @@ from ._requests import SecondaryAddress
 
 __all__ = ["register_bus_commands"]
 
-Subparsers = "argparse._SubParsersAction[argparse.ArgumentParser]"  # evaluated by mypy only
+Subparsers: TypeAlias = "argparse._SubParsersAction[argparse.ArgumentParser]"
 
 
 def _fail(command: str, error: BaseException) -> int:
