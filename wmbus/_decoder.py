@@ -572,6 +572,6 @@ def decode(data: bytes, key: bytes | None = None) -> Telegram:
     ...     "2E4493157856341233037A2A0000002F2F0C1427048502046D32371F1502FD1700002F2F"
     ...     "2F2F2F2F2F2F2F2F2F2F2F"))
     >>> t.id, t.manufacturer, [(r.quantity, r.value, r.unit) for r in t.records][0]
-    ('12345678', 'ELS', ('volume', Decimal('2850.427'), 'm3'))
+    ('12345678', 'ELS', ('volume', Decimal('28504.27'), 'm3'))
     """
     return Decoder().decode(data, key)
