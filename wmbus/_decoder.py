@@ -342,18 +342,16 @@ class _Run:
 
     def _read_tpl(self, pos: int) -> Telegram:
         apl = self.apl
-        tpl, start = parse_tpl(apl, pos, self.base)
+        link = self.link
+        tpl, start = parse_tpl(apl, pos, self.base,
+                               identity=None if link.format == "wired" else link)
         ci = tpl.ci
         header = tpl.header
-        link = self.link
-        if tpl.kind != "long" and link.format != "wired":
-            access = header.access_number if header is not None else (
-                self.ell.access_number if self.ell is not None else None)
+        if header is None and link.format != "wired":
             header = mbus.Header(
                 id=link.id, manufacturer=link.manufacturer, version=link.version,
-                medium=link.device_type, access_number=access,
-                status=header.status if header is not None else None,
-                signature=header.signature if header is not None else None)
+                medium=link.device_type,
+                access_number=self.ell.access_number if self.ell is not None else None)
         mode = tpl.config.mode if tpl.config is not None else 0
         blocks = tpl.config.encrypted_blocks if tpl.config is not None else 0
         body = apl[start:]
@@ -369,9 +367,8 @@ class _Run:
                                    offset=self.base + start - 2,
                                    data=(tpl.config.raw if tpl.config else 0).to_bytes(2,
                                                                                        "little"))
-        security = Security(mode=mode, encrypted_blocks=blocks if mode else 0,
-                            ell_encryption=self.ell_encryption,
-                            decrypted_by=self.decrypted_by, mac_ok=mac_ok, key_for=self.key_for)
+        security = _security(mode, blocks if mode else 0, self.ell_encryption,
+                             self.decrypted_by, mac_ok, self.key_for)
         base = self.base + start
         cache = self.decoder.signatures
         compact: CompactInfo | None = None
@@ -397,8 +394,8 @@ class _Run:
                                       payload=body, security=security,
                                       record_error=record_error, undecoded=rest)
             cache.learn(records, link.raw_address)
-        return self._telegram(ci=ci, tpl=tpl, header=header, records=records,
-                              payload=body, security=security, compact=compact)
+        return Telegram(link=link, ci=ci, security=security, ell=self.ell, afl=self.afl,
+                        tpl=tpl, header=header, records=records, compact=compact, payload=body)
 
     def _learn_format(self, body: bytes, base: int) -> CompactInfo:
         if len(body) < 3:
@@ -537,6 +534,22 @@ class _Run:
                 version=self.link.version, medium=self.link.device_type,
                 access_number=self.ell.access_number if self.ell is not None else None)
         return Telegram(link=self.link, ci=ci, ell=self.ell, afl=self.afl, **fields)
+
+
+_SECURITY_CACHE: dict[tuple[Any, ...], Security] = {}
+
+
+def _security(*fields: Any) -> Security:
+    """A shared Security for these fields (they repeat; the objects are immutable)."""
+    found = _SECURITY_CACHE.get(fields)
+    if found is None:
+        if len(_SECURITY_CACHE) > 4096:
+            _SECURITY_CACHE.clear()
+        mode, blocks, ell_encryption, decrypted_by, mac_ok, key_for = fields
+        found = _SECURITY_CACHE[fields] = Security(
+            mode=mode, encrypted_blocks=blocks, ell_encryption=ell_encryption,
+            decrypted_by=decrypted_by, mac_ok=mac_ok, key_for=key_for)
+    return found
 
 
 def _records_prefix(body: bytes, base: int,

@@ -13,7 +13,7 @@ configuration extension byte: bits 5-4 KDF selection, 3-0 key ID.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import mbus
 
@@ -45,6 +45,22 @@ NO_APL_CIS = frozenset((0x8A, 0x8B))
 _EXTENDED_MODES = frozenset((7, 8, 9, 10, 13))
 
 _MODE_NAMES = {0: "none", 5: "aes_cbc_iv", 7: "aes_cbc_zero_iv_kdf"}
+
+
+class _Identity(Protocol):
+    """What a short header borrows from the link layer."""
+
+    @property
+    def id(self) -> str | None: ...
+
+    @property
+    def manufacturer(self) -> str | None: ...
+
+    @property
+    def version(self) -> int | None: ...
+
+    @property
+    def device_type(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -131,25 +147,47 @@ class TransportLayer:
         return out
 
 
-def parse_tpl(apl: bytes, pos: int, base: int = 0) -> tuple[TransportLayer, int]:
-    """Read the TPL whose CI is at ``apl[pos]``; return it and the offset of its payload."""
+# Configuration words repeat and are immutable: one object per value (at most 65536).
+_CONFIG_WORDS: dict[int, ConfigWord] = {}
+
+
+def parse_tpl(apl: bytes, pos: int, base: int = 0,
+              identity: _Identity | None = None) -> tuple[TransportLayer, int]:
+    """Read the TPL whose CI is at ``apl[pos]``; return it and the offset of its payload.
+
+    ``identity`` (the link layer) fills in the meter's ID, manufacturer, version
+    and device type of a short header, which has none of its own.
+    """
     ci = apl[pos]
     kind = HEADER_KINDS[ci]
     start = pos + 1
-    try:
-        if kind == "long":
-            header: mbus.Header | None = mbus.Header.decode_long(apl, start)
-            start += 12
-        elif kind == "short":
-            header = mbus.Header.decode_short(apl, start)
-            start += 4
+    if kind == "long":
+        try:
+            header = mbus.Header.decode_long(apl, start)
+        except mbus.RecordError as exc:
+            raise LinkError(f"TPL header: {exc.message}", field="TPL", offset=base + start,
+                            data=apl[start:]) from None
+        start += 12
+    elif kind == "short":
+        if len(apl) - start < 4:
+            raise LinkError(f"TPL header: short header needs 4 bytes, {len(apl) - start} left",
+                            field="TPL", offset=base + start, data=apl[start:])
+        signature = apl[start + 2] | apl[start + 3] << 8
+        if identity is None:
+            header = mbus.Header(access_number=apl[start], status=apl[start + 1],
+                                 signature=signature)
         else:
-            return TransportLayer(ci=ci, kind=kind), start
-    except mbus.RecordError as exc:
-        raise LinkError(f"TPL header: {exc.message}", field="TPL", offset=base + start,
-                        data=apl[start:]) from None
-    assert header is not None and header.signature is not None
-    config = ConfigWord(raw=header.signature)
+            header = mbus.Header(id=identity.id, manufacturer=identity.manufacturer,
+                                 version=identity.version, medium=identity.device_type,
+                                 access_number=apl[start], status=apl[start + 1],
+                                 signature=signature)
+        start += 4
+    else:
+        return TransportLayer(ci=ci, kind=kind), start
+    assert header.signature is not None
+    config = _CONFIG_WORDS.get(header.signature)
+    if config is None:
+        config = _CONFIG_WORDS[header.signature] = ConfigWord(raw=header.signature)
     if config.mode in _EXTENDED_MODES:
         if start >= len(apl):
             raise LinkError(f"mode {config.mode} needs a configuration extension byte",
