@@ -83,10 +83,14 @@ def run_procedure(master: Master, procedure: Procedure, port: Port,
 
 
 def target_requests(meter: Meter) -> tuple[list[Any], int, list[int]]:
-    """Requests that address ``meter`` for a SND_UD: (prefix, address, optional indexes)."""
+    """Requests that address ``meter`` for a SND_UD: (prefix, address, optional indexes).
+
+    The prefix resets the slave's frame count first (SND_NKE, or deselection and
+    selection), so that the SND_UD is never taken for a repeat of an earlier one.
+    """
     if isinstance(meter, SecondaryAddress):
         return [deselect(), select(meter, retry=True)], NETWORK_ADDRESS, [0]
-    return [], meter, []
+    return [snd_nke(meter)], meter, []
 
 
 def _raise_error(result: T | BusError) -> T:

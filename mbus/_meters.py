@@ -64,7 +64,7 @@ def random_meters(count: int, *, seed: int = 0, clustered: bool = False,
         else:
             ids.add(f"{rng.randrange(10**8):08d}")
     slaves = []
-    for index, ident in enumerate(sorted(ids, key=lambda _: rng.random())):
+    for index, ident in enumerate(sorted(sorted(ids), key=lambda _: rng.random())):
         address = SecondaryAddress(id=ident,
                                    manufacturer=encode_manufacturer(rng.choice(_MANUFACTURERS)),
                                    version=rng.randrange(1, 60), medium=rng.choice(_MEDIA))

@@ -309,14 +309,17 @@ class ExchangeState(enum.Enum):
 _X = ExchangeState
 EXCHANGE_TABLE: dict[tuple[ExchangeState, type[Any]], Transition] = {
     (_X.SENDING, AnswerReceived): ("_answered", frozenset({_X.SENDING, _X.DONE})),
-    (_X.SENDING, ResponseTimedOut): ("_failed", frozenset({_X.DONE})),
-    (_X.SENDING, CollisionDetected): ("_failed", frozenset({_X.DONE})),
-    (_X.SENDING, ChecksumMismatch): ("_failed", frozenset({_X.DONE})),
+    (_X.SENDING, ResponseTimedOut): ("_failed", frozenset({_X.SENDING, _X.DONE})),
+    (_X.SENDING, CollisionDetected): ("_failed", frozenset({_X.SENDING, _X.DONE})),
+    (_X.SENDING, ChecksumMismatch): ("_failed", frozenset({_X.SENDING, _X.DONE})),
 }
 
 
 class Exchange(StateMachine):
     """Sends requests in order; each must be answered (E5 for SND_UD/SND_NKE).
+
+    State table: SENDING --answer--> SENDING | DONE; SENDING --silence or garbled-->
+    SENDING (an optional request) | DONE (error).
 
     ``optional`` holds indexes of requests whose silence is fine (a deselection).
     Finishes with the tuple of answers, or a :class:`~mbus.BusError`.

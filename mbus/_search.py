@@ -157,6 +157,7 @@ class _Group:
     stage: str
     pending: int = 0
     hits: int = 0
+    singles: int = 0
 
 
 @dataclass(eq=False)
@@ -166,6 +167,8 @@ class _Node:
     group: _Group | None = None
     concluded: bool = field(default=False)
     many: bool = False  # its readout collided: at least two meters answered
+    child_hits: int = 0  # over all narrowing stages of its slot
+    child_singles: int = 0
 
 
 def _narrow(mask: SecondaryAddress, slot: Slot, value: str | int) -> SecondaryAddress:
@@ -235,10 +238,11 @@ class SecondarySearch(StateMachine):
                 probes=self.probes))
         node = self._stack.pop()
         group = node.group
-        if group is not None and group.parent.many and group.pending == 1 and not group.hits:
+        if (group is not None and group.stage == "bcd" and group.parent.many
+                and group.pending == 1 and not group.hits and not group.parent.child_hits):
             # Every sibling was empty and the parent held several meters: they are all
             # here. Narrow at once instead of probing a selection that must collide.
-            self._conclude(node, True)
+            self._conclude(node, True, single=False)
             node.many = True
             return self._descend(node, "answers collide at a full address")
         self._node = node
@@ -247,7 +251,8 @@ class SecondarySearch(StateMachine):
                                              mask=str(self._node.mask)))
         return SearchState.SELECTING, select(self._node.mask)
 
-    def _conclude(self, node: _Node, hit: bool) -> None:
+    def _conclude(self, node: _Node, hit: bool, *, single: bool = False) -> None:
+        # A child is concluded once its probe is classified: empty, one meter, or more.
         if node.concluded:
             return
         node.concluded = True
@@ -256,14 +261,22 @@ class SecondarySearch(StateMachine):
             return
         group.pending -= 1
         group.hits += hit
-        if group.pending or group.hits:
+        group.singles += hit and single
+        if group.pending:
             return
         parent, slot = group.parent, group.slot
-        if isinstance(slot, int) and group.stage == "bcd":
+        parent.child_hits += group.hits
+        parent.child_singles += group.singles
+        # Unexplained: someone answered the parent and no child did, or the parent's
+        # answers collided and its children hold a single meter: the rest hide behind
+        # digits A-F, or F itself (the wildcard).
+        unexplained = parent.child_hits == 0 or (
+            parent.many and parent.child_hits == 1 and parent.child_singles == 1)
+        if unexplained and isinstance(slot, int) and group.stage == "bcd":
             self._push_group(parent, slot, "hex")
-        elif isinstance(slot, int) and group.stage == "hex":
+        elif unexplained and isinstance(slot, int) and group.stage == "hex":
             self._push_group(parent, slot, "keep")
-        else:
+        elif parent.child_hits == 0:
             self.unresolved.append(UnresolvedMask(
                 mask=parent.mask, reason="acknowledged, but no narrower selection was"))
 
@@ -308,7 +321,6 @@ class SecondarySearch(StateMachine):
 
     def _acknowledged(self, outcome: Outcome) -> tuple[SearchState, Step]:
         assert self._node is not None
-        self._conclude(self._node, True)
         bottom = not any(isinstance(slot, int) for slot in self._node.slots)
         return SearchState.READING, req_ud2(NETWORK_ADDRESS, retry=bottom, retry_silence=bottom)
 
@@ -319,6 +331,7 @@ class SecondarySearch(StateMachine):
 
     def _somebody(self, outcome: Outcome) -> tuple[SearchState, Step]:
         assert self._node is not None
+        self._node.many = True
         self._conclude(self._node, True)
         return self._descend(self._node, "garbled acknowledgements at a full address")
 
@@ -327,12 +340,16 @@ class SecondarySearch(StateMachine):
         node = self._node
         header = outcome.telegram.header if outcome.telegram is not None else None
         if header is None or header.id is None or header.manufacturer is None:
+            node.many = True
+            self._conclude(node, True)
             return self._descend(node, "answers without a long header")
         candidate = SecondaryAddress.from_header(header)
         if not node.mask.matches(candidate):
             node.many = True
+            self._conclude(node, True)
             return self._descend(node, "answers carry addresses outside the selection")
         if candidate in self.found:
+            self._conclude(node, True, single=True)
             return self._probe_next()
         if candidate == node.mask:  # this probe already was a full selection and read
             return self._found(candidate, outcome)
@@ -345,8 +362,10 @@ class SecondarySearch(StateMachine):
                 isinstance(slot, int) for slot in self._node.slots):
             self.unresolved.append(UnresolvedMask(
                 mask=self._node.mask, reason="acknowledges the selection but sends no data"))
+            self._conclude(self._node, True, single=True)
             return self._probe_next()
         self._node.many = not isinstance(outcome, ResponseTimedOut)
+        self._conclude(self._node, True)
         return self._descend(self._node, "answers collide at a full address")
 
     def _confirm_selected(self, outcome: Outcome) -> tuple[SearchState, Step]:
@@ -359,10 +378,14 @@ class SecondarySearch(StateMachine):
                 and SecondaryAddress.from_header(header) == self._candidate):
             assert self._candidate is not None
             return self._found(self._candidate, outcome)
+        self._node.many = True
+        self._conclude(self._node, True)
         return self._descend(self._node, "confirmation read another address")
 
     def _not_confirmed(self, outcome: Outcome) -> tuple[SearchState, Step]:
         assert self._node is not None
+        self._node.many = True
+        self._conclude(self._node, True)
         return self._descend(self._node, "candidate could not be confirmed")
 
     def _found(self, address: SecondaryAddress, outcome: AnswerReceived) -> tuple[SearchState,
@@ -372,6 +395,8 @@ class SecondarySearch(StateMachine):
         primary = getattr(frame, "a", 0)
         meter = FoundMeter(address=address, primary=primary, header=outcome.telegram.header)
         self.found[address] = meter
+        if self._node is not None:
+            self._conclude(self._node, True, single=True)
         for position, digit in enumerate(address.id):
             counts = self._digit_counts[position]
             counts[digit] = counts.get(digit, 0) + 1

@@ -122,8 +122,6 @@ class Slave:
         alarm: int | None = None,
         access_number: int = 0,
     ) -> None:
-        if secondary.has_wildcards:
-            raise EncodeError(f"a meter needs a full secondary address, not {secondary}")
         if not 0 <= primary <= 250:
             raise EncodeError(f"primary address {primary} is not 0-250")
         if baud not in BAUD_RATES:
@@ -142,6 +140,8 @@ class Slave:
         self._last_answer: bytes | None = None
         self._last_was_more = False
         self._framer = Framer()
+        self._own_for: SecondaryAddress | None = None
+        self._own = b""
         self._events: deque[SlaveEvent] = deque(maxlen=256)
 
     @classmethod
@@ -246,15 +246,26 @@ class Slave:
         self._last_fcb = control.fcb
         return True
 
+    def _matches(self, mask: bytes) -> bool:
+        # Wildcards (EN 13757-3:2018 11.5): any ID nibble 0xF; manufacturer 0xFFFF,
+        # version 0xFF and medium 0xFF only as whole fields.
+        if self._own_for is not self.secondary:
+            self._own_for, self._own = self.secondary, self.secondary.encode()
+        own = self._own
+        for index in range(4):
+            wanted, mine = mask[index], own[index]
+            if (wanted & 0xF0 != 0xF0 and wanted & 0xF0 != mine & 0xF0) or (
+                    wanted & 0x0F != 0x0F and wanted & 0x0F != mine & 0x0F):
+                return False
+        if mask[4:6] != b"\xff\xff" and mask[4:6] != own[4:6]:
+            return False
+        return all(mask[index] in (0xFF, own[index]) for index in (6, 7))
+
     def _select(self, frame: LongFrame) -> bytes:
-        try:
-            mask = SecondaryAddress.decode(frame.data)
-        except DecodeError:
-            return b""
-        except ValueError:
+        if len(frame.data) < 8:
             return b""
         # Not supported yet: enhanced selection (records after the address) is not compared.
-        if mask.matches(self.secondary):
+        if self._matches(frame.data):
             self.selected = True
             self._reset_fcb()
             self._page_index = 0

@@ -1,0 +1,261 @@
+"""Procedures: every state table is total, and master/slave pairs in process for each."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mbus
+from mbus import (
+    AnswerReceived,
+    AssignAddresses,
+    Bus,
+    ChecksumMismatch,
+    CollisionDetected,
+    Exchange,
+    PrimaryScan,
+    ProcedureFinished,
+    ReadAll,
+    ReadMeter,
+    ResponseTimedOut,
+    SecondaryAddress,
+    SecondarySearch,
+    Segment,
+    SimulatedPort,
+    Slave,
+    StateMachine,
+    build_record,
+)
+
+OUTCOME_TYPES = (AnswerReceived, ResponseTimedOut, CollisionDetected, ChecksumMismatch)
+ADDRESS = SecondaryAddress.parse("1234567824232504")
+
+MACHINES: dict[str, Callable[[], StateMachine]] = {
+    "read_primary": lambda: ReadMeter(5),
+    "read_secondary": lambda: ReadMeter(ADDRESS),
+    "read_all": lambda: ReadAll([5, ADDRESS, 7]),
+    "exchange": lambda: Exchange([mbus.deselect(), mbus.select(ADDRESS), mbus.snd_nke(253)],
+                                 optional=[0]),
+    "primary_scan": lambda: PrimaryScan(range(5), verify=True),
+    "secondary_search": lambda: SecondarySearch(max_probes=40),
+    "assign": lambda: AssignAddresses([ADDRESS, SecondaryAddress.parse("8765432124232504")],
+                                      free=[1, 2, 3]),
+}
+
+
+def _rsp(ident: str, more: bool) -> mbus.Telegram:
+    header = mbus.Header(id=ident, manufacturer="HYD", version=0x25, medium=4,
+                         access_number=0, status=0)
+    return mbus.build_telegram(address=5, header=header, records=[build_record(0x13, 1)],
+                               more_records_follow=more)
+
+
+@st.composite
+def outcomes(draw: st.DrawFn, request: mbus.Request) -> Any:
+    kind = draw(st.sampled_from(OUTCOME_TYPES))
+    if kind is ResponseTimedOut:
+        return ResponseTimedOut(request=request)
+    if kind is CollisionDetected:
+        return CollisionDetected(request=request, data=b"\x60", reason="test")
+    if kind is ChecksumMismatch:
+        return ChecksumMismatch(request=request, data=b"\x68", reason="test")
+    shape = draw(st.sampled_from(["ack", "rsp", "rsp_more", "undecodable"]))
+    if shape == "ack":
+        return AnswerReceived(request=request, frame=mbus.ACK, raw=b"\xe5")
+    if shape == "undecodable":
+        frame = mbus.LongFrame(c=8, a=5, ci=0x72, data=b"\x01")
+        return AnswerReceived(request=request, frame=frame, raw=frame.encode(),
+                              decode_error="cut off")
+    ident = draw(st.sampled_from(["12345678", "12345679", "87654321"]))
+    telegram = _rsp(ident, shape == "rsp_more")
+    return AnswerReceived(request=request, frame=telegram.frame, raw=telegram.encode(),
+                          telegram=telegram)
+
+
+@pytest.mark.parametrize("name", sorted(MACHINES))
+def test_state_table_covers_every_state_and_outcome(name: str) -> None:
+    machine = MACHINES[name]()
+    state_type: Any = type(machine.state)
+    states = set(state_type)
+    for state in states - set(machine.FINAL):
+        for kind in OUTCOME_TYPES:
+            assert (state, kind) in machine.TABLE, (state, kind)
+    for state in machine.FINAL:
+        assert not any(key[0] == state for key in machine.TABLE)
+
+
+@pytest.mark.parametrize("name", sorted(MACHINES))
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_every_transition_follows_the_table(name: str, data: st.DataObject) -> None:
+    machine = MACHINES[name]()
+    step = machine.start()
+    for _ in range(120):
+        if isinstance(step, ProcedureFinished):
+            assert machine.state in machine.FINAL
+            with pytest.raises(mbus.ProcedureError):
+                machine.handle(ResponseTimedOut(request=mbus.snd_nke(1)))
+            return
+        outcome = data.draw(outcomes(step))
+        before = machine.state
+        step = machine.handle(outcome)
+        _, allowed = machine.TABLE[(before, type(outcome))]
+        assert machine.state in allowed
+
+
+# -- master/slave pairs in process -----------------------------------------------------
+
+
+def meter(ident: str = "12345678", pages: int = 1, primary: int = 5, medium: int = 4) -> Slave:
+    address = SecondaryAddress(id=ident, manufacturer=mbus.encode_manufacturer("HYD"),
+                               version=0x25, medium=medium)
+    return Slave(address, [[build_record(0x13, page + 1)] for page in range(pages)],
+                 primary=primary)
+
+
+def bus_for(*slaves: Slave, **options: Any) -> Bus:
+    tamper = options.pop("tamper", None)
+    echo = options.pop("echo", False)
+    return Bus(SimulatedPort(Segment(slaves), tamper=tamper, echo=echo), **options)
+
+
+def values(reading: mbus.MeterReading) -> list[Any]:
+    return [record.value for record in reading.telegram.records]
+
+
+def test_multi_telegram_read_merges_all_telegrams() -> None:
+    bus = bus_for(meter(pages=3))
+    reading = bus.read(5)
+    assert len(reading.telegrams) == 3
+    assert values(reading) == [1, 2, 3]
+    assert reading.to_dict()["telegrams"] == 3
+    assert [r["value"] for r in reading.to_dict()["records"]] == [1, 2, 3]
+
+
+def test_second_multi_telegram_read_starts_at_the_first_telegram() -> None:
+    # libmbus skips the FCB reset and returns only the last telegram on a second read.
+    slave = meter(pages=3)
+    bus = bus_for(slave)
+    bus.read(5)
+    # a read interrupted after the first telegram leaves the slave's FCB state behind
+    bus.run(mbus.Exchange([mbus.req_ud2(5)]))
+    assert values(bus.read(5)) == [1, 2, 3]
+    assert values(bus.read(5)) == [1, 2, 3]
+
+
+def test_read_by_secondary_address() -> None:
+    bus = bus_for(meter("11111111", pages=2), meter("22222222", pages=1, primary=6))
+    reading = bus.read(SecondaryAddress.parse("11111111FFFFFFFF"))
+    assert values(reading) == [1, 2]
+
+
+def test_read_by_secondary_address_rejects_collided_answers() -> None:
+    # two meters match the mask: their answers collide
+    bus = bus_for(meter("11111111"), meter("11111112", primary=6))
+    with pytest.raises(mbus.CollisionError):
+        bus.read(SecondaryAddress.parse("1111111FFFFFFFFF"))
+
+
+def test_read_errors_dead_meter_no_meter() -> None:
+    bus = bus_for(meter())
+    with pytest.raises(mbus.NoAnswerError) as caught:
+        bus.read(9)
+    assert "primary address 9" in str(caught.value)
+    with pytest.raises(mbus.NoMeterError):
+        bus.read(SecondaryAddress.parse("99999999FFFFFFFF"))
+
+
+def test_lost_answer_is_repeated_and_the_slave_repeats_its_telegram() -> None:
+    lost = {"count": 0}
+
+    def lose_second_rsp(request: bytes, answer: bytes) -> bytes:
+        if answer.startswith(b"\x68"):
+            lost["count"] += 1
+            if lost["count"] == 2:
+                return answer[:10]  # cut off: the master repeats with the same FCB
+        return answer
+
+    bus = bus_for(meter(pages=3), tamper=lose_second_rsp)
+    assert values(bus.read(5)) == [1, 2, 3]
+
+
+def test_wrong_checksum_then_good_answer() -> None:
+    state = {"first": True}
+
+    def corrupt_once(request: bytes, answer: bytes) -> bytes:
+        if answer.startswith(b"\x68") and state["first"]:
+            state["first"] = False
+            return answer[:-2] + bytes(((answer[-2] + 1) & 0xFF,)) + answer[-1:]
+        return answer
+
+    bus = bus_for(meter(pages=2), tamper=corrupt_once)
+    assert values(bus.read(5)) == [1, 2]
+
+
+def test_echoing_converter_is_handled() -> None:
+    bus = bus_for(meter(pages=2), echo=True)
+    assert values(bus.read(5)) == [1, 2]
+    assert bus.master.echo_detected
+    assert [found.primary for found in bus.scan_primary(range(8))] == [5]
+
+
+def test_collision_on_a_primary_address_is_an_error() -> None:
+    bus = bus_for(meter("11111111"), meter("22222222"))  # both at primary 5
+    with pytest.raises(mbus.CollisionError):
+        bus.read(5)
+
+
+def test_read_all_reports_each_meter() -> None:
+    bus = bus_for(meter("11111111", primary=1), meter("22222222", primary=2, pages=2))
+    entries = bus.read_all([1, 2, 3])
+    assert [entry.error is None for entry in entries] == [True, True, False]
+    assert entries[1].reading is not None and values(entries[1].reading) == [1, 2]
+    assert isinstance(entries[2].error, mbus.NoAnswerError)
+    assert entries[2].to_dict()["meter"] == 3
+
+
+def test_set_primary_address_and_reset_by_secondary_address() -> None:
+    slave = meter(primary=0)
+    bus = bus_for(slave)
+    bus.set_primary_address(slave.secondary, 42)
+    assert slave.primary == 42
+    bus.reset(42, subcode=0x10)
+    assert slave.next_event() == mbus.AddressChanged(old=0, new=42)
+    assert slave.next_event() == mbus.ApplicationResetReceived(subcode=0x10)
+    bus.set_baud_rate(42, 9600)
+    assert slave.baud == 9600
+    with pytest.raises(mbus.NoAnswerError):  # the slave now listens at 9600
+        bus.ping(42)
+
+
+def test_assign_addresses_skips_taken_addresses_and_verifies() -> None:
+    first, second = meter("11111111", primary=0), meter("22222222", primary=0)
+    taken = meter("33333333", primary=1)
+    bus = bus_for(first, second, taken)
+    assignments = bus.assign_addresses([first.secondary, second.secondary,
+                                        SecondaryAddress.parse("4444444424232504")])
+    assert [a.primary for a in assignments[:2]] == [2, 3]
+    assert (first.primary, second.primary, taken.primary) == (2, 3, 1)
+    assert isinstance(assignments[2].error, mbus.NoMeterError)
+    assert assignments[0].to_dict() == {"secondary": str(first.secondary), "primary": 2}
+
+
+def test_primary_scan_finds_meters_and_flags_collisions() -> None:
+    bus = bus_for(meter("11111111", primary=1), meter("22222222", primary=3),
+                  meter("33333333", primary=3))
+    found = bus.scan_primary(range(6), verify=True)
+    assert [(f.primary, f.collision) for f in found] == [(1, False), (3, True)]
+    assert [f.to_dict() for f in found] == [{"primary": 1}, {"primary": 3, "collision": True}]
+
+
+def test_progress_events_are_reported() -> None:
+    events: list[Any] = []
+    bus = bus_for(meter(primary=2))
+    bus.on_progress = events.append
+    bus.scan_primary(range(4))
+    assert [e.probes for e in events] == [1, 2, 3, 4]
+    assert events[-1].found == 1

@@ -1,0 +1,138 @@
+"""Secondary search on simulated segments: collisions as AND, parity drops, odd meters."""
+
+from __future__ import annotations
+
+import pytest
+
+import mbus
+from mbus import (
+    Bus,
+    SecondaryAddress,
+    Segment,
+    SimulatedPort,
+    Slave,
+    build_record,
+    random_meters,
+)
+
+
+def found_addresses(result: mbus.SearchResult) -> set[SecondaryAddress]:
+    return {meter.address for meter in result.meters}
+
+
+def meter(text: str, primary: int = 0, value: int = 1) -> Slave:
+    return Slave(SecondaryAddress.parse(text), [[build_record(0x13, value)]], primary=primary)
+
+
+@pytest.mark.parametrize(("count", "clustered", "drop"), [
+    (250, True, False), (250, True, True), (100, False, False), (100, False, True)])
+def test_search_finds_all_meters(count: int, clustered: bool, drop: bool) -> None:
+    slaves = random_meters(count, seed=3, clustered=clustered)
+    bus = Bus(SimulatedPort(Segment(slaves, drop_parity_errors=drop)))
+    result = bus.scan_secondary()
+    assert found_addresses(result) == {slave.secondary for slave in slaves}
+    assert result.unresolved == ()
+    primaries = {meter.address: meter.primary for meter in result.meters}
+    assert all(primaries[slave.secondary] == slave.primary for slave in slaves)
+
+
+def test_ids_sharing_all_but_the_last_digit() -> None:
+    slaves = [meter(f"1234567{digit}24232504", value=digit) for digit in range(10)]
+    result = Bus(SimulatedPort(Segment(slaves, drop_parity_errors=True))).scan_secondary()
+    assert found_addresses(result) == {slave.secondary for slave in slaves}
+
+
+def test_empty_and_single_meter_segments() -> None:
+    assert Bus(SimulatedPort(Segment([]))).scan_secondary().meters == ()
+    bus = Bus(SimulatedPort(Segment([meter("0000000124232504")])))
+    result = bus.scan_secondary()
+    assert [str(m.address) for m in result.meters] == ["0000000124232504"]
+    # root probe, read, confirmation: select + read
+    assert bus.master.requests_sent == 4
+
+
+def test_same_id_different_medium_and_version_are_told_apart() -> None:
+    slaves = [meter("1111111124232504"), meter("1111111124232507"),
+              meter("1111111124232604"), meter("2222222224232504")]
+    result = Bus(SimulatedPort(Segment(slaves))).scan_secondary()
+    assert found_addresses(result) == {slave.secondary for slave in slaves}
+
+
+def test_non_bcd_digits_and_f_nibbles_are_found() -> None:
+    slaves = [meter("1234ABCD24232504"), meter("1234ABCE24232504"), meter("9999999024232504")]
+    result = Bus(SimulatedPort(Segment(slaves))).scan_secondary()
+    assert found_addresses(result) == {slave.secondary for slave in slaves}
+    # An F nibble is only selected by the wildcard itself: found where the BCD and A-E
+    # digits do not explain the collision.
+    slaves = [meter("9999999F24232504"), meter("1234567824232504")]
+    result = Bus(SimulatedPort(Segment(slaves))).scan_secondary()
+    assert found_addresses(result) == {slave.secondary for slave in slaves}
+
+
+class DeadSlave(Slave):
+    """Acknowledges selections but never sends data."""
+
+    def handle_frame(self, frame: mbus.Frame) -> bytes:
+        answer = super().handle_frame(frame)
+        return answer if answer == b"\xe5" else b""
+
+
+def test_dead_meter_is_reported_unresolved_and_others_are_found() -> None:
+    dead = DeadSlave(SecondaryAddress.parse("5555555524232504"), [[]])
+    alive = [meter("5555555424232504"), meter("1234567824232504")]
+    result = Bus(SimulatedPort(Segment([dead, *alive]))).scan_secondary()
+    assert found_addresses(result) == {slave.secondary for slave in alive}
+    assert [u.mask.id for u in result.unresolved] == ["55555555"]
+    assert "no data" in result.unresolved[0].reason
+
+
+def test_collision_with_valid_checksum_and_made_up_id_is_not_accepted() -> None:
+    # The AND of several answers can carry a valid checksum and an ID nobody has
+    # (x AND 0 = 0). Replace every garbled answer to a wildcard read by such a frame.
+    fake = mbus.build_telegram(address=0, header=mbus.Header(
+        id="10000000", manufacturer="HYD", version=0x25, medium=4, access_number=0,
+        status=0)).encode()
+    slaves = [meter("1000000124232504"), meter("1000001024232504"), meter("1000010024232504")]
+
+    def forge(request: bytes, answer: bytes) -> bytes:
+        if answer.startswith(b"\x68"):
+            try:
+                mbus.decode(answer)
+            except mbus.DecodeError:
+                return fake
+        return answer
+
+    bus = Bus(SimulatedPort(Segment(slaves), tamper=forge))
+    result = bus.scan_secondary()
+    assert found_addresses(result) == {slave.secondary for slave in slaves}
+    assert SecondaryAddress.parse("1000000024232504") not in found_addresses(result)
+
+
+def test_filters_restrict_the_search() -> None:
+    slaves = [meter("1111111124232504"), meter("2222222224232507"),
+              meter("3333333324232507")]
+    result = Bus(SimulatedPort(Segment(slaves))).scan_secondary(medium=0x07)
+    assert {m.address.id for m in result.meters} == {"22222222", "33333333"}
+    result = Bus(SimulatedPort(Segment(slaves))).scan_secondary(
+        SecondaryAddress.parse("1FFFFFFFFFFFFFFF"))
+    assert {m.address.id for m in result.meters} == {"11111111"}
+
+
+def test_search_reports_progress_and_json() -> None:
+    events: list[object] = []
+    bus = Bus(SimulatedPort(Segment([meter("1234567824232504", primary=7)])),
+              on_progress=events.append)
+    result = bus.scan_secondary()
+    assert any(isinstance(e, mbus.MeterFound) for e in events)
+    assert [e.probes for e in events if isinstance(e, mbus.SearchProgress)] == [1]
+    assert result.meters[0].to_dict() == {
+        "secondary": "1234567824232504", "id": "12345678", "manufacturer": "HYD",
+        "version": 0x25, "medium": "heat", "primary": 7}
+
+
+def test_libmbus_failure_modes_do_not_apply() -> None:
+    # "E5 then no complete answer" is someone, not nobody: with parity-broken bytes
+    # dropped every collision arrives truncated, and all meters are still found.
+    slaves = random_meters(60, seed=11, clustered=True)
+    result = Bus(SimulatedPort(Segment(slaves, drop_parity_errors=True))).scan_secondary()
+    assert len(result.meters) == 60
