@@ -18,7 +18,7 @@ import ssl
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,14 @@ def free_port() -> int:
         sock.bind((LOCALHOST, 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _wait_until(condition: Callable[[], bool], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise TimeoutError("the server did not become idle")
+        time.sleep(0.02)
 
 
 def wait_for_port(port: int, timeout: float = 10.0) -> None:
@@ -266,8 +274,14 @@ class FtpPeer:
     root: Path
     renames: list[str]
     stored: list[str]
+    sessions: list[int]  # [open control connections]
     user: str = "meter"
     password: str = "s3cret"
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Wait until every client connection is closed and its commands handled (after a
+        client was killed, its last commands may still be in the server's socket)."""
+        _wait_until(lambda: self.sessions[0] == 0, timeout)
 
 
 @contextlib.contextmanager
@@ -279,6 +293,7 @@ def ftp_server(root: Path, *, tls_pki: Pki | None = None) -> Iterator[FtpPeer]:
     root.mkdir(parents=True, exist_ok=True)
     renames: list[str] = []
     stored: list[str] = []
+    sessions = [0]
     authorizer = DummyAuthorizer()
     authorizer.add_user("meter", "s3cret", str(root), perm="elradfmwMT")
     base: Any = FTPHandler
@@ -296,6 +311,12 @@ def ftp_server(root: Path, *, tls_pki: Pki | None = None) -> Iterator[FtpPeer]:
         def on_file_received(self, file: str) -> None:
             stored.append(file)
 
+        def on_connect(self) -> None:
+            sessions[0] += 1
+
+        def on_disconnect(self) -> None:
+            sessions[0] -= 1
+
     Handler.authorizer = authorizer
     Handler.passive_ports = None
     if tls_pki is not None:
@@ -309,7 +330,7 @@ def ftp_server(root: Path, *, tls_pki: Pki | None = None) -> Iterator[FtpPeer]:
                               daemon=True)
     thread.start()
     try:
-        yield FtpPeer(port=port, root=root, renames=renames, stored=stored)
+        yield FtpPeer(port=port, root=root, renames=renames, stored=stored, sessions=sessions)
     finally:
         server.close_all()
         thread.join(timeout=5)
@@ -325,9 +346,14 @@ class SftpPeer:
     host_key_line: str
     renames: list[str]
     logins: list[str]
+    sessions: list[int]  # [open SSH connections]
     user: str = "meter"
     password: str = "s3cret"
     client_key_file: Path | None = None
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        """Wait until every client connection is closed and its requests handled."""
+        _wait_until(lambda: self.sessions[0] == 0, timeout)
 
 
 @contextlib.contextmanager
@@ -337,6 +363,7 @@ def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[S
     root.mkdir(parents=True, exist_ok=True)
     renames: list[str] = []
     logins: list[str] = []
+    sessions = [0]
     host_key = asyncssh.generate_private_key("ssh-ed25519")
     client_key = None
     client_key_file = None
@@ -347,6 +374,12 @@ def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[S
         client_key.write_private_key(str(client_key_file))
 
     class Server(asyncssh.SSHServer):
+        def connection_made(self, conn: Any) -> None:
+            sessions[0] += 1
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            sessions[0] -= 1
+
         def begin_auth(self, username: str) -> bool:
             return True
 
@@ -407,7 +440,7 @@ def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[S
     line = host_key.export_public_key().decode().strip()
     try:
         yield SftpPeer(port=port, root=root, host_key_line=line, renames=renames,
-                       logins=logins, client_key_file=client_key_file)
+                       logins=logins, sessions=sessions, client_key_file=client_key_file)
     finally:
 
         async def stop() -> None:

@@ -107,6 +107,7 @@ def test_killed_while_uploading_by_ftp_delivers_each_file_once(tmp_path: Path) -
             result = run_child("ftp", spool_dir, kill_at, peer.port, run)
             killed += result.returncode == -signal.SIGKILL
             assert result.returncode in (0, -signal.SIGKILL), result.stderr
+            peer.wait_idle()  # the dead client's last commands are handled first
             transport = FtpTransport("127.0.0.1", peer.port, user=peer.user,
                                      password=peer.password, directory=run, timeout=30)
             report = Spool(spool_dir).deliver(transport, force=True)
@@ -131,6 +132,7 @@ def test_killed_while_uploading_by_sftp_delivers_each_file_once(tmp_path: Path) 
             fill_spool(spool_dir)
             result = run_child("sftp", spool_dir, kill_at, peer.port, run, peer.host_key_line)
             assert result.returncode in (0, -signal.SIGKILL), result.stderr
+            peer.wait_idle()  # the dead client's last requests are handled first
             transport = SftpTransport("127.0.0.1", peer.port, username=peer.user,
                                       password=peer.password, directory=run,
                                       host_key=peer.host_key_line, timeout=30)
