@@ -119,7 +119,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                 found: list[Any] = list(result.meters)
                 unresolved = list(result.unresolved)
             else:
-                found = list(bus.scan_primary())
+                found = list(bus.scan_primary(args.addresses))
                 unresolved = []
         finally:
             bus.port.close()
@@ -151,7 +151,14 @@ def _cmd_set_address(args: argparse.Namespace) -> int:
             bus = _open(args, _ProgressLine())
             try:
                 result = bus.scan_secondary()
-                assignments = bus.assign_addresses([m.address for m in result.meters])
+                # Meters at 0 (factory default) or sharing an address get a free one.
+                counts: dict[int, int] = {}
+                for found in result.meters:
+                    counts[found.primary] = counts.get(found.primary, 0) + 1
+                todo = [m.address for m in result.meters
+                        if m.primary == 0 or counts[m.primary] > 1]
+                free = [a for a in range(1, 251) if a not in counts]
+                assignments = bus.assign_addresses(todo, free) if todo else ()
             finally:
                 bus.port.close()
             failed = [a for a in assignments if a.error is not None]
@@ -187,6 +194,17 @@ def _cmd_reset(args: argparse.Namespace) -> int:
         return _fail("reset", error)
     print(f"{meter}: application reset acknowledged", file=sys.stderr)
     return 0
+
+
+def _address_range(text: str) -> range:
+    first, sep, last = text.partition("-")
+    try:
+        low, high = int(first), int(last if sep else first)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not A-B") from None
+    if not 0 <= low <= high <= 250:
+        raise argparse.ArgumentTypeError(f"{text!r}: addresses are 0-250, A <= B")
+    return range(low, high + 1)
 
 
 def _host_port(text: str) -> tuple[str, int]:
@@ -267,6 +285,8 @@ def register_bus_commands(commands: Subparsers) -> None:
     _bus_options(scan)
     scan.add_argument("--secondary", action="store_true", help="secondary search")
     scan.add_argument("--json", action="store_true", help="one JSON object per meter")
+    scan.add_argument("--addresses", type=_address_range, default=range(251), metavar="A-B",
+                      help="primary addresses to probe (default 0-250)")
     scan.set_defaults(handler=_cmd_scan)
 
     setter = commands.add_parser("set-address", help="write a meter's primary address",
@@ -277,7 +297,8 @@ def register_bus_commands(commands: Subparsers) -> None:
     which.add_argument("--address", type=int, metavar="N", help="current primary address")
     which.add_argument("--secondary", metavar="ADDR", help="secondary address (16 hex digits)")
     which.add_argument("--auto", action="store_true",
-                       help="search all meters and assign free addresses, verified")
+                       help="search all meters; those at address 0 or sharing one get "
+                            "free addresses, verified by reading back")
     setter.add_argument("--new-address", type=int, metavar="N", help="new primary address")
     setter.set_defaults(handler=_cmd_set_address)
 
