@@ -1,0 +1,55 @@
+"""Transport adapters: pyserial URLs (loop:// echoes like a level converter), errors."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+import mbus
+from mbus import AsyncPort, Bus, SerialPort
+
+
+def test_loop_url_echo_is_detected_and_silence_is_a_timeout() -> None:
+    # loop:// returns everything written: exactly what an echoing converter does.
+    with SerialPort("loop://", baud=9600) as port:
+        bus = Bus(port, baud=9600, timeout=0.05)
+        with pytest.raises(mbus.NoAnswerError):
+            bus.ping(1)
+        assert bus.master.echo_detected
+        assert bus.master.requests_sent == 1  # silence is not repeated
+
+
+def test_open_bus_helper_with_url_options() -> None:
+    bus = mbus.open_bus("loop://?logging=warning", baud=2400, timeout=0.05)
+    try:
+        assert bus.scan_primary(range(2)) == ()
+    finally:
+        bus.port.close()
+
+
+def test_bad_urls_and_settings_raise_transport_error() -> None:
+    with pytest.raises(mbus.TransportError, match="cannot open"):
+        SerialPort("/dev/does-not-exist-mbus")
+    with pytest.raises(mbus.TransportError, match="baud"):
+        SerialPort("loop://", baud=1234)
+    with pytest.raises(mbus.TransportError, match="cannot open"):
+        asyncio.run(AsyncPort.open("tcp://127.0.0.1:1"))
+
+
+def test_asyncio_port_reports_a_closed_connection() -> None:
+    async def scenario() -> None:
+        async def close_at_once(reader: asyncio.StreamReader,
+                                writer: asyncio.StreamWriter) -> None:
+            writer.close()
+
+        server = await asyncio.start_server(close_at_once, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        bus = mbus.AsyncBus(await AsyncPort.open(f"tcp://127.0.0.1:{port}"), timeout=1.0)
+        with pytest.raises(mbus.TransportError, match=r"closed|reset"):
+            await bus.read(1)
+        await bus.close()
+        server.close()
+        await server.wait_closed()
+
+    asyncio.run(scenario())
