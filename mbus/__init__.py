@@ -75,7 +75,7 @@ from ._telegram import ApplicationError, Telegram, build_telegram, decode, decod
 from ._assign import AddressAssigned, AssignAddresses, Assignment, AssignState
 from ._bridge import BUSY_MESSAGE, Bridge
 from ._bus import Bus, Port, SimulatedPort, parse_meter, run_procedure
-from ._machine import StateMachine
+from ._machine import StateMachine, format_state_table
 from ._master import (
     AnswerReceived,
     ChecksumMismatch,
@@ -273,6 +273,7 @@ __all__ = [
     "encode_manufacturer",
     "encode_records",
     "even_parity",
+    "format_state_table",
     "frame_length",
     "load_meters",
     "lvar_length",

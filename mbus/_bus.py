@@ -145,14 +145,14 @@ class SimulatedPort:
 class Bus:
     """A blocking M-Bus master on a port.
 
-    >>> from mbus import Segment, Slave, SecondaryAddress, build_record
-    >>> meter = Slave(SecondaryAddress.parse("1234567824232504"),
-    ...               [[build_record(0x13, 7)]], primary=3)
-    >>> bus = Bus(SimulatedPort(Segment([meter])))
+    >>> import mbus
+    >>> meter = mbus.Slave(mbus.SecondaryAddress.parse("1234567824232504"),
+    ...                    [[mbus.build_record(0x13, 7)]], primary=3)
+    >>> bus = mbus.Bus(mbus.SimulatedPort(mbus.Segment([meter])))
     >>> bus.scan_primary()
     (FoundPrimary(primary=3, collision=False),)
     >>> bus.read(3).telegram.records[0].value
-    7
+    Decimal('7.000')
     """
 
     def __init__(self, port: Port, *, baud: int = 2400, margin: float = DEFAULT_MARGIN,

@@ -12,7 +12,7 @@ from typing import Any, ClassVar, TypeVar
 from ._master import Outcome, ProcedureFinished, Step
 from ._master_errors import ProcedureError
 
-__all__ = ["StateMachine", "Transition"]
+__all__ = ["StateMachine", "Transition", "format_state_table"]
 
 S = TypeVar("S", bound=enum.Enum)
 
@@ -60,3 +60,21 @@ class StateMachine:
         if isinstance(step, ProcedureFinished):
             self.result = step.result
         return step
+
+
+def format_state_table(machine: Any) -> str:
+    """The table of a :class:`StateMachine` subclass as text, one line per (state, event).
+
+    >>> from mbus import Exchange, format_state_table
+    >>> print(format_state_table(Exchange))
+    SENDING  AnswerReceived    -> DONE | SENDING
+    SENDING  ResponseTimedOut  -> DONE | SENDING
+    SENDING  CollisionDetected -> DONE | SENDING
+    SENDING  ChecksumMismatch  -> DONE | SENDING
+    """
+    rows = [(state.name, event.__name__, " | ".join(sorted(s.name for s in allowed)))
+            for (state, event), (_, allowed) in dict(machine.TABLE).items()]
+    state_width = max(len(row[0]) for row in rows)
+    event_width = max(len(row[1]) for row in rows)
+    return "\n".join(f"{state.ljust(state_width)}  {event.ljust(event_width)} -> {targets}"
+                     for state, event, targets in rows)

@@ -126,6 +126,7 @@ class SecondaryAddress:
     one byte each (0xFF = any). The text form is 16 hex digits as libmbus prints it:
     ID, manufacturer low byte, manufacturer high byte, version, medium.
 
+    >>> from mbus import SecondaryAddress
     >>> address = SecondaryAddress.parse("1234567824232504")
     >>> address.manufacturer_name, address.version, address.medium
     ('HYD', 37, 4)

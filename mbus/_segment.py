@@ -29,6 +29,7 @@ def even_parity(byte: int) -> int:
 def collide(answers: Sequence[bytes], *, drop_parity_errors: bool = False) -> bytes:
     """What the master receives when these answers are sent at once.
 
+    >>> from mbus import collide
     >>> collide([b"\\xe5", b"\\xe5"])  # several acknowledgements look like one
     b'\\xe5'
     >>> collide([b"\\x68\\x03", b"\\xe5"]).hex()

@@ -100,7 +100,7 @@ class Slave:
         status: status byte of its header.
         alarm: class 1 data for REQ_UD1 (an alarm status byte), None for none.
 
-    >>> from mbus import build_record
+    >>> from mbus import SecondaryAddress, Slave, build_record
     >>> slave = Slave(SecondaryAddress.parse("1234567824232504"),
     ...               [[build_record(0x13, 5)]], primary=5)
     >>> slave.receive_data(bytes.fromhex("1040054516"))  # SND_NKE to 5

@@ -29,6 +29,7 @@ DEFAULT_MARGIN = 0.1  # seconds: USB-serial latency and typical level converters
 def answer_window(baud: int, margin: float = 0.0) -> float:
     """Latest start of a slave's answer after the master's last bit, in seconds.
 
+    >>> from mbus import answer_window
     >>> round(answer_window(2400), 4)  # 330 bit times at 2400 Bd + 50 ms
     0.1875
     """
