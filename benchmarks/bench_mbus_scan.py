@@ -135,7 +135,7 @@ def _tcp_wall_time(clustered: bool, drop: bool, seed: int) -> tuple[float, int]:
 
 def main() -> None:
     """Print meters found and requests for both searches on four segments."""
-    print(f"{'segment':32} {'meterkit found':>14} {'requests':>9} {'libmbus found':>14} "
+    print(f"{'segment (250 meters)':36} {'meterkit found':>14} {'requests':>9} {'libmbus found':>14} "
           f"{'requests':>9}")
     for clustered in (False, True):
         for drop in (False, True):
@@ -148,7 +148,7 @@ def main() -> None:
             segment, truth = _segment(clustered, drop, seed=7)
             model = LibmbusModel(segment)
             model.scan()
-            print(f"{name:32} {len(ours & truth):>10}/{len(truth)} "
+            print(f"{name:36} {len(ours & truth):>10}/{len(truth)} "
                   f"{bus.master.requests_sent:>9} {len(model.found & truth):>10}/{len(truth)} "
                   f"{model.requests:>9}")
     try:

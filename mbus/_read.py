@@ -14,6 +14,10 @@ last record is DIF 0x1F, at most ``max_telegrams`` times. A secondary read is
 SND_NKE(253) (deselect, reset), selection of the full address, then the same
 reads at 253; every answer's ID must match the selection (a collision can make a
 frame with a valid checksum and a made-up ID).
+
+Once the meter has acknowledged the reset, silence to a REQ_UD2 is a lost
+frame rather than an empty address, so that request is also repeated after
+a timeout (with the same FCB: the meter sends the same telegram again).
 """
 
 from __future__ import annotations

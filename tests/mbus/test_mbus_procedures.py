@@ -259,3 +259,56 @@ def test_progress_events_are_reported() -> None:
     bus.scan_primary(range(4))
     assert [e.probes for e in events] == [1, 2, 3, 4]
     assert events[-1].found == 1
+
+
+def test_silent_answer_during_a_read_is_asked_again() -> None:
+    # The meter acknowledged the reset, so silence to REQ_UD2 is a lost frame: repeat it.
+    state = {"dropped": False}
+
+    def drop_first_rsp(request: bytes, answer: bytes) -> bytes:
+        if answer.startswith(b"\x68") and not state["dropped"]:
+            state["dropped"] = True
+            return b""
+        return answer
+
+    bus = bus_for(meter(pages=2), tamper=drop_first_rsp)
+    assert values(bus.read(5)) == [1, 2]
+    assert state["dropped"]
+
+
+def test_send_records_reaches_the_slave() -> None:
+    slave = meter()
+    bus = bus_for(slave)
+    record = build_record(0x13, 9, from_master=True)
+    bus.send_records(5, [record])
+    event = slave.next_event()
+    assert isinstance(event, mbus.DataReceived)
+    assert event.records[0].value == 9
+
+
+def test_procedures_validate_their_arguments() -> None:
+    with pytest.raises(mbus.AddressError):
+        PrimaryScan([251])
+    with pytest.raises(mbus.AddressError):
+        AssignAddresses([SecondaryAddress.parse("1234FFFFFFFFFFFF")])
+    with pytest.raises(mbus.AddressError):
+        mbus.set_primary_address(5, 253)
+    with pytest.raises(mbus.AddressError):
+        SecondaryAddress.parse("xyz")
+    with pytest.raises(mbus.AddressError):
+        SecondaryAddress(id="1234567", manufacturer=0)
+
+
+def test_secondary_address_text_form_and_wildcards() -> None:
+    # 16 hex digits as libmbus prints them: ID, manufacturer (low byte first), version, medium
+    address = SecondaryAddress.parse("1234567824232504")
+    assert address.encode() == bytes.fromhex("78563412" "2423" "25" "04")
+    assert address.manufacturer_name == "HYD"
+    assert SecondaryAddress.parse("12345") == SecondaryAddress.parse("12345FFFFFFFFFFF")
+    mask = SecondaryAddress.parse("12F4F678FFFFFFFF")
+    assert mask.has_wildcards and not address.has_wildcards
+    assert mask.matches(address)
+    assert not SecondaryAddress.parse("12345678FFFF2505").matches(address)
+    assert not SecondaryAddress.parse("12345678FFFF2604").matches(address)
+    assert mbus.parse_meter("5") == 5
+    assert mbus.parse_meter("1234567824232504") == address
