@@ -135,8 +135,8 @@ def _tcp_wall_time(clustered: bool, drop: bool, seed: int) -> tuple[float, int]:
 
 def main() -> None:
     """Print meters found and requests for both searches on four segments."""
-    print(f"{'segment (250 meters)':36} {'meterkit found':>14} {'requests':>9} {'libmbus found':>14} "
-          f"{'requests':>9}")
+    print(f"{'segment (250 meters)':36} {'meterkit found':>14} {'requests':>9} "
+          f"{'libmbus found':>14} {'requests':>9}")
     for clustered in (False, True):
         for drop in (False, True):
             name = (f"{'clustered' if clustered else 'random'} IDs, "
