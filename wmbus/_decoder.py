@@ -25,6 +25,7 @@ from ._crc import crc16_en13757
 from ._ell import ELL_LENGTHS, ExtendedLinkLayer, parse_ell
 from ._errors import (
     AuthenticationError,
+    CRCError,
     DecodeError,
     DecryptionError,
     KeyMissingError,
@@ -286,8 +287,8 @@ class _Run:
             apl = self.apl
         if pos < len(apl) and apl[pos] == 0x90 and self.link.format != "wired":
             self.afl, pos = parse_afl(apl, pos, self.base)
-        if pos >= len(apl):
-            return self._telegram(ci=apl[pos - 1] if pos else 0)
+        if pos >= len(apl):  # link-layer-only message (an acknowledgement, ...)
+            return self._telegram(ci=0x90 if self.afl is not None else apl[0])
         ci = apl[pos]
         if ci in HEADER_KINDS and not (self.link.format == "wired" and ci == 0x73):
             return self._read_tpl(pos)
@@ -306,7 +307,14 @@ class _Run:
     def _read_ell(self) -> int:
         ell, pos = parse_ell(self.apl, 0, self.base)
         self.ell = ell
-        if ell.session_number is None or ell.encryption == 0:
+        if ell.session_number is None:
+            return pos
+        if ell.encryption == 0:
+            computed = crc16_en13757(self.apl, pos)
+            if computed != ell.payload_crc:
+                raise CRCError(f"ELL payload CRC 0x{ell.payload_crc:04x} does not match the "
+                               f"payload (0x{computed:04x})", field="ELL.PayloadCRC",
+                               offset=self.base + pos - 2)
             return pos
         if ell.encryption != 1:
             raise UnsupportedError(f"not supported yet: ELL encryption {ell.encryption}",

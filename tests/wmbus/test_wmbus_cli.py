@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import socket
+import threading
 from pathlib import Path
+
+import pytest
 
 import mbus
 import wmbus
@@ -78,11 +82,50 @@ def test_listen_replays_a_capture(tmp_path: Path) -> None:
     assert lines[0]["records"][0]["value"] == 28504.27 and lines[0]["rssi"] == -60.0
 
 
-def test_listen_over_pyserial_loop_url() -> None:
-    out = io.StringIO()
+def test_listen_unreadable_capture() -> None:
+    err = io.StringIO()
     code = cli_main(["listen", "--url", "file:/nonexistent/capture", "--dongle", "hex"],
-                    stdout=out, stderr=io.StringIO())
-    assert code == 2
+                    stdout=io.StringIO(), stderr=err)
+    assert code == 2 and "cannot open" in err.getvalue()
+
+
+def test_listen_through_pyserial_socket_url() -> None:
+    pytest.importorskip("serial")
+    frame = wmbus.build_telegram(manufacturer="KAM", id="12345678",
+                                 records=[mbus.build_record(0x13, 5)])
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def serve() -> None:
+        connection, _ = server.accept()
+        connection.settimeout(0.1)
+        with connection:
+            # pyserial drops input that arrives while it opens the port: repeat the frame
+            # (the receiver suppresses the duplicates) until the client hangs up.
+            for _ in range(300):
+                try:
+                    connection.sendall(wmbus.Im871aCodec.encode(frame, rssi=0x40))
+                    if connection.recv(1) == b"":
+                        return
+                except TimeoutError:
+                    continue
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    out = io.StringIO()
+    try:
+        code = cli_main(["listen", "--url", f"socket://127.0.0.1:{port}", "--dongle", "im871a",
+                         "--json", "--count", "1"], stdout=out, stderr=io.StringIO())
+    finally:
+        server.close()
+    thread.join(timeout=5)
+    assert code == 0
+    (line,) = out.getvalue().splitlines()
+    event = json.loads(line)
+    assert event["event"] == "telegram" and event["header"]["id"] == "12345678"
+    assert event["rssi"] == 64.0
 
 
 def test_console_entry_point(capsys: object) -> None:

@@ -82,3 +82,15 @@ def test_cache_is_bounded() -> None:
     for vif in (0x13, 0x14, 0x15):
         cache.learn([mbus.build_record(vif, 1)])
     assert len(cache) == 2
+
+
+def test_format_frame_teaches_a_signature() -> None:
+    # Format frame, CI 0x69: header bytes length, format signature, the record headers.
+    headers = bytes.fromhex("".join(HEADERS))
+    apl = bytes((0x69, len(headers))) + (0xD7C4).to_bytes(2, "little") + headers
+    format_frame = wmbus.build_frame(manufacturer="KAM", id="69853771", apl=apl)
+    decoder = wmbus.Decoder()
+    telegram = decoder.decode(format_frame)
+    assert telegram.compact is not None and telegram.compact.kind == "format"
+    assert telegram.records == ()
+    assert decoder.decode(COMPACT).records[0].value == 2982000
