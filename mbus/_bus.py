@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol, TypeVar
 
+from ._assign import AssignAddresses
 from ._master import Master, Procedure, ProcedureFinished, Progress, SendBytes, WaitForData
 from ._master_errors import BusError
 from ._read import Exchange, MeterReading, ReadAll, ReadAllEntry, ReadMeter
@@ -221,7 +222,8 @@ class Bus:
 
     def assign_addresses(self, meters: Iterable[SecondaryAddress], free: Iterable[int] | None
                          = None) -> Any:
-        """Give meters free primary addresses, verified by reading back (see AssignAddresses)."""
-        from ._assign import AssignAddresses
+        """Give meters free primary addresses, verified by reading back.
 
+        Returns a tuple of :class:`mbus.Assignment` (see :class:`mbus.AssignAddresses`).
+        """
         return self.run(AssignAddresses(meters, free=free))

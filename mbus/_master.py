@@ -260,7 +260,7 @@ class Master:
         self.requests_sent += 1
         self._buffer.clear()
         self._echo_held.clear()
-        check_echo = self.echo is True or (self.echo is None)
+        check_echo = self.echo is not False
         self._echo_left = data if check_echo else b""
         self._deadline = self.timing.first_byte_deadline(now, len(data), echo=check_echo)
         log.debug("send %s (try %d): %s", request.describe(), self._tries, data.hex())

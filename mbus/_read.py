@@ -144,13 +144,12 @@ class ReadMeter(StateMachine):
 
     def __init__(self, meter: Meter, *, max_telegrams: int = 16) -> None:
         super().__init__(ReadState.RESETTING)
-        if isinstance(meter, SecondaryAddress) and meter.has_wildcards:
-            pass  # allowed: the answer's ID is still checked against the mask
+        # A secondary address with wildcards is allowed: the answer must still match it.
         self.meter = meter
         self.max_telegrams = max(1, max_telegrams)
         self.telegrams: list[Telegram] = []
         self._secondary = isinstance(meter, SecondaryAddress)
-        self._address = NETWORK_ADDRESS if self._secondary else int(meter)  # type: ignore[arg-type]
+        self._address = meter if isinstance(meter, int) else NETWORK_ADDRESS
 
     def start(self) -> Step:
         return deselect() if self._secondary else snd_nke(self._address)

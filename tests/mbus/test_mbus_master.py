@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mbus
 from mbus import (
@@ -193,3 +195,34 @@ def test_late_bytes_of_a_garbled_answer_are_awaited_before_concluding() -> None:
     finished = master.next_action(wait.deadline)
     assert isinstance(finished, ProcedureFinished)
     assert isinstance(finished.result, mbus.CollisionError)
+
+
+@settings(max_examples=150, deadline=None)
+@given(chunks=st.lists(st.binary(max_size=40), max_size=8),
+       expect=st.sampled_from([mbus.snd_nke(5), mbus.req_ud2(5), mbus.req_ud1(5)]))
+def test_arbitrary_bytes_end_in_one_of_our_outcomes(chunks: list[bytes],
+                                                    expect: mbus.Request) -> None:
+    seen: list[Any] = []
+    procedure = Exchange([expect])
+    original = procedure.handle
+
+    def handle(outcome: Any) -> Any:
+        seen.append(outcome)
+        return original(outcome)
+
+    procedure.handle = handle  # type: ignore[method-assign]
+    master = Master(retries=0)
+    master.start(procedure, 0.0)
+    now = 0.0
+    for chunk in chunks:
+        action = master.next_action(now)
+        if isinstance(action, ProcedureFinished):
+            break
+        now += 0.001
+        master.receive_data(chunk, now)
+    while not isinstance(action := master.next_action(now), ProcedureFinished):
+        if isinstance(action, WaitForData):
+            now = action.deadline
+    assert len(seen) == 1
+    assert isinstance(seen[0], AnswerReceived | ResponseTimedOut | CollisionDetected
+                      | ChecksumMismatch)

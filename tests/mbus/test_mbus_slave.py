@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 import mbus
 from mbus import SecondaryAddress, Slave, build_record, decode
 
@@ -124,3 +127,14 @@ def test_from_telegrams_serves_given_telegrams() -> None:
     second = decode(send(slave, mbus.req_ud2(9), fcb=False))
     assert first.records == telegrams[0].records
     assert second.records == telegrams[1].records
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.binary(max_size=30), max_size=6))
+def test_arbitrary_bytes_never_break_the_slave(chunks: list[bytes]) -> None:
+    slave = make_slave(pages=2)
+    for chunk in chunks:
+        answer = slave.receive_data(chunk)
+        if answer:
+            decode(answer)  # whatever it answers is a valid frame
+    assert send(slave, mbus.snd_nke(slave.primary)) == b"\xe5"
