@@ -57,7 +57,7 @@ from ._receiver import (
     TelegramFailed,
     TelegramReceived,
 )
-from ._three_of_six import decode_3of6, encode_3of6
+from ._three_of_six import decode_3of6, decode_t1, encode_3of6
 from ._tpl import ConfigWord, TransportLayer
 
 __all__ = [
@@ -109,6 +109,7 @@ __all__ = [
     "crc16_en13757",
     "decode",
     "decode_3of6",
+    "decode_t1",
     "encode_3of6",
     "format_signature",
     "parse_link",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ._errors import EncodeError, LinkError
 
-__all__ = ["decode_3of6", "encode_3of6"]
+__all__ = ["decode_3of6", "decode_t1", "encode_3of6"]
 
 # nibble -> 6-bit code word, EN 13757-4 Table 10
 _ENCODE = (0x16, 0x0D, 0x0E, 0x0B, 0x1C, 0x19, 0x1A, 0x13,
@@ -56,3 +56,16 @@ def encode_3of6(data: bytes) -> bytes:
         value = (value << pad) | (0x55 & ((1 << pad) - 1))
         bits += pad
     return value.to_bytes(bits // 8, "big")
+
+
+def decode_t1(chips: bytes) -> bytes:
+    """Decode the 3-of-6 chips of one T1 frame (format A) as far as its L field reaches.
+
+    The first byte decoded is the L field; the frame then has format A's length
+    (blocks of 16 bytes, each with its CRC). Chips after it are ignored.
+    """
+    first = decode_3of6(chips[:2], 1)
+    length = first[0]
+    rest = max(length - 9, 0)
+    total = 12 + rest + 2 * ((rest + 15) // 16)
+    return decode_3of6(chips, total)

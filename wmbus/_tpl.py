@@ -41,8 +41,9 @@ FORMAT_CIS = frozenset((0x69, 0x6A, 0x6B))
 COMPACT_CIS = frozenset((0x79, 0x7B))
 NO_APL_CIS = frozenset((0x8A, 0x8B))
 
-# Security modes with an extension byte after the configuration word.
-_EXTENDED_MODES = frozenset((7, 8, 9, 10, 13))
+# Security modes read here with an extension byte after the configuration word (the other
+# modes that have one are not supported yet, and are refused before it matters).
+_EXTENDED_MODES = frozenset((7,))
 
 _MODE_NAMES = {0: "none", 5: "aes_cbc_iv", 7: "aes_cbc_zero_iv_kdf"}
 

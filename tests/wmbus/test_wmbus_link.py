@@ -122,3 +122,16 @@ def test_crc_formats_round_trip(payload: bytes, fmt: str) -> None:
     frame = wmbus.build_frame(manufacturer="ABC", id="87654321", apl=payload[:230])
     link, apl = parse_link(wmbus.add_crcs(frame, fmt))
     assert link.format == fmt and apl == frame[10:]
+
+
+def test_t1_chips_to_frame() -> None:
+    framed = wmbus.add_crcs(PLAIN, "A")
+    chips = wmbus.encode_3of6(framed) + b"\x55\x55"  # postamble and noise after the frame
+    assert wmbus.decode_t1(chips) == framed
+    assert wmbus.decode(wmbus.decode_t1(chips)).link.format == "A"
+
+
+def test_unsupported_mode_before_its_extension() -> None:
+    frame = wmbus.build_frame(manufacturer="KAM", id="1", apl=bytes.fromhex("7a01000d0d"))
+    with pytest.raises(wmbus.UnsupportedError, match="not supported yet: mode 13"):
+        wmbus.decode(frame)
