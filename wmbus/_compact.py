@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from operator import attrgetter
 from typing import Any
 
 import mbus
@@ -26,7 +25,6 @@ from ._errors import CRCError, DecodeError, UnknownSignatureError, WMBusError
 __all__ = ["SignatureCache", "expand_compact", "format_signature"]
 
 _SKIPPED = ("manufacturer_specific", "more_records_follow")
-_shape_of = attrgetter("shape")
 
 
 def format_signature(headers: Iterable[bytes]) -> int:
@@ -51,21 +49,24 @@ class SignatureCache:
     def __init__(self, initial: Mapping[int | str, Sequence[bytes | str]] | None = None, *,
                  max_entries: int = 65536) -> None:
         self._entries: dict[int, tuple[tuple[bytes, int | None], ...]] = {}
-        # Formats seen in full frames whose signature is not computed yet: the CRC is only
+        # The latest full frame per sender, its signature not computed yet: the CRC is only
         # worth its cost when a compact frame (or a save) asks for it.
-        self._pending: dict[tuple[bytes, ...], tuple[int | None, ...]] = {}
-        self._last: dict[bytes, tuple[mbus.RecordShape, ...]] = {}
+        self._latest: dict[bytes, Sequence[mbus.Record]] = {}
         self.max_entries = max_entries
         for signature, headers in (initial or {}).items():
             self.add([bytes.fromhex(h) if isinstance(h, str) else bytes(h) for h in headers],
                      signature=int(signature, 16) if isinstance(signature, str) else signature)
 
     def _resolve(self) -> None:
-        pending, self._pending = self._pending, {}
-        for headers, lengths in pending.items():
-            signature = format_signature(headers)
-            if signature not in self._entries:
-                self._store(signature, tuple(zip(headers, lengths, strict=True)))
+        latest, self._latest = self._latest, {}
+        for records in latest.values():
+            shapes = [r.shape for r in records if r.shape.function not in _SKIPPED]
+            if shapes:
+                headers = tuple(shape.header for shape in shapes)
+                signature = format_signature(headers)
+                if signature not in self._entries:
+                    self._store(signature, tuple((shape.header, shape.length)
+                                                 for shape in shapes))
 
     def _store(self, signature: int, shape: tuple[tuple[bytes, int | None], ...]) -> None:
         if signature not in self._entries and len(self._entries) >= self.max_entries:
@@ -98,24 +99,15 @@ class SignatureCache:
         return computed
 
     def learn(self, records: Sequence[mbus.Record], source: bytes = b"") -> None:
-        """Learn the format of a full frame's records (its signature is computed when needed).
+        """Remember the format of a full frame's records from ``source`` (the sender's address).
 
-        ``source`` (the sender's address) makes a meter's repeated format cost almost nothing.
+        Only the latest full frame of each sender is kept until a compact frame (or a
+        save) needs the signatures: then their CRCs are computed, once.
         """
-        shapes = tuple(map(_shape_of, records))
-        if self._last.get(source) == shapes:  # same shape objects: an identity check
-            return
-        if len(self._last) >= self.max_entries:
-            self._last.clear()
-        self._last[source] = shapes
-        kept = [shape for shape in shapes if shape.function not in _SKIPPED]
-        if not kept:
-            return
-        headers = tuple(shape.header for shape in kept)
-        if headers not in self._pending:
-            if len(self._pending) >= self.max_entries:
-                self._resolve()
-            self._pending[headers] = tuple(shape.length for shape in kept)
+        latest = self._latest
+        if source not in latest and len(latest) >= self.max_entries:
+            self._resolve()
+        latest[source] = records
 
     def headers(self, signature: int) -> tuple[bytes, ...] | None:
         """The record headers of a known signature, or None."""
@@ -125,7 +117,7 @@ class SignatureCache:
     def shape(self, signature: int) -> tuple[tuple[bytes, int | None], ...] | None:
         """(header, data length or None for LVAR) per record of a known signature."""
         entry = self._entries.get(signature)
-        if entry is None and self._pending:
+        if entry is None and self._latest:
             self._resolve()
             entry = self._entries.get(signature)
         return entry

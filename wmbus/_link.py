@@ -160,12 +160,20 @@ def _wired(data: bytes) -> tuple[LinkLayer, bytes] | None:
     return link, bytes((frame.ci,)) + frame.data
 
 
-def _link_layer(frame: bytes, fmt: str, **more: Any) -> LinkLayer:
+_MANUFACTURERS: dict[int, str] = {}  # manufacturer code -> letters, filled as codes are seen
+
+
+def _link_layer(frame: bytes, fmt: str, length: int | None, trailing: bytes = b"",
+                crcs: int = 0, l_field: bool = True) -> LinkLayer:
     """The link layer of a CRC-less frame image (L C M A ...)."""
-    return LinkLayer(format=fmt, c=frame[1],
-                     manufacturer=mbus.decode_manufacturer(frame[2] | frame[3] << 8),
+    code = frame[2] | frame[3] << 8
+    manufacturer = _MANUFACTURERS.get(code)
+    if manufacturer is None:
+        manufacturer = _MANUFACTURERS[code] = mbus.decode_manufacturer(code)
+    return LinkLayer(format=fmt, c=frame[1], manufacturer=manufacturer,
                      id=frame[7:3:-1].hex().upper(), version=frame[8], device_type=frame[9],
-                     raw_address=frame[2:10], **more)
+                     length=length, l_field=l_field, crcs=crcs, trailing=trailing,
+                     raw_address=frame[2:10])
 
 
 _MAX_TRAILING = 4  # receivers append at most a few bytes (RSSI, LQI, ...)
@@ -181,7 +189,7 @@ def _lacks_l_field(data: bytes) -> bool:
 
 def _without_l_field(data: bytes) -> tuple[LinkLayer, bytes]:
     frame = bytes((len(data),)) + data
-    link = _link_layer(frame, "none", length=None, l_field=False)
+    link = _link_layer(frame, "none", None, l_field=False)
     return link, frame[_BLOCK1:]
 
 

@@ -79,8 +79,17 @@ def test_built_compact_frame_round_trip() -> None:
 
 def test_cache_is_bounded() -> None:
     cache = wmbus.SignatureCache(max_entries=2)
-    for vif in (0x13, 0x14, 0x15):
-        cache.learn([mbus.build_record(vif, 1)])
+    for number, vif in enumerate((0x13, 0x14, 0x15)):
+        cache.learn([mbus.build_record(vif, 1)], source=bytes((number,)))
+    assert len(cache) == 2
+
+
+def test_latest_full_frame_per_sender_counts() -> None:
+    cache = wmbus.SignatureCache()
+    first, second = [mbus.build_record(0x13, 1)], [mbus.build_record(0x14, 1)]
+    cache.learn(first, source=b"meter")
+    assert wmbus.format_signature([b"\x04\x13"]) in cache  # resolved on demand
+    cache.learn(second, source=b"meter")
     assert len(cache) == 2
 
 
