@@ -305,7 +305,8 @@ class _Lines:
             return line
         try:
             return self._parse(line)
-        except (ValueError, KeyError, IndexError) as exc:
+        except (ValueError, KeyError, IndexError, TypeError, csv.Error,
+                mbus.MBusError) as exc:
             return Noise(data=line.encode(), reason=str(exc) or "unreadable line")
 
     def _parse(self, line: str) -> RadioFrame | Noise:
@@ -344,6 +345,8 @@ class Rtl433Codec(_Lines):
     def _parse(self, line: str) -> RadioFrame | Noise:
         if line.startswith("{"):
             record: dict[str, Any] = json.loads(line)
+            if not isinstance(record, dict):
+                return Noise(data=line.encode(), reason="not a JSON object")
         else:
             cells = next(csv.reader(io.StringIO(line)))
             if self._columns is None or "data" in cells:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mbus
 import wmbus
@@ -113,3 +115,12 @@ def test_buffers_are_bounded() -> None:
     assert items and isinstance(items[0], wmbus.Noise)
     im = wmbus.Im871aCodec()
     assert all(isinstance(i, wmbus.Noise) for i in _all(im, b"\x00" * 10000))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from(sorted(wmbus.DONGLES)), st.binary(max_size=400),
+       st.sampled_from([b"", b"\xa5", b"\xff\x03", b'{"data": ', b"T1;1;1;t;5;6;7;0x"]))
+def test_arbitrary_bytes_give_frames_or_noise(name: str, data: bytes, prefix: bytes) -> None:
+    codec = wmbus.DONGLES[name]()
+    items = _all(codec, prefix + data + b"\n")
+    assert all(isinstance(item, (wmbus.RadioFrame, wmbus.Noise)) for item in items)
