@@ -24,7 +24,9 @@ device would send, for tests and simulators. No serial port here: see
 
 These codecs were checked against their own encoders and against published
 rtl-wmbus/raw lines; the iM871A and AMB8465 layouts follow the vendors'
-manuals and have not been run against the hardware here.
+manuals and have not been run against the hardware here. Configuring a
+dongle (link mode, RSSI output) is not supported yet: it must already
+receive in the wanted mode.
 """
 
 from __future__ import annotations

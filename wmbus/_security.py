@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.cmac import CMAC
 __all__ = [
     "KDF_ENC_FROM_METER",
     "KDF_MAC_FROM_METER",
+    "ZERO_IV",
     "aes_cbc_decrypt",
     "aes_cbc_encrypt",
     "aes_cmac",
@@ -30,7 +31,7 @@ __all__ = [
 KDF_ENC_FROM_METER = 0x00
 KDF_MAC_FROM_METER = 0x01
 
-_ZERO_IV = bytes(16)
+ZERO_IV = bytes(16)  # mode 7 encrypts with a zero IV (the derived key changes per message)
 
 
 def aes_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
@@ -72,5 +73,3 @@ def macs_equal(expected: bytes, received: bytes) -> bool:
     """Constant-time comparison of a computed and a received MAC."""
     return hmac.compare_digest(expected, received)
 
-
-ZERO_IV = _ZERO_IV
