@@ -1,4 +1,4 @@
-"""Command line: ``wmbus decode`` and ``wmbus listen``."""
+"""Command line: ``wmbus decode``, ``wmbus listen`` and ``wmbus gateway``."""
 
 from __future__ import annotations
 
@@ -49,6 +49,20 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--json", action="store_true", help="print one JSON object a line")
     listen.add_argument("--duplicate-window", type=float, default=30.0, metavar="SECONDS")
     listen.add_argument("--count", type=int, help="stop after this many telegrams")
+
+    gateway = commands.add_parser(
+        "gateway", help="answer a wired M-Bus master with the radio meters' latest data",
+        description="Receive radio telegrams and present each meter as a wired M-Bus slave "
+                    "(primary addresses 1-63 per virtual segment) on a bus port.")
+    gateway.add_argument("--url", required=True, help="the radio receiver (as for listen)")
+    gateway.add_argument("--dongle", required=True, choices=sorted(DONGLES))
+    gateway.add_argument("--baud", type=int, help="radio serial speed (default: the dongle's)")
+    gateway.add_argument("--bus", required=True, metavar="URL",
+                         help="wired M-Bus port or pyserial URL the master talks to (8E1)")
+    gateway.add_argument("--bus-baud", type=int, default=2400)
+    gateway.add_argument("--segment", type=int, default=0,
+                         help="virtual segment answered on this port (63 meters each)")
+    gateway.add_argument("--keys", metavar="FILE", help="key file (.csv, .json, .toml)")
     return parser
 
 
@@ -166,6 +180,25 @@ def _listen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _gateway(args: argparse.Namespace) -> int:
+    from ._gateway import WirelessGateway
+    from ._serial import DEFAULT_BAUD, open_stream, run_gateway
+
+    keys = KeyStore.load(args.keys) if args.keys else None
+    receiver = Receiver(Decoder(keys), codec=DONGLES[args.dongle]())
+    radio = open_stream(args.url, baud=args.baud or DEFAULT_BAUD.get(args.dongle, 9600))
+    bus = open_stream(args.bus, baud=args.bus_baud, timeout=0.05, even_parity=True)
+    try:
+        run_gateway(WirelessGateway(), receiver, radio, bus, segment=args.segment)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bus.close()
+        if radio is not sys.stdin.buffer:
+            radio.close()
+    return 0
+
+
 def main(argv: Iterable[str] | None = None, *, stdout: TextIO | None = None,
          stderr: TextIO | None = None, stdin: TextIO | None = None) -> int:
     """Run the ``wmbus`` command; returns the exit status."""
@@ -175,7 +208,9 @@ def main(argv: Iterable[str] | None = None, *, stdout: TextIO | None = None,
     try:
         if args.command == "decode":
             return _decode(args, out, err, stdin or sys.stdin)
+        if args.command == "gateway":
+            return _gateway(args)
         return _listen(args, out, err)
-    except WMBusError as exc:
+    except (WMBusError, OSError) as exc:
         err.write(f"wmbus: {exc}\n")
         return 2

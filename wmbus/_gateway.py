@@ -126,6 +126,12 @@ class WirelessGateway:
                                        more_records_follow=len(records) > 1)
         return telegram.encode()
 
+    def idle(self) -> None:
+        """The bus line was idle: every virtual slave drops a partial frame."""
+        for meters in self._segments:
+            for meter in meters:
+                meter.slave.reset_link()
+
     def receive_data(self, data: bytes, segment: int = 0) -> bytes:
         """The master's bytes on virtual ``segment`` in; what its slaves answer out.
 

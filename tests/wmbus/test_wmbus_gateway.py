@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+from pathlib import Path
+
+import pytest
+
 import mbus
 import wmbus
 
@@ -50,3 +56,53 @@ def test_secondary_selection_on_the_virtual_segment() -> None:
     assert gateway.receive_data(select) == b"\xe5"
     answer = mbus.decode(gateway.receive_data(_req_ud2(253)))
     assert answer.header is not None and answer.header.id == "22222222"
+
+
+def test_bus_side_through_pyserial(tmp_path: Path) -> None:
+    """A wired master on a socket:// line reads a radio meter from a capture file."""
+    pytest.importorskip("serial")
+    from wmbus._serial import open_stream, run_gateway
+
+    capture = tmp_path / "radio.hex"
+    capture.write_bytes(wmbus.HexLineCodec.encode(wmbus.build_telegram(
+        manufacturer="KAM", id="12345678", records=[mbus.build_record(0x13, 77)])))
+    server = socket.create_server(("127.0.0.1", 0))
+    answers: list[bytes] = []
+
+    def master() -> None:
+        connection, _ = server.accept()
+        connection.settimeout(0.2)
+        framer = mbus.Framer()
+        with connection:
+            # Ask until the radio telegram has reached the gateway (and pyserial is open).
+            for _ in range(100):
+                connection.sendall(_req_ud2(1))
+                try:
+                    framer.receive_data(connection.recv(512))
+                except TimeoutError:
+                    continue
+                event = framer.next_event()
+                if isinstance(event, mbus.FrameReceived):
+                    answers.append(event.raw)
+                    return
+
+    thread = threading.Thread(target=master, daemon=True)
+    thread.start()
+    stop = threading.Event()
+    bus = open_stream(f"socket://127.0.0.1:{server.getsockname()[1]}", timeout=0.05)
+    radio = open_stream(f"file:{capture}")
+    runner = threading.Thread(target=run_gateway, daemon=True, kwargs={
+        "gateway": wmbus.WirelessGateway(),
+        "receiver": wmbus.Receiver(codec=wmbus.HexLineCodec()),
+        "radio": radio, "bus": bus, "stop": stop})
+    runner.start()
+    thread.join(timeout=20)
+    stop.set()
+    runner.join(timeout=5)
+    bus.close()
+    radio.close()
+    server.close()
+    (raw,) = answers
+    telegram = mbus.decode(raw)
+    assert telegram.header is not None and telegram.header.id == "12345678"
+    assert telegram.records[0].value == mbus.build_record(0x13, 77).value
