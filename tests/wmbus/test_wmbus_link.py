@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import mbus
 import wmbus
 from wmbus._link import parse_link
 
@@ -135,3 +136,13 @@ def test_unsupported_mode_before_its_extension() -> None:
     frame = wmbus.build_frame(manufacturer="KAM", id="1", apl=bytes.fromhex("7a01000d0d"))
     with pytest.raises(wmbus.UnsupportedError, match="not supported yet: mode 13"):
         wmbus.decode(frame)
+
+
+def test_same_header_and_records_as_mbus() -> None:
+    # OMS Annex N.2.2: the wired twin of the N.2.1 gas meter.
+    wired = bytes.fromhex("6820206808FD7278563412931533032A0000000C1427048502046D32371F1502FD17"
+                          "00008916")
+    ours, theirs = wmbus.decode(wired).to_dict(), mbus.decode(wired).to_dict()
+    assert ours["header"] == theirs["header"]
+    assert ours["records"] == theirs["records"]
+    assert set(ours) >= {"link", "security", "header", "records"}
