@@ -33,6 +33,8 @@ class Bridge:
         self._server: asyncio.Server | None = None
         self._client: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
+        self._connections: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[object]] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Open the serial port, then listen; returns the TCP port."""
@@ -53,8 +55,13 @@ class Bridge:
         """Clean shutdown: client, listener, pump, serial port."""
         if self._server is not None:
             self._server.close()
-        if self._client is not None:
-            self._client.close()
+            # A connection accepted just now needs a few loop turns to reach its handler
+            # (transport, protocol, task); give it them so that it is closed too.
+            await asyncio.sleep(0.05)
+        for writer in list(self._connections):
+            writer.close()
+        if self._handlers:  # each handler closes its socket and waits until it is closed
+            await asyncio.wait(list(self._handlers), timeout=5)
         if self._pump is not None:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -86,6 +93,26 @@ class Bridge:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        log.debug("bridge: connection from %s", peer)
+        self._connections.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
+        try:
+            await self._serve_client(reader, writer, peer)
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError, ConnectionError):
+                await writer.wait_closed()
+            self._connections.discard(writer)
+            if task is not None:
+                self._handlers.discard(task)
+
+    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                            peer: object) -> None:
+        if self._server is None or not self._server.is_serving():
+            log.info("bridge: closing, refused %s", peer)
+            return
         if self._client is not None:
             log.info("bridge: refused %s, a client is connected", peer)
             writer.write(BUSY_MESSAGE)

@@ -9,6 +9,7 @@ dropping characters whose parity the collision broke).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 from ._segment import Segment
@@ -32,6 +33,7 @@ class SimulatorServer:
         self._server: asyncio.Server | None = None
         self._lock = asyncio.Lock()
         self._clients: set[asyncio.StreamWriter] = set()
+        self._handlers: set[asyncio.Task[object]] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen; returns the port (a free one when ``port`` is 0)."""
@@ -50,14 +52,22 @@ class SimulatorServer:
         """Stop listening and drop the clients."""
         if self._server is not None:
             self._server.close()
+            # A connection accepted just now needs a few loop turns to reach its handler
+            # (transport, protocol, task); give it them so that it is closed too.
+            await asyncio.sleep(0.05)
         for writer in list(self._clients):
             writer.close()
+        if self._handlers:  # each handler closes its socket and waits until it is closed
+            await asyncio.wait(list(self._handlers), timeout=5)
         if self._server is not None:
             await self._server.wait_closed()
             self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._clients.add(writer)
+        task = asyncio.current_task()
+        if task is not None:
+            self._handlers.add(task)
         peer = writer.get_extra_info("peername")
         log.info("simulator client %s connected", peer)
         try:
@@ -77,6 +87,10 @@ class SimulatorServer:
         except (ConnectionError, OSError) as error:
             log.info("simulator client %s: %s", peer, error)
         finally:
-            self._clients.discard(writer)
             writer.close()
+            with contextlib.suppress(OSError, ConnectionError):
+                await writer.wait_closed()
+            self._clients.discard(writer)
+            if task is not None:
+                self._handlers.discard(task)
             log.info("simulator client %s disconnected", peer)
