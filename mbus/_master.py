@@ -322,6 +322,8 @@ class Master:
         try:
             frame = decode_frame(buffer[:size])
         except DecodeError as error:
+            if not expired:
+                return None  # a longer colliding answer may still be arriving: let it end
             if isinstance(error, FrameError) and error.field == "checksum":
                 return ChecksumMismatch(request=request, data=buffer, reason=error.message)
             return CollisionDetected(request=request, data=buffer, reason=error.message)
