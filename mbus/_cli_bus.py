@@ -135,13 +135,15 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                   f"{data['medium']}  primary {data['primary']}")
         else:
             print(f"primary {meter.primary}" + ("  (answers collide)" if meter.collision else ""))
-    print(f"{len(found)} meter(s) found in {bus.master.requests_sent} requests", file=sys.stderr)
     if unresolved:
         first = unresolved[0]
-        return _fail("scan", BusError(f"{len(unresolved)} selection(s) could not be resolved, "
-                                      f"e.g. {first.mask}: {first.reason}"))
+        return _fail("scan", BusError(
+            f"{len(found)} meter(s) found, but {len(unresolved)} selection(s) could not be "
+            f"resolved, e.g. {first.mask}: {first.reason}"))
     if not found:
-        return _fail("scan", BusError("no meter found"))
+        return _fail("scan", BusError(
+            f"no meter found ({bus.master.requests_sent} requests)"))
+    print(f"{len(found)} meter(s) found in {bus.master.requests_sent} requests", file=sys.stderr)
     return 0
 
 

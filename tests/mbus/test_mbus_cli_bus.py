@@ -136,3 +136,12 @@ def test_simulate_and_bridge_commands(capsys: pytest.CaptureFixture[str]) -> Non
             assert len(out.splitlines()) == 3
         assert bridge.returncode == 0  # clean shutdown on SIGTERM
     assert simulator.returncode == 0
+
+
+def test_scan_of_an_empty_segment_fails_with_one_line(capsys: pytest.CaptureFixture[str]
+                                                      ) -> None:
+    with serving(SimulatorServer(Segment([]))) as port:
+        code, out, err = run(capsys, "scan", "--url", f"socket://127.0.0.1:{port}", *FAST,
+                             "--secondary")
+    assert code == 1 and out == ""
+    assert err.splitlines() == ["mbus scan: no meter found (1 requests)"]
