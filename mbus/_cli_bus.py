@@ -241,7 +241,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
             slaves = load_meters(args.meters_file)
         else:
             slaves = random_meters(args.meters, seed=args.seed, clustered=args.clustered,
-                                   max_pages=args.max_pages)
+                                   max_pages=args.max_pages, baud=args.baud)
     except MBusError as error:
         return _fail("simulate", error)
     server = SimulatorServer(Segment(slaves, baud=args.baud,

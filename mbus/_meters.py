@@ -45,7 +45,7 @@ def _random_pages(rng: random.Random, pages: int) -> list[list[Record]]:
 
 
 def random_meters(count: int, *, seed: int = 0, clustered: bool = False,
-                  max_pages: int = 1) -> list[Slave]:
+                  max_pages: int = 1, baud: int = 2400) -> list[Slave]:
     """``count`` meters with unique secondary addresses and primary addresses 1, 2, ...
 
     ``clustered`` draws IDs from a few production batches: a shared 5-digit
@@ -69,7 +69,7 @@ def random_meters(count: int, *, seed: int = 0, clustered: bool = False,
                                    manufacturer=encode_manufacturer(rng.choice(_MANUFACTURERS)),
                                    version=rng.randrange(1, 60), medium=rng.choice(_MEDIA))
         pages = _random_pages(rng, rng.randint(1, max(1, max_pages)))
-        slaves.append(Slave(address, pages, primary=index + 1 if index < 250 else 0))
+        slaves.append(Slave(address, pages, primary=index + 1 if index < 250 else 0, baud=baud))
     return slaves
 
 

@@ -162,13 +162,19 @@ class Slave:
                 raise EncodeError("the first telegram has no long header: give `secondary`")
             secondary = SecondaryAddress.from_header(header)
         slave = cls(secondary, primary=primary, baud=baud)
+        slave.set_telegrams(telegrams)
+        return slave
+
+    def set_telegrams(self, telegrams: Sequence[Telegram]) -> None:
+        """Serve these telegrams (long frames: CI and user data as they are) as the pages."""
         pages = []
         for index, telegram in enumerate(telegrams):
             if not isinstance(telegram.frame, LongFrame):
                 raise EncodeError(f"telegram {index} is not a long frame")
             pages.append(_Page(telegram.frame.ci, telegram.frame.data, False))
-        slave._pages = pages
-        return slave
+        if not pages:
+            raise EncodeError("at least one telegram is needed")
+        self._pages = pages
 
     def set_pages(self, pages: Iterable[Sequence[Record]]) -> None:
         """Replace the readout (for example with fresh values); takes effect at the next page."""

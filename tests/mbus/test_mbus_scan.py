@@ -136,3 +136,18 @@ def test_libmbus_failure_modes_do_not_apply() -> None:
     slaves = random_meters(60, seed=11, clustered=True)
     result = Bus(SimulatedPort(Segment(slaves, drop_parity_errors=True))).scan_secondary()
     assert len(result.meters) == 60
+
+
+def test_search_through_an_echoing_converter() -> None:
+    slaves = random_meters(30, seed=4, clustered=True)
+    bus = Bus(SimulatedPort(Segment(slaves, drop_parity_errors=True), echo=True))
+    result = bus.scan_secondary()
+    assert found_addresses(result) == {slave.secondary for slave in slaves}
+    assert bus.master.echo_detected
+
+
+def test_meters_at_another_baud_rate_are_not_heard() -> None:
+    slaves = random_meters(3, seed=4, baud=9600)
+    assert Bus(SimulatedPort(Segment(slaves))).scan_secondary().meters == ()
+    bus = Bus(SimulatedPort(Segment(slaves, baud=9600)), baud=9600)
+    assert len(bus.scan_secondary().meters) == 3

@@ -138,3 +138,13 @@ def test_arbitrary_bytes_never_break_the_slave(chunks: list[bytes]) -> None:
         if answer:
             decode(answer)  # whatever it answers is a valid frame
     assert send(slave, mbus.snd_nke(slave.primary)) == b"\xe5"
+
+
+def test_set_telegrams_replaces_the_readout() -> None:
+    header = mbus.Header(id="87654321", manufacturer="KAM", version=1, medium=7,
+                         access_number=0, status=0)
+    slave = Slave.from_telegrams([mbus.build_telegram(address=0, header=header,
+                                                      records=[build_record(0x13, 1)])])
+    slave.set_telegrams([mbus.build_telegram(address=0, header=header,
+                                             records=[build_record(0x13, 2)])])
+    assert [r.value for r in decode(send(slave, mbus.req_ud2(0), fcb=True)).records] == [2]
