@@ -55,12 +55,10 @@ class AsyncPort:
                 url=url, baudrate=baud, bytesize=serial.EIGHTBITS, parity=serial.PARITY_EVEN,
                 stopbits=serial.STOPBITS_ONE)
             return cls(reader, writer, url)
-        except (OSError, ValueError) as error:
-            raise TransportError(f"cannot open {url}: {error}") from None
-        except Exception as error:
-            if type(error).__name__ == "SerialException":
-                raise TransportError(f"cannot open {url}: {error}") from None
+        except TransportError:
             raise
+        except Exception as error:  # SerialException, termios.error, OSError, bad port
+            raise TransportError(f"cannot open {url}: {error}") from None
 
     def now(self) -> float:
         """The event loop's clock."""

@@ -9,7 +9,9 @@ pyserial is imported here only (``pip install meterkit[serial]``).
 from __future__ import annotations
 
 import contextlib
+import io
 import logging
+import select
 import socket
 import time
 from types import TracebackType
@@ -43,9 +45,16 @@ class SerialPort:
             self._serial = serial.serial_for_url(
                 url, baudrate=baud, bytesize=serial.EIGHTBITS, parity=serial.PARITY_EVEN,
                 stopbits=serial.STOPBITS_ONE, timeout=0)
-        except (serial.SerialException, ValueError, OSError) as error:
+        except Exception as error:  # SerialException, termios.error, OSError, bad URL
             raise TransportError(f"cannot open {url}: {error}") from None
         self._serial_error = serial.SerialException
+        # Where the port has a file descriptor (serial devices, socket://), wait with
+        # select and keep the port non-blocking: changing pyserial's timeout on every
+        # read reconfigures the device (tcsetattr), which some drivers and ptys refuse.
+        self._fileno: int | None = None
+        with contextlib.suppress(AttributeError, OSError, ValueError, io.UnsupportedOperation,
+                                 serial.SerialException):
+            self._fileno = int(self._serial.fileno())
         raw_socket = getattr(self._serial, "_socket", None)
         if raw_socket is not None:
             # socket://: without TCP_NODELAY a request waits for the delayed ACK of the
@@ -67,13 +76,17 @@ class SerialPort:
 
     def read(self, deadline: float) -> bytes:
         """Bytes that arrive before ``deadline`` (waits for the first, then takes what is there)."""
-        remaining = deadline - time.monotonic()
+        remaining = max(deadline - time.monotonic(), 0.0)
         try:
-            self._serial.timeout = max(remaining, 0.0)
-            data: bytes = self._serial.read(1)
-            if data:
-                self._serial.timeout = 0
-                data += self._serial.read(4096)
+            if self._fileno is not None:
+                ready, _, _ = select.select([self._fileno], [], [], remaining)
+                data: bytes = self._serial.read(4096) if ready else b""
+            else:
+                self._serial.timeout = remaining
+                data = self._serial.read(1)
+                if data:
+                    self._serial.timeout = 0
+                    data += self._serial.read(4096)
         except (self._serial_error, OSError) as error:
             raise TransportError(f"{self.url}: read failed: {error}") from None
         if data:
