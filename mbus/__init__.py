@@ -129,6 +129,7 @@ from ._requests import (
 )
 from ._scan import FoundPrimary, PrimaryScan, ScanProgress, ScanState
 from ._search import (
+    COMMON_MANUFACTURERS,
     FoundMeter,
     MeterFound,
     SearchProgress,
@@ -158,6 +159,7 @@ __all__ = [
     "BROADCAST_ADDRESS",
     "BUSY_MESSAGE",
     "CI_NAMES",
+    "COMMON_MANUFACTURERS",
     "FUNCTIONS",
     "MAX_DIFE",
     "MAX_VIFE",

@@ -22,8 +22,9 @@ Rules (see the field notes on collisions):
   long prefixes differ in their last digits) to 0-9; when no child of a mask
   that had someone answers, A-E are tried, then F itself (it is the wildcard).
   At a full ID that still collides, the medium, then the version byte are
-  narrowed (when they are wildcards). What cannot be told apart is reported
-  as unresolved.
+  narrowed, then the manufacturer is tried among common codes and those found
+  so far (when they are wildcards). What cannot be told apart is reported as
+  unresolved.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from ._header import Header
+from ._header import Header, encode_manufacturer
 from ._machine import StateMachine, Transition
 from ._master import (
     AnswerReceived,
@@ -46,6 +47,7 @@ from ._master import (
 from ._requests import NETWORK_ADDRESS, SecondaryAddress, req_ud2, select
 
 __all__ = [
+    "COMMON_MANUFACTURERS",
     "FoundMeter",
     "MeterFound",
     "SearchProgress",
@@ -86,7 +88,17 @@ SEARCH_TABLE: dict[tuple[SearchState, type[Any]], Transition] = {
     **{(_S.CONFIRM_READING, kind): ("_not_confirmed", _GO_ON) for kind in _GARBLED},
 }
 
-Slot = int | str  # an ID digit position (0 = most significant), "medium" or "version"
+Slot = int | str  # an ID digit position (0 = most significant), "medium", "version" or
+#                   "manufacturer"
+
+# Manufacturers tried when meters share ID, version and medium (the 2-byte field has
+# 32768 values, too many to enumerate): common FLAG codes of wired M-Bus meters, plus
+# every manufacturer found so far in the same search.
+COMMON_MANUFACTURERS = (
+    "ABB", "ACW", "AMT", "APA", "BMT", "DME", "DWZ", "EFE", "EHW", "ELS", "EMH", "EMU",
+    "GAV", "GWF", "HYD", "ITW", "KAM", "LSE", "LUG", "MAD", "NZR", "QDS", "REL", "SAP",
+    "SBC", "SEN", "SIE", "SLB", "SON", "SPX", "TCH", "WZG", "ZRI", "ZRM",
+)
 _BCD, _HEX = "0123456789", "ABCDE"
 
 
@@ -177,6 +189,9 @@ def _narrow(mask: SecondaryAddress, slot: Slot, value: str | int) -> SecondaryAd
     if slot == "medium":
         return SecondaryAddress(id=mask.id, manufacturer=mask.manufacturer,
                                 version=mask.version, medium=int(value))
+    if slot == "manufacturer":
+        return SecondaryAddress(id=mask.id, manufacturer=int(value), version=mask.version,
+                                medium=mask.medium)
     return SecondaryAddress(id=mask.id, manufacturer=mask.manufacturer,
                             version=int(value), medium=mask.medium)
 
@@ -212,6 +227,8 @@ class SecondarySearch(StateMachine):
             slots.append("medium")
         if root.version == 0xFF:
             slots.append("version")
+        if root.manufacturer == 0xFFFF:
+            slots.append("manufacturer")
         self.found: dict[SecondaryAddress, FoundMeter] = {}
         self.unresolved: list[UnresolvedMask] = []
         self.probes = 0
@@ -288,6 +305,10 @@ class SecondarySearch(StateMachine):
         else:
             if isinstance(slot, int):
                 values = tuple(self._digit_order(slot, _BCD if stage == "bcd" else _HEX))
+            elif slot == "manufacturer":
+                codes = {encode_manufacturer(name) for name in COMMON_MANUFACTURERS}
+                codes.update(found.manufacturer for found in self.found)
+                values = tuple(sorted(codes))
             else:
                 values = tuple(range(0xFF))
             children = [_Node(mask=_narrow(node.mask, slot, value), slots=rest)

@@ -51,6 +51,15 @@ def test_empty_and_single_meter_segments() -> None:
     assert bus.master.requests_sent == 4
 
 
+def test_same_id_version_and_medium_different_manufacturer_are_told_apart() -> None:
+    kam = mbus.encode_manufacturer("KAM")
+    slaves = [meter("1111111124232504"),
+              Slave(SecondaryAddress(id="11111111", manufacturer=kam, version=0x25, medium=4),
+                    [[build_record(0x13, 2)]])]
+    result = Bus(SimulatedPort(Segment(slaves))).scan_secondary()
+    assert found_addresses(result) == {slave.secondary for slave in slaves}
+
+
 def test_same_id_different_medium_and_version_are_told_apart() -> None:
     slaves = [meter("1111111124232504"), meter("1111111124232507"),
               meter("1111111124232604"), meter("2222222224232504")]
