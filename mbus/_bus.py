@@ -176,10 +176,15 @@ class Bus:
 
     def scan_secondary(self, mask: SecondaryAddress | None = None, *,
                        manufacturer: int | None = None, version: int | None = None,
-                       medium: int | None = None) -> SearchResult:
-        """Find every meter by secondary address (optionally under a mask or filters)."""
+                       medium: int | None = None, recheck_silence: bool = False
+                       ) -> SearchResult:
+        """Find every meter by secondary address (optionally under a mask or filters).
+
+        ``recheck_silence`` repeats unanswered selections, for noisy buses.
+        """
         result: SearchResult = self.run(SecondarySearch(
-            mask, manufacturer=manufacturer, version=version, medium=medium))
+            mask, manufacturer=manufacturer, version=version, medium=medium,
+            recheck_silence=recheck_silence))
         return result
 
     def read(self, meter: Meter, *, max_telegrams: int = 16) -> MeterReading:

@@ -115,7 +115,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
         bus = _open(args, progress)
         try:
             if args.secondary:
-                result = bus.scan_secondary()
+                result = bus.scan_secondary(recheck_silence=args.recheck_silence)
                 found: list[Any] = list(result.meters)
                 unresolved = list(result.unresolved)
             else:
@@ -287,6 +287,8 @@ def register_bus_commands(commands: Subparsers) -> None:
     _bus_options(scan)
     scan.add_argument("--secondary", action="store_true", help="secondary search")
     scan.add_argument("--json", action="store_true", help="one JSON object per meter")
+    scan.add_argument("--recheck-silence", action="store_true",
+                      help="secondary search: repeat unanswered selections (noisy buses)")
     scan.add_argument("--addresses", type=_address_range, default=range(251), metavar="A-B",
                       help="primary addresses to probe (default 0-250)")
     scan.set_defaults(handler=_cmd_scan)

@@ -30,7 +30,7 @@ Rules (see the field notes on collisions):
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from ._header import Header, encode_manufacturer
@@ -203,6 +203,9 @@ class SecondarySearch(StateMachine):
         mask: the root mask; fix digits or bytes to search a part of the segment.
         manufacturer, version, medium: filters (set those bytes of the root mask).
         max_probes: bound on selections (a safety net against a broken bus).
+        recheck_silence: repeat a selection nobody acknowledged (up to the master's
+            ``retries``). Off by default: on a sound bus silence is clean and repeating
+            it is what makes libmbus slow; on a noisy bus a lost E5 hides a meter.
 
     Finishes with a :class:`SearchResult`.
     """
@@ -212,7 +215,7 @@ class SecondarySearch(StateMachine):
 
     def __init__(self, mask: SecondaryAddress | None = None, *, manufacturer: int | None = None,
                  version: int | None = None, medium: int | None = None,
-                 max_probes: int = 20000) -> None:
+                 max_probes: int = 20000, recheck_silence: bool = False) -> None:
         super().__init__(SearchState.SELECTING)
         root = mask or SecondaryAddress(id="FFFFFFFF")
         root = SecondaryAddress(
@@ -222,6 +225,7 @@ class SecondarySearch(StateMachine):
             medium=root.medium if medium is None else medium)
         self.root = root
         self.max_probes = max_probes
+        self.recheck_silence = recheck_silence
         slots: list[Slot] = [pos for pos in range(7, -1, -1) if root.id[pos] == "F"]
         if root.medium == 0xFF:
             slots.append("medium")
@@ -254,19 +258,14 @@ class SecondarySearch(StateMachine):
                 meters=tuple(self.found.values()), unresolved=tuple(self.unresolved),
                 probes=self.probes))
         node = self._stack.pop()
-        group = node.group
-        if (group is not None and group.stage == "bcd" and group.parent.many
-                and group.pending == 1 and not group.hits and not group.parent.child_hits):
-            # Every sibling was empty and the parent held several meters: they are all
-            # here. Narrow at once instead of probing a selection that must collide.
-            self._conclude(node, True, single=False)
-            node.many = True
-            return self._descend(node, "answers collide at a full address")
         self._node = node
         self.probes += 1
         self._progress.append(SearchProgress(probes=self.probes, found=len(self.found),
                                              mask=str(self._node.mask)))
-        return SearchState.SELECTING, select(self._node.mask)
+        request = select(self._node.mask)
+        if self.recheck_silence:
+            request = replace(request, retry_silence=True)
+        return SearchState.SELECTING, request
 
     def _conclude(self, node: _Node, hit: bool, *, single: bool = False) -> None:
         # A child is concluded once its probe is classified: empty, one meter, or more.
@@ -304,7 +303,7 @@ class SecondarySearch(StateMachine):
             children = [_Node(mask=node.mask, slots=rest)]
         else:
             if isinstance(slot, int):
-                values = tuple(self._digit_order(slot, _BCD if stage == "bcd" else _HEX))
+                values = tuple(_BCD if stage == "bcd" else _HEX)
             elif slot == "manufacturer":
                 codes = {encode_manufacturer(name) for name in COMMON_MANUFACTURERS}
                 codes.update(found.manufacturer for found in self.found)
@@ -325,11 +324,6 @@ class SecondarySearch(StateMachine):
         if not digits:
             return node.slots[0]
         return max(digits, key=lambda pos: (len(self._digit_counts[pos]), -digits.index(pos)))
-
-    def _digit_order(self, slot: int, values: str) -> str:
-        # The most common digit goes last: if all others are empty it need not be probed.
-        counts = self._digit_counts[slot]
-        return "".join(sorted(values, key=lambda digit: counts.get(digit, 0)))
 
     def _descend(self, node: _Node, reason: str) -> tuple[SearchState, Step]:
         if node.slots:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import mbus
 from mbus import (
@@ -160,3 +164,59 @@ def test_meters_at_another_baud_rate_are_not_heard() -> None:
     assert Bus(SimulatedPort(Segment(slaves))).scan_secondary().meters == ()
     bus = Bus(SimulatedPort(Segment(slaves, baud=9600)), baud=9600)
     assert len(bus.scan_secondary().meters) == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(ids=st.sets(st.text(alphabet="0129", min_size=8, max_size=8), min_size=1, max_size=12),
+       media=st.lists(st.sampled_from([4, 7]), min_size=12, max_size=12),
+       drop=st.booleans())
+def test_search_finds_every_meter_of_small_crowded_segments(ids: set[str], media: list[int],
+                                                           drop: bool) -> None:
+    slaves = [Slave(SecondaryAddress(id=ident, manufacturer=0x2324, version=0x25,
+                                     medium=medium), [[build_record(0x13, index)]])
+              for index, (ident, medium) in enumerate(zip(sorted(ids), media, strict=False))]
+    # a twin: same ID, another medium
+    first = slaves[0].secondary
+    slaves.append(Slave(SecondaryAddress(id=first.id, manufacturer=first.manufacturer,
+                                         version=first.version, medium=0x06), [[]]))
+    result = Bus(SimulatedPort(Segment(slaves, drop_parity_errors=drop))).scan_secondary()
+    assert found_addresses(result) == {slave.secondary for slave in slaves}
+    assert result.unresolved == ()
+
+
+def test_lost_acknowledgement_is_recovered_when_silence_is_rechecked() -> None:
+    # With two meters the search notices that the collision stays unexplained and finds
+    # the hidden one anyway; with three, the other two explain the collision.
+    slaves = [meter("1111111124232504"), meter("2222222224232504"), meter("3333333324232504")]
+    target = mbus.select(SecondaryAddress.parse("FFFFFFF2FFFFFFFF")).encode()
+
+    def make_tamper() -> Callable[[bytes, bytes], bytes]:
+        lost = {"done": False}
+
+        def tamper(request: bytes, answer: bytes) -> bytes:
+            if request == target and not lost["done"]:
+                lost["done"] = True
+                return b""  # the E5 is lost once
+            return answer
+        return tamper
+
+    plain = Bus(SimulatedPort(Segment(slaves), tamper=make_tamper())).scan_secondary()
+    assert len(plain.meters) == 2  # silence is taken as clean: the meter is missed
+    rechecked = Bus(SimulatedPort(Segment(slaves), tamper=make_tamper())).scan_secondary(
+        recheck_silence=True)
+    assert found_addresses(rechecked) == {slave.secondary for slave in slaves}
+
+
+def test_one_lost_acknowledgement_among_two_is_recovered_without_rechecks() -> None:
+    slaves = [meter("1111111124232504"), meter("2222222224232504")]
+    target = mbus.select(SecondaryAddress.parse("FFFFFFF2FFFFFFFF")).encode()
+    lost = {"done": False}
+
+    def tamper(request: bytes, answer: bytes) -> bytes:
+        if request == target and not lost["done"]:
+            lost["done"] = True
+            return b""
+        return answer
+
+    result = Bus(SimulatedPort(Segment(slaves), tamper=tamper)).scan_secondary()
+    assert found_addresses(result) == {slave.secondary for slave in slaves}
