@@ -18,9 +18,13 @@ Rules (see the field notes on collisions):
   meters or a broken answer: descend.
 - A candidate is confirmed by selecting its full address and reading it again;
   the collision of several answers can yield a valid checksum and a made-up ID.
-- Descending sets the least significant wildcard ID digit first (IDs that share
-  long prefixes differ in their last digits) to 0-9; when no child of a mask
-  that had someone answers, A-E are tried, then F itself (it is the wildcard).
+- Descending sets one wildcard ID digit to 0-9: the digit where the meters
+  found so far differ most, the least significant first at the start (IDs
+  that share long prefixes differ in their last digits). When the children do
+  not explain the parent (none answers, or the parent's answers collided and
+  its children hold one meter), A-E are tried, then the parent again with that
+  digit left at F (F is the wildcard itself; this also recovers an
+  acknowledgement lost to noise).
   At a full ID that still collides, the medium, then the version byte are
   narrowed, then the manufacturer is tried among common codes and those found
   so far (when they are wildcards). What cannot be told apart is reported as
