@@ -22,6 +22,7 @@ from ._requests import (
     SecondaryAddress,
     application_reset,
     deselect,
+    req_ud1,
     select,
     set_baud_rate,
     set_primary_address,
@@ -31,6 +32,7 @@ from ._requests import (
 from ._scan import FoundPrimary, PrimaryScan
 from ._search import SearchResult, SecondarySearch
 from ._segment import Segment
+from ._telegram import Telegram
 from ._timing import BITS_PER_CHARACTER, DEFAULT_MARGIN
 
 __all__ = ["Bus", "Meter", "Port", "SimulatedPort", "parse_meter", "run_procedure",
@@ -204,6 +206,14 @@ class Bus:
         prefix, address, optional = target_requests(meter)
         _raise_error(self.run(Exchange([*prefix, build(address)], what=what,
                                        optional=optional)))
+
+    def read_class1(self, meter: Meter) -> Telegram | None:
+        """REQ_UD1 (class 1 data, alarms): the telegram, or None when the meter answers E5."""
+        prefix, address, optional = target_requests(meter)
+        answers = _raise_error(self.run(Exchange([*prefix, req_ud1(address)], what="REQ_UD1",
+                                                 optional=optional)))
+        last = answers[-1]
+        return None if last is None or last.is_ack else last.telegram
 
     def ping(self, address: int) -> None:
         """SND_NKE; raises NoAnswerError when nobody acknowledges."""

@@ -312,3 +312,12 @@ def test_secondary_address_text_form_and_wildcards() -> None:
     assert not SecondaryAddress.parse("12345678FFFF2604").matches(address)
     assert mbus.parse_meter("5") == 5
     assert mbus.parse_meter("1234567824232504") == address
+
+
+def test_class_1_data_is_e5_or_an_alarm_telegram() -> None:
+    slave = meter()
+    bus = bus_for(slave)
+    assert bus.read_class1(5) is None
+    slave.alarm = 0x02
+    telegram = bus.read_class1(slave.secondary)
+    assert telegram is not None and telegram.alarm == 0x02
