@@ -14,10 +14,17 @@ from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
+from ._assign import AssignAddresses, Assignment
 from ._master import Master, Procedure, ProcedureFinished, Progress, SendBytes, WaitForData
 from ._master_errors import BusError, TransportError
 from ._read import Exchange, MeterReading, ReadAll, ReadAllEntry, ReadMeter
-from ._requests import SecondaryAddress, application_reset, set_primary_address
+from ._requests import (
+    SecondaryAddress,
+    application_reset,
+    set_baud_rate,
+    set_primary_address,
+    snd_nke,
+)
 from ._scan import FoundPrimary, PrimaryScan
 from ._search import SearchResult, SecondarySearch
 from ._timing import DEFAULT_MARGIN
@@ -181,6 +188,24 @@ class AsyncBus:
         prefix, address, optional = target_requests(meter)
         _raise_error(await self.run(Exchange([*prefix, application_reset(address, subcode)],
                                              what="reset", optional=optional)))
+
+    async def set_baud_rate(self, meter: int | SecondaryAddress, baud: int) -> None:
+        """Switch a meter's baud rate (CI 0xB8-0xBF)."""
+        from ._bus import target_requests
+
+        prefix, address, optional = target_requests(meter)
+        _raise_error(await self.run(Exchange([*prefix, set_baud_rate(address, baud)],
+                                             what="baud rate", optional=optional)))
+
+    async def ping(self, address: int) -> None:
+        """SND_NKE; raises NoAnswerError when nobody acknowledges."""
+        _raise_error(await self.run(Exchange([snd_nke(address)], what="ping")))
+
+    async def assign_addresses(self, meters: Iterable[SecondaryAddress],
+                               free: Iterable[int] | None = None) -> tuple[Assignment, ...]:
+        """Give meters free primary addresses, verified by reading back."""
+        result: tuple[Assignment, ...] = await self.run(AssignAddresses(meters, free=free))
+        return result
 
     async def close(self) -> None:
         """Close the port."""

@@ -84,6 +84,13 @@ def test_asyncio_transport_scans_and_reads_over_tcp(segment: Segment) -> None:
             assert len((await bus.read(77)).telegrams) == slave.page_count
             with pytest.raises(mbus.NoMeterError):
                 await bus.read(SecondaryAddress.parse("99999999FFFFFFFF"))
+            await bus.ping(77)
+            segment.slaves[0].primary = 0
+            assigned = await bus.assign_addresses([segment.slaves[0].secondary], free=[90])
+            assert [a.primary for a in assigned] == [90]
+            await bus.set_baud_rate(90, 9600)
+            with pytest.raises(mbus.NoAnswerError):
+                await bus.ping(90)
 
     with serving(SimulatorServer(segment)) as port:
         asyncio.run(scenario(port))
