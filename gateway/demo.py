@@ -1,78 +1,54 @@
-"""``make demo``: a few simulated meters, their telegrams built with the encoder and decoded again.
+"""``make demo``: the main job of a metering gateway on built-in simulated meters.
 
-Later the demo grows into a whole simulated site (segment, radio meters, exporters); for now
-it shows the codec end to end: objects -> RSP_UD bytes -> decoded table and JSON.
+Runs :func:`gateway.site.run_site` (wired segment over TCP on 127.0.0.1, radio
+telegrams, an S0 input, alarms, CSV and XML export) and prints what happened.
 """
 
 from __future__ import annotations
 
-import datetime as dt
+import argparse
 import json
 import sys
-from decimal import Decimal
+from pathlib import Path
 
-import mbus
-from mbus._cli import print_table
-
-
-def simulated_meters(now: dt.datetime) -> list[mbus.Telegram]:
-    """RSP_UD telegrams of a heat meter, a water meter and an electricity meter."""
-    heat = mbus.build_telegram(
-        address=1,
-        header=mbus.Header(id="12345678", manufacturer="KAM", version=8, medium=0x04,
-                           access_number=5, status=0, signature=0),
-        records=[
-            mbus.build_record(0x78, 12345678, coding="bcd8"),  # fabrication number
-            mbus.build_record(0x06, 37351000, coding="int32"),  # energy, kWh resolution
-            mbus.build_record(0x14, Decimal("561.08"), coding="int32"),  # volume, 0.01 m3
-            mbus.build_record(0x5B, 71, coding="int8"),  # flow temperature, degC
-            mbus.build_record(0x5F, 42, coding="int8"),  # return temperature, degC
-            mbus.build_record(0x2B, 12500, coding="int24"),  # power, W
-            mbus.build_record(0x3B, Decimal("0.543"), coding="int16"),  # flow, 0.001 m3/h
-            mbus.build_record(0x6D, now.replace(second=0, microsecond=0), coding="int32"),
-            mbus.build_record(0x06, 36000000, coding="int32", storage=1),  # due-date value
-            mbus.build_record(0x6C, dt.date(now.year, 1, 1), coding="int16", storage=1),
-        ],
-    )
-    water = mbus.build_telegram(
-        address=2,
-        header=mbus.Header(id="00112233", manufacturer="SEN", version=0x68, medium=0x07,
-                           access_number=17, status=0, signature=0),
-        records=[
-            mbus.build_record(0x13, Decimal("1234.567"), coding="bcd8"),  # volume, litres
-            mbus.build_record(0x13, Decimal("1200.000"), coding="bcd8", storage=1),
-            mbus.build_record(0x6C, dt.date(now.year, 1, 1), coding="int16", storage=1),
-            mbus.build_record(b"\xfd\x17", 0, coding="int8"),  # error flags
-        ],
-    )
-    electricity = mbus.build_telegram(
-        address=3,
-        header=mbus.Header(id="87654321", manufacturer="ABB", version=0x20, medium=0x02,
-                           access_number=99, status=0, signature=0),
-        records=[
-            mbus.build_record(0x04, 1523456780, coding="bcd12"),  # energy in Wh, 10 Wh steps
-            mbus.build_record(0x04, 800000000, coding="bcd12", tariff=1),
-            mbus.build_record(0x04, 723456780, coding="bcd12", tariff=2),
-            mbus.build_record(0x2B, 2300, coding="int32"),  # power, W
-            mbus.build_record(b"\xfd\x48", Decimal("230.1"), coding="int16"),  # voltage, 0.1 V
-            mbus.build_record(b"\xfd\x59", Decimal("10.00"), coding="int16"),  # current, 0.01 A
-        ],
-    )
-    return [heat, water, electricity]
+from .site import run_site
 
 
-def main() -> int:
-    """Build, encode, decode and print the simulated meters."""
-    now = dt.datetime(2026, 11, 24, 12, 0)
-    for telegram in simulated_meters(now):
-        wire = telegram.encode()
-        decoded = mbus.decode(wire)
-        print(f"# meter at primary address {decoded.frame.to_dict()['a']}: "
-              f"{len(wire)} bytes on the wire")
-        print("  " + wire.hex(" "))
-        print_table(decoded, sys.stdout)
-        print(json.dumps(decoded.to_dict()))
-        print()
+def main(argv: list[str] | None = None) -> int:
+    """Run the simulated site and print its report."""
+    parser = argparse.ArgumentParser(prog="meterkit-demo", description=__doc__)
+    parser.add_argument("--out", default="demo-output", help="folder for the exported files")
+    parser.add_argument("--meters", type=int, default=12, help="wired meters on the segment")
+    args = parser.parse_args(argv)
+    report = run_site(Path(args.out), meters=args.meters)
+
+    print(f"wired M-Bus: {report.wired_found} meters found by secondary scan "
+          f"({report.wired_requests} selections), {len(report.wired_documents)} read")
+    for document in report.wired_documents[:3]:
+        header = document["header"]
+        first = document["records"][0] if document["records"] else {}
+        print(f"  {header['id']} {header['manufacturer']} {header['medium']:<12} "
+              f"{first.get('quantity')} = {first.get('value')} {first.get('unit')}")
+    print(f"wireless M-Bus: {len(report.wireless_documents)} telegrams decrypted and decoded")
+    for document in report.wireless_documents:
+        values = ", ".join(f"{r['quantity']}={r['value']} {r['unit']}".rstrip()
+                           for r in document["records"][:3])
+        security = document.get("security", {})
+        print(f"  {document['header']['id']} mode {security.get('mode')}: {values}")
+    for message in report.wireless_refused:
+        print(f"  refused: {message}")
+    s0_reading = report.s0_reading
+    print(f"S0 input: {s0_reading['pulses']} pulses, {s0_reading['rejected']} rejected, "
+          f"total {s0_reading['total']} {s0_reading['unit']}, power {s0_reading['power']:.3f} kW")
+    print(f"alarms: {len(report.notifications)} notifications")
+    for notification in report.notifications:
+        print(f"  t={notification['event_time']:>7} s  {notification['event']:<8} "
+              f"{notification['alarm_id']:<12} {notification['perceived_severity']:<8} "
+              f"{notification['additional_text']}")
+    print(f"export: {report.readings} readings -> {report.csv_path} and {report.xml_path} "
+          "(XML valid against the XSD)")
+    print("first wired telegram as JSON:")
+    print(json.dumps(report.wired_documents[0]) if report.wired_documents else "{}")
     return 0
 
 
