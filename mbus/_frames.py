@@ -193,7 +193,8 @@ class LongFrame:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form."""
-        return {"type": self.type, "c": self.c, "a": self.a, "ci": self.ci}
+        return {"type": "long" if self.data else "control", "c": self.c, "a": self.a,
+                "ci": self.ci}
 
 
 # A control frame is a long frame without user data; the name is kept for readers of the standard.

@@ -188,18 +188,22 @@ class Record(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (see the ``mbus decode --json`` format)."""
-        return record_dict(self.shape, self.data)
+        return records_to_dicts((self,))[0]
 
 
-def record_dict(shape: RecordShape, data: bytes) -> dict[str, Any]:
-    """The JSON-able form of a record given as shape and data (``Record.to_dict``)."""
-    out = shape.template.copy()
-    value, flags = shape.to_json(data)
-    out["value"] = value
-    out["data"] = data.hex()
-    if flags:
-        out["flags"] = [*out.get("flags", ()), *flags]
-    return out
+def records_to_dicts(records: Iterable[Record]) -> list[dict[str, Any]]:
+    """The JSON-able forms of records (``Record.to_dict`` of each, in one loop)."""
+    dicts: list[dict[str, Any]] = []
+    append = dicts.append
+    for shape, data in records:
+        out = shape.template.copy()
+        value, flags = shape.to_json(data)
+        out["value"] = value
+        out["data"] = data.hex()
+        if flags:
+            out["flags"] = [*out.get("flags", ()), *flags]
+        append(out)
+    return dicts
 
 
 # --- value decoders --------------------------------------------------------------------------

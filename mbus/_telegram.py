@@ -14,7 +14,7 @@ from ._errors import EncodeError, EncryptedError, RecordError, UnsupportedError
 from ._fixed import decode_fixed
 from ._frames import Frame, LongFrame, decode_frame
 from ._header import APPLICATION_ERRORS, CI_NAMES, Header
-from ._records import Record, decode_records, encode_records, record_dict
+from ._records import Record, decode_records, encode_records, records_to_dicts
 
 __all__ = [
     "ApplicationError",
@@ -89,7 +89,7 @@ class Telegram:
         if self.header is not None:
             out["header"] = self.header.to_dict()
         if isinstance(self.frame, LongFrame):
-            out["records"] = [record_dict(shape, data) for shape, data in self.records]
+            out["records"] = records_to_dicts(self.records)
         if self.payload:
             out["payload"] = self.payload.hex()
         return out
