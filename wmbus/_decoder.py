@@ -104,6 +104,9 @@ class CompactInfo:
         return out
 
 
+_record_dict = mbus.Record.to_dict
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Telegram:
     """One decoded wireless (or wired) M-Bus telegram.
@@ -167,7 +170,7 @@ class Telegram:
             out["alarm"] = self.alarm
         if self.header is not None:
             out["header"] = self.header.to_dict()
-        out["records"] = [record.to_dict() for record in self.records]
+        out["records"] = list(map(_record_dict, self.records))
         if self.record_error is not None:
             out["record_error"] = self.record_error
             out["undecoded"] = self.undecoded.hex()

@@ -85,6 +85,10 @@ class LinkLayer:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form."""
+        # Link layers repeat (one per meter, shared by _link_layer): their dicts are built once.
+        memo = _LINK_DICTS.get(id(self))
+        if memo is not None and memo[0] is self:
+            return memo[1].copy()
         out: dict[str, Any] = {"format": self.format, "crcs": self.crcs, "c": self.c,
                                "function": self.function}
         if self.address is not None:
@@ -101,7 +105,15 @@ class LinkLayer:
             out["l_field"] = False
         if self.trailing:
             out["trailing"] = self.trailing.hex()
-        return out
+        if len(_LINK_DICTS) >= _MAX_SHARED:
+            _LINK_DICTS.clear()
+        # The memo holds the object itself, so its id cannot be reused while the entry lives.
+        _LINK_DICTS[id(self)] = (self, out)
+        return out.copy()
+
+
+_MAX_SHARED = 4096  # bound of the link layer and dict memos (more meters than that: start over)
+_LINK_DICTS: dict[int, tuple[LinkLayer, dict[str, Any]]] = {}
 
 
 def _format_a_length(length: int) -> int:
@@ -163,17 +175,30 @@ def _wired(data: bytes) -> tuple[LinkLayer, bytes] | None:
 _MANUFACTURERS: dict[int, str] = {}  # manufacturer code -> letters, filled as codes are seen
 
 
+_LinkKey = tuple[bytes, str, int | None, bytes, int, bool]
+_LINKS: dict[_LinkKey, LinkLayer] = {}  # link layers seen, by C M A and how they arrived
+
+
 def _link_layer(frame: bytes, fmt: str, length: int | None, trailing: bytes = b"",
                 crcs: int = 0, l_field: bool = True) -> LinkLayer:
     """The link layer of a CRC-less frame image (L C M A ...)."""
+    # A meter sends the same link layer again and again: reuse the (immutable) object.
+    key = (frame[1:_BLOCK1], fmt, length, trailing, crcs, l_field)
+    link = _LINKS.get(key)
+    if link is not None:
+        return link
     code = frame[2] | frame[3] << 8
     manufacturer = _MANUFACTURERS.get(code)
     if manufacturer is None:
         manufacturer = _MANUFACTURERS[code] = mbus.decode_manufacturer(code)
-    return LinkLayer(format=fmt, c=frame[1], manufacturer=manufacturer,
+    link = LinkLayer(format=fmt, c=frame[1], manufacturer=manufacturer,
                      id=frame[7:3:-1].hex().upper(), version=frame[8], device_type=frame[9],
                      length=length, l_field=l_field, crcs=crcs, trailing=trailing,
                      raw_address=frame[2:10])
+    if len(_LINKS) >= _MAX_SHARED:
+        _LINKS.clear()
+    _LINKS[key] = link
+    return link
 
 
 _MAX_TRAILING = 4  # receivers append at most a few bytes (RSSI, LQI, ...)
@@ -210,7 +235,12 @@ def parse_link(data: bytes) -> tuple[LinkLayer, bytes]:
     if length < 10:
         raise LinkError(f"L field {length} is too small for C, M, A and CI", field="L",
                         offset=0, data=data[:1])
-    stripped = _strip_a(data, length)
+    rest = length - 9
+    # Format A is only tried when the bytes are long enough for its CRCs (_format_a_length).
+    if len(data) >= _BLOCK1 + 2 + rest + 2 * ((rest + 15) // 16):
+        stripped = _strip_a(data, length)
+    else:
+        stripped = None
     fmt = "A"
     if stripped is None:
         stripped = _strip_b(data, length)

@@ -118,17 +118,26 @@ class ConfigWord:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form."""
-        out: dict[str, Any] = {
-            "raw": self.raw, "mode": self.mode, "encrypted_blocks": self.encrypted_blocks,
-            "bidirectional": self.bidirectional, "accessibility": self.accessibility,
-            "synchronous": self.synchronous, "content": self.content,
-            "hop_count": self.hop_count,
-        }
-        if self.extension is not None:
-            out["extension"] = self.extension
-            out["kdf"] = self.kdf
-            out["key_id"] = self.key_id
-        return out
+        key = (self.raw, self.extension)
+        memo = _CONFIG_DICTS.get(key)  # a few words recur in every telegram: built once each
+        if memo is None:
+            memo = {
+                "raw": self.raw, "mode": self.mode, "encrypted_blocks": self.encrypted_blocks,
+                "bidirectional": self.bidirectional, "accessibility": self.accessibility,
+                "synchronous": self.synchronous, "content": self.content,
+                "hop_count": self.hop_count,
+            }
+            if self.extension is not None:
+                memo["extension"] = self.extension
+                memo["kdf"] = self.kdf
+                memo["key_id"] = self.key_id
+            if len(_CONFIG_DICTS) >= 4096:
+                _CONFIG_DICTS.clear()
+            _CONFIG_DICTS[key] = memo
+        return memo.copy()
+
+
+_CONFIG_DICTS: dict[tuple[int, int | None], dict[str, Any]] = {}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
