@@ -1,0 +1,72 @@
+"""CRC-16 of EN 13757-4 against its bit-by-bit definition; shared objects stay unshared."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import wmbus
+
+# EN 13757-4: generator x^16 + x^13 + x^12 + x^11 + x^10 + x^8 + x^6 + x^5 + x^2 + 1,
+# register starts at zero, bits enter most significant first, the result is inverted.
+_GENERATOR = (1 << 16) | (1 << 13) | (1 << 12) | (1 << 11) | (1 << 10) | (1 << 8) | (1 << 6) \
+    | (1 << 5) | (1 << 2) | 1
+
+
+def _bitwise(data: bytes) -> int:
+    register = 0
+    for byte in data:
+        for bit in range(7, -1, -1):
+            top = (register >> 15) & 1
+            register = (register << 1) & 0xFFFF
+            if top ^ ((byte >> bit) & 1):
+                register ^= _GENERATOR & 0xFFFF
+    return register ^ 0xFFFF
+
+
+def test_bitwise_reference_gives_the_catalogue_check_value() -> None:
+    assert _bitwise(b"123456789") == 0xC2B7  # CRC-16/EN-13757 check value
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_crc_matches_the_bitwise_definition(data: bytes) -> None:
+    assert wmbus.crc16_en13757(data) == _bitwise(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=140), st.data())
+def test_crc_of_a_slice_is_the_crc_of_the_sliced_bytes(data: bytes, draw: st.DataObject) -> None:
+    size = len(data)
+    start = draw.draw(st.integers(-size - 3, size + 3), label="start")
+    end = draw.draw(st.none() | st.integers(-size - 3, size + 3), label="end")
+    expected = _bitwise(data[start:end])
+    assert wmbus.crc16_en13757(data, start, end) == expected
+    assert wmbus.crc16_en13757(bytearray(data), start, end) == expected
+    assert wmbus.crc16_en13757(memoryview(data), start, end) == expected
+
+
+# EN 13757-3 Table P.1 / OMS Annex N.2: an unencrypted gas meter telegram (no CRCs).
+_PLAIN = bytes.fromhex("2E4493157856341233037A2A0000002F2F0C1427048502046D32371F1502FD1700002F2F"
+                       "2F2F2F2F2F2F2F2F2F2F2F")
+
+
+def test_dicts_of_repeated_telegrams_are_independent() -> None:
+    decoder = wmbus.Decoder()
+    first = decoder.decode(_PLAIN).to_dict()
+    first["link"]["id"] = "changed"
+    first["tpl"]["config"]["mode"] = 99
+    again = decoder.decode(_PLAIN).to_dict()
+    assert again["link"]["id"] == "12345678"
+    assert again["tpl"]["config"]["mode"] == 0
+    assert again["link"] == {"format": "none", "crcs": 0, "c": 0x44, "function": "SND_NR",
+                             "manufacturer": "ELS", "id": "12345678", "version": 0x33,
+                             "device_type": 0x03, "medium": "gas", "length": 0x2E}
+
+
+def test_a_frame_with_other_trailing_bytes_keeps_its_own() -> None:
+    decoder = wmbus.Decoder()
+    quiet = decoder.decode(_PLAIN + b"\x41").link
+    loud = decoder.decode(_PLAIN + b"\x7f").link
+    assert (quiet.trailing, loud.trailing) == (b"\x41", b"\x7f")
+    assert loud.to_dict()["trailing"] == "7f"
