@@ -1,6 +1,9 @@
-"""CRC-16 of EN 13757-4 against its bit-by-bit definition; shared objects stay unshared."""
+"""What the fast paths must not change: the CRC-16 of EN 13757-4 against its bit-by-bit
+definition, dicts of shared objects, telegrams built without the dataclass __init__."""
 
 from __future__ import annotations
+
+import dataclasses
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -70,3 +73,12 @@ def test_a_frame_with_other_trailing_bytes_keeps_its_own() -> None:
     loud = decoder.decode(_PLAIN + b"\x7f").link
     assert (quiet.trailing, loud.trailing) == (b"\x41", b"\x7f")
     assert loud.to_dict()["trailing"] == "7f"
+
+
+def test_a_decoded_telegram_equals_one_built_by_the_dataclass() -> None:
+    telegram = wmbus.Decoder().decode(_PLAIN)
+    rebuilt = dataclasses.replace(telegram)  # through the generated __init__ and its defaults
+    assert rebuilt == telegram and repr(rebuilt) == repr(telegram)
+    assert (telegram.error, telegram.alarm, telegram.record_error, telegram.undecoded) == (
+        None, None, None, b"")
+    assert rebuilt.to_dict() == telegram.to_dict()
