@@ -235,12 +235,8 @@ def parse_link(data: bytes) -> tuple[LinkLayer, bytes]:
     if length < 10:
         raise LinkError(f"L field {length} is too small for C, M, A and CI", field="L",
                         offset=0, data=data[:1])
-    rest = length - 9
-    # Format A is only tried when the bytes are long enough for its CRCs (_format_a_length).
-    if len(data) >= _BLOCK1 + 2 + rest + 2 * ((rest + 15) // 16):
-        stripped = _strip_a(data, length)
-    else:
-        stripped = None
+    # Format A is only tried when the bytes are long enough for its CRCs.
+    stripped = _strip_a(data, length) if len(data) >= _format_a_length(length) else None
     fmt = "A"
     if stripped is None:
         stripped = _strip_b(data, length)
