@@ -165,6 +165,22 @@ _LIMIT_DEFAULT_TEXTS = {
 }
 
 
+def _check_common(rule: LimitRule | StaleRule) -> None:
+    """Check and normalise the fields every rule kind has (severity, event type, ids)."""
+    put = object.__setattr__
+    severity = _enum(Severity, rule.severity, "severity")
+    if severity not in RULE_SEVERITIES:
+        raise RuleError(
+            f"{severity.value!r} is not an alarm severity; use warning, minor, major or critical",
+            field="severity",
+        )
+    put(rule, "severity", severity)
+    put(rule, "event_type", _enum(EventType, rule.event_type, "event_type"))
+    _text(rule.probable_cause, "probable_cause", empty_ok=False)
+    put(rule, "alarm_id", _text(rule.alarm_id, "alarm_id") or f"{rule.point}.{rule.kind}")
+    _text(rule.alarm_class, "alarm_class")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class LimitRule:
     """A limit on one point: ``kind="upper"`` or ``"lower"``.
@@ -212,18 +228,7 @@ class LimitRule:
         for flag in ("inclusive", "latch"):
             if not isinstance(getattr(self, flag), bool):
                 raise RuleError(f"must be true or false, got {getattr(self, flag)!r}", field=flag)
-        severity = _enum(Severity, self.severity, "severity")
-        if severity not in RULE_SEVERITIES:
-            raise RuleError(
-                f"{severity.value!r} is not an alarm severity; "
-                "use warning, minor, major or critical",
-                field="severity",
-            )
-        put(self, "severity", severity)
-        put(self, "event_type", _enum(EventType, self.event_type, "event_type"))
-        _text(self.probable_cause, "probable_cause", empty_ok=False)
-        put(self, "alarm_id", _text(self.alarm_id, "alarm_id") or f"{self.point}.{self.kind}")
-        _text(self.alarm_class, "alarm_class")
+        _check_common(self)
         put(
             self,
             "specific_problem",
@@ -305,18 +310,7 @@ class StaleRule:
         put(self, "timeout", _finite(self.timeout, "timeout", positive=True))
         if not isinstance(self.latch, bool):
             raise RuleError(f"must be true or false, got {self.latch!r}", field="latch")
-        severity = _enum(Severity, self.severity, "severity")
-        if severity not in RULE_SEVERITIES:
-            raise RuleError(
-                f"{severity.value!r} is not an alarm severity; "
-                "use warning, minor, major or critical",
-                field="severity",
-            )
-        put(self, "severity", severity)
-        put(self, "event_type", _enum(EventType, self.event_type, "event_type"))
-        _text(self.probable_cause, "probable_cause", empty_ok=False)
-        put(self, "alarm_id", _text(self.alarm_id, "alarm_id") or f"{self.point}.stale")
-        _text(self.alarm_class, "alarm_class")
+        _check_common(self)
         _text(self.specific_problem, "specific_problem")
         put(
             self,
