@@ -67,6 +67,7 @@ from ._records import (
     decode_records,
     encode_records,
     lvar_length,
+    records_to_dicts,
 )
 from ._telegram import ApplicationError, Telegram, build_telegram, decode, decode_application
 
@@ -285,6 +286,7 @@ __all__ = [
     "open_bus",
     "parse_meter",
     "random_meters",
+    "records_to_dicts",
     "req_ud1",
     "req_ud2",
     "run_procedure",

@@ -41,6 +41,7 @@ __all__ = [
     "decode_records",
     "encode_records",
     "lvar_length",
+    "records_to_dicts",
 ]
 
 MAX_DIFE = 10  # EN 13757-3:2018 6.3.1

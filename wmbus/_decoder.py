@@ -104,7 +104,7 @@ class CompactInfo:
         return out
 
 
-_record_dict = mbus.Record.to_dict
+_records_to_dicts = mbus.records_to_dicts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -170,7 +170,7 @@ class Telegram:
             out["alarm"] = self.alarm
         if self.header is not None:
             out["header"] = self.header.to_dict()
-        out["records"] = list(map(_record_dict, self.records))
+        out["records"] = _records_to_dicts(self.records)
         if self.record_error is not None:
             out["record_error"] = self.record_error
             out["undecoded"] = self.undecoded.hex()
