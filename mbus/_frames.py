@@ -267,13 +267,16 @@ def decode_frame(data: bytes | bytearray, offset: int = 0, *, exact: bool = True
     if sum(body) & 0xFF != cs:
         raise ChecksumError(f"checksum is 0x{cs:02x}, the frame sums to 0x{sum(body) & 0xFF:02x}",
                             offset=end - 2, field="checksum", data=bytes((cs,)))
-    # Fields read from one byte each cannot be out of range: skip __post_init__'s checks.
-    frame = object.__new__(LongFrame)
-    _set_field(frame, "c", body[0])
-    _set_field(frame, "a", body[1])
-    _set_field(frame, "ci", body[2])
-    _set_field(frame, "data", bytes(body[3:]))
+    # Fields read from one byte each cannot be out of range: skip __post_init__'s checks
+    # and set the slots through their descriptors (cheaper than object.__setattr__).
+    frame = _new_object(LongFrame)
+    _set_c(frame, body[0])
+    _set_a(frame, body[1])
+    _set_ci(frame, body[2])
+    _set_data(frame, bytes(body[3:]))
     return frame
 
 
-_set_field = object.__setattr__
+_new_object = object.__new__
+_set_c, _set_a, _set_ci, _set_data = (
+    getattr(LongFrame, name).__set__ for name in ("c", "a", "ci", "data"))
