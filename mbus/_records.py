@@ -290,20 +290,21 @@ def _fast_number_json(coding: str, kind: str, args: dict[str, Any]) -> JsonDecod
             bcd_multiplier = factor * _pow10(exponent)
 
             def bcd_scaled_up(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-                digits = raw[::-1].hex()
-                if digits.isdigit():
-                    return int(digits) * bcd_multiplier, NO_FLAGS
-                return bcd_other(raw)
+                try:  # hex digits are 0-9a-f: int() refuses exactly the non-decimal ones
+                    return int(raw[::-1].hex()) * bcd_multiplier, NO_FLAGS
+                except ValueError:
+                    return bcd_other(raw)
 
             return bcd_scaled_up
         bcd_divisor = _pow10(-exponent)
 
         def bcd_scaled_down(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-            digits = raw[::-1].hex()
-            if digits.isdigit():
-                number = int(digits) * factor
-                if number < _FLOAT_EXACT:
-                    return number / bcd_divisor, NO_FLAGS
+            try:  # as in bcd_scaled_up
+                number = int(raw[::-1].hex()) * factor
+            except ValueError:
+                return bcd_other(raw)
+            if number < _FLOAT_EXACT:
+                return number / bcd_divisor, NO_FLAGS
             return bcd_other(raw)
 
         return bcd_scaled_down
@@ -357,12 +358,63 @@ def _iso(value: dt.date | dt.time) -> str:
     return value.isoformat()
 
 
+def _time_json(read: Callable[[bytes], tuple[Any, tuple[str, ...]]]) -> JsonDecoder:
+    """The JSON decoder of a date/time record: one call less than going through the decoder."""
+    def to_json(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
+        value, flags = read(raw)
+        return (None if value is None else value.isoformat()), flags
+
+    return to_json
+
+
+_datetime = dt.datetime
+_date = dt.date
+
+
+def _type_f_json(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
+    """Type F to JSON; plain dates and times in one call, anything flagged by the general path."""
+    b0, b1, b2, b3 = raw[0], raw[1], raw[2], raw[3]
+    if b0 & 0x80 or b1 & 0xE0:  # invalid, summer time or a century in the hour byte
+        return _TYPE_F_GENERAL(raw)
+    year = ((b2 & 0xE0) >> 5) | ((b3 & 0xF0) >> 1)
+    try:
+        return _datetime(2000 + year if year <= 80 else 1900 + year, b3 & 0x0F, b2 & 0x1F,
+                         b1 & 0x1F, b0 & 0x3F).isoformat(), NO_FLAGS
+    except ValueError:
+        return _TYPE_F_GENERAL(raw)
+
+
+def _type_g_json(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
+    """Type G to JSON; valid dates in one call, anything else by the general path."""
+    b0, b1 = raw[0], raw[1]
+    year = ((b0 & 0xE0) >> 5) | ((b1 & 0xF0) >> 1)
+    try:
+        return _date(2000 + year if year <= 80 else 1900 + year, b1 & 0x0F,
+                     b0 & 0x1F).isoformat(), NO_FLAGS
+    except ValueError:  # FFFF (invalid) and impossible dates
+        return _TYPE_G_GENERAL(raw)
+
+
+_TYPE_F_GENERAL = _time_json(codings.decode_type_f)
+_TYPE_G_GENERAL = _time_json(codings.decode_type_g)
+_TIME_JSON: dict[int, JsonDecoder] = {4: _type_f_json, 2: _type_g_json}
+
+
 def _hex(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
     return bytes(raw), ()
 
 
 def _hex_json(value: bytes) -> str:
     return value.hex()
+
+
+# Data shown as hex (text, containers, manufacturer data, unsupported codings).
+_HEX = _plain(_hex, _hex_json)
+
+
+def _hex_to_json(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
+    """``_json_via(_HEX)`` in one call."""
+    return raw.hex(), NO_FLAGS
 
 
 def _none(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
@@ -419,6 +471,13 @@ def lvar_length(lvar: int) -> int | None:
     return None
 
 
+# Date/time codings of integer data by length, EN 13757-3:2018 Annex A types G, J, F, I.
+_TIME_READERS: dict[int, Callable[[bytes], tuple[Any, tuple[str, ...]]]] = {
+    2: codings.decode_type_g, 3: codings.decode_type_j, 4: codings.decode_type_f,
+    6: codings.decode_type_i,
+}
+
+
 def _make_decoder(coding: str, length: int | None, kind: str, args: dict[str, Any],
                   quantity: str) -> tuple[Decoder, tuple[str, ...]]:
     """Choose how to read the data of a record; returns the decoder and static flags."""
@@ -427,20 +486,19 @@ def _make_decoder(coding: str, length: int | None, kind: str, args: dict[str, An
         return _none, ()
     if kind == "time_point" and coding.startswith("int"):
         if quantity == "daylight_saving":
-            return _plain(_hex, _hex_json), ("not supported yet: type K daylight saving fields",)
-        reader = {2: codings.decode_type_g, 3: codings.decode_type_j, 4: codings.decode_type_f,
-                  6: codings.decode_type_i}.get(length or 0)
+            return _HEX, ("not supported yet: type K daylight saving fields",)
+        reader = _TIME_READERS.get(length or 0)
         if reader is not None:
             return _plain(reader, _iso), ()
-        return _plain(_hex, _hex_json), ("unexpected_time_coding",)
+        return _HEX, ("unexpected_time_coding",)
     if coding == "real32":
         return _real_decoder(args["exponent"], args["offset_exponent"]), ()
     if coding == "lvar":
         if kind == "time_point":
-            return _plain(_hex, _hex_json), ("not supported yet: type M date and time",)
+            return _HEX, ("not supported yet: type M date and time",)
         return _lvar_decoder(kind, args), ()
     if kind in ("text", "container"):
-        return _plain(_hex, _hex_json), ()
+        return _HEX, ()
     read: Reader
     if coding.startswith("bcd"):
         read = codings.decode_bcd
@@ -565,6 +623,11 @@ def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: boo
     to_json = None
     if kind in ("number", "identifier", "flags", "manufacturer", "unknown") and length:
         to_json = _fast_number_json(coding, kind, args)
+    elif (kind == "time_point" and coding.startswith("int") and info.quantity != "daylight_saving"
+          and length in _TIME_READERS):
+        to_json = _TIME_JSON.get(length) or _time_json(_TIME_READERS[length])
+    elif decoder is _HEX:
+        to_json = _hex_to_json
     flags.extend(static_flags)
     if from_master and dif == 0x7F:
         function = "global_readout"
@@ -601,7 +664,7 @@ def _special_shape(dif: int, from_master: bool) -> RecordShape:
     else:
         function = "manufacturer_specific" if dif == 0x0F else "more_records_follow"
         quantity, coding = "manufacturer_data", "manufacturer"
-        decoder = _plain(_hex, _hex_json)
+        decoder = _HEX
     template: dict[str, Any] = {
         "function": function, "storage": 0, "tariff": 0, "subunit": 0, "quantity": quantity,
         "unit": "", "value": None, "dif": f"{dif:02x}", "vif": "", "data": "", "coding": coding,
@@ -609,7 +672,7 @@ def _special_shape(dif: int, from_master: bool) -> RecordShape:
     return RecordShape(header=bytes((dif,)), dib_length=1, coding=coding, length=None,
                        function=function, storage=0, tariff=0, subunit=0, quantity=quantity,
                        unit="", kind="manufacturer", decoder=decoder, template=template,
-                       to_json=_json_via(decoder))
+                       to_json=_hex_to_json if decoder is _HEX else _json_via(decoder))
 
 
 _SPECIAL = {dif: _special_shape(dif, False) for dif in (0x0F, 0x1F, 0x7F)}

@@ -1,0 +1,102 @@
+"""The fast JSON paths of records agree with the general decoders (values and flags)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import mbus
+from mbus._records import decode_records, records_to_dicts
+
+# DIF/VIF pairs whose JSON goes through a specialised decoder: type F and G dates,
+# BCD and binary numbers scaled up and down, identifiers, plain-text and manufacturer data.
+HEADERS = [
+    bytes.fromhex(h) for h in (
+        "046d", "026c", "0c13", "0c06", "0b3b", "0a5a", "0e03", "0913", "0c78", "0413",
+        "0403", "0206", "0178", "07fd17", "0c0e", "8c1013", "04fd0b", "0d13", "0dfd0e",
+    )
+]
+
+
+def _reference(record: mbus.Record) -> dict[str, Any]:
+    """A record's dict built from the general decoder, not the JSON fast path."""
+    shape = record.shape
+    _, value, flags = shape.decoder(record.data)
+    out = dict(shape.template)
+    out["value"] = value
+    out["data"] = record.data.hex()
+    if flags:
+        out["flags"] = [*out.get("flags", ()), *flags]
+    return out
+
+
+def _iso(value: object) -> str | None:
+    if value is None:
+        return None
+    assert isinstance(value, dt.date | dt.time)
+    return value.isoformat()
+
+
+@settings(max_examples=200)
+@given(header=st.sampled_from(HEADERS), body=st.binary(min_size=0, max_size=12))
+def test_fast_json_agrees_with_the_decoder(header: bytes, body: bytes) -> None:
+    try:
+        records = decode_records(header + body, max_records=1)
+    except mbus.DecodeError:
+        return
+    for record in records:
+        assert records_to_dicts((record,)) == [_reference(record)]
+
+
+@settings(max_examples=200)
+@given(raw=st.binary(min_size=4, max_size=4))
+def test_type_f_json_is_the_isoformat_of_the_value(raw: bytes) -> None:
+    (record,) = decode_records(b"\x04\x6d" + raw)
+    value = record.value
+    out = record.to_dict()
+    assert out["value"] == _iso(value)
+    assert out.get("flags", []) == list(record.flags)
+
+
+@settings(max_examples=200)
+@given(raw=st.binary(min_size=2, max_size=2))
+def test_type_g_json_is_the_isoformat_of_the_value(raw: bytes) -> None:
+    (record,) = decode_records(b"\x02\x6c" + raw)
+    value = record.value
+    out = record.to_dict()
+    assert out["value"] == _iso(value)
+    assert out.get("flags", []) == list(record.flags)
+
+
+def test_type_f_examples_from_the_standard_layout() -> None:
+    # 31 Dec 2023 23:59 (year 23: low bits 0b111 in byte 2, high bits 0b0010 in byte 3).
+    raw = bytes((59, 23, 0xE0 | 31, 0x20 | 12))
+    (record,) = decode_records(b"\x04\x6d" + raw)
+    assert record.to_dict()["value"] == "2023-12-31T23:59:00"
+    assert record.value == dt.datetime(2023, 12, 31, 23, 59)
+    # Invalid flag and summer time keep their flags.
+    (flagged,) = decode_records(b"\x04\x6d" + bytes((59 | 0x80, 23 | 0x80)) + raw[2:])
+    assert flagged.to_dict()["flags"] == ["time_invalid", "summer_time"]
+    # FFFF is an invalid date in type G.
+    (invalid,) = decode_records(b"\x02\x6c\xff\xff")
+    assert invalid.to_dict()["value"] is None
+    assert invalid.to_dict()["flags"] == ["invalid_date"]
+
+
+def test_bcd_fast_path_keeps_invalid_and_negative_values() -> None:
+    (negative,) = decode_records(bytes.fromhex("0c13") + bytes.fromhex("450123f0"))
+    assert negative.value == Decimal("-230.145")
+    assert negative.to_dict()["value"] == -230.145
+    (broken,) = decode_records(bytes.fromhex("0c13") + bytes.fromhex("4a012300"))
+    assert broken.to_dict()["value"] == "0023014A"
+    assert broken.to_dict()["flags"] == ["invalid_bcd"]
+
+
+def test_manufacturer_data_is_hex() -> None:
+    (record,) = decode_records(bytes.fromhex("0f0102ab"))
+    assert record.to_dict()["value"] == "0102ab"
+    assert record.to_dict()["data"] == "0102ab"
