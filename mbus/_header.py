@@ -10,6 +10,7 @@ EN 13757-7 (CI field). The header layouts are:
 
 from __future__ import annotations
 
+import struct
 from typing import Any, NamedTuple
 
 from ._errors import EncodeError, RecordError
@@ -219,19 +220,21 @@ class Header(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form; keys are left out where the header form has no such field."""
-        out: dict[str, Any] = {}
-        if self.id is not None:
-            out["id"] = self.id
-            out["manufacturer"] = self.manufacturer
-            out["version"] = self.version
-            out["medium"] = self.medium_name
-        if self.access_number is not None:
-            out["access_number"] = self.access_number
-            out["status"] = self.status
-            if self.status:
-                out["status_flags"] = list(status_flags(self.status))
-            if self.signature is not None:
-                out["signature"] = self.signature
+        ident, manufacturer, version, medium, access_number, status, signature = self
+        out: dict[str, Any]
+        if ident is not None:
+            out = {"id": ident, "manufacturer": manufacturer, "version": version,
+                   "medium": None if medium is None else (
+                       MEDIUM_NAMES.get(medium) or medium_name(medium))}
+        else:
+            out = {}
+        if access_number is not None:
+            out["access_number"] = access_number
+            out["status"] = status
+            if status:
+                out["status_flags"] = list(status_flags(status))
+            if signature is not None:
+                out["signature"] = signature
         return out
 
     @classmethod
@@ -242,11 +245,16 @@ class Header(NamedTuple):
                 f"long header needs 12 bytes, {len(data) - offset} left",
                 offset=offset, field="header", data=data[offset:],
             )
-        raw_id = data[offset:offset + 4]
-        man = data[offset + 4:offset + 6]
-        sig = data[offset + 10:offset + 12]
-        if msb_first:
-            raw_id, man, sig = raw_id[::-1], man[::-1], sig[::-1]
+        if not msb_first:
+            # ID as a little-endian int: its hex digits are the BCD digits, most significant first.
+            raw, code, version, medium, access, status, signature = _LONG_LSB.unpack_from(
+                data, offset)
+            return _new_header(cls, (
+                f"{raw:08X}", _MANUFACTURERS.get(code) or decode_manufacturer(code),
+                version, medium, access, status, signature))
+        raw_id = data[offset:offset + 4][::-1]
+        man = data[offset + 4:offset + 6][::-1]
+        sig = data[offset + 10:offset + 12][::-1]
         return _new_header(cls, (
             decode_bcd_id(raw_id), decode_manufacturer(man[0] | man[1] << 8),
             data[offset + 6], data[offset + 7], data[offset + 8], data[offset + 9],
@@ -288,6 +296,8 @@ class Header(NamedTuple):
 
 
 _new_header = tuple.__new__
+# ID (4), manufacturer (2), version, medium, access number, status, signature (2).
+_LONG_LSB = struct.Struct("<IHBBBBH")
 
 
 def _byte(value: int | None, name: str) -> int:

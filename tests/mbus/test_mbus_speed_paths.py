@@ -100,3 +100,34 @@ def test_manufacturer_data_is_hex() -> None:
     (record,) = decode_records(bytes.fromhex("0f0102ab"))
     assert record.to_dict()["value"] == "0102ab"
     assert record.to_dict()["data"] == "0102ab"
+
+
+@settings(max_examples=200)
+@given(prefix=st.binary(max_size=3), raw=st.binary(min_size=12, max_size=12),
+       msb_first=st.booleans())
+def test_long_header_fields(prefix: bytes, raw: bytes, msb_first: bool) -> None:
+    # EN 13757-3:2018 6.1: ID (4 bytes BCD), manufacturer (2), version, medium, access
+    # number, status, signature (2); multi-byte fields least significant byte first
+    # (most significant first for CI 0x76).
+    header = mbus.Header.decode_long(prefix + raw, len(prefix), msb_first)
+
+    def field(chunk: bytes) -> bytes:
+        return chunk if msb_first else chunk[::-1]
+
+    assert header.id == field(raw[0:4]).hex().upper()
+    assert header.manufacturer == mbus.decode_manufacturer(int.from_bytes(field(raw[4:6]), "big"))
+    assert (header.version, header.medium, header.access_number, header.status) == tuple(raw[6:10])
+    assert header.signature == int.from_bytes(field(raw[10:12]), "big")
+    out = header.to_dict()
+    assert list(out)[:6] == ["id", "manufacturer", "version", "medium", "access_number", "status"]
+    assert out["medium"] == header.medium_name
+    assert out.get("status_flags", []) == list(header.status_flags)
+    assert out["signature"] == header.signature
+
+
+def test_header_dict_leaves_out_what_the_form_lacks() -> None:
+    short = mbus.Header.decode_short(bytes((7, 0, 0, 0)), 0)
+    assert short.to_dict() == {"access_number": 7, "status": 0, "signature": 0}
+    selection = mbus.Header(id="12345678", manufacturer="ABC", version=1, medium=0x99)
+    assert selection.to_dict() == {"id": "12345678", "manufacturer": "ABC", "version": 1,
+                                   "medium": "reserved_0x99"}
