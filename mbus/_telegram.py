@@ -114,7 +114,8 @@ def _variable(ci: int) -> Callable[[LongFrame], Telegram]:
             header, start = None, 0
         if header is not None and header.signature:
             _refuse_ciphertext(header.signature, data, start)
-        records = decode_records(data, start, from_master=frame.control.from_master,
+        # PRM bit of the C field (ControlField.from_master, without making a ControlField).
+        records = decode_records(data, start, from_master=frame.c & 0x40 != 0,
                                  msb_first=msb_first, base_offset=_DATA_OFFSET)
         return _variable_telegram(frame, header, records)
 

@@ -131,3 +131,16 @@ def test_header_dict_leaves_out_what_the_form_lacks() -> None:
     selection = mbus.Header(id="12345678", manufacturer="ABC", version=1, medium=0x99)
     assert selection.to_dict() == {"id": "12345678", "manufacturer": "ABC", "version": 1,
                                    "medium": "reserved_0x99"}
+
+
+def test_prm_bit_chooses_object_actions_or_record_errors() -> None:
+    # EN 13757-3:2018 6.4.5: VIFE 0x00-0x1F are object actions in a master's
+    # telegram (C field PRM bit set) and record errors in a slave's.
+    header = bytes.fromhex("78563412244001070a000000")
+    record = bytes.fromhex("04930701000000")  # volume, VIFE 0x07, 4 data bytes
+    for c, key in ((0x53, "action"), (0x73, "action"), (0x08, "record_error"),
+                   (0x28, "record_error")):
+        frame = mbus.LongFrame(c=c, a=1, ci=0x72, data=header + record)
+        (out,) = mbus.decode(frame.encode()).to_dict()["records"]
+        assert key in out, (hex(c), out)
+        assert ("record_error" if key == "action" else "action") not in out
