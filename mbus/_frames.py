@@ -240,6 +240,21 @@ def decode_frame(data: bytes | bytearray, offset: int = 0, *, exact: bool = True
     With ``exact`` (the default) the frame must end where ``data`` ends.
     Raises :class:`FrameError` or :class:`ChecksumError` naming the field and offset.
     """
+    if data[offset:offset + 1] == b"\x68":
+        # A whole, well-formed long frame takes this path; anything else falls through to the
+        # checks below, which name what is wrong.
+        length = data[offset + 1] if len(data) - offset > 3 else 0
+        end = offset + length + 6
+        if (length >= 3 and data[offset + 2] == length and data[offset + 3] == LONG_START
+                and (end == len(data) if exact else end <= len(data))
+                and data[end - 1] == STOP
+                and sum(data[offset + 4:end - 2]) & 0xFF == data[end - 2]):
+            frame = _new_object(LongFrame)
+            _set_c(frame, data[offset + 4])
+            _set_a(frame, data[offset + 5])
+            _set_ci(frame, data[offset + 6])
+            _set_data(frame, bytes(data[offset + 7:end - 2]))
+            return frame
     size = frame_length(data, offset)
     if size is None or len(data) - offset < size:
         have = len(data) - offset

@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -144,3 +145,35 @@ def test_prm_bit_chooses_object_actions_or_record_errors() -> None:
         (out,) = mbus.decode(frame.encode()).to_dict()["records"]
         assert key in out, (hex(c), out)
         assert ("record_error" if key == "action" else "action") not in out
+
+
+@st.composite
+def _long_frames(draw: st.DrawFn) -> bytes:
+    frame = mbus.LongFrame(c=draw(st.integers(0, 255)), a=draw(st.integers(0, 255)),
+                           ci=draw(st.integers(0, 255)), data=draw(st.binary(max_size=40)))
+    return frame.encode()
+
+
+@settings(max_examples=200)
+@given(raw=_long_frames(), index=st.integers(0, 60), byte=st.integers(0, 255),
+       prefix=st.binary(max_size=3), trailer=st.binary(max_size=3))
+def test_long_frame_decoding_is_exact(raw: bytes, index: int, byte: int, prefix: bytes,
+                                      trailer: bytes) -> None:
+    # EN 13757-2: 68 L L 68 C A CI data CS 16, CS the sum of C, A, CI and data mod 256.
+    frame = mbus.decode_frame(prefix + raw + trailer, len(prefix), exact=False)
+    assert frame.encode() == raw
+    with_trailer = raw + trailer
+    if trailer:
+        with pytest.raises(mbus.FrameError):
+            mbus.decode_frame(with_trailer)
+    # One changed byte: either an error naming the field, or a frame that is exactly the bytes.
+    mutated = bytearray(raw)
+    mutated[index % len(raw)] = byte
+    try:
+        decoded = mbus.decode_frame(mutated)
+    except mbus.DecodeError as exc:
+        assert exc.field
+        return
+    assert decoded.encode() == bytes(mutated)
+    assert isinstance(decoded, mbus.LongFrame)
+    assert type(decoded.data) is bytes
