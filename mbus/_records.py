@@ -711,6 +711,7 @@ def decode_records(
     end = len(data) if end is None else end
     cache = _CACHES[(from_master, msb_first)]
     short_cache = _SHORT_CACHES[(from_master, msb_first)]
+    short_get = short_cache.get
     records: list[Record] = []
     append = records.append
     new_record = tuple.__new__
@@ -731,12 +732,12 @@ def decode_records(
                 continue
             raise RecordError(f"DIF 0x{dif:02x} is reserved", offset=base_offset + i,
                               field="DIF", data=bytes((dif,)))
-        if dif < 0x80 and i + 1 < end and data[i + 1] < 0x7C:
+        if dif < 0x80 and i + 1 < end and (vif := data[i + 1]) < 0x7C:
             # Common case: one DIF, one VIF, no extensions and no plain-text unit; the
             # shape is looked up by an int key, which needs no bytes object.
-            key = dif << 8 | data[i + 1]
+            key = dif << 8 | vif
             i += 2
-            shape = short_cache.get(key)
+            shape = short_get(key)
             if shape is None:
                 shape = _build_shape(data[start:i], 1, 2, from_master, msb_first)
                 short_cache[key] = shape
