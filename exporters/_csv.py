@@ -33,6 +33,7 @@ from typing import Any, TextIO, cast
 
 from ._errors import CsvFormatError, ExportError, ReadingError
 from ._reading import (
+    DICT_KEYS,
     Reading,
     ReadingLike,
     TextSink,
@@ -55,21 +56,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-CSV_COLUMNS: tuple[str, ...] = (
-    "meter_id",
-    "meter_name",
-    "quantity",
-    "value",
-    "value_type",
-    "unit",
-    "timestamp",
-    "storage",
-    "tariff",
-    "subunit",
-    "function",
-    "status",
-    "metadata",
-)
+CSV_COLUMNS: tuple[str, ...] = DICT_KEYS
 """The header row, in column order."""
 
 _REQUIRED_COLUMNS = ("meter_id", "quantity", "value", "unit", "timestamp")

@@ -354,23 +354,23 @@ class Reading:
         )
 
 
-_DICT_KEYS = frozenset(
-    (
-        "meter_id",
-        "meter_name",
-        "quantity",
-        "value",
-        "value_type",
-        "unit",
-        "timestamp",
-        "storage",
-        "tariff",
-        "subunit",
-        "function",
-        "status",
-        "metadata",
-    )
+# The keys of Reading.to_dict(), in order; the CSV columns are the same names.
+DICT_KEYS: tuple[str, ...] = (
+    "meter_id",
+    "meter_name",
+    "quantity",
+    "value",
+    "value_type",
+    "unit",
+    "timestamp",
+    "storage",
+    "tariff",
+    "subunit",
+    "function",
+    "status",
+    "metadata",
 )
+_DICT_KEYS = frozenset(DICT_KEYS)
 
 _ATTRIBUTES = (
     "meter_id",
