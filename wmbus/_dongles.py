@@ -39,6 +39,7 @@ from typing import Any, Protocol
 
 import mbus
 
+from ._crc import crc16_x25
 from ._errors import EncodeError
 
 __all__ = [
@@ -107,16 +108,6 @@ def clean_hex(text: str) -> bytes:
         return bytes.fromhex(cleaned)
     except ValueError:
         raise ValueError(f"not hex: {text.strip()[:40]!r}") from None
-
-
-def crc16_x25(data: bytes) -> int:
-    """CRC-16/X-25 (CCITT polynomial, reflected, init and final XOR 0xFFFF), as the HCI uses."""
-    crc = 0xFFFF
-    for byte in data:
-        crc ^= byte
-        for _ in range(8):
-            crc = (crc >> 1) ^ 0x8408 if crc & 1 else crc >> 1
-    return crc ^ 0xFFFF
 
 
 class _Binary:

@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wmbus
+from wmbus._crc import crc16_en13757_python, crc16_x25, crc16_x25_python
 
 # EN 13757-4: generator x^16 + x^13 + x^12 + x^11 + x^10 + x^8 + x^6 + x^5 + x^2 + 1,
 # register starts at zero, bits enter most significant first, the result is inverted.
@@ -47,6 +48,36 @@ def test_crc_of_a_slice_is_the_crc_of_the_sliced_bytes(data: bytes, draw: st.Dat
     assert wmbus.crc16_en13757(data, start, end) == expected
     assert wmbus.crc16_en13757(bytearray(data), start, end) == expected
     assert wmbus.crc16_en13757(memoryview(data), start, end) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_python_fallback_crc_matches_the_bitwise_definition(data: bytes) -> None:
+    # Used where fastcrc cannot be installed: it must give the same CRC.
+    assert crc16_en13757_python(data) == _bitwise(data)
+
+
+def _bitwise_x25(data: bytes) -> int:
+    # CRC-16/X-25: reflected CCITT generator 0x1021 (0x8408 reversed), register and result
+    # inverted; the bits of each byte enter least significant first.
+    register = 0xFFFF
+    for byte in data:
+        for bit in range(8):
+            low = register & 1
+            register >>= 1
+            if low ^ ((byte >> bit) & 1):
+                register ^= 0x8408
+    return register ^ 0xFFFF
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300))
+def test_x25_crc_and_its_fallback_match_the_bitwise_definition(data: bytes) -> None:
+    assert crc16_x25(data) == crc16_x25_python(data) == _bitwise_x25(data)
+
+
+def test_x25_reference_gives_the_catalogue_check_value() -> None:
+    assert _bitwise_x25(b"123456789") == 0x906E
 
 
 # EN 13757-3 Table P.1 / OMS Annex N.2: an unencrypted gas meter telegram (no CRCs).
