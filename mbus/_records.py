@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from . import _codings as codings
+from ._date_text import TIME_JSON, time_json
 from ._errors import EncodeError, RecordError, UnsupportedError
 from ._vif import (
     COMBINABLE,
@@ -358,48 +359,6 @@ def _iso(value: dt.date | dt.time) -> str:
     return value.isoformat()
 
 
-def _time_json(read: Callable[[bytes], tuple[Any, tuple[str, ...]]]) -> JsonDecoder:
-    """The JSON decoder of a date/time record: one call less than going through the decoder."""
-    def to_json(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-        value, flags = read(raw)
-        return (None if value is None else value.isoformat()), flags
-
-    return to_json
-
-
-_datetime = dt.datetime
-_date = dt.date
-
-
-def _type_f_json(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-    """Type F to JSON; plain dates and times in one call, anything flagged by the general path."""
-    b0, b1, b2, b3 = raw[0], raw[1], raw[2], raw[3]
-    if b0 & 0x80 or b1 & 0xE0:  # invalid, summer time or a century in the hour byte
-        return _TYPE_F_GENERAL(raw)
-    year = ((b2 & 0xE0) >> 5) | ((b3 & 0xF0) >> 1)
-    try:
-        return _datetime(2000 + year if year <= 80 else 1900 + year, b3 & 0x0F, b2 & 0x1F,
-                         b1 & 0x1F, b0 & 0x3F).isoformat(), NO_FLAGS
-    except ValueError:
-        return _TYPE_F_GENERAL(raw)
-
-
-def _type_g_json(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-    """Type G to JSON; valid dates in one call, anything else by the general path."""
-    b0, b1 = raw[0], raw[1]
-    year = ((b0 & 0xE0) >> 5) | ((b1 & 0xF0) >> 1)
-    try:
-        return _date(2000 + year if year <= 80 else 1900 + year, b1 & 0x0F,
-                     b0 & 0x1F).isoformat(), NO_FLAGS
-    except ValueError:  # FFFF (invalid) and impossible dates
-        return _TYPE_G_GENERAL(raw)
-
-
-_TYPE_F_GENERAL = _time_json(codings.decode_type_f)
-_TYPE_G_GENERAL = _time_json(codings.decode_type_g)
-_TIME_JSON: dict[int, JsonDecoder] = {4: _type_f_json, 2: _type_g_json}
-
-
 def _hex(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
     return bytes(raw), ()
 
@@ -625,7 +584,7 @@ def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: boo
         to_json = _fast_number_json(coding, kind, args)
     elif (kind == "time_point" and coding.startswith("int") and info.quantity != "daylight_saving"
           and length in _TIME_READERS):
-        to_json = _TIME_JSON.get(length) or _time_json(_TIME_READERS[length])
+        to_json = TIME_JSON.get(length) or time_json(_TIME_READERS[length])
     elif decoder is _HEX:
         to_json = _hex_to_json
     flags.extend(static_flags)

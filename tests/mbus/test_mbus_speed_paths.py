@@ -11,6 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mbus
+from mbus import _codings as codings
+from mbus._date_text import type_f_json, type_g_json
 from mbus._records import decode_records, records_to_dicts
 
 # DIF/VIF pairs whose JSON goes through a specialised decoder: type F and G dates,
@@ -177,3 +179,29 @@ def test_long_frame_decoding_is_exact(raw: bytes, index: int, byte: int, prefix:
     assert decoded.encode() == bytes(mutated)
     assert isinstance(decoded, mbus.LongFrame)
     assert type(decoded.data) is bytes
+
+
+def test_type_g_text_agrees_with_the_decoder_for_every_value() -> None:
+    # All 65536 type G values: the table path and the datetime path give the same result.
+    for number in range(0x10000):
+        raw = number.to_bytes(2, "little")
+        value, flags = codings.decode_type_g(raw)
+        expected = (None if value is None else value.isoformat(), flags)
+        assert type_g_json(raw) == expected, raw.hex()
+
+
+@settings(max_examples=2000)
+@given(raw=st.binary(min_size=4, max_size=4))
+def test_type_f_text_agrees_with_the_decoder(raw: bytes) -> None:
+    value, flags = codings.decode_type_f(raw)
+    assert type_f_json(raw) == (None if value is None else value.isoformat(), flags)
+
+
+@pytest.mark.parametrize(("year", "leap"), [(2024, True), (2023, False), (2000, True),
+                                            (1996, True), (2080, True), (1981, False)])
+def test_29_february_only_in_leap_years(year: int, leap: bool) -> None:
+    short = year % 100
+    raw_g = bytes(((short & 0x07) << 5 | 29, (short & 0x78) << 1 | 2))
+    assert type_g_json(raw_g)[0] == (f"{year}-02-29" if leap else None)
+    raw_f = bytes((30, 12)) + raw_g
+    assert type_f_json(raw_f)[0] == (f"{year}-02-29T12:30:00" if leap else None)
