@@ -18,8 +18,19 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from . import _codings as codings
-from ._date_text import TIME_JSON, time_json
+from ._date_text import TYPE_F_GENERAL, TYPE_G_GENERAL, time_json, type_f_text, type_g_text
 from ._errors import EncodeError, RecordError, UnsupportedError
+from ._record_dicts import (
+    DictMaker,
+    JsonDecoder,
+    JsonValue,
+    general_maker,
+    hex_maker,
+    number_maker,
+    pow10,
+    scaled_json,
+    text_maker,
+)
 from ._vif import (
     COMBINABLE,
     COMBINABLE_EXTENSION,
@@ -50,11 +61,8 @@ MAX_VIFE = 10  # EN 13757-3:2018 6.4.1
 _CACHE_LIMIT = 4096
 
 Value = int | Decimal | float | str | bytes | dt.datetime | dt.date | dt.time | None
-JsonValue = int | float | str | None
 # Decodes the data bytes of one record to (Python value, JSON value, flags).
 Decoder = Callable[[bytes], tuple[Value, JsonValue, tuple[str, ...]]]
-# The fast path of to_dict(): data bytes to (JSON value, flags), no Decimal made.
-JsonDecoder = Callable[[bytes], tuple[JsonValue, tuple[str, ...]]]
 NO_FLAGS: tuple[str, ...] = ()
 
 # DIF function field, EN 13757-3:2018 6.3.2 Table 3.
@@ -68,6 +76,10 @@ _CODINGS: dict[int, tuple[str, int | None]] = {
     0xC: ("bcd8", 4), 0xD: ("lvar", None), 0xE: ("bcd12", 6),
 }
 _CODING_NIBBLE = {name: nibble for nibble, (name, _) in _CODINGS.items()}
+
+
+def _unset_maker(raw: bytes) -> dict[str, Any]:  # the default, a sentinel
+    raise AssertionError("RecordShape.__post_init__ replaces this")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +127,12 @@ class RecordShape:
     template: dict[str, Any] = field(repr=False, compare=False, hash=False, default_factory=dict)
     to_json: JsonDecoder = field(repr=False, compare=False, hash=False,
                                  default=lambda raw: (None, ()))
+    make_dict: DictMaker = field(repr=False, compare=False, hash=False,
+                                 default=_unset_maker)
+
+    def __post_init__(self) -> None:
+        if self.make_dict is _unset_maker:  # made from the template and the JSON decoder
+            object.__setattr__(self, "make_dict", general_maker(self.template, self.to_json))
 
     @property
     def dif(self) -> int:
@@ -190,46 +208,18 @@ class Record(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (see the ``mbus decode --json`` format)."""
-        return records_to_dicts((self,))[0]
+        return self.shape.make_dict(self.data)
 
 
 def records_to_dicts(records: Iterable[Record]) -> list[dict[str, Any]]:
     """The JSON-able forms of records (``Record.to_dict`` of each, in one loop)."""
-    dicts: list[dict[str, Any]] = []
-    append = dicts.append
-    for shape, data in records:
-        out = shape.template.copy()
-        value, flags = shape.to_json(data)
-        out["value"] = value
-        out["data"] = data.hex()
-        if flags:
-            out["flags"] = [*out.get("flags", ()), *flags]
-        append(out)
-    return dicts
+    return [shape.make_dict(data) for shape, data in records]
 
 
 # --- value decoders --------------------------------------------------------------------------
 
-_POW10: list[int] = [10**n for n in range(64)]
-_FLOAT_EXACT = 10**15  # a decimal of at most 15 significant digits survives a float
-
-
-def _pow10(n: int) -> int:
-    """10**n for n >= 0, as an int."""
-    return _POW10[n] if n < 64 else int(pow(10, n))
-
-
-def _scaled_json(mantissa: int, exponent: int) -> JsonValue:
-    if exponent >= 0:
-        return mantissa * _pow10(exponent)
-    if -_FLOAT_EXACT < mantissa < _FLOAT_EXACT:
-        # Integer true division is correctly rounded, so the float prints back exactly.
-        return mantissa / _pow10(-exponent)
-    return str(Decimal(mantissa).scaleb(exponent))
-
-
 def _scaled_python(mantissa: int, exponent: int) -> int | Decimal:
-    return mantissa * _pow10(exponent) if exponent >= 0 else Decimal(mantissa).scaleb(exponent)
+    return mantissa * pow10(exponent) if exponent >= 0 else Decimal(mantissa).scaleb(exponent)
 
 
 Reader = Callable[[bytes], tuple[int | str, tuple[str, ...]]]
@@ -247,69 +237,10 @@ def _number_decoder(shape_args: dict[str, Any], read: Reader) -> Decoder:
         mantissa, exp = number * factor, exponent
         if offset_exp is not None:
             exp = min(exponent, offset_exp)
-            mantissa = mantissa * _pow10(exponent - exp) + _pow10(offset_exp - exp)
-        return _scaled_python(mantissa, exp), _scaled_json(mantissa, exp), flags
+            mantissa = mantissa * pow10(exponent - exp) + pow10(offset_exp - exp)
+        return _scaled_python(mantissa, exp), scaled_json(mantissa, exp), flags
 
     return decode
-
-
-def _fast_number_json(coding: str, kind: str, args: dict[str, Any]) -> JsonDecoder | None:
-    """A specialised JSON decoder for the common case: integer or BCD data, no offset."""
-    if args["offset_exponent"] is not None or args["msb_first"]:
-        return None
-    factor: int = args["factor"]
-    exponent: int = args["exponent"]
-    from_bytes = int.from_bytes
-    if coding.startswith("int"):
-        signed = kind not in ("identifier", "flags")
-        if exponent >= 0:
-            multiplier = factor * _pow10(exponent)
-
-            def binary_scaled_up(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-                return from_bytes(raw, "little", signed=signed) * multiplier, NO_FLAGS
-
-            return binary_scaled_up
-        divisor = _pow10(-exponent)
-
-        def binary_scaled_down(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-            number = from_bytes(raw, "little", signed=signed) * factor
-            if -_FLOAT_EXACT < number < _FLOAT_EXACT:
-                return number / divisor, NO_FLAGS
-            return str(Decimal(number).scaleb(exponent)), NO_FLAGS
-
-        return binary_scaled_down
-    if coding.startswith("bcd"):
-        invalid = ("invalid_bcd",)
-
-        def bcd_other(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-            value, _ = codings.decode_bcd(raw)  # negative, or digits A-F
-            if isinstance(value, str):
-                return value, invalid
-            return _scaled_json(value * factor, exponent), NO_FLAGS
-
-        if exponent >= 0:
-            bcd_multiplier = factor * _pow10(exponent)
-
-            def bcd_scaled_up(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-                try:  # hex digits are 0-9a-f: int() refuses exactly the non-decimal ones
-                    return int(raw[::-1].hex()) * bcd_multiplier, NO_FLAGS
-                except ValueError:
-                    return bcd_other(raw)
-
-            return bcd_scaled_up
-        bcd_divisor = _pow10(-exponent)
-
-        def bcd_scaled_down(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-            try:  # as in bcd_scaled_up
-                number = int(raw[::-1].hex()) * factor
-            except ValueError:
-                return bcd_other(raw)
-            if number < _FLOAT_EXACT:
-                return number / bcd_divisor, NO_FLAGS
-            return bcd_other(raw)
-
-        return bcd_scaled_down
-    return None
 
 
 def _json_via(decoder: Decoder) -> JsonDecoder:
@@ -430,6 +361,9 @@ def lvar_length(lvar: int) -> int | None:
     return None
 
 
+# Types F and G (4 and 2 bytes) to JSON, and the text of their plain values.
+_TIME_JSON = {4: TYPE_F_GENERAL, 2: TYPE_G_GENERAL}
+_TIME_TEXT = {TYPE_F_GENERAL: type_f_text, TYPE_G_GENERAL: type_g_text}
 # Date/time codings of integer data by length, EN 13757-3:2018 Annex A types G, J, F, I.
 _TIME_READERS: dict[int, Callable[[bytes], tuple[Any, tuple[str, ...]]]] = {
     2: codings.decode_type_g, 3: codings.decode_type_j, 4: codings.decode_type_f,
@@ -580,11 +514,9 @@ def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: boo
             "msb_first": msb_first}
     decoder, static_flags = _make_decoder(coding, length, kind, args, info.quantity)
     to_json = None
-    if kind in ("number", "identifier", "flags", "manufacturer", "unknown") and length:
-        to_json = _fast_number_json(coding, kind, args)
-    elif (kind == "time_point" and coding.startswith("int") and info.quantity != "daylight_saving"
+    if (kind == "time_point" and coding.startswith("int") and info.quantity != "daylight_saving"
           and length in _TIME_READERS):
-        to_json = TIME_JSON.get(length) or time_json(_TIME_READERS[length])
+        to_json = _TIME_JSON.get(length) or time_json(_TIME_READERS[length])
     elif decoder is _HEX:
         to_json = _hex_to_json
     flags.extend(static_flags)
@@ -604,13 +536,23 @@ def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: boo
         template["action"] = action
     if flags:
         template["flags"] = flags
+    to_json = to_json or _json_via(decoder)
+    make_dict = general_maker(template, to_json)
+    if to_json is _hex_to_json:
+        make_dict = hex_maker(template)
+    elif to_json in _TIME_TEXT:
+        make_dict = text_maker(template, _TIME_TEXT[to_json], general=make_dict)
+    elif (kind in ("number", "identifier", "flags", "manufacturer", "unknown") and length
+          and offset_exponent is None and not msb_first):
+        make_dict = number_maker(template, coding, kind not in ("identifier", "flags"), factor,
+                                 exponent, general=make_dict) or make_dict
     return RecordShape(
         header=header, dib_length=dib_length, coding=coding, length=length, function=function,
         storage=storage, tariff=tariff, subunit=subunit, quantity=info.quantity, unit=unit,
         exponent=exponent, factor=factor, offset_exponent=offset_exponent, kind=kind,
         extensions=tuple(extensions), record_error=record_error, action=action,
         flags=tuple(flags), msb_first=msb_first, decoder=decoder, template=template,
-        to_json=to_json or _json_via(decoder),
+        to_json=to_json, make_dict=make_dict,
     )
 
 
@@ -631,10 +573,13 @@ def _special_shape(dif: int, from_master: bool) -> RecordShape:
     return RecordShape(header=bytes((dif,)), dib_length=1, coding=coding, length=None,
                        function=function, storage=0, tariff=0, subunit=0, quantity=quantity,
                        unit="", kind="manufacturer", decoder=decoder, template=template,
-                       to_json=_hex_to_json if decoder is _HEX else _json_via(decoder))
+                       to_json=_hex_to_json if decoder is _HEX else _json_via(decoder),
+                       make_dict=hex_maker(template) if decoder is _HEX else _unset_maker)
 
 
 _SPECIAL = {dif: _special_shape(dif, False) for dif in (0x0F, 0x1F, 0x7F)}
+# DIFs without extension bit that are not special (low nibble 0xF): DIF and VIF may be all.
+_PLAIN_DIF = tuple(dif < 0x80 and dif & 0x0F != 0x0F for dif in range(256))
 _CACHES: dict[tuple[bool, bool], dict[bytes, RecordShape]] = {
     (master, msb): {} for master in (False, True) for msb in (False, True)
 }
@@ -665,25 +610,34 @@ def decode_records(
     Raises :class:`RecordError` naming the field and byte offset when a record is
     cut off or breaks the DIFE/VIFE limits.
     """
-    if not isinstance(data, bytes):
-        data = bytes(data)
-    end = len(data) if end is None else end
+    end = len(data) if end is None else min(end, len(data))
+    # A 0xFF byte after the end: the fast path reads the byte after a DIF without a
+    # bounds check (0xFF is no plain VIF, so the general path, which checks, takes over).
+    data = bytes(data[:end]) + b"\xff"
     cache = _CACHES[(from_master, msb_first)]
     short_cache = _SHORT_CACHES[(from_master, msb_first)]
     short_get = short_cache.get
+    plain_dif = _PLAIN_DIF
     records: list[Record] = []
     append = records.append
     new_record = tuple.__new__
     i = offset
     while i < end:
         dif = data[i]
-        start = i
-        if dif & 0x0F == 0x0F:
+        if plain_dif[dif] and (vif := data[i + 1]) < 0x7C:
+            # Common case: one DIF, one VIF, no extensions and no plain-text unit; the
+            # shape is looked up by an int key, which needs no bytes object.
+            shape = short_get(dif << 8 | vif)
+            if shape is None:
+                shape = _build_shape(data[i:i + 2], 1, 2, from_master, msb_first)
+                short_cache[dif << 8 | vif] = shape
+            i += 2
+        elif dif & 0x0F == 0x0F:
             if dif == 0x2F:  # idle filler
                 i += 1
                 continue
             if dif in (0x0F, 0x1F):
-                append(Record(_SPECIAL[dif], bytes(data[i + 1:end])))
+                append(Record(_SPECIAL[dif], data[i + 1:end]))
                 break
             if dif == 0x7F and from_master:
                 append(Record(_SPECIAL[dif], b""))
@@ -691,16 +645,8 @@ def decode_records(
                 continue
             raise RecordError(f"DIF 0x{dif:02x} is reserved", offset=base_offset + i,
                               field="DIF", data=bytes((dif,)))
-        if dif < 0x80 and i + 1 < end and (vif := data[i + 1]) < 0x7C:
-            # Common case: one DIF, one VIF, no extensions and no plain-text unit; the
-            # shape is looked up by an int key, which needs no bytes object.
-            key = dif << 8 | vif
-            i += 2
-            shape = short_get(key)
-            if shape is None:
-                shape = _build_shape(data[start:i], 1, 2, from_master, msb_first)
-                short_cache[key] = shape
         else:
+            start = i
             i += 1
             if dif & 0x80:
                 count = 0
@@ -766,13 +712,14 @@ def decode_records(
                                        offset=base_offset + i, field="LVAR",
                                        data=bytes(data[i:i + 1]))
             length = body + 1
-        if i + length > end:
+        stop = i + length
+        if stop > end:
             raise RecordError(
                 f"data of {length} bytes runs past the end ({end - i} left)",
-                offset=base_offset + i, field="data", data=bytes(data[i:end]),
+                offset=base_offset + i, field="data", data=data[i:end],
             )
-        append(new_record(Record, (shape, data[i:i + length])))
-        i += length
+        append(new_record(Record, (shape, data[i:stop])))
+        i = stop
         if max_records is not None and len(records) >= max_records:
             break
     return tuple(records)

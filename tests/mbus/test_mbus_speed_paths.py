@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 import mbus
 from mbus import _codings as codings
-from mbus._date_text import type_f_json, type_g_json
+from mbus import _frames as mbus_frames
 from mbus._records import decode_records, records_to_dicts
 
 # DIF/VIF pairs whose JSON goes through a specialised decoder: type F and G dates,
@@ -181,20 +181,28 @@ def test_long_frame_decoding_is_exact(raw: bytes, index: int, byte: int, prefix:
     assert type(decoded.data) is bytes
 
 
+def _date_dict(header: str, raw: bytes) -> tuple[object, list[str]]:
+    """value and flags of a date record's dict (the table path where it applies)."""
+    (record,) = decode_records(bytes.fromhex(header) + raw)
+    out = record.to_dict()
+    return out["value"], out.get("flags", [])
+
+
 def test_type_g_text_agrees_with_the_decoder_for_every_value() -> None:
     # All 65536 type G values: the table path and the datetime path give the same result.
     for number in range(0x10000):
         raw = number.to_bytes(2, "little")
         value, flags = codings.decode_type_g(raw)
-        expected = (None if value is None else value.isoformat(), flags)
-        assert type_g_json(raw) == expected, raw.hex()
+        expected = (None if value is None else value.isoformat(), list(flags))
+        assert _date_dict("026c", raw) == expected, raw.hex()
 
 
 @settings(max_examples=2000)
 @given(raw=st.binary(min_size=4, max_size=4))
 def test_type_f_text_agrees_with_the_decoder(raw: bytes) -> None:
     value, flags = codings.decode_type_f(raw)
-    assert type_f_json(raw) == (None if value is None else value.isoformat(), flags)
+    expected = (None if value is None else value.isoformat(), list(flags))
+    assert _date_dict("046d", raw) == expected
 
 
 @pytest.mark.parametrize(("year", "leap"), [(2024, True), (2023, False), (2000, True),
@@ -202,6 +210,28 @@ def test_type_f_text_agrees_with_the_decoder(raw: bytes) -> None:
 def test_29_february_only_in_leap_years(year: int, leap: bool) -> None:
     short = year % 100
     raw_g = bytes(((short & 0x07) << 5 | 29, (short & 0x78) << 1 | 2))
-    assert type_g_json(raw_g)[0] == (f"{year}-02-29" if leap else None)
+    assert _date_dict("026c", raw_g)[0] == (f"{year}-02-29" if leap else None)
     raw_f = bytes((30, 12)) + raw_g
-    assert type_f_json(raw_f)[0] == (f"{year}-02-29T12:30:00" if leap else None)
+    assert _date_dict("046d", raw_f)[0] == (f"{year}-02-29T12:30:00" if leap else None)
+
+
+def test_editing_a_dict_leaves_the_next_ones_alone() -> None:
+    # Dicts share their shape's template: lists in it must be copies, not the template's own.
+    data = bytes.fromhex("04fb8275") + bytes(4) + bytes.fromhex("0c13") + bytes.fromhex("4a012300")
+    first = [record.to_dict() for record in decode_records(data)]
+    for out in first:
+        for value in out.values():
+            if isinstance(value, list):
+                value.append("edited")
+    again = [record.to_dict() for record in decode_records(data)]
+    assert all("edited" not in value for out in again for value in out.values()
+               if isinstance(value, list))
+    assert any(isinstance(value, list) for out in again for value in out.values())
+
+
+@settings(max_examples=300)
+@given(data=st.binary(max_size=600))
+def test_byte_sum_is_the_sum_modulo_256(data: bytes) -> None:
+    assert mbus_frames.byte_sum(data) == sum(data) % 256
+    assert mbus_frames.byte_sum(b"\xff" * 256) == (255 * 256) % 256
+    assert mbus_frames.byte_sum(b"\xff" * 257) == (255 * 257) % 256
