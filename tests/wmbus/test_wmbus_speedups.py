@@ -4,12 +4,16 @@ definition, dicts of shared objects, telegrams built without the dataclass __ini
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wmbus
 from wmbus._crc import crc16_en13757_python, crc16_x25, crc16_x25_python
+from wmbus._security import aes_cbc_decrypt, aes_cbc_encrypt
 
 # EN 13757-4: generator x^16 + x^13 + x^12 + x^11 + x^10 + x^8 + x^6 + x^5 + x^2 + 1,
 # register starts at zero, bits enter most significant first, the result is inverted.
@@ -113,3 +117,39 @@ def test_a_decoded_telegram_equals_one_built_by_the_dataclass() -> None:
     assert (telegram.error, telegram.alarm, telegram.record_error, telegram.undecoded) == (
         None, None, None, b"")
     assert rebuilt.to_dict() == telegram.to_dict()
+
+
+def _reference_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    decryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).decryptor()
+    return decryptor.update(data) + decryptor.finalize()
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.sampled_from([bytes(16), bytes(range(16)), b"\xff" * 16]) | st.binary(
+           min_size=16, max_size=16),
+       iv=st.binary(min_size=16, max_size=16), blocks=st.integers(0, 8), data=st.data())
+def test_cbc_decryption_with_a_kept_context_is_cbc(key: bytes, iv: bytes, blocks: int,
+                                                    data: st.DataObject) -> None:
+    # The same key again and again (the context is kept): every call is CBC of its own input.
+    for _ in range(2):
+        ciphertext = data.draw(st.binary(min_size=16 * blocks, max_size=16 * blocks))
+        assert aes_cbc_decrypt(key, iv, ciphertext) == _reference_cbc_decrypt(key, iv,
+                                                                               ciphertext)
+
+
+def test_cbc_decryption_refuses_partial_blocks() -> None:
+    with pytest.raises(ValueError, match="16-byte blocks"):
+        aes_cbc_decrypt(bytes(16), bytes(16), bytes(20))
+
+
+def test_cbc_decryption_in_threads_keeps_contexts_apart() -> None:
+    key, iv = bytes(range(16)), bytes(16)
+    plain = [bytes([n]) * 64 for n in range(32)]
+    ciphertexts = [aes_cbc_encrypt(key, iv, p) for p in plain]
+
+    def work(index: int) -> bool:
+        return all(aes_cbc_decrypt(key, iv, ciphertexts[(index + n) % 32]) == plain[
+            (index + n) % 32] for n in range(300))
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert all(pool.map(work, range(8)))
