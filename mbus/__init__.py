@@ -56,10 +56,12 @@ from ._header import (
     medium_name,
     status_flags,
 )
+from ._lazy_records import lazy_records
 from ._records import (
     FUNCTIONS,
     MAX_DIFE,
     MAX_VIFE,
+    PendingRecords,
     Record,
     RecordShape,
     Value,
@@ -68,6 +70,7 @@ from ._records import (
     encode_records,
     lvar_length,
     records_to_dicts,
+    scan_records,
 )
 from ._telegram import ApplicationError, Telegram, build_telegram, decode, decode_application
 
@@ -212,6 +215,7 @@ __all__ = [
     "NoMeterError",
     "NoiseDiscarded",
     "Outcome",
+    "PendingRecords",
     "Port",
     "PrimaryScan",
     "Procedure",
@@ -278,6 +282,7 @@ __all__ = [
     "even_parity",
     "format_state_table",
     "frame_length",
+    "lazy_records",
     "load_meters",
     "lvar_length",
     "medium_name",
@@ -291,6 +296,7 @@ __all__ = [
     "req_ud2",
     "run_procedure",
     "run_procedure_async",
+    "scan_records",
     "select",
     "set_baud_rate",
     "set_primary_address",

@@ -46,6 +46,7 @@ __all__ = [
     "FUNCTIONS",
     "MAX_DIFE",
     "MAX_VIFE",
+    "PendingRecords",
     "Record",
     "RecordShape",
     "Value",
@@ -54,6 +55,7 @@ __all__ = [
     "encode_records",
     "lvar_length",
     "records_to_dicts",
+    "scan_records",
 ]
 
 MAX_DIFE = 10  # EN 13757-3:2018 6.3.1
@@ -211,7 +213,7 @@ class Record(NamedTuple):
         return self.shape.make_dict(self.data)
 
 
-def records_to_dicts(records: Iterable[Record]) -> list[dict[str, Any]]:
+def records_to_dicts(records: Iterable[tuple[RecordShape, bytes]]) -> list[dict[str, Any]]:
     """The JSON-able forms of records (``Record.to_dict`` of each, in one loop)."""
     return [shape.make_dict(data) for shape, data in records]
 
@@ -589,6 +591,16 @@ _SHORT_CACHES: dict[tuple[bool, bool], dict[int, RecordShape]] = {
 }
 
 
+class PendingRecords(list[tuple[RecordShape, bytes]]):
+    """Records as ``(shape, data)`` pairs in frame order, not yet made into Records.
+
+    :func:`scan_records` returns them; a telegram stores them and makes
+    :class:`Record` objects only when its ``records`` are first read.
+    """
+
+    __slots__ = ()
+
+
 def decode_records(
     data: bytes,
     offset: int = 0,
@@ -610,6 +622,28 @@ def decode_records(
     Raises :class:`RecordError` naming the field and byte offset when a record is
     cut off or breaks the DIFE/VIFE limits.
     """
+    pairs = scan_records(data, offset, end, from_master=from_master, msb_first=msb_first,
+                         base_offset=base_offset, max_records=max_records)
+    return tuple([_new_record(Record, pair) for pair in pairs])
+
+
+_new_record = tuple.__new__
+
+
+def scan_records(
+    data: bytes,
+    offset: int = 0,
+    end: int | None = None,
+    *,
+    from_master: bool = False,
+    msb_first: bool = False,
+    base_offset: int = 0,
+    max_records: int | None = None,
+) -> PendingRecords:
+    """:func:`decode_records` without making :class:`Record` objects: ``(shape, data)`` pairs.
+
+    For decoders that keep the records in a telegram made with :func:`lazy_records`.
+    """
     end = len(data) if end is None else min(end, len(data))
     # A 0xFF byte after the end: the fast path reads the byte after a DIF without a
     # bounds check (0xFF is no plain VIF, so the general path, which checks, takes over).
@@ -618,9 +652,8 @@ def decode_records(
     short_cache = _SHORT_CACHES[(from_master, msb_first)]
     short_get = short_cache.get
     plain_dif = _PLAIN_DIF
-    records: list[Record] = []
+    records = PendingRecords()
     append = records.append
-    new_record = tuple.__new__
     i = offset
     while i < end:
         dif = data[i]
@@ -637,10 +670,10 @@ def decode_records(
                 i += 1
                 continue
             if dif in (0x0F, 0x1F):
-                append(Record(_SPECIAL[dif], data[i + 1:end]))
+                append((_SPECIAL[dif], data[i + 1:end]))
                 break
             if dif == 0x7F and from_master:
-                append(Record(_SPECIAL[dif], b""))
+                append((_SPECIAL[dif], b""))
                 i += 1
                 continue
             raise RecordError(f"DIF 0x{dif:02x} is reserved", offset=base_offset + i,
@@ -718,11 +751,11 @@ def decode_records(
                 f"data of {length} bytes runs past the end ({end - i} left)",
                 offset=base_offset + i, field="data", data=data[i:end],
             )
-        append(new_record(Record, (shape, data[i:stop])))
+        append((shape, data[i:stop]))
         i = stop
         if max_records is not None and len(records) >= max_records:
             break
-    return tuple(records)
+    return records
 
 
 def encode_records(records: Iterable[Record]) -> bytes:

@@ -14,7 +14,15 @@ from ._errors import EncodeError, EncryptedError, RecordError, UnsupportedError
 from ._fixed import decode_fixed
 from ._frames import Frame, LongFrame, decode_frame
 from ._header import APPLICATION_ERRORS, CI_NAMES, Header
-from ._records import Record, decode_records, encode_records, records_to_dicts
+from ._lazy_records import lazy_records
+from ._records import (
+    PendingRecords,
+    Record,
+    decode_records,
+    encode_records,
+    records_to_dicts,
+    scan_records,
+)
 
 __all__ = [
     "ApplicationError",
@@ -89,7 +97,7 @@ class Telegram:
         if self.header is not None:
             out["header"] = self.header.to_dict()
         if isinstance(self.frame, LongFrame):
-            out["records"] = records_to_dicts(self.records)
+            out["records"] = records_to_dicts(_stored_records(self))
         if self.payload:
             out["payload"] = self.payload.hex()
         return out
@@ -115,8 +123,8 @@ def _variable(ci: int) -> Callable[[LongFrame], Telegram]:
         if header is not None and header.signature:
             _refuse_ciphertext(header.signature, data, start)
         # PRM bit of the C field (ControlField.from_master, without making a ControlField).
-        records = decode_records(data, start, from_master=frame.c & 0x40 != 0,
-                                 msb_first=msb_first, base_offset=_DATA_OFFSET)
+        records = scan_records(data, start, from_master=frame.c & 0x40 != 0,
+                               msb_first=msb_first, base_offset=_DATA_OFFSET)
         return _variable_telegram(frame, header, records)
 
     return read
@@ -143,6 +151,9 @@ def _refuse_ciphertext(configuration: int, data: bytes, start: int) -> None:
         data=data[start:start + 16 * blocks])
 
 
+# Records are made into Record objects when first read (to_dict reads the pairs).
+_stored_records = lazy_records(Telegram)
+
 # A variable-data telegram is built once per decode: set its slots through their
 # descriptors, as the dataclass __init__ would, in less than half the time.
 _TELEGRAM_FIELDS = ("frame", "header", "records", "error", "alarm", "payload")
@@ -154,7 +165,7 @@ _new_object = object.__new__
 
 
 def _variable_telegram(frame: LongFrame, header: Header | None,
-                       records: tuple[Record, ...]) -> Telegram:
+                       records: PendingRecords) -> Telegram:
     """``Telegram(frame=frame, header=header, records=records)``."""
     telegram: Telegram = _new_object(Telegram)
     _set_frame(telegram, frame)

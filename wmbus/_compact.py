@@ -51,7 +51,7 @@ class SignatureCache:
         self._entries: dict[int, tuple[tuple[bytes, int | None], ...]] = {}
         # The latest full frame per sender, its signature not computed yet: the CRC is only
         # worth its cost when a compact frame (or a save) asks for it.
-        self._latest: dict[bytes, Sequence[mbus.Record]] = {}
+        self._latest: dict[bytes, Sequence[tuple[mbus.RecordShape, bytes]]] = {}
         self.max_entries = max_entries
         for signature, headers in (initial or {}).items():
             self.add([bytes.fromhex(h) if isinstance(h, str) else bytes(h) for h in headers],
@@ -60,7 +60,7 @@ class SignatureCache:
     def _resolve(self) -> None:
         latest, self._latest = self._latest, {}
         for records in latest.values():
-            shapes = [r.shape for r in records if r.shape.function not in _SKIPPED]
+            shapes = [shape for shape, _ in records if shape.function not in _SKIPPED]
             if shapes:
                 headers = tuple(shape.header for shape in shapes)
                 signature = format_signature(headers)
@@ -98,7 +98,7 @@ class SignatureCache:
         self._store(computed, shape)
         return computed
 
-    def learn(self, records: Sequence[mbus.Record], source: bytes = b"") -> None:
+    def learn(self, records: Sequence[tuple[mbus.RecordShape, bytes]], source: bytes = b"") -> None:
         """Remember the format of a full frame's records from ``source`` (the sender's address).
 
         Only the latest full frame of each sender is kept until a compact frame (or a

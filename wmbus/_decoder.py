@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -170,15 +170,19 @@ class Telegram:
             out["alarm"] = self.alarm
         if self.header is not None:
             out["header"] = self.header.to_dict()
-        out["records"] = _records_to_dicts(self.records)
+        records = _stored_records(self)
+        out["records"] = _records_to_dicts(records)
         if self.record_error is not None:
             out["record_error"] = self.record_error
             out["undecoded"] = self.undecoded.hex()
-        if self.ci in _MANUFACTURER_CIS or (self.payload and not self.records
+        if self.ci in _MANUFACTURER_CIS or (self.payload and not records
                                             and self.ci not in NO_APL_CIS):
             out["payload"] = self.payload.hex()
         return out
 
+
+# Records are made into Record objects when first read (to_dict reads the pairs).
+_stored_records = mbus.lazy_records(Telegram)
 
 # The generated __init__ of a frozen dataclass sets each field through object.__setattr__
 # by name; a full telegram is built once per decode, so _full_telegram sets the slots
@@ -195,7 +199,8 @@ _new = object.__new__
 
 def _full_telegram(link: LinkLayer, ci: int, security: Security, ell: ExtendedLinkLayer | None,
                    afl: AuthenticationLayer | None, tpl: TransportLayer,
-                   header: mbus.Header | None, records: tuple[mbus.Record, ...],
+                   header: mbus.Header | None,
+                   records: Sequence[tuple[mbus.RecordShape, bytes]],
                    compact: CompactInfo | None, payload: bytes) -> Telegram:
     """``Telegram(...)`` with these fields and no error, alarm or undecoded rest."""
     telegram: Telegram = _new(Telegram)
@@ -423,15 +428,15 @@ class _Run:
             block = expand_compact(cache, body, 0, base)
             compact = CompactInfo(kind="compact", signature=int.from_bytes(body[0:2], "little"),
                                   data_crc=int.from_bytes(body[2:4], "little"))
-            records = mbus.decode_records(block)
+            records: Sequence[tuple[mbus.RecordShape, bytes]] = mbus.scan_records(block)
         elif ci in FORMAT_CIS:
             compact = self._learn_format(body, base)
             records = ()
         else:
             from_master = bool(link.c & 0x40) and link.format == "wired"
             try:
-                records = mbus.decode_records(body, 0, base_offset=base,
-                                              from_master=from_master)
+                records = mbus.scan_records(body, 0, base_offset=base,
+                                            from_master=from_master)
             except mbus.RecordError as exc:
                 records, rest = _records_prefix(body, base, from_master)
                 record_error = (f"{exc}; {len(records)} records decoded before it, "

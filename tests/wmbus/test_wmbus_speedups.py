@@ -11,8 +11,10 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import mbus
 import wmbus
 from wmbus._crc import crc16_en13757_python, crc16_x25, crc16_x25_python
+from wmbus._decoder import _stored_records
 from wmbus._security import aes_cbc_decrypt, aes_cbc_encrypt
 
 # EN 13757-4: generator x^16 + x^13 + x^12 + x^11 + x^10 + x^8 + x^6 + x^5 + x^2 + 1,
@@ -153,3 +155,15 @@ def test_cbc_decryption_in_threads_keeps_contexts_apart() -> None:
 
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert all(pool.map(work, range(8)))
+
+
+def test_records_are_made_when_first_read() -> None:
+    telegram = wmbus.Decoder().decode(_PLAIN)
+    before = telegram.to_dict()
+    assert isinstance(_stored_records(telegram), mbus.PendingRecords)  # to_dict made none
+    records = telegram.records
+    assert type(records) is tuple and all(type(r) is mbus.Record for r in records)
+    assert telegram.records is records
+    assert telegram.to_dict() == before
+    assert before["records"] == [record.to_dict() for record in records]
+    assert telegram == wmbus.Decoder().decode(_PLAIN)

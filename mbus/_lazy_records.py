@@ -1,0 +1,57 @@
+"""Records made when they are first read.
+
+Decoding a telegram finds each record's shape and data; making a
+:class:`~mbus.Record` object of each pair costs about a tenth of the decode
+and is wasted when only ``to_dict()`` is wanted (a gateway's JSON path). So a
+telegram keeps the pairs as the scan found them (a :class:`PendingRecords`)
+and turns them into a tuple of Records the first time its ``records``
+attribute is read; ``to_dict()`` reads the pairs directly. Equality, hashing,
+``repr`` and ``dataclasses.replace`` read the attribute, so they see Records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from ._records import PendingRecords, Record, RecordShape
+
+__all__ = ["lazy_records"]
+
+_new_tuple = tuple.__new__
+_T = TypeVar("_T", bound=type)
+
+
+class _RecordsAttribute:
+    """The ``records`` attribute of a telegram class: Records made on first read."""
+
+    def __init__(self, slot: Any) -> None:
+        self._get = slot.__get__
+        self._set = slot.__set__
+        self._slot = slot
+
+    def __get__(self, telegram: object | None, owner: type | None = None) -> Any:
+        if telegram is None:
+            return self._slot  # on the class: the slot itself (its __set__ sets it as is)
+        records = self._get(telegram, owner)
+        if type(records) is PendingRecords:
+            records = tuple([_new_tuple(Record, pair) for pair in records])
+            self._set(telegram, records)
+        return records
+
+    def __set__(self, telegram: object, records: Any) -> None:
+        self._set(telegram, records)
+
+
+def lazy_records(cls: _T) -> Callable[[Any], Sequence[tuple[RecordShape, bytes]]]:
+    """Let the ``records`` field of ``cls`` (a dataclass with slots) hold PendingRecords.
+
+    Returns a function that gives a telegram's records as stored, pending pairs
+    or Records (both iterate as ``(shape, data)``), for ``to_dict()`` to use
+    without making Records.
+    """
+    slot = cls.__dict__["records"]
+    attribute = _RecordsAttribute(slot)
+    type.__setattr__(cls, "records", attribute)
+    stored: Callable[[Any], Sequence[tuple[RecordShape, bytes]]] = slot.__get__
+    return stored
