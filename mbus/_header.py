@@ -212,10 +212,13 @@ class Header(NamedTuple):
 
     @property
     def secondary_address(self) -> str | None:
-        """ID, manufacturer, version and medium as 16 hex digits (as libmbus prints it)."""
+        """ID, manufacturer, version and medium as 16 hex digits (as libmbus prints it).
+
+        A selection's wildcard manufacturer ``***`` is FFFF, as it was sent.
+        """
         if self.id is None or self.manufacturer is None or self.version is None:
             return None
-        code = encode_manufacturer(self.manufacturer)
+        code = 0xFFFF if self.manufacturer == "***" else encode_manufacturer(self.manufacturer)
         return f"{self.id}{code & 0xFF:02X}{code >> 8:02X}{self.version:02X}{self.medium or 0:02X}"
 
     def to_dict(self) -> dict[str, Any]:

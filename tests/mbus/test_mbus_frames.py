@@ -148,3 +148,14 @@ def test_framer_buffer_is_bounded() -> None:
     assert isinstance(event, mbus.NoiseDiscarded) and event.reason == "receive buffer overflow"
     with pytest.raises(ValueError):
         mbus.Framer(max_buffer=10)
+
+
+def test_selection_with_wildcard_manufacturer_gives_its_secondary_address() -> None:
+    # EN 13757-3:2018 11.5: in a selection, FFFF is the manufacturer wildcard.
+    frame = mbus.LongFrame(c=0x53, a=0xFD, ci=0x52, data=bytes.fromhex("78563412ffff0107"))
+    header = mbus.decode(frame.encode()).header
+    assert header is not None and header.manufacturer == "***"
+    assert header.secondary_address == "12345678FFFF0107"
+    named = mbus.LongFrame(c=0x53, a=0xFD, ci=0x52, data=bytes.fromhex("785634122d2c0107"))
+    named_header = mbus.decode(named.encode()).header
+    assert named_header is not None and named_header.secondary_address == "123456782D2C0107"
