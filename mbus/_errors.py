@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "ChecksumError",
     "DecodeError",
@@ -70,7 +72,18 @@ class ChecksumError(FrameError):
 
 
 class RecordError(DecodeError):
-    """The application layer (header or data records) is malformed or truncated."""
+    """The application layer (header or data records) is malformed or truncated.
+
+    Raised by the record decoder (``decode_records``, ``scan_records``), it also says
+    how far decoding got, so that a caller can keep what came before the fault:
+
+    Attributes:
+        records_before: the records decoded before the broken one (``mbus.Record``).
+        record_offset: where the broken record starts, as an index into the data.
+    """
+
+    records_before: tuple[Any, ...] = ()
+    record_offset: int | None = None
 
 
 class UnsupportedError(DecodeError):

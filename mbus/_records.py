@@ -654,107 +654,115 @@ def scan_records(
     plain_dif = _PLAIN_DIF
     records = PendingRecords()
     append = records.append
-    i = offset
-    while i < end:
-        dif = data[i]
-        if plain_dif[dif] and (vif := data[i + 1]) < 0x7C:
-            # Common case: one DIF, one VIF, no extensions and no plain-text unit; the
-            # shape is looked up by an int key, which needs no bytes object.
-            shape = short_get(dif << 8 | vif)
-            if shape is None:
-                shape = _build_shape(data[i:i + 2], 1, 2, from_master, msb_first)
-                short_cache[dif << 8 | vif] = shape
-            i += 2
-        elif dif & 0x0F == 0x0F:
-            if dif == 0x2F:  # idle filler
-                i += 1
-                continue
-            if dif in (0x0F, 0x1F):
-                append((_SPECIAL[dif], data[i + 1:end]))
-                break
-            if dif == 0x7F and from_master:
-                append((_SPECIAL[dif], b""))
-                i += 1
-                continue
-            raise RecordError(f"DIF 0x{dif:02x} is reserved", offset=base_offset + i,
-                              field="DIF", data=bytes((dif,)))
-        else:
-            start = i
-            i += 1
-            if dif & 0x80:
-                count = 0
-                while True:
-                    if i >= end:
-                        raise RecordError("record ends inside its DIFE chain",
-                                          offset=base_offset + i, field="DIFE")
-                    count += 1
-                    if count > MAX_DIFE:
-                        raise RecordError(f"more than {MAX_DIFE} DIFE",
-                                          offset=base_offset + i, field="DIFE",
-                                          data=bytes(data[start:i + 1]))
-                    more = data[i] & 0x80
+    i = record_start = offset
+    try:
+        while i < end:
+            dif = data[i]
+            record_start = i
+            if plain_dif[dif] and (vif := data[i + 1]) < 0x7C:
+                # Common case: one DIF, one VIF, no extensions and no plain-text unit; the
+                # shape is looked up by an int key, which needs no bytes object.
+                shape = short_get(dif << 8 | vif)
+                if shape is None:
+                    shape = _build_shape(data[i:i + 2], 1, 2, from_master, msb_first)
+                    short_cache[dif << 8 | vif] = shape
+                i += 2
+            elif dif & 0x0F == 0x0F:
+                if dif == 0x2F:  # idle filler
                     i += 1
-                    if not more:
-                        break
-            dib_length = i - start
-            if i >= end:
-                raise RecordError("record ends before its VIF", offset=base_offset + i, field="VIF")
-            vif = data[i]
-            i += 1
-            text_end = i
-            if vif & 0x7F == 0x7C:  # plain-text unit: length byte and characters follow the VIF
+                    continue
+                if dif in (0x0F, 0x1F):
+                    append((_SPECIAL[dif], data[i + 1:end]))
+                    break
+                if dif == 0x7F and from_master:
+                    append((_SPECIAL[dif], b""))
+                    i += 1
+                    continue
+                raise RecordError(f"DIF 0x{dif:02x} is reserved", offset=base_offset + i,
+                                  field="DIF", data=bytes((dif,)))
+            else:
+                start = i
+                i += 1
+                if dif & 0x80:
+                    count = 0
+                    while True:
+                        if i >= end:
+                            raise RecordError("record ends inside its DIFE chain",
+                                              offset=base_offset + i, field="DIFE")
+                        count += 1
+                        if count > MAX_DIFE:
+                            raise RecordError(f"more than {MAX_DIFE} DIFE",
+                                              offset=base_offset + i, field="DIFE",
+                                              data=bytes(data[start:i + 1]))
+                        more = data[i] & 0x80
+                        i += 1
+                        if not more:
+                            break
+                dib_length = i - start
                 if i >= end:
-                    raise RecordError("record ends before the length of its plain-text VIF",
-                                      offset=base_offset + i, field="VIF")
-                text_end = i + 1 + data[i]
-                if text_end > end:
-                    raise RecordError(f"plain-text VIF of {data[i]} characters runs past the data",
-                                      offset=base_offset + i, field="VIF",
-                                      data=bytes(data[i:i + 1]))
-                i = text_end
-            if vif & 0x80:
-                count = 0
-                while True:
+                    raise RecordError("record ends before its VIF", offset=base_offset + i,
+                                      field="VIF")
+                vif = data[i]
+                i += 1
+                text_end = i
+                if vif & 0x7F == 0x7C:  # plain-text unit: length byte and characters follow the VIF
                     if i >= end:
-                        raise RecordError("record ends inside its VIFE chain",
-                                          offset=base_offset + i, field="VIFE")
-                    count += 1
-                    if count > MAX_VIFE:
-                        raise RecordError(f"more than {MAX_VIFE} VIFE",
-                                          offset=base_offset + i, field="VIFE",
-                                          data=bytes(data[start:i + 1]))
-                    more = data[i] & 0x80
-                    i += 1
-                    if not more:
-                        break
-            header = data[start:i]
-            shape = cache.get(header)
-            if shape is None:
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                shape = _build_shape(header, dib_length, text_end - start, from_master, msb_first)
-                cache[header] = shape
-        length = shape.length
-        if length is None:  # LVAR
-            if i >= end:
-                raise RecordError("record ends before its LVAR byte",
-                                  offset=base_offset + i, field="LVAR")
-            body = lvar_length(data[i])
-            if body is None:
-                raise UnsupportedError(f"LVAR 0x{data[i]:02x} is reserved",
-                                       offset=base_offset + i, field="LVAR",
-                                       data=bytes(data[i:i + 1]))
-            length = body + 1
-        stop = i + length
-        if stop > end:
-            raise RecordError(
-                f"data of {length} bytes runs past the end ({end - i} left)",
-                offset=base_offset + i, field="data", data=data[i:end],
-            )
-        append((shape, data[i:stop]))
-        i = stop
-        if max_records is not None and len(records) >= max_records:
-            break
+                        raise RecordError("record ends before the length of its plain-text VIF",
+                                          offset=base_offset + i, field="VIF")
+                    text_end = i + 1 + data[i]
+                    if text_end > end:
+                        raise RecordError(
+                            f"plain-text VIF of {data[i]} characters runs past the data",
+                            offset=base_offset + i, field="VIF", data=bytes(data[i:i + 1]))
+                    i = text_end
+                if vif & 0x80:
+                    count = 0
+                    while True:
+                        if i >= end:
+                            raise RecordError("record ends inside its VIFE chain",
+                                              offset=base_offset + i, field="VIFE")
+                        count += 1
+                        if count > MAX_VIFE:
+                            raise RecordError(f"more than {MAX_VIFE} VIFE",
+                                              offset=base_offset + i, field="VIFE",
+                                              data=bytes(data[start:i + 1]))
+                        more = data[i] & 0x80
+                        i += 1
+                        if not more:
+                            break
+                header = data[start:i]
+                shape = cache.get(header)
+                if shape is None:
+                    if len(cache) >= _CACHE_LIMIT:
+                        cache.clear()
+                    shape = _build_shape(header, dib_length, text_end - start, from_master,
+                                         msb_first)
+                    cache[header] = shape
+            length = shape.length
+            if length is None:  # LVAR
+                if i >= end:
+                    raise RecordError("record ends before its LVAR byte",
+                                      offset=base_offset + i, field="LVAR")
+                body = lvar_length(data[i])
+                if body is None:
+                    raise UnsupportedError(f"LVAR 0x{data[i]:02x} is reserved",
+                                           offset=base_offset + i, field="LVAR",
+                                           data=bytes(data[i:i + 1]))
+                length = body + 1
+            stop = i + length
+            if stop > end:
+                raise RecordError(
+                    f"data of {length} bytes runs past the end ({end - i} left)",
+                    offset=base_offset + i, field="data", data=data[i:end],
+                )
+            append((shape, data[i:stop]))
+            i = stop
+            if max_records is not None and len(records) >= max_records:
+                break
+    except RecordError as exc:
+        exc.records_before = tuple([_new_record(Record, pair) for pair in records])
+        exc.record_offset = record_start
+        raise
     return records
 
 

@@ -438,7 +438,8 @@ class _Run:
                 records = mbus.scan_records(body, 0, base_offset=base,
                                             from_master=from_master)
             except mbus.RecordError as exc:
-                records, rest = _records_prefix(body, base, from_master)
+                records = exc.records_before
+                rest = body[exc.record_offset or 0:]
                 record_error = (f"{exc}; {len(records)} records decoded before it, "
                                 f"{len(rest)} bytes left undecoded")
                 _log.debug("records of %s cut short: %s", link.id, record_error)
@@ -602,27 +603,6 @@ def _security(*fields: Any) -> Security:
             mode=mode, encrypted_blocks=blocks, ell_encryption=ell_encryption,
             decrypted_by=decrypted_by, mac_ok=mac_ok, key_for=key_for)
     return found
-
-
-def _records_prefix(body: bytes, base: int,
-                    from_master: bool) -> tuple[tuple[mbus.Record, ...], bytes]:
-    """The records that decode before the first broken one, and the bytes from there on."""
-    records: list[mbus.Record] = []
-    i = 0
-    while i < len(body):
-        if body[i] == 0x2F:
-            i += 1
-            continue
-        try:
-            found = mbus.decode_records(body, i, base_offset=base, from_master=from_master,
-                                        max_records=1)
-        except mbus.RecordError:
-            break
-        if not found:
-            break
-        records.append(found[0])
-        i += len(found[0].shape.header) + len(found[0].data)
-    return tuple(records), body[i:]
 
 
 def _fields(ell: ExtendedLinkLayer) -> dict[str, Any]:

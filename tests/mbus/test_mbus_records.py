@@ -269,3 +269,17 @@ def test_fixed_data_structure() -> None:
     energy, volume = telegram.records
     assert (energy.quantity, energy.value, energy.unit) == ("energy", 6531000, "Wh")
     assert (volume.quantity, volume.value, volume.unit) == ("volume", Decimal("0.069"), "m3")
+
+
+def test_record_error_says_how_far_decoding_got() -> None:
+    good = bytes.fromhex("0413e8030000") + bytes.fromhex("026c5f2c")
+    broken = bytes.fromhex("0c13") + bytes.fromhex("1234")  # BCD8 with 2 of its 4 bytes
+    data = good + b"\x2f\x2f" + broken
+    with pytest.raises(mbus.RecordError) as caught:
+        mbus.decode_records(data)
+    assert caught.value.records_before == mbus.decode_records(good)
+    assert caught.value.record_offset == len(good) + 2  # after the fillers, at the DIF
+    assert data[caught.value.record_offset:] == broken
+    with pytest.raises(mbus.RecordError) as first:
+        mbus.decode_records(broken)
+    assert first.value.records_before == () and first.value.record_offset == 0
