@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 
+from ._tcp_listener import TcpListener
 from ._transport_asyncio import AsyncPort
 
 __all__ = ["BUSY_MESSAGE", "Bridge"]
@@ -21,54 +22,33 @@ log = logging.getLogger(__name__)
 BUSY_MESSAGE = b"mbus bridge: busy, another client is connected; try again later\r\n"
 
 
-class Bridge:
+class Bridge(TcpListener):
     """TCP listener in front of a serial M-Bus port (any URL :class:`AsyncPort` opens)."""
 
     def __init__(self, serial_url: str, *, baud: int = 2400, idle_timeout: float = 300.0) -> None:
+        super().__init__()
         self.serial_url = serial_url
         self.baud = baud
         self.idle_timeout = idle_timeout
-        self.port: int | None = None
         self._serial: AsyncPort | None = None
-        self._server: asyncio.Server | None = None
         self._client: asyncio.StreamWriter | None = None
         self._pump: asyncio.Task[None] | None = None
-        self._connections: set[asyncio.StreamWriter] = set()
-        self._handlers: set[asyncio.Task[object]] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Open the serial port, then listen; returns the TCP port."""
         self._serial = await AsyncPort.open(self.serial_url, baud=self.baud)
         self._pump = asyncio.create_task(self._serial_to_client())
-        self._server = await asyncio.start_server(self._serve, host, port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
-        log.info("bridging %s to %s:%d", self.serial_url, host, self.port)
-        return self.port
-
-    async def serve_forever(self) -> None:
-        """Serve until cancelled."""
-        if self._server is None:
-            raise RuntimeError("start() first")
-        await self._server.serve_forever()
+        port = await self._listen(host, port)
+        log.info("bridging %s to %s:%d", self.serial_url, host, port)
+        return port
 
     async def close(self) -> None:
         """Clean shutdown: client, listener, pump, serial port."""
-        if self._server is not None:
-            self._server.close()
-            # A connection accepted just now needs a few loop turns to reach its handler
-            # (transport, protocol, task); give it them so that it is closed too.
-            await asyncio.sleep(0.05)
-        for writer in list(self._connections):
-            writer.close()
-        if self._handlers:  # each handler closes its socket and waits until it is closed
-            await asyncio.wait(list(self._handlers), timeout=5)
+        await self._stop_listening()
         if self._pump is not None:
             self._pump.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._pump
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
         if self._serial is not None:
             await self._serial.close()
             self._serial = None
@@ -91,26 +71,10 @@ class Bridge:
             with contextlib.suppress(ConnectionError):
                 await client.drain()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        peer = writer.get_extra_info("peername")
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                      peer: object) -> None:
         log.debug("bridge: connection from %s", peer)
-        self._connections.add(writer)
-        task = asyncio.current_task()
-        if task is not None:
-            self._handlers.add(task)
-        try:
-            await self._serve_client(reader, writer, peer)
-        finally:
-            writer.close()
-            with contextlib.suppress(OSError, ConnectionError):
-                await writer.wait_closed()
-            self._connections.discard(writer)
-            if task is not None:
-                self._handlers.discard(task)
-
-    async def _serve_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                            peer: object) -> None:
-        if self._server is None or not self._server.is_serving():
+        if not self._listening:
             log.info("bridge: closing, refused %s", peer)
             return
         if self._client is not None:

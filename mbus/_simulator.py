@@ -9,17 +9,17 @@ dropping characters whose parity the collision broke).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from ._segment import Segment
+from ._tcp_listener import TcpListener
 
 __all__ = ["SimulatorServer"]
 
 log = logging.getLogger(__name__)
 
 
-class SimulatorServer:
+class SimulatorServer(TcpListener):
     """asyncio TCP server onto a :class:`Segment`.
 
     ``idle`` is the silence (seconds) after which partial input is dropped, as a
@@ -27,48 +27,24 @@ class SimulatorServer:
     """
 
     def __init__(self, segment: Segment, *, idle: float = 0.5) -> None:
+        super().__init__()
         self.segment = segment
         self.idle = idle
-        self.port: int | None = None
-        self._server: asyncio.Server | None = None
         self._lock = asyncio.Lock()
-        self._clients: set[asyncio.StreamWriter] = set()
-        self._handlers: set[asyncio.Task[object]] = set()
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Listen; returns the port (a free one when ``port`` is 0)."""
-        self._server = await asyncio.start_server(self._serve, host, port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        await self._listen(host, port)
         log.info("simulating %d meters on %s:%d", len(self.segment.slaves), host, self.port)
+        assert self.port is not None
         return self.port
-
-    async def serve_forever(self) -> None:
-        """Serve until cancelled."""
-        if self._server is None:
-            raise RuntimeError("start() first")
-        await self._server.serve_forever()
 
     async def close(self) -> None:
         """Stop listening and drop the clients."""
-        if self._server is not None:
-            self._server.close()
-            # A connection accepted just now needs a few loop turns to reach its handler
-            # (transport, protocol, task); give it them so that it is closed too.
-            await asyncio.sleep(0.05)
-        for writer in list(self._clients):
-            writer.close()
-        if self._handlers:  # each handler closes its socket and waits until it is closed
-            await asyncio.wait(list(self._handlers), timeout=5)
-        if self._server is not None:
-            await self._server.wait_closed()
-            self._server = None
+        await self._stop_listening()
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._clients.add(writer)
-        task = asyncio.current_task()
-        if task is not None:
-            self._handlers.add(task)
-        peer = writer.get_extra_info("peername")
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                      peer: object) -> None:
         log.info("simulator client %s connected", peer)
         try:
             while True:
@@ -87,10 +63,4 @@ class SimulatorServer:
         except (ConnectionError, OSError) as error:
             log.info("simulator client %s: %s", peer, error)
         finally:
-            writer.close()
-            with contextlib.suppress(OSError, ConnectionError):
-                await writer.wait_closed()
-            self._clients.discard(writer)
-            if task is not None:
-                self._handlers.discard(task)
             log.info("simulator client %s disconnected", peer)
