@@ -5,6 +5,9 @@ from __future__ import annotations
 import copy
 import dataclasses
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 import mbus
 from mbus._telegram import _stored_records
 
@@ -60,3 +63,31 @@ def test_scan_records_gives_the_pairs_of_decode_records() -> None:
     pairs = mbus.scan_records(raw[7:-2], 12)
     assert isinstance(pairs, mbus.PendingRecords)
     assert [tuple(record) for record in mbus.decode_records(raw[7:-2], 12)] == list(pairs)
+
+
+# Whole records of several kinds (numbers, BCD, dates, extensions, text, REAL32, flags).
+_RECORDS = [bytes.fromhex(h) for h in (
+    "0413e8030000", "026c5f2c", "046d3b17e0ec", "0c0678563412", "04fb827500000080",
+    "8c10139910f012", "0dfd0e03414243", "053e0000803f", "01fd1701", "0c1345a2ff00", "2f")]
+_BODIES = st.lists(st.sampled_from(_RECORDS) | st.binary(max_size=4), max_size=8).map(b"".join)
+
+
+@settings(max_examples=300)
+@given(ci=st.sampled_from([0x72, 0x7A, 0x78, 0x76]), body=_BODIES,
+       manufacturer=st.none() | st.binary(max_size=5))
+def test_to_dict_of_pending_and_made_records_agree(ci: int, body: bytes,
+                                                   manufacturer: bytes | None) -> None:
+    header = {0x72: bytes.fromhex("785634122440010755000000"), 0x76: bytes(12),
+              0x7A: bytes(4), 0x78: b""}[ci]
+    if manufacturer is not None:
+        body += b"\x0f" + manufacturer
+    raw = mbus.LongFrame(c=0x08, a=1, ci=ci, data=header + body).encode()
+    try:
+        pending = mbus.decode(raw)
+    except mbus.MBusError:
+        return
+    before = pending.to_dict()
+    made = mbus.decode(raw)
+    records = made.records
+    assert made.to_dict() == before
+    assert before["records"] == [record.to_dict() for record in records]
