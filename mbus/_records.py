@@ -31,6 +31,7 @@ from ._record_dicts import (
     scaled_json,
     text_maker,
 )
+from ._record_values import ValueReader, number_value_reader, time_value_reader
 from ._vif import (
     COMBINABLE,
     COMBINABLE_EXTENSION,
@@ -131,10 +132,13 @@ class RecordShape:
                                  default=lambda raw: (None, ()))
     make_dict: DictMaker = field(repr=False, compare=False, hash=False,
                                  default=_unset_maker)
+    value_of: ValueReader = field(repr=False, compare=False, hash=False, default=_unset_maker)
 
     def __post_init__(self) -> None:
         if self.make_dict is _unset_maker:  # made from the template and the JSON decoder
             object.__setattr__(self, "make_dict", general_maker(self.template, self.to_json))
+        if self.value_of is _unset_maker:  # the first of what the decoder gives
+            object.__setattr__(self, "value_of", _first_of(self.decoder))
 
     @property
     def dif(self) -> int:
@@ -197,7 +201,8 @@ class Record(NamedTuple):
     @property
     def value(self) -> Value:
         """The value, exact: int or Decimal for integer and BCD data, float only for REAL32."""
-        return self.shape.decoder(self.data)[0]
+        value: Value = self.shape.value_of(self.data)
+        return value
 
     @property
     def flags(self) -> tuple[str, ...]:
@@ -540,6 +545,15 @@ def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: boo
         template["flags"] = flags
     to_json = to_json or _json_via(decoder)
     make_dict = general_maker(template, to_json)
+    value_of: ValueReader = _unset_maker
+    if (kind == "time_point" and coding.startswith("int") and info.quantity != "daylight_saving"
+            and length in _TIME_READERS):
+        value_of = time_value_reader(_TIME_READERS[length])
+    elif (kind in ("number", "identifier", "flags", "manufacturer", "unknown") and length
+          and offset_exponent is None and not msb_first):
+        value_of = number_value_reader(
+            coding, kind not in ("identifier", "flags"), factor, exponent,
+            general=_first_of(decoder)) or _unset_maker
     if to_json is _hex_to_json:
         make_dict = hex_maker(template)
     elif to_json in _TIME_TEXT:
@@ -554,8 +568,13 @@ def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: boo
         exponent=exponent, factor=factor, offset_exponent=offset_exponent, kind=kind,
         extensions=tuple(extensions), record_error=record_error, action=action,
         flags=tuple(flags), msb_first=msb_first, decoder=decoder, template=template,
-        to_json=to_json, make_dict=make_dict,
+        to_json=to_json, make_dict=make_dict, value_of=value_of,
     )
+
+
+def _first_of(decoder: Decoder) -> ValueReader:
+    """The Python value alone, from a general decoder."""
+    return lambda raw: decoder(raw)[0]
 
 
 def _special_shape(dif: int, from_master: bool) -> RecordShape:
