@@ -14,11 +14,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
-from ._records import PendingRecords, Record, RecordShape
+from ._records import PendingRecords, RecordShape, made_records
 
 __all__ = ["lazy_records"]
 
-_new_tuple = tuple.__new__
 _T = TypeVar("_T", bound=type)
 
 
@@ -35,7 +34,7 @@ class _RecordsAttribute:
             return self._slot  # on the class: the slot itself (its __set__ sets it as is)
         records = self._get(telegram, owner)
         if type(records) is PendingRecords:
-            records = tuple([_new_tuple(Record, pair) for pair in records])
+            records = made_records(records)
             self._set(telegram, records)
         return records
 

@@ -2,10 +2,10 @@
 
 The general decoder of a shape gives the Python value, the JSON value and the
 flags together; ``Record.value`` needs only the first. For binary and BCD
-numbers without an additive correction, and for date/time types, one function
-per shape reads just the value: an int, or a Decimal where the exponent scales
-down, or a date/time. Anything unusual (negative or invalid BCD digits) goes
-through the general decoder, and tests check these readers against it.
+numbers without an additive correction, one function per shape reads just the
+value: an int, or a Decimal where the exponent scales down. Anything unusual
+(negative or invalid BCD digits) goes through the general decoder, and tests
+check these readers against it.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from ._record_dicts import pow10
 
-__all__ = ["ValueReader", "number_value_reader", "time_value_reader"]
+__all__ = ["ValueReader", "number_value_reader"]
 
 # Data bytes to the record's Python value.
 ValueReader = Callable[[bytes], Any]
@@ -57,11 +57,3 @@ def number_value_reader(coding: str, signed: bool, factor: int, exponent: int,
 
         return bcd_scaled_down
     return None
-
-
-def time_value_reader(read: Callable[[bytes], tuple[Any, tuple[str, ...]]]) -> ValueReader:
-    """The date/time of a type F, G, I or J field (without making its ISO text)."""
-    def time_value(raw: bytes) -> Any:
-        return read(raw)[0]
-
-    return time_value

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from . import _codings as codings
-from ._date_text import TYPE_F_GENERAL, TYPE_G_GENERAL, time_json, type_f_text, type_g_text
+from ._date_text import time_json, type_f_text, type_g_text
 from ._errors import EncodeError, RecordError, UnsupportedError
 from ._record_dicts import (
     DictMaker,
@@ -31,7 +31,7 @@ from ._record_dicts import (
     scaled_json,
     text_maker,
 )
-from ._record_values import ValueReader, number_value_reader, time_value_reader
+from ._record_values import ValueReader, number_value_reader
 from ._vif import (
     COMBINABLE,
     COMBINABLE_EXTENSION,
@@ -55,6 +55,7 @@ __all__ = [
     "decode_records",
     "encode_records",
     "lvar_length",
+    "made_records",
     "records_to_dicts",
     "scan_records",
 ]
@@ -368,9 +369,8 @@ def lvar_length(lvar: int) -> int | None:
     return None
 
 
-# Types F and G (4 and 2 bytes) to JSON, and the text of their plain values.
-_TIME_JSON = {4: TYPE_F_GENERAL, 2: TYPE_G_GENERAL}
-_TIME_TEXT = {TYPE_F_GENERAL: type_f_text, TYPE_G_GENERAL: type_g_text}
+# ISO text of plain type F and G values (4 and 2 bytes) by table lookup.
+_TIME_TEXT = {4: type_f_text, 2: type_g_text}
 # Date/time codings of integer data by length, EN 13757-3:2018 Annex A types G, J, F, I.
 _TIME_READERS: dict[int, Callable[[bytes], tuple[Any, tuple[str, ...]]]] = {
     2: codings.decode_type_g, 3: codings.decode_type_j, 4: codings.decode_type_f,
@@ -520,12 +520,18 @@ def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: boo
     args = {"factor": factor, "exponent": exponent, "offset_exponent": offset_exponent,
             "msb_first": msb_first}
     decoder, static_flags = _make_decoder(coding, length, kind, args, info.quantity)
-    to_json = None
-    if (kind == "time_point" and coding.startswith("int") and info.quantity != "daylight_saving"
-          and length in _TIME_READERS):
-        to_json = _TIME_JSON.get(length) or time_json(_TIME_READERS[length])
+    # Date/time fields, and numbers without an additive correction, have one-call paths.
+    time_reader = (_TIME_READERS.get(length or 0) if kind == "time_point"
+                   and coding.startswith("int") and info.quantity != "daylight_saving" else None)
+    plain_number = (kind in ("number", "identifier", "flags", "manufacturer", "unknown")
+                    and bool(length) and offset_exponent is None and not msb_first)
+    signed = kind not in ("identifier", "flags")
+    if time_reader is not None:
+        to_json = time_json(time_reader)
     elif decoder is _HEX:
         to_json = _hex_to_json
+    else:
+        to_json = _json_via(decoder)
     flags.extend(static_flags)
     if from_master and dif == 0x7F:
         function = "global_readout"
@@ -543,25 +549,19 @@ def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: boo
         template["action"] = action
     if flags:
         template["flags"] = flags
-    to_json = to_json or _json_via(decoder)
     make_dict = general_maker(template, to_json)
-    value_of: ValueReader = _unset_maker
-    if (kind == "time_point" and coding.startswith("int") and info.quantity != "daylight_saving"
-            and length in _TIME_READERS):
-        value_of = time_value_reader(_TIME_READERS[length])
-    elif (kind in ("number", "identifier", "flags", "manufacturer", "unknown") and length
-          and offset_exponent is None and not msb_first):
-        value_of = number_value_reader(
-            coding, kind not in ("identifier", "flags"), factor, exponent,
-            general=_first_of(decoder)) or _unset_maker
-    if to_json is _hex_to_json:
+    value_of: ValueReader = _first_of(decoder)
+    if time_reader is not None:
+        value_of = _first_of(time_reader)
+        if length in _TIME_TEXT:
+            make_dict = text_maker(template, _TIME_TEXT[length], general=make_dict)
+    elif to_json is _hex_to_json:
         make_dict = hex_maker(template)
-    elif to_json in _TIME_TEXT:
-        make_dict = text_maker(template, _TIME_TEXT[to_json], general=make_dict)
-    elif (kind in ("number", "identifier", "flags", "manufacturer", "unknown") and length
-          and offset_exponent is None and not msb_first):
-        make_dict = number_maker(template, coding, kind not in ("identifier", "flags"), factor,
-                                 exponent, general=make_dict) or make_dict
+    elif plain_number:
+        value_of = number_value_reader(coding, signed, factor, exponent,
+                                       general=value_of) or value_of
+        make_dict = number_maker(template, coding, signed, factor, exponent,
+                                 general=make_dict) or make_dict
     return RecordShape(
         header=header, dib_length=dib_length, coding=coding, length=length, function=function,
         storage=storage, tariff=tariff, subunit=subunit, quantity=info.quantity, unit=unit,
@@ -572,9 +572,9 @@ def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: boo
     )
 
 
-def _first_of(decoder: Decoder) -> ValueReader:
-    """The Python value alone, from a general decoder."""
-    return lambda raw: decoder(raw)[0]
+def _first_of(read: Callable[[bytes], tuple[Any, ...]]) -> ValueReader:
+    """The Python value alone, from a decoder or a date/time reader (value first)."""
+    return lambda raw: read(raw)[0]
 
 
 def _special_shape(dif: int, from_master: bool) -> RecordShape:
@@ -641,12 +641,17 @@ def decode_records(
     Raises :class:`RecordError` naming the field and byte offset when a record is
     cut off or breaks the DIFE/VIFE limits.
     """
-    pairs = scan_records(data, offset, end, from_master=from_master, msb_first=msb_first,
-                         base_offset=base_offset, max_records=max_records)
-    return tuple([_new_record(Record, pair) for pair in pairs])
+    return made_records(scan_records(data, offset, end, from_master=from_master,
+                                     msb_first=msb_first, base_offset=base_offset,
+                                     max_records=max_records))
 
 
 _new_record = tuple.__new__
+
+
+def made_records(pairs: Iterable[tuple[RecordShape, bytes]]) -> tuple[Record, ...]:
+    """``(shape, data)`` pairs made into a tuple of :class:`Record` objects."""
+    return tuple([_new_record(Record, pair) for pair in pairs])
 
 
 def scan_records(
@@ -700,7 +705,6 @@ def scan_records(
                 raise RecordError(f"DIF 0x{dif:02x} is reserved", offset=base_offset + i,
                                   field="DIF", data=bytes((dif,)))
             else:
-                start = i
                 i += 1
                 if dif & 0x80:
                     count = 0
@@ -712,12 +716,12 @@ def scan_records(
                         if count > MAX_DIFE:
                             raise RecordError(f"more than {MAX_DIFE} DIFE",
                                               offset=base_offset + i, field="DIFE",
-                                              data=bytes(data[start:i + 1]))
+                                              data=bytes(data[record_start:i + 1]))
                         more = data[i] & 0x80
                         i += 1
                         if not more:
                             break
-                dib_length = i - start
+                dib_length = i - record_start
                 if i >= end:
                     raise RecordError("record ends before its VIF", offset=base_offset + i,
                                       field="VIF")
@@ -744,17 +748,17 @@ def scan_records(
                         if count > MAX_VIFE:
                             raise RecordError(f"more than {MAX_VIFE} VIFE",
                                               offset=base_offset + i, field="VIFE",
-                                              data=bytes(data[start:i + 1]))
+                                              data=bytes(data[record_start:i + 1]))
                         more = data[i] & 0x80
                         i += 1
                         if not more:
                             break
-                header = data[start:i]
+                header = data[record_start:i]
                 shape = cache.get(header)
                 if shape is None:
                     if len(cache) >= _CACHE_LIMIT:
                         cache.clear()
-                    shape = _build_shape(header, dib_length, text_end - start, from_master,
+                    shape = _build_shape(header, dib_length, text_end - record_start, from_master,
                                          msb_first)
                     cache[header] = shape
             length = shape.length
@@ -779,7 +783,7 @@ def scan_records(
             if max_records is not None and len(records) >= max_records:
                 break
     except RecordError as exc:
-        exc.records_before = tuple([_new_record(Record, pair) for pair in records])
+        exc.records_before = made_records(records)
         exc.record_offset = record_start
         raise
     return records
