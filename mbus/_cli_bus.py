@@ -1,6 +1,6 @@
 """Bus commands of the ``mbus`` command line: read, scan, set-address, reset, simulate, bridge.
 
-Registered into :data:`mbus._cli.COMMAND_REGISTRY`. Exit status: 0 on success,
+Added to the ``mbus`` parser by :func:`register_bus_commands`. Exit status: 0 on success,
 1 with one line on stderr when the bus fails (timeout, collision, no meter) or
 the port cannot be used, 2 for usage errors.
 """
@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeAlias
 
-from ._cli import COMMAND_REGISTRY, print_table
+from ._cli_decode import print_table
 from ._errors import MBusError
 from ._master_errors import AddressError, BusError
 from ._requests import SecondaryAddress
@@ -337,6 +337,3 @@ def register_bus_commands(commands: Subparsers) -> None:
     bridge.add_argument("--idle-timeout", type=float, default=300.0, metavar="SECONDS",
                         help="disconnect a silent client after this long (default 300)")
     bridge.set_defaults(handler=_cmd_bridge)
-
-
-COMMAND_REGISTRY.append(register_bus_commands)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 __all__ = [
     "ChecksumError",
@@ -14,6 +14,9 @@ __all__ = [
     "RecordError",
     "UnsupportedError",
 ]
+
+
+_Error = TypeVar("_Error", bound="DecodeError")
 
 
 class MBusError(Exception):
@@ -53,14 +56,32 @@ class DecodeError(MBusError):
         prefix = " ".join(where)
         return f"{prefix}: {self.message}" if prefix else self.message
 
+    def moved(self: _Error, by: int, note: str = "") -> _Error:
+        """The same error, for a buffer that starts ``by`` bytes into a larger one.
+
+        Every attribute is kept (a subclass's own ones too, such as
+        ``EncryptedError.mode``); ``offset`` is shifted and ``note``, if given, is
+        appended to the message.
+        """
+        state = dict(self.__dict__)
+        if self.offset is not None:
+            state["offset"] = self.offset + by
+        if note:
+            state["message"] = f"{self.message} ({note})"
+        return _rebuild(type(self), state)
+
     def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild, (type(self), self.message, self.offset, self.field, self.data))
+        # Rebuilt from its attributes, not through __init__: subclasses add keyword
+        # arguments of their own, which a generic call would have to know.
+        return (_rebuild, (type(self), dict(self.__dict__)))
 
 
-def _rebuild(
-    cls: type[DecodeError], message: str, offset: int | None, field: str | None, data: bytes
-) -> DecodeError:
-    return cls(message, offset=offset, field=field, data=data)
+def _rebuild(cls: type[_Error], state: dict[str, Any]) -> _Error:
+    """An error of class ``cls`` with these attributes, as pickle restores plain objects."""
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    Exception.__init__(error, error._describe())
+    return error
 
 
 class FrameError(DecodeError):
@@ -103,16 +124,6 @@ class EncryptedError(UnsupportedError):
         self.mode = mode
         self.blocks = blocks
         super().__init__(message, offset=offset, field=field, data=data)
-
-    def __reduce__(self) -> tuple[object, ...]:
-        return (_rebuild_encrypted, (self.message, self.mode, self.blocks, self.offset,
-                                     self.field, self.data))
-
-
-def _rebuild_encrypted(message: str, mode: int, blocks: int, offset: int | None,
-                       field: str | None, data: bytes) -> EncryptedError:
-    return EncryptedError(message, mode=mode, blocks=blocks, offset=offset, field=field,
-                          data=data)
 
 
 class EncodeError(MBusError):
