@@ -37,6 +37,7 @@ from ._errors import (
     SchemaValidationError,
     XmlFormatError,
 )
+from ._json_limits import JsonFormatError
 from ._reading import VALUE_TYPES, Reading, ReadingLike, TextSink, Value, as_reading
 from ._xml import (
     XML_NAMESPACE,
@@ -142,6 +143,7 @@ __all__ = [
     "DocumentError",
     "ExportError",
     "ExportPeriod",
+    "JsonFormatError",
     "Reading",
     "ReadingError",
     "ReadingLike",

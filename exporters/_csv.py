@@ -32,6 +32,7 @@ from decimal import Decimal
 from typing import Any, TextIO, cast
 
 from ._errors import CsvFormatError, ExportError, ReadingError
+from ._json_limits import JsonFormatError, load_json
 from ._reading import (
     DICT_KEYS,
     Reading,
@@ -470,10 +471,12 @@ def _row_to_reading(
         metadata: dict[str, str] = {}
         if metadata_text:
             try:
-                loaded = json.loads(metadata_text)
-            except ValueError:
+                loaded = load_json(metadata_text, field="metadata")
+            except JsonFormatError as exc:
                 raise CsvFormatError(
-                    f"not a JSON object: {metadata_text[:60]!r}", field="metadata", line=line
+                    f"not a JSON object ({exc}): {metadata_text[:60]!r}",
+                    field="metadata",
+                    line=line,
                 ) from None
             if not isinstance(loaded, dict):
                 raise CsvFormatError("must be a JSON object", field="metadata", line=line)

@@ -38,9 +38,10 @@ import logging
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, TextIO
+from typing import IO, Any
 
 from ._errors import DocumentError, ExportError
+from ._json_limits import iter_json_stream
 from ._reading import Reading, Value, parse_timestamp
 
 __all__ = [
@@ -61,7 +62,6 @@ _HEADER_META = ("manufacturer", "version", "medium", "access_number", "signature
 _RECORD_KEYS = frozenset(
     ("function", "storage", "tariff", "subunit", "quantity", "unit", "value", "flags")
 )
-_MAX_DOCUMENT_CHARS = 16 << 20
 
 
 def _status_flags(status: Any) -> tuple[str, ...]:
@@ -306,70 +306,24 @@ def readings_from_json(
     )
 
 
-def iter_json_values(stream: TextIO) -> Iterator[tuple[int, Any]]:
-    """Yield ``(line, value)`` for each JSON value in a text stream.
+def iter_json_values(stream: IO[Any]) -> Iterator[tuple[int, Any]]:
+    """Yield ``(line, value)`` for each JSON value in a text or binary (UTF-8) stream.
 
-    Accepts JSON lines as well as pretty-printed values one after another. Numbers with a
-    fraction are parsed as :class:`~decimal.Decimal` so that no exactness is lost. A single
-    value may be at most 16 MiB.
+    Accepts JSON lines as well as pretty-printed values one after another, in time linear
+    in the input. Numbers with a fraction are parsed as :class:`~decimal.Decimal` so that
+    no exactness is lost. The limits of :data:`DEFAULT_JSON_LIMITS` apply (a single value
+    at most 16 MiB, nested at most 64 deep, integers of at most 4000 digits).
 
     Raises:
-        DocumentError: text that is not JSON (``line`` says where).
+        JsonFormatError: text that is not JSON, not UTF-8, or beyond a limit (``line``
+            and ``offset`` say where).
     """
-    decoder = json.JSONDecoder(parse_float=Decimal)
-    buffer = ""
-    line = 1
-    eof = False
-    while True:
-        stripped = buffer.lstrip()
-        line += buffer.count("\n", 0, len(buffer) - len(stripped))
-        buffer = stripped
-        if not buffer:
-            if eof:
-                return
-            chunk = stream.readline(_MAX_DOCUMENT_CHARS + 1)
-            if not chunk:
-                return
-            buffer = chunk
-            continue
-        try:
-            value, end = decoder.raw_decode(buffer)
-        except RecursionError:
-            raise DocumentError("JSON nested too deeply", line=line) from None
-        except json.JSONDecodeError as exc:
-            incomplete = exc.pos >= len(buffer.rstrip()) or "Unterminated" in exc.msg
-            if not eof and incomplete:
-                if len(buffer) > _MAX_DOCUMENT_CHARS:
-                    raise DocumentError(
-                        f"a JSON value longer than {_MAX_DOCUMENT_CHARS} characters", line=line
-                    ) from None
-                # Grow geometrically so that a long pretty-printed value costs linear time.
-                more = _read_lines(stream, max(len(buffer), 4096))
-                if more:
-                    buffer += more
-                else:
-                    eof = True
-                continue
-            raise DocumentError(f"not JSON: {exc.msg}", line=line + exc.lineno - 1) from None
+    for line, _offset, value in iter_json_stream(stream):
         yield line, value
-        line += buffer.count("\n", 0, end)
-        buffer = buffer[end:]
-
-
-def _read_lines(stream: TextIO, at_least: int) -> str:
-    parts = []
-    size = 0
-    while size < at_least:
-        chunk = stream.readline(_MAX_DOCUMENT_CHARS + 1)
-        if not chunk:
-            break
-        parts.append(chunk)
-        size += len(chunk)
-    return "".join(parts)
 
 
 def read_json_readings(
-    stream: TextIO, *, timestamp: datetime | None = None, strict: bool = False
+    stream: IO[Any], *, timestamp: datetime | None = None, strict: bool = False
 ) -> Iterator[Reading]:
     """Readings from a stream of JSON values (telegram documents or readings), lazily.
 

@@ -47,6 +47,7 @@ from typing import IO, Any, BinaryIO, cast
 from xml.parsers import expat
 
 from ._errors import ExportError, SchemaValidationError, XmlFormatError
+from ._json_limits import JsonFormatError, JsonLimits, load_json
 from ._reading import (
     Reading,
     ReadingLike,
@@ -138,6 +139,10 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format_decimal(value)
     return value
+
+
+# The writer puts floats into "json" fields with repr(), so floats read them back exactly.
+_JSON_FIELD_LIMITS = JsonLimits(exact_numbers=False)
 
 
 def _json_default(value: Any) -> Any:
@@ -601,8 +606,8 @@ class _Reader:
                 raise self.fail(exc.message, field=name) from None
         if kind == "json":
             try:
-                return json.loads(text)
-            except ValueError as exc:
+                return load_json(text, limits=_JSON_FIELD_LIMITS, field=name)
+            except JsonFormatError as exc:
                 raise self.fail(f"not JSON: {exc}", field=name) from None
         if kind == "float":
             special = {"INF": math.inf, "-INF": -math.inf, "NaN": math.nan}
