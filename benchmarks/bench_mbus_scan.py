@@ -1,6 +1,6 @@
 """Secondary scan: meterkit's search vs a model of libmbus 0.10's recursive search.
 
-Both run against the same simulated segments (mbus.Segment: collisions as the
+Both run against the same simulated segments (mbus.sim.Segment: collisions as the
 bitwise AND of the answers, parity bits included), 250 meters with random IDs
 and with IDs clustered on shared prefixes, each with and without dropping the
 characters whose parity a collision broke. Transactions (requests sent) are
@@ -20,21 +20,10 @@ import asyncio
 import threading
 import time
 
-from mbus import (
-    NETWORK_ADDRESS,
-    Bus,
-    ChecksumError,
-    FrameError,
-    LongFrame,
-    SecondaryAddress,
-    Segment,
-    SimulatedPort,
-    decode_frame,
-    frame_length,
-    random_meters,
-    req_ud2,
-    select,
-)
+from mbus import Bus, ChecksumError, FrameError, LongFrame, SecondaryAddress, decode_frame
+from mbus.procedures import NETWORK_ADDRESS, req_ud2, select
+from mbus.records import frame_length
+from mbus.sim import Segment, SimulatedPort, random_meters
 
 METERS = 250
 
@@ -112,7 +101,8 @@ def _segment(clustered: bool, drop: bool, seed: int) -> tuple[Segment, set[str]]
 
 
 def _tcp_wall_time(clustered: bool, drop: bool, seed: int) -> tuple[float, int]:
-    from mbus import SerialPort, SimulatorServer
+    from mbus.sim import SimulatorServer
+    from mbus.transports import SerialPort
 
     segment, _ = _segment(clustered, drop, seed)
     server = SimulatorServer(segment)

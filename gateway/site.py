@@ -31,6 +31,8 @@ from typing import Any
 import alarms
 import exporters
 import mbus
+import mbus.sim
+import mbus.transports
 import s0
 import wmbus
 
@@ -59,8 +61,8 @@ class SiteReport:
 @contextmanager
 def simulated_segment(meters: int, seed: int) -> Iterator[int]:
     """Serve a segment of random meters on 127.0.0.1; yields the port."""
-    segment = mbus.Segment(mbus.random_meters(meters, seed=seed, clustered=True))
-    server = mbus.SimulatorServer(segment)
+    segment = mbus.sim.Segment(mbus.sim.random_meters(meters, seed=seed, clustered=True))
+    server = mbus.sim.SimulatorServer(segment)
     loop = asyncio.new_event_loop()
     ready = threading.Event()
 
@@ -92,7 +94,7 @@ def simulated_segment(meters: int, seed: int) -> Iterator[int]:
 
 def read_wired(port: int, report: SiteReport) -> None:
     """Secondary scan of the simulated segment, then a multi-telegram read of each meter."""
-    bus = mbus.open_bus(f"socket://127.0.0.1:{port}", timeout=0.05)
+    bus = mbus.transports.open_bus(f"socket://127.0.0.1:{port}", timeout=0.05)
     try:
         found = bus.scan_secondary()
         report.wired_found = len(found.meters)
@@ -101,7 +103,7 @@ def read_wired(port: int, report: SiteReport) -> None:
             if entry.reading is not None:
                 report.wired_documents.append(entry.reading.telegram.to_dict())
     finally:
-        bus.port.close()
+        bus.close()
 
 
 def radio_telegrams() -> list[bytes]:

@@ -12,15 +12,12 @@ Decode a captured telegram::
     [('energy', 37351000, 'Wh'), ('volume', Decimal('561.08'), 'm3')]
 """
 
-from ._codings import (
-    decode_bcd,
-    decode_real32,
-    decode_type_f,
-    decode_type_g,
-    decode_type_i,
-    decode_type_j,
-    encode_bcd,
-)
+import importlib as _importlib
+import warnings as _warnings
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
+from ._bus import AsyncBus, AwaitablePort, Bus, Port
 from ._errors import (
     ChecksumError,
     DecodeError,
@@ -31,68 +28,10 @@ from ._errors import (
     RecordError,
     UnsupportedError,
 )
-from ._framer import NEED_DATA, Framer, FrameReceived, NeedData, NoiseDiscarded
-from ._frames import (
-    ACK,
-    Ack,
-    ControlField,
-    ControlFrame,
-    Frame,
-    LongFrame,
-    ShortFrame,
-    address_kind,
-    decode_frame,
-    frame_length,
-)
-from ._header import (
-    APPLICATION_ERRORS,
-    CI_NAMES,
-    MEDIUM_NAMES,
-    Header,
-    decode_bcd_id,
-    decode_manufacturer,
-    encode_bcd_id,
-    encode_manufacturer,
-    medium_name,
-    status_flags,
-)
-from ._lazy_records import lazy_records
-from ._records import (
-    FUNCTIONS,
-    MAX_DIFE,
-    MAX_VIFE,
-    PendingRecords,
-    Record,
-    RecordShape,
-    Value,
-    build_record,
-    decode_records,
-    encode_records,
-    lvar_length,
-    records_to_dicts,
-    scan_records,
-)
-from ._telegram import ApplicationError, Telegram, build_telegram, decode, decode_application
-
-# --- master, slave, transports ---
-# isort: split
-from ._assign import AddressAssigned, AssignAddresses, Assignment, AssignState
-from ._bridge import BUSY_MESSAGE, Bridge
-from ._bus import Bus, Port, SimulatedPort, parse_meter, run_procedure
-from ._machine import StateMachine, format_state_table
-from ._master import (
-    AnswerReceived,
-    ChecksumMismatch,
-    CollisionDetected,
-    Master,
-    Outcome,
-    Procedure,
-    ProcedureFinished,
-    Progress,
-    ResponseTimedOut,
-    SendBytes,
-    WaitForData,
-)
+from ._framer import NEED_DATA, Framer, FrameReceived, NoiseDiscarded
+from ._frames import ACK, Ack, Frame, LongFrame, ShortFrame, decode_frame
+from ._header import Header
+from ._master import Master
 from ._master_errors import (
     AddressError,
     BusError,
@@ -102,48 +41,10 @@ from ._master_errors import (
     ProcedureError,
     TransportError,
 )
-from ._meters import load_meters, random_meters, slaves_from_json
-from ._read import (
-    Exchange,
-    ExchangeState,
-    MeterReading,
-    ReadAll,
-    ReadAllEntry,
-    ReadAllState,
-    ReadMeter,
-    ReadProgress,
-    ReadState,
-    merge_telegrams,
-)
-from ._requests import (
-    BAUD_RATES,
-    BROADCAST_ADDRESS,
-    NETWORK_ADDRESS,
-    Request,
-    SecondaryAddress,
-    application_reset,
-    deselect,
-    req_ud1,
-    req_ud2,
-    select,
-    set_baud_rate,
-    set_primary_address,
-    snd_nke,
-    snd_ud,
-)
-from ._scan import FoundPrimary, PrimaryScan, ScanProgress, ScanState
-from ._search import (
-    COMMON_MANUFACTURERS,
-    FoundMeter,
-    MeterFound,
-    SearchProgress,
-    SearchResult,
-    SearchState,
-    SecondarySearch,
-    UnresolvedMask,
-)
-from ._segment import Segment, collide, even_parity
-from ._simulator import SimulatorServer
+from ._read import MeterReading
+from ._records import Record, build_record
+from ._requests import SecondaryAddress
+from ._search import SearchResult
 from ._slave import (
     AddressChanged,
     ApplicationResetReceived,
@@ -152,54 +53,27 @@ from ._slave import (
     Slave,
     SlaveEvent,
 )
-from ._timing import Timing, answer_window
-from ._transport_asyncio import AsyncBus, AsyncPort, open_async_bus, run_procedure_async
-from ._transport_serial import SerialPort, open_bus
+from ._telegram import ApplicationError, Telegram, build_telegram, decode
 
 __all__ = [
     "ACK",
-    "APPLICATION_ERRORS",
-    "BAUD_RATES",
-    "BROADCAST_ADDRESS",
-    "BUSY_MESSAGE",
-    "CI_NAMES",
-    "COMMON_MANUFACTURERS",
-    "FUNCTIONS",
-    "MAX_DIFE",
-    "MAX_VIFE",
-    "MEDIUM_NAMES",
     "NEED_DATA",
-    "NETWORK_ADDRESS",
     "Ack",
-    "AddressAssigned",
     "AddressChanged",
     "AddressError",
-    "AnswerReceived",
     "ApplicationError",
     "ApplicationResetReceived",
-    "AssignAddresses",
-    "AssignState",
-    "Assignment",
     "AsyncBus",
-    "AsyncPort",
+    "AwaitablePort",
     "BaudRateChanged",
-    "Bridge",
     "Bus",
     "BusError",
     "ChecksumError",
-    "ChecksumMismatch",
-    "CollisionDetected",
     "CollisionError",
-    "ControlField",
-    "ControlFrame",
     "DataReceived",
     "DecodeError",
     "EncodeError",
     "EncryptedError",
-    "Exchange",
-    "ExchangeState",
-    "FoundMeter",
-    "FoundPrimary",
     "Frame",
     "FrameError",
     "FrameReceived",
@@ -208,100 +82,74 @@ __all__ = [
     "LongFrame",
     "MBusError",
     "Master",
-    "MeterFound",
     "MeterReading",
-    "NeedData",
     "NoAnswerError",
     "NoMeterError",
     "NoiseDiscarded",
-    "Outcome",
-    "PendingRecords",
     "Port",
-    "PrimaryScan",
-    "Procedure",
     "ProcedureError",
-    "ProcedureFinished",
-    "Progress",
-    "ReadAll",
-    "ReadAllEntry",
-    "ReadAllState",
-    "ReadMeter",
-    "ReadProgress",
-    "ReadState",
     "Record",
     "RecordError",
-    "RecordShape",
-    "Request",
-    "ResponseTimedOut",
-    "ScanProgress",
-    "ScanState",
-    "SearchProgress",
     "SearchResult",
-    "SearchState",
     "SecondaryAddress",
-    "SecondarySearch",
-    "Segment",
-    "SendBytes",
-    "SerialPort",
     "ShortFrame",
-    "SimulatedPort",
-    "SimulatorServer",
     "Slave",
     "SlaveEvent",
-    "StateMachine",
     "Telegram",
-    "Timing",
     "TransportError",
-    "UnresolvedMask",
     "UnsupportedError",
-    "Value",
-    "WaitForData",
-    "address_kind",
-    "answer_window",
-    "application_reset",
     "build_record",
     "build_telegram",
-    "collide",
     "decode",
-    "decode_application",
-    "decode_bcd",
-    "decode_bcd_id",
     "decode_frame",
-    "decode_manufacturer",
-    "decode_real32",
-    "decode_records",
-    "decode_type_f",
-    "decode_type_g",
-    "decode_type_i",
-    "decode_type_j",
-    "deselect",
-    "encode_bcd",
-    "encode_bcd_id",
-    "encode_manufacturer",
-    "encode_records",
-    "even_parity",
-    "format_state_table",
-    "frame_length",
-    "lazy_records",
-    "load_meters",
-    "lvar_length",
-    "medium_name",
-    "merge_telegrams",
-    "open_async_bus",
-    "open_bus",
-    "parse_meter",
-    "random_meters",
-    "records_to_dicts",
-    "req_ud1",
-    "req_ud2",
-    "run_procedure",
-    "run_procedure_async",
-    "scan_records",
-    "select",
-    "set_baud_rate",
-    "set_primary_address",
-    "slaves_from_json",
-    "snd_nke",
-    "snd_ud",
-    "status_flags",
 ]
+
+# Names that left this namespace for a lower-level module keep working until their
+# users have moved: the first use of each warns (DeprecationWarning), then the name is
+# bound here so that a hot loop (wmbus reaches mbus.scan_records per telegram) does not
+# pay for this lookup again. They are not in __all__.
+_MOVED = {
+    **dict.fromkeys([
+        "APPLICATION_ERRORS", "CI_NAMES", "FUNCTIONS", "MAX_DIFE", "MAX_VIFE", "MEDIUM_NAMES",
+        "ControlField", "ControlFrame", "NeedData", "PendingRecords", "RecordShape", "Value",
+        "address_kind", "decode_application", "decode_bcd", "decode_bcd_id",
+        "decode_manufacturer", "decode_records", "decode_real32", "decode_type_f",
+        "decode_type_g", "decode_type_i", "decode_type_j", "encode_bcd", "encode_bcd_id",
+        "encode_manufacturer", "encode_records", "frame_length", "lazy_records", "lvar_length",
+        "medium_name", "records_to_dicts", "scan_records", "status_flags"], "mbus.records"),
+    **dict.fromkeys([
+        "BAUD_RATES", "BROADCAST_ADDRESS", "COMMON_MANUFACTURERS", "NETWORK_ADDRESS",
+        "AddressAssigned", "AnswerReceived", "AssignAddresses", "AssignState", "Assignment",
+        "ChecksumMismatch", "CollisionDetected", "Exchange", "ExchangeState", "FoundMeter",
+        "FoundPrimary", "MeterFound", "Outcome", "PrimaryScan", "Procedure",
+        "ProcedureFinished", "Progress", "ReadAll", "ReadAllEntry", "ReadAllState",
+        "ReadMeter", "ReadProgress", "ReadState", "Request", "ResponseTimedOut",
+        "ScanProgress", "ScanState", "SearchProgress", "SearchState", "SecondarySearch",
+        "SendBytes", "StateMachine", "Timing", "UnresolvedMask", "WaitForData",
+        "answer_window", "application_reset", "deselect", "format_state_table",
+        "merge_telegrams", "parse_meter", "req_ud1", "req_ud2", "run_procedure",
+        "run_procedure_async", "select", "set_baud_rate", "set_primary_address", "snd_nke",
+        "snd_ud"], "mbus.procedures"),
+    **dict.fromkeys([
+        "Segment", "SimulatedPort", "SimulatorServer", "collide", "even_parity", "load_meters",
+        "random_meters", "slaves_from_json"], "mbus.sim"),
+    **dict.fromkeys([
+        "BUSY_MESSAGE", "AsyncPort", "Bridge", "SerialPort", "open_async_bus", "open_bus"],
+        "mbus.transports"),
+}
+
+if _TYPE_CHECKING:  # the moved names keep their types while users still reach them here
+    from .procedures import *  # noqa: F403
+    from .records import *  # noqa: F403
+    from .sim import *  # noqa: F403
+    from .transports import *  # noqa: F403
+
+
+def __getattr__(name: str) -> _Any:
+    module = _MOVED.get(name)
+    if module is None:
+        raise AttributeError(f"module 'mbus' has no attribute {name!r}")
+    _warnings.warn(f"mbus.{name} moved to {module}.{name}", DeprecationWarning, stacklevel=2)
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value
+    return value

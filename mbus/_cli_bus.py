@@ -58,7 +58,7 @@ def _meter(args: argparse.Namespace) -> int | SecondaryAddress:
 
 
 def _open(args: argparse.Namespace, on_progress: Callable[[Any], None] | None = None) -> Any:
-    from ._transport_serial import open_bus
+    from .transports import open_bus
 
     return open_bus(args.url, baud=args.baud, timeout=args.timeout, retries=args.retries,
                     on_progress=on_progress)
@@ -97,7 +97,7 @@ def _cmd_read(args: argparse.Namespace) -> int:
         try:
             reading = bus.read(meter, max_telegrams=args.max_telegrams)
         finally:
-            bus.port.close()
+            bus.close()
     except MBusError as error:
         return _fail("read", error)
     if args.json:
@@ -122,7 +122,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
                 found = list(bus.scan_primary(args.addresses))
                 unresolved = []
         finally:
-            bus.port.close()
+            bus.close()
             progress.end()
     except MBusError as error:
         return _fail("scan", error)
@@ -162,7 +162,7 @@ def _cmd_set_address(args: argparse.Namespace) -> int:
                 free = [a for a in range(1, 251) if a not in counts]
                 assignments = bus.assign_addresses(todo, free) if todo else ()
             finally:
-                bus.port.close()
+                bus.close()
             failed = [a for a in assignments if a.error is not None]
             for assignment in assignments:
                 sys.stdout.write(json.dumps(assignment.to_dict()) + "\n")
@@ -177,7 +177,7 @@ def _cmd_set_address(args: argparse.Namespace) -> int:
         try:
             bus.set_primary_address(meter, args.new_address)
         finally:
-            bus.port.close()
+            bus.close()
     except MBusError as error:
         return _fail("set-address", error)
     print(f"{meter} now has primary address {args.new_address}", file=sys.stderr)
@@ -191,7 +191,7 @@ def _cmd_reset(args: argparse.Namespace) -> int:
         try:
             bus.reset(meter, args.subcode)
         finally:
-            bus.port.close()
+            bus.close()
     except MBusError as error:
         return _fail("reset", error)
     print(f"{meter}: application reset acknowledged", file=sys.stderr)
@@ -231,9 +231,7 @@ async def _serve_until_signal(server: Any, start: Callable[[], Any], banner: str
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
-    from ._meters import load_meters, random_meters
-    from ._segment import Segment
-    from ._simulator import SimulatorServer
+    from .sim import Segment, SimulatorServer, load_meters, random_meters
 
     host, port = args.listen
     try:
@@ -257,7 +255,7 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_bridge(args: argparse.Namespace) -> int:
-    from ._bridge import Bridge
+    from .transports import Bridge
 
     host, port = args.listen
     bridge = Bridge(args.serial, baud=args.baud, idle_timeout=args.idle_timeout)

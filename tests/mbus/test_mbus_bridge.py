@@ -8,7 +8,9 @@ import time
 import pytest
 
 import mbus
-from mbus import BUSY_MESSAGE, Bridge, Bus, Segment, SerialPort, SimulatorServer, random_meters
+from mbus import Bus
+from mbus.sim import Segment, SimulatorServer, random_meters
+from mbus.transports import BUSY_MESSAGE, Bridge, SerialPort
 
 from .test_mbus_simulator import TIMEOUT, serving
 

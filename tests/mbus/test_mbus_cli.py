@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import mbus
+import mbus.records
 from mbus._cli import SIGPIPE_STATUS, main
 from mbus._cli_decode import run_decode
 
@@ -101,7 +102,7 @@ def test_a_moved_error_keeps_every_field() -> None:
 def test_a_moved_record_error_keeps_the_records_before_it() -> None:
     # A temperature record, then a DIF announcing 4 bytes with only 2 left.
     with pytest.raises(mbus.RecordError) as caught:
-        mbus.decode_records(bytes.fromhex("015b15" "0413aabb"))
+        mbus.records.decode_records(bytes.fromhex("015b15" "0413aabb"))
     error = caught.value
     moved = error.moved(7)
     assert [r.value for r in moved.records_before] == [21]

@@ -12,8 +12,8 @@ from contextlib import contextmanager
 
 import pytest
 
-from mbus import Segment, SimulatorServer, random_meters
 from mbus._cli import main
+from mbus.sim import Segment, SimulatorServer, random_meters
 
 from .test_mbus_simulator import serving
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import mbus
+import mbus.records
 
 from .corpus import hex_bytes, libmbus_files
 
@@ -36,7 +37,7 @@ def test_single_character_and_short_frames() -> None:
     ],
 )
 def test_control_field_per_en_13757_2(c: int, function: str, flags: dict[str, bool]) -> None:
-    control = mbus.ControlField(c)
+    control = mbus.records.ControlField(c)
     assert control.function == function
     for name, expected in flags.items():
         assert getattr(control, name) is expected
@@ -47,7 +48,7 @@ def test_control_field_per_en_13757_2(c: int, function: str, flags: dict[str, bo
                                                (251, "reserved"), (253, "network_layer"),
                                                (254, "broadcast"), (255, "broadcast")])
 def test_address_kinds(address: int, kind: str) -> None:
-    assert mbus.address_kind(address) == kind
+    assert mbus.records.address_kind(address) == kind
 
 
 def test_control_and_long_frames_round_trip() -> None:

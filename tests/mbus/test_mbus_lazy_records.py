@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mbus
+import mbus.records
 from mbus._telegram import _stored_records
 
 
@@ -21,7 +22,7 @@ def _frame() -> bytes:
 def test_records_are_records_equal_to_decode_records() -> None:
     raw = _frame()
     telegram = mbus.decode(raw)
-    expected = mbus.decode_records(raw[7:-2], 12, base_offset=7)
+    expected = mbus.records.decode_records(raw[7:-2], 12, base_offset=7)
     assert type(telegram.records) is tuple
     assert all(type(record) is mbus.Record for record in telegram.records)
     assert telegram.records == expected
@@ -34,9 +35,9 @@ def test_to_dict_is_the_same_before_and_after_reading_records() -> None:
     raw = _frame()
     fresh = mbus.decode(raw)
     before = fresh.to_dict()
-    assert isinstance(_stored_records(fresh), mbus.PendingRecords)  # to_dict made none
+    assert isinstance(_stored_records(fresh), mbus.records.PendingRecords)  # to_dict made none
     _ = fresh.records
-    assert not isinstance(_stored_records(fresh), mbus.PendingRecords)
+    assert not isinstance(_stored_records(fresh), mbus.records.PendingRecords)
     assert fresh.to_dict() == before
     assert before["records"] == [record.to_dict() for record in fresh.records]
 
@@ -60,9 +61,9 @@ def test_a_telegram_built_with_records_keeps_them() -> None:
 
 def test_scan_records_gives_the_pairs_of_decode_records() -> None:
     raw = _frame()
-    pairs = mbus.scan_records(raw[7:-2], 12)
-    assert isinstance(pairs, mbus.PendingRecords)
-    assert [tuple(record) for record in mbus.decode_records(raw[7:-2], 12)] == list(pairs)
+    pairs = mbus.records.scan_records(raw[7:-2], 12)
+    assert isinstance(pairs, mbus.records.PendingRecords)
+    assert [tuple(record) for record in mbus.records.decode_records(raw[7:-2], 12)] == list(pairs)
 
 
 # Whole records of several kinds (numbers, BCD, dates, extensions, text, REAL32, flags).

@@ -9,17 +9,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mbus
-from mbus import (
+import mbus.procedures
+from mbus import Master
+from mbus.procedures import (
     AnswerReceived,
     ChecksumMismatch,
     CollisionDetected,
     Exchange,
-    Master,
     ProcedureFinished,
     Progress,
     ResponseTimedOut,
     SendBytes,
     WaitForData,
+    req_ud1,
+    req_ud2,
+    snd_nke,
 )
 
 RSP = mbus.build_telegram(
@@ -30,24 +34,24 @@ RSP = mbus.build_telegram(
 
 def test_answer_window_is_330_bit_times_plus_50_ms() -> None:
     # EN 13757-2: the slave answers at the latest 330 bit times + 50 ms after the request.
-    assert mbus.answer_window(2400) == pytest.approx(330 / 2400 + 0.050)
-    assert mbus.answer_window(300) == pytest.approx(1.1 + 0.050)
-    assert mbus.answer_window(9600, margin=0.2) == pytest.approx(330 / 9600 + 0.25)
+    assert mbus.procedures.answer_window(2400) == pytest.approx(330 / 2400 + 0.050)
+    assert mbus.procedures.answer_window(300) == pytest.approx(1.1 + 0.050)
+    assert mbus.procedures.answer_window(9600, margin=0.2) == pytest.approx(330 / 9600 + 0.25)
 
 
 def test_timing_deadline_includes_request_transmission_and_margin() -> None:
-    timing = mbus.Timing(baud=2400, margin=0.1)
+    timing = mbus.procedures.Timing(baud=2400, margin=0.1)
     # 5-byte short frame = 55 bits at 2400 Bd
     assert timing.first_byte_deadline(10.0, 5) == pytest.approx(
         10.0 + 55 / 2400 + 330 / 2400 + 0.05 + 0.1)
-    assert mbus.Timing(baud=2400, timeout=0.5).first_byte_deadline(10.0, 5) == 10.5
+    assert mbus.procedures.Timing(baud=2400, timeout=0.5).first_byte_deadline(10.0, 5) == 10.5
 
 
 def test_bad_timing_settings_raise_our_error() -> None:
     with pytest.raises(mbus.AddressError):
-        mbus.Timing(baud=0)
+        mbus.procedures.Timing(baud=0)
     with pytest.raises(mbus.AddressError):
-        mbus.Timing(timeout=-1)
+        mbus.procedures.Timing(timeout=-1)
 
 
 class Script:
@@ -60,7 +64,7 @@ class Script:
         self.outcomes: list[Any] = []
         self.clock = 0.0
 
-    def run(self, requests: list[mbus.Request], optional: tuple[int, ...] = ()) -> Any:
+    def run(self, requests: list[mbus.procedures.Request], optional: tuple[int, ...] = ()) -> Any:
         procedure = Exchange(requests, optional=optional)
         recorder = self
 
@@ -94,8 +98,7 @@ class Script:
 
 def test_fcb_toggles_after_each_answer_and_snd_nke_resets_it() -> None:
     script = Script(Master(), [b"\xe5", RSP, RSP, b"\xe5", RSP])
-    script.run([mbus.snd_nke(5), mbus.req_ud2(5), mbus.req_ud2(5), mbus.snd_nke(5),
-                mbus.req_ud2(5)])
+    script.run([snd_nke(5), req_ud2(5), req_ud2(5), snd_nke(5), req_ud2(5)])
     c_fields = [frame[1] for frame in script.sent]
     # SND_NKE 0x40; REQ_UD2 with FCV: FCB=1 (0x7B), then 0 (0x5B); after SND_NKE FCB=1 again
     assert c_fields == [0x40, 0x7B, 0x5B, 0x40, 0x7B]
@@ -103,7 +106,7 @@ def test_fcb_toggles_after_each_answer_and_snd_nke_resets_it() -> None:
 
 def test_fcb_is_kept_per_slave() -> None:
     script = Script(Master(), [RSP, RSP, RSP])
-    script.run([mbus.req_ud2(5), mbus.req_ud2(6), mbus.req_ud2(5)])
+    script.run([mbus.procedures.req_ud2(5), mbus.procedures.req_ud2(6), mbus.procedures.req_ud2(5)])
     assert [frame[1] for frame in script.sent] == [0x7B, 0x7B, 0x5B]
 
 
@@ -111,18 +114,18 @@ def test_garbled_answer_is_repeated_with_the_same_fcb() -> None:
     broken = bytearray(RSP)
     broken[-2] ^= 0xFF  # checksum
     script = Script(Master(retries=2), [bytes(broken), RSP])
-    result = script.run([mbus.req_ud2(5)])
+    result = script.run([mbus.procedures.req_ud2(5)])
     assert [frame[1] for frame in script.sent] == [0x7B, 0x7B]
     assert isinstance(result[0], AnswerReceived)
 
 
 def test_silence_is_not_repeated_unless_the_request_says_so() -> None:
     script = Script(Master(retries=2), [None, None, None])
-    result = script.run([mbus.snd_nke(5)])
+    result = script.run([mbus.procedures.snd_nke(5)])
     assert len(script.sent) == 1
     assert isinstance(result, mbus.NoAnswerError)
     script = Script(Master(retries=2), [None, None, RSP])
-    result = script.run([mbus.req_ud2(5, retry_silence=True)])
+    result = script.run([mbus.procedures.req_ud2(5, retry_silence=True)])
     assert len(script.sent) == 3
     assert isinstance(result[0], AnswerReceived)
 
@@ -139,15 +142,15 @@ def test_outcomes_checksum_collision_truncation_timeout() -> None:
     ]
     for answer, kind in cases:
         script = Script(Master(retries=0), [answer])
-        script.run([mbus.req_ud2(5)])
+        script.run([mbus.procedures.req_ud2(5)])
         assert isinstance(script.outcomes[-1], kind), answer
 
 
 def test_echo_is_detected_and_stripped() -> None:
     master = Master()
-    request = mbus.snd_nke(5)
-    script = Script(master, [request.encode() + b"\xe5", mbus.req_ud2(5).encode(True) + RSP])
-    result = script.run([request, mbus.req_ud2(5)])
+    request = mbus.procedures.snd_nke(5)
+    script = Script(master, [request.encode() + b"\xe5", req_ud2(5).encode(True) + RSP])
+    result = script.run([request, mbus.procedures.req_ud2(5)])
     assert master.echo_detected
     assert isinstance(result[1], AnswerReceived)
     assert result[1].raw == RSP
@@ -155,7 +158,7 @@ def test_echo_is_detected_and_stripped() -> None:
 
 def test_echo_arriving_in_pieces_and_no_echo_afterwards() -> None:
     master = Master()
-    request = mbus.snd_nke(5)
+    request = mbus.procedures.snd_nke(5)
     master.start(Exchange([request, request]), 0.0)
     action = master.next_action(0.0)
     assert isinstance(action, SendBytes)
@@ -171,7 +174,7 @@ def test_echo_arriving_in_pieces_and_no_echo_afterwards() -> None:
 def test_master_without_echo_expected_takes_answer_as_is() -> None:
     master = Master(echo=False)
     script = Script(master, [b"\xe5"])
-    result = script.run([mbus.snd_nke(1)])
+    result = script.run([mbus.procedures.snd_nke(1)])
     assert not master.echo_detected
     assert isinstance(result[0], AnswerReceived)
 
@@ -180,14 +183,14 @@ def test_misuse_raises_procedure_error() -> None:
     master = Master()
     with pytest.raises(mbus.ProcedureError):
         master.next_action(0.0)
-    master.start(Exchange([mbus.snd_nke(1)]), 0.0)
+    master.start(Exchange([mbus.procedures.snd_nke(1)]), 0.0)
     with pytest.raises(mbus.ProcedureError):
-        master.start(Exchange([mbus.snd_nke(1)]), 0.0)
+        master.start(Exchange([mbus.procedures.snd_nke(1)]), 0.0)
 
 
 def test_late_bytes_of_a_garbled_answer_are_awaited_before_concluding() -> None:
     master = Master(retries=0)
-    master.start(Exchange([mbus.req_ud2(5)]), 0.0)
+    master.start(Exchange([mbus.procedures.req_ud2(5)]), 0.0)
     assert isinstance(master.next_action(0.0), SendBytes)
     master.receive_data(b"\x60\x00", 0.1)  # not a frame start
     wait = master.next_action(0.1)
@@ -199,9 +202,9 @@ def test_late_bytes_of_a_garbled_answer_are_awaited_before_concluding() -> None:
 
 @settings(max_examples=150, deadline=None)
 @given(chunks=st.lists(st.binary(max_size=40), max_size=8),
-       expect=st.sampled_from([mbus.snd_nke(5), mbus.req_ud2(5), mbus.req_ud1(5)]))
+       expect=st.sampled_from([snd_nke(5), req_ud2(5), req_ud1(5)]))
 def test_arbitrary_bytes_end_in_one_of_our_outcomes(chunks: list[bytes],
-                                                    expect: mbus.Request) -> None:
+                                                    expect: mbus.procedures.Request) -> None:
     seen: list[Any] = []
     procedure = Exchange([expect])
     original = procedure.handle

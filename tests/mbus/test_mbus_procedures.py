@@ -10,10 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mbus
-from mbus import (
+import mbus.procedures
+import mbus.records
+from mbus import Bus, SecondaryAddress, Slave, build_record
+from mbus.procedures import (
     AnswerReceived,
     AssignAddresses,
-    Bus,
     ChecksumMismatch,
     CollisionDetected,
     Exchange,
@@ -22,14 +24,10 @@ from mbus import (
     ReadAll,
     ReadMeter,
     ResponseTimedOut,
-    SecondaryAddress,
     SecondarySearch,
-    Segment,
-    SimulatedPort,
-    Slave,
     StateMachine,
-    build_record,
 )
+from mbus.sim import Segment, SimulatedPort
 
 OUTCOME_TYPES = (AnswerReceived, ResponseTimedOut, CollisionDetected, ChecksumMismatch)
 ADDRESS = SecondaryAddress.parse("1234567824232504")
@@ -38,8 +36,8 @@ MACHINES: dict[str, Callable[[], StateMachine]] = {
     "read_primary": lambda: ReadMeter(5),
     "read_secondary": lambda: ReadMeter(ADDRESS),
     "read_all": lambda: ReadAll([5, ADDRESS, 7]),
-    "exchange": lambda: Exchange([mbus.deselect(), mbus.select(ADDRESS), mbus.snd_nke(253)],
-                                 optional=[0]),
+    "exchange": lambda: Exchange([mbus.procedures.deselect(), mbus.procedures.select(ADDRESS),
+                                  mbus.procedures.snd_nke(253)], optional=[0]),
     "primary_scan": lambda: PrimaryScan(range(5), verify=True),
     "secondary_search": lambda: SecondarySearch(max_probes=40),
     "assign": lambda: AssignAddresses([ADDRESS, SecondaryAddress.parse("8765432124232504")],
@@ -55,7 +53,7 @@ def _rsp(ident: str, more: bool) -> mbus.Telegram:
 
 
 @st.composite
-def outcomes(draw: st.DrawFn, request: mbus.Request) -> Any:
+def outcomes(draw: st.DrawFn, request: mbus.procedures.Request) -> Any:
     kind = draw(st.sampled_from(OUTCOME_TYPES))
     if kind is ResponseTimedOut:
         return ResponseTimedOut(request=request)
@@ -98,7 +96,7 @@ def test_every_transition_follows_the_table(name: str, data: st.DataObject) -> N
         if isinstance(step, ProcedureFinished):
             assert machine.state in machine.FINAL
             with pytest.raises(mbus.ProcedureError):
-                machine.handle(ResponseTimedOut(request=mbus.snd_nke(1)))
+                machine.handle(ResponseTimedOut(request=mbus.procedures.snd_nke(1)))
             return
         outcome = data.draw(outcomes(step))
         before = machine.state
@@ -111,7 +109,7 @@ def test_every_transition_follows_the_table(name: str, data: st.DataObject) -> N
 
 
 def meter(ident: str = "12345678", pages: int = 1, primary: int = 5, medium: int = 4) -> Slave:
-    address = SecondaryAddress(id=ident, manufacturer=mbus.encode_manufacturer("HYD"),
+    address = SecondaryAddress(id=ident, manufacturer=mbus.records.encode_manufacturer("HYD"),
                                version=0x25, medium=medium)
     return Slave(address, [[build_record(0x13, page + 1)] for page in range(pages)],
                  primary=primary)
@@ -142,7 +140,7 @@ def test_second_multi_telegram_read_starts_at_the_first_telegram() -> None:
     bus = bus_for(slave)
     bus.read(5)
     # a read interrupted after the first telegram leaves the slave's FCB state behind
-    bus.run(mbus.Exchange([mbus.req_ud2(5)]))
+    bus.run(mbus.procedures.Exchange([mbus.procedures.req_ud2(5)]))
     assert values(bus.read(5)) == [1, 2, 3]
     assert values(bus.read(5)) == [1, 2, 3]
 
@@ -292,7 +290,7 @@ def test_procedures_validate_their_arguments() -> None:
     with pytest.raises(mbus.AddressError):
         AssignAddresses([SecondaryAddress.parse("1234FFFFFFFFFFFF")])
     with pytest.raises(mbus.AddressError):
-        mbus.set_primary_address(5, 253)
+        mbus.procedures.set_primary_address(5, 253)
     with pytest.raises(mbus.AddressError):
         SecondaryAddress.parse("xyz")
     with pytest.raises(mbus.AddressError):
@@ -310,8 +308,8 @@ def test_secondary_address_text_form_and_wildcards() -> None:
     assert mask.matches(address)
     assert not SecondaryAddress.parse("12345678FFFF2505").matches(address)
     assert not SecondaryAddress.parse("12345678FFFF2604").matches(address)
-    assert mbus.parse_meter("5") == 5
-    assert mbus.parse_meter("1234567824232504") == address
+    assert mbus.procedures.parse_meter("5") == 5
+    assert mbus.procedures.parse_meter("1234567824232504") == address
 
 
 def test_class_1_data_is_e5_or_an_alarm_telegram() -> None:

@@ -10,12 +10,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import mbus
+import mbus.records
 from mbus._vif import PRIMARY
 
 NUMBER_VIFS = sorted(code for code, info in PRIMARY.items() if info.kind == "number")
 INTEGER_CODINGS = {"int8": 1, "int16": 2, "int24": 3, "int32": 4, "int48": 6, "int64": 8}
 BCD_CODINGS = {"bcd2": 1, "bcd4": 2, "bcd6": 3, "bcd8": 4, "bcd12": 6}
-FUNCTIONS = st.sampled_from(mbus.FUNCTIONS)
+FUNCTIONS = st.sampled_from(mbus.records.FUNCTIONS)
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
@@ -44,7 +45,7 @@ def numeric_records(draw: st.DrawFn) -> tuple[mbus.Record, Decimal]:
 @given(numeric_records())
 def test_numeric_record_round_trip(case: tuple[mbus.Record, Decimal]) -> None:
     record, value = case
-    (decoded,) = mbus.decode_records(record.encode())
+    (decoded,) = mbus.records.decode_records(record.encode())
     assert decoded == record
     assert decoded.value == value
     json_value = decoded.to_dict()["value"]
@@ -62,7 +63,7 @@ def test_time_point_round_trip(date: dt.date, moment: dt.datetime, time: dt.time
              (0x6D, time.replace(microsecond=0), "int24")]
     for vif, value, coding in cases:
         record = mbus.build_record(vif, value, coding=coding)
-        (decoded,) = mbus.decode_records(record.encode())
+        (decoded,) = mbus.records.decode_records(record.encode())
         assert decoded.value == value
 
 
@@ -71,10 +72,10 @@ def test_time_point_round_trip(date: dt.date, moment: dt.datetime, time: dt.time
        st.binary(max_size=100))
 def test_lvar_round_trip(text: str, blob: bytes) -> None:
     assert mbus.build_record(b"\xfd\x0c", text, coding="lvar").value == text
-    assert mbus.decode_records(mbus.build_record(b"\xfd\x0c", text, coding="lvar")
+    assert mbus.records.decode_records(mbus.build_record(b"\xfd\x0c", text, coding="lvar")
                                .encode())[0].value == text
     container = mbus.build_record(b"\xfd\x76", blob, coding="lvar")
-    assert mbus.decode_records(container.encode())[0].value == blob
+    assert mbus.records.decode_records(container.encode())[0].value == blob
 
 
 @SETTINGS
@@ -143,6 +144,6 @@ def test_framer_any_chunking(frames: list[bytes], cuts: list[int], noise: bytes)
 def test_long_garbage_completes() -> None:
     # Every loop consumes at least one byte: a large hostile block decodes or fails, never hangs.
     block = bytes([0x84, 0x80, 0x80, 0x00, 0x13, 0, 0, 0, 0] * 20000)
-    assert len(mbus.decode_records(block)) == 20000
+    assert len(mbus.records.decode_records(block)) == 20000
     with contextlib.suppress(mbus.DecodeError):
-        mbus.decode_records(bytes(range(256)) * 800)
+        mbus.records.decode_records(bytes(range(256)) * 800)

@@ -14,10 +14,11 @@ from decimal import Decimal
 import pytest
 
 import mbus
+import mbus.records
 
 
 def one(hex_text: str, *, from_master: bool = False) -> mbus.Record:
-    (record,) = mbus.decode_records(bytes.fromhex(hex_text.replace(" ", "")),
+    (record,) = mbus.records.decode_records(bytes.fromhex(hex_text.replace(" ", "")),
                                     from_master=from_master)
     return record
 
@@ -35,30 +36,31 @@ def one(hex_text: str, *, from_master: bool = False) -> mbus.Record:
     ],
 )
 def test_type_a_bcd(raw: str, value: int | str, flags: tuple[str, ...]) -> None:
-    assert mbus.decode_bcd(bytes.fromhex(raw)) == (value, flags)
+    assert mbus.records.decode_bcd(bytes.fromhex(raw)) == (value, flags)
 
 
 def test_type_g_date() -> None:
     # 2021-02-01: day 1, month 2, year 21 = 0b0010101 split 3 + 4 bits.
-    assert mbus.decode_type_g(bytes((0xA1, 0x22))) == (dt.date(2021, 2, 1), ())
-    assert mbus.decode_type_g(b"\xff\xff") == (None, ("invalid_date",))
-    assert mbus.decode_type_g(bytes((0xA0, 0x22)))[1] == ("invalid_date",)  # day 0
+    assert mbus.records.decode_type_g(bytes((0xA1, 0x22))) == (dt.date(2021, 2, 1), ())
+    assert mbus.records.decode_type_g(b"\xff\xff") == (None, ("invalid_date",))
+    assert mbus.records.decode_type_g(bytes((0xA0, 0x22)))[1] == ("invalid_date",)  # day 0
 
 
 def test_type_f_date_time_with_flags() -> None:
     raw = bytes((10, 20, 0xA1, 0x22))
-    assert mbus.decode_type_f(raw) == (dt.datetime(2021, 2, 1, 20, 10), ())
-    assert mbus.decode_type_f(bytes((10 | 0x80, 20 | 0x80, 0xA1, 0x22)))[1] == (
+    assert mbus.records.decode_type_f(raw) == (dt.datetime(2021, 2, 1, 20, 10), ())
+    assert mbus.records.decode_type_f(bytes((10 | 0x80, 20 | 0x80, 0xA1, 0x22)))[1] == (
         "time_invalid", "summer_time")
     # Year 99 (hundred-year bits 0) is 1999; year 80 is 2080.
-    assert mbus.decode_type_f(bytes((0, 0, 0x61, 0xC1)))[0] == dt.datetime(1999, 1, 1)
+    assert mbus.records.decode_type_f(bytes((0, 0, 0x61, 0xC1)))[0] == dt.datetime(1999, 1, 1)
 
 
 def test_type_i_and_j() -> None:
     raw = bytes((30, 10, 20, 0xA1, 0x22, 0))
-    assert mbus.decode_type_i(raw) == (dt.datetime(2021, 2, 1, 20, 10, 30), ())
-    assert mbus.decode_type_i(bytes((30, 10 | 0x80, 20, 0xA1, 0x22, 0)))[1] == ("time_invalid",)
-    assert mbus.decode_type_j(bytes((59, 48, 11))) == (dt.time(11, 48, 59), ())
+    assert mbus.records.decode_type_i(raw) == (dt.datetime(2021, 2, 1, 20, 10, 30), ())
+    assert mbus.records.decode_type_i(bytes((30, 10 | 0x80, 20, 0xA1, 0x22, 0)))[1] == (
+        "time_invalid",)
+    assert mbus.records.decode_type_j(bytes((59, 48, 11))) == (dt.time(11, 48, 59), ())
 
 
 @pytest.mark.parametrize(
@@ -68,7 +70,7 @@ def test_type_i_and_j() -> None:
 )
 def test_lvar_lengths_follow_table_5(lvar: int, length: int | None) -> None:
     # 0xC0-0xC9: (LVAR - C0h) * 2 digits, i.e. LVAR - C0h bytes (not twice that, as libmbus).
-    assert mbus.lvar_length(lvar) == length
+    assert mbus.records.lvar_length(lvar) == length
 
 
 # --- DIF, DIFE ---------------------------------------------------------------------------------
@@ -89,10 +91,10 @@ def test_dife_and_vife_limits() -> None:
     ten = "84" + "80" * 9 + "00"  # DIF and exactly ten DIFE
     assert one(ten + "13 01000000").storage == 0
     with pytest.raises(mbus.RecordError) as caught:
-        mbus.decode_records(bytes.fromhex("84" + "80" * 10 + "00" + "1301000000"))
+        mbus.records.decode_records(bytes.fromhex("84" + "80" * 10 + "00" + "1301000000"))
     assert caught.value.field == "DIFE" and caught.value.offset == 11
     with pytest.raises(mbus.RecordError) as caught:
-        mbus.decode_records(bytes.fromhex("04 93" + "a2" * 10 + "22" + "01000000"))
+        mbus.records.decode_records(bytes.fromhex("04 93" + "a2" * 10 + "22" + "01000000"))
     assert caught.value.field == "VIFE"
 
 
@@ -104,7 +106,7 @@ def test_dife_and_vife_limits() -> None:
 )
 def test_cut_off_records_name_the_field(data: str, field: str) -> None:
     with pytest.raises(mbus.DecodeError) as caught:
-        mbus.decode_records(bytes.fromhex(data.replace(" ", "")))
+        mbus.records.decode_records(bytes.fromhex(data.replace(" ", "")))
     assert caught.value.field == field
 
 
@@ -188,7 +190,8 @@ def test_plain_text_vif_unit_is_reversed_text() -> None:
 
 
 def test_manufacturer_vif_and_unknown_codes_keep_going() -> None:
-    records = mbus.decode_records(bytes.fromhex("01ff2105" "02fd770100" "047b05000000" "0113 07"))
+    records = mbus.records.decode_records(
+        bytes.fromhex("01ff2105" "02fd770100" "047b05000000" "0113 07"))
     manufacturer, unknown, missing, volume = records
     assert (manufacturer.quantity, manufacturer.value) == ("manufacturer_specific", 5)
     assert manufacturer.shape.extensions == ("manufacturer_vife_0x21",)
@@ -198,18 +201,18 @@ def test_manufacturer_vif_and_unknown_codes_keep_going() -> None:
 
 
 def test_special_difs() -> None:
-    records = mbus.decode_records(bytes.fromhex("2f2f 0113 05 2f 0f 0102030405"))
+    records = mbus.records.decode_records(bytes.fromhex("2f2f 0113 05 2f 0f 0102030405"))
     volume, manufacturer = records
     assert volume.value == Decimal("0.005")
     assert manufacturer.function == "manufacturer_specific"
     assert manufacturer.value == bytes.fromhex("0102030405")
     assert manufacturer.to_dict()["value"] == "0102030405"  # bytes in frame order
-    (more,) = mbus.decode_records(bytes.fromhex("1f aabb"))
+    (more,) = mbus.records.decode_records(bytes.fromhex("1f aabb"))
     assert more.function == "more_records_follow"
-    (readout,) = mbus.decode_records(b"\x7f", from_master=True)
+    (readout,) = mbus.records.decode_records(b"\x7f", from_master=True)
     assert readout.function == "global_readout"
     with pytest.raises(mbus.RecordError):
-        mbus.decode_records(b"\x7f")
+        mbus.records.decode_records(b"\x7f")
 
 
 def test_lvar_data() -> None:
@@ -222,9 +225,9 @@ def test_lvar_data() -> None:
 
 
 def test_real32_is_the_only_float() -> None:
-    record = mbus.decode_records(b"\x05\x2b" + struct.pack("<f", 1.5))[0]
+    record = mbus.records.decode_records(b"\x05\x2b" + struct.pack("<f", 1.5))[0]
     assert record.value == 1.5 and isinstance(record.value, float)
-    nan = mbus.decode_records(b"\x05\x2b" + struct.pack("<f", float("nan")))[0]
+    nan = mbus.records.decode_records(b"\x05\x2b" + struct.pack("<f", float("nan")))[0]
     assert nan.to_dict()["value"] == "nan" and "not_finite" in nan.flags
 
 
@@ -234,19 +237,19 @@ def test_json_values_are_exact() -> None:
     huge = one("07 10 ffffffffffffff7f")  # 2^63 - 1 at 10^-6 m3: more digits than a float holds
     assert huge.to_dict()["value"] == "9223372036854.775807"
     assert huge.value == Decimal("9223372036854.775807")
-    json.dumps([record.to_dict() for record in mbus.decode_records(
+    json.dumps([record.to_dict() for record in mbus.records.decode_records(
         bytes.fromhex("0c7817588506" "046d0a14a122" "0f0102"))])
 
 
 def test_msb_first_mode_2() -> None:
-    (record,) = mbus.decode_records(bytes.fromhex("0414 0000db2c"), msb_first=True)
+    (record,) = mbus.records.decode_records(bytes.fromhex("0414 0000db2c"), msb_first=True)
     assert record.value == Decimal("561.08")
 
 
 def test_status_bits_are_named() -> None:
     # Table 5: bits 0-1 application state, bit 2 power low, bit 3 permanent error.
-    assert mbus.status_flags(0x0D) == ("application_busy", "power_low", "permanent_error")
-    assert mbus.status_flags(0) == ()
+    assert mbus.records.status_flags(0x0D) == ("application_busy", "power_low", "permanent_error")
+    assert mbus.records.status_flags(0) == ()
     header = mbus.Header(id="1", manufacturer="KAM", version=1, medium=4, access_number=1,
                          status=0x12, signature=0)
     assert header.to_dict()["status_flags"] == ["application_error", "temporary_error"]
@@ -276,10 +279,10 @@ def test_record_error_says_how_far_decoding_got() -> None:
     broken = bytes.fromhex("0c13") + bytes.fromhex("1234")  # BCD8 with 2 of its 4 bytes
     data = good + b"\x2f\x2f" + broken
     with pytest.raises(mbus.RecordError) as caught:
-        mbus.decode_records(data)
-    assert caught.value.records_before == mbus.decode_records(good)
+        mbus.records.decode_records(data)
+    assert caught.value.records_before == mbus.records.decode_records(good)
     assert caught.value.record_offset == len(good) + 2  # after the fillers, at the DIF
     assert data[caught.value.record_offset:] == broken
     with pytest.raises(mbus.RecordError) as first:
-        mbus.decode_records(broken)
+        mbus.records.decode_records(broken)
     assert first.value.records_before == () and first.value.record_offset == 0

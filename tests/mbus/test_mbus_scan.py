@@ -9,15 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mbus
-from mbus import (
-    Bus,
-    SecondaryAddress,
-    Segment,
-    SimulatedPort,
-    Slave,
-    build_record,
-    random_meters,
-)
+import mbus.procedures
+import mbus.records
+from mbus import Bus, SecondaryAddress, Slave, build_record
+from mbus.sim import Segment, SimulatedPort, random_meters
 
 
 def found_addresses(result: mbus.SearchResult) -> set[SecondaryAddress]:
@@ -56,7 +51,7 @@ def test_empty_and_single_meter_segments() -> None:
 
 
 def test_same_id_version_and_medium_different_manufacturer_are_told_apart() -> None:
-    kam = mbus.encode_manufacturer("KAM")
+    kam = mbus.records.encode_manufacturer("KAM")
     slaves = [meter("1111111124232504"),
               Slave(SecondaryAddress(id="11111111", manufacturer=kam, version=0x25, medium=4),
                     [[build_record(0x13, 2)]])]
@@ -136,8 +131,8 @@ def test_search_reports_progress_and_json() -> None:
     bus = Bus(SimulatedPort(Segment([meter("1234567824232504", primary=7)])),
               on_progress=events.append)
     result = bus.scan_secondary()
-    assert any(isinstance(e, mbus.MeterFound) for e in events)
-    assert [e.probes for e in events if isinstance(e, mbus.SearchProgress)] == [1]
+    assert any(isinstance(e, mbus.procedures.MeterFound) for e in events)
+    assert [e.probes for e in events if isinstance(e, mbus.procedures.SearchProgress)] == [1]
     assert result.meters[0].to_dict() == {
         "secondary": "1234567824232504", "id": "12345678", "manufacturer": "HYD",
         "version": 0x25, "medium": "heat", "primary": 7}
@@ -188,7 +183,7 @@ def test_lost_acknowledgement_is_recovered_when_silence_is_rechecked() -> None:
     # With two meters the search notices that the collision stays unexplained and finds
     # the hidden one anyway; with three, the other two explain the collision.
     slaves = [meter("1111111124232504"), meter("2222222224232504"), meter("3333333324232504")]
-    target = mbus.select(SecondaryAddress.parse("FFFFFFF2FFFFFFFF")).encode()
+    target = mbus.procedures.select(SecondaryAddress.parse("FFFFFFF2FFFFFFFF")).encode()
 
     def make_tamper() -> Callable[[bytes, bytes], bytes]:
         lost = {"done": False}
@@ -209,7 +204,7 @@ def test_lost_acknowledgement_is_recovered_when_silence_is_rechecked() -> None:
 
 def test_one_lost_acknowledgement_among_two_is_recovered_without_rechecks() -> None:
     slaves = [meter("1111111124232504"), meter("2222222224232504")]
-    target = mbus.select(SecondaryAddress.parse("FFFFFFF2FFFFFFFF")).encode()
+    target = mbus.procedures.select(SecondaryAddress.parse("FFFFFFF2FFFFFFFF")).encode()
     lost = {"done": False}
 
     def tamper(request: bytes, answer: bytes) -> bytes:

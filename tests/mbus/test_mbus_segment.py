@@ -6,7 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mbus
-from mbus import SecondaryAddress, Segment, Slave, build_record, collide, even_parity
+import mbus.procedures
+from mbus import SecondaryAddress, Slave, build_record
+from mbus.sim import Segment, collide, even_parity
 
 
 def test_even_parity_bit() -> None:
@@ -51,11 +53,11 @@ def test_segment_answers_for_all_slaves_and_honours_baud() -> None:
     slaves = [Slave(SecondaryAddress.parse(f"0000000{n}24232504"), [[build_record(0x13, n)]],
                     primary=n) for n in (1, 2)]
     segment = Segment(slaves)
-    assert segment.receive_data(mbus.snd_nke(1).encode()) == b"\xe5"
-    assert segment.receive_data(mbus.snd_nke(3).encode()) == b""
+    assert segment.receive_data(mbus.procedures.snd_nke(1).encode()) == b"\xe5"
+    assert segment.receive_data(mbus.procedures.snd_nke(3).encode()) == b""
     # a request split in two chunks is answered once it is whole
-    data = mbus.snd_nke(2).encode()
+    data = mbus.procedures.snd_nke(2).encode()
     assert segment.receive_data(data[:2]) == b""
     assert segment.receive_data(data[2:]) == b"\xe5"
     slaves[0].baud = 9600
-    assert segment.receive_data(mbus.snd_nke(1).encode()) == b""
+    assert segment.receive_data(mbus.procedures.snd_nke(1).encode()) == b""

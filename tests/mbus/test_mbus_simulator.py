@@ -14,16 +14,10 @@ from typing import Any
 import pytest
 
 import mbus
-from mbus import (
-    AsyncBus,
-    AsyncPort,
-    Bus,
-    SecondaryAddress,
-    Segment,
-    SerialPort,
-    SimulatorServer,
-    random_meters,
-)
+import mbus.sim
+from mbus import AsyncBus, Bus, SecondaryAddress
+from mbus.sim import Segment, SimulatorServer, random_meters
+from mbus.transports import AsyncPort, SerialPort
 
 TIMEOUT = 0.05  # loopback answers take well under a millisecond
 
@@ -103,13 +97,13 @@ def test_meters_file(tmp_path: Path) -> None:
                 {"secondary": "8765432124232507"}]
     path = tmp_path / "meters.json"
     path.write_text(json.dumps(document), encoding="utf-8")
-    slaves = mbus.load_meters(str(path))
-    bus = Bus(mbus.SimulatedPort(Segment(slaves)))
+    slaves = mbus.sim.load_meters(str(path))
+    bus = Bus(mbus.sim.SimulatedPort(Segment(slaves)))
     reading = bus.read(3)
     assert [(r.quantity, r.value) for r in reading.telegram.records] == [
         ("volume", Decimal(12)), ("energy", 5000)]
     assert slaves[1].primary == 0
     with pytest.raises(mbus.EncodeError, match="meter 0"):
-        mbus.slaves_from_json([{"secondary": "xyz"}])
+        mbus.sim.slaves_from_json([{"secondary": "xyz"}])
     with pytest.raises(mbus.EncodeError, match="list"):
-        mbus.slaves_from_json({"secondary": "1"})
+        mbus.sim.slaves_from_json({"secondary": "1"})

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mbus
+import mbus.records
 from mbus import _codings as codings
 from mbus import _frames as mbus_frames
 from mbus._records import decode_records, records_to_dicts
@@ -118,7 +119,8 @@ def test_long_header_fields(prefix: bytes, raw: bytes, msb_first: bool) -> None:
         return chunk if msb_first else chunk[::-1]
 
     assert header.id == field(raw[0:4]).hex().upper()
-    assert header.manufacturer == mbus.decode_manufacturer(int.from_bytes(field(raw[4:6]), "big"))
+    assert header.manufacturer == mbus.records.decode_manufacturer(
+        int.from_bytes(field(raw[4:6]), "big"))
     assert (header.version, header.medium, header.access_number, header.status) == tuple(raw[6:10])
     assert header.signature == int.from_bytes(field(raw[10:12]), "big")
     out = header.to_dict()

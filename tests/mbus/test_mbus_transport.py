@@ -13,7 +13,10 @@ from contextlib import contextmanager
 import pytest
 
 import mbus
-from mbus import AsyncPort, Bus, SerialPort
+import mbus.sim
+import mbus.transports
+from mbus import Bus
+from mbus.transports import AsyncPort, SerialPort
 
 
 def test_loop_url_echo_is_detected_and_silence_is_a_timeout() -> None:
@@ -27,11 +30,11 @@ def test_loop_url_echo_is_detected_and_silence_is_a_timeout() -> None:
 
 
 def test_open_bus_helper_with_url_options() -> None:
-    bus = mbus.open_bus("loop://?logging=warning", baud=2400, timeout=0.05)
+    bus = mbus.transports.open_bus("loop://?logging=warning", baud=2400, timeout=0.05)
     try:
         assert bus.scan_primary(range(2)) == ()
     finally:
-        bus.port.close()
+        bus.close()
 
 
 def test_bad_urls_and_settings_raise_transport_error() -> None:
@@ -62,7 +65,7 @@ def test_asyncio_port_reports_a_closed_connection() -> None:
 
 
 @contextmanager
-def pty_segment(segment: mbus.Segment) -> Iterator[str]:
+def pty_segment(segment: mbus.sim.Segment) -> Iterator[str]:
     """A pseudo terminal: its device path is the port, a thread plays the segment."""
     controller, device = os.openpty()
     tty.setraw(device)
@@ -93,8 +96,8 @@ def pty_segment(segment: mbus.Segment) -> Iterator[str]:
 
 
 def test_serial_device_through_a_pty() -> None:
-    slaves = mbus.random_meters(3, seed=8, max_pages=2)
-    with pty_segment(mbus.Segment(slaves)) as path, SerialPort(path, baud=2400) as port:
+    slaves = mbus.sim.random_meters(3, seed=8, max_pages=2)
+    with pty_segment(mbus.sim.Segment(slaves)) as path, SerialPort(path, baud=2400) as port:
         bus = Bus(port, timeout=0.2)
         assert [f.primary for f in bus.scan_primary(range(1, 4))] == [1, 2, 3]
         assert len(bus.read(2).telegrams) == slaves[1].page_count

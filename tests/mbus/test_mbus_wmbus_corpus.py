@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 import mbus
+import mbus.records
 
 from .corpus import WMBUS, require, wmbus_lines
 
@@ -21,7 +22,7 @@ def _wired() -> list[tuple[str, bytes]]:
 
 @pytest.mark.parametrize(("name", "data"), _wired(), ids=[name for name, _ in _wired()])
 def test_wired_frame_decodes(name: str, data: bytes) -> None:
-    size = mbus.frame_length(data)
+    size = mbus.records.frame_length(data)
     assert size is not None
     if size < len(data):
         # One upstream test script appends a wireless telegram after the wired frame:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from ..transports._tcp_listener import TcpListener
 from ._segment import Segment
-from ._tcp_listener import TcpListener
 
 __all__ = ["SimulatorServer"]
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from ._framer import Framer, FrameReceived, NoiseDiscarded
-from ._slave import Slave
+from .._framer import Framer, FrameReceived, NoiseDiscarded
+from .._slave import Slave
 
 __all__ = ["Segment", "collide", "even_parity"]
 
@@ -29,7 +29,7 @@ def even_parity(byte: int) -> int:
 def collide(answers: Sequence[bytes], *, drop_parity_errors: bool = False) -> bytes:
     """What the master receives when these answers are sent at once.
 
-    >>> from mbus import collide
+    >>> from mbus.sim import collide
     >>> collide([b"\\xe5", b"\\xe5"])  # several acknowledgements look like one
     b'\\xe5'
     >>> collide([b"\\x68\\x03", b"\\xe5"]).hex()

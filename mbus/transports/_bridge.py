@@ -12,8 +12,8 @@ import asyncio
 import contextlib
 import logging
 
+from ._asyncio import AsyncPort
 from ._tcp_listener import TcpListener
-from ._transport_asyncio import AsyncPort
 
 __all__ = ["BUSY_MESSAGE", "Bridge"]
 

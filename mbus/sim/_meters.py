@@ -21,11 +21,11 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from ._errors import EncodeError, MBusError
-from ._header import encode_manufacturer
-from ._records import Record, build_record
-from ._requests import SecondaryAddress
-from ._slave import Slave
+from .._errors import EncodeError, MBusError
+from .._header import encode_manufacturer
+from .._records import Record, build_record
+from .._requests import SecondaryAddress
+from .._slave import Slave
 
 __all__ = ["load_meters", "random_meters", "secondary_addresses", "slaves_from_json"]
 

@@ -17,8 +17,9 @@ import time
 from types import TracebackType
 from typing import Any
 
-from ._master_errors import TransportError
-from ._requests import BAUD_RATES
+from .._bus import Bus
+from .._master_errors import TransportError
+from .._requests import BAUD_RATES
 
 __all__ = ["SerialPort", "open_bus"]
 
@@ -113,11 +114,9 @@ class SerialPort:
 
 
 def open_bus(url: str, *, baud: int = 2400, timeout: float | None = None,
-             **options: Any) -> Any:
-    """A :class:`mbus.Bus` on a new :class:`SerialPort`; close it with ``bus.port.close()``.
+             **options: Any) -> Bus:
+    """A :class:`mbus.Bus` on a new :class:`SerialPort`; close it with ``bus.close()``.
 
     ``options`` go to :class:`mbus.Bus` (margin, retries, echo, on_progress).
     """
-    from ._bus import Bus
-
     return Bus(SerialPort(url, baud=baud), baud=baud, timeout=timeout, **options)
