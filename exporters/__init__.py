@@ -54,6 +54,17 @@ from ._xml import (
 # Optional dependencies (paho-mqtt, paramiko) are imported only when a publisher or an SFTP
 # connection starts, so these imports need neither.
 # isort: split
+from ._delivery_plan import DeliveryPlan as DeliveryPlan
+from ._delivery_plan import EntryState as EntryState
+from ._delivery_plan import Outcome as Outcome
+from ._delivery_plan import RetryPolicy as RetryPolicy
+from ._delivery_plan import SpoolLimits as SpoolLimits
+from ._delivery_plan import outcome_of as outcome_of
+from ._errors import DeliveryError as DeliveryError
+from ._errors import EntryRefusedError as EntryRefusedError
+from ._errors import MissingDependencyError as MissingDependencyError
+from ._errors import SpoolError as SpoolError
+from ._errors import SpoolFullError as SpoolFullError
 from ._ftp import FtpTransport as FtpTransport
 from ._mqtt import MqttError as MqttError
 from ._mqtt import MqttMessage as MqttMessage
@@ -76,24 +87,28 @@ from ._smime import smime_protect as smime_protect
 from ._smime import smime_sign as smime_sign
 from ._smtp import SmtpTransport as SmtpTransport
 from ._smtp import build_email as build_email
-from ._spool import DeliveryError as DeliveryError
-from ._spool import DeliveryPlan as DeliveryPlan
+from ._spool import DeliveryRecord as DeliveryRecord
 from ._spool import DeliveryReport as DeliveryReport
-from ._spool import EntryState as EntryState
-from ._spool import MissingDependencyError as MissingDependencyError
-from ._spool import RetryPolicy as RetryPolicy
+from ._spool import EntryDelivered as EntryDelivered
+from ._spool import EntryExpired as EntryExpired
+from ._spool import EntryRefused as EntryRefused
+from ._spool import FailedEntry as FailedEntry
 from ._spool import Spool as Spool
 from ._spool import SpoolEntry as SpoolEntry
-from ._spool import SpoolError as SpoolError
-from ._spool import SpoolFullError as SpoolFullError
-from ._spool import SpoolLimits as SpoolLimits
+from ._spool import SpoolEvent as SpoolEvent
 from ._spool import Transport as Transport
 
 _DELIVERY_NAMES = [
     "DeliveryError",
     "DeliveryPlan",
+    "DeliveryRecord",
     "DeliveryReport",
+    "EntryDelivered",
+    "EntryExpired",
+    "EntryRefused",
+    "EntryRefusedError",
     "EntryState",
+    "FailedEntry",
     "FtpTransport",
     "HostKeyError",
     "HostKeyPin",
@@ -102,6 +117,7 @@ _DELIVERY_NAMES = [
     "MqttMessage",
     "MqttPublisher",
     "MqttQueueFullError",
+    "Outcome",
     "PublishQueue",
     "RetryPolicy",
     "SftpTransport",
@@ -111,6 +127,7 @@ _DELIVERY_NAMES = [
     "Spool",
     "SpoolEntry",
     "SpoolError",
+    "SpoolEvent",
     "SpoolFullError",
     "SpoolLimits",
     "Transport",
@@ -120,6 +137,7 @@ _DELIVERY_NAMES = [
     "load_certificate",
     "load_private_key",
     "mqtt_messages",
+    "outcome_of",
     "render_topic",
     "smime_encrypt",
     "smime_protect",

@@ -1,18 +1,25 @@
 """The typed errors of the ``exporters`` package: one root, split by fault.
 
-Every error raised on purpose by ``exporters`` derives from :class:`ExportError`.
-The delivery modules (spool, transports) add their own subclasses beside this root.
+Every error raised on purpose by ``exporters`` derives from :class:`ExportError`:
+bad input (readings, documents, CSV, XML, JSON), and delivery (the spool and its
+transports). Transport modules add only what is theirs (``HostKeyError``, ``SmimeError``,
+``MqttError``) as subclasses of these.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "CsvFormatError",
+    "DeliveryError",
     "DocumentError",
+    "EntryRefusedError",
     "ExportError",
+    "MissingDependencyError",
     "ReadingError",
     "ScheduleError",
     "SchemaValidationError",
+    "SpoolError",
+    "SpoolFullError",
     "XmlFormatError",
 ]
 
@@ -75,3 +82,48 @@ class SchemaValidationError(ExportError):
 
 class ScheduleError(ExportError):
     """A cyclic export schedule or file-name template is invalid."""
+
+
+# --- delivery -------------------------------------------------------------------------------
+
+
+class SpoolError(ExportError):
+    """The spool directory cannot be used, a file name is not acceptable, or a spool file
+    (journal, entry) is unreadable."""
+
+
+class SpoolFullError(SpoolError):
+    """A new file was refused because a limit would be exceeded (see ``SpoolLimits``).
+
+    Queued files are never dropped to make room: deliver them, or empty ``expired/``.
+    """
+
+
+class DeliveryError(ExportError):
+    """A transport could not deliver a file; the file stays queued and is retried.
+
+    Attributes:
+        permanent: ``True`` when retrying without a change of configuration cannot help
+            (authentication refused, host key mismatch, every recipient refused). Such an
+            error concerns the destination, not one file: every file stays queued.
+            A refusal of one file is an :class:`EntryRefusedError`.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False, field: str | None = None) -> None:
+        self.permanent = permanent
+        super().__init__(message or "delivery failed without a reason", field=field)
+
+
+class EntryRefusedError(DeliveryError):
+    """The server refused this one file for good (FTP 550/553, SFTP permission denied or
+    no such path, an SMTP 5xx reply to this message).
+
+    The spool moves the file to ``failed/`` with this message and goes on with the rest.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message, permanent=True, field=field)
+
+
+class MissingDependencyError(ExportError):
+    """An optional dependency of a transport is not installed (the message names the extra)."""

@@ -29,9 +29,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._errors import ExportError
+from ._errors import ExportError, MissingDependencyError
 from ._reading import Reading, ReadingLike, as_reading, format_timestamp
-from ._spool import MissingDependencyError
 
 if TYPE_CHECKING:
     import paho.mqtt.client as paho_client

@@ -1,9 +1,21 @@
 """SFTP upload transport over SSH with a pinned host key (paramiko, the ``sftp`` extra).
 
 The server's host key is compared with the pin before any credential is sent; there is no
-"trust on first use". Files go to a hidden temporary name and are renamed when complete
-(``posix-rename@openssh.com`` where offered, so the final name is replaced atomically).
-paramiko is imported only when a connection is made, so this module imports without it.
+"trust on first use". Files go to the entry's own hidden temporary name and are renamed
+when complete (``posix-rename@openssh.com`` where offered, so the final name is replaced
+atomically). paramiko is imported only when a connection is made, so this module imports
+without it.
+
+- Resuming: a temporary file left by an interrupted attempt and shorter than the entry is
+  continued at its size (written at that offset); its size must equal the entry's before
+  the rename.
+- Proof after an interruption (:meth:`SftpTransport.already_delivered`): the server's
+  SHA-256 of the final file (the ``check-file`` extension) where offered, otherwise the
+  file is read back (up to ``verify_limit`` bytes) and compared; larger files are uploaded
+  again. Size and modification time are never taken as proof.
+- Errors: permission denied, or no such path, for the file refuse it for good
+  (:class:`EntryRefusedError`); a refused login, host key or directory is permanent for
+  the destination (every file stays queued); anything else is transient.
 """
 
 from __future__ import annotations
@@ -20,7 +32,8 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._spool import DeliveryError, MissingDependencyError, SpoolEntry
+from ._errors import DeliveryError, EntryRefusedError, MissingDependencyError
+from ._spool import SpoolEntry
 
 if TYPE_CHECKING:
     import paramiko
@@ -28,6 +41,17 @@ if TYPE_CHECKING:
 __all__ = ["HostKeyError", "HostKeyPin", "SftpTransport"]
 
 log = logging.getLogger(__name__)
+
+_CHUNK = 32768
+_VERIFY_LIMIT = 16 * 1024 * 1024
+
+
+def _describe(exc: BaseException) -> str:
+    """A non-empty description of a failure (some paramiko errors carry no text)."""
+    if isinstance(exc, EOFError):
+        return "connection closed by the server"
+    text = str(exc).strip()
+    return text or f"{type(exc).__name__} without a message"
 
 
 class HostKeyError(DeliveryError):
@@ -149,6 +173,8 @@ class SftpTransport:
         key_password: passphrase of ``private_key``.
         directory: remote directory (must exist); default the login directory.
         timeout: seconds for connecting, the handshake and each operation.
+        verify_limit: largest file read back after an interrupted attempt when the server
+            offers no ``check-file`` (larger files are uploaded again).
 
     Raises (from :meth:`deliver`):
         HostKeyError: the server's key does not match the pin (nothing was sent).
@@ -168,6 +194,7 @@ class SftpTransport:
         key_password: str | None = None,
         directory: str = "",
         timeout: float = 30.0,
+        verify_limit: int = _VERIFY_LIMIT,
     ) -> None:
         self.host = host
         self.port = port
@@ -178,6 +205,7 @@ class SftpTransport:
         self.key_password = key_password
         self.directory = directory
         self.timeout = timeout
+        self.verify_limit = verify_limit
         self._transport: paramiko.Transport | None = None
         self._sftp: paramiko.SFTPClient | None = None
 
@@ -193,7 +221,7 @@ class SftpTransport:
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as exc:
-            raise DeliveryError(f"cannot connect to {self._where}: {exc}") from None
+            raise DeliveryError(f"cannot connect to {self._where}: {_describe(exc)}") from None
         transport = pm.Transport(sock)
         try:
             transport.banner_timeout = self.timeout
@@ -232,7 +260,7 @@ class SftpTransport:
             ) from None
         except (pm.SSHException, OSError, EOFError) as exc:
             transport.close()
-            raise DeliveryError(f"{self._where}: SSH failed: {exc}") from None
+            raise DeliveryError(f"{self._where}: SSH failed: {_describe(exc)}") from None
         self._transport = transport
         self._sftp = sftp
         return sftp
@@ -259,17 +287,26 @@ class SftpTransport:
         transport.auth_password(self.username, self.password)
 
     def deliver(self, entry: SpoolEntry) -> None:
-        """Upload to the temporary name, check its size, then rename to ``entry.name``."""
+        """Upload to the entry's temporary name (resuming an earlier partial upload), check
+        its size, then rename it to ``entry.name``; return when the rename was confirmed.
+
+        Raises:
+            EntryRefusedError: permission denied or no such path for this file.
+            DeliveryError: anything else; the file stays queued.
+        """
         sftp = self._connect()
         temporary = entry.temporary_name
+        step = "upload"
         try:
-            with entry.open() as stream:
-                attrs = sftp.putfo(stream, temporary, file_size=entry.size, confirm=True)
-            if attrs.st_size != entry.size:
+            self._store(sftp, entry, temporary)
+            step = "check"
+            stored = sftp.stat(temporary).st_size
+            if stored != entry.size:
                 raise DeliveryError(
-                    f"{self._where}: {temporary} holds {attrs.st_size} bytes, "
+                    f"{self._where}: {temporary} holds {stored} bytes after the upload, "
                     f"expected {entry.size}"
                 )
+            step = "rename"
             try:
                 sftp.posix_rename(temporary, entry.name)
             except OSError:
@@ -280,37 +317,89 @@ class SftpTransport:
         except DeliveryError:
             self.close()
             raise
-        except PermissionError as exc:
+        except (PermissionError, FileNotFoundError) as exc:
+            self.close()
+            message = f"{self._where}: {step} of {entry.name} refused: {_describe(exc)}"
+            if step == "upload" or (step == "rename" and isinstance(exc, PermissionError)):
+                raise EntryRefusedError(message) from None
+            raise DeliveryError(message) from None  # our own temporary file vanished
+        except Exception as exc:
+            # OSError, EOFError, paramiko.SSHException when the session breaks.
             self.close()
             raise DeliveryError(
-                f"{self._where}: upload of {entry.name} refused: {exc}", permanent=True
+                f"{self._where}: {step} of {entry.name} failed: {_describe(exc)}"
             ) from None
-        except (OSError, EOFError) as exc:
-            self.close()
-            raise DeliveryError(f"{self._where}: upload of {entry.name} failed: {exc}") from None
-        except Exception as exc:
-            # paramiko.SSHException (and subclasses) when the session breaks mid-transfer.
-            self.close()
-            raise DeliveryError(f"{self._where}: upload of {entry.name} failed: {exc}") from None
         log.info("uploaded %s to %s", entry.name, self._where)
 
+    def _store(self, sftp: paramiko.SFTPClient, entry: SpoolEntry, temporary: str) -> None:
+        try:
+            offset = sftp.stat(temporary).st_size or 0
+        except FileNotFoundError:
+            offset = 0
+        with entry.open() as stream:
+            if 0 < offset < entry.size:
+                stream.seek(offset)
+                with sftp.open(temporary, "r+b") as remote:
+                    remote.seek(offset)
+                    remote.set_pipelined(True)
+                    while block := stream.read(_CHUNK):
+                        remote.write(block)
+                log.info("resumed %s at byte %d", entry.name, offset)
+                return
+            sftp.putfo(stream, temporary, file_size=entry.size, confirm=False)
+
     def already_delivered(self, entry: SpoolEntry) -> bool:
-        """``True`` when the final name exists remotely with the entry's size and was last
-        modified after the entry was queued (so yesterday's file of the same name and size
-        is not taken for this one). Without a modification time: ``False`` (upload again,
-        which replaces the file)."""
+        """``True`` only when the final name holds exactly the entry's bytes: the server's
+        SHA-256 (``check-file``) or, for files up to ``verify_limit`` bytes, a read-back must
+        match. Otherwise ``False`` (the file is uploaded again, replacing the remote one).
+
+        Raises:
+            DeliveryError: the connection failed (transient).
+        """
         sftp = self._connect()
         try:
-            attrs = sftp.stat(entry.name)
-        except FileNotFoundError:
+            with sftp.open(entry.name, "rb") as remote:
+                remote_hash = self._server_sha256(remote)
+                if remote_hash is not None:
+                    return remote_hash == entry.sha256()
+                if entry.size > self.verify_limit:
+                    return False
+                remote.prefetch()
+                data = remote.read(entry.size + 1)
+        except (FileNotFoundError, PermissionError):
             return False
-        except (OSError, EOFError) as exc:
+        except Exception as exc:
             self.close()
-            raise DeliveryError(f"{self._where}: cannot check {entry.name}: {exc}") from None
-        if attrs.st_size != entry.size or attrs.st_mtime is None:
-            return False
-        # SFTP times are whole seconds; allow that much (and a little clock skew).
-        return attrs.st_mtime >= entry.created - 2.0
+            raise DeliveryError(
+                f"{self._where}: cannot check {entry.name}: {_describe(exc)}"
+            ) from None
+        return len(data) == entry.size and hashlib.sha256(data).hexdigest() == entry.sha256()
+
+    @staticmethod
+    def _server_sha256(remote: paramiko.SFTPFile) -> str | None:
+        try:
+            digest: bytes = remote.check("sha256")
+        except OSError:
+            return None  # the server does not offer check-file
+        return digest.hex()
+
+    def discard(self, entry: SpoolEntry) -> None:
+        """Remove the entry's temporary file from the server, if it is there."""
+        sftp = self._connect()
+        try:
+            sftp.remove(entry.temporary_name)
+        except (FileNotFoundError, PermissionError):
+            return
+        except Exception as exc:
+            self.close()
+            raise DeliveryError(
+                f"{self._where}: cannot remove {entry.temporary_name}: {_describe(exc)}"
+            ) from None
+
+    @property
+    def destination(self) -> str:
+        """``sftp://host:port/directory``, for delivery records."""
+        return self._where
 
     def remote_path(self, entry: SpoolEntry) -> str:
         """Where the file ends up on the server (for reports)."""

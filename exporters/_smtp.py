@@ -19,8 +19,9 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Literal
 
+from ._errors import DeliveryError, EntryRefusedError
 from ._smime import SmimeOptions, smime_protect, to_crlf
-from ._spool import DeliveryError, SpoolEntry
+from ._spool import SpoolEntry
 
 __all__ = ["SmtpSecurity", "SmtpTransport", "build_email"]
 
@@ -131,8 +132,11 @@ class SmtpTransport:
         clock: gives the ``Date`` header; default now.
 
     Raises (from :meth:`deliver`):
+        EntryRefusedError: a 5xx reply to this message's data (too big, content refused):
+            the spool moves the file to ``failed/`` and goes on.
         DeliveryError: ``permanent`` for refused login, refused recipients, a server without
-            STARTTLS when it was required, certificate failures, and other 5xx replies.
+            STARTTLS when it was required, certificate failures, and other 5xx replies
+            (these concern every message: all files stay queued).
     """
 
     def __init__(
@@ -273,6 +277,12 @@ class SmtpTransport:
             )
             raise DeliveryError(f"{where} refused every recipient ({detail})",
                                 permanent=True) from None
+        except smtplib.SMTPDataError as exc:
+            self.close()
+            why = f"{where} refused the message: {exc.smtp_code} {_text(exc.smtp_error)}"
+            if 500 <= exc.smtp_code < 600:
+                raise EntryRefusedError(why) from None  # this message, for good
+            raise DeliveryError(why) from None
         except smtplib.SMTPResponseException as exc:
             self.close()
             raise DeliveryError(
@@ -282,10 +292,16 @@ class SmtpTransport:
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
-            raise DeliveryError(f"sending to {where} failed: {exc}") from None
+            reason = str(exc).strip() or type(exc).__name__
+            raise DeliveryError(f"sending to {where} failed: {reason}") from None
         for rcpt, (code, text) in refused.items():
             log.warning("%s refused recipient %s: %s %r", where, rcpt, code, text)
         log.info("%s accepted %s (%s)", where, entry.name, self.message_id(entry))
+
+    @property
+    def destination(self) -> str:
+        """``smtp://host:port/recipients``, for delivery records."""
+        return f"smtp://{self.host}:{self.port}/{','.join(self.recipients)}"
 
     def already_delivered(self, entry: SpoolEntry) -> bool:
         """SMTP cannot be asked; always ``False`` (the e-mail goes again, same Message-ID)."""

@@ -2,29 +2,49 @@
 
 Layout of a spool directory::
 
-    tmp/       files being written (a crash leaves them here; they are removed on open)
-    outbox/    accepted files, named ``<entry id>--<file name>``
-    journal/   delivery markers: ``<entry id>.sending`` (an attempt began, outcome unknown)
-               and ``<entry id>.done`` (the transport confirmed; only removal is left);
-               ``<entry id>.retry`` keeps the backoff state across restarts
-    expired/   files older than the age limit, moved aside instead of deleted
-    lock       ``flock``-ed while a process delivers, so two deliverers never race
+    tmp/             files being written (a crash leaves them here; they are removed on open)
+    outbox/          accepted files, named ``<entry id>--<file name>``
+    journal/         delivery markers: ``<entry id>.sending`` (an attempt began, outcome
+                     unknown) and ``<entry id>.done`` (the transport confirmed; only removal
+                     is left); ``<entry id>.retry`` keeps the backoff state across restarts
+    failed/          files the server refused for good, ``<entry id>--<file name>``, each
+                     with ``<entry id>.reason``; :meth:`Spool.requeue` puts one back
+    expired/         files older than the age limit, moved aside instead of deleted
+    deliveries.jsonl one line per confirmed delivery (name, size, SHA-256, time, destination)
+    lock             ``flock``-ed while a process delivers, so two deliverers never race
 
 Guarantees (POSIX file systems that honour ``fsync``):
 
-- Writing: data goes to ``tmp/``, is fsynced, then renamed into ``outbox/`` and the directory
-  fsynced. A file is either completely in the outbox or not at all. :meth:`Spool.put` is
-  idempotent: the same name with the same content, offered again while still queued, returns
-  the queued entry, so a caller that was killed before it saw the confirmation can simply offer
-  the file again.
-- Delivering: before the transport is called, a ``.sending`` marker is made durable; after the
-  transport confirms, a ``.done`` marker, then the file is removed. After a crash, a ``.done``
-  entry is only removed (never sent again); a ``.sending`` entry asks the transport
-  :meth:`Transport.already_delivered` first (FTP/SFTP compare the remote file's size and
-  modification time, and
-  uploads go to a temporary name renamed when complete, so a re-upload replaces, never
-  duplicates). SMTP cannot ask the server: an e-mail whose acceptance was not yet recorded
-  when the process died is sent again with the same ``Message-ID`` (at-least-once).
+- Accepting: data goes to ``tmp/``, is fsynced, then renamed into ``outbox/`` and the
+  directory fsynced, before any network activity. A file is either completely in the
+  outbox or not at all, and the outbox (then ``deliveries.jsonl``) is the record of what
+  was accepted: a caller killed before it saw the confirmation looks there
+  (``exporters spool list``) or simply offers the file again. Offering again the bytes of
+  the newest queued version of a name returns that entry (``status`` ``"already-queued"``);
+  offering the bytes of the newest version of a name delivered within
+  ``duplicate_window`` seconds, with no other version queued, queues nothing (``status``
+  ``"already-delivered"``). Any other content is queued as a new version.
+- Order: versions of one name are delivered in the order they were queued, each once, so
+  the server ends with the newest (the rules are in :class:`DeliveryPlan`).
+- Delivering: before the transport is called, a ``.sending`` marker is made durable; the
+  transport uploads to the entry's own temporary name and returns only when the rename to
+  the final name was confirmed; then a ``.done`` marker, a line in ``deliveries.jsonl``,
+  and the file is removed. After a crash, a ``.done`` entry is only finished (never sent
+  again); a ``.sending`` entry asks :meth:`Transport.already_delivered`, which answers
+  ``True`` only when it proved by content (a download, or a hash the server computed) that
+  the final name holds exactly the entry's bytes; otherwise the file is uploaded again
+  (resuming the temporary file where the server allows). Size and time are never taken as
+  proof. SMTP cannot ask the server: an e-mail whose acceptance was not yet recorded when
+  the process died is sent again with the same ``Message-ID`` (at-least-once).
+- Refusals: an :class:`EntryRefusedError` (FTP 550/553, SFTP permission denied or no such
+  path, SMTP 5xx to the message) moves the file to ``failed/`` with its reason, emits an
+  :class:`EntryRefused` event, and delivery of the rest continues. Other errors keep the
+  file in its place and back it off (:class:`RetryPolicy`).
+- Temporary files on the server: the transport resumes or replaces its own temporary name
+  on the next attempt and removes it when the spool gives the entry up (``failed/``,
+  ``expired/``) through the transport's optional ``discard(entry)``. Temporaries whose
+  spool directory was lost are the server operator's to remove (hidden names
+  ``.<name>.<entry id>.part``).
 
 Several processes may share one directory: any number of writers (a temporary file is
 ``flock``-ed while it is written, so opening a spool never removes a live writer's file) and
@@ -38,8 +58,9 @@ Limits and their policy (:class:`SpoolLimits`):
 - ``max_age``: a file queued longer than this is not retried any more; it is moved to
   ``expired/`` (kept for an operator, logged as a warning) and listed in the report.
 
-The retry schedule is a sans-IO core (:class:`DeliveryPlan`): it is given the time as an
-argument and knows nothing of files; :class:`Spool` is the thin runner around it.
+Unreadable journal files (torn, hand-edited, hostile) are dropped with a warning: the entry
+is then due at once, never stuck. Outbox files whose names the spool did not make are left
+alone and listed as ``unrecognised`` by :meth:`Spool.listing`.
 """
 
 from __future__ import annotations
@@ -47,341 +68,77 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
-import json
 import logging
 import os
-import re
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Literal, Protocol
 
-from ._errors import ExportError
+from ._delivery_plan import (
+    DeliveryPlan,
+    Outcome,
+    RetryPolicy,
+    SpoolLimits,
+    check_file_name,
+    outcome_of,
+)
+from ._errors import DeliveryError, SpoolError, SpoolFullError
+from ._spool_journal import (
+    ENTRY_SEPARATOR,
+    MAX_JOURNAL_BYTES,
+    DeliveryRecord,
+    RetryState,
+    format_epoch,
+    format_failure_reason,
+    make_entry_id,
+    parse_entry_file_name,
+    parse_entry_id,
+    read_delivery_record,
+    read_failure_reason,
+    read_retry_state,
+)
 
 __all__ = [
-    "DeliveryError",
-    "DeliveryPlan",
+    "DeliveryRecord",
     "DeliveryReport",
-    "EntryState",
-    "MissingDependencyError",
-    "RetryPolicy",
+    "EntryDelivered",
+    "EntryExpired",
+    "EntryRefused",
+    "EntryStatus",
+    "FailedEntry",
     "Spool",
     "SpoolEntry",
-    "SpoolError",
-    "SpoolFullError",
-    "SpoolLimits",
+    "SpoolEvent",
     "Transport",
-    "check_file_name",
 ]
 
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 16
-_SEPARATOR = "--"
-_ID_RE = re.compile(r"(\d{8}T\d{12}Z)-([0-9a-f]{16})\Z")
-_BAD_NAME_CHARS = re.compile(r"[\x00-\x1f\x7f/\\]")
-_MAX_NAME = 200
+_RECENT_DELIVERIES = 1000  # lines kept in deliveries.jsonl after compaction
+_DEFAULT_DUPLICATE_WINDOW = 7 * 24 * 3600.0
 
-
-class SpoolError(ExportError):
-    """The spool directory cannot be used, or a file name is not acceptable."""
-
-
-class SpoolFullError(SpoolError):
-    """A new file was refused because a limit would be exceeded (see :class:`SpoolLimits`).
-
-    Queued files are never dropped to make room: deliver them, or empty ``expired/``.
-    """
-
-
-class DeliveryError(ExportError):
-    """A transport could not deliver a file; the file stays queued and is retried.
-
-    Attributes:
-        permanent: ``True`` when retrying without a change of configuration cannot help
-            (authentication refused, recipient rejected, host key mismatch).
-    """
-
-    def __init__(self, message: str, *, permanent: bool = False, field: str | None = None) -> None:
-        self.permanent = permanent
-        super().__init__(message, field=field)
-
-
-class MissingDependencyError(ExportError):
-    """An optional dependency of a transport is not installed (the message names the extra)."""
-
-
-def check_file_name(name: str) -> str:
-    """Return ``name`` if it is a plain file name a spool (and a remote server) can hold.
-
-    Raises:
-        SpoolError: the name is empty, too long, hidden, has a path separator or control
-            characters, or is ``.``/``..``.
-    """
-    if not isinstance(name, str) or not name:
-        raise SpoolError("a file name must be a non-empty string", field="name")
-    try:
-        encoded = name.encode("utf-8")
-    except UnicodeEncodeError:
-        raise SpoolError(f"file name is not valid UTF-8: {name!r}", field="name") from None
-    if len(encoded) > _MAX_NAME:
-        raise SpoolError(f"file name longer than {_MAX_NAME} bytes: {name[:40]!r}...",
-                         field="name")
-    if _BAD_NAME_CHARS.search(name) or name.startswith("."):
-        raise SpoolError(
-            f"not a plain file name: {name!r} (no path separators, control characters "
-            "or leading dot)",
-            field="name",
-        )
-    return name
-
-
-# --- the sans-IO core ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RetryPolicy:
-    """Exponential backoff between delivery attempts of one file.
-
-    The n-th retry waits ``min(maximum, initial * factor ** (n - 1))`` seconds, stretched by
-    up to ``jitter`` (a fraction) so that many files do not retry in lock step. The jitter is
-    derived from the entry id, not from a random source, so a schedule is reproducible.
-    """
-
-    initial: float = 30.0
-    factor: float = 2.0
-    maximum: float = 3600.0
-    jitter: float = 0.1
-
-    def __post_init__(self) -> None:
-        if not self.initial > 0:
-            raise SpoolError(f"must be > 0, got {self.initial}", field="initial")
-        if not self.factor >= 1:
-            raise SpoolError(f"must be >= 1, got {self.factor}", field="factor")
-        if not self.maximum >= self.initial:
-            raise SpoolError(f"must be >= initial, got {self.maximum}", field="maximum")
-        if not 0 <= self.jitter <= 1:
-            raise SpoolError(f"must be within 0..1, got {self.jitter}", field="jitter")
-
-    def delay(self, failures: int, entry_id: str = "") -> float:
-        """Seconds to wait after the ``failures``-th failed attempt (``failures`` >= 1)."""
-        exponent = max(0, failures - 1)
-        # Cap the exponent: factor ** 1000 would overflow a float long after maximum is reached.
-        base = min(self.maximum, self.initial * self.factor ** min(exponent, 64))
-        if not self.jitter or not entry_id:
-            return base
-        spread = int.from_bytes(hashlib.sha256(entry_id.encode()).digest()[:4], "big") / 2**32
-        return base * (1 + self.jitter * spread)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SpoolLimits:
-    """Bounds of a spool; see the module text for what happens when one is reached.
-
-    Attributes:
-        max_file_bytes: largest single file accepted.
-        max_total_bytes: largest sum of queued file sizes.
-        max_files: most files queued at once.
-        max_age: seconds after which an undelivered file is moved to ``expired/``
-            (``None``: never).
-    """
-
-    max_file_bytes: int = 64 * 1024 * 1024
-    max_total_bytes: int = 1024 * 1024 * 1024
-    max_files: int = 10_000
-    max_age: float | None = 30 * 24 * 3600.0
-
-    def __post_init__(self) -> None:
-        for name in ("max_file_bytes", "max_total_bytes", "max_files"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise SpoolError(f"must be a positive integer, got {value!r}", field=name)
-        if self.max_age is not None and not self.max_age > 0:
-            raise SpoolError(f"must be > 0 or None, got {self.max_age!r}", field="max_age")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class EntryState:
-    """What the plan knows about one queued file."""
-
-    entry_id: str
-    size: int
-    created: float
-    failures: int = 0
-    next_attempt: float = 0.0
-    last_error: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able form."""
-        return {
-            "entry_id": self.entry_id,
-            "size": self.size,
-            "created": self.created,
-            "failures": self.failures,
-            "next_attempt": self.next_attempt,
-            "last_error": self.last_error,
-        }
-
-
-class DeliveryPlan:
-    """Sans-IO retry schedule and limit bookkeeping for a set of queued files.
-
-    Times are seconds on one clock chosen by the caller (the runner uses wall-clock epoch
-    seconds because entries outlive the process). Nothing here reads a clock or a file.
-
-    >>> plan = DeliveryPlan(RetryPolicy(initial=10, jitter=0), SpoolLimits(max_age=3600))
-    >>> plan.track("a", size=5, created=1000.0)
-    >>> plan.due(1000.0)
-    ['a']
-    >>> plan.record_failure("a", now=1000.0, error="connection refused")
-    1010.0
-    >>> plan.due(1005.0), plan.due(1010.0)
-    ([], ['a'])
-    >>> plan.expired(4601.0)
-    ['a']
-    """
-
-    def __init__(self, retry: RetryPolicy | None = None, limits: SpoolLimits | None = None) -> None:
-        self.retry = retry or RetryPolicy()
-        self.limits = limits or SpoolLimits()
-        self._states: dict[str, EntryState] = {}
-        self._total = 0
-
-    def __len__(self) -> int:
-        return len(self._states)
-
-    @property
-    def total_bytes(self) -> int:
-        """Sum of the sizes of the tracked files."""
-        return self._total
-
-    def admit(self, size: int) -> None:
-        """Check that a new file of ``size`` bytes fits the limits.
-
-        Raises:
-            SpoolFullError: naming the limit and the figures.
-        """
-        limits = self.limits
-        if size > limits.max_file_bytes:
-            raise SpoolFullError(
-                f"file of {size} bytes exceeds the per-file limit of "
-                f"{limits.max_file_bytes} bytes",
-                field="max_file_bytes",
-            )
-        if len(self._states) >= limits.max_files:
-            raise SpoolFullError(
-                f"spool holds {len(self._states)} files, the limit is {limits.max_files}; "
-                "deliver queued files first",
-                field="max_files",
-            )
-        if self._total + size > limits.max_total_bytes:
-            raise SpoolFullError(
-                f"spool holds {self._total} bytes, adding {size} exceeds the limit of "
-                f"{limits.max_total_bytes} bytes; deliver queued files first",
-                field="max_total_bytes",
-            )
-
-    def track(self, entry_id: str, *, size: int, created: float) -> None:
-        """Start tracking a queued file (due at once)."""
-        old = self._states.get(entry_id)
-        if old is not None:
-            self._total -= old.size
-        self._states[entry_id] = EntryState(entry_id=entry_id, size=size, created=created)
-        self._total += size
-
-    def forget(self, entry_id: str) -> None:
-        """Stop tracking a file (delivered or moved away); unknown ids are ignored."""
-        old = self._states.pop(entry_id, None)
-        if old is not None:
-            self._total -= old.size
-
-    def state(self, entry_id: str) -> EntryState:
-        """The tracked state of one file.
-
-        Raises:
-            SpoolError: the id is not tracked.
-        """
-        try:
-            return self._states[entry_id]
-        except KeyError:
-            raise SpoolError(f"no queued file with id {entry_id!r}", field="entry_id") from None
-
-    def _is_expired(self, state: EntryState, now: float) -> bool:
-        max_age = self.limits.max_age
-        return max_age is not None and now - state.created > max_age
-
-    def due(self, now: float, *, force: bool = False) -> list[str]:
-        """Ids to attempt now, oldest first; expired ids are left out (see :meth:`expired`).
-
-        ``force`` ignores the backoff (an operator asked to send now).
-        """
-        ready = [
-            s
-            for s in self._states.values()
-            if (force or s.next_attempt <= now) and not self._is_expired(s, now)
-        ]
-        ready.sort(key=lambda s: (s.created, s.entry_id))
-        return [s.entry_id for s in ready]
-
-    def expired(self, now: float) -> list[str]:
-        """Ids older than ``max_age`` at ``now``, oldest first."""
-        old = [s for s in self._states.values() if self._is_expired(s, now)]
-        old.sort(key=lambda s: (s.created, s.entry_id))
-        return [s.entry_id for s in old]
-
-    def record_failure(self, entry_id: str, *, now: float, error: str) -> float:
-        """Note a failed attempt; return the time of the next attempt."""
-        state = self.state(entry_id)
-        failures = state.failures + 1
-        next_attempt = now + self.retry.delay(failures, entry_id)
-        self._states[entry_id] = EntryState(
-            entry_id=entry_id,
-            size=state.size,
-            created=state.created,
-            failures=failures,
-            next_attempt=next_attempt,
-            last_error=error,
-        )
-        return next_attempt
-
-    def restore(
-        self, entry_id: str, *, failures: int, next_attempt: float, last_error: str | None
-    ) -> None:
-        """Put back the retry state of a tracked file (saved before a restart)."""
-        state = self.state(entry_id)
-        self._states[entry_id] = EntryState(
-            entry_id=entry_id,
-            size=state.size,
-            created=state.created,
-            failures=max(0, failures),
-            next_attempt=next_attempt,
-            last_error=last_error,
-        )
-
-    def next_wakeup(self) -> float | None:
-        """The earliest time any tracked file is due, or ``None`` when nothing is queued."""
-        if not self._states:
-            return None
-        return min(s.next_attempt for s in self._states.values())
-
-
-# --- files ----------------------------------------------------------------------------------
+EntryStatus = Literal["queued", "already-queued", "already-delivered"]
+"""What :meth:`Spool.put` did: queued a new version; found the same bytes as the newest
+queued version of the name; or found the same bytes as the newest delivered version (within
+the duplicate window, nothing else queued), so nothing was queued."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SpoolEntry:
-    """One queued file.
+    """One queued (or, in :class:`FailedEntry`, refused) file.
 
     Attributes:
         entry_id: unique and stable: ``<UTC time queued>-<first 16 hex digits of SHA-256>``.
         name: the file name to deliver under (remote file name, e-mail attachment name).
         size: bytes.
         created: when it was queued, epoch seconds.
-        path: where the data lies in the outbox.
+        path: where the data lies in the spool (gone for ``"already-delivered"``).
+        status: what :meth:`Spool.put` did; ``"queued"`` for entries read from the spool.
     """
 
     entry_id: str
@@ -389,6 +146,7 @@ class SpoolEntry:
     size: int
     created: float
     path: Path
+    status: EntryStatus = "queued"
 
     def read_bytes(self) -> bytes:
         """The file's content."""
@@ -398,12 +156,19 @@ class SpoolEntry:
         """The file's content as a binary stream (the caller closes it)."""
         return self.path.open("rb")
 
+    def sha256(self) -> str:
+        """Hex SHA-256 of the content (read from the spool file)."""
+        digest = hashlib.sha256()
+        with self.open() as stream:
+            while block := stream.read(_CHUNK):
+                digest.update(block)
+        return digest.hexdigest()
+
     @property
     def temporary_name(self) -> str:
-        """Name for the remote copy while it is incomplete; stable for this entry.
-
-        Stable so that a re-upload after a crash overwrites the same partial file.
-        """
+        """Name for the remote copy while it is incomplete; unique to this entry and
+        stable, so a new attempt after a crash resumes or replaces its own partial file
+        and never touches another version's."""
         return f".{self.name}.{self.entry_id}.part"
 
     def to_dict(self) -> dict[str, Any]:
@@ -412,9 +177,56 @@ class SpoolEntry:
             "entry_id": self.entry_id,
             "name": self.name,
             "size": self.size,
-            "created": _format_epoch(self.created),
+            "created": format_epoch(self.created),
             "path": str(self.path),
+            "status": self.status,
         }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailedEntry:
+    """A file in ``failed/``: refused for good by the server, kept for an operator."""
+
+    entry: SpoolEntry
+    reason: str
+    failed_at: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form."""
+        return {
+            **self.entry.to_dict(),
+            "reason": self.reason,
+            "failed_at": None if self.failed_at is None else format_epoch(self.failed_at),
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryDelivered:
+    """A file was delivered (the transport confirmed the final name holds its bytes)."""
+
+    entry: SpoolEntry
+    destination: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryRefused:
+    """The server refused a file for good; it was moved to ``failed/`` (an event for
+    audit logs and alarms)."""
+
+    entry: SpoolEntry
+    reason: str
+    destination: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EntryExpired:
+    """A file was queued longer than ``max_age``; it was moved to ``expired/``."""
+
+    entry: SpoolEntry
+
+
+SpoolEvent = EntryDelivered | EntryRefused | EntryExpired
+"""What :class:`Spool` tells its ``on_event`` callback."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -424,27 +236,32 @@ class DeliveryReport:
     Attributes:
         delivered: files the transport confirmed (now removed from the spool).
         failed: ``(entry, message)`` for files whose attempt failed (still queued).
+        refused: ``(entry, reason)`` for files the server refused for good (now in
+            ``failed/``).
         expired: files moved to ``expired/`` by the age limit.
-        waiting: files not attempted because their retry time has not come.
+        waiting: files not attempted (retry time not come, an older version of their name
+            still queued, or the pass stopped at a failure).
         busy: ``True`` when another process held the spool lock, so nothing was attempted.
     """
 
     delivered: tuple[SpoolEntry, ...] = ()
     failed: tuple[tuple[SpoolEntry, str], ...] = ()
+    refused: tuple[tuple[SpoolEntry, str], ...] = ()
     expired: tuple[SpoolEntry, ...] = ()
     waiting: tuple[SpoolEntry, ...] = ()
     busy: bool = False
 
     @property
     def ok(self) -> bool:
-        """Nothing failed, expired or was skipped."""
-        return not (self.failed or self.expired or self.busy)
+        """Nothing failed, was refused, expired or was skipped."""
+        return not (self.failed or self.refused or self.expired or self.busy)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form."""
         return {
             "delivered": [e.to_dict() for e in self.delivered],
             "failed": [{**e.to_dict(), "error": msg} for e, msg in self.failed],
+            "refused": [{**e.to_dict(), "reason": msg} for e, msg in self.refused],
             "expired": [e.to_dict() for e in self.expired],
             "waiting": [e.to_dict() for e in self.waiting],
             "busy": self.busy,
@@ -452,40 +269,29 @@ class DeliveryReport:
 
 
 class Transport(Protocol):
-    """What the spool needs from a transport (SMTP, FTP, SFTP, or your own)."""
+    """What the spool needs from a transport (SMTP, FTP, SFTP, or your own).
+
+    Optional, used when present: ``destination`` (text naming where files go, recorded
+    with each delivery) and ``discard(entry)`` (remove the entry's temporary file on the
+    server when the spool gives the entry up).
+    """
 
     def deliver(self, entry: SpoolEntry) -> None:
-        """Deliver one file; return only when the peer has confirmed it.
+        """Deliver one file; return only when the peer confirmed that the final name holds
+        it (for uploads: the rename of the entry's own temporary name was confirmed).
 
         Raises:
+            EntryRefusedError: the peer refused this file for good.
             DeliveryError: the file was not (or not certainly) delivered.
         """
 
     def already_delivered(self, entry: SpoolEntry) -> bool:
-        """After a crash during an attempt: does the peer already hold this file?
-
-        Return ``False`` when the peer cannot be asked (the file is then sent again).
-        """
+        """After an interrupted attempt: does the final name hold exactly this entry's
+        bytes? ``True`` only when proved by content; ``False`` when not, or when the peer
+        cannot be asked (the file is then sent again)."""
 
     def close(self) -> None:
         """Release connections; the spool calls this after each delivery pass."""
-
-
-def _format_epoch(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _make_id(created: float, digest: str) -> str:
-    stamp = datetime.fromtimestamp(created, timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
-    return f"{stamp}-{digest[:16]}"
-
-
-def _parse_id(entry_id: str) -> float | None:
-    match = _ID_RE.match(entry_id)
-    if match is None:
-        return None
-    stamp = datetime.strptime(match.group(1), "%Y%m%dT%H%M%S%fZ").replace(tzinfo=timezone.utc)
-    return stamp.timestamp()
 
 
 class _Vanished(Exception):
@@ -528,6 +334,12 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _read_small(path: Path) -> bytes:
+    """At most MAX_JOURNAL_BYTES + 1 bytes of a journal file (a longer one is refused)."""
+    with path.open("rb") as stream:
+        return stream.read(MAX_JOURNAL_BYTES + 1)
+
+
 def _chunks(data: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]) -> Iterator[bytes]:
     if isinstance(data, (bytes, bytearray, memoryview)):
         view = memoryview(data)
@@ -550,6 +362,11 @@ def _chunks(data: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes]) -
             yield bytes(block)
 
 
+def _destination_of(transport: Transport) -> str:
+    destination = getattr(transport, "destination", None)
+    return destination if isinstance(destination, str) else type(transport).__name__
+
+
 class Spool:
     """A durable outbox directory (see the module text for layout and guarantees).
 
@@ -560,6 +377,10 @@ class Spool:
         clock: wall-clock epoch seconds; replace it in tests.
         durable: ``False`` skips every ``fsync`` (tests on tmpfs, benchmarks); the
             crash guarantees then hold against process crashes only, not power loss.
+        duplicate_window: seconds after a delivery during which offering the same bytes
+            under the same name again queues nothing (``None`` or 0: always queue).
+        on_event: called with an :data:`SpoolEvent` when a file is delivered, refused or
+            expired (audit logs, alarms); an exception it raises is logged, not raised.
 
     On opening, files left in ``tmp/`` by a killed writer are removed (they were never
     accepted) and entries with a ``.done`` marker are finished.
@@ -575,6 +396,8 @@ class Spool:
     delivering readings.csv b'meter_id;value\\n'
     >>> len(report.delivered), spool.entries()
     (1, [])
+    >>> spool.put("readings.csv", b"meter_id;value\\n").status
+    'already-delivered'
     """
 
     def __init__(
@@ -585,26 +408,34 @@ class Spool:
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.time,
         durable: bool = True,
+        duplicate_window: float | None = _DEFAULT_DUPLICATE_WINDOW,
+        on_event: Callable[[SpoolEvent], None] | None = None,
     ) -> None:
         self.directory = Path(directory)
         self.plan = DeliveryPlan(retry, limits)
+        self.duplicate_window = duplicate_window or 0.0
+        self._on_event = on_event
         self._clock = clock
         self._durable = durable
         self._lock = threading.RLock()
         self._entries: dict[str, SpoolEntry] = {}
-        # (name, first 16 hex digits of SHA-256) -> entry id, to make put() idempotent
-        self._by_content: dict[tuple[str, str], str] = {}
-        self._ignored: set[str] = set()
+        self._by_name: dict[str, dict[str, SpoolEntry]] = {}
+        self._unrecognised: set[str] = set()
+        self._deliveries_seen: tuple[int, int] | None = None
+        self._newest_delivered: dict[str, DeliveryRecord] = {}
+        self._delivery_lines = 0
         self._tmp = self.directory / "tmp"
         self._outbox = self.directory / "outbox"
         self._journal = self.directory / "journal"
         self._expired = self.directory / "expired"
+        self._failed = self.directory / "failed"
+        self._deliveries = self.directory / "deliveries.jsonl"
         try:
-            for folder in (self._tmp, self._outbox, self._journal, self._expired):
+            for folder in (self._tmp, self._outbox, self._journal, self._expired, self._failed):
                 folder.mkdir(parents=True, exist_ok=True)
+            self._recover()
         except OSError as exc:
-            raise SpoolError(f"cannot create spool directory {self.directory}: {exc}") from None
-        self._recover()
+            raise SpoolError(f"cannot use spool directory {self.directory}: {exc}") from None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -613,22 +444,33 @@ class Spool:
             if _being_written(leftover):
                 continue
             log.info("removing %s left by an interrupted write", leftover)
-            with contextlib.suppress(FileNotFoundError):
+            with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                 leftover.unlink()
         self._rescan()
+
+    def _outbox_entries(self) -> Iterator[SpoolEntry]:
+        for item in sorted(os.scandir(self._outbox), key=lambda i: i.name):
+            parsed = parse_entry_file_name(item.name)
+            if parsed is None or not item.is_file(follow_symlinks=False):
+                if item.name not in self._unrecognised:
+                    self._unrecognised.add(item.name)
+                    log.warning("ignoring %s: not a file the spool made", item.path)
+                continue
+            entry_id, created, name = parsed
+            try:
+                size = item.stat(follow_symlinks=False).st_size
+            except FileNotFoundError:
+                continue
+            yield SpoolEntry(
+                entry_id=entry_id, name=name, size=size, created=created, path=Path(item.path)
+            )
 
     def _rescan(self) -> None:
         """Bring the index in line with the outbox (files put or delivered by other
         processes), finish entries marked done, and drop markers of vanished files."""
         with self._lock:
             present: set[str] = set()
-            for path in sorted(self._outbox.iterdir()):
-                entry = self._entry_from_path(path)
-                if entry is None:
-                    if path.name not in self._ignored:
-                        self._ignored.add(path.name)
-                        log.warning("ignoring %s: not a spool file name", path)
-                    continue
+            for entry in self._outbox_entries():
                 if self._marker(entry.entry_id, "done").exists():
                     log.info("finishing %s: delivered before an interruption", entry.name)
                     self._remove(entry)
@@ -642,52 +484,43 @@ class Spool:
                 self._unindex(self._entries[entry_id])
             for marker in self._journal.iterdir():
                 if marker.name.partition(".")[0] not in present:
-                    with contextlib.suppress(FileNotFoundError):
+                    with contextlib.suppress(FileNotFoundError, IsADirectoryError):
                         marker.unlink()
 
     def _load_retry_state(self, entry_id: str) -> None:
         path = self._marker(entry_id, "retry")
         try:
-            saved = json.loads(path.read_text(encoding="utf-8"))
+            saved = read_retry_state(
+                _read_small(path), now=self._clock(), longest_delay=self.plan.retry.longest
+            )
             self.plan.restore(
                 entry_id,
-                failures=int(saved["failures"]),
-                next_attempt=float(saved["next_attempt"]),
-                last_error=str(saved["last_error"]) if saved.get("last_error") else None,
+                failures=saved.failures,
+                next_attempt=saved.next_attempt,
+                last_error=saved.last_error,
             )
         except FileNotFoundError:
             return
-        except (OSError, ValueError, TypeError, KeyError) as exc:
-            # A torn save only loses the backoff: the file is due at once.
-            log.debug("ignoring unreadable retry state %s: %s", path, exc)
+        except (OSError, SpoolError) as exc:
+            # Only the backoff is lost: the file is due at once, never stuck.
+            log.warning("dropping unreadable retry state %s: %s", path, exc)
+            with contextlib.suppress(OSError):
+                path.unlink()
 
     def _save_retry_state(self, entry_id: str) -> None:
         state = self.plan.state(entry_id)
         path = self._marker(entry_id, "retry")
         temporary = path.with_name(path.name + ".tmp")
-        text = json.dumps(
-            {
-                "failures": state.failures,
-                "next_attempt": state.next_attempt,
-                "last_error": state.last_error,
-            }
-        )
+        text = RetryState(
+            failures=state.failures,
+            next_attempt=state.next_attempt,
+            last_error=state.last_error,
+        ).to_json()
         try:
             temporary.write_text(text, encoding="utf-8")
             os.replace(temporary, path)
         except OSError as exc:
             log.warning("cannot save the retry state of %s: %s", entry_id, exc)
-
-    def _entry_from_path(self, path: Path) -> SpoolEntry | None:
-        entry_id, sep, name = path.name.partition(_SEPARATOR)
-        created = _parse_id(entry_id) if sep else None
-        if created is None or not name:
-            return None
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            return None
-        return SpoolEntry(entry_id=entry_id, name=name, size=size, created=created, path=path)
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -699,13 +532,25 @@ class Spool:
         """Queue ``data`` to be delivered as ``name``; return once it is durable.
 
         ``data`` may be bytes, a binary file object or an iterable of byte chunks; it is
-        streamed, so its size is bounded only by the limits. Offering the same name and
-        content again while the first is still queued returns the queued entry.
+        streamed, so its size is bounded only by the limits. The returned entry's
+        ``status`` says what happened (see :data:`EntryStatus`): the same bytes as the
+        newest queued version of ``name`` return that entry; the same bytes as the newest
+        version delivered within ``duplicate_window`` (and nothing of that name queued)
+        queue nothing.
 
         Raises:
             SpoolError: bad name, or the file system failed (nothing is queued then).
             SpoolFullError: a limit would be exceeded (nothing is queued then).
         """
+        return self._accept(name, data, skip_delivered=True)
+
+    def _accept(
+        self,
+        name: str,
+        data: bytes | bytearray | memoryview | BinaryIO | Iterable[bytes],
+        *,
+        skip_delivered: bool,
+    ) -> SpoolEntry:
         check_file_name(name)
         max_bytes = self.plan.limits.max_file_bytes
         digest = hashlib.sha256()
@@ -728,26 +573,18 @@ class Spool:
                     os.fsync(out.fileno())
             hexdigest = digest.hexdigest()
             with self._lock:
-                existing = self._find(name, hexdigest)
+                existing = self._same_as_newest(name, hexdigest, size, skip_delivered)
                 if existing is not None:
                     tmp.unlink()
                     return existing
                 self.plan.admit(size)
-                created = self._clock()
-                entry_id = _make_id(created, hexdigest)
-                while entry_id in self._entries:  # same content queued twice within 1 us
-                    created += 1e-6
-                    entry_id = _make_id(created, hexdigest)
-                final = self._outbox / f"{entry_id}{_SEPARATOR}{name}"
+                entry_id, created = self._new_id(name, hexdigest)
+                final = self._outbox / f"{entry_id}{ENTRY_SEPARATOR}{name}"
                 os.replace(tmp, final)
                 if self._durable:
                     _fsync_dir(self._outbox)
                 entry = SpoolEntry(
-                    entry_id=entry_id,
-                    name=name,
-                    size=size,
-                    created=_parse_id(entry_id) or created,
-                    path=final,
+                    entry_id=entry_id, name=name, size=size, created=created, path=final
                 )
                 self._index(entry)
         except BaseException as exc:
@@ -758,6 +595,63 @@ class Spool:
             raise
         log.debug("queued %s as %s (%d bytes)", name, entry.entry_id, size)
         return entry
+
+    def _new_id(self, name: str, hexdigest: str) -> tuple[str, float]:
+        """A fresh entry id and its time, later than every queued version of ``name`` (a
+        clock that stood still or went back must not reorder versions)."""
+        versions = self._by_name.get(name, {})
+        floor = max((e.created for e in versions.values()), default=None)
+        moment = self._clock()
+        if floor is not None:
+            moment = max(moment, floor)
+        while True:
+            try:
+                entry_id = make_entry_id(moment, hexdigest)
+            except (ValueError, OverflowError, OSError):
+                raise SpoolError(
+                    f"cannot queue {name} after its queued version dated "
+                    f"{format_epoch(moment)}", field="name",
+                ) from None
+            created = parse_entry_id(entry_id)
+            assert created is not None  # make_entry_id makes parseable ids
+            if entry_id not in self._entries and (floor is None or created > floor):
+                return entry_id, created
+            moment = created + 1e-6
+
+    def _same_as_newest(
+        self, name: str, hexdigest: str, size: int, skip_delivered: bool
+    ) -> SpoolEntry | None:
+        versions = self._by_name.get(name)
+        if versions:
+            newest = max(versions.values(), key=lambda e: (e.created, e.entry_id))
+            if (
+                newest.entry_id.endswith(hexdigest[:16])
+                and newest.size == size
+                and newest.sha256() == hexdigest
+            ):
+                return SpoolEntry(
+                    entry_id=newest.entry_id, name=name, size=size, created=newest.created,
+                    path=newest.path, status="already-queued",
+                )
+            return None
+        if not skip_delivered or not self.duplicate_window:
+            return None
+        record = self._load_deliveries().get(name)
+        if (
+            record is None
+            or record.sha256 != hexdigest
+            or self._clock() - record.delivered > self.duplicate_window
+        ):
+            return None
+        parsed = parse_entry_file_name(f"{record.entry_id}{ENTRY_SEPARATOR}{name}")
+        log.info("%s: the same bytes were delivered at %s; not queued again", name,
+                 format_epoch(record.delivered))
+        return SpoolEntry(
+            entry_id=record.entry_id, name=name, size=size,
+            created=parsed[1] if parsed else record.delivered,
+            path=self._outbox / f"{record.entry_id}{ENTRY_SEPARATOR}{name}",
+            status="already-delivered",
+        )
 
     def put_file(self, path: str | os.PathLike[str], *, name: str | None = None) -> SpoolEntry:
         """Queue a copy of the file at ``path`` (delivered under its own name or ``name``).
@@ -772,19 +666,106 @@ class Spool:
         except OSError as exc:
             raise SpoolError(f"cannot read {source}: {exc.strerror or exc}") from None
 
-    def _find(self, name: str, hexdigest: str) -> SpoolEntry | None:
-        entry_id = self._by_content.get((name, hexdigest[:16]))
-        return None if entry_id is None else self._entries.get(entry_id)
-
     def _index(self, entry: SpoolEntry) -> None:
         self._entries[entry.entry_id] = entry
-        self._by_content[(entry.name, entry.entry_id[-16:])] = entry.entry_id
-        self.plan.track(entry.entry_id, size=entry.size, created=entry.created)
+        self._by_name.setdefault(entry.name, {})[entry.entry_id] = entry
+        self.plan.track(entry.entry_id, size=entry.size, created=entry.created, name=entry.name)
 
     def _unindex(self, entry: SpoolEntry) -> None:
         self._entries.pop(entry.entry_id, None)
-        self._by_content.pop((entry.name, entry.entry_id[-16:]), None)
+        versions = self._by_name.get(entry.name)
+        if versions is not None:
+            versions.pop(entry.entry_id, None)
+            if not versions:
+                del self._by_name[entry.name]
         self.plan.forget(entry.entry_id)
+
+    # -- the delivery log ------------------------------------------------------------------
+
+    def _load_deliveries(self) -> dict[str, DeliveryRecord]:
+        """The newest delivered version of each name, read again only when the log changed."""
+        try:
+            info = self._deliveries.stat()
+        except FileNotFoundError:
+            self._deliveries_seen, self._newest_delivered, self._delivery_lines = None, {}, 0
+            return self._newest_delivered
+        seen = (info.st_size, info.st_mtime_ns)
+        if seen != self._deliveries_seen:
+            newest: dict[str, DeliveryRecord] = {}
+            records = self._read_deliveries()
+            for record in records:
+                current = newest.get(record.name)
+                if current is None or record.delivered >= current.delivered:
+                    newest[record.name] = record
+            self._deliveries_seen, self._newest_delivered = seen, newest
+            self._delivery_lines = len(records)
+        return self._newest_delivered
+
+    def _read_deliveries(self) -> list[DeliveryRecord]:
+        limit = (MAX_JOURNAL_BYTES + 1) * _RECENT_DELIVERIES * 2
+        try:
+            with self._deliveries.open("rb") as stream:
+                stream.seek(0, os.SEEK_END)
+                length = stream.tell()
+                stream.seek(max(0, length - limit))
+                data = stream.read(limit)
+        except FileNotFoundError:
+            return []
+        lines = data.split(b"\n")
+        if length > limit:
+            lines = lines[1:]  # the first line was cut by the seek
+        records = []
+        for number, line in enumerate(lines):
+            if not line.strip():
+                continue
+            try:
+                records.append(read_delivery_record(line))
+            except SpoolError as exc:
+                log.warning("%s: skipping line %d: %s", self._deliveries, number + 1, exc)
+        return records
+
+    def _record_delivery(self, entry: SpoolEntry, destination: str) -> None:
+        record = DeliveryRecord(
+            entry_id=entry.entry_id,
+            name=entry.name,
+            size=entry.size,
+            sha256=entry.sha256(),
+            delivered=self._clock(),
+            destination=destination,
+        )
+        fd = os.open(self._deliveries, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            os.write(fd, record.to_json_line().encode("utf-8"))
+            if self._durable:
+                os.fsync(fd)
+        finally:
+            os.close(fd)
+        self._load_deliveries()
+        if self._delivery_lines > 2 * _RECENT_DELIVERIES:
+            self._compact_deliveries()
+
+    def _compact_deliveries(self) -> None:
+        records = self._read_deliveries()[-_RECENT_DELIVERIES:]
+        temporary = self._deliveries.with_name(self._deliveries.name + ".tmp")
+        with temporary.open("w", encoding="utf-8") as out:
+            out.writelines(r.to_json_line() for r in records)
+            out.flush()
+            if self._durable:
+                os.fsync(out.fileno())
+        os.replace(temporary, self._deliveries)
+        self._load_deliveries()
+
+    def recent_deliveries(self, limit: int = 50) -> list[DeliveryRecord]:
+        """The last ``limit`` confirmed deliveries, newest first."""
+        seen: set[str] = set()
+        newest_first = []
+        for record in reversed(self._read_deliveries()):
+            if record.entry_id not in seen:  # a crash may have recorded one twice
+                seen.add(record.entry_id)
+                newest_first.append(record)
+            if len(newest_first) >= limit:
+                break
+        return newest_first
 
     # -- reading the queue -----------------------------------------------------------------
 
@@ -797,15 +778,86 @@ class Spool:
         """Files moved to ``expired/`` by the age limit."""
         return sorted(self._expired.iterdir())
 
+    def failed_entries(self) -> list[FailedEntry]:
+        """Files in ``failed/`` with their reasons, oldest first."""
+        found = []
+        for path in sorted(self._failed.iterdir()):
+            parsed = parse_entry_file_name(path.name)
+            if parsed is None or not path.is_file():
+                continue
+            entry_id, created, name = parsed
+            reason, failed_at = "no reason recorded", None
+            with contextlib.suppress(OSError, SpoolError):
+                reason, failed_at = read_failure_reason(_read_small(self._reason_file(entry_id)))
+            with contextlib.suppress(FileNotFoundError):
+                entry = SpoolEntry(entry_id=entry_id, name=name, size=path.stat().st_size,
+                                   created=created, path=path)
+                found.append(FailedEntry(entry=entry, reason=reason, failed_at=failed_at))
+        return sorted(found, key=lambda f: (f.entry.created, f.entry.entry_id))
+
+    def listing(self, *, recent: int = 20) -> dict[str, Any]:
+        """What ``exporters spool list`` shows, as plain JSON-able data: the queue (with
+        each file's retry state), ``failed/`` with reasons, ``expired/``, the ``recent``
+        last deliveries, and outbox files the spool did not make (``unrecognised``)."""
+        self._rescan()
+        with self._lock:
+            queued = [
+                {**e.to_dict(), **{
+                    k: v for k, v in self.plan.state(e.entry_id).to_dict().items()
+                    if k in ("failures", "last_error")
+                }, "next_attempt": format_epoch(self.plan.state(e.entry_id).next_attempt)}
+                for e in self.entries()
+            ]
+            unrecognised = sorted(self._unrecognised)
+        return {
+            "directory": str(self.directory),
+            "queued": queued,
+            "failed": [f.to_dict() for f in self.failed_entries()],
+            "expired": [p.name for p in self.expired_files()],
+            "delivered": [r.to_dict() for r in self.recent_deliveries(recent)],
+            "unrecognised": unrecognised,
+        }
+
     def next_wakeup(self) -> float | None:
         """When the next queued file is due (epoch seconds), or ``None`` if none is queued."""
         with self._lock:
             return self.plan.next_wakeup()
 
+    def requeue(self, entry_id: str) -> SpoolEntry:
+        """Put a file from ``failed/`` back into the queue as the newest version of its name
+        (an operator fixed the cause); it is delivered even if the same bytes were
+        delivered before.
+
+        Raises:
+            SpoolError: no such entry in ``failed/`` (``field`` is ``"entry_id"``).
+        """
+        matches = [
+            p for p in self._failed.glob(f"{entry_id}{ENTRY_SEPARATOR}*")
+            if parse_entry_file_name(p.name) is not None
+        ] if parse_entry_file_name(f"{entry_id}{ENTRY_SEPARATOR}x") else []
+        if not matches:
+            raise SpoolError(f"no entry {entry_id!r} in {self._failed}", field="entry_id")
+        path = matches[0]
+        parsed = parse_entry_file_name(path.name)
+        assert parsed is not None  # checked above
+        try:
+            with path.open("rb") as stream:
+                entry = self._accept(parsed[2], stream, skip_delivered=False)
+            path.unlink()
+            with contextlib.suppress(FileNotFoundError):
+                self._reason_file(entry_id).unlink()
+        except OSError as exc:
+            raise SpoolError(f"cannot requeue {path}: {exc}") from None
+        log.info("requeued %s as %s", path.name, entry.entry_id)
+        return entry
+
     # -- delivering ------------------------------------------------------------------------
 
     def _marker(self, entry_id: str, kind: str) -> Path:
         return self._journal / f"{entry_id}.{kind}"
+
+    def _reason_file(self, entry_id: str) -> Path:
+        return self._failed / f"{entry_id}.reason"
 
     def _mark(self, entry_id: str, kind: str) -> None:
         marker = self._marker(entry_id, kind)
@@ -816,6 +868,11 @@ class Spool:
         if self._durable:
             _fsync_dir(self._journal)
 
+    def _drop_markers(self, entry_id: str) -> None:
+        for kind in ("done", "sending", "retry"):
+            with contextlib.suppress(FileNotFoundError):
+                self._marker(entry_id, kind).unlink()
+
     def _remove(self, entry: SpoolEntry) -> None:
         with contextlib.suppress(FileNotFoundError):
             entry.path.unlink()
@@ -823,9 +880,14 @@ class Spool:
             _fsync_dir(self._outbox)
         # The data file is gone for good before the markers go: a crash in between leaves
         # orphan markers, which opening removes.
-        for kind in ("done", "sending", "retry"):
-            with contextlib.suppress(FileNotFoundError):
-                self._marker(entry.entry_id, kind).unlink()
+        self._drop_markers(entry.entry_id)
+
+    def _move_aside(self, entry: SpoolEntry, folder: Path) -> None:
+        os.replace(entry.path, folder / entry.path.name)
+        if self._durable:
+            _fsync_dir(folder)
+            _fsync_dir(self._outbox)
+        self._drop_markers(entry.entry_id)
 
     def _expire(self, entry: SpoolEntry, now: float) -> None:
         age_days = (now - entry.created) / 86400
@@ -835,13 +897,24 @@ class Spool:
             age_days,
             self._expired,
         )
-        os.replace(entry.path, self._expired / entry.path.name)
-        if self._durable:
-            _fsync_dir(self._expired)
-            _fsync_dir(self._outbox)
-        for kind in ("done", "sending", "retry"):
-            with contextlib.suppress(FileNotFoundError):
-                self._marker(entry.entry_id, kind).unlink()
+        self._move_aside(entry, self._expired)
+
+    def _refuse(self, entry: SpoolEntry, reason: str) -> None:
+        reason_file = self._reason_file(entry.entry_id)
+        temporary = reason_file.with_name(reason_file.name + ".tmp")
+        temporary.write_text(format_failure_reason(reason, self._clock()), encoding="utf-8")
+        os.replace(temporary, reason_file)
+        self._move_aside(entry, self._failed)
+        log.warning("%s was refused for good (%s); moved to %s", entry.name, reason,
+                    self._failed)
+
+    def _emit(self, event: SpoolEvent) -> None:
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event)
+        except Exception:  # a broken audit hook must not stop delivery
+            log.exception("the spool's on_event callback failed")
 
     @contextlib.contextmanager
     def _process_lock(self) -> Iterator[bool]:
@@ -871,17 +944,20 @@ class Spool:
         force: bool = False,
         stop_on_error: bool = True,
     ) -> DeliveryReport:
-        """Attempt every due file once, oldest first, and report.
+        """Attempt every due file once, oldest first (versions of a name in order), and
+        report.
 
         Args:
             transport: where to send (SMTP, FTP, SFTP or anything with its methods).
             now: epoch seconds for the schedule; default the spool's clock.
             force: ignore the backoff and attempt every queued file.
-            stop_on_error: after the first failure, leave the remaining files for the next
-                pass (a dead server fails them all the same) instead of trying each.
+            stop_on_error: after the first transient failure, leave the remaining files for
+                the next pass (a dead server fails them all the same) instead of trying
+                each. A file refused for good never stops the pass.
 
-        Files that failed stay queued with their next attempt scheduled. Another process
-        delivering from the same directory makes this pass return ``busy``.
+        Files that failed stay queued with their next attempt scheduled; refused files are
+        moved to ``failed/``. Another process delivering from the same directory makes this
+        pass return ``busy``.
         """
         with self._process_lock() as locked:
             if not locked:
@@ -894,13 +970,24 @@ class Spool:
                 except Exception:  # closing must not hide the report
                     log.debug("transport close failed", exc_info=True)
 
+    def _give_up(self, transport: Transport, entry: SpoolEntry) -> None:
+        discard = getattr(transport, "discard", None)
+        if discard is None:
+            return
+        try:
+            discard(entry)
+        except Exception as exc:  # best effort: the server's file is only clutter
+            log.info("could not remove the temporary file of %s: %s", entry.name, exc)
+
     def _deliver_locked(
         self, transport: Transport, now: float | None, force: bool, stop_on_error: bool
     ) -> DeliveryReport:
         moment = self._clock() if now is None else now
+        destination = _destination_of(transport)
         self._rescan()
         delivered: list[SpoolEntry] = []
         failed: list[tuple[SpoolEntry, str]] = []
+        refused: list[tuple[SpoolEntry, str]] = []
         expired: list[SpoolEntry] = []
         with self._lock:
             for entry_id in self.plan.expired(moment):
@@ -908,49 +995,70 @@ class Spool:
                 self._unindex(entry)
                 self._expire(entry, moment)
                 expired.append(entry)
-            due = [self._entries[i] for i in self.plan.due(moment, force=force)]
+        for entry in expired:
+            self._give_up(transport, entry)
+            self._emit(EntryExpired(entry=entry))
+        attempted: set[str] = set()
         stopped = False
-        for entry in due:
-            if stopped:
+        while not stopped:
+            with self._lock:
+                batch = self.plan.due(moment, force=force, exclude=attempted)
+            if not batch:
                 break
-            try:
-                self._attempt(transport, entry)
-            except _Vanished:
-                continue
-            except DeliveryError as exc:
-                message = exc.message
-                failed.append((entry, message))
-                with self._lock:
-                    next_at = self.plan.record_failure(entry.entry_id, now=moment, error=message)
-                    self._save_retry_state(entry.entry_id)
-                log.warning(
-                    "delivery of %s failed (%s); next attempt at %s",
-                    entry.name,
-                    message,
-                    _format_epoch(next_at),
-                )
-                stopped = stop_on_error
-                continue
-            delivered.append(entry)
+            for entry_id in batch:
+                attempted.add(entry_id)
+                found = self._entries.get(entry_id)
+                if found is None:
+                    continue
+                entry = found
+                try:
+                    outcome, message = self._attempt(transport, entry, destination)
+                except _Vanished:
+                    continue
+                if outcome is Outcome.DELIVERED:
+                    delivered.append(entry)
+                    self._emit(EntryDelivered(entry=entry, destination=destination))
+                elif outcome is Outcome.PERMANENT:
+                    with self._lock:
+                        self._unindex(entry)
+                        self._refuse(entry, message)
+                    refused.append((entry, message))
+                    self._give_up(transport, entry)
+                    self._emit(EntryRefused(entry=entry, reason=message,
+                                            destination=destination))
+                else:
+                    failed.append((entry, message))
+                    with self._lock:
+                        next_at = self.plan.record_failure(
+                            entry.entry_id, now=moment, error=message
+                        )
+                        self._save_retry_state(entry.entry_id)
+                    log.warning(
+                        "delivery of %s failed (%s); next attempt at %s",
+                        entry.name,
+                        message,
+                        format_epoch(next_at),
+                    )
+                    if stop_on_error:
+                        stopped = True
+                        break
         with self._lock:
-            done_ids = {e.entry_id for e in delivered}
             failed_ids = {e.entry_id for e, _ in failed}
-            waiting = tuple(
-                e
-                for e in sorted(self._entries.values(), key=lambda e: (e.created, e.entry_id))
-                if e.entry_id not in done_ids and e.entry_id not in failed_ids
-            )
+            waiting = tuple(e for e in self.entries() if e.entry_id not in failed_ids)
         return DeliveryReport(
-            delivered=tuple(delivered), failed=tuple(failed), expired=tuple(expired),
-            waiting=waiting,
+            delivered=tuple(delivered), failed=tuple(failed), refused=tuple(refused),
+            expired=tuple(expired), waiting=waiting,
         )
 
-    def _attempt(self, transport: Transport, entry: SpoolEntry) -> None:
+    def _attempt(
+        self, transport: Transport, entry: SpoolEntry, destination: str
+    ) -> tuple[Outcome, str]:
         if not entry.path.exists():
             # Delivered (or expired) by another process since this one looked.
             with self._lock:
                 self._unindex(entry)
             raise _Vanished
+        error: DeliveryError | None = None
         try:
             resumed = self._marker(entry.entry_id, "sending").exists()
             if resumed and transport.already_delivered(entry):
@@ -958,23 +1066,34 @@ class Spool:
             else:
                 self._mark(entry.entry_id, "sending")
                 transport.deliver(entry)
-            self._mark(entry.entry_id, "done")
-        except DeliveryError:
-            raise
+        except DeliveryError as exc:
+            error = exc
         except OSError as exc:
             # The spool's own files failed (disk full, permissions): the entry stays queued.
-            raise DeliveryError(f"spool file system error: {exc}") from exc
+            error = DeliveryError(f"spool file system error: {exc}")
         except Exception as exc:
             # A transport bug must not stop a long-running delivery loop; it counts as a
             # failed attempt and is logged with its traceback.
             log.exception("transport %s failed unexpectedly", type(transport).__name__)
-            raise DeliveryError(
+            error = DeliveryError(
                 f"unexpected {type(exc).__name__} in {type(transport).__name__}: {exc}"
-            ) from exc
-        with self._lock:
-            self._remove(entry)
-            self._unindex(entry)
+            )
+        outcome = outcome_of(error)
+        if outcome is not Outcome.DELIVERED:
+            assert error is not None  # outcome_of(None) is DELIVERED
+            return outcome, error.message
+        try:
+            # Recorded before the done marker: a crash in between leaves a .sending entry,
+            # which the next pass proves by content (or sends again), never loses.
+            self._record_delivery(entry, destination)
+            self._mark(entry.entry_id, "done")
+            with self._lock:
+                self._remove(entry)
+                self._unindex(entry)
+        except OSError as exc:
+            return Outcome.TRANSIENT, f"delivered, but the spool could not record it: {exc}"
         log.info("delivered %s", entry.name)
+        return Outcome.DELIVERED, ""
 
     def serve(
         self,

@@ -1,10 +1,18 @@
-"""Command-line subcommands for delivery: ``send`` (SMTP), ``upload`` (FTP/FTPS/SFTP), ``mqtt``.
+"""Command-line subcommands for delivery: ``send`` (SMTP), ``upload`` (FTP/FTPS/SFTP), ``mqtt``,
+``spool`` (look into and repair a spool).
 
 ``send`` and ``upload`` put the named files into a spool directory first (``--spool DIR``;
-default one directory per destination under the user's cache directory) and then deliver
-everything queued there for that destination, including files left by earlier failed
-runs. Exit status 0 only when every file was delivered; otherwise 1 with one line that says
-why, and the files stay queued for the next run.
+default one directory per destination under the user's cache directory), before any
+network activity, and then deliver everything queued there for that destination, including
+files left by earlier failed runs; with ``--retry`` and no file they only deliver what is
+queued. Exit status 0 only when every file was delivered; otherwise 1 with one line that
+says why: files that failed stay queued for the next run, files the server refused for good
+are in ``failed/``. A file whose bytes were already delivered under its name (the newest
+version, within the spool's duplicate window) is reported and not sent again.
+
+``spool list`` prints, as one JSON object per spool directory, the queue, ``failed/`` with
+reasons and the recent deliveries (a caller that was killed finds there what was accepted);
+``spool requeue ID`` puts a failed file back into the queue.
 
 ``mqtt`` publishes readings (telegram documents or readings as JSON lines on stdin) and exits
 0 when the broker acknowledged every message, 1 when it did not within ``--timeout``.
@@ -14,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import logging
 import os
 import re
@@ -27,19 +36,25 @@ from ._errors import ExportError
 from ._reading import parse_timestamp
 from ._spool import Spool, Transport
 
-__all__ = ["default_spool_directory", "parse_host_port", "register"]
+__all__ = ["default_spool_directory", "default_spool_root", "parse_host_port", "register"]
 
 log = logging.getLogger(__name__)
 
 PROG = "exporters"
 
 
+def default_spool_root() -> Path:
+    """``$XDG_CACHE_HOME/meterkit/spool`` (``~/.cache`` without it): where the default spool
+    directories of ``send`` and ``upload`` are."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "meterkit" / "spool"
+
+
 def default_spool_directory(destination: str) -> Path:
     """``$XDG_CACHE_HOME/meterkit/spool/<destination slug>`` (``~/.cache`` without it)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     slug = re.sub(r"[^A-Za-z0-9.-]+", "_", destination).strip("_")[:60]
     digest = hashlib.sha256(destination.encode()).hexdigest()[:8]
-    return Path(base) / "meterkit" / "spool" / f"{slug}-{digest}"
+    return default_spool_root() / f"{slug}-{digest}"
 
 
 def parse_host_port(text: str, default_port: int | None = None) -> tuple[str, int]:
@@ -117,48 +132,60 @@ def _add_spool_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_file_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("files", nargs="*", metavar="FILE")
+    parser.add_argument(
+        "--retry", action="store_true",
+        help="deliver what is queued for this destination (no FILE needed)",
+    )
+
+
 def _deliver_files(
     args: argparse.Namespace, transport: Transport, destination: str, command: str
 ) -> int:
     _quiet_library_logs()
+    if not args.files and not args.retry:
+        raise ExportError("name the files to deliver, or --retry to deliver what is queued",
+                          field="files")
     directory = Path(args.spool) if args.spool else default_spool_directory(destination)
     for path in args.files:
         if not Path(path).is_file():
             raise ExportError(f"no such file: {path}", field="files")
     spool = Spool(directory)
     for path in args.files:
-        spool.put_file(path)
+        entry = spool.put_file(path)
+        if entry.status == "already-delivered":
+            print(
+                f"{PROG} {command}: {entry.name}: these bytes were already delivered to "
+                f"{destination}; not sent again",
+                file=sys.stderr,
+            )
     report = spool.deliver(transport, force=True)
     for entry in report.delivered:
         log.info("delivered %s", entry.name)
     left = len(spool.entries())
+    problems = []
     if report.busy:
-        print(
-            f"{PROG} {command}: error: another process is delivering from {directory}; "
-            f"{left} file(s) stay queued",
-            file=sys.stderr,
-        )
-        return 1
+        problems.append(f"another process is delivering from {directory}")
     if report.failed:
-        message = report.failed[0][1]
-        print(
-            f"{PROG} {command}: error: {message}; {left} file(s) stay queued in {directory}",
-            file=sys.stderr,
+        problems.append(report.failed[0][1])
+    if report.refused:
+        names = ", ".join(f"{e.name} ({reason})" for e, reason in report.refused)
+        problems.append(
+            f"refused for good and moved to {directory / 'failed'}: {names}"
         )
-        return 1
     if report.expired:
-        print(
-            f"{PROG} {command}: error: {len(report.expired)} file(s) queued longer than the "
-            f"age limit were moved to {directory / 'expired'} without delivery",
-            file=sys.stderr,
+        problems.append(
+            f"{len(report.expired)} file(s) queued longer than the age limit were moved to "
+            f"{directory / 'expired'} without delivery"
         )
-        return 1
-    if left:
-        print(
-            f"{PROG} {command}: error: {left} file(s) not delivered yet, still queued in "
-            f"{directory}",
-            file=sys.stderr,
-        )
+    if left and not problems:
+        problems.append("some files are not delivered yet")
+    if problems:
+        delivered = f"delivered {len(report.delivered)} file(s); " if report.delivered else ""
+        stay = f"; {left} file(s) stay queued in {directory}" if left else ""
+        print(f"{PROG} {command}: error: {delivered}{'; '.join(problems)}{stay}",
+              file=sys.stderr)
         return 1
     count = len(report.delivered)
     print(f"{PROG} {command}: delivered {count} file(s) to {destination}", file=sys.stderr)
@@ -219,7 +246,7 @@ def _add_send(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
         "spool: exit 0 only when the server accepted every file; otherwise the files stay "
         "queued and the next run sends them.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    _add_file_arguments(parser)
     parser.add_argument("--smtp", required=True, type=lambda t: parse_host_port(t, 587),
                         metavar="HOST:PORT", help="SMTP server (port default 587)")
     parser.add_argument("--from", dest="sender", required=True, metavar="ADDRESS")
@@ -333,7 +360,7 @@ def _add_upload(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
         "delivered; otherwise they stay queued for the next run.",
     )
     parser.add_argument("url", metavar="URL")
-    parser.add_argument("files", nargs="+", metavar="FILE")
+    _add_file_arguments(parser)
     parser.add_argument("--password-env", metavar="VAR",
                         help="read the password from environment variable VAR "
                         "(better than a password in the URL)")
@@ -450,9 +477,77 @@ def _add_mqtt(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
     parser.set_defaults(func=_run_mqtt)
 
 
+# --- spool ----------------------------------------------------------------------------------
+
+
+def _spool_directories(args: argparse.Namespace) -> list[Path]:
+    if args.spool:
+        if not Path(args.spool).is_dir():
+            raise ExportError(f"no spool directory {args.spool}", field="spool")
+        return [Path(args.spool)]
+    root = default_spool_root()
+    return sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+
+
+def _run_spool_list(args: argparse.Namespace) -> int:
+    _quiet_library_logs()
+    for directory in _spool_directories(args):
+        listing = Spool(directory).listing(recent=args.recent)
+        print(json.dumps(listing, ensure_ascii=False))
+    return 0
+
+
+def _run_spool_requeue(args: argparse.Namespace) -> int:
+    _quiet_library_logs()
+    for directory in _spool_directories(args):
+        spool = Spool(directory)
+        if any(f.entry.entry_id == args.entry_id for f in spool.failed_entries()):
+            entry = spool.requeue(args.entry_id)
+            print(json.dumps(entry.to_dict(), ensure_ascii=False))
+            print(f"{PROG} spool: requeued {entry.name} in {directory}; the next "
+                  "upload or send delivers it", file=sys.stderr)
+            return 0
+    raise ExportError(f"no failed entry {args.entry_id!r} (see: {PROG} spool list)",
+                      field="entry_id")
+
+
+def _add_spool(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "spool",
+        help="show what a spool holds, re-queue files the server refused",
+        description="Look into the spool directories of send and upload.",
+    )
+    commands = parser.add_subparsers(dest="spool_command", required=True, metavar="COMMAND")
+    listing = commands.add_parser(
+        "list",
+        help="queue, failed/ and recent deliveries as JSON (one object per spool)",
+        description="Print one JSON object per spool directory: the queued files with their "
+        "retry state, failed/ with reasons, expired/, the recent deliveries (name, SHA-256, "
+        "time, destination) and outbox files the spool did not make.",
+    )
+    listing.add_argument("--spool", metavar="DIR",
+                         help="this spool only (default: every spool under "
+                         "~/.cache/meterkit/spool)")
+    listing.add_argument("--recent", type=int, default=20, metavar="N",
+                         help="how many recent deliveries to show (default 20)")
+    listing.set_defaults(func=_run_spool_list)
+    requeue = commands.add_parser(
+        "requeue",
+        help="put a file from failed/ back into the queue",
+        description="Put a file the server refused (in failed/) back into the queue as the "
+        "newest version of its name; the next send or upload (or --retry) delivers it.",
+    )
+    requeue.add_argument("entry_id", metavar="ID", help="the entry id, as spool list shows it")
+    requeue.add_argument("--spool", metavar="DIR",
+                         help="the spool directory (default: search every default spool)")
+    requeue.set_defaults(func=_run_spool_requeue)
+
+
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the delivery subcommands (``send``, ``upload``, ``mqtt``) to the command line."""
+    """Add the delivery subcommands (``send``, ``upload``, ``mqtt``, ``spool``) to the
+    command line."""
     _add_send(subparsers)
     _add_upload(subparsers)
     _add_mqtt(subparsers)
+    _add_spool(subparsers)
 

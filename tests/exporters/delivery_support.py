@@ -275,6 +275,7 @@ class FtpPeer:
     renames: list[str]
     stored: list[str]
     sessions: list[int]  # [open control connections]
+    rest_offsets: list[int] = field(default_factory=list)
     user: str = "meter"
     password: str = "s3cret"
 
@@ -285,7 +286,12 @@ class FtpPeer:
 
 
 @contextlib.contextmanager
-def ftp_server(root: Path, *, tls_pki: Pki | None = None) -> Iterator[FtpPeer]:
+def ftp_server(
+    root: Path, *, tls_pki: Pki | None = None, refuse: frozenset[str] | set[str] = frozenset(),
+    port: int = 0,
+) -> Iterator[FtpPeer]:
+    """A pyftpdlib server on 127.0.0.1 (``port`` 0: any free port). Storing or renaming to a
+    name in ``refuse`` is answered ``553`` (a file the server refuses for good)."""
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer
@@ -293,6 +299,7 @@ def ftp_server(root: Path, *, tls_pki: Pki | None = None) -> Iterator[FtpPeer]:
     root.mkdir(parents=True, exist_ok=True)
     renames: list[str] = []
     stored: list[str] = []
+    rest_offsets: list[int] = []
     sessions = [0]
     authorizer = DummyAuthorizer()
     authorizer.add_user("meter", "s3cret", str(root), perm="elradfmwMT")
@@ -304,9 +311,21 @@ def ftp_server(root: Path, *, tls_pki: Pki | None = None) -> Iterator[FtpPeer]:
 
     class Handler(base):  # type: ignore[misc]
         def ftp_RNTO(self, path: str) -> Any:
+            if os.path.basename(path) in refuse:
+                self.respond("553 File name not allowed.")
+                return None
             result = super().ftp_RNTO(path)
             renames.append(path)
             return result
+
+        def ftp_STOR(self, file: str, mode: str = "w") -> Any:
+            base = os.path.basename(file)
+            if any(base == name or base.startswith(f".{name}.") for name in refuse):
+                self.respond("553 File name not allowed.")
+                return None
+            if self._restart_position:
+                rest_offsets.append(self._restart_position)
+            return super().ftp_STOR(file, mode)
 
         def on_file_received(self, file: str) -> None:
             stored.append(file)
@@ -324,13 +343,14 @@ def ftp_server(root: Path, *, tls_pki: Pki | None = None) -> Iterator[FtpPeer]:
         Handler.keyfile = str(tls_pki.server_key_file)
         Handler.tls_control_required = True
         Handler.tls_data_required = True
-    server = FTPServer((LOCALHOST, 0), Handler)
+    server = FTPServer((LOCALHOST, port), Handler)
     port = server.socket.getsockname()[1]
     thread = threading.Thread(target=server.serve_forever, kwargs={"timeout": 0.2},
                               daemon=True)
     thread.start()
     try:
-        yield FtpPeer(port=port, root=root, renames=renames, stored=stored, sessions=sessions)
+        yield FtpPeer(port=port, root=root, renames=renames, stored=stored, sessions=sessions,
+                      rest_offsets=rest_offsets)
     finally:
         server.close_all()
         thread.join(timeout=5)
@@ -350,6 +370,8 @@ class SftpPeer:
     user: str = "meter"
     password: str = "s3cret"
     client_key_file: Path | None = None
+    host_key: Any = None
+    writes_at: dict[str, list[int]] = field(default_factory=dict)  # file name -> offsets
 
     def wait_idle(self, timeout: float = 60.0) -> None:
         """Wait until every client connection is closed and its requests handled."""
@@ -357,14 +379,20 @@ class SftpPeer:
 
 
 @contextlib.contextmanager
-def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[SftpPeer]:
+def sftp_server(
+    root: Path, *, client_key_dir: Path | None = None,
+    refuse: frozenset[str] | set[str] = frozenset(), port: int = 0, host_key: Any = None,
+) -> Iterator[SftpPeer]:
+    """An asyncssh SFTP server on 127.0.0.1 (``port`` 0: any free port; ``host_key``: keep
+    one across restarts). Opening a file for a name in ``refuse`` is denied."""
     import asyncssh
 
     root.mkdir(parents=True, exist_ok=True)
     renames: list[str] = []
     logins: list[str] = []
     sessions = [0]
-    host_key = asyncssh.generate_private_key("ssh-ed25519")
+    host_key = host_key or asyncssh.generate_private_key("ssh-ed25519")
+    writes_at: dict[str, list[int]] = {}
     client_key = None
     client_key_file = None
     if client_key_dir is not None:
@@ -404,7 +432,21 @@ def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[S
         def __init__(self, chan: Any) -> None:
             super().__init__(chan, chroot=os.fsencode(root))
 
+        def open(self, path: bytes, pflags: int, attrs: Any) -> Any:
+            base = os.path.basename(os.fsdecode(path))
+            if any(base == name or base.startswith(f".{name}.") for name in refuse):
+                raise asyncssh.SFTPPermissionDenied("permission denied by the test server")
+            return super().open(path, pflags, attrs)
+
+        def write(self, file_obj: Any, offset: int, data: bytes) -> Any:
+            name = os.path.basename(getattr(file_obj, "name", b"") or b"")
+            writes_at.setdefault(os.fsdecode(name), []).append(offset)
+            return super().write(file_obj, offset, data)
+
         def posix_rename(self, oldpath: bytes, newpath: bytes) -> Any:
+            base = os.path.basename(os.fsdecode(newpath))
+            if base in refuse:
+                raise asyncssh.SFTPPermissionDenied("permission denied by the test server")
             result = super().posix_rename(oldpath, newpath)
             renames.append(os.fsdecode(newpath))
             return result
@@ -423,7 +465,7 @@ def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[S
 
         async def start() -> None:
             holder["server"] = await asyncssh.create_server(
-                Server, LOCALHOST, 0, server_host_keys=[host_key], sftp_factory=Files,
+                Server, LOCALHOST, port, server_host_keys=[host_key], sftp_factory=Files,
                 allow_scp=False,
             )
             started.set()
@@ -440,7 +482,8 @@ def sftp_server(root: Path, *, client_key_dir: Path | None = None) -> Iterator[S
     line = host_key.export_public_key().decode().strip()
     try:
         yield SftpPeer(port=port, root=root, host_key_line=line, renames=renames,
-                       logins=logins, sessions=sessions, client_key_file=client_key_file)
+                       logins=logins, sessions=sessions, client_key_file=client_key_file,
+                       host_key=host_key, writes_at=writes_at)
     finally:
 
         async def stop() -> None:

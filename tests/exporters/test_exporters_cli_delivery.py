@@ -157,14 +157,66 @@ def test_upload_by_sftp_with_a_pinned_key_file(
         assert main(["upload", url, str(export_file), "--password-env", "SFTP_PASSWORD",
                      "--spool", str(spool)]) == 1
         assert "--host-key" in one_line(capsys.readouterr().err)
-        # with a wrong pin the file stays queued
+        # the same bytes again: reported, not sent again
+        assert main(["upload", url, str(export_file), "--host-key", str(key_file),
+                     "--password-env", "SFTP_PASSWORD", "--spool", str(spool)]) == 0
+        assert "already delivered" in capsys.readouterr().err
+        # with a wrong pin a new version stays queued
         other = "SHA256:" + "A" * 43
+        export_file.write_bytes(b"meter_id,value\r\n12345678,1300.0\r\n")
         assert main(["upload", url, str(export_file), "--host-key", other,
                      "--password-env", "SFTP_PASSWORD", "--spool", str(spool)]) == 1
         line = one_line(capsys.readouterr().err)
         assert "is pinned; refusing to log in" in line and "1 file(s) stay queued" in line
+        # --retry without a file delivers what is queued
+        assert main(["upload", url, "--retry", "--host-key", str(key_file),
+                     "--password-env", "SFTP_PASSWORD", "--spool", str(spool)]) == 0
     assert (peer.root / export_file.name).read_bytes() == export_file.read_bytes()
-    assert peer.logins == ["meter"]
+    assert peer.logins == ["meter", "meter"]
+
+
+def test_upload_retry_refusals_spool_list_and_requeue(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spool = tmp_path / "spool"
+    files = []
+    for name in ("a.csv", "refused.csv", "b.csv"):
+        files.append(tmp_path / name)
+        files[-1].write_bytes(name.encode())
+    down = f"ftp://meter:s3cret@127.0.0.1:{free_port()}/"
+    assert main(["upload", down, *map(str, files), "--timeout", "5",
+                 "--spool", str(spool)]) == 1
+    assert "3 file(s) stay queued" in one_line(capsys.readouterr().err)
+    # what was accepted is listed before any delivery (a killed caller looks here)
+    assert main(["spool", "list", "--spool", str(spool)]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert [e["name"] for e in listing["queued"]] == ["a.csv", "refused.csv", "b.csv"]
+    assert listing["queued"][0]["failures"] == 1 and listing["failed"] == []
+    with ftp_server(tmp_path / "ftp", refuse={"refused.csv"}) as peer:
+        url = f"ftp://meter:s3cret@127.0.0.1:{peer.port}/"
+        assert main(["upload", url, "--spool", str(spool)]) == 1  # no FILE, no --retry
+        assert "--retry" in one_line(capsys.readouterr().err)
+        assert main(["upload", url, "--retry", "--spool", str(spool)]) == 1
+        line = one_line(capsys.readouterr().err)
+        assert "delivered 2 file(s)" in line and "refused for good" in line
+        assert "refused.csv (" in line and "553" in line
+        assert sorted(p.name for p in peer.root.iterdir()) == ["a.csv", "b.csv"]
+        assert main(["spool", "list", "--spool", str(spool)]) == 0
+        listing = json.loads(capsys.readouterr().out)
+        assert listing["queued"] == []
+        (failed,) = listing["failed"]
+        assert failed["name"] == "refused.csv" and "553" in failed["reason"]
+        assert sorted(d["name"] for d in listing["delivered"]) == ["a.csv", "b.csv"]
+        assert all(d["destination"].startswith("ftp://127.0.0.1:") for d in listing["delivered"])
+    with ftp_server(tmp_path / "ftp") as peer:
+        url = f"ftp://meter:s3cret@127.0.0.1:{peer.port}/"
+        assert main(["spool", "requeue", failed["entry_id"], "--spool", str(spool)]) == 0
+        capsys.readouterr()
+        assert main(["upload", url, "--retry", "--spool", str(spool)]) == 0
+        assert (peer.root / "refused.csv").read_bytes() == b"refused.csv"
+    capsys.readouterr()
+    assert main(["spool", "requeue", failed["entry_id"], "--spool", str(spool)]) == 1
+    assert "no failed entry" in one_line(capsys.readouterr().err)
 
 
 def test_upload_of_a_missing_file_queues_nothing(

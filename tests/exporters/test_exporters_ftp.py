@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from exporters import DeliveryError, FtpTransport, Spool
-from exporters._ftp import _parse_mdtm
 
 from .delivery_support import FtpPeer, Pki, free_port, ftp_server
 
@@ -73,7 +72,7 @@ def test_a_new_upload_of_the_same_name_replaces_the_file(tmp_path: Path) -> None
     assert (peer.root / "day.csv").read_bytes() == b"newer"
 
 
-def test_already_delivered_compares_the_remote_size(tmp_path: Path) -> None:
+def test_already_delivered_needs_the_same_bytes_not_the_same_size(tmp_path: Path) -> None:
     with ftp_server(tmp_path / "ftp") as peer:
         spool = queue(tmp_path / "spool")
         a, b = spool.entries()
@@ -83,20 +82,49 @@ def test_already_delivered_compares_the_remote_size(tmp_path: Path) -> None:
         assert transport.already_delivered(a)
         (peer.root / "b.xml").write_bytes(b"truncated")
         assert not transport.already_delivered(b)
-        # yesterday's file of the same name and size is not this delivery
+        # same size, same (new) modification time, other bytes: not this delivery
+        (peer.root / "b.xml").write_bytes(FILES["b.xml"].replace(b"t", b"T"))
+        assert not transport.already_delivered(b)
         (peer.root / "b.xml").write_bytes(FILES["b.xml"])
         assert transport.already_delivered(b)
-        day_before = b.created - 86400
-        os.utime(peer.root / "b.xml", (day_before, day_before))
-        assert not transport.already_delivered(b)
+        # a file too large to read back is uploaded again rather than trusted
+        assert not transport_for(peer, verify_limit=10).already_delivered(b)
         transport.close()
 
 
-def test_mdtm_replies() -> None:
-    assert _parse_mdtm("213 20261124081500") == 1795508100.0
-    assert _parse_mdtm("213 20261124081500.250") == 1795508100.25
-    assert _parse_mdtm("550 no such file") is None
-    assert _parse_mdtm("213 garbage") is None
+def test_an_interrupted_upload_resumes_at_the_size_of_its_temporary_file(
+    tmp_path: Path,
+) -> None:
+    data = bytes(range(256)) * 400
+    with ftp_server(tmp_path / "ftp") as peer:
+        spool = queue(tmp_path / "spool", {"big.bin": data})
+        (entry,) = spool.entries()
+        (peer.root / entry.temporary_name).write_bytes(data[:40_000])
+        transport = transport_for(peer)
+        transport.deliver(entry)
+        transport.close()
+        assert (peer.root / "big.bin").read_bytes() == data
+        assert peer.rest_offsets == [40_000]
+        assert not (peer.root / entry.temporary_name).exists()
+
+
+def test_a_refused_file_goes_to_failed_and_the_rest_is_delivered(tmp_path: Path) -> None:
+    events: list[object] = []
+    with ftp_server(tmp_path / "ftp", refuse={"secret.csv"}) as peer:
+        spool = Spool(tmp_path / "spool", on_event=events.append)
+        for name in ("a.csv", "secret.csv", "b.csv"):
+            spool.put(name, name.encode())
+        report = spool.deliver(transport_for(peer))
+        transport_failed = [f.entry.name for f in spool.failed_entries()]
+    assert [e.name for e in report.delivered] == ["a.csv", "b.csv"]
+    assert [(e.name, "553" in reason) for e, reason in report.refused] == [("secret.csv", True)]
+    assert transport_failed == ["secret.csv"]
+    (failed,) = spool.failed_entries()
+    assert "553" in failed.reason and failed.entry.read_bytes() == b"secret.csv"
+    assert sorted(os.listdir(peer.root)) == ["a.csv", "b.csv"]  # temporary file removed
+    assert [type(e).__name__ for e in events] == ["EntryDelivered", "EntryRefused",
+                                                  "EntryDelivered"]
+    assert spool.entries() == []
 
 
 def test_wrong_password_and_missing_directory_are_permanent(tmp_path: Path) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import sys
 from pathlib import Path
 
@@ -30,9 +29,9 @@ def transport_for(peer: SftpPeer, **options: object) -> SftpTransport:
     return SftpTransport("127.0.0.1", peer.port, **settings)  # type: ignore[arg-type]
 
 
-def queue(directory: Path) -> Spool:
+def queue(directory: Path, files: dict[str, bytes] = FILES) -> Spool:
     spool = Spool(directory)
-    for name, data in FILES.items():
+    for name, data in files.items():
         spool.put(name, data)
     return spool
 
@@ -81,7 +80,7 @@ def test_wrong_host_key_is_refused_before_any_password_is_sent(tmp_path: Path) -
     assert list(peer.root.iterdir()) == []
 
 
-def test_a_reupload_replaces_and_already_delivered_checks_the_size(tmp_path: Path) -> None:
+def test_a_reupload_replaces_and_already_delivered_compares_the_bytes(tmp_path: Path) -> None:
     with sftp_server(tmp_path / "sftp") as peer:
         spool = queue(tmp_path / "spool")
         a, _ = spool.entries()
@@ -90,12 +89,46 @@ def test_a_reupload_replaces_and_already_delivered_checks_the_size(tmp_path: Pat
         transport.deliver(a)
         transport.deliver(a)
         assert transport.already_delivered(a)
-        day_before = a.created - 86400
-        os.utime(peer.root / "a.csv", (day_before, day_before))
-        assert not transport.already_delivered(a)  # an older file of the same name and size
+        # same size and a fresh modification time, other bytes: not this delivery
+        (peer.root / "a.csv").write_bytes(FILES["a.csv"].upper())
+        assert not transport.already_delivered(a)
+        (peer.root / "a.csv").write_bytes(FILES["a.csv"])
+        assert transport.already_delivered(a)
+        # too large to read back (and no check-file on this server): sent again instead
+        assert not transport_for(peer, verify_limit=4).already_delivered(a)
         transport.close()
     assert [p.name for p in peer.root.iterdir()] == ["a.csv"]
     assert len(peer.renames) == 2
+
+
+def test_an_interrupted_upload_resumes_at_the_size_of_its_temporary_file(
+    tmp_path: Path,
+) -> None:
+    data = bytes(range(256)) * 400
+    with sftp_server(tmp_path / "sftp") as peer:
+        spool = queue(tmp_path / "spool", {"big.bin": data})
+        (entry,) = spool.entries()
+        partial = data[:40_000]
+        (peer.root / entry.temporary_name).write_bytes(partial)
+        transport = transport_for(peer)
+        transport.deliver(entry)
+        transport.close()
+        assert (peer.root / "big.bin").read_bytes() == data
+        assert peer.writes_at[entry.temporary_name][0] == 40_000  # the first write resumed
+        assert not (peer.root / entry.temporary_name).exists()
+
+
+def test_a_refused_file_goes_to_failed_and_the_rest_is_delivered(tmp_path: Path) -> None:
+    with sftp_server(tmp_path / "sftp", refuse={"secret.csv"}) as peer:
+        spool = Spool(tmp_path / "spool")
+        for name in ("a.csv", "secret.csv", "b.csv"):
+            spool.put(name, name.encode())
+        report = spool.deliver(transport_for(peer))
+    assert [e.name for e in report.delivered] == ["a.csv", "b.csv"]
+    assert [e.name for e, _ in report.refused] == ["secret.csv"]
+    (failed,) = spool.failed_entries()
+    assert "denied" in failed.reason.lower() and failed.entry.name == "secret.csv"
+    assert sorted(p.name for p in peer.root.iterdir()) == ["a.csv", "b.csv"]
 
 
 def test_wrong_password_and_missing_directory_are_permanent(tmp_path: Path) -> None:

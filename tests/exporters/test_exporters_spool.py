@@ -101,11 +101,18 @@ def test_same_name_and_content_while_queued_is_one_entry(tmp_path: Path) -> None
     clock = Clock()
     spool = Spool(tmp_path, clock=clock)
     first = spool.put("r.csv", b"same")
+    assert first.status == "queued"
     clock.now += 5
-    assert spool.put("r.csv", b"same") == first
+    again = spool.put("r.csv", b"same")
+    assert (again.entry_id, again.status) == (first.entry_id, "already-queued")
     assert spool.put("r.csv", b"different").entry_id != first.entry_id
     assert spool.put("s.csv", b"same").entry_id != first.entry_id
     assert len(spool.entries()) == 3
+    # the old bytes again after a newer version: a third version, so the server ends with it
+    clock.now += 5
+    third = spool.put("r.csv", b"same")
+    assert third.status == "queued" and third.entry_id != first.entry_id
+    assert sorted(e.name for e in spool.entries()) == ["r.csv", "r.csv", "r.csv", "s.csv"]
     assert files_in(tmp_path / "tmp") == []
 
 
@@ -402,7 +409,7 @@ def test_a_transport_bug_counts_as_a_failed_attempt(tmp_path: Path) -> None:
 def test_unusable_directory_is_a_spool_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_bytes(b"")
-    with pytest.raises(SpoolError, match="cannot create spool directory"):
+    with pytest.raises(SpoolError, match="cannot use spool directory"):
         Spool(blocker / "spool")
 
 

@@ -1,6 +1,8 @@
 """A stateful property test of the spool against a model: whatever sequence of puts,
 delivery passes with a flaky transport, clock jumps and reopenings (a restart), every
-accepted file is either delivered exactly once or still queued, byte for byte."""
+accepted file is either delivered exactly once or still queued, byte for byte; versions of
+one name arrive in the order they were accepted; re-offers are recognised by the model's
+own rule."""
 
 from __future__ import annotations
 
@@ -60,13 +62,24 @@ class SpoolModel(RuleBasedStateMachine):
 
     @rule(name=st.sampled_from(["a.csv", "b.csv", "c.xml"]), data=st.binary(max_size=20))
     def put(self, name: str, data: bytes) -> None:
-        queued_before = {(e.name, e.read_bytes()) for e in self.spool.entries()}
+        queued_before = [e for e in self.spool.entries() if e.name == name]
+        delivered_before = [d for n, d in self.transport.delivered if n == name]
+        # the model's rule: same bytes as the newest queued version -> that entry; nothing of
+        # the name queued and same bytes as the newest delivered version -> not queued
+        if queued_before:
+            expected = "already-queued" if queued_before[-1].read_bytes() == data else "queued"
+        elif delivered_before and delivered_before[-1] == data:
+            expected = "already-delivered"
+        else:
+            expected = "queued"
         try:
-            self.spool.put(name, data)
+            entry = self.spool.put(name, data)
         except SpoolFullError:  # max_files reached: refused, nothing queued
-            assert len(queued_before) == self.limits.max_files
+            assert len(self.spool.entries()) == self.limits.max_files
+            assert expected == "queued"
             return
-        if (name, data) not in queued_before:
+        assert entry.status == expected
+        if expected == "queued":
             self.accepted.append((name, data))
 
     @rule(failures=st.integers(0, 3), force=st.booleans())
@@ -89,6 +102,13 @@ class SpoolModel(RuleBasedStateMachine):
     def nothing_lost_nothing_twice(self) -> None:
         queued = [(e.name, e.read_bytes()) for e in self.spool.entries()]
         assert sorted(queued + self.transport.delivered) == sorted(self.accepted)
+
+    @invariant()
+    def versions_of_a_name_arrive_in_the_order_accepted(self) -> None:
+        for name in ("a.csv", "b.csv", "c.xml"):
+            arrived = [d for n, d in self.transport.delivered if n == name]
+            offered = [d for n, d in self.accepted if n == name]
+            assert arrived == offered[: len(arrived)]
 
 
 SpoolModel.TestCase.settings = settings(max_examples=60, stateful_step_count=30,
