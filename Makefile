@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit docs demo bench clean
+.PHONY: test lint typecheck unit docs demo bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,11 @@ test: lint typecheck unit docs
 
 demo: $(STAMP)
 	$(BIN)/python -m gateway.demo
+
+# The spool kill test for longer: more rounds of SIGKILLed uploads (default 10 per server).
+KILL_ROUNDS ?= 150
+soak: $(STAMP)
+	METERKIT_KILL_ROUNDS=$(KILL_ROUNDS) $(BIN)/pytest -q -s tests/exporters/test_exporters_spool_kill.py
 
 bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks

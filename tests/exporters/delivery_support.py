@@ -711,3 +711,250 @@ def verify_detached_signature(raw: bytes, ca: x509.Certificate) -> bytes:
         der[signature[2] : signature[3]], signed_attributes, padding.PKCS1v15(), hashes.SHA256()
     )
     return content
+
+
+# --- observed, restartable servers for the kill test ----------------------------------------
+
+
+@dataclass
+class Observer:
+    """What an observed server saw, kept across restarts, and a trap that SIGKILLs the client.
+
+    ``finals`` holds ``(name, sha256)`` each time a final (not ``.part``) name received
+    content: every rename onto it, and any direct write (which must never happen).
+    ``trap`` is ``(event, countdown)``: the ``countdown``-th next ``event`` (``"stor"``,
+    ``"rename"``, ``"between"``) SIGKILLs ``victim`` at that very moment (for ``"rename"``:
+    after the rename, before the client hears of it).
+    """
+
+    finals: list[tuple[str, str]] = field(default_factory=list)
+    direct_writes: list[str] = field(default_factory=list)
+    stores: int = 0
+    trap: tuple[str, int] | None = None
+    victim: int | None = None
+    sprung: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def note_final(self, path: Path) -> None:
+        import hashlib
+
+        with self.lock:
+            self.finals.append((path.name, hashlib.sha256(path.read_bytes()).hexdigest()))
+
+    def event(self, kind: str) -> None:
+        import signal
+
+        with self.lock:
+            if kind == "stor":
+                self.stores += 1
+            if self.trap is None or self.trap[0] != kind or self.victim is None:
+                return
+            remaining = self.trap[1] - 1
+            if remaining > 0:
+                self.trap = (kind, remaining)
+                return
+            self.trap = None
+            victim, self.victim = self.victim, None
+            self.sprung.append(kind)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(victim, signal.SIGKILL)
+
+
+def _is_temporary(name: str) -> bool:
+    return name.startswith(".") and name.endswith(".part")
+
+
+class ObservedFtpServer:
+    """pyftpdlib on a fixed port and root, restartable, reporting to an :class:`Observer`."""
+
+    def __init__(self, root: Path, observer: Observer) -> None:
+        self.root = root
+        self.observer = observer
+        self.port = 0
+        self.sessions = [0]
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        root.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> None:
+        from pyftpdlib.authorizers import DummyAuthorizer
+        from pyftpdlib.handlers import FTPHandler
+        from pyftpdlib.servers import FTPServer
+
+        observer, sessions = self.observer, self.sessions
+        authorizer = DummyAuthorizer()
+        authorizer.add_user("meter", "s3cret", str(self.root), perm="elradfmwMT")
+
+        class Handler(FTPHandler):  # type: ignore[misc]
+            renamed = 0
+
+            def ftp_STOR(self, file: str, mode: str = "w") -> Any:
+                if not _is_temporary(os.path.basename(file)):
+                    observer.direct_writes.append(file)
+                observer.event("stor")
+                return super().ftp_STOR(file, mode)
+
+            def ftp_SIZE(self, path: str) -> Any:
+                if self.renamed and _is_temporary(os.path.basename(path)):
+                    observer.event("between")  # a file done, the next one about to start
+                return super().ftp_SIZE(path)
+
+            def ftp_RNTO(self, path: str) -> Any:
+                rename_from: str | None = getattr(self, "_rnfr", None)
+                if rename_from is None or not os.path.exists(rename_from):
+                    return super().ftp_RNTO(path)
+                # rename as the server would, then record and maybe kill before replying
+                self._rnfr = None
+                os.replace(rename_from, path)
+                observer.note_final(Path(path))
+                self.renamed += 1
+                observer.event("rename")
+                self.respond("250 Renaming ok.")
+                return path
+
+            def on_connect(self) -> None:
+                sessions[0] += 1
+
+            def on_disconnect(self) -> None:
+                sessions[0] -= 1
+
+        Handler.authorizer = authorizer
+        Handler.passive_ports = None
+        self._server = FTPServer((LOCALHOST, self.port), Handler)
+        self.port = self._server.socket.getsockname()[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"timeout": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.close_all()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self._server = self._thread = None
+        self.sessions[0] = 0
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        _wait_until(lambda: self.sessions[0] <= 0, timeout)
+
+
+class ObservedSftpServer:
+    """asyncssh SFTP on a fixed port, root and host key, restartable, reporting to an
+    :class:`Observer`."""
+
+    def __init__(self, root: Path, observer: Observer) -> None:
+        import asyncssh
+
+        self.root = root
+        self.observer = observer
+        self.port = 0
+        self.sessions = [0]
+        self.host_key = asyncssh.generate_private_key("ssh-ed25519")
+        self.host_key_line = self.host_key.export_public_key().decode().strip()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: Any = None
+        self._connections: set[Any] = set()
+        root.mkdir(parents=True, exist_ok=True)
+
+    def start(self) -> None:
+        import asyncssh
+
+        observer, sessions, root = self.observer, self.sessions, self.root
+        connections = self._connections
+
+        class Server(asyncssh.SSHServer):
+            def connection_made(self, conn: Any) -> None:
+                sessions[0] += 1
+                connections.add(conn)
+                self.conn = conn
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                sessions[0] -= 1
+                connections.discard(self.conn)
+
+            def begin_auth(self, username: str) -> bool:
+                return True
+
+            def password_auth_supported(self) -> bool:
+                return True
+
+            def validate_password(self, username: str, password: str) -> bool:
+                return username == "meter" and password == "s3cret"
+
+        class Files(asyncssh.SFTPServer):
+            def __init__(self, chan: Any) -> None:
+                super().__init__(chan, chroot=os.fsencode(root))
+                self.renamed = 0
+
+            def open(self, path: bytes, pflags: int, attrs: Any) -> Any:
+                name = os.path.basename(os.fsdecode(path))
+                writing = pflags & (asyncssh.FXF_WRITE | asyncssh.FXF_APPEND)
+                if writing and not _is_temporary(name):
+                    observer.direct_writes.append(name)
+                if writing:
+                    if self.renamed:
+                        observer.event("between")
+                    observer.event("stor")
+                return super().open(path, pflags, attrs)
+
+            def posix_rename(self, oldpath: bytes, newpath: bytes) -> Any:
+                result = super().posix_rename(oldpath, newpath)
+                observer.note_final(Path(os.fsdecode(self.map_path(newpath))))
+                self.renamed += 1
+                observer.event("rename")
+                return result
+
+            def rename(self, oldpath: bytes, newpath: bytes) -> Any:
+                result = super().rename(oldpath, newpath)
+                observer.note_final(Path(os.fsdecode(self.map_path(newpath))))
+                self.renamed += 1
+                observer.event("rename")
+                return result
+
+        loop = asyncio.new_event_loop()
+        started = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(loop)
+
+            async def serve() -> None:
+                self._server = await asyncssh.create_server(
+                    Server, LOCALHOST, self.port, server_host_keys=[self.host_key],
+                    sftp_factory=Files, allow_scp=False,
+                )
+                started.set()
+
+            loop.run_until_complete(serve())
+            loop.run_forever()
+
+        self._loop = loop
+        self._thread = threading.Thread(target=run, daemon=True)
+        self._thread.start()
+        if not started.wait(10):
+            raise RuntimeError("asyncssh server did not start")
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    def stop(self) -> None:
+        loop, server = self._loop, self._server
+        if loop is None:
+            return
+
+        async def close() -> None:
+            server.close()
+            for connection in list(self._connections):
+                connection.close()
+            await server.wait_closed()
+            await asyncio.sleep(0.1)  # let the closed connections finish
+
+        asyncio.run_coroutine_threadsafe(close(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        loop.close()
+        self._loop = self._thread = self._server = None
+        self.sessions[0] = 0
+
+    def wait_idle(self, timeout: float = 60.0) -> None:
+        _wait_until(lambda: self.sessions[0] <= 0, timeout)
