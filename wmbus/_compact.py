@@ -15,12 +15,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
 
 import mbus
 
 from ._crc import crc16_en13757
 from ._errors import CRCError, DecodeError, UnknownSignatureError, WMBusError
+from ._loading import load_json, read_text
 
 __all__ = ["SignatureCache", "expand_compact", "format_signature"]
 
@@ -136,12 +136,18 @@ class SignatureCache:
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> SignatureCache:
         """Read a cache written by :meth:`save`."""
+        name = os.fspath(path)
+        document = load_json(read_text(name, error=WMBusError), source=name, error=WMBusError)
+        entries = document.get("format_signatures") if isinstance(document, dict) else None
+        if not isinstance(entries, dict) or not all(
+                isinstance(headers, list) and all(isinstance(h, str) for h in headers)
+                for headers in entries.values()):
+            raise WMBusError(f"{name}: expected {{\"format_signatures\": {{\"0xd7c4\": "
+                             "[\"0406\", ...], ...}}")
         try:
-            with open(path, encoding="utf-8") as handle:
-                document: Any = json.load(handle)
-            return cls(document["format_signatures"])
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise WMBusError(f"cannot read format signatures from {path}: {exc}") from None
+            return cls(entries)
+        except ValueError as exc:  # a signature or a header that is not hex
+            raise WMBusError(f"{name}: {exc}") from None
 
 
 def expand_compact(cache: SignatureCache, payload: bytes, pos: int, base: int = 0) -> bytes:

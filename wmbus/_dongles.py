@@ -34,13 +34,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import mbus
 
 from ._crc import crc16_x25
-from ._errors import EncodeError
+from ._errors import DongleError, EncodeError, WMBusError
+from ._loading import load_json
 
 __all__ = [
     "DONGLES",
@@ -298,8 +300,7 @@ class _Lines:
             return line
         try:
             return self._parse(line)
-        except (ValueError, KeyError, IndexError, TypeError, csv.Error,
-                mbus.MBusError) as exc:
+        except (ValueError, csv.Error, WMBusError, mbus.MBusError) as exc:
             return Noise(data=line.encode(), reason=str(exc) or "unreadable line")
 
     def _parse(self, line: str) -> RadioFrame | Noise:
@@ -314,7 +315,7 @@ class RtlWmbusCodec(_Lines):
         if len(fields) < 8 or not fields[-1].strip().lower().startswith("0x"):
             return Noise(data=line.encode(), reason="not an rtl-wmbus telegram line")
         crc_ok = fields[1].strip() == "1" and fields[2].strip() == "1"
-        rssi = float(fields[4]) if fields[4].strip() else None
+        rssi = _number(fields[4].strip(), "RSSI")
         return RadioFrame(data=clean_hex(fields[-1]), rssi=rssi, link_mode=fields[0].strip(),
                           timestamp=fields[3].strip() or None, crc_ok=crc_ok)
 
@@ -337,7 +338,8 @@ class Rtl433Codec(_Lines):
 
     def _parse(self, line: str) -> RadioFrame | Noise:
         if line.startswith("{"):
-            record: dict[str, Any] = json.loads(line)
+            record: Any = load_json(line, source="rtl_433 JSON line", error=DongleError,
+                                    max_depth=4)
             if not isinstance(record, dict):
                 return Noise(data=line.encode(), reason="not a JSON object")
         else:
@@ -349,13 +351,14 @@ class Rtl433Codec(_Lines):
         data = record.get("data")
         if not data:
             return Noise(data=line.encode(), reason="no Wireless-MBus data field")
-        raw = clean_hex(str(data))
+        if not isinstance(data, str):
+            raise DongleError("rtl_433 field data must be hex text", field="data")
+        raw = clean_hex(data)
         if not (raw and raw[0] == len(raw) - 1) and record.get("M") and record.get("C"):
             raw = _with_link_header(record, raw)
-        rssi = record.get("RSSI", record.get("rssi"))
-        return RadioFrame(data=raw, rssi=float(rssi) if rssi not in (None, "") else None,
-                          link_mode=str(record.get("mode") or "") or None,
-                          timestamp=str(record.get("time") or "") or None)
+        return RadioFrame(data=raw, rssi=_number(record.get("RSSI", record.get("rssi")), "RSSI"),
+                          link_mode=_text(record.get("mode"), "mode"),
+                          timestamp=_text(record.get("time"), "time"))
 
     @staticmethod
     def encode(frame: bytes, *, rssi: float = -20.5, csv_header: bool = False) -> bytes:
@@ -368,14 +371,60 @@ class Rtl433Codec(_Lines):
         return (json.dumps(record) + "\n").encode()
 
 
+def _number(value: Any, name: str) -> float | None:
+    """A finite number from an rtl_433 field (a JSON number or its text), None when absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise DongleError(f"rtl_433 field {name} must be a number", field=name)
+    try:
+        number = float(value)
+    except ValueError:
+        raise DongleError(f"rtl_433 field {name} is not a number", field=name) from None
+    if not math.isfinite(number):
+        raise DongleError(f"rtl_433 field {name} is out of range", field=name)
+    return number
+
+
+def _text(value: Any, name: str) -> str | None:
+    """An rtl_433 text field, None when absent or empty."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, (str, int, float)) or isinstance(value, bool):
+        raise DongleError(f"rtl_433 field {name} must be text", field=name)
+    return str(value)
+
+
+def _byte_field(record: dict[str, Any], name: str, default: int | None = None) -> int:
+    """A one-byte field (rtl_433 writes them as numbers or as text such as "0x44")."""
+    value = record.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise DongleError(f"rtl_433 field {name} must be a byte (a number or its text)",
+                          field=name)
+    try:
+        number = value if isinstance(value, int) else int(value[:8], 0)
+    except ValueError:
+        raise DongleError(f"rtl_433 field {name} is not a number", field=name) from None
+    if not 0 <= number <= 255:
+        raise DongleError(f"rtl_433 field {name} must be 0-255", field=name)
+    return number
+
+
 def _with_link_header(record: dict[str, Any], data: bytes) -> bytes:
     """Rebuild L C M A from rtl_433's decoded fields when ``data`` starts at the CI."""
-    man = mbus.encode_manufacturer(str(record["M"]))
-    ident = mbus.encode_bcd_id(str(record["id"]))
-    c = int(str(record["C"]), 0)
-    version = int(str(record.get("version", 0)), 0)
-    device_type = int(str(record.get("type", 0)), 0)
-    body = bytes((c, man & 0xFF, man >> 8)) + ident + bytes((version, device_type)) + data
+    manufacturer, ident = record.get("M"), record.get("id")
+    if not isinstance(manufacturer, str) or not isinstance(ident, (str, int)) \
+            or isinstance(ident, bool):
+        raise DongleError("rtl_433 fields M and id must be text", field="M")
+    man = mbus.encode_manufacturer(manufacturer)
+    address = mbus.encode_bcd_id(str(ident))
+    c = _byte_field(record, "C")
+    version = _byte_field(record, "version", 0)
+    device_type = _byte_field(record, "type", 0)
+    body = bytes((c, man & 0xFF, man >> 8)) + address + bytes((version, device_type)) + data
+    if len(body) > 255:
+        raise DongleError(f"rtl_433 frame of {len(body)} bytes does not fit an L field",
+                          field="data")
     return bytes((len(body),)) + body
 
 

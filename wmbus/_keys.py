@@ -21,12 +21,12 @@ from __future__ import annotations
 import csv
 import importlib
 import io
-import json
 import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from ._errors import KeyStoreError
+from ._loading import MAX_FILE_BYTES, load_json, read_text
 
 __all__ = ["KeyStore", "parse_key"]
 
@@ -75,6 +75,9 @@ class KeyStore:
 
     def add(self, key: bytes | str, *, id: str, manufacturer: str | None = None) -> None:
         """Store ``key`` for meter ``id`` (of ``manufacturer``, when given)."""
+        if not isinstance(id, str) or not (manufacturer is None
+                                           or isinstance(manufacturer, str)):
+            raise KeyStoreError("a meter ID and a manufacturer are given as text")
         ident = _normalise_id(id)
         man = manufacturer.strip().upper() if manufacturer else None
         if man is not None and (len(man) != 3 or not man.isalpha()):
@@ -116,11 +119,7 @@ class KeyStore:
     def load(cls, path: str | os.PathLike[str]) -> KeyStore:
         """Read a key file; the format follows the suffix (``.csv``, ``.json``, ``.toml``)."""
         name = os.fspath(path)
-        try:
-            with open(name, encoding="utf-8") as handle:
-                text = handle.read()
-        except OSError as exc:
-            raise KeyStoreError(f"cannot read key file {name}: {exc.strerror}") from None
+        text = read_text(name, error=KeyStoreError)
         suffix = os.path.splitext(name)[1].lower()
         if suffix == ".json":
             return cls.from_json(text, source=name)
@@ -136,9 +135,15 @@ class KeyStore:
         """Read CSV text (see the module docstring)."""
         store = cls()
         columns: list[str] | None = None
-        rows = [row for row in csv.reader(io.StringIO(text))
-                if row and any(cell.strip() for cell in row)
-                and not row[0].lstrip().startswith("#")]
+        if len(text) > MAX_FILE_BYTES:
+            raise KeyStoreError(f"{source}: longer than {MAX_FILE_BYTES} characters")
+        reader = csv.reader(io.StringIO(text))
+        try:
+            rows = [row for row in reader
+                    if row and any(cell.strip() for cell in row)
+                    and not row[0].lstrip().startswith("#")]
+        except csv.Error as exc:  # a field over the csv module's limit, a NUL byte, ...
+            raise KeyStoreError(f"{source} line {reader.line_num}: not CSV ({exc})") from None
         for number, row in enumerate(rows, 1):
             cells = [cell.strip() for cell in row]
             lowered = [cell.lower() for cell in cells]
@@ -162,11 +167,7 @@ class KeyStore:
     @classmethod
     def from_json(cls, text: str, *, source: str = "<json>") -> KeyStore:
         """Read JSON text (see the module docstring)."""
-        try:
-            document = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise KeyStoreError(f"{source}: not JSON ({exc.msg} at line {exc.lineno})") \
-                from None
+        document = load_json(text, source=source, error=KeyStoreError)
         return cls._from_document(document, source)
 
     @classmethod
@@ -181,10 +182,14 @@ class KeyStore:
                 continue
         if toml_reader is None:
             raise KeyStoreError("TOML key files need Python 3.11 or the tomli package")
+        if len(text) > MAX_FILE_BYTES:
+            raise KeyStoreError(f"{source}: longer than {MAX_FILE_BYTES} characters")
         try:
             document = toml_reader.loads(text)
-        except ValueError as exc:
+        except ValueError as exc:  # TOMLDecodeError, or an integer of 4301+ digits
             raise KeyStoreError(f"{source}: not TOML ({exc})") from None
+        except RecursionError:  # tomllib reads nested arrays and tables recursively
+            raise KeyStoreError(f"{source}: not TOML (nested too deep)") from None
         if "keys" in document:
             return cls._from_document(document["keys"], source)
         if "meter" in document:
@@ -212,9 +217,12 @@ class KeyStore:
 
     def _add_entry(self, entry: Mapping[str, Any], where: str) -> None:
         ident, key = entry.get("id"), entry.get("key")
-        if not isinstance(ident, (str, int)) or not isinstance(key, str):
+        if isinstance(ident, bool) or not isinstance(ident, (str, int)) \
+                or not isinstance(key, str):
             raise KeyStoreError(f"{where}: needs an id and a key (hex text)")
         manufacturer = entry.get("manufacturer") or None
+        if manufacturer is not None and not isinstance(manufacturer, str):
+            raise KeyStoreError(f"{where}: manufacturer must be three letters as text")
         try:
             self.add(key, id=str(ident), manufacturer=manufacturer)
         except KeyStoreError as exc:

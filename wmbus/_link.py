@@ -24,7 +24,7 @@ from typing import Any
 import mbus
 
 from ._crc import crc16_en13757
-from ._errors import EncodeError, LinkError
+from ._errors import CRCError, EncodeError, LinkError
 
 __all__ = [
     "C_FUNCTIONS",
@@ -164,7 +164,14 @@ def _wired(data: bytes) -> tuple[LinkLayer, bytes] | None:
     end = data[1] + 6
     if len(data) < end or data[end - 1] != 0x16:
         return None
-    frame = mbus.decode_frame(data[:end])
+    try:
+        frame = mbus.decode_frame(data[:end])
+    except mbus.ChecksumError as exc:
+        raise CRCError(f"wired long frame: {exc.message}", field=exc.field or "checksum",
+                       offset=exc.offset, data=exc.data) from None
+    except mbus.DecodeError as exc:
+        raise LinkError(f"wired long frame: {exc.message}", field=exc.field or "L",
+                        offset=exc.offset, data=exc.data) from None
     if not isinstance(frame, mbus.LongFrame):
         return None
     link = LinkLayer(format="wired", c=frame.c, address=frame.a, length=data[1],
@@ -208,8 +215,11 @@ _FIRST_CIS = frozenset((0x72, 0x73, 0x78, 0x79, 0x7A, 0x7B, 0x8A, 0x8B, 0x8C, 0x
 
 
 def _lacks_l_field(data: bytes) -> bool:
-    """The frame starts with a C field (the L field was removed upstream)."""
-    return data[0] in C_FUNCTIONS and len(data) > 10 and data[9] in _FIRST_CIS
+    """The frame starts with a C field (the L field was removed upstream).
+
+    Such a frame is at most 255 bytes: its L field, put back, must fit one byte.
+    """
+    return data[0] in C_FUNCTIONS and 10 < len(data) <= 255 and data[9] in _FIRST_CIS
 
 
 def _without_l_field(data: bytes) -> tuple[LinkLayer, bytes]:

@@ -179,7 +179,7 @@ class Receiver:
         data = frame.data
         try:
             link, apl = parse_link(data)
-        except WMBusError as exc:
+        except (WMBusError, mbus.MBusError) as exc:
             self._events.append(TelegramFailed(error=str(exc), error_type=type(exc).__name__,
                                                time=time, rssi=frame.rssi, raw=data))
             return
