@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
 import mbus
@@ -15,7 +15,7 @@ from ._decoder import Decoder, Telegram
 from ._dongles import DONGLES, clean_hex
 from ._errors import WMBusError
 from ._keys import KeyStore, parse_key
-from ._receiver import Receiver, TelegramFailed, TelegramReceived
+from ._receiver import Event, Receiver, SecurityViolation, TelegramFailed, TelegramReceived
 
 __all__ = ["build_parser", "main"]
 
@@ -36,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--json", action="store_true", help="print one JSON object a line")
     decode.add_argument("--signatures", metavar="FILE",
                         help="format-signature cache (JSON) to read and update")
+    _already_decrypted_option(decode)
 
     listen = commands.add_parser(
         "listen", help="decode telegrams from a receiver",
@@ -49,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     listen.add_argument("--json", action="store_true", help="print one JSON object a line")
     listen.add_argument("--duplicate-window", type=float, default=30.0, metavar="SECONDS")
     listen.add_argument("--count", type=int, help="stop after this many telegrams")
+    _already_decrypted_option(listen)
+    _state_option(listen)
 
     gateway = commands.add_parser(
         "gateway", help="answer a wired M-Bus master with the radio meters' latest data",
@@ -63,7 +66,25 @@ def build_parser() -> argparse.ArgumentParser:
     gateway.add_argument("--segment", type=int, default=0,
                          help="virtual segment answered on this port (63 meters each)")
     gateway.add_argument("--keys", metavar="FILE", help="key file (.csv, .json, .toml)")
+    _already_decrypted_option(gateway)
+    _state_option(gateway)
     return parser
+
+
+def _already_decrypted_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--already-decrypted", action="store_true",
+        help="the input was decrypted earlier (a wmbusmeters log, a decrypting dongle): "
+             "payloads in clear under security bits decode, marked decrypted_by input and "
+             "not verified, instead of being refused when a key is known")
+
+
+def _state_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--state", metavar="FILE",
+        help="receiver state (mode 7 message counters, authentication failures per meter) "
+             "read at start and written when it changes, so replays are refused across "
+             "restarts")
 
 
 def _key_options(parser: argparse.ArgumentParser) -> None:
@@ -93,6 +114,7 @@ def _summary(telegram: Telegram) -> str:
              f"{link.medium_name or ''} (frame {link.format}, {link.function}, "
              f"CI 0x{telegram.ci:02x}, mode {security.mode}"
              + (f", decrypted by {security.decrypted_by}" if security.decrypted_by else "")
+             + (", verified" if security.verified else ", not verified")
              + (f", MAC {'ok' if security.mac_ok else 'bad'}" if security.mac_ok is not None
                 else "") + ")"]
     if link.trailing:
@@ -125,7 +147,7 @@ def _decode(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -
     keys = KeyStore.load(args.keys) if args.keys else None
     signatures = SignatureCache.load(args.signatures) if args.signatures and os.path.exists(
         args.signatures) else None
-    decoder = Decoder(keys, signatures=signatures)
+    decoder = Decoder(keys, signatures=signatures, already_decrypted=args.already_decrypted)
     failures = 0
     for text in _inputs(args.telegrams, stdin):
         try:
@@ -153,18 +175,21 @@ def _listen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     keys = KeyStore.load(args.keys) if args.keys else None
     codec = DONGLES[args.dongle]()
-    receiver = Receiver(Decoder(keys), codec=codec, duplicate_window=args.duplicate_window)
+    receiver = Receiver(Decoder(keys, already_decrypted=args.already_decrypted), codec=codec,
+                        duplicate_window=args.duplicate_window)
+    keep_state = _state_keeper(receiver, args.state)
     stream = open_stream(args.url, baud=args.baud or DEFAULT_BAUD.get(args.dongle, 9600))
     received = 0
     try:
         for event in iter_events(receiver, stream):
+            keep_state(event)
             if isinstance(event, TelegramReceived):
                 received += 1
                 if args.json:
                     _print_json(event.to_dict(), out)
                 else:
                     out.write(_summary(event.telegram) + "\n")
-            elif isinstance(event, TelegramFailed):
+            elif isinstance(event, (TelegramFailed, SecurityViolation)):
                 if args.json:
                     _print_json(event.to_dict(), out)
                 else:
@@ -180,16 +205,34 @@ def _listen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _state_keeper(receiver: Receiver, path: str | None) -> Callable[[Event], None]:
+    """Load the receiver's state from ``path``; the callback saves it when an event changed it."""
+    if path is None:
+        return lambda event: None
+    if os.path.exists(path):
+        receiver.load_state(path)
+
+    def keep(event: Event) -> None:
+        counted = isinstance(event, TelegramReceived) and event.telegram.security.mac_ok
+        if counted or isinstance(event, SecurityViolation):
+            receiver.save_state(path)
+
+    return keep
+
+
 def _gateway(args: argparse.Namespace) -> int:
     from ._gateway import WirelessGateway
     from ._serial import DEFAULT_BAUD, open_stream, run_gateway
 
     keys = KeyStore.load(args.keys) if args.keys else None
-    receiver = Receiver(Decoder(keys), codec=DONGLES[args.dongle]())
+    receiver = Receiver(Decoder(keys, already_decrypted=args.already_decrypted),
+                        codec=DONGLES[args.dongle]())
+    keep_state = _state_keeper(receiver, args.state)
     radio = open_stream(args.url, baud=args.baud or DEFAULT_BAUD.get(args.dongle, 9600))
     bus = open_stream(args.bus, baud=args.bus_baud, timeout=0.05, even_parity=True)
     try:
-        run_gateway(WirelessGateway(), receiver, radio, bus, segment=args.segment)
+        run_gateway(WirelessGateway(), receiver, radio, bus, segment=args.segment,
+                    on_event=keep_state)
     except KeyboardInterrupt:
         pass
     finally:

@@ -5,8 +5,14 @@ ELL (0x8C-0x8F), then AFL (0x90), then the TPL (0x72, 0x7A, 0x78, compact and
 format frames, 0x8A/0x8B). Encrypted parts are decrypted and *checked* before
 anything reaches the record decoder (``mbus.decode_records``): the ELL payload
 CRC, the AFL MAC (mode 7) and the ``2F2F`` that starts every OMS plaintext.
-A payload that passes these checks without decryption was captured already
-decrypted; it decodes, with ``security.decrypted_by == "input"``.
+
+When a key is known for the meter, authenticity is enforced: a payload in clear
+where the configuration word or the ELL says encrypted is refused
+(:class:`UnexpectedPlaintextError`), as is a mode 7 telegram whose MAC is wrong
+or missing (:class:`AuthenticationError`). Captures decrypted earlier by another
+tool are read in the explicit already-decrypted mode; they, and clear payloads
+of meters without a key, decode with ``decrypted_by == "input"`` and
+``verified == False``.
 """
 
 from __future__ import annotations
@@ -30,7 +36,9 @@ from ._errors import (
     DecryptionError,
     KeyMissingError,
     LinkError,
+    UnexpectedPlaintextError,
     UnsupportedError,
+    WMBusError,
 )
 from ._keys import KeyStore
 from ._link import LinkLayer, parse_link
@@ -52,6 +60,7 @@ __all__ = ["CompactInfo", "Decoder", "Security", "Telegram", "decode", "split_he
 _log = logging.getLogger(__name__)
 
 _CLEAR = b"\x2f\x2f"
+_MIN_MAC = 8  # bytes: the AES-CMAC truncation OMS mode 7 uses; shorter ones are refused
 _CC_IV_MASK = 0xFF & ~0x12  # CC bits H (0x10) and R (0x02) are zero in the ELL IV
 _MANUFACTURER_CIS = frozenset(range(0xA0, 0xB8))
 # Wired-only application layers that mbus decodes itself (errors, alarms, fixed data, ...).
@@ -68,6 +77,10 @@ class Security:
     decoder decrypted it, ``"input"`` when it arrived already decrypted with
     the security bits still set, None when nothing was encrypted. ``mac_ok``
     is the AFL MAC check (None when there is no MAC or it could not be checked).
+    ``verified`` is True only when every protected part was checked with the
+    meter's key (decrypted to ``2F2F``, MAC matched, ELL payload CRC matched)
+    and no application data arrived unprotected beside it; a telegram sent
+    without security, or decrypted by the input, is never verified.
     """
 
     mode: int = 0
@@ -76,11 +89,13 @@ class Security:
     decrypted_by: str | None = None
     mac_ok: bool | None = None
     key_for: str | None = None
+    verified: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (never the key itself)."""
         out: dict[str, Any] = {"mode": self.mode, "encrypted_blocks": self.encrypted_blocks,
-                               "decrypted_by": self.decrypted_by, "mac_ok": self.mac_ok}
+                               "decrypted_by": self.decrypted_by, "mac_ok": self.mac_ok,
+                               "verified": self.verified}
         if self.ell_encryption is not None:
             out["ell_encryption"] = self.ell_encryption
         if self.key_for is not None:
@@ -254,6 +269,13 @@ class Decoder:
     or the path of a key file. ``signatures`` pre-seeds the format-signature
     cache (a :class:`SignatureCache` or its JSON-able mapping); full frames add
     to it, so a compact frame decodes once its meter's full frame was seen.
+
+    ``already_decrypted=True`` is for captures that another tool decrypted
+    (wmbusmeters logs, decrypting dongles, test corpora that store plaintext
+    with the security bits still set): a payload in clear under security bits
+    then decodes, marked ``decrypted_by="input"`` and ``verified=False``,
+    instead of being refused as :class:`UnexpectedPlaintextError` when a key
+    is known. Payloads still encrypted are decrypted and checked as always.
     """
 
     def __init__(
@@ -261,34 +283,52 @@ class Decoder:
         keys: KeyStore | Mapping[str, bytes | str] | str | os.PathLike[str] | None = None,
         *,
         signatures: SignatureCache | Mapping[int | str, Any] | None = None,
+        already_decrypted: bool = False,
     ) -> None:
         self.keys = KeyStore.coerce(keys)
         if isinstance(signatures, SignatureCache):
             self.signatures = signatures
         else:
             self.signatures = SignatureCache(signatures)
+        self.already_decrypted = already_decrypted
 
     def __repr__(self) -> str:
-        return f"Decoder(keys={self.keys!r}, signatures={self.signatures!r})"
+        mode = ", already_decrypted=True" if self.already_decrypted else ""
+        return f"Decoder(keys={self.keys!r}, signatures={self.signatures!r}{mode})"
 
     def decode(self, data: bytes, key: bytes | None = None) -> Telegram:
         """Decode one telegram (wireless frame A, B or CRC-less; or a wired long frame).
 
         ``key`` (16 bytes) overrides the key store for this telegram. Raises a
-        :class:`wmbus.DecodeError` subclass (or an ``mbus.DecodeError`` from the
-        record decoder) naming the field and what was tried.
+        :class:`wmbus.DecodeError` subclass naming the field and what was
+        tried (errors of the record decoder come as ``wmbus.DecodeError`` or
+        ``wmbus.UnsupportedError`` too, which are also ``mbus.DecodeError``).
         """
         if key is not None and len(key) != 16:
             raise KeyMissingError(f"an AES-128 key has 16 bytes, got {len(key)}", field="key")
         link, apl = parse_link(data)
-        return _Run(self, link, apl, key).decode()
+        try:
+            return _Run(self, link, apl, key).decode()
+        except WMBusError:
+            raise
+        except mbus.MBusError as exc:  # from the shared application layer
+            raise _as_wmbus_error(exc) from exc
+
+
+def _as_wmbus_error(exc: mbus.MBusError) -> DecodeError:
+    """The same fault as ``wmbus``'s own error (same message, offset, field and data)."""
+    if isinstance(exc, mbus.DecodeError):
+        kind = UnsupportedError if isinstance(exc, mbus.UnsupportedError) else DecodeError
+        return kind(exc.message, offset=exc.offset, field=exc.field, data=exc.data)
+    return DecodeError(str(exc))
 
 
 class _Run:
     """The state of one decode: the layers found so far."""
 
-    __slots__ = ("afl", "apl", "base", "decoder", "decrypted_by", "ell",
-                 "ell_encryption", "key", "key_for", "link")
+    __slots__ = ("afl", "already_decrypted", "apl", "base", "checked", "decoder",
+                 "decrypted_by", "ell", "ell_encryption", "key", "key_for", "link",
+                 "unchecked")
 
     def __init__(self, decoder: Decoder, link: LinkLayer, apl: bytes, key: bytes | None):
         self.decoder = decoder
@@ -301,6 +341,28 @@ class _Run:
         self.ell_encryption: str | None = None
         self.decrypted_by: str | None = None
         self.key_for: str | None = None
+        self.already_decrypted = decoder.already_decrypted
+        self.checked = False  # a protected part was checked with the key
+        self.unchecked = False  # a part that says it is protected was taken as it came
+
+    def _verified(self) -> bool:
+        return self.checked and not self.unchecked
+
+    def _plaintext_refused(self, what: str, field: str, offset: int,
+                           key_for: str | None) -> UnexpectedPlaintextError:
+        says = "the ELL session number" if field.startswith("ELL") else \
+            "the configuration word"
+        return UnexpectedPlaintextError(
+            f"{what} is in clear although {says} says encrypted, and a key is known for "
+            f"{key_for or 'the meter'}: refused as possibly forged. If this input was "
+            "decrypted earlier (a wmbusmeters log, a decrypting dongle), read it in the "
+            "already-decrypted mode: wmbus.Decoder(..., already_decrypted=True) or "
+            "wmbus decode --already-decrypted", field=field, offset=offset)
+
+    def _taken_as_input(self) -> None:
+        """A part that says it is encrypted arrived in clear and is accepted unverified."""
+        self.decrypted_by = self.decrypted_by or "input"
+        self.unchecked = True
 
     # --- keys ----------------------------------------------------------------------------------
 
@@ -365,12 +427,13 @@ class _Run:
                                    field="ELL.SN", offset=self.base + pos - 6)
         self.ell_encryption = "aes_ctr"
         crc_at = pos - 2
-        if crc16_en13757(self.apl, pos) == ell.payload_crc:
-            self.decrypted_by = "input"
-            return pos
+        in_clear = crc16_en13757(self.apl, pos) == ell.payload_crc
         candidates = [(self.link.manufacturer, self.link.id)]
         key, key_for = self._find_key(candidates)
         if key is None:
+            if in_clear:
+                self._taken_as_input()
+                return pos
             raise KeyMissingError(
                 f"ELL payload of {self._described(candidates)} is AES-CTR encrypted (its "
                 "payload CRC does not check in clear) and no key was given or found in the "
@@ -381,6 +444,13 @@ class _Run:
         plain = aes_ctr(key, iv, self.apl[crc_at:])
         crc = int.from_bytes(plain[:2], "little")
         if crc16_en13757(plain, 2) != crc:
+            if in_clear:
+                if self.already_decrypted:
+                    self._taken_as_input()
+                    return pos
+                raise self._plaintext_refused(
+                    "the ELL payload (its payload CRC checks without decryption)",
+                    "ELL.SN", self.base + crc_at - 4, key_for)
             raise DecryptionError(
                 f"decrypted the ELL with the key for {key_for or 'the meter'} but the payload "
                 f"CRC does not match (0x{crc:04x} received, "
@@ -390,6 +460,7 @@ class _Run:
         self.ell = ExtendedLinkLayer(**{**_fields(ell), "payload_crc": crc})
         self.decrypted_by = "key"
         self.key_for = key_for
+        self.checked = True
         return pos
 
     def _read_tpl(self, pos: int) -> Telegram:
@@ -420,7 +491,7 @@ class _Run:
                                    data=(tpl.config.raw if tpl.config else 0).to_bytes(2,
                                                                                        "little"))
         security = _security(mode, blocks if mode else 0, self.ell_encryption,
-                             self.decrypted_by, mac_ok, self.key_for)
+                             self.decrypted_by, mac_ok, self.key_for, self._verified())
         base = self.base + start
         cache = self.decoder.signatures
         compact: CompactInfo | None = None
@@ -492,13 +563,18 @@ class _Run:
 
     def _mode5(self, tpl: TransportLayer, pos: int, start: int, blocks: int) -> bytes:
         secret, clear = self._encrypted_part(start, blocks)
-        if not secret:
-            return clear
         candidates = self._candidates(tpl, pos)
         key, key_for = self._find_key(candidates)
+        if not secret:
+            if key is not None and clear.strip(b"\x2f") and not self.already_decrypted:
+                raise self._plaintext_refused(
+                    "the mode 5 payload (the configuration word announces 0 encrypted "
+                    "blocks)", "TPL.CW", self.base + start - 2, key_for)
+            self.unchecked = self.unchecked or bool(clear.strip(b"\x2f"))
+            return clear
         if key is None:
             if secret.startswith(_CLEAR):
-                self.decrypted_by = self.decrypted_by or "input"
+                self._taken_as_input()
                 return secret + clear
             raise KeyMissingError(
                 f"mode 5 payload ({blocks} encrypted blocks) of {self._described(candidates)} "
@@ -510,10 +586,18 @@ class _Run:
         if plain.startswith(_CLEAR):
             self.decrypted_by = "key"
             self.key_for = key_for
+            self.checked = True
+            # Mode 5 has no MAC: records sent in clear after the encrypted blocks are not
+            # protected by anything.
+            self.unchecked = self.unchecked or bool(clear.strip(b"\x2f"))
             return plain + clear
         if secret.startswith(_CLEAR):
-            self.decrypted_by = self.decrypted_by or "input"
-            return secret + clear
+            if self.already_decrypted:
+                self._taken_as_input()
+                return secret + clear
+            raise self._plaintext_refused(
+                f"the mode 5 payload ({blocks} encrypted blocks, starting with 2F2F)",
+                "TPL.CW", self.base + start - 2, key_for)
         source = "TPL" if tpl.kind == "long" else "link"
         raise DecryptionError(
             f"decrypted with the key for {key_for or 'the meter'} but the plaintext does not "
@@ -532,20 +616,36 @@ class _Run:
         afl = self.afl
         candidates = self._candidates(tpl, pos)
         key, key_for = self._find_key(candidates)
+        in_clear = secret.startswith(_CLEAR)
         if key is None:
-            if secret.startswith(_CLEAR) or not secret:
-                self.decrypted_by = self.decrypted_by or ("input" if secret else None)
+            if in_clear or not secret:
+                if secret:
+                    self._taken_as_input()
                 return secret + clear, None
             raise KeyMissingError(
                 f"mode 7 payload ({blocks} encrypted blocks) of {self._described(candidates)} "
                 "does not start with 2F2F, so it is still encrypted, and no key was given or "
                 "found in the key store", field="TPL", offset=self.base + start)
         if afl is None or afl.message_counter is None or afl.mac is None:
-            if secret.startswith(_CLEAR):
-                self.decrypted_by = self.decrypted_by or "input"
+            if in_clear and self.already_decrypted:
+                self._taken_as_input()
                 return secret + clear, None
-            raise DecodeError("mode 7 needs an AFL with a message counter and a MAC",
-                              field="AFL", offset=self.base)
+            missing = "a message counter" if afl is None or afl.message_counter is None \
+                else "a MAC"
+            received = "no AFL" if afl is None else f"an AFL without {missing}"
+            if in_clear:
+                raise self._plaintext_refused(
+                    f"the mode 7 payload (and it came with {received})", "TPL.CW",
+                    self.base + start - 2, key_for)
+            raise AuthenticationError(
+                f"mode 7 telegram of {self._described(candidates)}: expected an AFL with a "
+                f"message counter and an AES-CMAC, received {received}",
+                field="AFL", offset=self.base)
+        if len(afl.mac) < _MIN_MAC:
+            raise AuthenticationError(
+                f"mode 7 telegram of {self._described(candidates)}: expected an AFL MAC of at "
+                f"least {_MIN_MAC} bytes, received {len(afl.mac)} bytes ({afl.mac.hex()})",
+                field="AFL.MAC", offset=self.base, data=afl.mac)
         counter = afl.message_counter.to_bytes(4, "little")
         ids = [self._id_bytes(tpl, pos)]
         if self.link.raw_address and self.link.raw_address[2:6] != ids[0]:
@@ -563,13 +663,19 @@ class _Run:
                         offset=self.base + start, data=plain[:2])
                 self.decrypted_by = "key" if secret else self.decrypted_by
                 self.key_for = key_for
+                self.checked = True
                 return plain + clear, True
-        if secret.startswith(_CLEAR):
-            self.decrypted_by = self.decrypted_by or "input"
-            return secret + clear, False
+        if in_clear:
+            if self.already_decrypted:  # the MAC covered the ciphertext, which is gone
+                self._taken_as_input()
+                return secret + clear, None
+            raise self._plaintext_refused(
+                f"the mode 7 payload ({blocks} encrypted blocks, starting with 2F2F, and "
+                "its AFL MAC does not match)", "TPL.CW", self.base + start - 2, key_for)
         raise AuthenticationError(
-            f"the AFL MAC does not match with the key for {key_for or 'the meter'} (keys "
-            f"derived for message counter {afl.message_counter}): wrong key?",
+            f"the AFL MAC does not match: expected an {len(afl.mac)}-byte AES-CMAC made with "
+            f"the key for {key_for or 'the meter'} and message counter {afl.message_counter}, "
+            f"received {afl.mac.hex()}: wrong key, or a tampered telegram",
             field="AFL.MAC", offset=self.base, data=afl.mac)
 
     def _id_bytes(self, tpl: TransportLayer, pos: int) -> bytes:
@@ -580,7 +686,8 @@ class _Run:
     def _telegram(self, *, ci: int, **fields: Any) -> Telegram:
         if "security" not in fields:
             fields["security"] = Security(ell_encryption=self.ell_encryption,
-                                          decrypted_by=self.decrypted_by, key_for=self.key_for)
+                                          decrypted_by=self.decrypted_by, key_for=self.key_for,
+                                          verified=self._verified())
         if "header" not in fields and self.link.id is not None:
             fields["header"] = mbus.Header(
                 id=self.link.id, manufacturer=self.link.manufacturer,
@@ -598,10 +705,10 @@ def _security(*fields: Any) -> Security:
     if found is None:
         if len(_SECURITY_CACHE) > 4096:
             _SECURITY_CACHE.clear()
-        mode, blocks, ell_encryption, decrypted_by, mac_ok, key_for = fields
+        mode, blocks, ell_encryption, decrypted_by, mac_ok, key_for, verified = fields
         found = _SECURITY_CACHE[fields] = Security(
             mode=mode, encrypted_blocks=blocks, ell_encryption=ell_encryption,
-            decrypted_by=decrypted_by, mac_ok=mac_ok, key_for=key_for)
+            decrypted_by=decrypted_by, mac_ok=mac_ok, key_for=key_for, verified=verified)
     return found
 
 
@@ -609,7 +716,8 @@ def _fields(ell: ExtendedLinkLayer) -> dict[str, Any]:
     return {name: getattr(ell, name) for name in ExtendedLinkLayer.__slots__}
 
 
-def decode(data: bytes, key: bytes | None = None) -> Telegram:
+def decode(data: bytes, key: bytes | None = None, *,
+           already_decrypted: bool = False) -> Telegram:
     """Decode one telegram without remembering anything (see :class:`Decoder`).
 
     >>> import wmbus
@@ -619,4 +727,4 @@ def decode(data: bytes, key: bytes | None = None) -> Telegram:
     >>> t.id, t.manufacturer, [(r.quantity, r.value, r.unit) for r in t.records][0]
     ('12345678', 'ELS', ('volume', Decimal('28504.27'), 'm3'))
     """
-    return Decoder().decode(data, key)
+    return Decoder(already_decrypted=already_decrypted).decode(data, key)

@@ -19,7 +19,9 @@ __all__ = [
     "KeyMissingError",
     "KeyStoreError",
     "LinkError",
+    "ReplayError",
     "SecurityError",
+    "UnexpectedPlaintextError",
     "UnknownSignatureError",
     "UnsupportedError",
     "WMBusError",
@@ -55,7 +57,25 @@ class DecryptionError(SecurityError):
 
 
 class AuthenticationError(SecurityError):
-    """The MAC (AES-CMAC) of the AFL does not match: wrong key or tampered telegram."""
+    """A key is known for the meter but the telegram is not authentic.
+
+    The AFL MAC (AES-CMAC, mode 7) does not match or is missing: wrong key,
+    tampered or forged telegram. The message names what was expected and what
+    arrived (never the MAC computed from the key: that would help a forger).
+    """
+
+
+class UnexpectedPlaintextError(AuthenticationError):
+    """The payload is in clear although the configuration word (or ELL) says encrypted.
+
+    Raised only when a key is known for the meter: it is how a forged telegram
+    looks. Captures decrypted earlier by another tool are read with
+    ``Decoder(..., already_decrypted=True)`` (``wmbus decode --already-decrypted``).
+    """
+
+
+class ReplayError(AuthenticationError):
+    """A mode 7 message counter that does not increase: a replayed telegram (receiver only)."""
 
 
 class UnsupportedError(DecodeError, mbus.UnsupportedError):

@@ -5,29 +5,44 @@ several receivers) within a time window, keeps the last time each meter was
 heard (for inactivity alarms), and turns decoding failures into events instead
 of exceptions. Time is passed in (monotonic seconds); nothing here sleeps or
 reads a clock.
+
+Security: a telegram that fails authentication (wrong MAC, clear payload where
+encryption is announced, wrong key) is never passed on; it becomes a
+:class:`SecurityViolation` event and is counted per meter. Mode 7 message
+counters are remembered per meter (:meth:`Receiver.state`): a verified
+telegram whose counter does not increase is refused as a replay, unless its
+bytes are those of the telegram that set the counter (a repeater or a second
+receiver heard it too): that is a duplicate, dropped quietly and counted.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
 from collections import OrderedDict, deque
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import mbus
 
 from ._decoder import Decoder, Telegram
 from ._dongles import DongleCodec, Noise, RadioFrame
 from ._ell import ELL_LENGTHS
-from ._errors import WMBusError
+from ._errors import KeyMissingError, ReplayError, SecurityError, WMBusError
 from ._link import parse_link
+from ._loading import MAX_INT_DIGITS, load_json, read_text
 
 __all__ = [
     "NEED_DATA",
+    "SECURITY_VIOLATION",
     "DuplicateSuppressed",
     "NeedData",
     "NoiseSkipped",
     "Receiver",
+    "SecurityViolation",
     "TelegramFailed",
     "TelegramReceived",
 ]
@@ -77,6 +92,37 @@ class TelegramFailed:
                 "error": self.error, "error_type": self.error_type, "raw": self.raw.hex()}
 
 
+# ITU-T X.736 probable cause of a telegram that failed authentication (for alarm engines).
+SECURITY_VIOLATION = "securityServiceOrMechanismViolation"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecurityViolation:
+    """A telegram failed authentication and was dropped; ``failures`` counts them per meter.
+
+    Raised for a wrong or missing MAC, a clear payload where encryption is
+    announced, a payload that does not decrypt with the meter's key, and a
+    replayed mode 7 message counter. ``probable_cause`` is the ITU-T X.736
+    name an alarm engine can raise it with.
+    """
+
+    meter: str
+    error: str
+    error_type: str
+    time: float
+    failures: int
+    rssi: float | None = None
+    raw: bytes = b""
+    probable_cause: str = SECURITY_VIOLATION
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able form."""
+        return {"event": "security_violation", "time": self.time, "meter": self.meter,
+                "rssi": self.rssi, "error": self.error, "error_type": self.error_type,
+                "failures": self.failures, "probable_cause": self.probable_cause,
+                "raw": self.raw.hex()}
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DuplicateSuppressed:
     """A frame identical to one received ``age`` seconds earlier was dropped."""
@@ -103,7 +149,8 @@ class NoiseSkipped:
         return {"event": "noise", "time": self.time, **self.noise.to_dict()}
 
 
-Event = TelegramReceived | TelegramFailed | DuplicateSuppressed | NoiseSkipped
+Event = (TelegramReceived | TelegramFailed | SecurityViolation | DuplicateSuppressed
+         | NoiseSkipped)
 
 
 class Receiver:
@@ -113,6 +160,12 @@ class Receiver:
     already split can be given to :meth:`receive_frame`. Frames with the same
     meter and content within ``duplicate_window`` seconds are reported once
     (the repeater bits of the ELL are ignored in the comparison).
+
+    ``security_failures`` counts, per meter (``MAN.ID``), the telegrams
+    refused for failed authentication; ``duplicates`` the frames dropped as
+    duplicates. ``message_counters`` holds the last accepted mode 7 message
+    counter per meter; keep it across restarts with :meth:`state` /
+    :meth:`restore_state` (or :meth:`save_state` / :meth:`load_state`).
     """
 
     def __init__(self, decoder: Decoder | None = None, *, codec: DongleCodec | None = None,
@@ -124,6 +177,10 @@ class Receiver:
         self.max_remembered = max_remembered
         self.report_duplicates = report_duplicates
         self.last_seen: dict[str, float] = {}
+        self.security_failures: dict[str, int] = {}
+        self.duplicates: dict[str, int] = {}
+        # meter -> (last accepted mode 7 message counter, digest of the telegram that set it)
+        self.message_counters: dict[str, tuple[int, str]] = {}
         self._recent: OrderedDict[bytes, float] = OrderedDict()
         self._events: deque[Event] = deque()
         self._time = 0.0
@@ -188,24 +245,113 @@ class Receiver:
         fingerprint = link.raw_address + _without_repeater_bits(apl)
         first = self._recent.get(fingerprint)
         if first is not None:
-            if self.report_duplicates:
-                self._events.append(DuplicateSuppressed(meter=meter, time=time,
-                                                        age=time - first, raw=data))
+            self._duplicate(meter, time, first, data)
             return
         self._recent[fingerprint] = time
         if len(self._recent) > self.max_remembered:
             self._recent.popitem(last=False)
-        self.last_seen[meter] = time
         try:
             telegram = self.decoder.decode(data)
+            sender = self._check_counter(telegram, fingerprint)
         except (WMBusError, mbus.MBusError) as exc:
+            if isinstance(exc, SecurityError) and not isinstance(exc, KeyMissingError):
+                self._violation(meter, exc, time, frame.rssi, data)
+                return
             _log.info("telegram from %s not decoded: %s", meter, exc)
             self._events.append(TelegramFailed(error=str(exc), error_type=type(exc).__name__,
                                                time=time, meter=meter, rssi=frame.rssi,
                                                raw=data))
             return
+        if sender is _DUPLICATE:
+            self._duplicate(meter, time, None, data)
+            return
+        self.last_seen[meter] = time
         self._events.append(TelegramReceived(telegram=telegram, time=time, rssi=frame.rssi,
                                              raw=data))
+
+    def _duplicate(self, meter: str, time: float, first: float | None, data: bytes) -> None:
+        self.duplicates[meter] = self.duplicates.get(meter, 0) + 1
+        if self.report_duplicates:
+            self._events.append(DuplicateSuppressed(
+                meter=meter, time=time, age=time - first if first is not None else 0.0,
+                raw=data))
+
+    def _violation(self, meter: str, exc: WMBusError, time: float, rssi: float | None,
+                   data: bytes) -> None:
+        count = self.security_failures[meter] = self.security_failures.get(meter, 0) + 1
+        _log.warning("telegram from %s refused (%s failures): %s", meter, count, exc)
+        self._events.append(SecurityViolation(meter=meter, error=str(exc),
+                                              error_type=type(exc).__name__, time=time,
+                                              failures=count, rssi=rssi, raw=data))
+
+    def _check_counter(self, telegram: Telegram, fingerprint: bytes) -> object:
+        """Refuse a verified mode 7 telegram whose message counter does not increase.
+
+        Returns ``_DUPLICATE`` for the very telegram that set the counter (heard
+        again later than the duplicate window), None otherwise.
+        """
+        afl = telegram.afl
+        if afl is None or afl.message_counter is None or telegram.security.mac_ok is not True:
+            return None
+        meter = f"{telegram.manufacturer}.{telegram.id}"
+        counter = afl.message_counter
+        digest = hashlib.blake2b(fingerprint, digest_size=8).hexdigest()
+        last = self.message_counters.get(meter)
+        if last is not None and counter <= last[0]:
+            if counter == last[0] and digest == last[1]:
+                return _DUPLICATE
+            raise ReplayError(
+                f"mode 7 message counter {counter} of {meter} does not increase (the last "
+                f"accepted one is {last[0]}): a replayed telegram, refused",
+                field="AFL.MCR", offset=None)
+        self.message_counters[meter] = (counter, digest)
+        return None
+
+    def state(self) -> dict[str, Any]:
+        """What to keep across restarts, JSON-able: mode 7 counters and failure counts."""
+        return {"message_counters": {meter: {"counter": counter, "digest": digest}
+                                     for meter, (counter, digest)
+                                     in self.message_counters.items()},
+                "security_failures": dict(self.security_failures)}
+
+    def restore_state(self, state: Mapping[str, Any], *, source: str = "<state>") -> None:
+        """Take back what :meth:`state` gave (checked: a malformed state raises WMBusError)."""
+        counters = state.get("message_counters", {}) if isinstance(state, Mapping) else None
+        failures = state.get("security_failures", {}) if isinstance(state, Mapping) else None
+        if not isinstance(counters, Mapping) or not isinstance(failures, Mapping):
+            raise WMBusError(f"{source}: expected {{\"message_counters\": {{...}}, "
+                             "\"security_failures\": {...}}")
+        restored: dict[str, tuple[int, str]] = {}
+        for meter, entry in counters.items():
+            counter = entry.get("counter") if isinstance(entry, Mapping) else None
+            digest = entry.get("digest", "") if isinstance(entry, Mapping) else None
+            if not _is_count(counter, 0xFFFFFFFF) or not isinstance(digest, str):
+                raise WMBusError(f"{source}: message_counters[{meter!r}] needs a counter "
+                                 "0-4294967295 and a digest")
+            restored[meter] = (counter, digest)
+        counts: dict[str, int] = {}
+        for meter, count in failures.items():
+            if not _is_count(count, 10 ** MAX_INT_DIGITS):
+                raise WMBusError(f"{source}: security_failures[{meter!r}] is not a count")
+            counts[meter] = count
+        self.message_counters.update(restored)
+        self.security_failures.update(counts)
+
+    def save_state(self, path: str | os.PathLike[str]) -> None:
+        """Write :meth:`state` to ``path`` atomically (a temporary file, then a rename)."""
+        name = os.fspath(path)
+        temporary = f"{name}.tmp"
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(self.state(), handle, indent=1, sort_keys=True)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, name)
+
+    def load_state(self, path: str | os.PathLike[str]) -> None:
+        """Read a state file written by :meth:`save_state`."""
+        name = os.fspath(path)
+        self.restore_state(load_json(read_text(name, error=WMBusError), source=name,
+                                     error=WMBusError), source=name)
 
     def _expire(self, now: float) -> None:
         recent = self._recent
@@ -214,6 +360,13 @@ class Receiver:
             if now - seen <= self.duplicate_window:
                 break
             recent.popitem(last=False)
+
+
+_DUPLICATE = object()
+
+
+def _is_count(value: Any, largest: int) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= largest
 
 
 def _without_repeater_bits(apl: bytes) -> bytes:

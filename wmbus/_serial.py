@@ -83,10 +83,18 @@ def _read(stream: BinaryIO, chunk: int) -> bytes:
 
 
 def feed_gateway(gateway: WirelessGateway, receiver: Receiver, radio: BinaryIO, *,
-                 lock: threading.Lock, stop: threading.Event | None = None) -> None:
-    """Put every telegram decoded from ``radio`` into ``gateway`` (until the stream ends)."""
+                 lock: threading.Lock, stop: threading.Event | None = None,
+                 on_event: Callable[[Event], None] | None = None) -> None:
+    """Put every telegram decoded from ``radio`` into ``gateway`` (until the stream ends).
+
+    Only :class:`~wmbus.TelegramReceived` reaches the gateway: telegrams that
+    failed (authentication included) never do. ``on_event`` sees every event
+    (a :class:`~wmbus.SecurityViolation` feeds an alarm engine, for example).
+    """
     try:
         for event in iter_events(receiver, radio, stop=stop):
+            if on_event is not None:
+                on_event(event)
             if isinstance(event, TelegramReceived):
                 try:
                     with lock:
@@ -129,13 +137,17 @@ def serve_bus(gateway: WirelessGateway, bus: BinaryIO, *, lock: threading.Lock,
 
 def run_gateway(gateway: WirelessGateway, receiver: Receiver, radio: BinaryIO,
                 bus: BinaryIO, *, segment: int = 0,
-                stop: threading.Event | None = None) -> None:
-    """Feed the radio in a thread and serve the bus in this one, until ``stop`` or the bus ends."""
+                stop: threading.Event | None = None,
+                on_event: Callable[[Event], None] | None = None) -> None:
+    """Feed the radio in a thread and serve the bus in this one, until ``stop`` or the bus ends.
+
+    ``on_event`` is called (in the radio thread) with every receiver event.
+    """
     lock = threading.Lock()
     stop = stop or threading.Event()
     feeder = threading.Thread(target=feed_gateway, args=(gateway, receiver, radio),
-                              kwargs={"lock": lock, "stop": stop}, daemon=True,
-                              name="wmbus-radio")
+                              kwargs={"lock": lock, "stop": stop, "on_event": on_event},
+                              daemon=True, name="wmbus-radio")
     feeder.start()
     try:
         serve_bus(gateway, bus, lock=lock, segment=segment, stop=stop)

@@ -41,7 +41,7 @@ def test_decode_json_from_stdin_and_keys_file(tmp_path: Path) -> None:
     assert code == 0
     document = json.loads(out)
     assert document["security"] == {"mode": 5, "encrypted_blocks": 2, "decrypted_by": "key",
-                                    "mac_ok": None, "key_for": "12345678"}
+                                    "mac_ok": None, "verified": True, "key_for": "12345678"}
     assert document["records"][0]["value"] == 28504.27
     assert KEY.lower() not in out.lower()
 
