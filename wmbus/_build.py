@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import mbus
+import mbus.records
 
 from ._compact import format_signature
 from ._crc import crc16_en13757
@@ -33,8 +34,8 @@ _TPL_CI = {"long": 0x72, "short": 0x7A, "none": 0x78}
 
 def _address(manufacturer: str, ident: str, version: int, device_type: int) -> bytes:
     try:
-        man = mbus.encode_manufacturer(manufacturer)
-        return (bytes((man & 0xFF, man >> 8)) + mbus.encode_bcd_id(ident)
+        man = mbus.records.encode_manufacturer(manufacturer)
+        return (bytes((man & 0xFF, man >> 8)) + mbus.records.encode_bcd_id(ident)
                 + bytes((version, device_type)))
     except (mbus.EncodeError, ValueError, OverflowError) as exc:
         raise EncodeError(f"address: {exc}") from None
@@ -92,7 +93,7 @@ def build_telegram(
     if compact:
         if tpl != "none" or mode:
             raise EncodeError("compact frames are built with tpl='none' and mode 0")
-        block = mbus.encode_records(records)
+        block = mbus.records.encode_records(records)
         data = b"".join(r.data for r in records)
         signature = format_signature(r.shape.header for r in records)
         tpl_bytes = (bytes((0x79,)) + signature.to_bytes(2, "little")
@@ -120,8 +121,8 @@ def _kdf_id(tpl: str, tpl_address: tuple[str, str, int, int] | None, link: bytes
 def _tpl(kind: str, tpl_address: tuple[str, str, int, int] | None, link: bytes,
          access_number: int, status: int, mode: int, key: bytes | None, counter: int,
          records: tuple[mbus.Record, ...], clear_records: tuple[mbus.Record, ...]) -> bytes:
-    body = mbus.encode_records(records)
-    clear = mbus.encode_records(clear_records)
+    body = mbus.records.encode_records(records)
+    clear = mbus.records.encode_records(clear_records)
     blocks = 0
     if mode:
         body = b"\x2f\x2f" + body

@@ -17,6 +17,7 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 
 import mbus
+import mbus.records
 
 from ._crc import crc16_en13757
 from ._errors import CRCError, DecodeError, UnknownSignatureError, WMBusError
@@ -34,7 +35,7 @@ def format_signature(headers: Iterable[bytes]) -> int:
 
 def _length(header: bytes) -> int | None:
     """Data length of a record header (None for LVAR, where the first data byte tells)."""
-    record = mbus.decode_records(header + bytes(8), max_records=1)
+    record = mbus.records.decode_records(header + bytes(8), max_records=1)
     return record[0].shape.length if record else 0
 
 
@@ -51,7 +52,7 @@ class SignatureCache:
         self._entries: dict[int, tuple[tuple[bytes, int | None], ...]] = {}
         # The latest full frame per sender, its signature not computed yet: the CRC is only
         # worth its cost when a compact frame (or a save) asks for it.
-        self._latest: dict[bytes, Sequence[tuple[mbus.RecordShape, bytes]]] = {}
+        self._latest: dict[bytes, Sequence[tuple[mbus.records.RecordShape, bytes]]] = {}
         self.max_entries = max_entries
         for signature, headers in (initial or {}).items():
             self.add([bytes.fromhex(h) if isinstance(h, str) else bytes(h) for h in headers],
@@ -98,7 +99,8 @@ class SignatureCache:
         self._store(computed, shape)
         return computed
 
-    def learn(self, records: Sequence[tuple[mbus.RecordShape, bytes]], source: bytes = b"") -> None:
+    def learn(self, records: Sequence[tuple[mbus.records.RecordShape, bytes]],
+              source: bytes = b"") -> None:
         """Remember the format of a full frame's records from ``source`` (the sender's address).
 
         Only the latest full frame of each sender is kept until a compact frame (or a
@@ -169,7 +171,7 @@ def expand_compact(cache: SignatureCache, payload: bytes, pos: int, base: int = 
         if length is None:
             if i >= len(payload):
                 break
-            length = 1 + (mbus.lvar_length(payload[i]) or 0)
+            length = 1 + (mbus.records.lvar_length(payload[i]) or 0)
         if i + length > len(payload):
             raise DecodeError(f"compact frame data ends inside the record with header "
                               f"{header.hex()}", field="compact", offset=base + i,

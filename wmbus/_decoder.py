@@ -3,7 +3,7 @@
 The layers are read in frame order, each by table lookup on its CI field:
 ELL (0x8C-0x8F), then AFL (0x90), then the TPL (0x72, 0x7A, 0x78, compact and
 format frames, 0x8A/0x8B). Encrypted parts are decrypted and *checked* before
-anything reaches the record decoder (``mbus.decode_records``): the ELL payload
+anything reaches the record decoder (``mbus.records.decode_records``): the ELL payload
 CRC, the AFL MAC (mode 7) and the ``2F2F`` that starts every OMS plaintext.
 
 When a key is known for the meter, authenticity is enforced: a payload in clear
@@ -24,6 +24,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 import mbus
+import mbus.records
 
 from ._afl import AuthenticationLayer, parse_afl
 from ._compact import SignatureCache, expand_compact
@@ -119,7 +120,7 @@ class CompactInfo:
         return out
 
 
-_records_to_dicts = mbus.records_to_dicts
+_records_to_dicts = mbus.records.records_to_dicts
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,7 +198,7 @@ class Telegram:
 
 
 # Records are made into Record objects when first read (to_dict reads the pairs).
-_stored_records = mbus.lazy_records(Telegram)
+_stored_records = mbus.records.lazy_records(Telegram)
 
 # The generated __init__ of a frozen dataclass sets each field through object.__setattr__
 # by name; a full telegram is built once per decode, so _full_telegram sets the slots
@@ -215,7 +216,7 @@ _new = object.__new__
 def _full_telegram(link: LinkLayer, ci: int, security: Security, ell: ExtendedLinkLayer | None,
                    afl: AuthenticationLayer | None, tpl: TransportLayer,
                    header: mbus.Header | None,
-                   records: Sequence[tuple[mbus.RecordShape, bytes]],
+                   records: Sequence[tuple[mbus.records.RecordShape, bytes]],
                    compact: CompactInfo | None, payload: bytes) -> Telegram:
     """``Telegram(...)`` with these fields and no error, alarm or undecoded rest."""
     telegram: Telegram = _new(Telegram)
@@ -403,10 +404,10 @@ class _Run:
         if self.link.format == "wired" and ci in _WIRED_ONLY:
             frame = mbus.LongFrame(c=self.link.c, a=self.link.address or 0, ci=ci,
                                    data=apl[pos + 1:])
-            wired = mbus.decode_application(frame)
+            wired = mbus.records.decode_application(frame)
             return self._telegram(ci=ci, header=wired.header, records=wired.records,
                                   payload=wired.payload, error=wired.error, alarm=wired.alarm)
-        name = mbus.CI_NAMES.get(ci, "unknown")
+        name = mbus.records.CI_NAMES.get(ci, "unknown")
         raise UnsupportedError(f"not supported yet: CI 0x{ci:02x} ({name})", field="CI",
                                offset=self.base + pos, data=bytes((ci,)))
 
@@ -499,14 +500,15 @@ class _Run:
             block = expand_compact(cache, body, 0, base)
             compact = CompactInfo(kind="compact", signature=int.from_bytes(body[0:2], "little"),
                                   data_crc=int.from_bytes(body[2:4], "little"))
-            records: Sequence[tuple[mbus.RecordShape, bytes]] = mbus.scan_records(block)
+            records: Sequence[tuple[mbus.records.RecordShape, bytes]] = \
+                mbus.records.scan_records(block)
         elif ci in FORMAT_CIS:
             compact = self._learn_format(body, base)
             records = ()
         else:
             from_master = bool(link.c & 0x40) and link.format == "wired"
             try:
-                records = mbus.scan_records(body, 0, base_offset=base,
+                records = mbus.records.scan_records(body, 0, base_offset=base,
                                             from_master=from_master)
             except mbus.RecordError as exc:
                 records = exc.records_before

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import mbus
+import mbus.records
 
 from ._crc import crc16_x25
 from ._errors import DongleError, EncodeError, WMBusError
@@ -323,7 +324,7 @@ class RtlWmbusCodec(_Lines):
     def encode(frame: bytes, *, link_mode: str = "T1", rssi: int = 97,
                timestamp: str = "2026-11-24 08:00:00.000", crc_ok: bool = True) -> bytes:
         """An rtl-wmbus line for ``frame``."""
-        ident = mbus.decode_bcd_id(frame[4:8]) if len(frame) >= 8 else "00000000"
+        ident = mbus.records.decode_bcd_id(frame[4:8]) if len(frame) >= 8 else "00000000"
         ok = "1" if crc_ok else "0"
         return (f"{link_mode};{ok};{ok};{timestamp};{rssi};100;{ident};0x{frame.hex()}\n"
                 ).encode()
@@ -416,8 +417,8 @@ def _with_link_header(record: dict[str, Any], data: bytes) -> bytes:
     if not isinstance(manufacturer, str) or not isinstance(ident, (str, int)) \
             or isinstance(ident, bool):
         raise DongleError("rtl_433 fields M and id must be text", field="M")
-    man = mbus.encode_manufacturer(manufacturer)
-    address = mbus.encode_bcd_id(str(ident))
+    man = mbus.records.encode_manufacturer(manufacturer)
+    address = mbus.records.encode_bcd_id(str(ident))
     c = _byte_field(record, "C")
     version = _byte_field(record, "version", 0)
     device_type = _byte_field(record, "type", 0)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import mbus
+import mbus.records
 
 from ._errors import LinkError
 
@@ -91,9 +92,10 @@ def parse_ell(apl: bytes, pos: int, base: int = 0) -> tuple[ExtendedLinkLayer, i
     fields: dict[str, Any] = {"ci": ci, "cc": body[0], "access_number": body[1]}
     rest = 2
     if ci in (0x8E, 0x8F):
-        fields.update(receiver_manufacturer=mbus.decode_manufacturer(body[2] | body[3] << 8),
-                      receiver_id=mbus.decode_bcd_id(body[4:8]), receiver_version=body[8],
-                      receiver_device_type=body[9])
+        fields.update(
+            receiver_manufacturer=mbus.records.decode_manufacturer(body[2] | body[3] << 8),
+            receiver_id=mbus.records.decode_bcd_id(body[4:8]), receiver_version=body[8],
+            receiver_device_type=body[9])
         rest = 10
     if ci in (0x8D, 0x8F):
         fields["session_number"] = int.from_bytes(body[rest:rest + 4], "little")

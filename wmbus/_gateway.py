@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import mbus
+import mbus.records
 
 from ._decoder import Telegram
 from ._errors import EncodeError
@@ -65,8 +66,9 @@ def _secondary(telegram: Telegram) -> mbus.SecondaryAddress:
         telegram.link.version or 0)
     medium = header.medium if header is not None and header.medium is not None else (
         telegram.link.device_type or 0)
-    return mbus.SecondaryAddress(id=ident, manufacturer=mbus.encode_manufacturer(manufacturer),
-                                 version=version, medium=medium)
+    return mbus.SecondaryAddress(
+        id=ident, manufacturer=mbus.records.encode_manufacturer(manufacturer), version=version,
+        medium=medium)
 
 
 class WirelessGateway:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import mbus
+import mbus.records
 
 from ._crc import crc16_en13757
 from ._errors import CRCError, EncodeError, LinkError
@@ -75,13 +76,13 @@ class LinkLayer:
     def function(self) -> str:
         """The C field's function (SND_NR, SND_IR, RSP_UD, ...)."""
         if self.format == "wired":
-            return mbus.ControlField(self.c).function
+            return mbus.records.ControlField(self.c).function
         return C_FUNCTIONS.get(self.c) or f"unknown_0x{self.c:02x}"
 
     @property
     def medium_name(self) -> str | None:
         """The device type as a name (``"water"``, ``"heat"``, ...)."""
-        return None if self.device_type is None else mbus.medium_name(self.device_type)
+        return None if self.device_type is None else mbus.records.medium_name(self.device_type)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form."""
@@ -197,7 +198,7 @@ def _link_layer(frame: bytes, fmt: str, length: int | None, trailing: bytes = b"
     code = frame[2] | frame[3] << 8
     manufacturer = _MANUFACTURERS.get(code)
     if manufacturer is None:
-        manufacturer = _MANUFACTURERS[code] = mbus.decode_manufacturer(code)
+        manufacturer = _MANUFACTURERS[code] = mbus.records.decode_manufacturer(code)
     link = LinkLayer(format=fmt, c=frame[1], manufacturer=manufacturer,
                      id=frame[7:3:-1].hex().upper(), version=frame[8], device_type=frame[9],
                      length=length, l_field=l_field, crcs=crcs, trailing=trailing,
@@ -276,9 +277,9 @@ def build_frame(*, c: int = 0x44, manufacturer: str, id: str, version: int = 0,
 
     Use :func:`add_crcs` for the format A or B form sent on air.
     """
-    man = mbus.encode_manufacturer(manufacturer)
+    man = mbus.records.encode_manufacturer(manufacturer)
     try:
-        ident = mbus.encode_bcd_id(id)
+        ident = mbus.records.encode_bcd_id(id)
     except mbus.EncodeError as exc:
         raise EncodeError(str(exc)) from None
     for name, value in (("c", c), ("version", version), ("device_type", device_type)):

@@ -9,6 +9,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import mbus
+import mbus.records
 import wmbus
 
 # (record header, data length): volume, energy, flow temperature, flow, error flags.
@@ -21,7 +22,7 @@ def _record(spec: tuple[bytes, int], value: int) -> mbus.Record:
     raw = value.to_bytes(8, "little")[:length]
     if header[0] & 0x0F == 0x0C:  # BCD: digits only
         raw = bytes.fromhex(f"{value % 10**8:08d}")[::-1]
-    return mbus.decode_records(header + raw)[0]
+    return mbus.records.decode_records(header + raw)[0]
 
 
 records_strategy = st.lists(st.builds(_record, st.sampled_from(_HEADERS),

@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mbus
+import mbus.records
 import wmbus
 from wmbus._crc import crc16_en13757_python, crc16_x25, crc16_x25_python
 from wmbus._decoder import _stored_records
@@ -160,7 +161,7 @@ def test_cbc_decryption_in_threads_keeps_contexts_apart() -> None:
 def test_records_are_made_when_first_read() -> None:
     telegram = wmbus.Decoder().decode(_PLAIN)
     before = telegram.to_dict()
-    assert isinstance(_stored_records(telegram), mbus.PendingRecords)  # to_dict made none
+    assert isinstance(_stored_records(telegram), mbus.records.PendingRecords)  # to_dict made none
     records = telegram.records
     assert type(records) is tuple and all(type(r) is mbus.Record for r in records)
     assert telegram.records is records
