@@ -13,7 +13,8 @@ A primary read is SND_NKE(a), REQ_UD2(a) FCB=1, REQ_UD2(a) FCB=0, ... while the
 last record is DIF 0x1F, at most ``max_telegrams`` times. A secondary read is
 SND_NKE(253) (deselect, reset), selection of the full address, then the same
 reads at 253; every answer's ID must match the selection (a collision can make a
-frame with a valid checksum and a made-up ID).
+frame with a valid checksum and a made-up ID), and every follow-up telegram must come
+from the meter that sent the first one.
 
 Once the meter has acknowledged the reset, silence to a REQ_UD2 is a lost
 frame rather than an empty address, so that request is also repeated after
@@ -92,6 +93,19 @@ READ_TABLE: dict[tuple[ReadState, type[Any]], Transition] = {
 def _describe(meter: Meter) -> str:
     return f"secondary address {meter}" if isinstance(meter, SecondaryAddress) else (
         f"primary address {meter}")
+
+
+def _sender(telegram: Telegram) -> tuple[Any, ...] | None:
+    """Who sent a telegram, as its header says (None without a header)."""
+    header = telegram.header
+    if header is None:
+        return None
+    return (header.id, header.manufacturer, header.version, header.medium)
+
+
+def _sender_text(telegram: Telegram) -> str:
+    header = telegram.header
+    return "no header" if header is None else f"ID {header.id} {header.manufacturer}"
 
 
 def merge_telegrams(telegrams: Sequence[Telegram]) -> Telegram:
@@ -193,6 +207,12 @@ class ReadMeter(StateMachine):
                 return self._finish(CollisionError(
                     f"the answer to {_describe(self.meter)} carries another address "
                     "(colliding meters?)", address=self._address))
+        if self.telegrams and _sender(telegram) != _sender(self.telegrams[0]):
+            return self._finish(CollisionError(
+                f"telegram {len(self.telegrams) + 1} from {_describe(self.meter)} comes from "
+                f"another meter ({_sender_text(telegram)}, telegram 1 from "
+                f"{_sender_text(self.telegrams[0])}): colliding meters?",
+                address=self._address))
         self.telegrams.append(telegram)
         if telegram.more_records_follow and len(self.telegrams) < self.max_telegrams:
             return ReadState.READING, self._read()
