@@ -220,3 +220,26 @@ def test_a_closed_pipe_gives_the_sigpipe_status(tmp_path: Path) -> None:
     command.stdout.close()
     assert command.stderr.read() == b""
     assert command.wait() == SIGPIPE_STATUS
+
+
+def _strict_json(line: str) -> object:
+    def refuse(constant: str) -> object:
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_json_output_is_strict_json_even_for_a_real32_nan(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # A REAL32 NaN is how some meters say "no value" (iEM3000 power factor); Python's
+    # json would print it as NaN, which is not JSON and which exporters refuse.
+    header = mbus.Header(id="77777777", manufacturer="SEC", version=1, medium=2,
+                         access_number=0, status=0)
+    records = mbus.records.decode_records(bytes.fromhex("05130000c0ff" "05130000803f"))
+    frame = mbus.build_telegram(address=1, header=header, records=records).encode()
+    assert main(["decode", "--json", frame.hex()]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    document = _strict_json(line)
+    assert isinstance(document, dict)
+    first, second = (record["value"] for record in document["records"])
+    assert first in (None, "nan") and second == 0.001
