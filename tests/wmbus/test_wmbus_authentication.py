@@ -19,15 +19,8 @@ import wmbus
 from wmbus._security import KDF_MAC_FROM_METER, aes_cmac, derive_key
 from wmbus._serial import feed_gateway
 
-# OMS Vol. 2 Annex N.2.1: mode 5, short TPL.
-N21 = bytes.fromhex("2E4493157856341233037A2A0020255923C95AAA26D1B2E7493B013EC4A6F6D3529B520E"
-                    "DFF0EA6DEFC99D6D69EBF3")
-N21_KEY = bytes.fromhex("0102030405060708090A0B0C0D0E0F11")
-# CEN/TR 17167 Table F.3: ELL 0x8E, AFL with CMAC, mode 7, long TPL.
-F3 = bytes.fromhex("530824484433221103378E80753A63665544330A31900F002C25B30A0000AF5D74DF73A6"
-                   "00D972785634129315330375002007109058475F4BC91DF878B80A1B0F98B629024AAC72"
-                   "7942BFC549233C0140829B93")
-F3_KEY = bytes.fromhex("000102030405060708090A0B0C0D0E0F")
+from .test_wmbus_security import F3, F3_KEY, N21, N21_KEY  # the published examples
+
 F3_AFL = 21  # L C M A (10) + ELL 0x8E (11): the AFL's CI
 KEY = bytes(range(16, 32))
 RECORDS = [mbus.build_record(0x13, 1234, coding="int32")]

@@ -130,3 +130,55 @@ def test_listen_through_pyserial_socket_url() -> None:
 
 def test_console_entry_point(capsys: object) -> None:
     assert main(["decode", N21, "--key", KEY, "--json"]) == 0
+
+
+# N21 stored decrypted (as wmbusmeters logs it): security bits still say mode 5, 2 blocks.
+N21_CLEAR = ("2E4493157856341233037A2A0020252F2F0C1427048502046D32371F1502FD1700002F2F2F2F2F"
+             "2F2F2F2F2F2F2F2F2F")
+
+
+def test_decode_already_decrypted() -> None:
+    code, out, _ = _run(["decode", N21_CLEAR, "--key", KEY, "--json"])
+    assert code == 1
+    refused = json.loads(out)
+    assert refused["error_type"] == "UnexpectedPlaintextError"
+    assert "--already-decrypted" in refused["error"]
+    code, out, _ = _run(["decode", N21_CLEAR, "--key", KEY, "--json", "--already-decrypted"])
+    assert code == 0
+    security = json.loads(out)["security"]
+    assert (security["decrypted_by"], security["verified"]) == ("input", False)
+    code, out, _ = _run(["decode", N21_CLEAR, "--key", KEY, "--already-decrypted"])
+    assert "decrypted by input, not verified" in out
+
+
+def test_listen_keeps_mode7_counters_in_its_state_file(tmp_path: Path) -> None:
+    key = bytes(range(16))
+
+    def heat(counter: int) -> bytes:
+        return wmbus.build_telegram(manufacturer="ZRI", id="87654321", mode=7, key=key,
+                                    message_counter=counter,
+                                    records=[mbus.build_record(0x13, counter)])
+
+    capture = tmp_path / "capture.txt"
+    keys = tmp_path / "keys.csv"
+    keys.write_text(f"87654321,{key.hex()}\n")
+    state = tmp_path / "state.json"
+
+    def listen(*frames: bytes) -> list[dict[str, object]]:
+        capture.write_bytes(b"".join(wmbus.HexLineCodec.encode(frame) for frame in frames))
+        out = io.StringIO()
+        code = cli_main(["listen", "--url", f"file:{capture}", "--dongle", "hex", "--keys",
+                         str(keys), "--state", str(state), "--json"], stdout=out,
+                        stderr=io.StringIO())
+        assert code == 0
+        return [json.loads(line) for line in out.getvalue().splitlines()]
+
+    assert [event["event"] for event in listen(heat(5))] == ["telegram"]
+    assert json.loads(state.read_text())["message_counters"]["ZRI.87654321"]["counter"] == 5
+    # After a restart: the same telegram again is a duplicate (dropped), an older one a replay.
+    events = listen(heat(5), heat(4), heat(6))
+    assert [(event["event"], event.get("error_type")) for event in events] == [
+        ("security_violation", "ReplayError"), ("telegram", None)]
+    saved = json.loads(state.read_text())
+    assert saved["message_counters"]["ZRI.87654321"]["counter"] == 6
+    assert saved["security_failures"] == {"ZRI.87654321": 1}
