@@ -1,67 +1,80 @@
 """Decode speed of the libmbus test corpus: meterkit vs pymbusparser vs pyMeterBus, same run.
 
-Each decoder does the full job: meterkit ``mbus.decode(b).to_dict()``; pymbusparser
-``pymbusparser.parse(b)`` (a Rust parser returning a dict); pyMeterBus
-``meterbus.load(b)`` plus every record's value and unit. Frames a decoder
-rejects are left out of its own count and reported.
+Like for like, each pair does the same job:
 
-A telegram makes its ``Record`` objects only when ``records`` is read, which
-``to_dict()`` does not need. The line ``meterkit.values`` reads them, with every
-record's Python value (int, Decimal, datetime) and unit, as the pyMeterBus
-line does: the figure for code that works with Records instead of dicts.
+* ``meterkit`` ``mbus.decode(b).to_dict()`` against ``pymbusparser`` ``parse(b)``
+  (a Rust parser that returns the whole telegram as a dict);
+* ``meterkit.values`` (decode, then every Record's Python value and unit) against
+  ``pyMeterBus`` ``meterbus.load(b)`` plus every record's value and unit.
+
+Two figures per decoder: warm (the 76 frames over and over, caches full; best of
+interleaved rounds) and cold (a fresh process per run, import not timed, each frame
+decoded once; median over several processes). Frames a decoder rejects are left
+out of its own count and reported.
 """
 
 from __future__ import annotations
 
 import re
+import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import mbus
+from benchmarks._fresh import CORPUS, cold_seconds
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "libmbus" / "test-frames"
+FRAMES = CORPUS / "libmbus" / "test-frames"
 ROUNDS = 7
 ROUND_SECONDS = 0.4
+# Which meterkit figure each peer is compared with (the one that does the same job).
+PEERS = {"pymbusparser": "meterkit", "pyMeterBus": "meterkit.values"}
 
 
 def load_frames() -> list[bytes]:
     """The 76 libmbus test frames as bytes."""
     return [bytes.fromhex(re.sub(r"\s+", "", p.read_text(encoding="utf-8")))
-            for p in sorted(CORPUS.glob("*.hex"))]
+            for p in sorted(FRAMES.glob("*.hex"))]
 
 
-def meterkit(frame: bytes) -> Any:
-    """meterkit: decode and build the JSON-able document."""
-    return mbus.decode(frame).to_dict()
+def _meterkit() -> Callable[[bytes], Any]:
+    import mbus
+
+    def decode(frame: bytes) -> Any:
+        return mbus.decode(frame).to_dict()
+
+    return decode
 
 
-def meterkit_values(frame: bytes) -> Any:
-    """meterkit: decode, then every record's Python value and unit (Records are made)."""
-    return [(record.value, record.unit) for record in mbus.decode(frame).records]
+def _meterkit_values() -> Callable[[bytes], Any]:
+    import mbus
+
+    def decode(frame: bytes) -> Any:
+        return [(record.value, record.unit) for record in mbus.decode(frame).records]
+
+    return decode
 
 
-def _pymbusparser() -> Callable[[bytes], Any] | None:
-    try:
-        import pymbusparser
-    except ImportError:
-        return None
+def _pymbusparser() -> Callable[[bytes], Any]:
+    import pymbusparser
+
     parse: Callable[[bytes], Any] = pymbusparser.parse
     return parse
 
 
-def _pymeterbus() -> Callable[[bytes], Any] | None:
-    try:
-        import meterbus
-    except ImportError:
-        return None
+def _pymeterbus() -> Callable[[bytes], Any]:
+    import meterbus
 
     def decode(frame: bytes) -> Any:
         telegram = meterbus.load(frame)
         return [(record.value, record.unit) for record in telegram.body.bodyPayload.records]
 
     return decode
+
+
+FACTORIES: dict[str, Callable[[], Callable[[bytes], Any]]] = {
+    "meterkit": _meterkit, "meterkit.values": _meterkit_values,
+    "pymbusparser": _pymbusparser, "pyMeterBus": _pymeterbus,
+}
 
 
 def accepted_frames(decode: Callable[[bytes], Any], frames: list[bytes]) -> list[bytes]:
@@ -86,34 +99,57 @@ def one_round(decode: Callable[[bytes], Any], frames: list[bytes]) -> float:
     return count / elapsed
 
 
+def cold_pass(name: str) -> None:
+    """In a fresh process: decode each frame once with one decoder; print the seconds.
+
+    The frames are read and the decoder imported before the clock starts. A frame
+    the decoder rejects is skipped, as in the warm figure.
+    """
+    frames = load_frames()
+    decode = FACTORIES[name]()
+    start = time.perf_counter()
+    for frame in frames:
+        try:
+            decode(frame)
+        except Exception:  # a peer's rejection; it is counted in the warm run
+            continue
+    print(time.perf_counter() - start)
+
+
 def main() -> None:
-    """Print telegrams/s for each decoder and the ratios (best of interleaved rounds)."""
-    if not CORPUS.exists():
-        print(f"skipped: {CORPUS} is absent")
+    """Print warm and cold telegrams/s for each decoder and the like-for-like ratios."""
+    if not FRAMES.exists():
+        print(f"skipped: {FRAMES} is absent")
         return
     frames = load_frames()
-    decoders: dict[str, Callable[[bytes], Any]] = {"meterkit": meterkit,
-                                                   "meterkit.values": meterkit_values}
-    for name, factory in (("pymbusparser", _pymbusparser), ("pyMeterBus", _pymeterbus)):
-        peer = factory()
-        if peer is None:
-            print(f"{name:13} not installed (pip install meterkit[bench])")
-        else:
-            decoders[name] = peer
+    decoders: dict[str, Callable[[bytes], Any]] = {}
+    for name, factory in FACTORIES.items():
+        try:
+            decoders[name] = factory()
+        except ImportError:
+            print(f"{name:15} not installed (pip install meterkit[bench])")
     accepted = {name: accepted_frames(decode, frames) for name, decode in decoders.items()}
-    best = dict.fromkeys(decoders, 0.0)
+    warm = dict.fromkeys(decoders, 0.0)
     for _ in range(ROUNDS):  # interleaved, so that every decoder sees the same machine load
         for name, decode in decoders.items():
-            best[name] = max(best[name], one_round(decode, accepted[name]))
-    ours, values = best["meterkit"], best["meterkit.values"]
+            warm[name] = max(warm[name], one_round(decode, accepted[name]))
+    seconds = cold_seconds("benchmarks.bench_mbus", list(decoders))
+    cold = {name: len(accepted[name]) / seconds[name] for name in decoders}
+    print(f"{'':15} {'warm':>10} {'cold':>10}  telegrams/s (cold: fresh process, each frame "
+          "once, median)")
     for name in decoders:
         rejected = len(frames) - len(accepted[name])
-        line = f"{name:15} {best[name]:10.0f} telegrams/s  ({rejected} of {len(frames)} rejected)"
-        if not name.startswith("meterkit"):
-            line += (f"  -> meterkit is {ours / best[name]:.2f}x"
-                     f" (meterkit.values {values / best[name]:.2f}x)")
+        line = (f"{name:15} {warm[name]:10.0f} {cold[name]:10.0f}"
+                f"  ({rejected} of {len(frames)} rejected)")
+        ours = PEERS.get(name)
+        if ours is not None and ours in decoders:
+            line += (f"  -> {ours} is {warm[ours] / warm[name]:.2f}x warm,"
+                     f" {cold[ours] / cold[name]:.2f}x cold")
         print(line)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--cold"]:
+        cold_pass(sys.argv[2])
+    else:
+        main()

@@ -8,12 +8,9 @@ carry a 6-bit unit code for each counter and the medium in their top bits.
 
 from __future__ import annotations
 
-from typing import Any
-
-from ._codings import decode_bcd
 from ._errors import RecordError
 from ._header import Header
-from ._records import Decoder, Record, RecordShape, _json_via, _number_decoder, _signed
+from ._records import Record, RecordShape
 
 __all__ = ["FIXED_MEDIUM", "FIXED_UNITS", "decode_fixed"]
 
@@ -51,21 +48,10 @@ def _shape(unit_code: int, bcd: bool, stored: bool, reference: int) -> RecordSha
     quantity, unit, exponent = FIXED_UNITS.get(unit_code, ("reserved", "", 0))
     if quantity == "reserved":
         flags = ("reserved_unit",)
-    args: dict[str, Any] = {"factor": 1, "exponent": exponent, "offset_exponent": None,
-                            "msb_first": False}
-    decoder: Decoder = _number_decoder(args, decode_bcd if bcd else _signed)
-    coding = "bcd8" if bcd else "int32"
-    template: dict[str, Any] = {
-        "function": "instantaneous", "storage": storage, "tariff": 0, "subunit": 0,
-        "quantity": quantity, "unit": unit, "value": None, "dif": "", "vif": "", "data": "",
-        "coding": coding, "unit_code": unit_code,
-    }
-    if flags:
-        template["flags"] = list(flags)
-    return RecordShape(header=b"", dib_length=0, coding=coding, length=4,
+    return RecordShape(header=b"", dib_length=0, coding="bcd8" if bcd else "int32", length=4,
                        function="instantaneous", storage=storage, tariff=0, subunit=0,
                        quantity=quantity, unit=unit, exponent=exponent, flags=flags,
-                       decoder=decoder, template=template, to_json=_json_via(decoder))
+                       reading="bcd" if bcd else "signed", unit_code=unit_code)
 
 
 def decode_fixed(

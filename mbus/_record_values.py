@@ -1,59 +1,233 @@
-"""The Python value of a record (``Record.value``) in one call per shape.
+"""The values of records: one reader per data coding, one scaling rule, every output.
 
-The general decoder of a shape gives the Python value, the JSON value and the
-flags together; ``Record.value`` needs only the first. For binary and BCD
-numbers without an additive correction, one function per shape reads just the
-value: an int, or a Decimal where the exponent scales down. Anything unusual
-(negative or invalid BCD digits) goes through the general decoder, and tests
-check these readers against it.
+A record shape names how its data is read (:attr:`RecordShape.reading`). The
+reader of that coding turns the data bytes into a *reading* and the flags found
+in the data. A reading that is an int is a number still to be scaled by the
+shape (``number * factor * 10**exponent``, plus the additive correction of a
+combinable VIFE); any other reading (a float, date, text, bytes, None, or the
+digits of invalid BCD) is the value itself.
+
+The Python value (``Record.value``), the JSON value and the record's dict all
+come from :func:`read`, :func:`scale` and the two ways of writing a scaled
+number: :func:`python_number` (int or an exact Decimal) and :func:`json_number`
+(int, a float that prints back exactly, or the decimal as text).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from collections.abc import Callable
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ._record_dicts import pow10
+from . import _codings as codings
 
-__all__ = ["ValueReader", "number_value_reader"]
+if TYPE_CHECKING:
+    from ._records import RecordShape
 
-# Data bytes to the record's Python value.
-ValueReader = Callable[[bytes], Any]
+__all__ = [
+    "FLOAT_EXACT",
+    "READINGS",
+    "JsonValue",
+    "Value",
+    "json_number",
+    "json_value",
+    "pow10",
+    "python_number",
+    "python_value",
+    "read",
+    "record_dict",
+    "scale",
+]
+
+Value = int | Decimal | float | str | bytes | dt.datetime | dt.date | dt.time | None
+JsonValue = int | float | str | None
+Flags = tuple[str, ...]
+NO_FLAGS: Flags = ()
+
+_POW10: list[int] = [10**n for n in range(64)]
+FLOAT_EXACT = 10**15  # a decimal of at most 15 significant digits survives a float
 
 
-def number_value_reader(coding: str, signed: bool, factor: int, exponent: int,
-                        general: ValueReader) -> ValueReader | None:
-    """The value of binary or BCD data scaled by ``factor * 10**exponent``; None otherwise."""
-    from_bytes = int.from_bytes
-    if coding.startswith("int") and exponent >= 0:
-        multiplier = factor * pow10(exponent)
+def pow10(n: int) -> int:
+    """10**n for n >= 0, as an int."""
+    return _POW10[n] if n < 64 else int(pow(10, n))
 
-        def binary_scaled_up(raw: bytes) -> Any:
-            return from_bytes(raw, "little", signed=signed) * multiplier
 
-        return binary_scaled_up
-    if coding.startswith("int"):
-        def binary_scaled_down(raw: bytes) -> Any:
-            return Decimal(from_bytes(raw, "little", signed=signed) * factor).scaleb(exponent)
+# --- the scaling rule -----------------------------------------------------------------------
 
-        return binary_scaled_down
-    if coding.startswith("bcd") and exponent >= 0:
-        bcd_multiplier = factor * pow10(exponent)
+def scale(shape: RecordShape, number: int) -> tuple[int, int]:
+    """``number`` in the shape's unit as ``(mantissa, exponent)``: value = mantissa * 10**exponent.
 
-        def bcd_scaled_up(raw: bytes) -> Any:
-            try:  # hex digits are 0-9a-f: int() refuses exactly the non-decimal ones
-                return int(raw[::-1].hex()) * bcd_multiplier
-            except ValueError:  # a negative sign nibble or digits A-F
-                return general(raw)
+    The additive correction of a combinable VIFE (``10**offset_exponent`` units) is
+    added exactly, on the finer of the two exponents.
+    """
+    offset = shape.offset_exponent
+    if offset is None:
+        return number * shape.factor, shape.exponent
+    exponent = min(shape.exponent, offset)
+    mantissa = number * shape.factor * pow10(shape.exponent - exponent)
+    return mantissa + pow10(offset - exponent), exponent
 
-        return bcd_scaled_up
-    if coding.startswith("bcd"):
-        def bcd_scaled_down(raw: bytes) -> Any:
-            try:  # as in bcd_scaled_up
-                return Decimal(int(raw[::-1].hex()) * factor).scaleb(exponent)
-            except ValueError:
-                return general(raw)
 
-        return bcd_scaled_down
-    return None
+def python_number(mantissa: int, exponent: int) -> int | Decimal:
+    """A scaled number as Python keeps it exact: an int, or a Decimal when it scales down."""
+    return mantissa * pow10(exponent) if exponent >= 0 else Decimal(mantissa).scaleb(exponent)
+
+
+def json_number(mantissa: int, exponent: int) -> JsonValue:
+    """A scaled number as JSON: an int, a float that prints back exactly, or a string."""
+    if exponent >= 0:
+        return mantissa * pow10(exponent)
+    if -FLOAT_EXACT < mantissa < FLOAT_EXACT:
+        # Integer true division is correctly rounded, so the float prints back exactly.
+        return mantissa / pow10(-exponent)
+    return str(Decimal(mantissa).scaleb(exponent))
+
+
+def _scale_float(shape: RecordShape, value: float) -> float:
+    """The scaling rule for REAL32 data: the telegram carried a float, so it stays one."""
+    exponent = shape.exponent
+    value = value * 10**exponent if exponent >= 0 else value / 10**-exponent
+    if shape.offset_exponent is not None:
+        value += 10.0**shape.offset_exponent
+    return value
+
+
+# --- one reader per coding ------------------------------------------------------------------
+
+Reader = Callable[["RecordShape", bytes], tuple[Any, Flags]]
+
+
+def _none(shape: RecordShape, data: bytes) -> tuple[Any, Flags]:
+    return None, NO_FLAGS
+
+
+def _hex(shape: RecordShape, data: bytes) -> tuple[Any, Flags]:
+    """Data kept as bytes (text and containers of fixed length, manufacturer data)."""
+    return bytes(data), NO_FLAGS
+
+
+def _signed(shape: RecordShape, data: bytes) -> tuple[Any, Flags]:
+    """Type B: signed binary integer."""
+    if shape.msb_first:
+        data = data[::-1]
+    return int.from_bytes(data, "little", signed=True), NO_FLAGS
+
+
+def _unsigned(shape: RecordShape, data: bytes) -> tuple[Any, Flags]:
+    """Type C: unsigned binary (identifiers and bit fields, Table 12 remark k)."""
+    if shape.msb_first:
+        data = data[::-1]
+    return int.from_bytes(data, "little"), NO_FLAGS
+
+
+def _bcd(shape: RecordShape, data: bytes) -> tuple[Any, Flags]:
+    """Type A: BCD."""
+    return codings.decode_bcd(data[::-1] if shape.msb_first else data)
+
+
+def _real32(shape: RecordShape, data: bytes) -> tuple[Any, Flags]:
+    """Type H: REAL32, scaled as a float; NaN and infinities are kept and flagged."""
+    value = codings.decode_real32(data)
+    if not math.isfinite(value):
+        return value, ("not_finite",)
+    return _scale_float(shape, value), NO_FLAGS
+
+
+def _lvar(shape: RecordShape, data: bytes) -> tuple[Any, Flags]:
+    """LVAR data, EN 13757-3:2018 6.3.3 Table 5; ``data`` starts with the LVAR byte."""
+    lvar, body = data[0], data[1:]
+    if lvar < 0xC0:
+        if shape.kind in ("container", "manufacturer"):
+            return bytes(body), NO_FLAGS
+        return body[::-1].decode("latin-1"), NO_FLAGS  # characters are sent last one first
+    if lvar < 0xD0:  # 0xC0-0xC9: positive BCD of (LVAR - C0h) bytes
+        return codings.decode_bcd(body) if body else (0, NO_FLAGS)
+    if lvar < 0xE0:  # 0xD0-0xD9: negative BCD
+        number, flags = codings.decode_bcd(body) if body else (0, NO_FLAGS)
+        return (-number if isinstance(number, int) else number), flags
+    if lvar < 0xF0:  # 0xE0-0xEF: binary number
+        return int.from_bytes(body, "little", signed=True), NO_FLAGS
+    return bytes(body), ("binary",)
+
+
+def _type_g(shape: RecordShape, data: bytes) -> tuple[Any, Flags]:
+    return codings.decode_type_g(data)
+
+
+def _type_j(shape: RecordShape, data: bytes) -> tuple[Any, Flags]:
+    return codings.decode_type_j(data)
+
+
+def _type_f(shape: RecordShape, data: bytes) -> tuple[Any, Flags]:
+    return codings.decode_type_f(data)
+
+
+def _type_i(shape: RecordShape, data: bytes) -> tuple[Any, Flags]:
+    return codings.decode_type_i(data)
+
+
+# The readers by the name a shape keeps (its ``reading``).
+READINGS: dict[str, Reader] = {
+    "none": _none, "hex": _hex, "signed": _signed, "unsigned": _unsigned, "bcd": _bcd,
+    "real32": _real32, "lvar": _lvar, "type_g": _type_g, "type_j": _type_j,
+    "type_f": _type_f, "type_i": _type_i,
+}
+
+
+def read(shape: RecordShape, data: bytes) -> tuple[Any, Flags]:
+    """The reading of a record's data and the flags found in it (see the module text)."""
+    return READINGS[shape.reading](shape, data)
+
+
+# --- outputs --------------------------------------------------------------------------------
+
+def _json_of(reading: Any) -> JsonValue:
+    """The JSON form of a reading that is a value already (not a number to scale)."""
+    if reading is None or type(reading) is str:
+        return reading
+    if type(reading) is bytes:
+        return reading.hex()
+    if type(reading) is float:
+        return reading if math.isfinite(reading) else str(reading)
+    text: str = reading.isoformat()  # a date, datetime or time
+    return text
+
+
+def python_value(shape: RecordShape, data: bytes) -> tuple[Value, Flags]:
+    """The Python value of a record and the flags found in its data."""
+    reading, flags = READINGS[shape.reading](shape, data)
+    if type(reading) is int:
+        return python_number(*scale(shape, reading)), flags
+    return reading, flags
+
+
+def json_value(shape: RecordShape, data: bytes) -> tuple[JsonValue, Flags]:
+    """The JSON value of a record and the flags found in its data."""
+    reading, flags = READINGS[shape.reading](shape, data)
+    if type(reading) is int:
+        return json_number(*scale(shape, reading)), flags
+    return _json_of(reading), flags
+
+
+def record_dict(shape: RecordShape, data: bytes) -> dict[str, Any]:
+    """The ``to_dict()`` form of a record: what its header says, its value and its bytes."""
+    reading, flags = READINGS[shape.reading](shape, data)
+    value = json_number(*scale(shape, reading)) if type(reading) is int else _json_of(reading)
+    out = {"function": shape.function, "storage": shape.storage, "tariff": shape.tariff,
+           "subunit": shape.subunit, "quantity": shape.quantity, "unit": shape.unit,
+           "value": value, "dif": shape.dif_hex, "vif": shape.vif_hex, "data": data.hex(),
+           "coding": shape.coding}
+    if shape.unit_code is not None:
+        out["unit_code"] = shape.unit_code
+    if shape.extensions:
+        out["extensions"] = list(shape.extensions)
+    if shape.record_error is not None:
+        out["record_error"] = shape.record_error
+    if shape.action is not None:
+        out["action"] = shape.action
+    if flags or shape.flags:
+        out["flags"] = [*shape.flags, *flags]
+    return out

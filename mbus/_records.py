@@ -11,27 +11,13 @@ lookup and the value conversion.
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from . import _codings as codings
-from ._date_text import time_json, type_f_text, type_g_text
 from ._errors import EncodeError, RecordError, UnsupportedError
-from ._record_dicts import (
-    DictMaker,
-    JsonDecoder,
-    JsonValue,
-    general_maker,
-    hex_maker,
-    number_maker,
-    pow10,
-    scaled_json,
-    text_maker,
-)
-from ._record_values import ValueReader, number_value_reader
+from ._record_values import Value, python_value, read, record_dict
 from ._vif import (
     COMBINABLE,
     COMBINABLE_EXTENSION,
@@ -47,7 +33,6 @@ __all__ = [
     "FUNCTIONS",
     "MAX_DIFE",
     "MAX_VIFE",
-    "PendingRecords",
     "Record",
     "RecordShape",
     "Value",
@@ -55,7 +40,6 @@ __all__ = [
     "decode_records",
     "encode_records",
     "lvar_length",
-    "made_records",
     "records_to_dicts",
     "scan_records",
 ]
@@ -63,11 +47,6 @@ __all__ = [
 MAX_DIFE = 10  # EN 13757-3:2018 6.3.1
 MAX_VIFE = 10  # EN 13757-3:2018 6.4.1
 _CACHE_LIMIT = 4096
-
-Value = int | Decimal | float | str | bytes | dt.datetime | dt.date | dt.time | None
-# Decodes the data bytes of one record to (Python value, JSON value, flags).
-Decoder = Callable[[bytes], tuple[Value, JsonValue, tuple[str, ...]]]
-NO_FLAGS: tuple[str, ...] = ()
 
 # DIF function field, EN 13757-3:2018 6.3.2 Table 3.
 FUNCTIONS = ("instantaneous", "maximum", "minimum", "error")
@@ -82,13 +61,14 @@ _CODINGS: dict[int, tuple[str, int | None]] = {
 _CODING_NIBBLE = {name: nibble for nibble, (name, _) in _CODINGS.items()}
 
 
-def _unset_maker(raw: bytes) -> dict[str, Any]:  # the default, a sentinel
-    raise AssertionError("RecordShape.__post_init__ replaces this")
+class RecordShape(NamedTuple):
+    """Everything the DIF/DIFE/VIF/VIFE bytes of a record say, decoded once: plain data.
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecordShape:
-    """Everything the DIF/DIFE/VIF/VIFE bytes of a record say, decoded once.
+    Real telegrams repeat the same few record headers, so the decoder keeps the
+    shape of each header it has seen (the shape cache) and a record costs a
+    lookup and its value. A shape is an immutable named tuple of small values;
+    it is built positionally on first sight of a header, where a tuple is the
+    cheapest immutable object to make.
 
     Attributes:
         header: the DIF, DIFE, VIF, VIFE bytes (and a plain-text unit) as on the wire.
@@ -97,6 +77,7 @@ class RecordShape:
         length: data length in bytes; None for LVAR (the first data byte tells).
         function: instantaneous, maximum, minimum, error, manufacturer_specific,
             more_records_follow (or global_readout in a master's request).
+        storage, tariff, subunit: the DIF/DIFE numbers.
         quantity, unit: what is measured, in a normalised unit.
         exponent, factor: ``value = raw * factor * 10**exponent``.
         offset_exponent: an additive correction of ``10**offset_exponent`` units, if any.
@@ -105,6 +86,11 @@ class RecordShape:
         record_error: the record error code a slave reported in a VIFE, if any.
         action: the object action a master asked for in a VIFE, if any.
         flags: what the decoder did not understand (``unknown_vif``, ...).
+        msb_first: multi-byte numbers are sent most significant byte first (CI 0x76).
+        reading: how the data is read (a name of :data:`mbus.records.READINGS`:
+            ``signed``, ``unsigned``, ``bcd``, ``real32``, ``lvar``, ``type_f``, ...).
+        dif_hex, vif_hex: the DIB and VIB as hex text (the ``dif``/``vif`` of ``to_dict()``).
+        unit_code: the unit code of a fixed data structure record (CI 0x73), else None.
     """
 
     header: bytes
@@ -126,20 +112,10 @@ class RecordShape:
     action: str | None = None
     flags: tuple[str, ...] = ()
     msb_first: bool = False
-    decoder: Decoder = field(repr=False, compare=False, hash=False,
-                             default=lambda raw: (None, None, ()))
-    template: dict[str, Any] = field(repr=False, compare=False, hash=False, default_factory=dict)
-    to_json: JsonDecoder = field(repr=False, compare=False, hash=False,
-                                 default=lambda raw: (None, ()))
-    make_dict: DictMaker = field(repr=False, compare=False, hash=False,
-                                 default=_unset_maker)
-    value_of: ValueReader = field(repr=False, compare=False, hash=False, default=_unset_maker)
-
-    def __post_init__(self) -> None:
-        if self.make_dict is _unset_maker:  # made from the template and the JSON decoder
-            object.__setattr__(self, "make_dict", general_maker(self.template, self.to_json))
-        if self.value_of is _unset_maker:  # the first of what the decoder gives
-            object.__setattr__(self, "value_of", _first_of(self.decoder))
+    reading: str = "none"
+    dif_hex: str = ""
+    vif_hex: str = ""
+    unit_code: int | None = None
 
     @property
     def dif(self) -> int:
@@ -202,13 +178,12 @@ class Record(NamedTuple):
     @property
     def value(self) -> Value:
         """The value, exact: int or Decimal for integer and BCD data, float only for REAL32."""
-        value: Value = self.shape.value_of(self.data)
-        return value
+        return python_value(self.shape, self.data)[0]
 
     @property
     def flags(self) -> tuple[str, ...]:
         """What is odd about this record (``time_invalid``, ``invalid_bcd``, ``unknown_vif``...)."""
-        return self.shape.flags + self.shape.decoder(self.data)[2]
+        return self.shape.flags + read(self.shape, self.data)[1]
 
     def encode(self) -> bytes:
         """The record's bytes."""
@@ -216,138 +191,12 @@ class Record(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (see the ``mbus decode --json`` format)."""
-        return self.shape.make_dict(self.data)
+        return record_dict(self.shape, self.data)
 
 
 def records_to_dicts(records: Iterable[tuple[RecordShape, bytes]]) -> list[dict[str, Any]]:
     """The JSON-able forms of records (``Record.to_dict`` of each, in one loop)."""
-    return [shape.make_dict(data) for shape, data in records]
-
-
-# --- value decoders --------------------------------------------------------------------------
-
-def _scaled_python(mantissa: int, exponent: int) -> int | Decimal:
-    return mantissa * pow10(exponent) if exponent >= 0 else Decimal(mantissa).scaleb(exponent)
-
-
-Reader = Callable[[bytes], tuple[int | str, tuple[str, ...]]]
-
-
-def _number_decoder(shape_args: dict[str, Any], read: Reader) -> Decoder:
-    factor: int = shape_args["factor"]
-    exponent: int = shape_args["exponent"]
-    offset_exp: int | None = shape_args["offset_exponent"]
-
-    def decode(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
-        number, flags = read(raw)
-        if isinstance(number, str):
-            return number, number, flags
-        mantissa, exp = number * factor, exponent
-        if offset_exp is not None:
-            exp = min(exponent, offset_exp)
-            mantissa = mantissa * pow10(exponent - exp) + pow10(offset_exp - exp)
-        return _scaled_python(mantissa, exp), scaled_json(mantissa, exp), flags
-
-    return decode
-
-
-def _json_via(decoder: Decoder) -> JsonDecoder:
-    def to_json(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-        _, value, flags = decoder(raw)
-        return value, flags
-
-    return to_json
-
-
-def _real_decoder(exponent: int, offset_exp: int | None) -> Decoder:
-    def decode(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
-        value = codings.decode_real32(raw)
-        if not math.isfinite(value):
-            return value, str(value), ("not_finite",)
-        value = value * 10**exponent if exponent >= 0 else value / 10**-exponent
-        if offset_exp is not None:
-            value += 10.0**offset_exp
-        return value, value, ()
-
-    return decode
-
-
-def _signed(raw: bytes) -> tuple[int, tuple[str, ...]]:
-    return int.from_bytes(raw, "little", signed=True), ()
-
-
-def _unsigned(raw: bytes) -> tuple[int, tuple[str, ...]]:
-    return int.from_bytes(raw, "little"), ()
-
-
-def _msb(read: Reader) -> Reader:
-    return lambda raw: read(raw[::-1])
-
-
-def _plain(
-    read: Callable[[bytes], tuple[Any, tuple[str, ...]]], to_json: Callable[[Any], JsonValue]
-) -> Decoder:
-    def decode(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
-        value, flags = read(raw)
-        return value, (None if value is None else to_json(value)), flags
-
-    return decode
-
-
-def _iso(value: dt.date | dt.time) -> str:
-    return value.isoformat()
-
-
-def _hex(raw: bytes) -> tuple[bytes, tuple[str, ...]]:
-    return bytes(raw), ()
-
-
-def _hex_json(value: bytes) -> str:
-    return value.hex()
-
-
-# Data shown as hex (text, containers, manufacturer data, unsupported codings).
-_HEX = _plain(_hex, _hex_json)
-
-
-def _hex_to_json(raw: bytes) -> tuple[JsonValue, tuple[str, ...]]:
-    """``_json_via(_HEX)`` in one call."""
-    return raw.hex(), NO_FLAGS
-
-
-def _none(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
-    return None, None, ()
-
-
-def _negative_bcd(raw: bytes) -> tuple[int | str, tuple[str, ...]]:
-    value, flags = codings.decode_bcd(raw)
-    return (-value if isinstance(value, int) else value), flags
-
-
-def _lvar_decoder(kind: str, args: dict[str, Any]) -> Decoder:
-    """LVAR data, EN 13757-3:2018 6.3.3 Table 5; ``raw`` starts with the LVAR byte."""
-    positive_bcd = _number_decoder(args, codings.decode_bcd)
-    negative_bcd = _number_decoder(args, _negative_bcd)
-    binary = _number_decoder(args, _signed)
-
-    def decode(raw: bytes) -> tuple[Value, JsonValue, tuple[str, ...]]:
-        lvar, body = raw[0], raw[1:]
-        if lvar < 0xC0:
-            if kind in ("container", "manufacturer"):
-                return bytes(body), body.hex(), ()
-            text = body[::-1].decode("latin-1")  # characters are sent last one first
-            return text, text, ()
-        if not body:
-            return 0, 0, ()
-        if lvar < 0xD0:  # 0xC0-0xC9: positive BCD of (LVAR - C0h) bytes
-            return positive_bcd(body)
-        if lvar < 0xE0:  # 0xD0-0xD9: negative BCD
-            return negative_bcd(body)
-        if lvar < 0xF0:  # 0xE0-0xEF: binary number
-            return binary(body)
-        return bytes(body), body.hex(), ("binary",)
-
-    return decode
+    return [record_dict(shape, data) for shape, data in records]
 
 
 def lvar_length(lvar: int) -> int | None:
@@ -369,46 +218,35 @@ def lvar_length(lvar: int) -> int | None:
     return None
 
 
-# ISO text of plain type F and G values (4 and 2 bytes) by table lookup.
-_TIME_TEXT = {4: type_f_text, 2: type_g_text}
-# Date/time codings of integer data by length, EN 13757-3:2018 Annex A types G, J, F, I.
-_TIME_READERS: dict[int, Callable[[bytes], tuple[Any, tuple[str, ...]]]] = {
-    2: codings.decode_type_g, 3: codings.decode_type_j, 4: codings.decode_type_f,
-    6: codings.decode_type_i,
-}
+# Date/time readings of integer data by length, EN 13757-3:2018 Annex A types G, J, F, I.
+_TIME_READINGS = {2: "type_g", 3: "type_j", 4: "type_f", 6: "type_i"}
 
 
-def _make_decoder(coding: str, length: int | None, kind: str, args: dict[str, Any],
-                  quantity: str) -> tuple[Decoder, tuple[str, ...]]:
-    """Choose how to read the data of a record; returns the decoder and static flags."""
-    msb_first: bool = args["msb_first"]
+def _reading(coding: str, length: int | None, kind: str,
+             quantity: str) -> tuple[str, tuple[str, ...]]:
+    """How the data of a record is read; and the flags that the choice itself raises."""
     if coding in ("none", "selection"):
-        return _none, ()
+        return "none", ()
     if kind == "time_point" and coding.startswith("int"):
         if quantity == "daylight_saving":
-            return _HEX, ("not supported yet: type K daylight saving fields",)
-        reader = _TIME_READERS.get(length or 0)
-        if reader is not None:
-            return _plain(reader, _iso), ()
-        return _HEX, ("unexpected_time_coding",)
+            return "hex", ("not supported yet: type K daylight saving fields",)
+        reading = _TIME_READINGS.get(length or 0)
+        if reading is not None:
+            return reading, ()
+        return "hex", ("unexpected_time_coding",)
     if coding == "real32":
-        return _real_decoder(args["exponent"], args["offset_exponent"]), ()
+        return "real32", ()
     if coding == "lvar":
         if kind == "time_point":
-            return _HEX, ("not supported yet: type M date and time",)
-        return _lvar_decoder(kind, args), ()
+            return "hex", ("not supported yet: type M date and time",)
+        return "lvar", ()
     if kind in ("text", "container"):
-        return _HEX, ()
-    read: Reader
+        return "hex", ()
     if coding.startswith("bcd"):
-        read = codings.decode_bcd
-    elif kind in ("identifier", "flags"):
-        read = _unsigned  # Table 12 remark k: binary identifiers are unsigned (type C)
-    else:
-        read = _signed  # type B
-    if msb_first:
-        read = _msb(read)
-    return _number_decoder(args, read), ()
+        return "bcd", ()
+    if kind in ("identifier", "flags"):
+        return "unsigned", ()  # Table 12 remark k: binary identifiers are unsigned (type C)
+    return "signed", ()  # type B
 
 
 # --- header interpretation ------------------------------------------------------------------
@@ -418,6 +256,31 @@ _UNKNOWN_VIF = VifInfo(quantity="unknown", unit="", kind="unknown")
 _ANY_VIF = VifInfo(quantity="any", unit="", kind="unknown")
 
 
+def _vif_meaning(vif: int, vifes: bytes, text: bytes,
+                 flags: list[str]) -> tuple[VifInfo, bytes]:
+    """What the VIF (with the first VIFE of an extension VIF) means; the VIFEs left over."""
+    code = vif & 0x7F
+    if code in PRIMARY:
+        return PRIMARY[code], vifes
+    if code == 0x7C:  # plain-text VIF: the unit is the text (sent last character first)
+        return VifInfo(quantity="custom", unit=text[::-1].decode("latin-1")), vifes
+    if code == 0x7F:
+        return _MANUFACTURER_VIF, vifes
+    if code == 0x7E:
+        return _ANY_VIF, vifes
+    if code in (0x7B, 0x7D):
+        if not vifes:
+            flags.append("missing_extension_vife")
+            return _UNKNOWN_VIF, vifes
+        found = (EXTENSION_FB if code == 0x7B else EXTENSION_FD).get(vifes[0] & 0x7F)
+        if found is None:
+            flags.append("unknown_vif")
+            return _UNKNOWN_VIF, vifes[1:]
+        return found, vifes[1:]
+    flags.append("unknown_vif")
+    return _UNKNOWN_VIF, vifes
+
+
 def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: bool,
                  msb_first: bool) -> RecordShape:
     """Interpret the header bytes of one record (already split and bounds-checked)."""
@@ -425,49 +288,21 @@ def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: boo
     coding, length = _CODINGS[dif & 0x0F]
     storage = (dif >> 6) & 1
     tariff = subunit = 0
-    for index, dife in enumerate(header[1:dib_length]):
+    for index in range(dib_length - 1):
+        dife = header[1 + index]
         storage |= (dife & 0x0F) << (1 + 4 * index)
         tariff |= ((dife >> 4) & 0x03) << (2 * index)
         subunit |= ((dife >> 6) & 0x01) << index
-    function = FUNCTIONS[(dif >> 4) & 0x03]
+    function = "global_readout" if from_master and dif == 0x7F else FUNCTIONS[(dif >> 4) & 0x03]
 
-    vif = header[dib_length]
-    vifes = header[text_end:]
     flags: list[str] = []
+    info, vifes = _vif_meaning(header[dib_length], header[text_end:],
+                               header[dib_length + 2:text_end], flags)
+    kind, exponent, factor, unit = info.kind, info.exponent, info.factor, info.unit
     extensions: list[str] = []
     record_error = action = None
-    code = vif & 0x7F
-    info: VifInfo
-    plain_unit = ""
-    if code == 0x7C:  # plain-text VIF: the unit is the text (sent last character first)
-        plain_unit = header[dib_length + 2:text_end][::-1].decode("latin-1")
-        info = VifInfo(quantity="custom", unit=plain_unit)
-    elif code == 0x7F:
-        info = _MANUFACTURER_VIF
-    elif code == 0x7E:
-        info = _ANY_VIF
-    elif code in (0x7B, 0x7D):
-        table = EXTENSION_FB if code == 0x7B else EXTENSION_FD
-        if not vifes:
-            info = _UNKNOWN_VIF
-            flags.append("missing_extension_vife")
-        else:
-            found = table.get(vifes[0] & 0x7F)
-            if found is None:
-                info = _UNKNOWN_VIF
-                flags.append("unknown_vif")
-            else:
-                info = found
-            vifes = vifes[1:]
-    elif code in PRIMARY:
-        info = PRIMARY[code]
-    else:
-        info = _UNKNOWN_VIF
-        flags.append("unknown_vif")
-
-    exponent, factor, unit = info.exponent, info.factor, info.unit
     offset_exponent: int | None = None
-    manufacturer_vifes = info.kind == "manufacturer"
+    manufacturer_vifes = kind == "manufacturer"
     extension_next = False
     for byte in vifes:
         vife = byte & 0x7F
@@ -487,118 +322,55 @@ def _build_shape(header: bytes, dib_length: int, text_end: int, from_master: boo
             extensions.append("manufacturer_vifes_follow")
             continue
         comb = COMBINABLE.get(vife)
-        if vife < 0x20 and comb is None:
-            if from_master:
+        if comb is None:
+            if vife >= 0x20:
+                extensions.append(f"reserved_vife_0x{vife:02x}")
+                flags.append("unknown_vife")
+            elif from_master:
                 action = OBJECT_ACTIONS.get(vife, f"reserved_0x{vife:02x}")
             else:
                 record_error = RECORD_ERRORS.get(vife, f"reserved_0x{vife:02x}")
-            continue
-        if comb is None:
-            extensions.append(f"reserved_vife_0x{vife:02x}")
-            flags.append("unknown_vife")
             continue
         extensions.append(comb.name)
         if comb.effect == "exponent":
             exponent += comb.amount
         elif comb.effect == "offset":
+            # In the VIF's unit, before its exponent (6.4.6 note); the first one counts.
             offset_exponent = comb.amount if offset_exponent is None else offset_exponent
         elif comb.effect == "per":
             unit = f"{unit}/{comb.unit}" if unit else f"1/{comb.unit}"
         elif comb.effect == "times":
             unit = f"{unit}*{comb.unit}" if unit else comb.unit
-    if offset_exponent is not None and info.kind == "number":
-        offset_exponent += 0  # offset is in the VIF's unit, before its exponent (6.4.6 note)
-    elif offset_exponent is not None:
+    if offset_exponent is not None and kind != "number":
         offset_exponent = None
         flags.append("offset_on_non_number")
-
-    kind = info.kind
     if kind in ("manufacturer", "unknown", "identifier", "flags"):
-        exponent, factor, offset_exponent = 0, 1, None
+        exponent, factor = 0, 1
         if kind != "identifier" and kind != "flags":
             unit = ""
-    args = {"factor": factor, "exponent": exponent, "offset_exponent": offset_exponent,
-            "msb_first": msb_first}
-    decoder, static_flags = _make_decoder(coding, length, kind, args, info.quantity)
-    # Date/time fields, and numbers without an additive correction, have one-call paths.
-    time_reader = (_TIME_READERS.get(length or 0) if kind == "time_point"
-                   and coding.startswith("int") and info.quantity != "daylight_saving" else None)
-    plain_number = (kind in ("number", "identifier", "flags", "manufacturer", "unknown")
-                    and bool(length) and offset_exponent is None and not msb_first)
-    signed = kind not in ("identifier", "flags")
-    if time_reader is not None:
-        to_json = time_json(time_reader)
-    elif decoder is _HEX:
-        to_json = _hex_to_json
-    else:
-        to_json = _json_via(decoder)
-    flags.extend(static_flags)
-    if from_master and dif == 0x7F:
-        function = "global_readout"
-    template: dict[str, Any] = {
-        "function": function, "storage": storage, "tariff": tariff, "subunit": subunit,
-        "quantity": info.quantity, "unit": unit, "value": None,
-        "dif": header[:dib_length].hex(), "vif": header[dib_length:].hex(), "data": "",
-        "coding": coding,
-    }
-    if extensions:
-        template["extensions"] = extensions
-    if record_error is not None:
-        template["record_error"] = record_error
-    if action is not None:
-        template["action"] = action
-    if flags:
-        template["flags"] = flags
-    make_dict = general_maker(template, to_json)
-    value_of: ValueReader = _first_of(decoder)
-    if time_reader is not None:
-        value_of = _first_of(time_reader)
-        if length in _TIME_TEXT:
-            make_dict = text_maker(template, _TIME_TEXT[length], general=make_dict)
-    elif to_json is _hex_to_json:
-        make_dict = hex_maker(template)
-    elif plain_number:
-        value_of = number_value_reader(coding, signed, factor, exponent,
-                                       general=value_of) or value_of
-        make_dict = number_maker(template, coding, signed, factor, exponent,
-                                 general=make_dict) or make_dict
+    reading, reading_flags = _reading(coding, length, kind, info.quantity)
+    if reading_flags:
+        flags.extend(reading_flags)
     return RecordShape(
-        header=header, dib_length=dib_length, coding=coding, length=length, function=function,
-        storage=storage, tariff=tariff, subunit=subunit, quantity=info.quantity, unit=unit,
-        exponent=exponent, factor=factor, offset_exponent=offset_exponent, kind=kind,
-        extensions=tuple(extensions), record_error=record_error, action=action,
-        flags=tuple(flags), msb_first=msb_first, decoder=decoder, template=template,
-        to_json=to_json, make_dict=make_dict, value_of=value_of,
-    )
+        header, dib_length, coding, length, function, storage, tariff, subunit, info.quantity,
+        unit, exponent, factor, offset_exponent, kind, tuple(extensions), record_error, action,
+        tuple(flags), msb_first, reading, header[:dib_length].hex(), header[dib_length:].hex())
 
 
-def _first_of(read: Callable[[bytes], tuple[Any, ...]]) -> ValueReader:
-    """The Python value alone, from a decoder or a date/time reader (value first)."""
-    return lambda raw: read(raw)[0]
-
-
-def _special_shape(dif: int, from_master: bool) -> RecordShape:
+def _special_shape(dif: int) -> RecordShape:
     """Shapes of the special DIFs 0x0F and 0x1F (manufacturer data to the end) and 0x7F."""
     if dif == 0x7F:
-        function, quantity = ("global_readout", "global_readout")
-        coding = "none"
-        decoder: Decoder = _none
+        function = quantity = "global_readout"
+        coding, reading = "none", "none"
     else:
         function = "manufacturer_specific" if dif == 0x0F else "more_records_follow"
-        quantity, coding = "manufacturer_data", "manufacturer"
-        decoder = _HEX
-    template: dict[str, Any] = {
-        "function": function, "storage": 0, "tariff": 0, "subunit": 0, "quantity": quantity,
-        "unit": "", "value": None, "dif": f"{dif:02x}", "vif": "", "data": "", "coding": coding,
-    }
+        quantity, coding, reading = "manufacturer_data", "manufacturer", "hex"
     return RecordShape(header=bytes((dif,)), dib_length=1, coding=coding, length=None,
                        function=function, storage=0, tariff=0, subunit=0, quantity=quantity,
-                       unit="", kind="manufacturer", decoder=decoder, template=template,
-                       to_json=_hex_to_json if decoder is _HEX else _json_via(decoder),
-                       make_dict=hex_maker(template) if decoder is _HEX else _unset_maker)
+                       unit="", kind="manufacturer", reading=reading, dif_hex=f"{dif:02x}")
 
 
-_SPECIAL = {dif: _special_shape(dif, False) for dif in (0x0F, 0x1F, 0x7F)}
+_SPECIAL = {dif: _special_shape(dif) for dif in (0x0F, 0x1F, 0x7F)}
 # DIFs without extension bit that are not special (low nibble 0xF): DIF and VIF may be all.
 _PLAIN_DIF = tuple(dif < 0x80 and dif & 0x0F != 0x0F for dif in range(256))
 _CACHES: dict[tuple[bool, bool], dict[bytes, RecordShape]] = {
@@ -646,12 +418,9 @@ def decode_records(
                                      max_records=max_records))
 
 
-_new_record = tuple.__new__
-
-
 def made_records(pairs: Iterable[tuple[RecordShape, bytes]]) -> tuple[Record, ...]:
     """``(shape, data)`` pairs made into a tuple of :class:`Record` objects."""
-    return tuple([_new_record(Record, pair) for pair in pairs])
+    return tuple([Record(shape, data) for shape, data in pairs])
 
 
 def scan_records(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -10,7 +11,9 @@ from typing import Any
 
 import pytest
 
-CORPUS = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+# ../shared/corpus beside the repository; METERKIT_CORPUS names another place (a worktree).
+CORPUS = Path(os.environ.get("METERKIT_CORPUS")
+              or Path(__file__).resolve().parents[2].parent / "shared" / "corpus")
 LIBMBUS = CORPUS / "libmbus"
 WMBUS = CORPUS / "wmbus"
 

@@ -1,0 +1,40 @@
+"""Cold figures: each decoder in fresh processes, each telegram decoded once.
+
+A warm figure (the same telegrams over and over) measures a decoder whose
+caches are full. A cold figure measures first sight: a new process imports
+the decoder (not timed), then decodes every telegram once, and reports the
+seconds that took. The median over several processes is the figure.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+__all__ = ["CORPUS", "cold_seconds"]
+
+# ../shared/corpus beside the repository; METERKIT_CORPUS names another place (a worktree).
+CORPUS = Path(os.environ.get("METERKIT_CORPUS")
+              or Path(__file__).resolve().parents[2] / "shared" / "corpus")
+PROCESSES = 9
+
+
+def cold_seconds(module: str, names: list[str], processes: int = PROCESSES) -> dict[str, float]:
+    """Median seconds of one cold pass per decoder name.
+
+    Runs ``python -m MODULE --cold NAME`` ``processes`` times per name, the
+    names taken in turn so that machine load weighs on all alike; each run
+    prints the seconds of its timed pass on its last line.
+    """
+    times: dict[str, list[float]] = {name: [] for name in names}
+    root = str(Path(__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": root, "METERKIT_CORPUS": str(CORPUS)}
+    for _ in range(processes):
+        for name in names:
+            done = subprocess.run([sys.executable, "-m", module, "--cold", name],
+                                  capture_output=True, text=True, check=True, env=env, cwd=root)
+            times[name].append(float(done.stdout.split()[-1]))
+    return {name: statistics.median(values) for name, values in times.items()}
