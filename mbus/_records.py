@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from . import _codings as codings
 from ._errors import EncodeError, RecordError, UnsupportedError
-from ._record_values import Value, python_value, read, record_dict
+from ._record_values import Value, python_value, read, record_dict, records_to_dicts
 from ._vif import (
     COMBINABLE,
     COMBINABLE_EXTENSION,
@@ -192,11 +192,6 @@ class Record(NamedTuple):
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (see the ``mbus decode --json`` format)."""
         return record_dict(self.shape, self.data)
-
-
-def records_to_dicts(records: Iterable[tuple[RecordShape, bytes]]) -> list[dict[str, Any]]:
-    """The JSON-able forms of records (``Record.to_dict`` of each, in one loop)."""
-    return [record_dict(shape, data) for shape, data in records]
 
 
 def lvar_length(lvar: int) -> int | None:

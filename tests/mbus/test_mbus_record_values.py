@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 import mbus
 from mbus import _frames as mbus_frames
+from mbus._record_values import json_value
 from mbus._records import decode_records, records_to_dicts
 
 # DIF/VIF pairs of every reading: type F and G dates, BCD and binary numbers scaled up and
@@ -40,6 +41,12 @@ def _json_of_value(value: Any) -> Any:
     return value
 
 
+def _general_json(record: mbus.Record) -> tuple[Any, list[str]]:
+    """The JSON value and flags through the general path (reader, scale, json_number)."""
+    value, flags = json_value(record.shape, record.data)
+    return value, [*record.shape.flags, *flags]
+
+
 def _same(json_value: Any, expected: Any) -> bool:
     if isinstance(expected, Decimal):  # a float that prints back as the decimal, or its text
         if isinstance(json_value, str):
@@ -60,6 +67,7 @@ def test_dict_value_is_the_json_form_of_the_python_value(header: bytes, body: by
     for record in records:
         (out,) = records_to_dicts((record,))
         assert out == record.to_dict()
+        assert (out["value"], out.get("flags", [])) == _general_json(record)
         assert _same(out["value"], _json_of_value(record.value)), (out, record.value)
         assert out.get("flags", []) == list(record.flags)
         assert out["data"] == record.data.hex()
@@ -246,3 +254,19 @@ def test_byte_sum_is_the_sum_modulo_256(data: bytes) -> None:
     assert mbus_frames.byte_sum(data) == sum(data) % 256
     assert mbus_frames.byte_sum(b"\xff" * 256) == (255 * 256) % 256
     assert mbus_frames.byte_sum(b"\xff" * 257) == (255 * 257) % 256
+
+
+@settings(max_examples=300)
+@given(header=st.sampled_from(["0913", "0a5a", "0b3b", "0c13", "0c06", "0e03", "0c78", "0c0e",
+                               "8c1013", "0cfd0e"]),
+       digits=st.text("0123456789", min_size=12, max_size=12))
+def test_bcd_dicts_agree_with_the_general_path(header: str, digits: str) -> None:
+    # BCD data of decimal digits only (random bytes are seldom all decimal).
+    size = {"09": 1, "0a": 2, "0b": 3, "0c": 4, "0e": 6, "8c": 4}[header[:2]]
+    data = bytes.fromhex(digits[:2 * size])[::-1]
+    (record,) = decode_records(bytes.fromhex(header) + data)
+    (out,) = records_to_dicts((record,))
+    assert (out["value"], out.get("flags", [])) == _general_json(record)
+    assert _same(out["value"], _json_of_value(record.value))
+    assert record.value == Decimal(digits[:2 * size]).scaleb(record.shape.exponent) * (
+        record.shape.factor)
