@@ -68,29 +68,28 @@ class RecordShape(NamedTuple):
     shape of each header it has seen (the shape cache) and a record costs a
     lookup and its value. A shape is an immutable named tuple of small values;
     it is built positionally on first sight of a header, where a tuple is the
-    cheapest immutable object to make.
+    cheapest immutable object to make. Its fields:
 
-    Attributes:
-        header: the DIF, DIFE, VIF, VIFE bytes (and a plain-text unit) as on the wire.
-        dib_length: how many of them are DIF and DIFE.
-        coding: data field coding (``int32``, ``bcd8``, ``real32``, ``lvar``, ...).
-        length: data length in bytes; None for LVAR (the first data byte tells).
-        function: instantaneous, maximum, minimum, error, manufacturer_specific,
-            more_records_follow (or global_readout in a master's request).
-        storage, tariff, subunit: the DIF/DIFE numbers.
-        quantity, unit: what is measured, in a normalised unit.
-        exponent, factor: ``value = raw * factor * 10**exponent``.
-        offset_exponent: an additive correction of ``10**offset_exponent`` units, if any.
-        kind: number, time_point, identifier, flags, text, container, manufacturer, unknown.
-        extensions: names of the combinable VIFEs (``per_h``, ``phase_L1``, ...).
-        record_error: the record error code a slave reported in a VIFE, if any.
-        action: the object action a master asked for in a VIFE, if any.
-        flags: what the decoder did not understand (``unknown_vif``, ...).
-        msb_first: multi-byte numbers are sent most significant byte first (CI 0x76).
-        reading: how the data is read (a name of :data:`mbus.records.READINGS`:
-            ``signed``, ``unsigned``, ``bcd``, ``real32``, ``lvar``, ``type_f``, ...).
-        dif_hex, vif_hex: the DIB and VIB as hex text (the ``dif``/``vif`` of ``to_dict()``).
-        unit_code: the unit code of a fixed data structure record (CI 0x73), else None.
+    * ``header``: the DIF, DIFE, VIF, VIFE bytes (and a plain-text unit) as on the wire.
+    * ``dib_length``: how many of them are DIF and DIFE.
+    * ``coding``: data field coding (``int32``, ``bcd8``, ``real32``, ``lvar``, ...).
+    * ``length``: data length in bytes; None for LVAR (the first data byte tells).
+    * ``function``: instantaneous, maximum, minimum, error, manufacturer_specific,
+      more_records_follow (or global_readout in a master's request).
+    * ``storage``, ``tariff``, ``subunit``: the DIF/DIFE numbers.
+    * ``quantity``, ``unit``: what is measured, in a normalised unit.
+    * ``exponent``, ``factor``: ``value = raw * factor * 10**exponent``.
+    * ``offset_exponent``: an additive correction of ``10**offset_exponent`` units, if any.
+    * ``kind``: number, time_point, identifier, flags, text, container, manufacturer, unknown.
+    * ``extensions``: names of the combinable VIFEs (``per_h``, ``phase_L1``, ...).
+    * ``record_error``: the record error code a slave reported in a VIFE, if any.
+    * ``action``: the object action a master asked for in a VIFE, if any.
+    * ``flags``: what the decoder did not understand (``unknown_vif``, ...).
+    * ``msb_first``: multi-byte numbers are sent most significant byte first (CI 0x76).
+    * ``reading``: how the data is read (a name of :data:`mbus.records.READINGS`:
+      ``signed``, ``unsigned``, ``bcd``, ``real32``, ``lvar``, ``type_f``, ...).
+    * ``dif_hex``, ``vif_hex``: the DIB and VIB as hex text (the ``dif``/``vif`` of ``to_dict()``).
+    * ``unit_code``: the unit code of a fixed data structure record (CI 0x73), else None.
     """
 
     header: bytes

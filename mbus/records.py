@@ -12,6 +12,29 @@ the link-layer helpers (:class:`ControlField`, :func:`frame_length`).
 [('volume', '2cdb0000')]
 >>> records_to_dicts(pairs)[0]["value"]
 561.08
+
+Records and shapes
+    A record (:class:`mbus.Record`) is a pair ``(shape, data)``. Its
+    :class:`RecordShape` is everything the record's DIF/DIFE/VIF/VIFE bytes say,
+    as plain immutable data; shapes are cached by their header bytes, so a
+    header seen before costs a lookup.
+
+Values
+    The data of a record is read by the reader its shape names
+    (``RecordShape.reading``, one of :data:`READINGS`); a number is then scaled
+    by the one scaling rule, :func:`scale`, and written as Python
+    (:func:`python_number`: int or an exact Decimal) or JSON
+    (:func:`json_number`). :func:`python_value` and :func:`json_value` do both
+    steps for a record; :func:`record_dict` gives its ``to_dict()``.
+
+>>> from mbus.records import python_value, scale
+>>> shape, data = pairs[0]
+>>> (shape.unit, shape.reading, shape.exponent)
+('m3', 'signed', -2)
+>>> scale(shape, int.from_bytes(data, "little"))
+(56108, -2)
+>>> python_value(shape, data)
+(Decimal('561.08'), ())
 """
 
 from ._codings import (
@@ -22,6 +45,10 @@ from ._codings import (
     decode_type_i,
     decode_type_j,
     encode_bcd,
+    encode_type_f,
+    encode_type_g,
+    encode_type_i,
+    encode_type_j,
 )
 from ._framer import NeedData
 from ._frames import ControlField, ControlFrame, address_kind, frame_length
@@ -37,6 +64,17 @@ from ._header import (
     status_flags,
 )
 from ._lazy_records import lazy_records
+from ._record_values import (
+    READINGS,
+    JsonValue,
+    json_number,
+    json_value,
+    python_number,
+    python_value,
+    read,
+    record_dict,
+    scale,
+)
 from ._records import (
     FUNCTIONS,
     MAX_DIFE,
@@ -48,6 +86,7 @@ from ._records import (
     decode_records,
     encode_records,
     lvar_length,
+    made_records,
     records_to_dicts,
     scan_records,
 )
@@ -60,8 +99,10 @@ __all__ = [
     "MAX_DIFE",
     "MAX_VIFE",
     "MEDIUM_NAMES",
+    "READINGS",
     "ControlField",
     "ControlFrame",
+    "JsonValue",
     "NeedData",
     "PendingRecords",
     "RecordShape",
@@ -82,11 +123,23 @@ __all__ = [
     "encode_bcd_id",
     "encode_manufacturer",
     "encode_records",
+    "encode_type_f",
+    "encode_type_g",
+    "encode_type_i",
+    "encode_type_j",
     "frame_length",
+    "json_number",
+    "json_value",
     "lazy_records",
     "lvar_length",
+    "made_records",
     "medium_name",
+    "python_number",
+    "python_value",
+    "read",
+    "record_dict",
     "records_to_dicts",
+    "scale",
     "scan_records",
     "status_flags",
 ]
