@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 import mbus
+import mbus.records
 import wmbus
 
 from .corpus import LIBMBUS, WMBUS, hex_bytes, libmbus_files, require, wmbus_lines
@@ -104,8 +105,8 @@ RECORDS = bytes.fromhex("04fb8275") + bytes(4) + bytes.fromhex("0c13") + bytes.f
 def test_nothing_reachable_from_a_record_changes_later_dicts() -> None:
     # Records, shapes, headers and telegrams refuse assignment; the dicts they give are new
     # objects, so editing one (its lists too) leaves the next records' dicts as they were.
-    expected = [record.to_dict() for record in mbus.decode_records(RECORDS)]
-    for record in mbus.decode_records(RECORDS):
+    expected = [record.to_dict() for record in mbus.records.decode_records(RECORDS)]
+    for record in mbus.records.decode_records(RECORDS):
         for target, name in ((record, "data"), (record.shape, "unit"), (record.shape, "flags")):
             with pytest.raises(AttributeError):
                 setattr(target, name, "edited")
@@ -117,7 +118,7 @@ def test_nothing_reachable_from_a_record_changes_later_dicts() -> None:
                 out[key] = "edited"
         assert isinstance(record.shape.extensions, tuple)
         assert isinstance(record.shape.flags, tuple)
-    assert [record.to_dict() for record in mbus.decode_records(RECORDS)] == expected
+    assert [record.to_dict() for record in mbus.records.decode_records(RECORDS)] == expected
 
 
 def _reachable(value: Any, seen: set[int]) -> list[Any]:
