@@ -163,7 +163,8 @@ class Receiver:
 
     ``security_failures`` counts, per meter (``MAN.ID``), the telegrams
     refused for failed authentication; ``duplicates`` the frames dropped as
-    duplicates. ``message_counters`` holds the last accepted mode 7 message
+    duplicates (both keep the ``max_remembered`` meters counted most
+    recently). ``message_counters`` holds the last accepted mode 7 message
     counter per meter; keep it across restarts with :meth:`state` /
     :meth:`restore_state` (or :meth:`save_state` / :meth:`load_state`).
     """
@@ -269,8 +270,16 @@ class Receiver:
         self._events.append(TelegramReceived(telegram=telegram, time=time, rssi=frame.rssi,
                                              raw=data))
 
+    def _count(self, counts: dict[str, int], meter: str) -> int:
+        """Add one to ``counts[meter]``; the table is bounded (anyone can send any address)."""
+        count = counts.pop(meter, 0) + 1
+        if len(counts) >= self.max_remembered:
+            del counts[next(iter(counts))]  # the meter counted least recently
+        counts[meter] = count
+        return count
+
     def _duplicate(self, meter: str, time: float, first: float | None, data: bytes) -> None:
-        self.duplicates[meter] = self.duplicates.get(meter, 0) + 1
+        self._count(self.duplicates, meter)
         if self.report_duplicates:
             self._events.append(DuplicateSuppressed(
                 meter=meter, time=time, age=time - first if first is not None else 0.0,
@@ -278,7 +287,7 @@ class Receiver:
 
     def _violation(self, meter: str, exc: WMBusError, time: float, rssi: float | None,
                    data: bytes) -> None:
-        count = self.security_failures[meter] = self.security_failures.get(meter, 0) + 1
+        count = self._count(self.security_failures, meter)
         _log.warning("telegram from %s refused (%s failures): %s", meter, count, exc)
         self._events.append(SecurityViolation(meter=meter, error=str(exc),
                                               error_type=type(exc).__name__, time=time,

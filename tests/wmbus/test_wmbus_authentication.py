@@ -247,3 +247,14 @@ def test_gateway_never_gets_a_telegram_that_failed() -> None:
     assert list(gateway.meters) == ["KAM.87654321.0.7"]
     assert [type(event).__name__ for event in seen] == ["SecurityViolation",
                                                         "TelegramReceived"]
+
+
+def test_failure_counts_are_bounded() -> None:
+    receiver = wmbus.Receiver(wmbus.Decoder({"*": KEY}), max_remembered=3, duplicate_window=5)
+    for number in range(10):  # forged telegrams from ten made-up addresses
+        forged = _plaintext_variant(wmbus.build_telegram(
+            manufacturer="KAM", id=f"{number}", mode=5, key=KEY, records=RECORDS), KEY)
+        receiver.receive_frame(forged, time=float(number))
+    receiver.receive_frame(forged, time=20.0)  # the last one again, after the window
+    assert receiver.security_failures == {"KAM.00000007": 1, "KAM.00000008": 1,
+                                          "KAM.00000009": 2}
