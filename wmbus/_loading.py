@@ -25,8 +25,10 @@ MAX_FILE_BYTES = 16 * 1024 * 1024  # a key file of 100 000 meters is about 6 MB
 MAX_DEPTH = 16  # every wmbus document is a list of objects at most: 16 is generous
 MAX_INT_DIGITS = 40  # enough for any 128-bit number
 
-# Strings (skipped whole, escapes included) and the brackets outside them.
-_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+# Strings (skipped whole, escapes included) and the brackets outside them. An unterminated
+# string runs to the end of the text: the pattern never fails after a quote, so it never
+# backtracks (with a required closing quote, '"\\' repeated made it quadratic).
+_NESTING = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
 
 
 class _Refused(Exception):

@@ -135,3 +135,12 @@ def test_json_loader_limits() -> None:
         load_json("[Infinity]", source="x", error=wmbus.WMBusError)
     with pytest.raises(wmbus.WMBusError, match=r"x: not JSON .* offset 1"):
         load_json("[", source="x", error=wmbus.WMBusError)
+
+
+def test_bracket_count_is_linear_on_unterminated_strings() -> None:
+    # '"\' repeated opens a string at every other byte that never closes: a string pattern
+    # that needs its closing quote backtracked over the rest each time (quadratic; this
+    # input took minutes). It is refused as it should be: not JSON.
+    text = "[]" * (MAX_DEPTH + 1) + '"\\' * 100_000  # enough brackets to be counted
+    with pytest.raises(wmbus.WMBusError, match="not JSON"):
+        load_json(text, source="x", error=wmbus.WMBusError)
