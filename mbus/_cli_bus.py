@@ -8,10 +8,8 @@ the port cannot be used, 2 for usage errors.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
-import signal
 import sys
 from collections.abc import Callable
 from typing import Any, TypeAlias
@@ -217,6 +215,9 @@ def _host_port(text: str) -> tuple[str, int]:
 
 
 async def _serve_until_signal(server: Any, start: Callable[[], Any], banner: str) -> None:
+    import asyncio
+    import signal
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -231,6 +232,8 @@ async def _serve_until_signal(server: Any, start: Callable[[], Any], banner: str
 
 
 def _cmd_simulate(args: argparse.Namespace) -> int:
+    import asyncio  # here: decode and the serial commands do without it
+
     from .sim import Segment, SimulatorServer, load_meters, random_meters
 
     host, port = args.listen
@@ -255,6 +258,8 @@ def _cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _cmd_bridge(args: argparse.Namespace) -> int:
+    import asyncio
+
     from .transports import Bridge
 
     host, port = args.listen

@@ -38,6 +38,8 @@ def test_import_mbus_imports_no_asyncio_ssl_or_socket() -> None:
 def test_the_cli_modules_do_not_import_each_other_in_a_cycle() -> None:
     assert _fresh("import sys, mbus._cli_bus, mbus._cli_decode; "
                   "print('mbus._cli' in sys.modules)") == "False"
+    # the command line loads asyncio only for the commands that serve TCP
+    assert _fresh("import sys, mbus._cli; print('asyncio' in sys.modules)") == "False"
 
 
 def test_the_namespace_is_small_and_documented() -> None:
