@@ -13,6 +13,11 @@ Baselines, written the plain way one would without this package:
 - ``xml.etree`` incremental: one ``Element`` per reading with the same attributes, value and
   meta children, serialised with ``ElementTree.tostring`` and written one after another.
 - ``XMLGenerator`` (``xml.sax.saxutils``): start/characters/end events per reading.
+
+JSON input (``read_json_readings``, what ``exporters csv`` reads): seconds per MB of
+telegram documents laid out one per line, all on one line, and pretty-printed, at 1 MB and
+4 MB, so that a cost growing faster than the input shows as a growing s/MB. Baseline: plain
+``json.loads(line, parse_float=Decimal)`` per line (no limits, no readings built).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from decimal import Decimal
 from xml.sax.saxutils import XMLGenerator
 from xml.sax.xmlreader import AttributesImpl
 
-from exporters import CsvWriter, Reading, XmlWriter
+from exporters import CsvWriter, Reading, XmlWriter, iter_json_values, read_json_readings
 
 COUNT = 50_000
 REPEATS = 3
@@ -202,7 +207,58 @@ def _xml_streamer(sink: Sink) -> Callable[[Iterator[Reading]], object]:
     return XmlWriter(sink).write_many
 
 
+DOCUMENT = {
+    "header": {"id": "12345678", "manufacturer": "KAM", "version": 8, "medium": "heat",
+               "access_number": 5, "status": 0, "signature": 0},
+    "records": [
+        {"function": "instantaneous", "storage": storage, "tariff": 0, "subunit": 0,
+         "quantity": quantity, "unit": unit, "value": value, "dif": "04", "vif": "06",
+         "data": "e7910000", "coding": "int32"}
+        for storage in (0, 1)
+        for quantity, unit, value in (("energy", "Wh", 37351000), ("volume", "m3", 561.08),
+                                      ("power", "W", 1234))
+    ],
+    "timestamp": "2026-11-24T08:15:00Z",
+}  # fmt: skip
+
+
+def json_input(megabytes: int, layout: str) -> str:
+    one = json.dumps(DOCUMENT, indent=2 if layout == "pretty" else None)
+    count = megabytes * 1_000_000 // len(one) + 1
+    return (" " if layout == "one line" else "\n").join([one] * count) + "\n"
+
+
+def seconds_per_mb(text: str, parse: Callable[[str], object]) -> float:
+    best = float("inf")
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        parse(text)
+        best = min(best, time.perf_counter() - start)
+    return best / (len(text.encode()) / 1e6)
+
+
+def ours_json(text: str) -> object:
+    return sum(1 for _ in read_json_readings(io.StringIO(text)))
+
+
+def baseline_json_lines(text: str) -> object:
+    return [json.loads(line, parse_float=Decimal) for line in text.splitlines() if line]
+
+
+def json_report() -> None:
+    print("JSON documents in (read_json_readings), best of 3, seconds per MB:")
+    for layout in ("one per line", "one line", "pretty"):
+        figures = [seconds_per_mb(json_input(size, layout), ours_json) for size in (1, 4)]
+        print(f"  {layout:<14} 1 MB: {figures[0]:.3f} s/MB   4 MB: {figures[1]:.3f} s/MB")
+    text = json_input(4, "one per line")
+    loader = seconds_per_mb(text, lambda t: sum(1 for _ in iter_json_values(io.StringIO(t))))
+    plain = seconds_per_mb(text, baseline_json_lines)
+    print(f"  the loader alone (iter_json_values, limits, no readings), 4 MB: {loader:.3f} s/MB")
+    print(f"  baseline json.loads per line (no limits, no readings), 4 MB: {plain:.3f} s/MB")
+
+
 def main() -> None:
+    json_report()
     readings = list(generate(COUNT))
     print(f"{COUNT} readings, best of {REPEATS} runs, written to a discarding text sink")
     rows = [

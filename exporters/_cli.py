@@ -3,8 +3,9 @@
 ``exporters csv`` and ``exporters xml`` read telegram documents (``mbus decode --json``,
 ``wmbus decode --json``) or readings (``Reading.to_dict()`` objects) as JSON values on
 stdin, one per line or pretty-printed one after another, and write the export to stdout or
-to ``-o FILE`` (written to a temporary name and renamed when complete, so a failed run
-leaves no half file). Exit status: 0 done, 1 bad input or invalid file, 2 bad usage.
+to ``-o FILE``. A run is all or nothing: bad input writes nothing (see
+``exporters._cli_input`` for that, the time rule and error objects). Exit status: 0 done,
+1 bad input or invalid file, 2 bad usage.
 
 Every subcommand stores its handler with ``parser.set_defaults(func=handler)``; a handler
 takes the parsed ``argparse.Namespace`` and returns the exit status. The delivery
@@ -18,53 +19,18 @@ import contextlib
 import logging
 import os
 import sys
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import TextIO
 
 from . import _transport_cli
+from ._cli_input import PROG, add_input_options, atomic_output, stdin_readings
 from ._csv import CSV_PROFILES, CsvWriter
-from ._documents import read_json_readings
 from ._errors import ExportError, SchemaValidationError
-from ._reading import parse_timestamp
 from ._xml import XmlWriter, validate_xml
 
 __all__ = ["build_parser", "main"]
 
 logger = logging.getLogger(__name__)
-
-PROG = "exporters"
-
-
-def _timestamp_arg(text: str) -> datetime:
-    if text == "now":
-        return datetime.now(timezone.utc).replace(microsecond=0)
-    try:
-        return parse_timestamp(text)
-    except ExportError as exc:
-        raise argparse.ArgumentTypeError(exc.message) from None
-
-
-def _add_input_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "-o",
-        "--output",
-        metavar="FILE",
-        help="write to FILE (atomically: temporary name, then rename) instead of stdout",
-    )
-    parser.add_argument(
-        "--timestamp",
-        type=_timestamp_arg,
-        metavar="TIME",
-        help="timestamp for documents without a 'timestamp' key: ISO 8601 with zone "
-        "(2026-11-24T08:00:00Z) or 'now'",
-    )
-    parser.add_argument(
-        "--strict",
-        action="store_true",
-        help="fail on records without quantity or scalar value instead of skipping them",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -97,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     csv_parser.add_argument(
         "--bom", action="store_true", help="start the file with a UTF-8 byte order mark (Excel)"
     )
-    _add_input_options(csv_parser)
+    add_input_options(csv_parser)
     csv_parser.set_defaults(func=_run_csv)
 
     xml_parser = subparsers.add_parser(
@@ -106,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read telegram documents or readings as JSON on stdin and write an XML "
         "export document (schema: exporters/readings.xsd).",
     )
-    _add_input_options(xml_parser)
+    add_input_options(xml_parser)
     xml_parser.set_defaults(func=_run_xml)
 
     validate_parser = subparsers.add_parser(
@@ -121,32 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-@contextlib.contextmanager
-def _output(path: str | None) -> Iterator[TextIO]:
-    """stdout, or a temporary file beside ``path`` that replaces it only on success."""
-    if path is None:
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(
-        prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory
-    )
-    try:
-        with open(handle, "w", encoding="utf-8", newline="") as stream:
-            yield stream
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-
-
 def _run_csv(args: argparse.Namespace) -> int:
-    readings = read_json_readings(sys.stdin, timestamp=args.timestamp, strict=args.strict)
-    with _output(args.output) as stream:
+    readings = stdin_readings(args, "csv")
+    with atomic_output(args.output) as stream:
         if args.bom:
             stream.write("\ufeff")
         writer = CsvWriter(stream, profile=args.profile, formula_guard=args.formula_guard)
@@ -158,13 +101,11 @@ def _run_csv(args: argparse.Namespace) -> int:
 
 
 def _run_xml(args: argparse.Namespace) -> int:
-    readings = read_json_readings(sys.stdin, timestamp=args.timestamp, strict=args.strict)
-    with _output(args.output) as stream:
+    readings = stdin_readings(args, "xml")
+    with atomic_output(args.output) as stream:
         writer = XmlWriter(stream, created=datetime.now(timezone.utc).replace(microsecond=0))
-        try:
-            count = writer.write_many(readings)
-        finally:
-            writer.close()
+        count = writer.write_many(readings)
+        writer.close()
     if args.output:
         print(f"{PROG} xml: wrote {count} readings to {args.output}", file=sys.stderr)
     return 0

@@ -45,6 +45,7 @@ from ._reading import (
     parse_timestamp,
     parse_value,
 )
+from ._shown import shown
 
 __all__ = [
     "CSV_COLUMNS",
@@ -80,12 +81,13 @@ class CsvProfile:
     def __post_init__(self) -> None:
         if len(self.delimiter) != 1 or self.delimiter in '"\r\n':
             raise CsvFormatError(
-                f"must be one character other than quote, CR or LF, got {self.delimiter!r}",
+                f"must be one character other than quote, CR or LF, got {shown(self.delimiter)}",
                 field="delimiter",
             )
         if self.decimal_separator not in (".", ","):
             raise CsvFormatError(
-                f"must be '.' or ',', got {self.decimal_separator!r}", field="decimal_separator"
+                f"must be '.' or ',', got {shown(self.decimal_separator)}",
+                field="decimal_separator",
             )
         if self.decimal_separator == self.delimiter:
             raise CsvFormatError(
@@ -124,7 +126,8 @@ def _profile(profile: CsvProfile | str) -> CsvProfile:
         return CSV_PROFILES[profile]
     except KeyError:
         raise CsvFormatError(
-            f"unknown CSV profile {profile!r}; known: {', '.join(CSV_PROFILES)}", field="profile"
+            f"unknown CSV profile {shown(profile)}; known: {', '.join(CSV_PROFILES)}",
+            field="profile",
         ) from None
 
 
@@ -323,7 +326,13 @@ _MAX_LINE = 1 << 20
 
 
 def _read_line(stream: TextIO, line: int) -> str:
-    text = stream.readline(_MAX_LINE + 1)
+    try:
+        text = stream.readline(_MAX_LINE + 1)
+    except UnicodeDecodeError as exc:
+        # The caller's text stream could not decode its bytes (open with encoding="utf-8").
+        raise CsvFormatError(
+            f"the stream cannot decode its bytes as {exc.encoding}: {exc.reason}", line=line
+        ) from None
     if len(text) > _MAX_LINE:
         raise CsvFormatError(f"a line longer than {_MAX_LINE} characters", line=line)
     return text
@@ -419,12 +428,12 @@ def _header_index(header: list[str]) -> dict[str, int]:
     for position, name in enumerate(header):
         if name not in CSV_COLUMNS:
             raise CsvFormatError(
-                f"unknown column {name!r}; known columns: {', '.join(CSV_COLUMNS)}",
+                f"unknown column {shown(name)}; known columns: {', '.join(CSV_COLUMNS)}",
                 field=name,
                 line=1,
             )
         if name in index:
-            raise CsvFormatError(f"column {name!r} appears twice", field=name, line=1)
+            raise CsvFormatError(f"column {shown(name)} appears twice", field=name, line=1)
         index[name] = position
     for name in _REQUIRED_COLUMNS:
         if name not in index:
@@ -510,4 +519,3 @@ def _infer_value(number: str, text: str) -> Value:
         return parse_value(number, "decimal")
     except ReadingError:
         return text
-

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
 
 from ._errors import ScheduleError
+from ._shown import shown
 
 __all__ = [
     "TEMPLATE_FIELDS",
@@ -57,9 +58,7 @@ def _aware(name: str, when: datetime) -> datetime:
     if not isinstance(when, datetime):
         raise ScheduleError(f"must be a datetime, got {type(when).__name__}", field=name)
     if when.tzinfo is None or when.utcoffset() is None:
-        raise ScheduleError(
-            f"must be timezone-aware, got naive {when.isoformat()}", field=name
-        )
+        raise ScheduleError(f"must be timezone-aware, got naive {when.isoformat()}", field=name)
     return when.astimezone(_UTC)
 
 
@@ -129,11 +128,11 @@ class CyclicSchedule:
         tz: tzinfo = _UTC,
     ) -> None:
         if isinstance(minutes, bool) or not isinstance(minutes, int):
-            raise ScheduleError(f"must be an integer, got {minutes!r}", field="minutes")
+            raise ScheduleError(f"must be an integer, got {shown(minutes)}", field="minutes")
         if minutes < 1 or _DAY_MINUTES % minutes:
             raise ScheduleError(
                 f"must divide a day of {_DAY_MINUTES} minutes (e.g. 5, 15, 60, 1440), "
-                f"got {minutes}; periods longer than a day are not supported yet",
+                f"got {shown(minutes)}; periods longer than a day are not supported yet",
                 field="minutes",
             )
         if not isinstance(tz, tzinfo):
@@ -156,9 +155,7 @@ class CyclicSchedule:
         """
         local = when_utc.astimezone(self.tz).replace(tzinfo=None)
         of_day = local.hour * 60 + local.minute
-        floor = local.replace(second=0, microsecond=0) - timedelta(
-            minutes=of_day % self.minutes
-        )
+        floor = local.replace(second=0, microsecond=0) - timedelta(minutes=of_day % self.minutes)
         best: datetime | None = None
         for back in range(4):
             wall = floor - back * self._step
@@ -229,7 +226,7 @@ def _parse_template(template: str) -> list[tuple[str, str | None, str]]:
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise ScheduleError(f"bad template {template!r}: {exc}", field="template") from None
+        raise ScheduleError(f"bad template {shown(template)}: {exc}", field="template") from None
     for text, name, spec, conversion in parsed:
         if name is None:
             parts.append((text, None, ""))
@@ -267,7 +264,7 @@ class CyclicTimer:
 
     def __init__(self, schedule: CyclicSchedule, *, now: datetime, max_catch_up: int = 96) -> None:
         if max_catch_up < 1:
-            raise ScheduleError(f"must be >= 1, got {max_catch_up}", field="max_catch_up")
+            raise ScheduleError(f"must be >= 1, got {shown(max_catch_up)}", field="max_catch_up")
         self.schedule = schedule
         self.max_catch_up = max_catch_up
         self._current = schedule.period_at(now)

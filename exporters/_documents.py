@@ -24,8 +24,22 @@ Each record with a quantity and a scalar value becomes one :class:`Reading`:
 - ``metadata`` keeps the rest of the header (manufacturer, version, medium, access number,
   signature) and the record's coding (``dif``, ``vif``, ``data``, ``coding`` and other
   scalar keys), so a user can always go back to the bytes;
-- ``timestamp`` is the document's ``timestamp`` key if present, else the ``timestamp``
-  argument; without either, :class:`DocumentError` is raised.
+- ``timestamp`` follows one rule, first match wins:
+
+  1. the document's own ``timestamp`` key (ISO 8601 with a zone);
+  2. the telegram's own clock: the first record with quantity ``datetime``, storage 0,
+     tariff 0, subunit 0 and function ``instantaneous`` (VIF 6D in M-Bus). Meters send
+     their local time without a zone; it is read in ``meter_zone`` (default: the zone of
+     the machine running the conversion). A clock record without a valid value
+     (``invalid_date``) does not count;
+  3. the ``timestamp`` argument (a datetime, or a function called for the time, e.g. the
+     time the line was read);
+  4. else :class:`DocumentError`.
+
+A JSON object with an ``error`` key and no ``records`` is what ``mbus decode --json``
+prints for an input line it could not decode (``{"line": 4, "error": "...", ...}``);
+it holds no readings and is refused with :class:`DocumentError` (the ``exporters``
+command line reports and skips such objects instead).
 
 Records without a quantity or with a value that is not a scalar (unknown or manufacturer
 specific data) are skipped and logged at DEBUG level; ``strict=True`` raises instead.
@@ -35,14 +49,16 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator, Mapping
-from datetime import datetime
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 from ._errors import DocumentError, ExportError
 from ._json_limits import iter_json_stream
 from ._reading import Reading, Value, parse_timestamp
+from ._shown import shown
 
 __all__ = [
     "iter_json_values",
@@ -92,19 +108,33 @@ def _status_flags(status: Any) -> tuple[str, ...]:
     )
 
 
-def _meta_text(value: Any) -> str | None:
+ReadingTime = datetime | Callable[[], datetime]
+"""A reading time, or a function giving one when it is needed (e.g. the time of reading)."""
+
+# Python refuses str() of an int of 4301+ digits; metadata keeps no number that long.
+_MAX_META_INT_BITS = 13_000
+
+
+def _meta_text(value: Any, field: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, int) and value.bit_length() > _MAX_META_INT_BITS:
+        raise DocumentError("an integer of more than 3900 digits", field=field)
     if isinstance(value, (str, int, Decimal, float)):
         return str(value)
     if isinstance(value, list) and all(
-        isinstance(item, int) and not isinstance(item, bool) and 0 <= item <= 0xFF
-        for item in value
+        isinstance(item, int) and not isinstance(item, bool) and 0 <= item <= 0xFF for item in value
     ):
         return bytes(value).hex()
-    return json.dumps(value, default=str, separators=(",", ":"), sort_keys=True)
+    try:
+        return json.dumps(value, default=str, separators=(",", ":"), sort_keys=True)
+    except RecursionError:
+        # Only a Python caller can get here: JSON input is refused deeper than 64 levels.
+        raise DocumentError("nested too deeply to keep as metadata", field=field) from None
+    except (TypeError, ValueError) as exc:
+        raise DocumentError(f"cannot be kept as metadata: {exc}", field=field) from None
 
 
 def _record_value(value: Any, where: str) -> Value | None:
@@ -130,7 +160,7 @@ def _record_value(value: Any, where: str) -> Value | None:
                 return Decimal(mantissa).scaleb(exponent)
             except (InvalidOperation, ArithmeticError):
                 raise DocumentError(
-                    f"bad mantissa {mantissa!r}", field=f"{where}.value"
+                    f"bad mantissa {shown(mantissa)}", field=f"{where}.value"
                 ) from None
     return None
 
@@ -141,12 +171,47 @@ def _non_negative(record: Mapping[str, Any], key: str, where: str) -> int:
         return 0
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise DocumentError(
-            f"must be a non-negative integer, got {value!r}", field=f"{where}.{key}"
+            f"must be a non-negative integer, got {shown(value)}", field=f"{where}.{key}"
         )
     return value
 
 
-def _document_time(doc: Mapping[str, Any], timestamp: datetime | None) -> datetime:
+_NAIVE_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?\Z")
+
+
+def _meter_clock(records: list[Any], meter_zone: tzinfo | None) -> datetime | None:
+    """The time of the telegram's own clock record (storage 0), if it has a valid one."""
+    for record in records:
+        if (
+            isinstance(record, Mapping)
+            and record.get("quantity") == "datetime"
+            and record.get("storage", 0) == 0
+            and record.get("tariff", 0) == 0
+            and record.get("subunit", 0) == 0
+            and record.get("function", "instantaneous") == "instantaneous"
+        ):
+            value = record.get("value")
+            if not isinstance(value, str) or len(value) > 40:
+                return None
+            match = _NAIVE_TIME.match(value)
+            try:
+                if match is None:
+                    return parse_timestamp(value)  # a clock that states its zone
+                year, month, day, hour, minute, second = (int(p or 0) for p in match.groups())
+                naive = datetime(year, month, day, hour, minute, second)
+                if meter_zone is None:
+                    return naive.astimezone()  # the zone of this machine, with its DST
+                return naive.replace(tzinfo=meter_zone)
+            except (ExportError, ValueError, OverflowError):
+                logger.debug("ignoring the clock record %r: not a valid time", value)
+                return None
+    return None
+
+
+def _document_time(
+    doc: Mapping[str, Any], records: list[Any], timestamp: ReadingTime | None,
+    meter_zone: tzinfo | None,
+) -> datetime:  # fmt: skip
     stamp = doc.get("timestamp")
     if stamp is not None:
         if isinstance(stamp, datetime):
@@ -159,24 +224,51 @@ def _document_time(doc: Mapping[str, Any], timestamp: datetime | None) -> dateti
         raise DocumentError(
             f"must be an ISO 8601 string, got {type(stamp).__name__}", field="timestamp"
         )
+    clock = _meter_clock(records, meter_zone)
+    if clock is not None:
+        return clock
     if timestamp is None:
         raise DocumentError(
-            "the document has no 'timestamp' key and no timestamp was given; pass one "
+            "the document has no time of its own ('timestamp' key or clock record) and "
+            "no timestamp was given; pass one "
             "(CLI: --timestamp now or --timestamp 2026-11-24T08:00:00Z)",
             field="timestamp",
         )
-    return timestamp
+    return timestamp if isinstance(timestamp, datetime) else timestamp()
+
+
+def error_document_message(value: Any) -> str | None:
+    """The message of an error object (``mbus decode --json`` for a failed line), else None.
+
+    An error object is a JSON object with an ``error`` key and neither ``records`` nor
+    ``meter_id``.
+    """
+    if (
+        isinstance(value, Mapping)
+        and "error" in value
+        and "records" not in value
+        and "meter_id" not in value
+    ):
+        return str(value["error"])
+    return None
 
 
 def readings_from_document(
-    doc: Mapping[str, Any], *, timestamp: datetime | None = None, strict: bool = False
+    doc: Mapping[str, Any],
+    *,
+    timestamp: ReadingTime | None = None,
+    strict: bool = False,
+    meter_zone: tzinfo | None = None,
 ) -> list[Reading]:
     """Turn one telegram document into readings (see the module text for the mapping).
 
     Args:
         doc: the parsed JSON object of ``mbus decode --json`` / ``wmbus decode --json``.
-        timestamp: used when the document has no ``timestamp`` key; must be aware.
+        timestamp: used when the document has no time of its own (no ``timestamp`` key,
+            no clock record); an aware datetime, or a function returning one.
         strict: raise instead of skipping records without quantity or scalar value.
+        meter_zone: the zone of the meter's clock record (which has none); ``None``
+            means the zone of this machine.
 
     Raises:
         DocumentError: not a telegram document, no timestamp, or a malformed record
@@ -199,20 +291,20 @@ def readings_from_document(
         raise DocumentError("missing or not an object", field="header")
     if not isinstance(records, list):
         raise DocumentError("missing or not a list", field="records")
-    when = _document_time(doc, timestamp)
+    when = _document_time(doc, records, timestamp, meter_zone)
     meter = header.get("id")
     if isinstance(meter, int) and not isinstance(meter, bool) and meter >= 0:
         meter_id = f"{meter:08d}"
     elif isinstance(meter, str) and meter:
         meter_id = meter
     else:
-        raise DocumentError(f"must be a non-empty string or integer, got {meter!r}",
+        raise DocumentError(f"must be a non-empty string or integer, got {shown(meter)}",
                             field="header.id")  # fmt: skip
     name = doc.get("meter_name")
     status = _status_flags(header.get("status"))
     base_meta: dict[str, str] = {}
     for key in _HEADER_META:
-        text = _meta_text(header.get(key))
+        text = _meta_text(header.get(key), f"header.{key}")
         if text is not None:
             base_meta[key] = text
     readings = []
@@ -243,7 +335,7 @@ def readings_from_document(
         for key, item in record.items():
             if key in _RECORD_KEYS:
                 continue
-            text = _meta_text(item)
+            text = _meta_text(item, f"{where}.{key}")
             if text is not None:
                 metadata[str(key)] = text
         try:
@@ -258,8 +350,9 @@ def readings_from_document(
                     storage=_non_negative(record, "storage", where),
                     tariff=_non_negative(record, "tariff", where),
                     subunit=_non_negative(record, "subunit", where),
-                    function=function if isinstance(function, str) and function else
-                    "instantaneous",
+                    function=function
+                    if isinstance(function, str) and function
+                    else "instantaneous",
                     status=record_status,
                     metadata=metadata,
                 )
@@ -272,27 +365,36 @@ def readings_from_document(
 
 
 def readings_from_json(
-    value: Any, *, timestamp: datetime | None = None, strict: bool = False
+    value: Any,
+    *,
+    timestamp: ReadingTime | None = None,
+    strict: bool = False,
+    meter_zone: tzinfo | None = None,
 ) -> list[Reading]:
     """Readings from one parsed JSON value: a telegram document (it has ``records``), a
     reading object (it has ``meter_id``, as :meth:`Reading.to_dict` writes), or a list of
-    those.
+    those. ``timestamp`` and ``meter_zone`` are as for :func:`readings_from_document`.
 
     Raises:
-        DocumentError: anything else, or a malformed document or reading.
+        DocumentError: anything else (an error object of ``mbus decode --json``
+            included), or a malformed document or reading.
     """
     if isinstance(value, list):
         out: list[Reading] = []
         for item in value:
-            out += readings_from_json(item, timestamp=timestamp, strict=strict)
+            out += readings_from_json(
+                item, timestamp=timestamp, strict=strict, meter_zone=meter_zone
+            )
         return out
     if isinstance(value, Mapping):
         if "records" in value:
-            return readings_from_document(value, timestamp=timestamp, strict=strict)
+            return readings_from_document(
+                value, timestamp=timestamp, strict=strict, meter_zone=meter_zone
+            )
         if "meter_id" in value:
             data = dict(value)
             if "timestamp" not in data and timestamp is not None:
-                data["timestamp"] = timestamp
+                data["timestamp"] = timestamp if isinstance(timestamp, datetime) else timestamp()
             number = data.get("value")
             if isinstance(number, float) and "value_type" not in data:
                 data["value"] = Decimal(repr(number))
@@ -300,6 +402,12 @@ def readings_from_json(
                 return [Reading.from_dict(data)]
             except ExportError as exc:
                 raise DocumentError(exc.message, field=exc.field) from None
+        message = error_document_message(value)
+        if message is not None:
+            raise DocumentError(
+                f"an error object, not a document: the line failed upstream: {message}",
+                field="error",
+            )
     raise DocumentError(
         "expected a telegram document (with 'records'), a reading (with 'meter_id') or a "
         f"list of them, got {type(value).__name__}"
@@ -323,9 +431,16 @@ def iter_json_values(stream: IO[Any]) -> Iterator[tuple[int, Any]]:
 
 
 def read_json_readings(
-    stream: IO[Any], *, timestamp: datetime | None = None, strict: bool = False
+    stream: IO[Any],
+    *,
+    timestamp: ReadingTime | None = None,
+    strict: bool = False,
+    meter_zone: tzinfo | None = None,
 ) -> Iterator[Reading]:
     """Readings from a stream of JSON values (telegram documents or readings), lazily.
+
+    ``stream`` is a text stream or a binary one holding UTF-8. ``timestamp`` and
+    ``meter_zone`` are as for :func:`readings_from_document`.
 
     Raises:
         DocumentError: bad JSON or a value that is not a document or reading; ``line``
@@ -333,6 +448,8 @@ def read_json_readings(
     """
     for line, value in iter_json_values(stream):
         try:
-            yield from readings_from_json(value, timestamp=timestamp, strict=strict)
+            yield from readings_from_json(
+                value, timestamp=timestamp, strict=strict, meter_zone=meter_zone
+            )
         except DocumentError as exc:
             raise DocumentError(exc.message, field=exc.field, line=line) from None

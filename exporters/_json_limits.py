@@ -266,7 +266,14 @@ class _Source:
     def read_line(self) -> str:
         """The next line (or the next piece of a long line); ``""`` at end of input."""
         while not self.eof:
-            piece = self.stream.readline(_CHUNK)
+            try:
+                piece = self.stream.readline(_CHUNK)
+            except UnicodeDecodeError as exc:
+                # A text stream that cannot decode its bytes (binary ones are decoded here).
+                raise JsonFormatError(
+                    f"the stream cannot decode its bytes as {exc.encoding}: {exc.reason}",
+                    field=self.field,
+                ) from None
             if isinstance(piece, str):
                 text = piece
                 if not piece:

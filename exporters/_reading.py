@@ -17,6 +17,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
 from ._errors import ReadingError
+from ._shown import shown
 
 __all__ = [
     "VALUE_TYPES",
@@ -107,11 +108,28 @@ class ReadingLike(Protocol):
     def metadata(self) -> Mapping[str, str]: ...
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_unicode(name: str, text: str) -> None:
+    # json.loads("\"\\ud800\"") gives such a string; no UTF can encode it, so every
+    # writer would fail on it later (a CSV file half written): refuse it here, once.
+    if not text.isascii():
+        found = _LONE_SURROGATE.search(text)
+        if found:
+            raise ReadingError(
+                f"lone surrogate U+{ord(found.group()):04X} at character {found.start()} "
+                "is not text (no UTF encoding can carry it)",
+                field=name,
+            )
+
+
 def _check_text(name: str, value: object, *, empty_ok: bool = False) -> str:
     if not isinstance(value, str):
         raise ReadingError(f"must be a string, got {type(value).__name__}", field=name)
     if not empty_ok and not value:
         raise ReadingError("must not be empty", field=name)
+    _check_unicode(name, value)
     return value
 
 
@@ -130,7 +148,7 @@ def _check_index(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise ReadingError(f"must be an integer, got {type(value).__name__}", field=name)
     if value < 0:
-        raise ReadingError(f"must be >= 0, got {value}", field=name)
+        raise ReadingError(f"must be >= 0, got {shown(value)}", field=name)
     return _check_int_size(name, value)
 
 
@@ -140,6 +158,7 @@ def _check_value(value: object) -> Value:
     if isinstance(value, int):
         return _check_int_size("value", value)
     if isinstance(value, str):
+        _check_unicode("value", value)
         return value
     if isinstance(value, Decimal):
         if not value.is_finite():
@@ -156,7 +175,7 @@ def _check_value(value: object) -> Value:
         return value
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ReadingError(f"must be finite, got {value!r}", field="value")
+            raise ReadingError(f"must be finite, got {shown(value)}", field="value")
         return value
     raise ReadingError(
         f"must be Decimal, int, float or str, got {type(value).__name__}", field="value"
@@ -172,9 +191,10 @@ def _check_status(value: object) -> tuple[str, ...]:
     for flag in flags:
         if not isinstance(flag, str) or not flag or any(ch.isspace() for ch in flag):
             raise ReadingError(
-                f"each flag must be a non-empty string without white space, got {flag!r}",
+                f"each flag must be a non-empty string without white space, got {shown(flag)}",
                 field="status",
             )
+        _check_unicode("status", flag)
     return flags
 
 
@@ -190,9 +210,12 @@ def _check_metadata(value: object) -> _FrozenMap:
     for key, item in value.items():
         if not isinstance(key, str) or not key or not isinstance(item, str):
             raise ReadingError(
-                f"keys must be non-empty strings and values strings, got {key!r}: {item!r}",
+                "keys must be non-empty strings and values strings, "
+                f"got {shown(key)}: {shown(item)}",
                 field="metadata",
             )
+        _check_unicode(f"metadata.{key}", key)
+        _check_unicode(f"metadata.{key}", item)
     return _FrozenMap(value)
 
 
@@ -252,15 +275,22 @@ class Reading:
         _check_text("unit", self.unit, empty_ok=True)
         ts = self.timestamp
         if not isinstance(ts, datetime):
-            raise ReadingError(
-                f"must be a datetime, got {type(ts).__name__}", field="timestamp"
-            )
+            raise ReadingError(f"must be a datetime, got {type(ts).__name__}", field="timestamp")
         if ts.tzinfo is None or ts.utcoffset() is None:
             raise ReadingError(
                 f"must be timezone-aware, got naive {ts.isoformat()}; "
                 "attach a zone, e.g. datetime.now(timezone.utc)",
                 field="timestamp",
             )
+        if ts.year in (1, 9999):
+            # Only at the ends of the calendar can the UTC form of a time not exist.
+            try:
+                ts.astimezone(_UTC)
+            except OverflowError:
+                raise ReadingError(
+                    f"{ts.isoformat()} is out of range once converted to UTC",
+                    field="timestamp",
+                ) from None
         name = self.meter_name
         if name is not None:
             _check_text("meter_name", name, empty_ok=True)
@@ -402,7 +432,7 @@ def as_reading(obj: ReadingLike | Reading) -> Reading:
             values[name] = getattr(obj, name)
         except AttributeError:
             raise ReadingError(
-                f"{type(obj).__name__} has no attribute {name!r}, so it is not a reading",
+                f"{type(obj).__name__} has no attribute {shown(name)}, so it is not a reading",
                 field=name,
             ) from None
     return Reading(**values)
@@ -453,17 +483,19 @@ def parse_value(value: object, value_type: object, *, line: int | None = None) -
     if value_type == "string":
         if not isinstance(value, str):
             raise ReadingError(
-                f"value_type 'string' needs a string value, got {value!r}", field="value", line=line
+                f"value_type 'string' needs a string value, got {shown(value)}",
+                field="value",
+                line=line,
             )
         return value
     if value_type not in VALUE_TYPES:
         raise ReadingError(
-            f"unknown value_type {value_type!r}; expected one of {', '.join(VALUE_TYPES)}",
+            f"unknown value_type {shown(value_type)}; expected one of {', '.join(VALUE_TYPES)}",
             field="value_type",
             line=line,
         )
     if isinstance(value, bool) or not isinstance(value, (str, int, float, Decimal)):
-        raise ReadingError(f"not a number: {value!r}", field="value", line=line)
+        raise ReadingError(f"not a number: {shown(value)}", field="value", line=line)
     if value_type == "integer":
         if isinstance(value, int):
             return _check_int_size("value", value)
@@ -473,16 +505,16 @@ def parse_value(value: object, value_type: object, *, line: int | None = None) -
                     f"an integer of more than {_MAX_INT_DIGITS} digits", field="value", line=line
                 )
             return int(value)
-        raise ReadingError(f"not an integer: {value!r}", field="value", line=line)
+        raise ReadingError(f"not an integer: {shown(value)}", field="value", line=line)
     if value_type == "decimal":
         text = value if isinstance(value, str) else str(value)
         if not _DECIMAL_RE.match(text):
-            raise ReadingError(f"not a decimal number: {value!r}", field="value", line=line)
+            raise ReadingError(f"not a decimal number: {shown(value)}", field="value", line=line)
         try:
             return Decimal(text)
         except InvalidOperation:  # pragma: no cover - the pattern admits only valid text
             raise ReadingError(
-                f"not a decimal number: {value!r}", field="value", line=line
+                f"not a decimal number: {shown(value)}", field="value", line=line
             ) from None
     # float
     if isinstance(value, float):
@@ -490,10 +522,10 @@ def parse_value(value: object, value_type: object, *, line: int | None = None) -
     else:
         text = value if isinstance(value, str) else str(value)
         if not _FLOAT_RE.match(text):
-            raise ReadingError(f"not a finite float: {value!r}", field="value", line=line)
+            raise ReadingError(f"not a finite float: {shown(value)}", field="value", line=line)
         result = float(text)
     if not math.isfinite(result):
-        raise ReadingError(f"not a finite float: {value!r}", field="value", line=line)
+        raise ReadingError(f"not a finite float: {shown(value)}", field="value", line=line)
     return result
 
 
@@ -518,7 +550,7 @@ def parse_timestamp(text: str, *, field: str = "timestamp", line: int | None = N
     match = _TIMESTAMP_RE.match(text.strip()) if isinstance(text, str) else None
     if match is None:
         raise ReadingError(
-            f"not an ISO 8601 timestamp with zone (e.g. 2026-11-24T08:15:00Z): {text!r}",
+            f"not an ISO 8601 timestamp with zone (e.g. 2026-11-24T08:15:00Z): {shown(text)}",
             field=field,
             line=line,
         )
@@ -531,7 +563,7 @@ def parse_timestamp(text: str, *, field: str = "timestamp", line: int | None = N
         digits = zone[1:].replace(":", "")
         minutes = int(digits[:2]) * 60 + int(digits[2:])
         if minutes >= 24 * 60:
-            raise ReadingError(f"zone offset out of range: {text!r}", field=field, line=line)
+            raise ReadingError(f"zone offset out of range: {shown(text)}", field=field, line=line)
         tz = _UTC if minutes == 0 else timezone(sign * timedelta(minutes=minutes))
     try:
         return datetime(
@@ -546,6 +578,5 @@ def parse_timestamp(text: str, *, field: str = "timestamp", line: int | None = N
         )
     except ValueError as exc:
         raise ReadingError(
-            f"invalid date or time {text!r}: {exc}", field=field, line=line
+            f"invalid date or time {shown(text)}: {exc}", field=field, line=line
         ) from None
-

@@ -59,6 +59,7 @@ from ._reading import (
     parse_timestamp,
     parse_value,
 )
+from ._shown import shown
 
 __all__ = [
     "XML_NAMESPACE",
@@ -388,7 +389,7 @@ class XmlWriter:
         for name, value in _alarm_mapping(alarm).items():
             if not isinstance(name, str) or not name:
                 raise XmlFormatError(
-                    f"alarm field names must be non-empty strings, got {name!r}", field="alarm"
+                    f"alarm field names must be non-empty strings, got {shown(name)}", field="alarm"
                 )
             kind, text = _alarm_field(name, value)
             parts += [
@@ -514,7 +515,7 @@ class _Reader:
             version = attrs.get("version")
             if version != XML_SCHEMA_VERSION:
                 raise self.fail(
-                    f"unsupported export version {version!r}; this reader reads version "
+                    f"unsupported export version {shown(version)}; this reader reads version "
                     f"{XML_SCHEMA_VERSION}",
                     field="version",
                 )
@@ -573,7 +574,7 @@ class _Reader:
                 if not key:
                     raise self.fail("<meta> needs a non-empty key attribute", field="metadata")
                 if key in self.meta:
-                    raise self.fail(f"metadata key {key!r} appears twice", field="metadata")
+                    raise self.fail(f"metadata key {shown(key)} appears twice", field="metadata")
                 self.meta[key] = text
             else:
                 self.value = (cast(str, tag), text)
@@ -583,9 +584,9 @@ class _Reader:
         if not name:
             raise self.fail("<field> needs a non-empty name attribute", field="alarm")
         if name in self.fields:
-            raise self.fail(f"alarm field {name!r} appears twice", field=name)
+            raise self.fail(f"alarm field {shown(name)} appears twice", field=name)
         if kind not in _FIELD_TYPES:
-            raise self.fail(f"unknown alarm field type {kind!r}", field=name)
+            raise self.fail(f"unknown alarm field type {shown(kind)}", field=name)
         self.fields[name] = self.field_value(name, kind, text)
 
     def field_value(self, name: str, kind: str, text: str) -> Any:
@@ -598,7 +599,7 @@ class _Reader:
                 return True
             if text in ("false", "0"):
                 return False
-            raise self.fail(f"not a boolean: {text!r}", field=name)
+            raise self.fail(f"not a boolean: {shown(text)}", field=name)
         if kind == "datetime":
             try:
                 return parse_timestamp(text, field=name, line=self.parser.CurrentLineNumber)
@@ -679,8 +680,16 @@ def read_xml(source: IO[str] | IO[bytes]) -> Iterator[Reading | AlarmRecord]:
     """
     reader = _Reader()
     parser = reader.parser
+    line = 1  # line of the chunk's start, for faults expat cannot place
     while True:
-        chunk = source.read(_CHUNK)
+        try:
+            chunk = source.read(_CHUNK)
+        except UnicodeDecodeError as exc:
+            # A text stream that cannot decode its bytes; binary streams go to expat as is.
+            raise XmlFormatError(
+                f"the stream cannot decode its bytes as {exc.encoding}: {exc.reason}",
+                line=parser.CurrentLineNumber,
+            ) from None
         final = not chunk
         try:
             parser.Parse(chunk, final)
@@ -689,6 +698,22 @@ def read_xml(source: IO[str] | IO[bytes]) -> Iterator[Reading | AlarmRecord]:
                 f"not well-formed XML: {expat.ErrorString(exc.code)} at column {exc.offset}",
                 line=exc.lineno,
             ) from None
+        except LookupError as exc:
+            # expat asks Python for the codec the declaration names: "UTV-8".
+            raise XmlFormatError(
+                f"the XML declaration names an encoding Python does not know: {exc}",
+                field="encoding",
+                line=parser.CurrentLineNumber,
+            ) from None
+        except UnicodeEncodeError as exc:
+            # Text chunks go to expat as UTF-8; a lone surrogate cannot.
+            position = exc.start
+            raise XmlFormatError(
+                f"not text: {exc.reason}",
+                line=line + (chunk.count("\n", 0, position) if isinstance(chunk, str) else 0),
+            ) from None
+        if isinstance(chunk, str):
+            line += chunk.count("\n")
         if reader.ready:
             yield from reader.ready
             reader.ready.clear()
@@ -771,7 +796,6 @@ def validate_xml(source: str | os.PathLike[str] | BinaryIO) -> None:
         ) from None
     except OSError as exc:
         raise ExportError(f"cannot read {source!r}: {exc}") from None
-
 
 
 _DETAIL_LIMIT = 64 << 20

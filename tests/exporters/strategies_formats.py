@@ -70,3 +70,51 @@ def same_exactly(a: Reading, b: Reading) -> bool:
     if isinstance(a.value, Decimal):
         return format(a.value, "f") == format(b.value, "f")
     return True
+
+
+# --- hostile input: what a fuzzer or a careless caller hands the entry points ----------------
+
+# Any code point, lone surrogates and C0 controls included.
+HOSTILE_CHARS = st.characters(min_codepoint=0, max_codepoint=0x10FFFF)
+hostile_text = st.text(HOSTILE_CHARS, max_size=12) | st.sampled_from(
+    ["\ud800", "x\udfff", "=cmd", "\x00", "\r", '"', ";", "\ufeff", " ", ""]
+)
+# Both ends of the calendar with every offset, and naive times.
+hostile_timestamps = st.one_of(
+    st.datetimes(timezones=st.none() | zones),
+    st.sampled_from([datetime(9999, 12, 31, 23, 59, 59), datetime(1, 1, 1)]).flatmap(
+        lambda moment: st.builds(moment.replace, tzinfo=zones)
+    ),
+)
+hostile_numbers = st.one_of(
+    st.integers(),
+    # Built on draw: hypothesis cannot repr a strategy holding an int of 4301+ digits.
+    st.sampled_from([4301, -5000, 3913]).map(lambda n: 10**n if n > 0 else -(10**-n)),
+    st.booleans(),
+    st.decimals(),  # NaN, Infinity, huge exponents
+    st.sampled_from([Decimal("1E+999999"), Decimal("1E-999999"), Decimal("-0")]),
+    st.floats(),
+)
+hostile_scalars = st.one_of(st.none(), hostile_numbers, hostile_text, st.binary(max_size=4))
+
+
+def hostile_readings() -> st.SearchStrategy[dict[str, object]]:
+    """Attribute sets for ReadingLike objects: mostly plausible, any field may be wrong."""
+    plausible_text = st.text(min_size=1, max_size=6)
+    return st.fixed_dictionaries(
+        {
+            "meter_id": plausible_text | hostile_scalars,
+            "quantity": plausible_text | hostile_scalars,
+            "value": hostile_numbers | hostile_text,
+            "unit": st.text(max_size=3) | hostile_scalars,
+            "timestamp": hostile_timestamps | hostile_scalars,
+            "meter_name": st.none() | hostile_scalars,
+            "storage": st.integers(0, 9) | hostile_scalars,
+            "tariff": st.integers(0, 9) | hostile_scalars,
+            "subunit": st.integers(0, 9) | hostile_scalars,
+            "function": st.just("instantaneous") | hostile_scalars,
+            "status": st.lists(hostile_text, max_size=2).map(tuple) | hostile_scalars,
+            "metadata": st.dictionaries(hostile_text, hostile_text | hostile_scalars, max_size=2)
+            | hostile_scalars,
+        }
+    )

@@ -241,7 +241,7 @@ CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "libmbus" /
 
 
 def _mbus_documents() -> str:
-    """`mbus decode --json` over the libmbus corpus (skips when either is missing)."""
+    """`mbus decode --json` over the libmbus corpus (skips when the corpus is absent)."""
     if not CORPUS.is_dir():
         pytest.skip(f"corpus folder {CORPUS} is absent")
     frames = "".join(path.read_text() + "\n" for path in sorted(CORPUS.glob("*.hex")))
@@ -253,8 +253,8 @@ def _mbus_documents() -> str:
         timeout=120,
         check=False,
     )
-    if done.returncode != 0 or not done.stdout.strip():
-        pytest.skip(f"mbus decode --json is not available: {done.stderr.strip()[-200:]}")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip()
     return done.stdout
 
 
@@ -327,3 +327,112 @@ def test_absurd_exponent_in_json_is_a_document_error() -> None:
 def test_status_ok_string_means_no_flags() -> None:
     header = dict(doc()["header"], status="OK")
     assert readings_from_document(doc(header=header), timestamp=T0)[0].status == ()
+
+
+# --- hostile input (issue 10 section 2): each finding, through the JSON and the Python path
+
+
+def records_line(value: str) -> str:
+    head = '{"header": {"id": "1"}, "records": [{"quantity": "q", "unit": "", "value": '
+    return head + value + "}]}"
+
+
+def test_a_value_of_4301_digits_is_a_document_error() -> None:
+    with pytest.raises(DocumentError, match="more than 4000 digits") as caught:
+        list(read_json_readings(io.StringIO("\n" + records_line("9" * 4301)), timestamp=T0))
+    assert caught.value.line == 2
+    with pytest.raises(DocumentError, match="digits") as caught:
+        readings_from_document(doc(records=[{"quantity": "q", "value": 10**4400}]), timestamp=T0)
+    assert caught.value.field == "records[0].value"
+    with pytest.raises(DocumentError, match="digits") as caught:
+        readings_from_document(doc(header={"id": "1", "version": 10**4400}), timestamp=T0)
+    assert caught.value.field == "header.version"
+
+
+def nested(depth: int) -> Any:
+    value: Any = 1
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_a_header_field_nested_990_deep_is_a_document_error() -> None:
+    line = '{"header": {"id": "1", "medium": ' + "[" * 990 + "]" * 990 + '}, "records": []}'
+    with pytest.raises(DocumentError, match="nested deeper than 64"):
+        list(read_json_readings(io.StringIO(line), timestamp=T0))
+    # The Python path: the structure is already built; dumping it as metadata would recurse.
+    header = {"id": "1", "medium": nested(990)}
+    records = [{"quantity": "q", "unit": "", "value": 1}]
+    with pytest.raises(DocumentError, match="nested too deeply") as caught:
+        readings_from_document(doc(header=header, records=records), timestamp=T0)
+    assert caught.value.field == "header.medium"
+    record = {"quantity": "q", "unit": "", "value": 1, "extra": nested(990)}
+    with pytest.raises(DocumentError, match="nested too deeply") as caught:
+        readings_from_document(doc(records=[record]), timestamp=T0)
+    assert caught.value.field == "records[0].extra"
+
+
+def test_a_timestamp_out_of_range_after_utc_conversion_is_a_document_error() -> None:
+    line = MBUS_LINE[:-1] + ', "timestamp": "9999-12-31T23:59:59-14:00"}'
+    with pytest.raises(DocumentError, match="out of range once converted to UTC") as caught:
+        list(read_json_readings(io.StringIO(line)))
+    assert caught.value.line == 1
+    reading = {"meter_id": "1", "quantity": "q", "value": 1, "unit": "",
+               "timestamp": "9999-12-31T23:59:59-14:00"}  # fmt: skip
+    with pytest.raises(DocumentError, match="out of range"):
+        list(read_json_readings(io.StringIO(json.dumps(reading))))
+
+
+@pytest.mark.parametrize("where", ["meter_name", "unit", "quantity", "value", "id", "flag", "dif"])
+def test_a_lone_surrogate_in_a_text_field_is_a_document_error(where: str) -> None:
+    record = {"quantity": "q", "unit": "u", "value": "v", "dif": "04"}
+    header = {"id": "1"}
+    bad = "\\ud800"  # as JSON writes it
+    line = json.dumps({"meter_name": "n", "header": header, "records": [record]})
+    target = {"meter_name": '"n"', "id": '"1"', "flag": '"flags": []'}.get(where)
+    if where == "flag":
+        line = line.replace('"dif"', f'"flags": ["{bad}"], "dif"')
+    elif target is not None:
+        line = line.replace(target, f'"{bad}"', 1)
+    else:
+        line = line.replace(f'"{record[where]}"', f'"{bad}"', 1)
+    assert bad in line
+    with pytest.raises(DocumentError, match="lone surrogate"):
+        list(read_json_readings(io.StringIO(line), timestamp=T0))
+
+
+def test_an_error_object_of_mbus_decode_is_refused_by_the_library() -> None:
+    line = '{"line": 4, "error": "checksum at byte 31", "field": "checksum", "offset": 31}'
+    with pytest.raises(DocumentError, match=r"an error object.*checksum at byte 31") as caught:
+        list(read_json_readings(io.StringIO(line), timestamp=T0))
+    assert (caught.value.line, caught.value.field) == (1, "error")
+
+
+def test_the_meter_clock_is_the_reading_time_in_the_meter_zone() -> None:
+    berlin = timezone(timedelta(hours=1))
+    clock = {"quantity": "datetime", "unit": "", "value": "2026-11-24T09:15:00", "storage": 0}
+    d = doc(records=[{"quantity": "q", "unit": "", "value": 1}, clock])
+    readings = readings_from_document(d, timestamp=T0, meter_zone=berlin)
+    assert {r.timestamp for r in readings} == {datetime(2026, 11, 24, 8, 15, tzinfo=UTC)}
+    # Historic clocks (storage 1) and other functions do not count.
+    for change in ({"storage": 1}, {"function": "maximum"}, {"tariff": 1}, {"subunit": 1}):
+        d = doc(records=[{"quantity": "q", "unit": "", "value": 1}, dict(clock, **change)])
+        assert {r.timestamp for r in readings_from_document(d, timestamp=T0)} == {T0}
+    # A clock that is not a time falls through to the timestamp argument.
+    for value in ("2026-02-30T09:15:00", "garbage", None, 5):
+        d = doc(records=[{"quantity": "q", "unit": "", "value": 1}, dict(clock, value=value)])
+        assert {r.timestamp for r in readings_from_document(d, timestamp=T0)} == {T0}
+
+
+def test_the_timestamp_argument_may_be_a_function_called_only_when_needed() -> None:
+    calls = []
+
+    def now() -> datetime:
+        calls.append(1)
+        return T0
+
+    assert {r.timestamp for r in readings_from_document(doc(), timestamp=now)} == {T0}
+    assert calls == [1]
+    stamped = doc(timestamp="2026-01-01T00:00:00Z")
+    readings_from_document(stamped, timestamp=now)
+    assert calls == [1]

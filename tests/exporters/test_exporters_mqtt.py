@@ -363,3 +363,37 @@ def test_without_paho_the_error_names_the_extra(monkeypatch: pytest.MonkeyPatch)
     publisher = MqttPublisher("127.0.0.1", 1)
     with pytest.raises(MissingDependencyError, match=r"meterkit\[mqtt\]"):
         publisher.start()
+
+
+def test_the_message_core_and_the_queue_do_no_io() -> None:
+    """Issue 11: message building and discovery (and the queue) are sans-IO; only the paho
+    adapter imports network, thread or clock modules."""
+    import ast
+
+    import exporters
+
+    root = Path(exporters.__file__).parent
+    io_modules = {"socket", "ssl", "threading", "time", "asyncio", "select", "paho"}
+
+    def imported(name: str) -> set[str]:
+        tree = ast.parse((root / name).read_text(encoding="utf-8"))
+        names = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom):
+                names.add(("." * node.level) + (node.module or "").split(".")[0])
+        return names
+
+    for module in ("_mqtt_messages.py", "_mqtt_queue.py"):
+        found = imported(module)
+        assert not found & io_modules, (module, found & io_modules)
+        assert "._mqtt" not in found and "._spool" not in found
+    assert {"threading", "ssl"} <= imported("_mqtt.py")
+
+
+def test_a_register_whose_function_is_a_wildcard_still_gets_a_discovery_topic() -> None:
+    # Found by fuzzing: the function went into the topic unslugged ('.../0_#/config').
+    r = reading(function="#max")
+    [message] = ha_discovery_messages([r])
+    assert "#" not in message.topic and "+" not in message.topic

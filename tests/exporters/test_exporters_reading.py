@@ -249,3 +249,59 @@ def test_int_and_str_subclasses_become_plain_values() -> None:
     assert type(r.value) is int and type(r.storage) is int
     assert type(make(value=Unit.WH).value) is str
     assert make(value=Unit.WH).value == "Wh"
+
+
+# --- hostile input (issue 10 section 2) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["9999-12-31T23:59:59-14:00", "9999-12-31T20:00:00-04:00", "0001-01-01T00:00:00+01:00"]
+)
+def test_a_timestamp_out_of_range_once_in_utc_is_a_reading_error(text: str) -> None:
+    ts = parse_timestamp(text)  # a valid local time ...
+    with pytest.raises(ReadingError, match="out of range once converted to UTC") as caught:
+        make(timestamp=ts)  # ... whose UTC form does not exist
+    assert caught.value.field == "timestamp"
+    with pytest.raises(ReadingError):
+        Reading.from_dict({**make().to_dict(), "timestamp": text})
+
+
+def test_the_ends_of_the_calendar_that_exist_in_utc_are_fine() -> None:
+    for text in ("9999-12-31T23:59:59Z", "9999-12-31T23:59:59+14:00", "0001-01-01T00:00:00-01:00"):
+        assert format_timestamp(make(timestamp=parse_timestamp(text)).timestamp)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"meter_id": "12\ud800"}, "meter_id"),
+        ({"meter_name": "\udfff"}, "meter_name"),
+        ({"quantity": "energy\udc00"}, "quantity"),
+        ({"unit": "\ud800"}, "unit"),
+        ({"function": "\ud800x"}, "function"),
+        ({"value": "\ud800"}, "value"),
+        ({"status": ("ok", "\ud800")}, "status"),
+        ({"metadata": {"vif": "\ud800"}}, "metadata.vif"),
+        ({"metadata": {"\ud800": "x"}}, "metadata.\ud800"),
+    ],
+)
+def test_a_lone_surrogate_in_any_text_field_is_a_reading_error(
+    changes: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(ReadingError, match="lone surrogate") as caught:
+        make(**changes)
+    assert caught.value.field == field
+
+
+def test_surrogate_pairs_as_json_gives_them_are_text() -> None:
+    # json.loads('"\\ud83d\\ude00"') is one character: fine.
+    assert make(unit=json.loads('"\\ud83d\\ude00"')).unit == "\U0001f600"
+
+
+@pytest.mark.parametrize("name", ["storage", "tariff", "subunit"])
+def test_an_index_of_thousands_of_digits_is_a_reading_error(name: str) -> None:
+    # Found by fuzzing: the message itself did str() of the number (ValueError past 4300).
+    for number in (-(10**5000), 10**5000):
+        with pytest.raises(ReadingError) as caught:
+            make(**{name: number})
+        assert caught.value.field == name
