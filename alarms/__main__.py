@@ -39,7 +39,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("rules", metavar="RULES.toml", type=Path)
     run.add_argument("samples", metavar="SAMPLES.csv", type=Path)
     run.add_argument(
-        "--until", metavar="T", type=_finite, default=None,
+        "--until",
+        metavar="T",
+        type=_finite,
+        default=None,
         help="advance to time T after the last sample (default: the last sample's time)",
     )
     run.add_argument("--json", action="store_true", help="one JSON object per notification")

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import importlib
-import io
 import math
-import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from ._errors import InputError, RuleError
+from ._parsing import MAX_DOCUMENT_BYTES, brief, csv_rows, load_toml, parse_number
 from ._rules import LimitRule, Rule, StaleRule
 
 __all__ = [
@@ -70,7 +67,9 @@ def rule_from_mapping(data: Mapping[str, Any], *, index: int | None = None) -> R
         required_key = "limit"
         factory = LimitRule
     else:
-        raise RuleError(f"must be upper, lower or stale, got {kind!r}", field="kind", index=index)
+        raise RuleError(
+            f"must be upper, lower or stale, got {brief(kind)}", field="kind", index=index
+        )
     if misplaced:
         raise RuleError(f"does not apply to {kind} rules", field=misplaced[0], index=index)
     if required_key not in data:
@@ -79,35 +78,12 @@ def rule_from_mapping(data: Mapping[str, Any], *, index: int | None = None) -> R
     try:
         return factory(**arguments)
     except RuleError as exc:
-        raise RuleError(str(exc), field=exc.field, index=index) from None
-
-
-def _import_tomli() -> Any:
-    return importlib.import_module("tomli")
-
-
-def _toml_loads(source: str) -> tuple[Callable[[str], dict[str, Any]], type[Exception]]:
-    if sys.version_info >= (3, 11):
-        import tomllib
-
-        return tomllib.loads, tomllib.TOMLDecodeError
-    try:
-        tomli = _import_tomli()
-    except ImportError:
-        raise InputError(
-            "reading TOML needs Python 3.11+ (tomllib) or the 'tomli' package: pip install tomli",
-            source=source,
-        ) from None
-    return tomli.loads, tomli.TOMLDecodeError
+        raise RuleError(exc.message, field=exc.field, index=index) from None
 
 
 def rules_from_toml(text: str, *, source: str = "RULES.toml") -> list[Rule]:
     """Parse a rules file: a list of ``[[rule]]`` tables (see :data:`RULE_KEYS`)."""
-    loads, decode_error = _toml_loads(source)
-    try:
-        document = loads(text)
-    except decode_error as exc:
-        raise InputError(f"not valid TOML: {exc}", source=source) from None
+    document = load_toml(text, source=source)
     extra = sorted(key for key in document if key != "rule")
     if extra:
         raise InputError(
@@ -125,9 +101,7 @@ def rules_from_toml(text: str, *, source: str = "RULES.toml") -> list[Rule]:
         except RuleError as exc:
             raise InputError(str(exc), source=source) from None
         if rule.alarm_id in seen:
-            raise InputError(
-                f"rule {index}: duplicate alarm id {rule.alarm_id!r}", source=source
-            )
+            raise InputError(f"rule {index}: duplicate alarm id {rule.alarm_id!r}", source=source)
         seen.add(rule.alarm_id)
         rules.append(rule)
     return rules
@@ -137,19 +111,30 @@ def load_rules(path: str | Path) -> list[Rule]:
     """Read a rules file from disk (:func:`rules_from_toml`)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_DOCUMENT_BYTES + 1)
+    except OSError as exc:
         raise InputError(f"cannot read: {exc}", source=str(path)) from None
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise InputError(f"larger than {MAX_DOCUMENT_BYTES} bytes", source=str(path))
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"not UTF-8 text at byte offset {exc.start}: {exc.reason}", source=str(path)
+        ) from None
     return rules_from_toml(text, source=str(path))
 
 
 def _number(text: str, what: str, source: str, line: int) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise InputError(f"{what} is not a number: {text!r}", source=source, line=line) from None
-    if not math.isfinite(value):
-        raise InputError(f"{what} must be finite: {text!r}", source=source, line=line)
+    value = parse_number(text)
+    if value is None:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise InputError(
+            f"{what} is not a number (finite, in decimal notation): {shown!r}",
+            source=source,
+            line=line,
+        )
     return value
 
 
@@ -160,13 +145,9 @@ def read_samples(
 
     Times must not decrease. Blank lines are skipped. Errors name the line.
     """
-    if isinstance(lines, str):
-        lines = io.StringIO(lines)
-    reader = csv.reader(lines)
     header_seen = False
     last_time = -math.inf
-    for row in reader:
-        line = reader.line_num
+    for line, row in csv_rows(lines, source=source):
         if not row or all(not cell.strip() for cell in row):
             continue
         cells = [cell.strip() for cell in row]

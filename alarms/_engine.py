@@ -43,6 +43,7 @@ from ._notifications import (
     ThresholdInfo,
     notification_from_dict,
 )
+from ._parsing import brief, finite_float
 from ._rules import LimitRule, Rule, Severity, StaleRule, render_text
 from ._state import Action, Input, RuleState, quiet_inputs, transition
 
@@ -245,8 +246,10 @@ class _Alarm:
 
     @property
     def hidden(self) -> bool:
-        return self.shelve is not None or self.suppressed is not None or (
-            self.out_of_service is not None
+        return (
+            self.shelve is not None
+            or self.suppressed is not None
+            or (self.out_of_service is not None)
         )
 
     def classify(self, value: float) -> Input:
@@ -307,15 +310,18 @@ class Engine:
         max_shelve: float = DEFAULT_MAX_SHELVE,
     ) -> None:
         self._rules: tuple[Rule, ...] = tuple(rules)
-        if not (isinstance(max_shelve, (int, float)) and 0 < max_shelve < _INF):
-            raise RuleError(f"must be a positive number, got {max_shelve!r}", field="max_shelve")
-        self._max_shelve = float(max_shelve)
+        shelve_limit = finite_float(max_shelve)
+        if shelve_limit is None or shelve_limit <= 0:
+            raise RuleError(
+                f"must be a positive number, got {brief(max_shelve)}", field="max_shelve"
+            )
+        self._max_shelve = shelve_limit
         self._points: dict[str, _Point] = {}
         self._alarms: dict[str, _Alarm] = {}
         self._order: list[_Alarm] = []
         for index, rule in enumerate(self._rules):
             if not isinstance(rule, (LimitRule, StaleRule)):
-                raise RuleError(f"not a rule: {rule!r}", index=index)
+                raise RuleError(f"not a rule: {brief(rule)}", index=index)
             if rule.alarm_id in self._alarms:
                 raise RuleError(
                     f"duplicate alarm id {rule.alarm_id!r}; give each rule its own",
@@ -335,8 +341,7 @@ class Engine:
         self._next_id = 1
         self._now = -_INF
         if start_time is not None:
-            self._check_time(start_time)
-            self._now = float(start_time)
+            self._now = self._check_time(start_time)
             for point in self._points.values():
                 point.time = self._now
         for point in self._points.values():
@@ -366,22 +371,20 @@ class Engine:
         Raises :class:`SampleError` for a value that is not a finite number and
         :class:`TimeError` when ``now`` is earlier than a previous call.
         """
-        try:
-            in_order = self._now <= now < _INF
-        except TypeError:
-            in_order = False
-        if not in_order:
-            self._check_time(now)
+        if type(now) is not float or not self._now <= now < _INF:
+            now = self._check_time(now)
         # validate everything before anything changes, so an error loses nothing
         try:
             entry = self._points.get(point)
         except TypeError:
-            raise SampleError(f"point must be a string, got {point!r}", point=point) from None
+            raise SampleError(f"point must be a string, got {brief(point)}", point=point) from None
         if entry is not None:
             if type(value) is not float:
                 value = self._coerce(point, value)
             if not -_INF < value < _INF:  # also false for NaN; allocates nothing
-                raise SampleError(f"value of {point!r} must be finite, got {value!r}", point=point)
+                raise SampleError(
+                    f"value of {brief(point)} must be finite, got {brief(value)}", point=point
+                )
         self._now = now
         heap = self._heap
         out: list[Notification] | None = None
@@ -404,8 +407,7 @@ class Engine:
 
     def advance(self, now: float) -> tuple[Notification, ...]:
         """Run every delay that expires at or before ``now``, each at its own time."""
-        self._check_time(now)
-        self._now = float(now)
+        now = self._now = self._check_time(now)
         if self._heap and self._heap[0][0] <= now:
             out: list[Notification] = []
             self._run_due(self._now, True, out)
@@ -475,25 +477,30 @@ class Engine:
             alarm = self._alarm(alarm_id, "shelve")
             self._require_reason(reason, alarm_id, "shelve")
             if alarm.shelve is not None:
-                raise LifecycleError("already shelved; unshelve it first", alarm_id=alarm_id,
-                                     action="shelve")
+                raise LifecycleError(
+                    "already shelved; unshelve it first", alarm_id=alarm_id, action="shelve"
+                )
             if duration is None:
                 if not one_shot:
-                    raise LifecycleError("give a duration or one_shot=True", alarm_id=alarm_id,
-                                         action="shelve")
+                    raise LifecycleError(
+                        "give a duration or one_shot=True", alarm_id=alarm_id, action="shelve"
+                    )
                 duration = self._max_shelve
-            if isinstance(duration, bool) or not isinstance(duration, (int, float)) or not (
-                0 < duration <= self._max_shelve
+            if (
+                isinstance(duration, bool)
+                or not isinstance(duration, (int, float))
+                or not (0 < duration <= self._max_shelve)
             ):
                 raise LifecycleError(
                     f"duration must be > 0 and <= the maximum {self._max_shelve:g} s, "
-                    f"got {duration!r}",
+                    f"got {brief(duration)}",
                     alarm_id=alarm_id,
                     action="shelve",
                 )
             if one_shot and alarm.state not in _ACTIVE_STATES:
-                raise LifecycleError("one-shot shelving needs an active alarm", alarm_id=alarm_id,
-                                     action="shelve")
+                raise LifecycleError(
+                    "one-shot shelving needs an active alarm", alarm_id=alarm_id, action="shelve"
+                )
             until = self._now + float(duration)
             alarm.shelve = ShelveInfo(
                 kind="one_shot" if one_shot else "timed",
@@ -549,8 +556,9 @@ class Engine:
             alarm = self._alarm(alarm_id, "remove_from_service")
             self._require_reason(reason, alarm_id, "remove_from_service")
             if alarm.out_of_service is not None:
-                raise LifecycleError("already out of service", alarm_id=alarm_id,
-                                     action="remove_from_service")
+                raise LifecycleError(
+                    "already out of service", alarm_id=alarm_id, action="remove_from_service"
+                )
             alarm.out_of_service = reason
             self._note(alarm, "remove_from_service", now, reason)
             return tuple(out)
@@ -562,8 +570,9 @@ class Engine:
         with self._operation(now) as out:
             alarm = self._alarm(alarm_id, "return_to_service")
             if alarm.out_of_service is None:
-                raise LifecycleError("not out of service", alarm_id=alarm_id,
-                                     action="return_to_service")
+                raise LifecycleError(
+                    "not out of service", alarm_id=alarm_id, action="return_to_service"
+                )
             alarm.out_of_service = None
             self._note(alarm, "return_to_service", now, reason)
             self._reconcile(alarm, self._now, out)
@@ -646,27 +655,32 @@ class Engine:
 
     # -- internals: time and samples ---------------------------------------------------------
 
-    def _check_time(self, now: object) -> None:
-        if isinstance(now, bool) or not isinstance(now, (int, float)) or not math.isfinite(now):
+    def _check_time(self, now: object) -> float:
+        """``now`` as a float, if it is a finite number not before the engine time."""
+        time = finite_float(now)
+        if time is None:
             raise TimeError(
-                f"time must be a finite number, got {now!r}", now=now, engine_time=self.now
+                f"time must be a finite number, got {brief(now)}", now=now, engine_time=self.now
             )
-        if now < self._now:
+        if time < self._now:
             raise TimeError(
-                f"time went backwards: {now!r} is before the engine time {self._now!r}",
+                f"time went backwards: {brief(now)} is before the engine time {self._now!r}",
                 now=now,
                 engine_time=self.now,
             )
+        return time
 
     @staticmethod
     def _coerce(point: str, value: object) -> float:
         if isinstance(value, bool):
-            raise SampleError(f"value of {point!r} must be a number, got {value!r}", point=point)
+            raise SampleError(
+                f"value of {brief(point)} must be a number, got {brief(value)}", point=point
+            )
         try:
             return float(value)  # type: ignore[arg-type]
         except (TypeError, ValueError, OverflowError):
             raise SampleError(
-                f"value of {point!r} must be a number, got {value!r}", point=point
+                f"value of {brief(point)} must be a number, got {brief(value)}", point=point
             ) from None
 
     def _apply_sample(
@@ -918,8 +932,7 @@ class Engine:
         When the action is refused, the notifications of those deadlines are
         not lost: they wait for the next call (see :meth:`_defer`).
         """
-        self._check_time(now)
-        self._now = float(now)
+        self._now = self._check_time(now)
         out: list[Notification] = []
         self._run_due(self._now, True, out)
         try:
@@ -946,7 +959,8 @@ class Engine:
         alarm = self._alarm(alarm_id, action)
         if alarm.hidden:
             raise LifecycleError(
-                "the alarm is shelved, suppressed or out of service", alarm_id=alarm_id,
+                "the alarm is shelved, suppressed or out of service",
+                alarm_id=alarm_id,
                 action=action,
             )
         return alarm
@@ -1051,7 +1065,9 @@ class Engine:
                     raise StateFormatError("expected an object or null", field=spath)
                 kind = reader.get(shelved, "kind", str, spath)
                 if kind not in ("timed", "one_shot"):
-                    raise StateFormatError(f"unknown shelve kind {kind!r}", field=f"{spath}.kind")
+                    raise StateFormatError(
+                        f"unknown shelve kind {brief(kind)}", field=f"{spath}.kind"
+                    )
                 since = reader.number(shelved, "since", path=spath)
                 until = reader.number(shelved, "until", path=spath)
                 assert since is not None and until is not None
@@ -1104,7 +1120,7 @@ class _StateReader:
             raise StateFormatError("missing", field=field)
         value = data[key]
         if isinstance(value, bool) or not isinstance(value, kind):
-            raise StateFormatError(f"expected {kind.__name__}, got {value!r}", field=field)
+            raise StateFormatError(f"expected {kind.__name__}, got {brief(value)}", field=field)
         return value
 
     @staticmethod
@@ -1117,11 +1133,10 @@ class _StateReader:
         value = data[key]
         if value is None and optional:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(
-            value
-        ):
-            raise StateFormatError(f"expected a finite number, got {value!r}", field=field)
-        return float(value)
+        number = finite_float(value)
+        if number is None:
+            raise StateFormatError(f"expected a finite number, got {brief(value)}", field=field)
+        return number
 
     @staticmethod
     def enum(enum_type: Any, data: Mapping[str, Any], key: str, path: str) -> Any:
@@ -1129,13 +1144,13 @@ class _StateReader:
         try:
             return enum_type(value)
         except ValueError:
-            raise StateFormatError(f"unknown value {value!r}", field=f"{path}.{key}") from None
+            raise StateFormatError(f"unknown value {brief(value)}", field=f"{path}.{key}") from None
 
     @staticmethod
     def optional_text(data: Mapping[str, Any], key: str, path: str) -> str | None:
         value = data.get(key)
         if value is not None and not isinstance(value, str):
             raise StateFormatError(
-                f"expected a string or null, got {value!r}", field=f"{path}.{key}"
+                f"expected a string or null, got {brief(value)}", field=f"{path}.{key}"
             )
         return value

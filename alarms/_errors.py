@@ -32,6 +32,7 @@ class RuleError(AlarmsError):
             where.append(f"field {field!r}")
         prefix = ", ".join(where)
         super().__init__(f"{prefix}: {message}" if prefix else message)
+        self.message = message
         self.field = field
         self.index = index
 
@@ -82,12 +83,20 @@ class LifecycleError(AlarmsError):
 class StateFormatError(AlarmsError):
     """Saved engine state (or a serialised notification) cannot be read back.
 
-    ``field`` is a dotted path to the offending entry.
+    ``field`` is a dotted path to the offending entry; ``offset`` is where in
+    the document text a fault of the text itself (not JSON, nested too deep, a
+    number out of range) was found: bytes for bytes input, else characters.
     """
 
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(f"{field}: {message}" if field else message)
+    def __init__(
+        self, message: str, *, field: str | None = None, offset: int | None = None
+    ) -> None:
+        text = f"{field}: {message}" if field else message
+        if offset is not None:
+            text = f"offset {offset}: {text}"
+        super().__init__(text)
         self.field = field
+        self.offset = offset
 
 
 class InputError(AlarmsError):

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from ._errors import StateFormatError
+from ._parsing import brief, finite_float, load_json
 from ._rules import EventType, Severity
 
 __all__ = [
@@ -22,8 +22,8 @@ __all__ = [
 
 
 def _require_finite(value: object, field: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise StateFormatError(f"must be a finite number, got {value!r}", field=field)
+    if finite_float(value) is None:
+        raise StateFormatError(f"must be a finite number, got {brief(value)}", field=field)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,7 +49,7 @@ class ThresholdInfo:
     def __post_init__(self) -> None:
         if self.direction not in ("up", "down"):
             raise StateFormatError(
-                f"must be 'up' or 'down', got {self.direction!r}", field="direction"
+                f"must be 'up' or 'down', got {brief(self.direction)}", field="direction"
             )
         _require_finite(self.threshold_level, "threshold_level")
         _require_finite(self.hysteresis, "hysteresis")
@@ -99,22 +99,35 @@ class Notification:
             raise TypeError("build an AlarmRaised or AlarmCleared, not a bare Notification")
         nid = self.notification_id
         if isinstance(nid, bool) or not isinstance(nid, int) or nid < 1:
-            raise StateFormatError(f"must be an integer >= 1, got {nid!r}", field="notification_id")
+            raise StateFormatError(
+                f"must be an integer >= 1, got {brief(nid)}", field="notification_id"
+            )
         _require_finite(self.event_time, "event_time")
         if not isinstance(self.event_type, EventType):
-            raise StateFormatError(f"not an EventType: {self.event_type!r}", field="event_type")
+            raise StateFormatError(
+                f"not an EventType: {brief(self.event_type)}", field="event_type"
+            )
         if not isinstance(self.perceived_severity, Severity):
             raise StateFormatError(
-                f"not a Severity: {self.perceived_severity!r}", field="perceived_severity"
+                f"not a Severity: {brief(self.perceived_severity)}", field="perceived_severity"
             )
-        for name in ("probable_cause", "specific_problem", "alarm_id", "alarm_class", "point",
-                     "additional_text"):
+        for name in (
+            "probable_cause",
+            "specific_problem",
+            "alarm_id",
+            "alarm_class",
+            "point",
+            "additional_text",
+        ):
             if not isinstance(getattr(self, name), str):
-                raise StateFormatError(f"must be a string, got {getattr(self, name)!r}", field=name)
+                raise StateFormatError(
+                    f"must be a string, got {brief(getattr(self, name))}", field=name
+                )
         for correlated in self.correlated_notifications:
             if isinstance(correlated, bool) or not isinstance(correlated, int) or correlated < 1:
                 raise StateFormatError(
-                    f"must hold integers >= 1, got {correlated!r}", field="correlated_notifications"
+                    f"must hold integers >= 1, got {brief(correlated)}",
+                    field="correlated_notifications",
                 )
 
     @property
@@ -190,7 +203,7 @@ def _enum_value(enum_type: Any, value: str, field: str) -> Any:
     try:
         return enum_type(value)
     except ValueError:
-        raise StateFormatError(f"unknown value {value!r}", field=field) from None
+        raise StateFormatError(f"unknown value {brief(value)}", field=field) from None
 
 
 def notification_from_dict(data: Mapping[str, Any]) -> Notification:
@@ -203,15 +216,16 @@ def notification_from_dict(data: Mapping[str, Any]) -> Notification:
     event = _get(data, "event", str, "")
     classes: dict[str, type[Notification]] = {"raised": AlarmRaised, "cleared": AlarmCleared}
     if event not in classes:
-        raise StateFormatError(f"must be 'raised' or 'cleared', got {event!r}", field="event")
+        raise StateFormatError(f"must be 'raised' or 'cleared', got {brief(event)}", field="event")
     info_data = data.get("threshold_info")
     info = None
     if info_data is not None:
         if not isinstance(info_data, Mapping):
             raise StateFormatError("expected an object or null", field="threshold_info")
         arm_time = info_data.get("arm_time")
-        if arm_time is not None and (isinstance(arm_time, bool) or
-                                     not isinstance(arm_time, (int, float))):
+        if arm_time is not None and (
+            isinstance(arm_time, bool) or not isinstance(arm_time, (int, float))
+        ):
             raise StateFormatError("expected a number or null", field="threshold_info.arm_time")
         info = ThresholdInfo(
             triggered_threshold=_get(info_data, "triggered_threshold", str, "threshold_info."),
@@ -241,9 +255,9 @@ def notification_from_dict(data: Mapping[str, Any]) -> Notification:
 
 
 def notification_from_json(text: str | bytes) -> Notification:
-    """Parse the output of :meth:`Notification.to_json`."""
-    try:
-        data = json.loads(text)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise StateFormatError(f"not JSON: {exc}") from None
-    return notification_from_dict(data)
+    """Parse the output of :meth:`Notification.to_json`.
+
+    Raises :class:`alarms.StateFormatError` naming the field, or the offset
+    in ``text`` when the text itself is not usable JSON.
+    """
+    return notification_from_dict(load_json(text))

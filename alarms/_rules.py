@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import enum
-import math
+import re
 import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from ._errors import RuleError
+from ._parsing import brief, finite_float
 
 __all__ = [
     "LIMIT_PLACEHOLDERS",
@@ -68,6 +69,10 @@ LIMIT_PLACEHOLDERS: tuple[str, ...] = (*_COMMON_PLACEHOLDERS, "hysteresis")
 STALE_PLACEHOLDERS: tuple[str, ...] = (*_COMMON_PLACEHOLDERS, "timeout")
 
 _FORMATTER = string.Formatter()
+#: Largest width or precision in a text template's format spec: a notification
+#: text is one line, and ``{value:>999999999}`` would render a gigabyte.
+MAX_SPEC_NUMBER = 200
+_DIGITS = re.compile(r"[0-9]+")
 
 
 def _check_template(
@@ -90,6 +95,13 @@ def _check_template(
             )
         if spec and "{" in spec:
             raise RuleError(f"nested placeholders are not allowed in {template!r}", field=field)
+        if spec and any(
+            len(digits) > 3 or int(digits) > MAX_SPEC_NUMBER for digits in _DIGITS.findall(spec)
+        ):
+            raise RuleError(
+                f"format {{{name}:{spec}}}: widths and precisions go up to {MAX_SPEC_NUMBER}",
+                field=field,
+            )
     try:
         template.format_map(sample)
     except (ValueError, TypeError) as exc:
@@ -105,14 +117,14 @@ def _finite(
     value: object, field: str, *, minimum: float | None = None, positive: bool = False
 ) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise RuleError(f"must be a number, got {value!r}", field=field)
-    number = float(value)
-    if not math.isfinite(number):
-        raise RuleError(f"must be finite, got {value!r}", field=field)
+        raise RuleError(f"must be a number, got {brief(value)}", field=field)
+    number = finite_float(value)
+    if number is None:
+        raise RuleError(f"must be finite, got {brief(value)}", field=field)
     if minimum is not None and number < minimum:
-        raise RuleError(f"must be >= {minimum:g}, got {value!r}", field=field)
+        raise RuleError(f"must be >= {minimum:g}, got {brief(value)}", field=field)
     if positive and number <= 0:
-        raise RuleError(f"must be > 0, got {value!r}", field=field)
+        raise RuleError(f"must be > 0, got {brief(value)}", field=field)
     return number
 
 
@@ -124,13 +136,13 @@ def _enum(enum_type: type[enum.Enum], value: object, field: str) -> Any:
     except ValueError:
         choices = ", ".join(str(member.value) for member in enum_type)
         raise RuleError(
-            f"unknown value {value!r}; expected one of: {choices}", field=field
+            f"unknown value {brief(value)}; expected one of: {choices}", field=field
         ) from None
 
 
 def _text(value: object, field: str, *, empty_ok: bool = True) -> str:
     if not isinstance(value, str):
-        raise RuleError(f"must be a string, got {value!r}", field=field)
+        raise RuleError(f"must be a string, got {brief(value)}", field=field)
     if not empty_ok and not value:
         raise RuleError("must not be empty", field=field)
     return value
@@ -220,14 +232,16 @@ class LimitRule:
         put = object.__setattr__
         _text(self.point, "point", empty_ok=False)
         if self.kind not in ("upper", "lower"):
-            raise RuleError(f"must be 'upper' or 'lower', got {self.kind!r}", field="kind")
+            raise RuleError(f"must be 'upper' or 'lower', got {brief(self.kind)}", field="kind")
         put(self, "limit", _finite(self.limit, "limit"))
         put(self, "hysteresis", _finite(self.hysteresis, "hysteresis", minimum=0.0))
         put(self, "raise_delay", _finite(self.raise_delay, "raise_delay", minimum=0.0))
         put(self, "clear_delay", _finite(self.clear_delay, "clear_delay", minimum=0.0))
         for flag in ("inclusive", "latch"):
             if not isinstance(getattr(self, flag), bool):
-                raise RuleError(f"must be true or false, got {getattr(self, flag)!r}", field=flag)
+                raise RuleError(
+                    f"must be true or false, got {brief(getattr(self, flag))}", field=flag
+                )
         _check_common(self)
         put(
             self,
@@ -309,7 +323,7 @@ class StaleRule:
         _text(self.point, "point", empty_ok=False)
         put(self, "timeout", _finite(self.timeout, "timeout", positive=True))
         if not isinstance(self.latch, bool):
-            raise RuleError(f"must be true or false, got {self.latch!r}", field="latch")
+            raise RuleError(f"must be true or false, got {brief(self.latch)}", field="latch")
         _check_common(self)
         _text(self.specific_problem, "specific_problem")
         put(

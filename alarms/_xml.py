@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -10,6 +9,7 @@ from importlib import resources
 
 from ._errors import StateFormatError
 from ._notifications import AlarmCleared, AlarmRaised, Notification, ThresholdInfo
+from ._parsing import MAX_DOCUMENT_BYTES, MAX_NUMBER_CHARS, brief, parse_number
 from ._rules import EventType, Severity
 
 __all__ = [
@@ -24,10 +24,9 @@ __all__ = [
 #: Namespace of the ``notification`` and ``notifications`` elements.
 XML_NAMESPACE = "urn:meterkit:alarms:x733:1"
 _NS = "{" + XML_NAMESPACE + "}"
-# Characters XML 1.0 cannot carry at all; they are replaced, not escaped.
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-# Bound on parsed documents: a notification is a few hundred bytes.
-_MAX_XML_BYTES = 16 * 1024 * 1024
+# Characters XML 1.0 cannot carry at all (lone surrogates included); they are
+# replaced when writing, refused when reading.
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def notification_xsd() -> bytes:
@@ -102,14 +101,29 @@ def notifications_to_xml(notifications: Iterable[Notification]) -> bytes:
 
 
 def _parse(data: bytes | str) -> ET.Element:
-    if len(data) > _MAX_XML_BYTES:
-        raise StateFormatError(f"XML document larger than {_MAX_XML_BYTES} bytes")
-    if isinstance(data, str):
-        data = data.encode("utf-8")
-    if b"<!DOCTYPE" in data or b"<!ENTITY" in data:
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise StateFormatError(f"XML document larger than {MAX_DOCUMENT_BYTES} bytes", offset=0)
+    if isinstance(data, bytes):
+        # Our XML is UTF-8; reading it as text first also stops a document in
+        # another encoding from hiding a DTD from the check below.
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise StateFormatError(
+                f"XML document is not UTF-8: {exc.reason}", offset=exc.start
+            ) from None
+    else:
+        text = data
+    illegal = _ILLEGAL_XML.search(text)
+    if illegal is not None:
+        raise StateFormatError(
+            f"character U+{ord(illegal.group()):04X} cannot appear in XML", offset=illegal.start()
+        )
+    if "<!DOCTYPE" in text or "<!ENTITY" in text:
         raise StateFormatError("DTDs and entities are not accepted in notification XML")
     try:
-        return ET.fromstring(data)
+        # given text, expat reads it as UTF-8 whatever the declaration says
+        return ET.fromstring(text.removeprefix("\ufeff"))
     except ET.ParseError as exc:
         raise StateFormatError(f"not well-formed XML: {exc}") from None
 
@@ -126,19 +140,16 @@ def _child_text(element: ET.Element, tag: str, path: str) -> str:
 
 
 def _float(text: str, field: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise StateFormatError(f"not a number: {text!r}", field=field) from None
-    if not math.isfinite(value):
-        raise StateFormatError(f"not finite: {text!r}", field=field)
+    value = parse_number(text.strip())
+    if value is None:
+        raise StateFormatError(f"not a finite number: {brief(text)}", field=field)
     return value
 
 
 def _int(text: str, field: str) -> int:
     text = text.strip()
-    if not (text.isascii() and text.isdigit()):
-        raise StateFormatError(f"not a positive integer: {text!r}", field=field)
+    if not (text.isascii() and text.isdigit()) or len(text) > MAX_NUMBER_CHARS:
+        raise StateFormatError(f"not a positive integer: {brief(text)}", field=field)
     return int(text)
 
 
@@ -208,7 +219,4 @@ def notifications_from_xml(data: bytes | str) -> list[Notification]:
     root = _parse(data)
     if root.tag != _NS + "notifications":
         raise StateFormatError(f"expected element notifications in {XML_NAMESPACE}, got {root.tag}")
-    return [
-        _from_element(child, f"notification[{index}]/")
-        for index, child in enumerate(root)
-    ]
+    return [_from_element(child, f"notification[{index}]/") for index, child in enumerate(root)]

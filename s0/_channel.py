@@ -33,6 +33,7 @@ from fractions import Fraction
 from ._config import ChannelConfig, to_ns
 from ._errors import ConfigError, EdgeError, StateError
 from ._events import Event, PulseCounted, PulseRejected, RejectReason, S0Reading, TotalRolledOver
+from ._parsing import brief
 
 __all__ = ["STATE_FORMAT", "STATE_VERSION", "Channel"]
 
@@ -101,7 +102,7 @@ class Channel:
 
     def __init__(self, config: ChannelConfig, *, name: str = "s0") -> None:
         if not isinstance(config, ChannelConfig):
-            raise ConfigError(f"{config!r} is not a ChannelConfig", field="config")
+            raise ConfigError(f"{brief(config)} is not a ChannelConfig", field="config")
         self._name = str(name)
         self._config = config
         self._debounce = to_ns(config.debounce, "debounce")
@@ -444,11 +445,12 @@ class Channel:
             raise StateError("a saved channel must be a mapping", field="")
         if saved.get("format") != STATE_FORMAT:
             raise StateError(
-                f"is {saved.get('format')!r}, expected {STATE_FORMAT!r}", field="format"
+                f"is {brief(saved.get('format'))}, expected {STATE_FORMAT!r}", field="format"
             )
         if saved.get("version") != STATE_VERSION:
             raise StateError(
-                f"version {saved.get('version')!r} is not supported (expected {STATE_VERSION})",
+                f"version {brief(saved.get('version'))} is not supported "
+                f"(expected {STATE_VERSION})",
                 field="version",
             )
         name = saved.get("name")
@@ -472,9 +474,9 @@ class Channel:
                     f"{key!r} is not a reject reason", field="state.rejected"
                 ) from None
             if isinstance(count, bool) or not isinstance(count, int):
-                raise StateError(f"{count!r} is not a count", field=f"state.rejected.{key}")
+                raise StateError(f"{brief(count)} is not a count", field=f"state.rejected.{key}")
             if not 0 <= count <= _MAX_COUNT:
-                raise StateError(f"{count!r} is not a count", field=f"state.rejected.{key}")
+                raise StateError(f"{brief(count)} is not a count", field=f"state.rejected.{key}")
             if count:
                 channel._rejected[reason] = count
         channel._filtered = _state_level(state, "level")
@@ -514,19 +516,18 @@ def _check_level(level: object) -> int:
     if isinstance(level, bool):
         return int(level)
     if isinstance(level, Decimal) and not level.is_finite():  # sNaN refuses to compare
-        raise EdgeError(f"{level!r} is not 0 or 1", field="level")
+        raise EdgeError(f"{brief(level)} is not 0 or 1", field="level")
     if isinstance(level, (int, float, Decimal)) and level in (0, 1):
         return int(level)
-    raise EdgeError(f"{level!r} is not 0 or 1", field="level")
+    raise EdgeError(f"{brief(level)} is not 0 or 1", field="level")
 
 
 def _check_ns(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
-        raise EdgeError(f"{value!r} is not an integer number of nanoseconds", field="time")
+        raise EdgeError(f"{brief(value)} is not an integer number of nanoseconds", field="time")
     if not -_MAX_ABS_NS <= value <= _MAX_ABS_NS:
         raise EdgeError(f"{value} ns is out of range (more than 1e12 s)", field="time")
     return int(value)
-
 
 
 def _state_int(state: Mapping[str, object], key: str, *, optional: bool = False) -> int | None:
@@ -534,24 +535,23 @@ def _state_int(state: Mapping[str, object], key: str, *, optional: bool = False)
     if value is None and optional:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
-        raise StateError(f"{value!r} is not an integer", field=f"state.{key}")
+        raise StateError(f"{brief(value)} is not an integer", field=f"state.{key}")
     if not -_MAX_ABS_NS <= value <= _MAX_ABS_NS:
-        raise StateError(f"{value!r} is out of range", field=f"state.{key}")
+        raise StateError(f"{brief(value)} is out of range", field=f"state.{key}")
     return value
 
 
 def _state_count(state: Mapping[str, object], key: str) -> int:
     value = _state_int(state, key)
     if value is None or not 0 <= value <= _MAX_COUNT:
-        raise StateError(f"{value!r} is not a count (0..1e18)", field=f"state.{key}")
+        raise StateError(f"{brief(value)} is not a count (0..1e18)", field=f"state.{key}")
     return value
 
 
 def _state_level(state: Mapping[str, object], key: str) -> int:
     value = state.get(key)
-    if isinstance(value, bool) or value not in (0, 1):
-        raise StateError(f"{value!r} is not 0 or 1", field=f"state.{key}")
-    assert isinstance(value, int)
+    if type(value) is not int or value not in (0, 1):
+        raise StateError(f"{brief(value)} is not 0 or 1", field=f"state.{key}")
     return value
 
 
@@ -581,11 +581,13 @@ def _config_from_dict(data: object) -> ChannelConfig:
     for key in _DURATION_KEYS:
         text = values[key]
         if not isinstance(text, str):
-            raise StateError(f"{text!r} is not a decimal string", field=f"config.{key}")
+            raise StateError(f"{brief(text)} is not a decimal string", field=f"config.{key}")
         try:
             values[key] = Decimal(text)
         except ArithmeticError:
-            raise StateError(f"{text!r} is not a decimal number", field=f"config.{key}") from None
+            raise StateError(
+                f"{brief(text)} is not a decimal number", field=f"config.{key}"
+            ) from None
     try:
         return ChannelConfig(**{key: values[key] for key in _CONFIG_KEYS})
     except ConfigError as exc:

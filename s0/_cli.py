@@ -185,9 +185,7 @@ def _print(result: ReplayResult, args: argparse.Namespace, out: TextIO) -> None:
     out.write(f"power:    {power}\n")
 
 
-def _load_counter(
-    state: Path | None, lines: dict[int, str], config: ChannelConfig
-) -> S0Counter:
+def _load_counter(state: Path | None, lines: dict[int, str], config: ChannelConfig) -> S0Counter:
     counter = S0Counter()
     if state is not None:
         with contextlib.suppress(FileNotFoundError):  # a first start

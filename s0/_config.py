@@ -8,6 +8,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from fractions import Fraction
 
 from ._errors import ConfigError, S0Error
+from ._parsing import brief
 
 __all__ = ["ChannelConfig", "rate_unit", "to_ns"]
 
@@ -62,7 +63,7 @@ def to_ns(value: object, field: str, error: type[S0Error] = ConfigError) -> int:
 
 
 def _show(value: object) -> str:
-    return str(value) if isinstance(value, Decimal) else repr(value)
+    return brief(value)
 
 
 def _decimal(value: object, field: str, *, positive: bool, optional: bool = False) -> Decimal:

@@ -10,6 +10,7 @@ from ._channel import Channel
 from ._config import ChannelConfig, to_ns
 from ._errors import EdgeError, StateError, UnknownChannelError
 from ._events import Event, PulseCounted, PulseRejected, S0Reading
+from ._parsing import brief
 
 __all__ = ["COUNTER_STATE_FORMAT", "S0Counter"]
 
@@ -45,9 +46,9 @@ class S0Counter:
     def add_channel(self, name: str, config: ChannelConfig) -> Channel:
         """Add a channel; its name must be new (``UnknownChannelError`` otherwise)."""
         if not isinstance(name, str) or not name:
-            raise UnknownChannelError(f"{name!r} is not a channel name", field="channel")
+            raise UnknownChannelError(f"{brief(name)} is not a channel name", field="channel")
         if name in self._channels:
-            raise UnknownChannelError(f"{name!r} exists already", field="channel")
+            raise UnknownChannelError(f"{brief(name)} exists already", field="channel")
         channel = Channel(config, name=name)
         self._channels[name] = channel
         return channel
@@ -71,7 +72,7 @@ class S0Counter:
         except (KeyError, TypeError):
             known = ", ".join(sorted(self._channels)) or "none"
             raise UnknownChannelError(
-                f"{name!r} is not a channel (known: {known})", field="channel"
+                f"{brief(name)} is not a channel (known: {known})", field="channel"
             ) from None
 
     def __contains__(self, name: object) -> bool:
@@ -146,11 +147,12 @@ class S0Counter:
             raise StateError("a saved counter must be a mapping", field="")
         if saved.get("format") != COUNTER_STATE_FORMAT:
             raise StateError(
-                f"is {saved.get('format')!r}, expected {COUNTER_STATE_FORMAT!r}", field="format"
+                f"is {brief(saved.get('format'))}, expected {COUNTER_STATE_FORMAT!r}",
+                field="format",
             )
         if saved.get("version") != _VERSION:
             raise StateError(
-                f"version {saved.get('version')!r} is not supported (expected {_VERSION})",
+                f"version {brief(saved.get('version'))} is not supported (expected {_VERSION})",
                 field="version",
             )
         channels = saved.get("channels")

@@ -53,7 +53,29 @@ class UnknownChannelError(S0Error):
 
 class StateError(S0Error):
     """A saved state that cannot be restored: missing keys, wrong types, unknown version,
-    or a state file that is not JSON."""
+    or a state file that is not JSON.
+
+    Attributes:
+        offset: for a fault in the file's text (not UTF-8, not JSON, nested too deep, a
+            number out of range), its byte offset in the file; otherwise ``None``.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, offset: int | None = None):
+        self.offset = offset
+        super().__init__(message, field=field)
+
+    def _describe(self) -> str:
+        text = super()._describe()
+        return text if self.offset is None else f"{text} (at byte offset {self.offset})"
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_rebuild_state, (type(self), self.message, self.field, self.offset))
+
+
+def _rebuild_state(
+    cls: type[StateError], message: str, field: str | None, offset: int | None
+) -> StateError:
+    return cls(message, field=field, offset=offset)
 
 
 class ReplayInputError(S0Error):

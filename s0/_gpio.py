@@ -155,9 +155,7 @@ class GpioPulseReader:
             debounce_period=timedelta(seconds=kernel_debounce or 0),
         )
         try:
-            request = gpiod.request_lines(
-                chip, consumer=consumer, config={tuple(lines): settings}
-            )
+            request = gpiod.request_lines(chip, consumer=consumer, config={tuple(lines): settings})
         except (OSError, ValueError) as exc:
             raise GpioError(f"cannot request lines {sorted(lines)} on {chip}: {exc}") from None
         return cls(request, lines, counter)

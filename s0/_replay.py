@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -11,6 +10,7 @@ from ._channel import Channel
 from ._config import ChannelConfig, to_ns
 from ._errors import EdgeError, ReplayInputError
 from ._events import Event, S0Reading
+from ._parsing import csv_rows
 
 __all__ = ["Edge", "ReplayResult", "read_edges_csv", "replay_edges"]
 
@@ -39,31 +39,26 @@ def read_edges_csv(lines: Iterable[str]) -> list[Edge]:
     Raises:
         ReplayInputError: naming the row (header = row 1) and the field at fault.
     """
-    reader = csv.reader(lines, strict=True)
     columns: dict[str, int] | None = None
     edges: list[Edge] = []
     previous: Decimal | None = None
-    try:
-        for cells in reader:
-            row = reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if columns is None:
-                columns = _header(cells, row)
-                continue
-            time = _time_cell(cells, columns["time"], row)
-            level = _level_cell(cells, columns["level"], row)
-            if previous is not None and time < previous:
-                raise ReplayInputError(
-                    f"{time} s is earlier than the row before ({previous} s); "
-                    "edges must be in time order",
-                    row=row,
-                    field="time",
-                )
-            previous = time
-            edges.append(Edge(time=time, level=level, row=row))
-    except csv.Error as exc:
-        raise ReplayInputError(f"not valid CSV: {exc}", row=reader.line_num) from None
+    for row, cells in csv_rows(lines):
+        if not any(cell.strip() for cell in cells):
+            continue
+        if columns is None:
+            columns = _header(cells, row)
+            continue
+        time = _time_cell(cells, columns["time"], row)
+        level = _level_cell(cells, columns["level"], row)
+        if previous is not None and time < previous:
+            raise ReplayInputError(
+                f"{time} s is earlier than the row before ({previous} s); "
+                "edges must be in time order",
+                row=row,
+                field="time",
+            )
+        previous = time
+        edges.append(Edge(time=time, level=level, row=row))
     if columns is None:
         raise ReplayInputError("the file is empty; expected a header 'time,level'", row=1)
     return edges

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from ._errors import StateError
+from ._parsing import MAX_JSON_BYTES, load_json
 
 __all__ = ["load_state_file", "save_state_file"]
 
@@ -64,13 +65,12 @@ def load_state_file(path: str | os.PathLike[str]) -> dict[str, object]:
 
     Raises:
         FileNotFoundError: there is no saved state yet (a first start).
-        StateError: the file is not a JSON object.
+        StateError: the file is not a JSON object; ``field`` is the path, ``offset``
+            the byte offset of a fault in its text.
     """
-    raw = Path(path).read_bytes()
-    try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise StateError(f"{os.fspath(path)} is not JSON: {exc}", field="file") from None
+    with open(path, "rb") as file:
+        raw = file.read(MAX_JSON_BYTES + 1)
+    data = load_json(raw, field=os.fspath(path))
     if not isinstance(data, dict):
-        raise StateError(f"{os.fspath(path)} does not hold a JSON object", field="file")
+        raise StateError("does not hold a JSON object", field=os.fspath(path))
     return data

@@ -21,7 +21,7 @@ from alarms import (
     rule_from_mapping,
     rules_from_toml,
 )
-from alarms import _config as config
+from alarms import _parsing as parsing
 
 
 def test_defaults() -> None:
@@ -179,7 +179,7 @@ def test_python_310_without_tomli_says_what_to_install(monkeypatch: pytest.Monke
     def no_tomli() -> object:
         raise ImportError("tomli")
 
-    monkeypatch.setattr(config, "_import_tomli", no_tomli)
+    monkeypatch.setattr(parsing, "_import_tomli", no_tomli)
     with pytest.raises(InputError, match="pip install tomli"):
         rules_from_toml(RULES_TOML)
 
@@ -187,7 +187,7 @@ def test_python_310_without_tomli_says_what_to_install(monkeypatch: pytest.Monke
 def test_python_310_uses_tomli_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
     tomllib = pytest.importorskip("tomllib")  # stands in for tomli, its origin
     monkeypatch.setattr(sys, "version_info", (3, 10, 12, "final", 0))
-    monkeypatch.setattr(config, "_import_tomli", lambda: tomllib)
+    monkeypatch.setattr(parsing, "_import_tomli", lambda: tomllib)
     assert len(rules_from_toml(RULES_TOML)) == 4
 
 
