@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from ._engine import Engine
-from ._errors import InputError
+from ._errors import InputError, SampleError
 from ._notifications import Notification
+from ._parsing import brief, finite_float
 from ._rules import Rule
 
 __all__ = ["replay", "replay_line"]
@@ -29,19 +30,25 @@ def replay(
     rules = list(rules)
     out: list[Notification] = []
     last: float | None = None
-    for time, point, value in samples:
+    for sample in samples:
+        if not isinstance(sample, tuple) or len(sample) != 3:
+            raise SampleError(f"expected a (time, point, value) tuple, got {brief(sample)}")
+        time, point, value = sample
         if engine is None:
             engine = Engine(rules, start_time=time)
         out.extend(engine.feed(point, value, time))
-        last = time
+        last = engine.now
     if until is not None:
-        if last is not None and until < last:
+        end = finite_float(until)
+        if end is None:
+            raise InputError(f"{brief(until)} is not a finite number", source="--until")
+        if last is not None and end < last:
             raise InputError(
-                f"--until {until:g} is before the last sample at {last:g}", source="--until"
+                f"--until {end:g} is before the last sample at {last:g}", source="--until"
             )
         if engine is None:
-            engine = Engine(rules, start_time=until)
-        out.extend(engine.advance(until))
+            engine = Engine(rules, start_time=end)
+        out.extend(engine.advance(end))
     return out
 
 
