@@ -159,7 +159,7 @@ class ChannelConfig:
             or not 0 <= self.decimals <= 30
         ):
             raise ConfigError(f"{_show(self.decimals)} is not 0..30", field="decimals")
-        if isinstance(self.initial_level, bool) or self.initial_level not in (0, 1):
+        if type(self.initial_level) is not int or self.initial_level not in (0, 1):
             raise ConfigError(f"{_show(self.initial_level)} is not 0 or 1", field="initial_level")
 
     @property
