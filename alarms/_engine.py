@@ -43,7 +43,7 @@ from ._notifications import (
     ThresholdInfo,
     notification_from_dict,
 )
-from ._parsing import brief, finite_float
+from ._parsing import brief, finite_float, load_json
 from ._rules import LimitRule, Rule, Severity, StaleRule, render_text
 from ._state import Action, Input, RuleState, quiet_inputs, transition
 
@@ -638,19 +638,21 @@ class Engine:
     def from_state(
         cls,
         rules: Iterable[Rule],
-        state: Mapping[str, Any],
+        state: Mapping[str, Any] | str | bytes,
         *,
         max_shelve: float = DEFAULT_MAX_SHELVE,
         strict: bool = True,
     ) -> Engine:
-        """Rebuild an engine from :meth:`save_state` output.
+        """Rebuild an engine from :meth:`save_state` output, as data or as JSON text.
 
+        JSON text is read within bounds (size, nesting, number length); a
+        fault in it raises :class:`StateFormatError` with its ``offset``.
         Alarms of rules absent from the saved state start normal. Saved alarms
         without a rule raise :class:`StateFormatError` when ``strict``, else
         they are dropped with a warning in the log.
         """
         engine = cls(rules, max_shelve=max_shelve)
-        engine._load(state, strict)
+        engine._load(load_json(state) if isinstance(state, (str, bytes)) else state, strict)
         return engine
 
     # -- internals: time and samples ---------------------------------------------------------

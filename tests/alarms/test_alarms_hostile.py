@@ -151,6 +151,18 @@ def test_saved_state_with_a_number_beyond_float_is_refused(number: int) -> None:
     assert caught.value.field == "points.tank.value"
 
 
+@pytest.mark.parametrize(
+    ("text", "offset"),
+    [("[" * 1000, 32), ('{"now": ' + "9" * 400 + "}", 8), (b'{"now": "\xff"}', 9)],
+)
+def test_saved_state_text_is_read_within_bounds(text: str | bytes, offset: int) -> None:
+    with pytest.raises(StateFormatError) as caught:
+        Engine.from_state(_rules(), text)
+    assert caught.value.offset == offset
+    restored = Engine.from_state(_rules(), json.dumps(SAVED_STATE))
+    assert restored.save_state() == SAVED_STATE
+
+
 @pytest.mark.parametrize("depth", [33, 1000, 100_000])
 def test_notification_json_nested_deep_is_refused_with_its_offset(depth: int) -> None:
     with pytest.raises(StateFormatError) as caught:
@@ -331,11 +343,9 @@ def test_restoring_mutated_state_raises_only_state_format_errors(state: Any) -> 
 @FUZZ
 @given(mutated_text(json.dumps(SAVED_STATE)))
 def test_restoring_mutated_state_text_raises_only_our_errors(text: str) -> None:
-    """The way a state file is read back: through the package's JSON loader."""
-    from alarms._parsing import load_json
-
+    """A state file read back as text goes through the package's bounded JSON loader."""
     try:
-        engine = Engine.from_state(_rules(), load_json(text), strict=False)
+        engine = Engine.from_state(_rules(), text, strict=False)
     except StateFormatError:
         event("refused")
         return
