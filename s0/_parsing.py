@@ -39,9 +39,11 @@ MAX_CSV_LINE = 64 * 1024
 
 # Outside strings a valid JSON document holds only brackets, literals and numbers, so
 # this one pass sees its nesting and numbers exactly. (Invalid JSON may be mis-scanned,
-# but json.loads refuses it anyway.)
+# but json.loads refuses it anyway.) An unterminated string runs to the end of the text,
+# so no quote is scanned twice: the pass stays linear.
 _JSON_TOKENS = re.compile(
-    r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[{]|[\]}]|-?Infinity|NaN|-?[0-9][-+0-9.eE]*', re.DOTALL
+    r'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)|[\[{]|[\]}]|-?Infinity|NaN|-?[0-9][-+0-9.eE]*',
+    re.DOTALL,
 )
 
 

@@ -163,6 +163,20 @@ def test_saved_state_text_is_read_within_bounds(text: str | bytes, offset: int) 
     assert restored.save_state() == SAVED_STATE
 
 
+def test_the_json_scan_reads_an_unterminated_string_once() -> None:
+    """Scanning for nesting stays linear: a run of '"\\' is one token to the end of the
+    text, not a fresh scan from every quote (which made 200 kB take minutes)."""
+    from alarms._parsing import _JSON_TOKENS
+
+    text = '"\\' * 1000
+    assert [match.span() for match in _JSON_TOKENS.finditer(text)] == [(0, 2000)]
+    assert [m.group() for m in _JSON_TOKENS.finditer('["a\\"b", [1]]')] == [
+        "[", '"a\\"b"', "[", "1", "]", "]"
+    ]
+    with pytest.raises(StateFormatError, match="not JSON"):
+        notification_from_json('{"a": [' + '"\\' * 500_000)
+
+
 @pytest.mark.parametrize("depth", [33, 1000, 100_000])
 def test_notification_json_nested_deep_is_refused_with_its_offset(depth: int) -> None:
     with pytest.raises(StateFormatError) as caught:

@@ -124,6 +124,18 @@ def test_state_file_faults_name_the_file_and_byte_offset(
     assert f"byte offset {offset}" in str(caught.value)
 
 
+def test_the_json_scan_reads_an_unterminated_string_once(tmp_path: Path) -> None:
+    """Scanning for nesting stays linear: a run of '"\\' is one token to the end of the
+    text, not a fresh scan from every quote (which made 200 kB take minutes)."""
+    from s0._parsing import _JSON_TOKENS
+
+    text = '"\\' * 1000
+    assert [match.span() for match in _JSON_TOKENS.finditer(text)] == [(0, 2000)]
+    path = _state_file(tmp_path, b'{"a": [' + b'"\\' * 500_000)
+    with pytest.raises(StateError, match="not JSON"):
+        load_state_file(path)
+
+
 @pytest.mark.parametrize("key", ["level", "raw_level"])
 @pytest.mark.parametrize("level", [1.0, 0.0, True, "1", D(1)])
 def test_a_level_that_is_not_the_int_0_or_1_is_a_state_error(key: str, level: object) -> None:
