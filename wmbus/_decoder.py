@@ -360,6 +360,21 @@ class _Run:
             "already-decrypted mode: wmbus.Decoder(..., already_decrypted=True) or "
             "wmbus decode --already-decrypted", field=field, offset=offset)
 
+    def _refuse_unprotected(self, tpl: TransportLayer, pos: int, start: int) -> None:
+        """Data sent without any security by a meter whose key is known: a downgrade."""
+        wired_short = self.link.format == "wired" and tpl.kind != "long"
+        candidates = [] if wired_short else self._candidates(tpl, pos)
+        key, key_for = self._find_key(candidates)
+        if key is None:
+            return
+        raise UnexpectedPlaintextError(
+            f"the payload is in clear and asks for no security (mode 0, no ELL encryption), "
+            f"but a key is known for {key_for or 'the meter'}: refused as possibly forged (a "
+            "meter with a key sends its data encrypted). If this input was decrypted earlier "
+            "(a tool that also cleared the security bits), read it in the already-decrypted "
+            "mode: wmbus.Decoder(..., already_decrypted=True) or wmbus decode "
+            "--already-decrypted", field="TPL.CW", offset=self.base + start - 2)
+
     def _taken_as_input(self) -> None:
         """A part that says it is encrypted arrived in clear and is accepted unverified."""
         self.decrypted_by = self.decrypted_by or "input"
@@ -491,6 +506,9 @@ class _Run:
                                    offset=self.base + start - 2,
                                    data=(tpl.config.raw if tpl.config else 0).to_bytes(2,
                                                                                        "little"))
+        elif (not self.checked and not self.already_decrypted and body.strip(b"\x2f")
+              and (self.key is not None or len(self.decoder.keys))):
+            self._refuse_unprotected(tpl, pos, start)
         security = _security(mode, blocks if mode else 0, self.ell_encryption,
                              self.decrypted_by, mac_ok, self.key_for, self._verified())
         base = self.base + start

@@ -69,8 +69,10 @@ class UnexpectedPlaintextError(AuthenticationError):
     """The payload is in clear although the configuration word (or ELL) says encrypted.
 
     Raised only when a key is known for the meter: it is how a forged telegram
-    looks. Captures decrypted earlier by another tool are read with
-    ``Decoder(..., already_decrypted=True)`` (``wmbus decode --already-decrypted``).
+    looks. Data sent with no security at all (mode 0) by a meter whose key is
+    known is refused the same way (a downgrade). Captures decrypted earlier by
+    another tool are read with ``Decoder(..., already_decrypted=True)``
+    (``wmbus decode --already-decrypted``).
     """
 
 

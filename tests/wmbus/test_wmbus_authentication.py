@@ -151,7 +151,27 @@ def test_no_key_clear_payload_decodes_unverified() -> None:
     telegram = wmbus.decode(forged)
     assert telegram.security.decrypted_by == "input" and telegram.security.verified is False
     plain = wmbus.build_telegram(manufacturer="KAM", id="12345678", records=RECORDS)
-    assert wmbus.decode(plain, key=KEY).security.to_dict()["verified"] is False
+    assert wmbus.decode(plain).security.to_dict()["verified"] is False
+
+
+def test_mode0_data_from_a_meter_with_a_key_is_refused() -> None:
+    plain = wmbus.build_telegram(manufacturer="KAM", id="12345678", records=RECORDS)
+    with pytest.raises(wmbus.UnexpectedPlaintextError, match="asks for no security"):
+        wmbus.decode(plain, key=KEY)
+    with pytest.raises(wmbus.UnexpectedPlaintextError):
+        wmbus.Decoder({"KAM.12345678": KEY}).decode(plain)
+    assert wmbus.Decoder({"KAM.87654321": KEY}).decode(plain).records  # another meter's key
+    # The N.2.1 telegram with its security bits cleared (mode 0) by a forger.
+    downgraded = bytearray(_plaintext_variant(N21, N21_KEY))
+    downgraded[13:15] = b"\x00\x00"
+    with pytest.raises(wmbus.UnexpectedPlaintextError):
+        wmbus.decode(bytes(downgraded), key=N21_KEY)
+    # A tool that decrypted the capture and cleared the bits: the explicit mode reads it.
+    security = wmbus.decode(bytes(downgraded), key=N21_KEY, already_decrypted=True).security
+    assert (security.mode, security.verified) == (0, False)
+    # Telegrams without application data (an empty payload, only 2F fill) pass.
+    empty = wmbus.build_telegram(manufacturer="KAM", id="12345678", records=[])
+    assert wmbus.decode(empty, key=KEY).records == ()
 
 
 def test_wrong_key_is_always_an_error() -> None:

@@ -6,7 +6,9 @@ lines stored decrypted already are such a variant; for real ciphertext the
 payload is replaced by its plaintext. With a key known for the meter (the
 line's key, or any key for lines published without one: the decoder cannot
 tell) every variant must be refused, and the already-decrypted mode must read
-every one of them. ``pytest -s`` prints the figures.
+every one of them. Mode 5 and ELL lines also give a downgrade variant: the same
+plaintext with the security bits cleared (mode 0, no ELL encryption), refused
+too. ``pytest -s`` prints the figures.
 """
 
 from __future__ import annotations
@@ -51,6 +53,22 @@ def _plaintext_variant(frame: bytes, telegram: wmbus.Telegram) -> bytes | None:
     return frame[:len(frame) - len(plain)] + plain
 
 
+def _downgraded(variant: bytes, telegram: wmbus.Telegram) -> bytes | None:
+    """The plaintext ``variant`` of a mode 5 or ELL telegram with its security bits cleared."""
+    out = bytearray(variant)
+    ell = telegram.ell
+    if telegram.security.ell_encryption is not None and ell is not None:
+        sn_at = 10 + 1 + (10 if ell.ci == 0x8F else 2)  # L C M A | CI | CC ACC [M2 A2]
+        out[sn_at + 3] &= 0x1F  # SN bits 29-31: no encryption
+    if telegram.security.mode == 5:
+        cw_at = len(out) - len(telegram.payload) - 2  # every TPL header ends with its CW
+        out[cw_at + 1] &= ~0x1F & 0xFF  # mode bits 8-12
+        out[cw_at] &= 0x0F  # encrypted blocks, bits 4-7
+    elif telegram.security.mode:
+        return None  # mode 7 would also need its AFL and CFE byte removed
+    return bytes(out)
+
+
 def _variants() -> list[tuple[dict[str, Any], bytes, str, wmbus.SignatureCache]]:
     if not CORPUS.exists():
         pytest.skip(f"conformance corpus not found at {CORPUS} (../shared/corpus is absent)")
@@ -70,12 +88,17 @@ def _variants() -> list[tuple[dict[str, Any], bytes, str, wmbus.SignatureCache]]
         except wmbus.WMBusError:
             continue  # the lines that do not decode at all (see the conformance test)
         security = telegram.security
+        variant: bytes | None = None
         if security.decrypted_by == "input":
+            variant = frame
             out.append((line, frame, "stored decrypted", signatures))
         elif security.decrypted_by == "key":
             variant = _plaintext_variant(frame, telegram)
             assert variant is not None, line.get("name")
             out.append((line, variant, "ciphertext replaced", signatures))
+        downgraded = None if variant is None else _downgraded(variant, telegram)
+        if downgraded is not None and telegram.records:
+            out.append((line, downgraded, "security bits cleared", signatures))
     return out
 
 
@@ -95,11 +118,15 @@ def test_forged_plaintext_variants_are_refused() -> None:
             accepted.append(f"{line.get('name')} ({kind})")
         # The explicit mode for captures decrypted earlier reads each of them.
         telegram = wmbus.Decoder(signatures=signatures, already_decrypted=True).decode(frame, key)
-        assert telegram.security.decrypted_by == "input" and not telegram.security.verified
+        assert not telegram.security.verified
+        if kind == "security bits cleared":
+            assert telegram.security.decrypted_by is None and telegram.security.mode == 0
+        else:
+            assert telegram.security.decrypted_by == "input"
     kinds = {kind: sum(1 for *_, k, _ in variants if k == kind)
-             for kind in ("stored decrypted", "ciphertext replaced")}
+             for kind in ("stored decrypted", "ciphertext replaced", "security bits cleared")}
     print(f"\nforged plaintext variants of the dev corpus: {len(variants)} ({kinds}); "
           f"refused with a key known: {sum(refused.values())} {refused}; "
           f"accepted: {len(accepted)}")
-    assert len(variants) >= 130 and kinds["ciphertext replaced"] >= 25
+    assert len(variants) >= 230 and kinds["ciphertext replaced"] >= 25
     assert not accepted, accepted

@@ -44,7 +44,8 @@ def test_tpl_modes_round_trip(records: list[mbus.Record], key: bytes, mode: int,
                                  key=key, tpl=tpl, frame_format=frame_format,
                                  access_number=access, message_counter=access * 7,
                                  tpl_address=("ELS", "87654321", 3, 7) if tpl == "long" else None)
-    telegram = wmbus.decode(frame, key=key)
+    # A key known for a meter that sends mode 0 data is a downgrade: refused (tested there).
+    telegram = wmbus.decode(frame, key=key if mode else None)
     _same(telegram, records)
     assert telegram.security.mode == mode
     assert telegram.security.decrypted_by == ("key" if mode else None)
