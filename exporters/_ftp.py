@@ -5,8 +5,8 @@ Each file is stored under its entry's own hidden temporary name
 the whole upload, so a consumer never picks up half a file and one version never replaces
 another's partial upload.
 
-- Resuming: when the temporary file of an interrupted attempt is on the server and shorter
-  than the entry, the upload continues at its size (``REST`` + ``STOR``, RFC 3659); a server
+- Resuming: when the temporary file of an earlier attempt is on the server, the upload
+  continues at its size (``REST`` + ``STOR``, RFC 3659) instead of truncating it; a server
   that refuses ``REST`` gets the whole file again. Before the rename, ``SIZE`` of the
   temporary file must equal the entry's size.
 - Proof after an interruption (:meth:`FtpTransport.already_delivered`): the server's
@@ -212,9 +212,12 @@ class FtpTransport:
             return None
 
     def _store(self, ftp: ftplib.FTP, entry: SpoolEntry, temporary: str) -> None:
-        offset = self._size(ftp, temporary) or 0
+        # Every write to the entry's own temporary name puts the entry's bytes at their own
+        # offsets; an existing temporary file is continued (REST), never truncated, so even a
+        # rename a server carries out late for a killed connection moves complete bytes.
+        offset = self._size(ftp, temporary)
         with entry.open() as stream:
-            if 0 < offset < entry.size:
+            if offset is not None and 0 < offset <= entry.size:
                 stream.seek(offset)
                 try:
                     ftp.storbinary(f"STOR {temporary}", stream, rest=offset)

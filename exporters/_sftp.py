@@ -6,9 +6,8 @@ when complete (``posix-rename@openssh.com`` where offered, so the final name is 
 atomically). paramiko is imported only when a connection is made, so this module imports
 without it.
 
-- Resuming: a temporary file left by an interrupted attempt and shorter than the entry is
-  continued at its size (written at that offset); its size must equal the entry's before
-  the rename.
+- Resuming: a temporary file left by an earlier attempt is continued at its size (written
+  at that offset), never truncated; its size must equal the entry's before the rename.
 - Proof after an interruption (:meth:`SftpTransport.already_delivered`): the server's
   SHA-256 of the final file (the ``check-file`` extension) where offered, otherwise the
   file is read back (up to ``verify_limit`` bytes) and compared; larger files are uploaded
@@ -332,19 +331,22 @@ class SftpTransport:
         log.info("uploaded %s to %s", entry.name, self._where)
 
     def _store(self, sftp: paramiko.SFTPClient, entry: SpoolEntry, temporary: str) -> None:
+        # An existing temporary file of this entry is continued at its size, never truncated
+        # (see the FTP transport: a late rename then still moves complete bytes).
         try:
             offset = sftp.stat(temporary).st_size or 0
         except FileNotFoundError:
-            offset = 0
+            offset = -1
         with entry.open() as stream:
-            if 0 < offset < entry.size:
+            if 0 <= offset <= entry.size:
                 stream.seek(offset)
                 with sftp.open(temporary, "r+b") as remote:
                     remote.seek(offset)
                     remote.set_pipelined(True)
                     while block := stream.read(_CHUNK):
                         remote.write(block)
-                log.info("resumed %s at byte %d", entry.name, offset)
+                if offset:
+                    log.info("resumed %s at byte %d", entry.name, offset)
                 return
             sftp.putfo(stream, temporary, file_size=entry.size, confirm=False)
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -205,12 +205,16 @@ def make_pki(directory: Path) -> Pki:
 class MailSink:
     """aiosmtpd handler that keeps every accepted message."""
 
-    def __init__(self) -> None:
+    def __init__(self, refuse: frozenset[str] | set[str] = frozenset()) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
         self.logins: list[str] = []
         self.lock = threading.Lock()
+        self.refuse = refuse
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = bytes(envelope.original_content)
+        if any(f'filename="{name}"'.encode() in content for name in self.refuse):
+            return "554 5.7.1 Message content refused"
         with self.lock:
             self.messages.append(
                 (envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content))
@@ -225,11 +229,14 @@ def smtp_server(
     implicit_tls: bool = False,
     starttls: bool = True,
     users: dict[str, str] | None = None,
+    refuse: frozenset[str] | set[str] = frozenset(),
 ) -> Iterator[tuple[int, MailSink]]:
+    """An aiosmtpd server on 127.0.0.1; a message whose attachment is named in ``refuse``
+    is answered ``554`` (refused for good)."""
     from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult
 
-    sink = MailSink()
+    sink = MailSink(refuse)
 
     def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
                       data: Any) -> Any:
@@ -276,6 +283,7 @@ class FtpPeer:
     stored: list[str]
     sessions: list[int]  # [open control connections]
     rest_offsets: list[int] = field(default_factory=list)
+    downloads: list[str] = field(default_factory=list)
     user: str = "meter"
     password: str = "s3cret"
 
@@ -288,10 +296,16 @@ class FtpPeer:
 @contextlib.contextmanager
 def ftp_server(
     root: Path, *, tls_pki: Pki | None = None, refuse: frozenset[str] | set[str] = frozenset(),
-    port: int = 0,
+    port: int = 0, hash_command: bool = False, hang_up_on_store: bool = False,
+    refuse_rename: frozenset[str] | set[str] = frozenset(),
 ) -> Iterator[FtpPeer]:
     """A pyftpdlib server on 127.0.0.1 (``port`` 0: any free port). Storing or renaming to a
-    name in ``refuse`` is answered ``553`` (a file the server refuses for good)."""
+    name in ``refuse`` is answered ``553`` (a file the server refuses for good).
+    ``hash_command`` offers ``HASH`` (SHA-256, draft-bryan-ftpext-hash) in ``FEAT``;
+    ``hang_up_on_store`` closes the connection without a reply when an upload starts;
+    renaming onto a name in ``refuse_rename`` is answered ``553`` (after the upload)."""
+    import hashlib
+
     from pyftpdlib.authorizers import DummyAuthorizer
     from pyftpdlib.handlers import FTPHandler
     from pyftpdlib.servers import FTPServer
@@ -300,6 +314,7 @@ def ftp_server(
     renames: list[str] = []
     stored: list[str] = []
     rest_offsets: list[int] = []
+    downloads: list[str] = []
     sessions = [0]
     authorizer = DummyAuthorizer()
     authorizer.add_user("meter", "s3cret", str(root), perm="elradfmwMT")
@@ -311,14 +326,52 @@ def ftp_server(
 
     class Handler(base):  # type: ignore[misc]
         def ftp_RNTO(self, path: str) -> Any:
-            if os.path.basename(path) in refuse:
+            if os.path.basename(path) in refuse | refuse_rename:
                 self.respond("553 File name not allowed.")
                 return None
             result = super().ftp_RNTO(path)
             renames.append(path)
             return result
 
+        proto_cmds: ClassVar[dict[str, Any]] = {
+            **base.proto_cmds,
+            "HASH": {"perm": "r", "auth": True, "arg": True, "help": "Syntax: HASH <SP> file"},
+        }
+
+        def ftp_FEAT(self, line: str) -> Any:
+            if not hash_command:
+                return super().ftp_FEAT(line)
+            self.push("211-Features supported:\r\n HASH SHA-256*\r\n REST STREAM\r\n SIZE\r\n")
+            self.respond("211 End FEAT.")
+            return None
+
+        def ftp_OPTS(self, line: str) -> Any:
+            if hash_command and line.upper() == "HASH SHA-256":
+                self.respond("200 SHA-256")
+                return None
+            return super().ftp_OPTS(line)
+
+        def ftp_HASH(self, path: str) -> Any:
+            if not hash_command:
+                self.respond("500 Command not understood.")
+                return None
+            try:
+                data = Path(path).read_bytes()
+            except OSError:
+                self.respond("550 No such file.")
+                return None
+            name = os.path.basename(path)
+            self.respond(f"213 SHA-256 0-{len(data)} {hashlib.sha256(data).hexdigest()} {name}")
+            return None
+
+        def ftp_RETR(self, file: str) -> Any:
+            downloads.append(os.path.basename(file))
+            return super().ftp_RETR(file)
+
         def ftp_STOR(self, file: str, mode: str = "w") -> Any:
+            if hang_up_on_store:
+                self.close()
+                return None
             base = os.path.basename(file)
             if any(base == name or base.startswith(f".{name}.") for name in refuse):
                 self.respond("553 File name not allowed.")
@@ -350,7 +403,7 @@ def ftp_server(
     thread.start()
     try:
         yield FtpPeer(port=port, root=root, renames=renames, stored=stored, sessions=sessions,
-                      rest_offsets=rest_offsets)
+                      rest_offsets=rest_offsets, downloads=downloads)
     finally:
         server.close_all()
         thread.join(timeout=5)

@@ -90,6 +90,30 @@ def test_already_delivered_needs_the_same_bytes_not_the_same_size(tmp_path: Path
         # a file too large to read back is uploaded again rather than trusted
         assert not transport_for(peer, verify_limit=10).already_delivered(b)
         transport.close()
+        assert peer.downloads == ["a.csv", "a.csv", "b.xml", "b.xml", "b.xml"]  # by download
+
+
+def test_where_the_server_offers_hash_its_sha256_is_the_proof(tmp_path: Path) -> None:
+    with ftp_server(tmp_path / "ftp", hash_command=True) as peer:
+        spool = queue(tmp_path / "spool")
+        a, _ = spool.entries()
+        transport = transport_for(peer, verify_limit=0)  # never download
+        assert not transport.already_delivered(a)
+        transport.deliver(a)
+        assert transport.already_delivered(a)
+        (peer.root / "a.csv").write_bytes(FILES["a.csv"].upper())
+        assert not transport.already_delivered(a)
+        transport.close()
+        assert peer.downloads == []
+
+
+def test_a_server_that_hangs_up_gives_a_message_not_an_empty_one(tmp_path: Path) -> None:
+    with ftp_server(tmp_path / "ftp", hang_up_on_store=True) as peer:
+        spool = queue(tmp_path / "spool")
+        report = spool.deliver(transport_for(peer))
+    ((_, message),) = report.failed
+    assert message.endswith("upload of a.csv failed: connection closed by the server")
+    assert len(spool.entries()) == 2
 
 
 def test_an_interrupted_upload_resumes_at_the_size_of_its_temporary_file(
@@ -108,9 +132,13 @@ def test_an_interrupted_upload_resumes_at_the_size_of_its_temporary_file(
         assert not (peer.root / entry.temporary_name).exists()
 
 
-def test_a_refused_file_goes_to_failed_and_the_rest_is_delivered(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["store", "rename"])
+def test_a_refused_file_goes_to_failed_and_the_rest_is_delivered(
+    tmp_path: Path, where: str
+) -> None:
     events: list[object] = []
-    with ftp_server(tmp_path / "ftp", refuse={"secret.csv"}) as peer:
+    refusal = {"refuse" if where == "store" else "refuse_rename": {"secret.csv"}}
+    with ftp_server(tmp_path / "ftp", **refusal) as peer:  # type: ignore[arg-type]
         spool = Spool(tmp_path / "spool", on_event=events.append)
         for name in ("a.csv", "secret.csv", "b.csv"):
             spool.put(name, name.encode())
@@ -121,7 +149,8 @@ def test_a_refused_file_goes_to_failed_and_the_rest_is_delivered(tmp_path: Path)
     assert transport_failed == ["secret.csv"]
     (failed,) = spool.failed_entries()
     assert "553" in failed.reason and failed.entry.read_bytes() == b"secret.csv"
-    assert sorted(os.listdir(peer.root)) == ["a.csv", "b.csv"]  # temporary file removed
+    # refused at the rename: its uploaded temporary file was removed (discard)
+    assert sorted(os.listdir(peer.root)) == ["a.csv", "b.csv"]
     assert [type(e).__name__ for e in events] == ["EntryDelivered", "EntryRefused",
                                                   "EntryDelivered"]
     assert spool.entries() == []

@@ -182,3 +182,21 @@ def test_bad_settings_are_refused() -> None:
                     subject="two\nlines", date=datetime(2026, 11, 24, tzinfo=timezone.utc),
                     message_id="<1@b>")
     assert info.value.permanent
+
+
+def test_a_message_refused_for_good_goes_to_failed_and_the_rest_is_sent(
+    tmp_path: Path, pki: Pki
+) -> None:
+    with smtp_server(pki, starttls=False, refuse={"refused.csv"}) as (port, sink):
+        spool = Spool(tmp_path / "spool")
+        for name in ("a.csv", "refused.csv", "b.csv"):
+            spool.put(name, name.encode())
+        transport = SmtpTransport("127.0.0.1", port, sender="logger@example.org",
+                                  recipients=["portal@example.org"], security="none",
+                                  timeout=10)
+        report = spool.deliver(transport)
+    assert [e.name for e in report.delivered] == ["a.csv", "b.csv"]
+    assert len(sink.messages) == 2
+    (failed,) = spool.failed_entries()
+    assert failed.entry.name == "refused.csv" and "554" in failed.reason
+    assert spool.entries() == []
