@@ -21,6 +21,7 @@ __all__ = [
     "SpoolError",
     "SpoolFullError",
     "XmlFormatError",
+    "describe_failure",
 ]
 
 
@@ -123,6 +124,15 @@ class EntryRefusedError(DeliveryError):
 
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message, permanent=True, field=field)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A non-empty description of a network or library failure for an error message
+    (:mod:`ftplib` raises ``EOFError`` with no text when the server closes the connection)."""
+    if isinstance(exc, EOFError):
+        return "connection closed by the server"
+    text = str(exc).strip()
+    return text or f"{type(exc).__name__} without a message"
 
 
 class MissingDependencyError(ExportError):

@@ -28,7 +28,7 @@ import logging
 import posixpath
 import ssl
 
-from ._errors import DeliveryError, EntryRefusedError
+from ._errors import DeliveryError, EntryRefusedError, describe_failure
 from ._spool import SpoolEntry
 
 __all__ = ["FtpTransport"]
@@ -37,15 +37,6 @@ log = logging.getLogger(__name__)
 
 _VERIFY_LIMIT = 16 * 1024 * 1024
 _REFUSING_CODES = ("550", "553")
-
-
-def describe_failure(exc: BaseException) -> str:
-    """A non-empty description of a network failure (ftplib raises ``EOFError`` with no
-    text when the server closes the connection)."""
-    if isinstance(exc, EOFError):
-        return "connection closed by the server"
-    text = str(exc).strip()
-    return text or f"{type(exc).__name__} without a message"
 
 
 def _code(exc: ftplib.Error) -> str:

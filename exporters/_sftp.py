@@ -31,7 +31,12 @@ import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._errors import DeliveryError, EntryRefusedError, MissingDependencyError
+from ._errors import (
+    DeliveryError,
+    EntryRefusedError,
+    MissingDependencyError,
+    describe_failure,
+)
 from ._spool import SpoolEntry
 
 if TYPE_CHECKING:
@@ -45,12 +50,6 @@ _CHUNK = 32768
 _VERIFY_LIMIT = 16 * 1024 * 1024
 
 
-def _describe(exc: BaseException) -> str:
-    """A non-empty description of a failure (some paramiko errors carry no text)."""
-    if isinstance(exc, EOFError):
-        return "connection closed by the server"
-    text = str(exc).strip()
-    return text or f"{type(exc).__name__} without a message"
 
 
 class HostKeyError(DeliveryError):
@@ -220,7 +219,9 @@ class SftpTransport:
         try:
             sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
         except OSError as exc:
-            raise DeliveryError(f"cannot connect to {self._where}: {_describe(exc)}") from None
+            raise DeliveryError(
+                f"cannot connect to {self._where}: {describe_failure(exc)}"
+            ) from None
         transport = pm.Transport(sock)
         try:
             transport.banner_timeout = self.timeout
@@ -259,7 +260,7 @@ class SftpTransport:
             ) from None
         except (pm.SSHException, OSError, EOFError) as exc:
             transport.close()
-            raise DeliveryError(f"{self._where}: SSH failed: {_describe(exc)}") from None
+            raise DeliveryError(f"{self._where}: SSH failed: {describe_failure(exc)}") from None
         self._transport = transport
         self._sftp = sftp
         return sftp
@@ -318,7 +319,7 @@ class SftpTransport:
             raise
         except (PermissionError, FileNotFoundError) as exc:
             self.close()
-            message = f"{self._where}: {step} of {entry.name} refused: {_describe(exc)}"
+            message = f"{self._where}: {step} of {entry.name} refused: {describe_failure(exc)}"
             if step == "upload" or (step == "rename" and isinstance(exc, PermissionError)):
                 raise EntryRefusedError(message) from None
             raise DeliveryError(message) from None  # our own temporary file vanished
@@ -326,7 +327,7 @@ class SftpTransport:
             # OSError, EOFError, paramiko.SSHException when the session breaks.
             self.close()
             raise DeliveryError(
-                f"{self._where}: {step} of {entry.name} failed: {_describe(exc)}"
+                f"{self._where}: {step} of {entry.name} failed: {describe_failure(exc)}"
             ) from None
         log.info("uploaded %s to %s", entry.name, self._where)
 
@@ -373,7 +374,7 @@ class SftpTransport:
         except Exception as exc:
             self.close()
             raise DeliveryError(
-                f"{self._where}: cannot check {entry.name}: {_describe(exc)}"
+                f"{self._where}: cannot check {entry.name}: {describe_failure(exc)}"
             ) from None
         return len(data) == entry.size and hashlib.sha256(data).hexdigest() == entry.sha256()
 
@@ -395,7 +396,7 @@ class SftpTransport:
         except Exception as exc:
             self.close()
             raise DeliveryError(
-                f"{self._where}: cannot remove {entry.temporary_name}: {_describe(exc)}"
+                f"{self._where}: cannot remove {entry.temporary_name}: {describe_failure(exc)}"
             ) from None
 
     @property

@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Literal
 
-from ._errors import DeliveryError, EntryRefusedError
+from ._errors import DeliveryError, EntryRefusedError, describe_failure
 from ._smime import SmimeOptions, smime_protect, to_crlf
 from ._spool import SpoolEntry
 
@@ -292,8 +292,7 @@ class SmtpTransport:
             ) from None
         except (smtplib.SMTPException, OSError) as exc:
             self.close()
-            reason = str(exc).strip() or type(exc).__name__
-            raise DeliveryError(f"sending to {where} failed: {reason}") from None
+            raise DeliveryError(f"sending to {where} failed: {describe_failure(exc)}") from None
         for rcpt, (code, text) in refused.items():
             log.warning("%s refused recipient %s: %s %r", where, rcpt, code, text)
         log.info("%s accepted %s (%s)", where, entry.name, self.message_id(entry))
