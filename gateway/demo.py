@@ -45,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  t={notification['event_time']:>7} s  {notification['event']:<8} "
               f"{notification['alarm_id']:<12} {notification['perceived_severity']:<8} "
               f"{notification['additional_text']}")
+    checked = ("XML valid against the XSD" if report.xml_validated
+               else "XML not checked against the XSD: pip install 'meterkit[xml]'")
     print(f"export: {report.readings} readings -> {report.csv_path} and {report.xml_path} "
-          "(XML valid against the XSD)")
+          f"({checked})")
     print("first wired telegram as JSON:")
     print(json.dumps(report.wired_documents[0]) if report.wired_documents else "{}")
     return 0

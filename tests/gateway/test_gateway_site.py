@@ -24,7 +24,7 @@ def test_site_runs_every_library_end_to_end(tmp_path: Path) -> None:
               if n["event"] == "raised"}
     assert raised == {("HEAT-FT-HI", 60.0), ("WATER-STALE", 900.0)}
     # Export: CSV and XML hold every reading, and the XML reads back.
-    assert report.csv_path is not None and report.xml_path is not None
+    assert report.csv_path is not None and report.xml_path is not None and report.xml_validated
     with report.xml_path.open("rb") as handle:
         items = list(exporters.read_xml(handle))
     assert sum(isinstance(item, exporters.Reading) for item in items) == report.readings
