@@ -739,7 +739,8 @@ def _load_schema() -> Any:
         from lxml import etree
     except ImportError:  # pragma: no cover - lxml is a test dependency
         raise ExportError(
-            "validating against the XSD needs lxml, which is not installed: pip install lxml"
+            "validating against the XSD needs lxml, which is not installed: "
+            "pip install 'meterkit[xml]'"
         ) from None
     if not _schema_cache:
         parser = etree.XMLParser(resolve_entities=False, no_network=True)
@@ -758,9 +759,9 @@ def validate_xml(source: str | os.PathLike[str] | BinaryIO) -> None:
             ``errors`` list the violations as ``"LINE:COLUMN: message"``.
         ExportError: lxml is not installed.
     """
+    schema = _load_schema()  # first: it raises the typed error when lxml is missing
     from lxml import etree
 
-    schema = _load_schema()
     path: Any = os.fspath(source) if isinstance(source, (str, os.PathLike)) else source
     etree.clear_error_log()
     try:
