@@ -28,7 +28,8 @@ else:  # pragma: no cover - tomli is a core dependency before Python 3.11
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-PACKAGES = PYPROJECT["tool"]["setuptools"]["packages"]
+# Top-level packages; a py.typed there covers its subpackages (PEP 561).
+PACKAGES = [name for name in PYPROJECT["tool"]["setuptools"]["packages"] if "." not in name]
 SCRIPTS = sorted(PYPROJECT["project"]["scripts"])
 SCHEMAS = ["alarms/notification.xsd", "exporters/readings.xsd"]
 # Importable only through an extra; none may be present in the bare venv.
@@ -38,6 +39,7 @@ EXTRA_MODULES = {"serial": "serial", "serial_asyncio_fast": "serial", "paho": "m
 
 @dataclass(frozen=True)
 class Dist:
+    source: Path  # the clean copy it was built from
     sdist: Path
     wheel: Path
 
@@ -81,7 +83,7 @@ def dist(tmp_path_factory: pytest.TempPathFactory) -> Dist:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     (sdist,) = out.glob("meterkit-*.tar.gz")
     (wheel,) = out.glob("meterkit-*-py3-none-any.whl")
-    return Dist(sdist, wheel)
+    return Dist(source, sdist, wheel)
 
 
 @pytest.fixture(scope="module")
@@ -112,8 +114,10 @@ def test_wheel_holds_the_license_schemas_and_type_markers(dist: Dist) -> None:
         metadata = archive.read(metadata_name).decode()
         (license_name,) = [name for name in names if name.endswith(".dist-info/licenses/LICENSE")]
         license_text = archive.read(license_name).decode()
-    expected = {*SCHEMAS, *(f"{package}/py.typed" for package in PACKAGES)}
-    assert expected <= names, sorted(expected - names)
+    modules = {path.relative_to(dist.source).as_posix() for package in PACKAGES
+               for path in (dist.source / package).rglob("*.py")}
+    expected = {*SCHEMAS, *modules, *(f"{package}/py.typed" for package in PACKAGES)}
+    assert expected <= names, sorted(expected - names)  # e.g. a subpackage not listed
     assert "License-Expression: BSD-3-Clause" in metadata
     assert license_text == (ROOT / "LICENSE").read_text(encoding="utf-8")
     assert "BSD 3-Clause License" in license_text and "2026, meterkit developers" in license_text
