@@ -1,9 +1,10 @@
 """Sans-IO receiver: frames from a dongle codec in, decoded telegram events out.
 
 It suppresses duplicates (the same telegram heard through a repeater or
-several receivers) within a time window, keeps the last time each meter was
-heard (for inactivity alarms), and turns decoding failures into events instead
-of exceptions. Time is passed in (monotonic seconds); nothing here sleeps or
+several receivers) within a time window, keeps the last time each meter sent
+a telegram that decoded (for inactivity alarms: a frame that fails, forged or
+not, does not prove the meter alive), and turns decoding failures into events
+instead of exceptions. Time is passed in (monotonic seconds); nothing here sleeps or
 reads a clock.
 
 Security: a telegram that fails authentication (wrong MAC, clear payload where

@@ -59,6 +59,7 @@ def test_failures_are_events() -> None:
     assert failed.error_type == "KeyMissingError"
     assert isinstance(garbage, wmbus.TelegramFailed) and garbage.error_type == "LinkError"
     assert failed.to_dict()["event"] == "failed"
+    assert receiver.last_seen == {}  # a frame that failed does not prove the meter alive
 
 
 def test_bytes_through_a_codec() -> None:
