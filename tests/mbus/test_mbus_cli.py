@@ -149,12 +149,24 @@ def _mutated(frame: str, position: int, byte: int, cut: int) -> str:
     return data[:len(data) - cut % 4].hex()
 
 
+def _mutated_whole(frame: str, position: int, byte: int) -> str:
+    """A long frame with one application byte changed and its checksum made right again,
+    so that the change reaches the application layer."""
+    data = bytearray.fromhex(frame)
+    if len(data) > 9 and data[0] == 0x68:
+        data[7 + position % (len(data) - 9)] = byte
+        data[-2] = sum(data[4:-2]) & 0xFF
+    return data.hex()
+
+
 LINES = st.one_of(
     st.text(max_size=80),
     st.binary(max_size=60).map(bytes.hex),
     st.builds(_mutated, st.sampled_from([FRAME.replace(" ", ""), ENCRYPTED, "e5",
                                          *_corpus_lines()]),
               st.integers(0, 300), st.integers(0, 255), st.integers(0, 7)),
+    st.builds(_mutated_whole, st.sampled_from([FRAME.replace(" ", ""), *_corpus_lines()]),
+              st.integers(0, 300), st.integers(0, 255)),
     st.lists(st.sampled_from(["e5", "1040017116", FRAME, ENCRYPTED]),
              max_size=4).map("".join),
 )
