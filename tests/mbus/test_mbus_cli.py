@@ -255,3 +255,26 @@ def test_json_output_is_strict_json_even_for_a_real32_nan(
     assert isinstance(document, dict)
     first, second = (record["value"] for record in document["records"])
     assert first in (None, "nan") and second == 0.001
+
+
+def test_the_readme_pipe_into_exporters_csv(tmp_path: Path) -> None:
+    # README: mbus decode --json -f frames.hex | exporters csv --profile de -o readings.csv
+    # A bad line is one error object in the stream: exporters reports it and goes on.
+    other = FRAME.replace("78 56 34 12", "21 43 65 87").replace("9a 16", "d6 16")
+    frames = tmp_path / "frames.hex"
+    frames.write_text(f"{FRAME}\nzz\n{other}\n")
+    csv_path = tmp_path / "readings.csv"
+    result = subprocess.run(
+        ["bash", "-c", "set -o pipefail; "
+         f'"{sys.executable}" -m mbus decode --json -f "{frames}" | '
+         f'"{sys.executable}" -m exporters csv --profile de -o "{csv_path}"; '
+         'echo "statuses ${PIPESTATUS[*]}"'],
+        capture_output=True, text=True, check=False, cwd=REPO)
+    assert result.stdout.strip() == "statuses 1 0", result.stderr
+    errors = result.stderr.splitlines()
+    assert any("'z' is not a hex digit" in line for line in errors), errors
+    assert sum("time" in line and "read" in line for line in errors) == 1, errors
+    rows = csv_path.read_text(encoding="utf-8").splitlines()
+    assert len(rows) == 1 + 4  # header, then energy and volume of each good frame
+    assert ";" in rows[0] and "12345678" in rows[1] and "87654321" in rows[-1]
+    assert any("561,08" in row for row in rows)  # German profile: decimal comma
