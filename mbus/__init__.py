@@ -10,6 +10,17 @@ Decode a captured telegram::
     ('12345678', 'KAM', 'heat')
     >>> [(r.quantity, r.value, r.unit) for r in telegram.records]
     [('energy', 37351000, 'Wh'), ('volume', Decimal('561.08'), 'm3')]
+
+This namespace holds what most programs need: decoding and building telegrams,
+the framer, the errors, :class:`Master` and :class:`Slave`, and the bus drivers
+:class:`Bus` and :class:`AsyncBus`. Below it, each a documented module:
+
+- :mod:`mbus.records`: the record layer (shapes, readers, codings, header fields);
+- :mod:`mbus.procedures`: the master's procedures, actions, outcomes and requests;
+- :mod:`mbus.transports`: pyserial and asyncio ports, the TCP bridge;
+- :mod:`mbus.sim`: simulated meters and segments, the TCP segment simulator.
+
+``import mbus`` imports neither asyncio nor sockets; the transports do.
 """
 
 import importlib as _importlib
