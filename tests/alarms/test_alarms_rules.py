@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from pathlib import Path
 from typing import Any
@@ -185,9 +186,10 @@ def test_python_310_without_tomli_says_what_to_install(monkeypatch: pytest.Monke
 
 
 def test_python_310_uses_tomli_when_installed(monkeypatch: pytest.MonkeyPatch) -> None:
-    tomllib = pytest.importorskip("tomllib")  # stands in for tomli, its origin
+    # tomllib stands in for tomli, its origin; on 3.10 tomli itself is a dependency
+    toml_module = importlib.import_module("tomllib" if sys.version_info >= (3, 11) else "tomli")
     monkeypatch.setattr(sys, "version_info", (3, 10, 12, "final", 0))
-    monkeypatch.setattr(parsing, "_import_tomli", lambda: tomllib)
+    monkeypatch.setattr(parsing, "_import_tomli", lambda: toml_module)
     assert len(rules_from_toml(RULES_TOML)) == 4
 
 

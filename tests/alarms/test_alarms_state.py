@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from alarms import (
@@ -26,7 +24,12 @@ from alarms import (
 from alarms._engine import _Alarm, _Point
 from alarms._state import quiet_inputs
 
-junk = st.one_of(st.none(), st.integers(), st.text(max_size=5), st.sampled_from(list(AckState)))
+junk = st.one_of(
+    st.none(),
+    st.integers(),
+    st.text(max_size=5),
+    st.sampled_from([*AckState, *RuleState, *Input, *LifecycleInput, "normal", "clear"]),
+)
 
 
 @given(st.sampled_from(list(RuleState)), st.sampled_from(list(Input)))
@@ -43,24 +46,129 @@ def test_rule_table_is_total(state: RuleState, event: Input) -> None:
         assert RULE_TABLE[state, event] == (next_state, action)
 
 
-@given(
-    st.one_of(st.sampled_from(list(RuleState)), junk),
-    st.one_of(st.sampled_from(list(Input)), junk),
-)
-def test_rule_table_rejects_anything_else(state: object, event: object) -> None:
-    with contextlib.suppress(TransitionError):
-        transition(state, event)  # type: ignore[arg-type]
+def _legal_rule_move(state: RuleState, event: Input) -> tuple[RuleState, Action] | None:
+    """The rule machine restated from the semantics of LimitRule (not read from RULE_TABLE):
+    None where the pair is illegal."""
+    raise_pending, clear_pending = RuleState.RAISE_PENDING, RuleState.CLEAR_PENDING
+    if event is Input.DEADLINE:  # only a running delay can expire
+        if state is raise_pending:
+            return RuleState.ACTIVE, Action.RAISE
+        if state is clear_pending:
+            return RuleState.NORMAL, Action.CLEAR
+        return None
+    if state is RuleState.NORMAL:  # the condition starts the raise delay
+        if event is Input.CONDITION:
+            return raise_pending, Action.START_RAISE_DELAY
+        return state, Action.NONE
+    if state is raise_pending:  # any sample without the condition cancels it
+        if event is Input.CONDITION:
+            return state, Action.NONE
+        return RuleState.NORMAL, Action.CANCEL_RAISE
+    if state is RuleState.ACTIVE:  # only the clear condition starts the clear delay
+        if event is Input.CLEAR:
+            return clear_pending, Action.START_CLEAR_DELAY
+        return state, Action.NONE
+    # clear pending: any sample outside the clear condition cancels it
+    if event is Input.CLEAR:
+        return state, Action.NONE
+    return RuleState.ACTIVE, Action.CANCEL_CLEAR
 
 
-@given(st.sampled_from(list(AckState)), st.sampled_from(list(LifecycleInput)))
-def test_lifecycle_table_is_total(state: AckState, event: LifecycleInput) -> None:
-    try:
-        next_state, announcement = lifecycle_transition(state, event)
-    except TransitionError as exc:
-        assert (state, event) not in LIFECYCLE_TABLE
-        assert exc.state is state and exc.input is event
+def _check_rule_pair(state: object, event: object) -> None:
+    legal = None
+    if isinstance(state, RuleState) and isinstance(event, Input):
+        legal = _legal_rule_move(state, event)
+    if legal is None:
+        with pytest.raises(TransitionError) as caught:
+            transition(state, event)  # type: ignore[arg-type]
+        assert caught.value.state is state and caught.value.input is event
     else:
-        assert isinstance(next_state, AckState) and isinstance(announcement, Announcement)
+        assert transition(state, event) == legal  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("event", list(Input))
+@pytest.mark.parametrize("state", list(RuleState))
+def test_rule_table_accepts_exactly_the_legal_moves(state: RuleState, event: Input) -> None:
+    """Over the whole state x input product: a legal pair moves as the semantics say, an
+    illegal one raises TransitionError naming the pair."""
+    _check_rule_pair(state, event)
+
+
+@given(st.one_of(st.sampled_from(list(RuleState)), junk), junk)
+@example(RuleState.NORMAL, "condition")
+@example("normal", Input.CONDITION)
+def test_rule_table_rejects_anything_else(state: object, event: object) -> None:
+    """Values that are not a (RuleState, Input) pair (strings, numbers, the life cycle's
+    enums) are refused too."""
+    _check_rule_pair(state, event)
+
+
+def _legal_lifecycle_move(
+    state: AckState, event: LifecycleInput
+) -> tuple[AckState, Announcement] | None:
+    """The ISA-18.2 life cycle restated from the rules in alarms/_lifecycle.py's docstring."""
+    s, i, n = AckState, LifecycleInput, Announcement
+    if event is i.RAISE:
+        if state in (s.NORMAL, s.RTN_UNACKNOWLEDGED):  # leaves the inactive states: announced
+            return s.UNACKNOWLEDGED, n.RAISED
+        if state is s.LATCHED_UNACKNOWLEDGED:  # a latched alarm re-joins without a raise
+            return s.UNACKNOWLEDGED, n.NONE
+        if state is s.LATCHED_ACKNOWLEDGED:
+            return s.ACKNOWLEDGED, n.NONE
+        return None  # already active
+    if event is i.CLEAR:  # enters the inactive states: announced
+        if state is s.UNACKNOWLEDGED:
+            return s.RTN_UNACKNOWLEDGED, n.CLEARED
+        if state is s.ACKNOWLEDGED:
+            return s.NORMAL, n.CLEARED
+        return None
+    if event is i.CLEAR_LATCHED:  # stays in alarm until a reset
+        if state is s.UNACKNOWLEDGED:
+            return s.LATCHED_UNACKNOWLEDGED, n.NONE
+        if state is s.ACKNOWLEDGED:
+            return s.LATCHED_ACKNOWLEDGED, n.NONE
+        return None
+    if event is i.ACKNOWLEDGE:
+        if state is s.UNACKNOWLEDGED:
+            return s.ACKNOWLEDGED, n.NONE
+        if state is s.LATCHED_UNACKNOWLEDGED:
+            return s.LATCHED_ACKNOWLEDGED, n.NONE
+        if state is s.RTN_UNACKNOWLEDGED:  # had returned to normal already
+            return s.NORMAL, n.NONE
+        return None
+    # RESET clears a latched alarm; unacknowledged, it still awaits the acknowledgement
+    if state is s.LATCHED_UNACKNOWLEDGED:
+        return s.RTN_UNACKNOWLEDGED, n.CLEARED
+    if state is s.LATCHED_ACKNOWLEDGED:
+        return s.NORMAL, n.CLEARED
+    return None
+
+
+def _check_lifecycle_pair(state: object, event: object) -> None:
+    legal = None
+    if isinstance(state, AckState) and isinstance(event, LifecycleInput):
+        legal = _legal_lifecycle_move(state, event)
+    if legal is None:
+        with pytest.raises(TransitionError) as caught:
+            lifecycle_transition(state, event)  # type: ignore[arg-type]
+        assert caught.value.state is state and caught.value.input is event
+    else:
+        assert lifecycle_transition(state, event) == legal  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("event", list(LifecycleInput))
+@pytest.mark.parametrize("state", list(AckState))
+def test_lifecycle_table_accepts_exactly_the_legal_moves(
+    state: AckState, event: LifecycleInput
+) -> None:
+    """The same for the life cycle: legal pairs move as ISA-18.2 says, others raise."""
+    _check_lifecycle_pair(state, event)
+
+
+@given(st.one_of(st.sampled_from(list(AckState)), junk), junk)
+@example(AckState.NORMAL, "raise")
+def test_lifecycle_table_rejects_anything_else(state: object, event: object) -> None:
+    _check_lifecycle_pair(state, event)
 
 
 def test_only_running_delays_expire() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import importlib.util
 import json
 import logging
 import subprocess
@@ -222,13 +221,19 @@ def test_run_until_stopped_and_close() -> None:
     assert all(isinstance(w, float) and w <= 0.25 for w in request.waits)
 
 
+def _without_gpiod(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``import gpiod`` fail as when it is not installed (runs whether it is or not)."""
+    monkeypatch.setitem(sys.modules, "gpiod", None)
+    monkeypatch.setitem(sys.modules, "gpiod.line", None)
+
+
 def test_lines_must_map_to_known_channels() -> None:
     with pytest.raises(UnknownChannelError):
         GpioPulseReader(FakeLineRequest({1: 0}), {1: "nope"}, S0Counter())
 
 
-@pytest.mark.skipif(importlib.util.find_spec("gpiod") is not None, reason="gpiod is installed")
-def test_open_without_gpiod_says_how_to_install_it() -> None:
+def test_open_without_gpiod_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    _without_gpiod(monkeypatch)
     counter = S0Counter({"a": ChannelConfig(imp_per_unit=1)})
     with pytest.raises(GpioError) as info:
         GpioPulseReader.open("/dev/gpiochip0", {17: "a"}, counter)
@@ -335,10 +340,12 @@ def test_watch_usage_errors(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     assert "format" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("gpiod") is not None, reason="gpiod is installed")
-def test_watch_without_gpiod_exits_1_with_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+def test_watch_without_gpiod_exits_1_with_one_line(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     from s0 import main
 
+    _without_gpiod(monkeypatch)
     assert main(["watch", "--line", "17", "--imp-per-unit", "1000"]) == 1
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "meterkit[gpio]" in err
