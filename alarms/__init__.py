@@ -14,14 +14,8 @@ See the guide (docs/alarms.rst) for the exact semantics.
 """
 
 from ._config import RULE_KEYS, load_rules, read_samples, rule_from_mapping, rules_from_toml
-from ._engine import (
-    DEFAULT_MAX_SHELVE,
-    STATE_FORMAT,
-    AlarmStatus,
-    Engine,
-    OperatorAction,
-    ShelveInfo,
-)
+from ._core import DEFAULT_MAX_SHELVE
+from ._engine import Engine
 from ._errors import (
     AlarmsError,
     InputError,
@@ -59,7 +53,9 @@ from ._rules import (
     Severity,
     StaleRule,
 )
+from ._saved_state import STATE_FORMAT
 from ._state import RULE_TABLE, Action, Input, RuleState, rule_table_text, transition
+from ._status import AlarmStatus, OperatorAction, ShelveInfo
 from ._xml import (
     XML_NAMESPACE,
     notification_from_xml,

@@ -28,6 +28,7 @@ import enum
 from ._errors import TransitionError
 
 __all__ = [
+    "CONDITION_ACTIVE_STATES",
     "RULE_TABLE",
     "Action",
     "Input",
@@ -89,6 +90,10 @@ RULE_TABLE: dict[tuple[RuleState, Input], tuple[RuleState, Action]] = {
     (_S.CLEAR_PENDING, _I.CLEAR): (_S.CLEAR_PENDING, _A.NONE),
     (_S.CLEAR_PENDING, _I.DEADLINE): (_S.NORMAL, _A.CLEAR),
 }
+
+
+#: States in which the alarm condition counts as holding (a clear delay may run).
+CONDITION_ACTIVE_STATES: frozenset[RuleState] = frozenset({_S.ACTIVE, _S.CLEAR_PENDING})
 
 
 def transition(state: RuleState, event: Input) -> tuple[RuleState, Action]:

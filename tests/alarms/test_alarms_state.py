@@ -21,7 +21,7 @@ from alarms import (
     rule_table_text,
     transition,
 )
-from alarms._engine import _Alarm, _Point
+from alarms._alarm import AlarmRecord, PointRecord
 from alarms._state import quiet_inputs
 
 junk = st.one_of(
@@ -227,7 +227,7 @@ def test_fast_path_interval_agrees_with_the_table(
     rule = LimitRule(
         point="p", kind=kind, limit=limit, hysteresis=hysteresis, inclusive=inclusive  # type: ignore[arg-type]
     )
-    alarm = _Alarm(rule, 0, _Point("p"))
+    alarm = AlarmRecord(rule, 0, PointRecord("p"))
     alarm.state = state
     event = alarm.classify(value)
     assert event is (Input.CONDITION if rule.condition(value) else
