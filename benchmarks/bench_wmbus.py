@@ -3,30 +3,33 @@
 Both decoders get the same telegrams (those both decode without an error) and
 keys, in the same run. ``wmbus`` is timed as ``decode`` alone and as
 ``decode(...).to_dict()`` (pymbusparser returns a dict, so the latter is the
-like-for-like figure behind the ratio). A telegram makes its ``Record`` objects
-only when ``records`` is read; ``decode + records`` reads them, every record's
-Python value too, for code that works with Records instead of dicts.
+like-for-like figure behind the ratio). ``decode + records`` reads every
+Record's Python value too, for code that works with Records instead of dicts.
+
+Two figures: warm (the telegrams over and over through one ``wmbus.Decoder``,
+caches full; best of interleaved rounds) and cold (a fresh process per run,
+import not timed, each telegram decoded once by a new ``wmbus.Decoder``; median
+over several processes).
 """
 
 from __future__ import annotations
 
 import importlib
 import json
+import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
-import mbus
-import wmbus
+from benchmarks._fresh import CORPUS, WARM_UP_FRAME, cold_seconds
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "wmbus" / "dev.jsonl"
+TELEGRAMS = CORPUS / "wmbus" / "dev.jsonl"
 ROUNDS = 15
 
 
 def _load() -> list[tuple[bytes, bytes | None]]:
     out = []
-    with CORPUS.open(encoding="utf-8") as handle:
+    with TELEGRAMS.open(encoding="utf-8") as handle:
         for line in handle:
             item: dict[str, Any] = json.loads(line)
             key = item.get("key", "NOKEY")
@@ -35,12 +38,18 @@ def _load() -> list[tuple[bytes, bytes | None]]:
     return out
 
 
-def main() -> None:
-    """Print telegrams/s of wmbus and pymbusparser on the telegrams both decode."""
-    if not CORPUS.exists():
-        print(f"wmbus benchmark skipped: corpus not found at {CORPUS}")
-        return
-    telegrams = _load()
+def _peer() -> Any:
+    try:  # an optional peer (the bench extra): typed as Any whether installed or not
+        return importlib.import_module("pymbusparser")
+    except ModuleNotFoundError:
+        return None
+
+
+def _both(telegrams: list[tuple[bytes, bytes | None]]) -> tuple[list[Any], list[Any]]:
+    """The telegrams wmbus decodes, and of those the ones pymbusparser decodes too."""
+    import mbus
+    import wmbus
+
     ours = []
     for data, key in telegrams:
         try:
@@ -48,22 +57,55 @@ def main() -> None:
         except (wmbus.WMBusError, mbus.MBusError):
             continue
         ours.append((data, key))
-    pymbusparser: Any
-    try:  # an optional peer (the bench extra): typed as Any whether installed or not
-        pymbusparser = importlib.import_module("pymbusparser")
-    except ModuleNotFoundError:
-        pymbusparser = None
+    pymbusparser = _peer()
+    if pymbusparser is None:
+        return ours, ours
     both = []
-    if pymbusparser is not None:
-        for data, key in ours:
-            try:
-                pymbusparser.parse(data, key=key)
-            except Exception:  # any failure of the peer excludes the telegram
-                continue
-            both.append((data, key))
-    else:
-        both = ours
+    for data, key in ours:
+        try:
+            pymbusparser.parse(data, key=key)
+        except Exception:  # any failure of the peer excludes the telegram
+            continue
+        both.append((data, key))
+    return ours, both
 
+
+def cold_pass(name: str, chosen: str) -> None:
+    """In a fresh process: decode each telegram once (``wmbus`` to_dict or the peer).
+
+    ``chosen`` are the corpus lines both decoders decode (comma-separated indices,
+    picked by the parent process: picking them here would fill the caches).
+    The peer gets ``WARM_UP_FRAME`` (no records) before the clock starts, to leave
+    out its one-time set-up on the first call; wmbus gets no such help.
+    """
+    telegrams = _load()
+    both = [telegrams[int(index)] for index in chosen.split(",")]
+    if name == "wmbus":
+        import wmbus
+
+        decode = wmbus.Decoder().decode
+        start = time.perf_counter()
+        for data, key in both:
+            decode(data, key).to_dict()
+    else:
+        parse = _peer().parse
+        parse(WARM_UP_FRAME)
+        start = time.perf_counter()
+        for data, key in both:
+            parse(data, key=key)
+    print(time.perf_counter() - start)
+
+
+def main() -> None:
+    """Print warm and cold telegrams/s of wmbus and pymbusparser on the telegrams both decode."""
+    if not TELEGRAMS.exists():
+        print(f"wmbus benchmark skipped: corpus not found at {TELEGRAMS}")
+        return
+    import wmbus
+
+    telegrams = _load()
+    ours, both = _both(telegrams)
+    pymbusparser = _peer()
     # One decoder for the whole run, as a receiver uses it (it learns format signatures).
     decode = wmbus.Decoder().decode
 
@@ -94,17 +136,24 @@ def main() -> None:
     best = _interleaved(runs)
     print(f"corpus: {len(telegrams)} telegrams; wmbus decodes {len(ours)} one by one (no "
           f"learned signatures); both decode {n}")
-    print(f"wmbus decode:            {n / best['decode']:10.0f} telegrams/s")
-    print(f"wmbus decode + to_dict:  {n / best['to_dict']:10.0f} telegrams/s")
-    print(f"wmbus decode + records:  {n / best['values']:10.0f} telegrams/s  (Record objects "
-          "with their Python values)")
+    print(f"wmbus decode:            {n / best['decode']:10.0f} telegrams/s warm")
+    print(f"wmbus decode + records:  {n / best['values']:10.0f} telegrams/s warm  (Record "
+          "objects with their Python values)")
+    names = ["wmbus"] + (["pymbusparser"] if pymbusparser is not None else [])
+    chosen = ",".join(str(telegrams.index(item)) for item in both)
+    cold = {name: n / seconds for name, seconds in
+            cold_seconds("benchmarks.bench_wmbus", names, extra=(chosen,)).items()}
+    print(f"wmbus decode + to_dict:  {n / best['to_dict']:10.0f} telegrams/s warm, "
+          f"{cold['wmbus']:10.0f} cold (fresh process, each telegram once, median)")
     if pymbusparser is None:
         print("pymbusparser not installed (pip install meterkit[bench]): no comparison")
         return
-    print(f"pymbusparser.parse:      {n / best['peer']:10.0f} telegrams/s")
-    print(f"ratio wmbus/pymbusparser: decode {best['peer'] / best['decode']:.2f}x, "
-          f"decode + to_dict {best['peer'] / best['to_dict']:.2f}x (target >= 1.5x), "
-          f"decode + records {best['peer'] / best['values']:.2f}x")
+    print(f"pymbusparser.parse:      {n / best['peer']:10.0f} telegrams/s warm, "
+          f"{cold['pymbusparser']:10.0f} cold")
+    print(f"ratio wmbus/pymbusparser: decode + to_dict {best['peer'] / best['to_dict']:.2f}x "
+          f"warm (target >= 1.5x), {cold['wmbus'] / cold['pymbusparser']:.2f}x cold; "
+          f"decode alone {best['peer'] / best['decode']:.2f}x, "
+          f"decode + records {best['peer'] / best['values']:.2f}x warm")
 
 
 def _interleaved(runs: dict[str, Callable[[], None]]) -> dict[str, float]:
@@ -120,4 +169,7 @@ def _interleaved(runs: dict[str, Callable[[], None]]) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--cold"]:
+        cold_pass(sys.argv[2], sys.argv[3])
+    else:
+        main()

@@ -259,12 +259,8 @@ def decode_frame(data: bytes | bytearray, offset: int = 0, *, exact: bool = True
                 and (end == len(data) if exact else end <= len(data))
                 and data[end - 1] == STOP
                 and (adler32(data[offset + 4:end - 2]) - 1) & 0xFF == data[end - 2]):
-            frame = _new_object(LongFrame)
-            _set_c(frame, data[offset + 4])
-            _set_a(frame, data[offset + 5])
-            _set_ci(frame, data[offset + 6])
-            _set_data(frame, bytes(data[offset + 7:end - 2]))
-            return frame
+            return LongFrame(c=data[offset + 4], a=data[offset + 5], ci=data[offset + 6],
+                             data=bytes(data[offset + 7:end - 2]))
     size = frame_length(data, offset)
     if size is None or len(data) - offset < size:
         have = len(data) - offset
@@ -292,16 +288,4 @@ def decode_frame(data: bytes | bytearray, offset: int = 0, *, exact: bool = True
     if byte_sum(body) != cs:
         raise ChecksumError(f"checksum is 0x{cs:02x}, the frame sums to 0x{byte_sum(body):02x}",
                             offset=end - 2, field="checksum", data=bytes((cs,)))
-    # Fields read from one byte each cannot be out of range: skip __post_init__'s checks
-    # and set the slots through their descriptors (cheaper than object.__setattr__).
-    frame = _new_object(LongFrame)
-    _set_c(frame, body[0])
-    _set_a(frame, body[1])
-    _set_ci(frame, body[2])
-    _set_data(frame, bytes(body[3:]))
-    return frame
-
-
-_new_object = object.__new__
-_set_c, _set_a, _set_ci, _set_data = (
-    getattr(LongFrame, name).__set__ for name in ("c", "a", "ci", "data"))
+    return LongFrame(c=body[0], a=body[1], ci=body[2], data=bytes(body[3:]))

@@ -185,7 +185,7 @@ class Header(NamedTuple):
     """The fixed header of a variable-data response (long or short form).
 
     An immutable named tuple (built once per telegram on the hot decode path,
-    where a tuple is much cheaper to make than a frozen dataclass).
+    where a tuple is cheaper to make than a frozen dataclass).
 
     In a short header (CI 0x7A) or no header (CI 0x78) the identification,
     manufacturer, version and medium are ``None``: they belong to the link layer
@@ -252,17 +252,14 @@ class Header(NamedTuple):
             # ID as a little-endian int: its hex digits are the BCD digits, most significant first.
             raw, code, version, medium, access, status, signature = _LONG_LSB.unpack_from(
                 data, offset)
-            return _new_header(cls, (
-                f"{raw:08X}", _MANUFACTURERS.get(code) or decode_manufacturer(code),
-                version, medium, access, status, signature))
+            return cls(f"{raw:08X}", _MANUFACTURERS.get(code) or decode_manufacturer(code),
+                       version, medium, access, status, signature)
         raw_id = data[offset:offset + 4][::-1]
         man = data[offset + 4:offset + 6][::-1]
         sig = data[offset + 10:offset + 12][::-1]
-        return _new_header(cls, (
-            decode_bcd_id(raw_id), decode_manufacturer(man[0] | man[1] << 8),
-            data[offset + 6], data[offset + 7], data[offset + 8], data[offset + 9],
-            sig[0] | sig[1] << 8,
-        ))
+        return cls(decode_bcd_id(raw_id), decode_manufacturer(man[0] | man[1] << 8),
+                   data[offset + 6], data[offset + 7], data[offset + 8], data[offset + 9],
+                   sig[0] | sig[1] << 8)
 
     @classmethod
     def decode_short(cls, data: bytes, offset: int) -> Header:
@@ -298,7 +295,6 @@ class Header(NamedTuple):
                       sig & 0xFF, (sig >> 8) & 0xFF))
 
 
-_new_header = tuple.__new__
 # ID (4), manufacturer (2), version, medium, access number, status, signature (2).
 _LONG_LSB = struct.Struct("<IHBBBBH")
 

@@ -1,12 +1,16 @@
 """Records made when they are first read.
 
 Decoding a telegram finds each record's shape and data; making a
-:class:`~mbus.Record` object of each pair costs about a tenth of the decode
-and is wasted when only ``to_dict()`` is wanted (a gateway's JSON path). So a
-telegram keeps the pairs as the scan found them (a :class:`PendingRecords`)
-and turns them into a tuple of Records the first time its ``records``
-attribute is read; ``to_dict()`` reads the pairs directly. Equality, hashing,
-``repr`` and ``dataclasses.replace`` read the attribute, so they see Records.
+:class:`~mbus.Record` object of each pair is wasted when only ``to_dict()``
+is wanted (a gateway's JSON path). So a telegram keeps the pairs as the scan
+found them (a :class:`PendingRecords`, an immutable tuple) and turns them
+into a tuple of Records the first time its ``records`` attribute is read;
+``to_dict()`` reads the pairs directly. Equality, hashing, ``repr``, pickling
+and ``dataclasses.replace`` read the attribute, so they see Records.
+
+Speed trick, kept because it pays: making the Records at decode time costs
+18 % end to end on ``mbus.decode(frame).to_dict()`` of the 76 libmbus frames
+(30.6 against 36.0 us per telegram, process time, same run).
 """
 
 from __future__ import annotations

@@ -245,7 +245,7 @@ _LINEAR = {"signed": _SIGNED, "unsigned": _UNSIGNED, "bcd": _BCD}
 def _dict_plan(shape: RecordShape) -> tuple[RecordShape, dict[str, Any], int, int, int]:
     """``(shape, head, how, multiplier, divisor)``: value = number * multiplier / divisor."""
     how = _LINEAR.get(shape.reading, _GENERAL)
-    if shape.msb_first or shape.offset_exponent is not None or shape.extensions or shape.flags:
+    if shape.msb_first or shape.offset_exponent is not None:
         how = _GENERAL
     mantissa, exponent = scale(shape, 1)
     multiplier = mantissa * 10**exponent if exponent >= 0 else mantissa
@@ -264,37 +264,30 @@ def records_to_dicts(records: Iterable[tuple[RecordShape, bytes]]) -> list[dict[
         _, head, how, multiplier, divisor = get_plan(id(shape)) or _dict_plan(shape)
         out = head.copy()
         out["data"] = data.hex()
-        if how in (_SIGNED, _UNSIGNED):
-            number = from_bytes(data, "little", signed=how == _SIGNED) * multiplier
-            if divisor == 1:
-                out["value"] = number
-                dicts.append(out)
-                continue
-            if -FLOAT_EXACT < number < FLOAT_EXACT:
-                out["value"] = number / divisor  # as json_number: correctly rounded
-                dicts.append(out)
-                continue
+        number = None
+        if how == _SIGNED:
+            number = from_bytes(data, "little", signed=True) * multiplier
+        elif how == _UNSIGNED:
+            number = from_bytes(data, "little") * multiplier
         elif how == _BCD:
             digits = data[::-1].hex()
-            if digits.isdigit():
+            if digits.isdigit():  # else a sign nibble or digits A-F: the general way
                 number = int(digits) * multiplier
-                if divisor == 1:
-                    out["value"] = number
-                    dicts.append(out)
-                    continue
-                if number < FLOAT_EXACT:
-                    out["value"] = number / divisor
-                    dicts.append(out)
-                    continue
-        # Anything else (and numbers the steps above leave out): the general way.
-        value, flags = json_value(shape, data)
-        out["value"] = value
+        flags = NO_FLAGS
+        if number is not None and divisor == 1:
+            out["value"] = number
+        elif number is not None and -FLOAT_EXACT < number < FLOAT_EXACT:
+            out["value"] = number / divisor  # as json_number: correctly rounded
+        else:  # any other reading, and numbers of more digits than a float keeps
+            out["value"], flags = json_value(shape, data)
         if shape.extensions:
             out["extensions"] = list(shape.extensions)
         if flags or shape.flags:
             out["flags"] = [*shape.flags, *flags]
         dicts.append(out)
     return dicts
+
+
 def record_dict(shape: RecordShape, data: bytes) -> dict[str, Any]:
     """The ``to_dict()`` form of one record."""
     return records_to_dicts(((shape, data),))[0]

@@ -376,7 +376,7 @@ _SHORT_CACHES: dict[tuple[bool, bool], dict[int, RecordShape]] = {
 }
 
 
-class PendingRecords(list[tuple[RecordShape, bytes]]):
+class PendingRecords(tuple[tuple[RecordShape, bytes], ...]):
     """Records as ``(shape, data)`` pairs in frame order, not yet made into Records.
 
     :func:`scan_records` returns them; a telegram stores them and makes
@@ -439,7 +439,7 @@ def scan_records(
     short_cache = _SHORT_CACHES[(from_master, msb_first)]
     short_get = short_cache.get
     plain_dif = _PLAIN_DIF
-    records = PendingRecords()
+    records: list[tuple[RecordShape, bytes]] = []
     append = records.append
     i = record_start = offset
     try:
@@ -549,7 +549,7 @@ def scan_records(
         exc.records_before = made_records(records)
         exc.record_offset = record_start
         raise
-    return records
+    return PendingRecords(records)
 
 
 def encode_records(records: Iterable[Record]) -> bytes:

@@ -7,8 +7,8 @@ table lookup to the application-layer reader for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 from ._errors import EncodeError, EncryptedError, RecordError, UnsupportedError
 from ._fixed import decode_fixed
@@ -16,7 +16,6 @@ from ._frames import Frame, LongFrame, decode_frame
 from ._header import APPLICATION_ERRORS, CI_NAMES, Header
 from ._lazy_records import lazy_records
 from ._records import (
-    PendingRecords,
     Record,
     decode_records,
     encode_records,
@@ -125,7 +124,8 @@ def _variable(ci: int) -> Callable[[LongFrame], Telegram]:
         # PRM bit of the C field (ControlField.from_master, without making a ControlField).
         records = scan_records(data, start, from_master=frame.c & 0x40 != 0,
                                msb_first=msb_first, base_offset=_DATA_OFFSET)
-        return _variable_telegram(frame, header, records)
+        # The telegram keeps the pairs; they become Records when first read (lazy_records).
+        return Telegram(frame=frame, header=header, records=cast(tuple[Record, ...], records))
 
     return read
 
@@ -153,29 +153,6 @@ def _refuse_ciphertext(configuration: int, data: bytes, start: int) -> None:
 
 # Records are made into Record objects when first read (to_dict reads the pairs).
 _stored_records = lazy_records(Telegram)
-
-# A variable-data telegram is built once per decode: set its slots through their
-# descriptors, as the dataclass __init__ would, in less than half the time.
-_TELEGRAM_FIELDS = ("frame", "header", "records", "error", "alarm", "payload")
-if tuple(f.name for f in fields(Telegram)) != _TELEGRAM_FIELDS:  # pragma: no cover
-    raise RuntimeError("Telegram fields changed: update _variable_telegram")
-_set_frame, _set_header, _set_records, _set_error, _set_alarm, _set_payload = (
-    getattr(Telegram, name).__set__ for name in _TELEGRAM_FIELDS)
-_new_object = object.__new__
-
-
-def _variable_telegram(frame: LongFrame, header: Header | None,
-                       records: PendingRecords) -> Telegram:
-    """``Telegram(frame=frame, header=header, records=records)``."""
-    telegram: Telegram = _new_object(Telegram)
-    _set_frame(telegram, frame)
-    _set_header(telegram, header)
-    _set_records(telegram, records)
-    _set_error(telegram, None)
-    _set_alarm(telegram, None)
-    _set_payload(telegram, b"")
-    return telegram
-
 
 def _read_fixed(frame: LongFrame) -> Telegram:
     header, records = decode_fixed(frame.data, _DATA_OFFSET, frame.ci == 0x77)

@@ -20,8 +20,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
 import mbus
 import mbus.records
@@ -200,18 +200,6 @@ class Telegram:
 # Records are made into Record objects when first read (to_dict reads the pairs).
 _stored_records = mbus.records.lazy_records(Telegram)
 
-# The generated __init__ of a frozen dataclass sets each field through object.__setattr__
-# by name; a full telegram is built once per decode, so _full_telegram sets the slots
-# directly (the same object, in less than half the time).
-_TELEGRAM_FIELDS = ("link", "ci", "security", "ell", "afl", "tpl", "header", "records",
-                    "compact", "payload", "error", "alarm", "record_error", "undecoded")
-if tuple(f.name for f in fields(Telegram)) != _TELEGRAM_FIELDS:  # pragma: no cover
-    raise RuntimeError("Telegram fields changed: update _full_telegram")
-(_set_link, _set_ci, _set_security, _set_ell, _set_afl, _set_tpl, _set_header, _set_records,
- _set_compact, _set_payload, _set_error, _set_alarm, _set_record_error,
- _set_undecoded) = (getattr(Telegram, name).__set__ for name in _TELEGRAM_FIELDS)
-_new = object.__new__
-
 
 def _full_telegram(link: LinkLayer, ci: int, security: Security, ell: ExtendedLinkLayer | None,
                    afl: AuthenticationLayer | None, tpl: TransportLayer,
@@ -219,22 +207,9 @@ def _full_telegram(link: LinkLayer, ci: int, security: Security, ell: ExtendedLi
                    records: Sequence[tuple[mbus.records.RecordShape, bytes]],
                    compact: CompactInfo | None, payload: bytes) -> Telegram:
     """``Telegram(...)`` with these fields and no error, alarm or undecoded rest."""
-    telegram: Telegram = _new(Telegram)
-    _set_link(telegram, link)
-    _set_ci(telegram, ci)
-    _set_security(telegram, security)
-    _set_ell(telegram, ell)
-    _set_afl(telegram, afl)
-    _set_tpl(telegram, tpl)
-    _set_header(telegram, header)
-    _set_records(telegram, records)
-    _set_compact(telegram, compact)
-    _set_payload(telegram, payload)
-    _set_error(telegram, None)
-    _set_alarm(telegram, None)
-    _set_record_error(telegram, None)
-    _set_undecoded(telegram, b"")
-    return telegram
+    return Telegram(link=link, ci=ci, security=security, ell=ell, afl=afl, tpl=tpl,
+                    header=header, records=cast(tuple[mbus.Record, ...], records),
+                    compact=compact, payload=payload)
 
 
 def split_headers(block: bytes) -> list[bytes]:

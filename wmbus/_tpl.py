@@ -12,7 +12,7 @@ configuration extension byte: bits 5-4 KDF selection, 3-0 key ID.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import mbus
@@ -157,30 +157,10 @@ class TransportLayer:
         return out
 
 
-# A TPL is made once per telegram: set its slots through their descriptors, as the
-# frozen dataclass __init__ would (through object.__setattr__), in less than half the time.
-_TPL_FIELDS = ("ci", "kind", "header", "config")
-if tuple(f.name for f in fields(TransportLayer)) != _TPL_FIELDS:  # pragma: no cover
-    raise RuntimeError("TransportLayer fields changed: update _transport_layer")
-_set_ci, _set_kind, _set_header, _set_config = (
-    getattr(TransportLayer, name).__set__ for name in _TPL_FIELDS)
-_new_object = object.__new__
-_new_tuple = tuple.__new__
-_HEADER_FIELDS = ("id", "manufacturer", "version", "medium", "access_number", "status",
-                  "signature")
-if mbus.Header._fields != _HEADER_FIELDS:  # pragma: no cover
-    raise RuntimeError("mbus.Header fields changed: update parse_tpl")
-
-
 def _transport_layer(ci: int, kind: str, header: mbus.Header | None,
                      config: ConfigWord | None) -> TransportLayer:
     """``TransportLayer(ci=ci, kind=kind, header=header, config=config)``."""
-    tpl: TransportLayer = _new_object(TransportLayer)
-    _set_ci(tpl, ci)
-    _set_kind(tpl, kind)
-    _set_header(tpl, header)
-    _set_config(tpl, config)
-    return tpl
+    return TransportLayer(ci=ci, kind=kind, header=header, config=config)
 
 
 # Configuration words repeat and are immutable: one object per value (at most 65536).
@@ -209,15 +189,14 @@ def parse_tpl(apl: bytes, pos: int, base: int = 0,
             raise LinkError(f"TPL header: short header needs 4 bytes, {len(apl) - start} left",
                             field="TPL", offset=base + start, data=apl[start:])
         signature = apl[start + 2] | apl[start + 3] << 8
-        # Header(id=..., manufacturer=..., version=..., medium=..., access_number=...,
-        # status=..., signature=...), made as the tuple it is (a third of the time).
         if identity is None:
-            header = _new_tuple(mbus.Header, (None, None, None, None, apl[start],
-                                              apl[start + 1], signature))
+            header = mbus.Header(access_number=apl[start], status=apl[start + 1],
+                                 signature=signature)
         else:
-            header = _new_tuple(mbus.Header, (
-                identity.id, identity.manufacturer, identity.version, identity.device_type,
-                apl[start], apl[start + 1], signature))
+            header = mbus.Header(
+                id=identity.id, manufacturer=identity.manufacturer, version=identity.version,
+                medium=identity.device_type, access_number=apl[start], status=apl[start + 1],
+                signature=signature)
         start += 4
     else:
         return _transport_layer(ci, kind, None, None), start
