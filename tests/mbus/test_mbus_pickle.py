@@ -163,3 +163,27 @@ def test_telegram_and_header_refuse_assignment() -> None:
     with pytest.raises(AttributeError):
         telegram.header.id = "1"  # type: ignore[misc]
     assert mbus.decode(frame) == telegram
+
+
+@pytest.mark.parametrize("frame", [
+    "e5",  # acknowledgement
+    "105b015c16",  # short frame REQ_UD2
+    "680303680801707916",  # application error (CI 0x70)
+    "6806066808017100ff007916",  # alarm (CI 0x71)
+])
+def test_other_telegram_kinds_pickle(frame: str) -> None:
+    telegram = mbus.decode(bytes.fromhex(frame))
+    copy = pickle.loads(pickle.dumps(telegram))
+    assert copy == telegram
+    assert copy.to_dict() == telegram.to_dict()
+
+
+def test_a_record_error_pickles_with_the_records_before_it() -> None:
+    data = bytes.fromhex("0413" + "01000000" + "0c13" + "0100")  # the second record is cut off
+    with pytest.raises(mbus.RecordError) as caught:
+        mbus.records.decode_records(data)
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert str(copy) == str(caught.value)
+    assert (copy.offset, copy.field) == (caught.value.offset, caught.value.field)
+    assert len(caught.value.records_before) == 1
+    assert copy.records_before == caught.value.records_before
