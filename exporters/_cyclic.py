@@ -54,12 +54,30 @@ TEMPLATE_FIELDS: dict[str, str] = {
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 
 
+# Periods are computed a few days either side of a time (zone offsets, day-long periods,
+# probes for the next boundary): keep that inside what datetime can represent.
+_FIRST = datetime(1, 1, 8, tzinfo=_UTC)
+_LAST = datetime(9999, 12, 24, tzinfo=_UTC)
+MAX_CATCH_UP = 100_000
+"""The largest ``max_catch_up`` of a :class:`CyclicTimer` (bounds the work of one poll)."""
+
+
 def _aware(name: str, when: datetime) -> datetime:
     if not isinstance(when, datetime):
         raise ScheduleError(f"must be a datetime, got {type(when).__name__}", field=name)
     if when.tzinfo is None or when.utcoffset() is None:
         raise ScheduleError(f"must be timezone-aware, got naive {when.isoformat()}", field=name)
-    return when.astimezone(_UTC)
+    try:
+        utc = when.astimezone(_UTC)
+    except OverflowError:
+        utc = _LAST + timedelta(days=1) if when.year > 1 else _FIRST - timedelta(days=1)
+    if not _FIRST <= utc <= _LAST:
+        raise ScheduleError(
+            f"{when.isoformat()} is outside the supported range "
+            f"{_FIRST.date()} to {_LAST.date()} (UTC)",
+            field=name,
+        )
+    return utc
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -263,8 +281,15 @@ class CyclicTimer:
     """
 
     def __init__(self, schedule: CyclicSchedule, *, now: datetime, max_catch_up: int = 96) -> None:
-        if max_catch_up < 1:
-            raise ScheduleError(f"must be >= 1, got {shown(max_catch_up)}", field="max_catch_up")
+        if (
+            isinstance(max_catch_up, bool)
+            or not isinstance(max_catch_up, int)
+            or not 1 <= max_catch_up <= MAX_CATCH_UP
+        ):
+            raise ScheduleError(
+                f"must be an integer from 1 to {MAX_CATCH_UP}, got {shown(max_catch_up)}",
+                field="max_catch_up",
+            )
         self.schedule = schedule
         self.max_catch_up = max_catch_up
         self._current = schedule.period_at(now)

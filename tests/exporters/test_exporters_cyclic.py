@@ -191,3 +191,30 @@ def test_timer_ignores_a_clock_that_goes_back() -> None:
 def test_period_to_dict() -> None:
     period = CyclicSchedule(minutes=15).period_at(at(8, 7))
     assert period.to_dict() == {"start": "2026-11-24T08:00:00Z", "end": "2026-11-24T08:15:00Z"}
+
+
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc),
+        datetime(9999, 12, 31, 23, 59, tzinfo=timezone(timedelta(hours=-5))),
+        datetime(1, 1, 1, tzinfo=timezone.utc),
+    ],
+)
+def test_times_at_the_ends_of_the_calendar_are_a_schedule_error(when: datetime) -> None:
+    # Found by fuzzing: OverflowError from deep inside the period arithmetic.
+    schedule = CyclicSchedule(minutes=15)
+    with pytest.raises(ScheduleError, match="outside the supported range") as caught:
+        schedule.period_at(when)
+    assert caught.value.field == "when"
+    with pytest.raises(ScheduleError, match="outside the supported range"):
+        CyclicTimer(schedule, now=when)
+
+
+@pytest.mark.parametrize("limit", [0, 100_001, 10**9, 1.5, "96", True])
+def test_max_catch_up_is_a_bounded_integer(limit: object) -> None:
+    # 10**9 made one poll after a long pause walk hundreds of millions of periods.
+    with pytest.raises(ScheduleError) as caught:
+        now = datetime(2026, 11, 24, tzinfo=timezone.utc)
+        CyclicTimer(CyclicSchedule(minutes=15), now=now, max_catch_up=limit)  # type: ignore[arg-type]
+    assert caught.value.field == "max_catch_up"

@@ -6,10 +6,13 @@ another exception. Known bad inputs found by an outside fuzzing campaign are pin
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import sys
+import tempfile
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,10 +22,13 @@ from hypothesis import strategies as st
 from exporters import (
     CsvWriter,
     CyclicSchedule,
+    CyclicTimer,
     ExportError,
     Reading,
     XmlWriter,
     ha_discovery_messages,
+    load_certificate,
+    load_private_key,
     mqtt_messages,
     read_csv,
     read_json_readings,
@@ -33,7 +39,13 @@ from exporters import (
 )
 from exporters._cli import main
 
-from .strategies_formats import hostile_readings, hostile_scalars, hostile_text, readings
+from .strategies_formats import (
+    hostile_readings,
+    hostile_scalars,
+    hostile_text,
+    hostile_timestamps,
+    readings,
+)
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -205,17 +217,46 @@ def test_mqtt_message_building(good: Reading, template: str, attributes: dict[st
 @given(
     st.integers(-(10**20), 10**20) | hostile_scalars,
     st.text(max_size=20) | hostile_text,
-    hostile_scalars | st.builds(datetime.now, st.just(timezone.utc)),
+    st.lists(hostile_timestamps | hostile_scalars, min_size=2, max_size=2),
+    st.integers(-5, 10**9) | hostile_scalars,
     st.text(max_size=10),
 )
+@example(15, "{meter}", [datetime(9999, 12, 31, 23, 59, tzinfo=timezone.utc)] * 2, 96, "m")
+@example(15, "{meter}", [T0, datetime(9999, 12, 1, tzinfo=timezone.utc)], 10**9, "m")
+@example(15, "{meter}", [T0, T0], "x", "m")
 @FUZZ
-def test_cyclic_schedule_given_anything(minutes: Any, template: str, when: Any, meter: str) -> None:
+def test_cyclic_schedule_and_timer_given_anything(
+    minutes: Any, template: Any, times: list[Any], catch_up: Any, meter: str
+) -> None:
     try:
         schedule = CyclicSchedule(minutes=minutes, template=template)
     except ExportError:
-        return
+        schedule = CyclicSchedule(minutes=15)
     with contextlib.suppress(ExportError):
-        schedule.file_name(schedule.period_at(when), meter=meter)
+        schedule.file_name(schedule.period_at(times[0]), meter=meter)
+    with contextlib.suppress(ExportError):
+        timer = CyclicTimer(schedule, now=times[0], max_catch_up=catch_up)
+        assert len(timer.poll(times[1])) <= catch_up
+
+
+@given(
+    st.binary(max_size=200)
+    | st.binary(max_size=120).map(
+        lambda body: (
+            b"-----BEGIN CERTIFICATE-----\n"
+            + base64.encodebytes(body)
+            + b"-----END CERTIFICATE-----\n"
+        )
+    ),
+    st.none() | st.binary(max_size=8),
+)
+@example(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n", None)
+@FUZZ
+def test_smime_loaders_given_any_bytes(data: bytes, password: bytes | None) -> None:
+    with contextlib.suppress(ExportError):
+        load_certificate(data)
+    with contextlib.suppress(ExportError):
+        load_private_key(data, password=password)
 
 
 # --- readers -------------------------------------------------------------------------------
@@ -381,3 +422,17 @@ def test_cli_on_arbitrary_bytes(stdin: bytes, command: str) -> None:
     assert code in (0, 1), err
     if code == 1:
         assert out == ""
+
+
+@given(st.binary(max_size=300), st.data(), st.booleans())
+@FUZZ
+def test_cli_validate_on_any_file(noise: bytes, data: st.DataObject, mutated: bool) -> None:
+    content = (
+        mutate(XML_SEED, data, XML_SPLICES).encode("utf-8", "surrogatepass") if mutated else noise
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "export.xml"
+        path.write_bytes(content)
+        code, out, err = run_cli(["validate", str(path)], b"")
+    assert code in (0, 1), err
+    assert (code == 0) == (out == f"{path}: valid\n")
