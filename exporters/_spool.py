@@ -378,7 +378,8 @@ class Spool:
         durable: ``False`` skips every ``fsync`` (tests on tmpfs, benchmarks); the
             crash guarantees then hold against process crashes only, not power loss.
         duplicate_window: seconds after a delivery during which offering the same bytes
-            under the same name again queues nothing (``None`` or 0: always queue).
+            under the same name again queues nothing (``None`` or 0: always queue). A spool
+            directory serves one destination; re-offers are recognised per name only.
         on_event: called with an :data:`SpoolEvent` when a file is delivered, refused or
             expired (audit logs, alarms); an exception it raises is logged, not raised.
 
