@@ -922,6 +922,17 @@ class Spool:
         log.warning("%s was refused for good (%s); moved to %s", entry.name, reason,
                     self._failed)
 
+    def _refused(self, entry: SpoolEntry, reason: str) -> bool:
+        """Move a refused entry to ``failed/``; ``False`` if the file system failed."""
+        with self._lock:
+            try:
+                self._refuse(entry, reason)
+            except OSError as exc:
+                log.error("cannot move refused %s to %s: %s", entry.name, self._failed, exc)
+                return False
+            self._unindex(entry)
+        return True
+
     def _emit(self, event: SpoolEvent) -> None:
         if self._on_event is None:
             return
@@ -1032,15 +1043,12 @@ class Spool:
                 if outcome is Outcome.DELIVERED:
                     delivered.append(entry)
                     self._emit(EntryDelivered(entry=entry, destination=destination))
-                elif outcome is Outcome.PERMANENT:
-                    with self._lock:
-                        self._unindex(entry)
-                        self._refuse(entry, message)
+                elif outcome is Outcome.PERMANENT and self._refused(entry, message):
                     refused.append((entry, message))
                     self._give_up(transport, entry)
                     self._emit(EntryRefused(entry=entry, reason=message,
                                             destination=destination))
-                else:
+                else:  # transient, or refused but the spool could not move it aside
                     failed.append((entry, message))
                     with self._lock:
                         next_at = self.plan.record_failure(

@@ -211,6 +211,19 @@ def test_a_refused_file_is_moved_to_failed_and_the_rest_continues(tmp_path: Path
     assert info.value.field == "entry_id"
 
 
+def test_a_refused_file_the_spool_cannot_move_aside_stays_queued(tmp_path: Path) -> None:
+    clock = Clock()
+    spool = open_spool(tmp_path, clock)
+    spool.put("refused.csv", b"R")
+    shutil.rmtree(tmp_path / "failed")
+    (tmp_path / "failed").write_bytes(b"not a directory")
+    server = Server()
+    server.refuse = {"refused.csv"}
+    report = spool.deliver(server)
+    assert [e.name for e, _ in report.failed] == ["refused.csv"] and report.refused == ()
+    assert [e.name for e in spool.entries()] == ["refused.csv"]
+
+
 def test_reoffering_delivered_bytes_is_skipped_within_the_window(tmp_path: Path) -> None:
     clock = Clock()
     spool = open_spool(tmp_path, clock, duplicate_window=3600)
