@@ -8,6 +8,7 @@ as the full frame would have carried it (headers and data interleaved).
 
 :class:`SignatureCache` learns signatures from full frames (and format frames,
 CI 0x69-0x6B), can be pre-seeded from a mapping or a JSON file and saved.
+Lookups fall back to the built-in Kamstrup formats of :mod:`wmbus._known_formats`.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ import mbus.records
 
 from ._crc import crc16_en13757
 from ._errors import CRCError, DecodeError, UnknownSignatureError, WMBusError
+from ._known_formats import KNOWN_FORMATS
 from ._loading import load_json, read_text
 
-__all__ = ["SignatureCache", "expand_compact", "format_signature"]
+__all__ = ["SignatureCache", "expand_compact", "format_signature", "known_format", "split_headers"]
 
 _SKIPPED = ("manufacturer_specific", "more_records_follow")
 
@@ -39,16 +41,52 @@ def _length(header: bytes) -> int | None:
     return record[0].shape.length if record else 0
 
 
+_Shape = tuple[tuple[bytes, int | None], ...]
+_KNOWN_SHAPES: dict[int, _Shape] = {}
+
+
+def _shape_of(headers: Sequence[bytes]) -> _Shape:
+    return tuple((bytes(h), _length(bytes(h))) for h in headers)
+
+
+def known_format(signature: int) -> tuple[str, tuple[bytes, ...]] | None:
+    """The built-in format of ``signature``: (the meters that send it, record headers)."""
+    entry = KNOWN_FORMATS.get(signature)
+    if entry is None:
+        return None
+    meters, block = entry
+    return meters, tuple(split_headers(bytes.fromhex(block)))
+
+
+def _known_shape(signature: int) -> _Shape | None:
+    shape = _KNOWN_SHAPES.get(signature)
+    if shape is None:
+        known = known_format(signature)
+        if known is None:
+            return None
+        headers = known[1]
+        if format_signature(headers) != signature:  # a typo in the table never decodes
+            raise WMBusError(f"built-in format 0x{signature:04x} ({known[0]}): its record "
+                             f"headers give signature 0x{format_signature(headers):04x}")
+        shape = _KNOWN_SHAPES[signature] = _shape_of(headers)
+    return shape
+
+
 class SignatureCache:
     """Format signature -> record headers, learned from full frames.
 
     ``initial`` pre-seeds it: a mapping of signature (int, or hex text such as
     ``"0xd7c4"``) to record headers (bytes, or hex text). ``max_entries`` bounds
-    its size (the oldest entries go first).
+    its size (the oldest entries go first). Lookups (``in``, :meth:`shape`,
+    :meth:`headers`) see the learned formats first, then, unless
+    ``known_formats=False``, the built-in Kamstrup formats (Multical 21, flowIQ,
+    Multical 302/303/402/403/602/603, OMNIPOWER); ``len``, :meth:`to_dict` and
+    :meth:`save` cover the learned and pre-seeded ones only.
     """
 
     def __init__(self, initial: Mapping[int | str, Sequence[bytes | str]] | None = None, *,
-                 max_entries: int = 65536) -> None:
+                 max_entries: int = 65536, known_formats: bool = True) -> None:
+        self.known_formats = known_formats
         self._entries: dict[int, tuple[tuple[bytes, int | None], ...]] = {}
         # The latest full frame per sender, its signature not computed yet: the CRC is only
         # worth its cost when a compact frame (or a save) asks for it.
@@ -79,8 +117,7 @@ class SignatureCache:
         return len(self._entries)
 
     def __contains__(self, signature: object) -> bool:
-        self._resolve()
-        return signature in self._entries
+        return isinstance(signature, int) and self.shape(signature) is not None
 
     def __repr__(self) -> str:
         return f"SignatureCache({len(self)} signatures)"
@@ -92,7 +129,7 @@ class SignatureCache:
             raise WMBusError(f"format signature 0x{signature:04x} does not match its record "
                              f"headers (they give 0x{computed:04x})")
         try:
-            shape = tuple((bytes(h), _length(bytes(h))) for h in headers)
+            shape = _shape_of(headers)
         except mbus.MBusError as exc:
             raise WMBusError(f"record headers of signature 0x{computed:04x} do not decode: "
                              f"{exc}") from None
@@ -122,6 +159,8 @@ class SignatureCache:
         if entry is None and self._latest:
             self._resolve()
             entry = self._entries.get(signature)
+        if entry is None and self.known_formats:
+            entry = _known_shape(signature)
         return entry
 
     def to_dict(self) -> dict[str, list[str]]:
@@ -152,6 +191,32 @@ class SignatureCache:
             raise WMBusError(f"{name}: {exc}") from None
 
 
+def split_headers(block: bytes) -> list[bytes]:
+    """Split concatenated record headers (DIF DIFE* VIF VIFE*) as a format frame carries them."""
+    headers: list[bytes] = []
+    i = 0
+    while i < len(block):
+        start = i
+        if block[i] == 0x2F:
+            i += 1
+            continue
+        while i < len(block) and block[i] & 0x80 and i - start < 11:
+            i += 1
+        i += 1  # last DIF/DIFE
+        if i >= len(block):
+            raise DecodeError("format frame ends inside a record header", field="format",
+                              offset=start, data=block[start:])
+        first_vif = i
+        while i < len(block) and block[i] & 0x80 and i - first_vif < 11:
+            i += 1
+        i += 1
+        if i > len(block):
+            raise DecodeError("format frame ends inside a VIF chain", field="format",
+                              offset=start, data=block[start:])
+        headers.append(bytes(block[start:i]))
+    return headers
+
+
 def expand_compact(cache: SignatureCache, payload: bytes, pos: int, base: int = 0) -> bytes:
     """Rebuild the full record block of the compact frame payload at ``payload[pos:]``."""
     if len(payload) - pos < 4:
@@ -163,8 +228,11 @@ def expand_compact(cache: SignatureCache, payload: bytes, pos: int, base: int = 
     if shape is None:
         raise UnknownSignatureError(
             f"format signature 0x{signature:04x} unknown: a full frame from this meter is "
-            "needed first", field="format_signature", offset=base + pos,
-            data=payload[pos:pos + 2])
+            f"needed first (the signature is neither among the {len(KNOWN_FORMATS)} built-in "
+            "Kamstrup formats nor learned yet: feed a full frame of this meter to the same "
+            "Decoder, or pre-seed wmbus.SignatureCache / --signatures FILE with the record "
+            f"headers whose signature is 0x{signature:04x})", field="format_signature",
+            offset=base + pos, data=payload[pos:pos + 2])
     out = bytearray()
     i = pos + 4
     for header, length in shape:

@@ -27,7 +27,7 @@ import mbus
 import mbus.records
 
 from ._afl import AuthenticationLayer, parse_afl
-from ._compact import SignatureCache, expand_compact
+from ._compact import SignatureCache, expand_compact, split_headers
 from ._crc import crc16_en13757
 from ._ell import ELL_LENGTHS, ExtendedLinkLayer, parse_ell
 from ._errors import (
@@ -210,32 +210,6 @@ def _full_telegram(link: LinkLayer, ci: int, security: Security, ell: ExtendedLi
     return Telegram(link=link, ci=ci, security=security, ell=ell, afl=afl, tpl=tpl,
                     header=header, records=cast(tuple[mbus.Record, ...], records),
                     compact=compact, payload=payload)
-
-
-def split_headers(block: bytes) -> list[bytes]:
-    """Split concatenated record headers (DIF DIFE* VIF VIFE*) as a format frame carries them."""
-    headers: list[bytes] = []
-    i = 0
-    while i < len(block):
-        start = i
-        if block[i] == 0x2F:
-            i += 1
-            continue
-        while i < len(block) and block[i] & 0x80 and i - start < 11:
-            i += 1
-        i += 1  # last DIF/DIFE
-        if i >= len(block):
-            raise DecodeError("format frame ends inside a record header", field="format",
-                              offset=start, data=block[start:])
-        first_vif = i
-        while i < len(block) and block[i] & 0x80 and i - first_vif < 11:
-            i += 1
-        i += 1
-        if i > len(block):
-            raise DecodeError("format frame ends inside a VIF chain", field="format",
-                              offset=start, data=block[start:])
-        headers.append(bytes(block[start:i]))
-    return headers
 
 
 class Decoder:

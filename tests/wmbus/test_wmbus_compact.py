@@ -25,7 +25,7 @@ def test_signature_is_the_crc_of_the_record_headers() -> None:
 
 def test_unknown_signature_error_text() -> None:
     with pytest.raises(wmbus.UnknownSignatureError) as info:
-        wmbus.Decoder().decode(COMPACT)
+        wmbus.Decoder(signatures=wmbus.SignatureCache(known_formats=False)).decode(COMPACT)
     assert "format signature 0xd7c4 unknown: a full frame from this meter is needed first" \
         in str(info.value)
 
@@ -98,8 +98,74 @@ def test_format_frame_teaches_a_signature() -> None:
     headers = bytes.fromhex("".join(HEADERS))
     apl = bytes((0x69, len(headers))) + (0xD7C4).to_bytes(2, "little") + headers
     format_frame = wmbus.build_frame(manufacturer="KAM", id="69853771", apl=apl)
-    decoder = wmbus.Decoder()
+    decoder = wmbus.Decoder(signatures=wmbus.SignatureCache(known_formats=False))
     telegram = decoder.decode(format_frame)
     assert telegram.compact is not None and telegram.compact.kind == "format"
     assert telegram.records == ()
     assert decoder.decode(COMPACT).records[0].value == 2982000
+
+
+# Kamstrup compact frames with no full frame before them: dev corpus line "Vadden"
+# (Multical 21, 0xc412, with its wmbusmeters values) and a flowIQ 2200 compact frame
+# (0x0905) a user posted in wmbusmeters issue #701 (its full frame there reads 3.871 m3,
+# target date 2022-11-01, max external temperature 27 C).
+VADDEN = bytes.fromhex("21442D2C776655441B168D2079CC8C3A20F4307912C40DFF00002F4E00003D010203")
+VOTTEN = bytes.fromhex("3244372C763081233C168D2057D2ED112072257905095480000800000000000000000890"
+                       "0008F0FFC12B0A1B00001F0F000013")
+
+
+def _values(telegram: wmbus.Telegram) -> dict[str, object]:
+    return {f"{r.quantity}/{r.function}/{r.storage}": r.value for r in telegram.records}
+
+
+def test_built_in_formats_decode_without_a_full_frame() -> None:
+    vadden = wmbus.Decoder().decode(VADDEN)
+    assert vadden.compact is not None and vadden.compact.signature == 0xC412
+    values = [r.to_dict()["value"] for r in vadden.records]
+    assert 20.015 in values and 0.317 in values and 2 in values  # total m3, max flow, temp
+    votten = wmbus.Decoder().decode(VOTTEN)
+    assert votten.compact is not None and votten.compact.signature == 0x0905
+    values = [r.to_dict()["value"] for r in votten.records]
+    assert 3.871 in values and 27 in values and "2022-11-01" in values
+    # Without the built-in table the same frames need a full frame first.
+    for frame in (VADDEN, VOTTEN):
+        with pytest.raises(wmbus.UnknownSignatureError):
+            wmbus.Decoder(signatures=wmbus.SignatureCache(known_formats=False)).decode(frame)
+
+
+def test_built_in_and_learned_formats_agree() -> None:
+    learned = wmbus.Decoder(signatures=wmbus.SignatureCache(known_formats=False))
+    learned.decode(FULL)
+    assert _values(learned.decode(COMPACT)) == _values(wmbus.Decoder().decode(COMPACT))
+
+
+def test_every_built_in_format_matches_its_signature() -> None:
+    from wmbus._known_formats import KNOWN_FORMATS
+    cache = wmbus.SignatureCache()
+    for signature in KNOWN_FORMATS:
+        headers = cache.headers(signature)
+        assert headers is not None and wmbus.format_signature(headers) == signature
+        assert signature in cache
+    assert len(cache) == 0 and cache.to_dict() == {}  # the built-ins are not saved
+
+
+def test_a_wrong_built_in_entry_never_decodes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wmbus import _compact
+    from wmbus._known_formats import KNOWN_FORMATS
+    monkeypatch.setitem(KNOWN_FORMATS, 0xC412, ("typo", "02ff20041392013b"))
+    monkeypatch.setattr(_compact, "_KNOWN_SHAPES", {})
+    with pytest.raises(wmbus.WMBusError, match="built-in format 0xc412"):
+        wmbus.Decoder().decode(VADDEN)
+
+
+def test_unknown_signature_message_says_what_to_do() -> None:
+    frame = bytearray(VADDEN)
+    frame[20:22] = (0x1234).to_bytes(2, "little")  # the signature, after the ELL and CI 0x79
+    frame[17:19] = wmbus.crc16_en13757(bytes(frame[19:])).to_bytes(2, "little")  # ELL CRC
+    with pytest.raises(wmbus.UnknownSignatureError) as info:
+        wmbus.Decoder().decode(bytes(frame))
+    message = str(info.value)
+    assert "format signature 0x1234 unknown" in message
+    assert "feed a full frame of this meter" in message
+    assert "record headers whose signature is 0x1234" in message
+    assert info.value.offset == 20 and info.value.data == b"\x34\x12"

@@ -30,15 +30,16 @@ CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "wmbus" / "
 
 # sha1(telegram hex)[:12] -> why it does not decode (each checked by test_exclusions_still_fail).
 EXCLUDED: dict[str, tuple[type[Exception], str]] = {
-    "a550c5194c83": (wmbus.UnknownSignatureError, "compact frame (kamheat 30 0c): no full "
-                     "frame with signature 0x52c2 anywhere in the corpus; wmbusmeters has "
-                     "built-in Kamstrup formats"),
-    "6e63d3a462fe": (wmbus.UnknownSignatureError, "compact frame (Pressing): signature "
-                     "0x73de never sent in full in the corpus"),
-    "2bbfa9c0d599": (wmbus.UnknownSignatureError, "compact frame (Vadden): signature 0xc412 "
-                     "never sent in full in the corpus"),
-    "63767c7e5b80": (wmbus.UnknownSignatureError, "compact frame (Votten): signature 0x0905 "
-                     "never sent in full in the corpus"),
+    "a550c5194c83": (wmbus.UnknownSignatureError, "compact frame (kamheat 30 0c): signature "
+                     "0x52c2 is not among the built-in Kamstrup formats (no public source for "
+                     "its record headers) and no full frame of it is in the corpus"),
+    "6e63d3a462fe": (wmbus.UnknownSignatureError, "compact frame (kampress Pressing): "
+                     "signature 0x73de is not among the built-in Kamstrup formats (no public "
+                     "source for its record headers) and never sent in full in the corpus"),
+    "63767c7e5b80": (wmbus.CRCError, "simulated compact frame (flowIQ 2200 Votten, built-in "
+                     "signature 0x0905): its flow (023B) was edited to 0x0023 but its "
+                     "full-frame CRC 0x8054 is still that of the frame with flow 0 (the "
+                     "original, in wmbusmeters issue #701, has 0 and the same CRC)"),
     "18c2f99281a5": (wmbus.UnsupportedError, "TPL security mode 16 (rfmtx1): not supported "
                      "yet"),
     "6938cbe60fa2": (wmbus.UnsupportedError, "CI 0x81 (network layer) before the TPL: not "
