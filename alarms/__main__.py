@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +15,9 @@ from ._errors import AlarmsError, InputError
 from ._replay import replay, replay_line
 
 __all__ = ["main"]
+
+#: Exit status when standard output was closed early: 128 + SIGPIPE, as a shell reports it.
+SIGPIPE_STATUS = 141
 
 
 def _finite(text: str) -> float:
@@ -61,7 +66,8 @@ def _human(line: dict[str, object]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``alarms`` command; returns the exit status."""
+    """Entry point of the ``alarms`` command; returns the exit status (0 done, 1 bad input,
+    2 bad usage, 141 when the reader of standard output went away)."""
     args = _parser().parse_args(argv)
     try:
         rules = load_rules(args.rules)
@@ -75,9 +81,17 @@ def main(argv: list[str] | None = None) -> int:
     except AlarmsError as exc:
         print(f"alarms: error: {exc}", file=sys.stderr)
         return 1
-    for notification in notifications:
-        line = replay_line(notification)
-        print(json.dumps(line) if args.json else _human(line))
+    try:
+        for notification in notifications:
+            line = replay_line(notification)
+            print(json.dumps(line) if args.json else _human(line))
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (``| head``): stop quietly, as a tool killed by SIGPIPE does.
+        # Python flushes stdout again at exit; point it at /dev/null so that does not fail.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return SIGPIPE_STATUS
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import signal
 import sys
 from decimal import Decimal, InvalidOperation
@@ -20,6 +21,9 @@ from ._replay import ReplayResult, read_edges_csv, replay_edges
 from ._statefile import load_state_file, save_state_file
 
 __all__ = ["main"]
+
+#: Exit status when standard output was closed early: 128 + SIGPIPE, as a shell reports it.
+SIGPIPE_STATUS = 141
 
 
 def _decimal_arg(text: str) -> Decimal:
@@ -124,7 +128,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the ``s0`` command; returns the exit status (0 ok, 1 bad input, 2 bad usage)."""
+    """Run the ``s0`` command; returns the exit status (0 ok, 1 bad input, 2 bad usage, 141
+    when the reader of standard output went away)."""
     args = _parser().parse_args(argv)
     try:
         config = ChannelConfig(
@@ -142,9 +147,22 @@ def main(argv: list[str] | None = None) -> int:
         option = "--" + (exc.field or "").replace("_", "-")
         print(f"s0 {args.command}: {option}: {exc.message}", file=sys.stderr)
         return 2
-    if args.command == "watch":
-        return _watch(args, config, sys.stdout, sys.stderr)
-    return _replay(args, config, sys.stdout, sys.stderr)
+    try:
+        if args.command == "watch":
+            return _watch(args, config, sys.stdout, sys.stderr)
+        status = _replay(args, config, sys.stdout, sys.stderr)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        return _stdout_gone()
+    return status
+
+
+def _stdout_gone() -> int:
+    """The reader of standard output went away (``| head``): stop quietly, as a tool killed
+    by SIGPIPE does. Python flushes stdout again at exit; point it at /dev/null first."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return SIGPIPE_STATUS
 
 
 def _replay(args: argparse.Namespace, config: ChannelConfig, out: TextIO, err: TextIO) -> int:
@@ -236,6 +254,8 @@ def _watch(args: argparse.Namespace, config: ChannelConfig, out: TextIO, err: Te
             reader.run(on_event, should_stop=lambda: stopping)
     except KeyboardInterrupt:
         pass
+    except BrokenPipeError:  # before OSError: the events' reader went away, not the disk
+        status = _stdout_gone()
     except GpioError as exc:
         print(f"s0 watch: {exc}", file=err)
         status = 1

@@ -165,3 +165,24 @@ def test_python_dash_m(files: tuple[str, str]) -> None:
         cwd=Path(__file__).resolve().parents[2],
     )
     assert [json.loads(line)["notification_id"] for line in result.stdout.splitlines()] == [1, 2]
+
+
+def test_a_reader_that_goes_away_stops_replay_quietly(tmp_path: Path) -> None:
+    """``alarms replay ... | head -1``: status 141 (as SIGPIPE), no traceback."""
+    rules = tmp_path / "r.toml"
+    rules.write_text('[[rule]]\npoint = "p"\nkind = "upper"\nlimit = 1\n', encoding="utf-8")
+    samples = tmp_path / "s.csv"
+    lines = "".join(f"{i},p,{i % 3}\n" for i in range(20_000))
+    samples.write_text("time,point,value\n" + lines, encoding="utf-8")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "alarms", "replay", str(rules), str(samples), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert json.loads(process.stdout.readline())["event"] == "raised"
+    process.stdout.close()  # more than a pipe buffer is still to come
+    assert process.wait() == 141
+    assert process.stderr.read() == b""
+    process.stderr.close()

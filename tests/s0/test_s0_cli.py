@@ -151,3 +151,21 @@ def test_python_dash_m_and_stdin(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["pulses"] == 3
+
+
+def test_a_reader_that_goes_away_stops_replay_quietly(tmp_path: Path) -> None:
+    """``s0 replay ... --events | head -1``: status 141 (as SIGPIPE), no traceback."""
+    rows = "".join(f"{i},1\n{i}.5,0\n" for i in range(20_000))
+    path = write(tmp_path, "time,level\n" + rows)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "s0", "replay", path, "--imp-per-unit", "1000", "--events"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert process.stdout is not None and process.stderr is not None
+    assert json.loads(process.stdout.readline())["event"] == "counted"
+    process.stdout.close()  # more than a pipe buffer is still to come
+    assert process.wait() == 141
+    assert process.stderr.read() == b""
+    process.stderr.close()

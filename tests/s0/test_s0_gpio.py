@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import io
 import json
 import logging
 import subprocess
@@ -349,3 +350,28 @@ def test_watch_without_gpiod_exits_1_with_one_line(
     assert main(["watch", "--line", "17", "--imp-per-unit", "1000"]) == 1
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "meterkit[gpio]" in err
+
+
+class _ClosedPipe(io.StringIO):
+    """Standard output whose reader went away (``s0 watch ... | head -1``)."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("no file descriptor")  # keeps the real stdout alone
+
+
+def test_watch_whose_reader_went_away_still_saves_its_counts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from s0 import main
+
+    state = tmp_path / "state.json"
+    patch_open(monkeypatch, pulse_script(17, [100, 400]))
+    monkeypatch.setattr(sys, "stdout", _ClosedPipe())
+    argv = ["watch", "--line", "17=grid", "--imp-per-unit", "1000", "--state", str(state)]
+    assert main(argv) == 141
+    assert capsys.readouterr().err == ""
+    saved = json.loads(state.read_text())
+    assert saved["channels"]["grid"]["state"]["pulses"] == 1  # counted before the write failed
