@@ -310,9 +310,9 @@ def mutated(seed: Any) -> st.SearchStrategy[Any]:
     return mutations.mutated(seed, STRINGS)
 
 
-# FUZZ_EXAMPLES=5000 for a longer campaign than the suite's
+# METERKIT_FUZZ_EXAMPLES=5000 for a longer campaign than the suite's
 FUZZ = settings(
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")),
+    max_examples=int(os.environ.get("METERKIT_FUZZ_EXAMPLES", "300")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )

@@ -75,8 +75,8 @@ def mutated(seed: Any) -> st.SearchStrategy[Any]:
     return mutations.mutated(seed, STRINGS)
 
 
-FUZZ = settings(  # FUZZ_EXAMPLES=5000 for a longer campaign than the suite's
-    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "300")),
+FUZZ = settings(  # METERKIT_FUZZ_EXAMPLES=5000 for a longer campaign than the suite's
+    max_examples=int(os.environ.get("METERKIT_FUZZ_EXAMPLES", "300")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
 )
