@@ -53,7 +53,8 @@ from ._master_errors import (
     TransportError,
 )
 from ._read import MeterReading
-from ._records import Record, build_record
+from ._record_encoder import build_record
+from ._records import Record
 from ._requests import SecondaryAddress
 from ._search import SearchResult
 from ._slave import (

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from . import _codings as codings
 
 if TYPE_CHECKING:
-    from ._records import RecordShape
+    from ._record_shapes import RecordShape
 
 __all__ = [
     "FLOAT_EXACT",

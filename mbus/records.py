@@ -64,6 +64,7 @@ from ._header import (
     status_flags,
 )
 from ._lazy_records import lazy_records
+from ._record_encoder import build_record
 from ._record_values import (
     READINGS,
     JsonValue,
@@ -82,7 +83,6 @@ from ._records import (
     PendingRecords,
     RecordShape,
     Value,
-    build_record,
     decode_records,
     encode_records,
     lvar_length,

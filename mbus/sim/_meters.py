@@ -23,7 +23,8 @@ from typing import Any
 
 from .._errors import EncodeError, MBusError
 from .._header import encode_manufacturer
-from .._records import Record, build_record
+from .._record_encoder import build_record
+from .._records import Record
 from .._requests import SecondaryAddress
 from .._slave import Slave
 
