@@ -8,6 +8,8 @@ carry a 6-bit unit code for each counter and the medium in their top bits.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from ._errors import RecordError
 from ._header import Header
 from ._records import Record, RecordShape
@@ -40,6 +42,8 @@ FIXED_UNITS = _units()
 _HISTORIC = 0x3E  # "same unit as counter 1, historic value"
 
 
+# One shape per distinct unit/coding (at most 64 * 2 * 2 * 64), as the scanner's shape cache.
+@lru_cache(maxsize=4096)
 def _shape(unit_code: int, bcd: bool, stored: bool, reference: int) -> RecordShape:
     flags: tuple[str, ...] = ()
     storage = 1 if stored else 0

@@ -153,6 +153,15 @@ def test_no_mutable_container_is_reachable_from_a_telegram() -> None:
         assert mutable == [], frame.hex()
 
 
+def test_no_mutable_container_is_reachable_from_a_wmbus_telegram() -> None:
+    require(WMBUS)
+    for telegram in _wmbus_telegrams():
+        telegram.records  # noqa: B018 - the Records are made when first read
+        mutable = [type(value).__name__ for value in _reachable(telegram, set())
+                   if isinstance(value, dict | list | set | bytearray)]
+        assert mutable == [], telegram.link
+
+
 def test_telegram_and_header_refuse_assignment() -> None:
     frame = bytes.fromhex("681b1b680801727856341 22d2c0804050000000406e79100000414 2cdb00009a16"
                           .replace(" ", ""))
