@@ -265,7 +265,9 @@ def _watch(args: argparse.Namespace, config: ChannelConfig, out: TextIO, err: Te
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    if args.state is not None:
+    # Every counted pulse was saved as it came; after a failure (no GPIO, state file not
+    # writable) a final save would only add a second error line.
+    if args.state is not None and status == 0:
         try:
             save_state_file(args.state, counter.save())
         except OSError as exc:
