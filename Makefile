@@ -42,5 +42,11 @@ soak: $(STAMP)
 bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks
 
+# Fuzz campaign over every entry point (tests/fuzz): FUZZ_SECONDS in all (default 300),
+# FUZZ_EXAMPLES inputs per target and round (default 2000); lists the distinct crash sites.
+# `make test` and CI run the same targets as a short smoke round (100 inputs each).
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.fuzz
+
 clean:
 	rm -rf $(VENV) docs/_build .mypy_cache .ruff_cache .pytest_cache

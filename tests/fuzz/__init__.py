@@ -1,0 +1,1 @@
+"""Fuzz harness: one hypothesis target per entry point that reads untrusted input."""
