@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import IO, Any
 
 from ._errors import DocumentError
@@ -120,7 +120,10 @@ def _decoder(limits: JsonLimits) -> json.JSONDecoder:
     def parse_decimal(text: str) -> Decimal:
         # An integer part longer than max_digits is refused like an integer would be;
         # the exponent is bounded where a value is used (Reading), not here.
-        return Decimal(text)
+        try:
+            return Decimal(text)
+        except InvalidOperation:  # an exponent of more digits than a Decimal can hold
+            raise _LimitExceeded(f"a number beyond the decimal range: {text[:40]}") from None
 
     return json.JSONDecoder(
         parse_int=parse_int,

@@ -64,6 +64,7 @@ def test_a_leading_byte_order_mark_is_skipped() -> None:
         ('{"a": -' + "9" * 4001 + "}", "more than 4000 digits", 1, 0),
         ("[NaN]", "NaN is not a JSON number", 1, 0),
         ('{"failures": Infinity}', "Infinity is not a JSON number", 1, 0),
+        ("[1.5, 9e" + "9" * 19 + "]", "beyond the decimal range", 1, 0),  # found by tests/fuzz
         ('{"a": 1}\n{"b": }', "Expecting value", 2, 15),
         ('"é" {"b" 1}', "Expecting ':'", 1, 10),  # é is 2 bytes
         ('{"a": "x\ny"}', "Invalid control character", 1, 8),
