@@ -48,5 +48,11 @@ bench: $(VENV)/.bench
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz
 
+# The suite with its long loops at full length (CI keeps them short): the spool kill tests
+# run 150 rounds per server instead of 10, property tests without their own example count
+# run 1000 examples instead of 100.
+soak: $(STAMP)
+	METERKIT_KILL_ROUNDS=150 HYPOTHESIS_PROFILE=soak $(BIN)/pytest -q
+
 clean:
 	rm -rf $(VENV) docs/_build .mypy_cache .ruff_cache .pytest_cache

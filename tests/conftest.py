@@ -5,9 +5,10 @@ Under ``CI=true`` a skipped test fails the run unless its node id matches an ent
 quietly turn tests off. Locally, skips are reported as usual.
 
 Hypothesis profiles: ``ci`` (chosen by ``CI=true``) drops the per-example deadline,
-which only measures how busy the shared machine is; ``fuzz`` is the long campaign of
-``make fuzz`` (its example count comes from ``FUZZ_EXAMPLES``). ``HYPOTHESIS_PROFILE``
-picks one explicitly.
+which only measures how busy the shared machine is; ``soak`` (``make soak``) runs 1000
+examples where a test does not set its own count; ``fuzz`` is the campaign of ``make fuzz``
+(its example count comes from ``FUZZ_EXAMPLES``). ``HYPOTHESIS_PROFILE`` picks one
+explicitly.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ SKIP_ALLOWLIST: dict[str, str] = {
 }
 
 settings.register_profile("ci", deadline=None, print_blob=True)
+settings.register_profile("soak", deadline=None, print_blob=True, max_examples=1000)
 settings.register_profile(
     "fuzz",
     deadline=None,
