@@ -243,6 +243,9 @@ def _watch(args: argparse.Namespace, config: ChannelConfig, out: TextIO, err: Te
     except ValueError:  # not the main thread: the caller handles signals
         previous = None
     status = 0
+    # A failed start (no gpiod, no chip) has counted nothing: no final save, whose error
+    # line about the state file would only follow the real one.
+    final_save = False
     try:
         with GpioPulseReader.open(
             args.chip,
@@ -251,6 +254,7 @@ def _watch(args: argparse.Namespace, config: ChannelConfig, out: TextIO, err: Te
             active_low=not args.active_high,
             pull_up=not args.no_pull_up,
         ) as reader:
+            final_save = True
             reader.run(on_event, should_stop=lambda: stopping)
     except KeyboardInterrupt:
         pass
@@ -262,12 +266,11 @@ def _watch(args: argparse.Namespace, config: ChannelConfig, out: TextIO, err: Te
     except OSError as exc:
         print(f"s0 watch: cannot write the state file {args.state}: {exc}", file=err)
         status = 1
+        final_save = False  # the state file is what failed
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-    # Every counted pulse was saved as it came; after a failure (no GPIO, state file not
-    # writable) a final save would only add a second error line.
-    if args.state is not None and status == 0:
+    if args.state is not None and final_save:
         try:
             save_state_file(args.state, counter.save())
         except OSError as exc:

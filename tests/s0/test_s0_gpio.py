@@ -375,3 +375,22 @@ def test_watch_whose_reader_went_away_still_saves_its_counts(
     assert capsys.readouterr().err == ""
     saved = json.loads(state.read_text())
     assert saved["channels"]["grid"]["state"]["pulses"] == 1  # counted before the write failed
+
+
+def test_watch_that_cannot_start_says_so_in_one_line_and_saves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No chip (or no gpiod): one line; the state file, unwritable here, is not touched."""
+    from s0 import main
+
+    def no_chip(cls: type[GpioPulseReader], /, chip: str, *args: object,
+                **options: object) -> GpioPulseReader:
+        raise GpioError(f"cannot open {chip}: no such chip", field="chip")
+
+    monkeypatch.setattr(GpioPulseReader, "open", classmethod(no_chip))
+    state = tmp_path / "missing-folder" / "state.json"
+    argv = ["watch", "--line", "17=grid", "--imp-per-unit", "1000", "--state", str(state)]
+    assert main(argv) == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "s0 watch: chip: cannot open /dev/gpiochip0: no such chip"]
+    assert not state.parent.exists()
