@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: test lint typecheck unit docs demo bench soak clean
+.PHONY: test lint typecheck unit docs demo bench fuzz soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,25 +34,24 @@ test: lint typecheck unit docs
 demo: $(STAMP)
 	$(BIN)/python -m gateway.demo
 
-# The spool kill test for longer: more rounds of SIGKILLed uploads (default 10 per server).
-KILL_ROUNDS ?= 150
-soak: $(STAMP)
-	METERKIT_KILL_ROUNDS=$(KILL_ROUNDS) $(BIN)/pytest -q -s tests/exporters/test_exporters_spool_kill.py
-
 bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks
 
 # Fuzz campaign over every entry point (tests/fuzz): FUZZ_SECONDS in all (default 300),
-# FUZZ_EXAMPLES inputs per target and round (default 2000); lists the distinct crash sites.
+# shared equally by the targets; lists the inputs run and the distinct crash sites.
 # `make test` and CI run the same targets as a short smoke round (100 inputs each).
 fuzz: $(STAMP)
 	$(BIN)/python -m tests.fuzz
 
-# The suite with its long loops at full length (CI keeps them short): the spool kill tests
-# run 150 rounds per server instead of 10, property tests without their own example count
-# run 1000 examples instead of 100.
+# The suite with its long loops at full length (CI keeps them short): the spool kill test
+# runs KILL_ROUNDS rounds of SIGKILLed uploads per server (default 10 in CI), the alarms and
+# s0 hostile-input campaigns FUZZ_EXAMPLES_SOAK inputs (300 in CI), property tests without
+# their own example count 1000 examples (100 in CI).
+KILL_ROUNDS ?= 150
+FUZZ_EXAMPLES_SOAK ?= 5000
 soak: $(STAMP)
-	METERKIT_KILL_ROUNDS=150 HYPOTHESIS_PROFILE=soak $(BIN)/pytest -q
+	METERKIT_KILL_ROUNDS=$(KILL_ROUNDS) METERKIT_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES_SOAK) \
+		HYPOTHESIS_PROFILE=soak $(BIN)/pytest -q
 
 clean:
 	rm -rf $(VENV) docs/_build .mypy_cache .ruff_cache .pytest_cache
