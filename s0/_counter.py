@@ -163,7 +163,8 @@ class S0Counter:
             try:
                 channel = Channel.restore(data)
             except StateError as exc:
-                raise StateError(exc.message, field=f"channels.{name}.{exc.field}") from None
+                inner = f".{exc.field}" if exc.field else ""
+                raise StateError(exc.message, field=f"channels.{name}{inner}") from None
             if channel.name != name:
                 raise StateError(f"holds channel {channel.name!r}", field=f"channels.{name}.name")
             counter._channels[name] = channel

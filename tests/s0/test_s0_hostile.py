@@ -333,3 +333,11 @@ def test_cli_replay_exits_with_a_status(
 def test_s0_errors_are_one_family() -> None:
     for error in (ConfigError, EdgeError, ReplayInputError, StateError):
         assert issubclass(error, S0Error)
+
+
+def test_a_channel_entry_that_is_not_a_mapping_is_named_without_a_trailing_dot() -> None:
+    saved = copy.deepcopy(COUNTER_STATE)
+    saved["channels"]["gas"] = [1]
+    with pytest.raises(StateError) as caught:
+        S0Counter.restore(saved)
+    assert caught.value.field == "channels.gas"
