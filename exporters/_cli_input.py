@@ -129,7 +129,8 @@ def stdin_readings(args: argparse.Namespace, command: str) -> Iterator[Reading]:
         message = error_document_message(value)
         if message is not None:
             upstream = value.get("line")
-            source = f" (input line {upstream} of the decoder)" if isinstance(upstream, int) else ""
+            known = type(upstream) is int and 0 < upstream < 10**15
+            source = f" (input line {upstream} of the decoder)" if known else ""
             if args.strict:
                 raise DocumentError(f"an error object{source}: {message}", field="error", line=line)
             print(

@@ -176,6 +176,7 @@ def _non_negative(record: Mapping[str, Any], key: str, where: str) -> int:
     return value
 
 
+_MAX_ERROR_TEXT = 500
 _NAIVE_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2}))?\Z")
 
 
@@ -249,7 +250,12 @@ def error_document_message(value: Any) -> str | None:
         and "records" not in value
         and "meter_id" not in value
     ):
-        return str(value["error"])
+        message = value["error"]
+        if not isinstance(message, str):
+            return shown(message)
+        # The message is echoed on stderr: keep one line of sane length.
+        message = " ".join(message.split())
+        return message if len(message) <= _MAX_ERROR_TEXT else message[:_MAX_ERROR_TEXT] + "..."
     return None
 
 

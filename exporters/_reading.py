@@ -352,10 +352,12 @@ class Reading:
             raise ReadingError(f"a reading must be a JSON object, got {type(data).__name__}")
         unknown = set(data) - _DICT_KEYS
         if unknown:
+            first = sorted(k if isinstance(k, str) else shown(k) for k in unknown)[0]
+            names = sorted(map(shown, unknown))
             raise ReadingError(
-                f"unknown key(s) {', '.join(sorted(map(str, unknown)))}; "
+                f"unknown key(s) {', '.join(names[:5])}{', ...' if len(names) > 5 else ''}; "
                 f"known keys: {', '.join(sorted(_DICT_KEYS))}",
-                field=str(sorted(map(str, unknown))[0]),
+                field=first if first.isprintable() and len(first) <= 60 else shown(first),
             )
         for key in ("meter_id", "quantity", "value", "unit", "timestamp"):
             if key not in data:

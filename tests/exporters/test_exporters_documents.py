@@ -436,3 +436,14 @@ def test_the_timestamp_argument_may_be_a_function_called_only_when_needed() -> N
     stamped = doc(timestamp="2026-01-01T00:00:00Z")
     readings_from_document(stamped, timestamp=now)
     assert calls == [1]
+
+
+def test_an_error_object_whose_error_is_not_text_is_still_a_document_error() -> None:
+    # Found by fuzzing: str() of the error value (an int of 4301+ digits) raised ValueError.
+    with pytest.raises(DocumentError, match="an error object") as caught:
+        readings_from_json({"error": 10**4301}, timestamp=T0)
+    assert "bits" in caught.value.message
+    long_text = {"error": "x\n" * 10_000}
+    with pytest.raises(DocumentError) as caught:
+        readings_from_json(long_text, timestamp=T0)
+    assert len(caught.value.message) < 700 and "\n" not in caught.value.message

@@ -48,7 +48,9 @@ from .strategies_formats import (
 )
 
 T0 = datetime(2026, 11, 24, 8, 0, tzinfo=timezone.utc)
-FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# The example count comes from the loaded profile (default 100; the fuzz profile of
+# tests/conftest.py runs FUZZ_EXAMPLES), so a long campaign runs these same tests.
+FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 GOOD_DOCUMENT = (
     '{"header": {"id": "12345678", "manufacturer": "KAM", "status": 4}, "records": ['
@@ -390,7 +392,7 @@ def run_cli(argv: list[str], stdin: bytes) -> tuple[int, str, str]:
     saved = sys.stdin, sys.stdout, sys.stderr
     out_bytes, err_bytes = io.BytesIO(), io.BytesIO()
     out = io.TextIOWrapper(out_bytes, encoding="utf-8", newline="")
-    err = io.TextIOWrapper(err_bytes, encoding="utf-8")
+    err = io.TextIOWrapper(err_bytes, encoding="utf-8")  # strict: messages must be text
     sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
     sys.stdout, sys.stderr = out, err
     try:

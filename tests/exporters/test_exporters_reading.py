@@ -305,3 +305,11 @@ def test_an_index_of_thousands_of_digits_is_a_reading_error(name: str) -> None:
         with pytest.raises(ReadingError) as caught:
             make(**{name: number})
         assert caught.value.field == name
+
+
+def test_unknown_keys_are_quoted_so_the_message_is_text() -> None:
+    # Found by fuzzing: a key "\ud800x" went raw into the message; printing it failed.
+    with pytest.raises(ReadingError, match="unknown key") as caught:
+        Reading.from_dict({**make().to_dict(), "\ud800x": 1})
+    str(caught.value).encode("utf-8")
+    assert caught.value.field == "'\\ud800x'"
