@@ -54,7 +54,15 @@ from ._security import (
     macs_equal,
     mode5_iv,
 )
-from ._tpl import COMPACT_CIS, FORMAT_CIS, HEADER_KINDS, NO_APL_CIS, TransportLayer, parse_tpl
+from ._tpl import (
+    COMPACT_CIS,
+    FORMAT_CIS,
+    HEADER_KINDS,
+    MODE_NAMES,
+    NO_APL_CIS,
+    TransportLayer,
+    parse_tpl,
+)
 
 __all__ = ["CompactInfo", "Decoder", "Security", "Telegram", "decode", "split_headers"]
 
@@ -450,11 +458,12 @@ class _Run:
             body = self._mode5(tpl, pos, start, blocks)
         elif mode == 7:
             body, mac_ok = self._mode7(tpl, pos, start, blocks)
+        elif mode in MODE_NAMES:
+            raise UnsupportedError(f"not supported yet: mode {mode} ({MODE_NAMES[mode]})",
+                                   field="TPL.CW", offset=self.base + start - 2,
+                                   data=_config_bytes(tpl))
         elif mode != 0:
-            raise UnsupportedError(f"not supported yet: mode {mode}", field="TPL.CW",
-                                   offset=self.base + start - 2,
-                                   data=(tpl.config.raw if tpl.config else 0).to_bytes(2,
-                                                                                       "little"))
+            self._reserved_mode(tpl, pos, start, mode, body)
         elif (not self.checked and not self.already_decrypted and body.strip(b"\x2f")
               and (self.key is not None or len(self.decoder.keys))):
             self._refuse_unprotected(tpl, pos, start)
@@ -489,6 +498,36 @@ class _Run:
             cache.learn(records, link.raw_address)
         return _full_telegram(link, ci, security, self.ell, self.afl, tpl, header, records,
                               compact, body)
+
+    def _reserved_mode(self, tpl: TransportLayer, pos: int, start: int, mode: int,
+                       body: bytes) -> None:
+        """A reserved or manufacturer-specific mode: its payload is taken in clear or refused.
+
+        With no key known, the payload decodes only when it is valid records in clear
+        (it starts with 2F2F, or its records decode to the end), marked unverified. With
+        a key known, it is refused: a clear payload then looks like a forgery, and how
+        the meter encrypted it is not known here.
+        """
+        offset = self.base + start - 2
+        clear = body.startswith(_CLEAR) or _clean_records(body)
+        key, key_for = self._find_key(self._candidates(tpl, pos))
+        if key is not None and not self.already_decrypted:
+            if clear:
+                raise self._plaintext_refused(
+                    f"the payload under reserved security mode {mode}", "TPL.CW", offset,
+                    key_for)
+            raise UnsupportedError(
+                f"not supported yet: mode {mode} (reserved or manufacturer-specific) with a "
+                f"key known for {key_for or 'the meter'}: how this mode encrypts is not "
+                "known here, and its payload is not records in clear",
+                field="TPL.CW", offset=offset, data=_config_bytes(tpl))
+        if not clear:
+            raise UnsupportedError(
+                f"not supported yet: mode {mode} (reserved or manufacturer-specific): its "
+                "payload is not valid records in clear (no 2F2F, and the records do not "
+                "decode to the end), so it is taken as encrypted in a way not known here",
+                field="TPL.CW", offset=offset, data=_config_bytes(tpl))
+        self._taken_as_input()
 
     def _learn_format(self, body: bytes, base: int) -> CompactInfo:
         if len(body) < 3:
@@ -663,6 +702,21 @@ class _Run:
                 version=self.link.version, medium=self.link.device_type,
                 access_number=self.ell.access_number if self.ell is not None else None)
         return Telegram(link=self.link, ci=ci, ell=self.ell, afl=self.afl, **fields)
+
+
+def _config_bytes(tpl: TransportLayer) -> bytes:
+    return (tpl.config.raw if tpl.config else 0).to_bytes(2, "little")
+
+
+def _clean_records(body: bytes) -> bool:
+    """True when ``body`` holds at least one record and decodes to its end without error."""
+    if not body.strip(b"\x2f"):
+        return False
+    try:
+        mbus.records.scan_records(body)
+    except mbus.MBusError:
+        return False
+    return True
 
 
 _SECURITY_CACHE: dict[tuple[Any, ...], Security] = {}

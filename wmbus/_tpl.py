@@ -23,7 +23,9 @@ __all__ = [
     "COMPACT_CIS",
     "FORMAT_CIS",
     "HEADER_KINDS",
+    "MODE_NAMES",
     "NO_APL_CIS",
+    "RESERVED_MODES",
     "ConfigWord",
     "TransportLayer",
     "parse_tpl",
@@ -45,7 +47,20 @@ NO_APL_CIS = frozenset((0x8A, 0x8B))
 # modes that have one are not supported yet, and are refused before it matters).
 _EXTENDED_MODES = frozenset((7,))
 
-_MODE_NAMES = {0: "none", 5: "aes_cbc_iv", 7: "aes_cbc_zero_iv_kdf"}
+# Security modes by EN 13757-7:2018 Table 19 that are defined but not decoded here: their
+# telegrams are refused by name. The other modes (1, 4, 6, 14, 15: manufacturer-specific,
+# "specific usage" or reserved; 16-31 reserved) are RESERVED_MODES.
+MODE_NAMES: dict[int, str] = {
+    2: "DES-CBC with a zero IV",
+    3: "DES-CBC with an IV",
+    8: "AES-128-CTR with CMAC",
+    9: "AES-128-GCM",
+    10: "AES-128-CCM",
+    11: "reserved",
+    12: "reserved",
+    13: "TLS",
+}
+RESERVED_MODES = frozenset(range(32)) - {0, 5, 7} - set(MODE_NAMES)
 
 
 class _Identity(Protocol):

@@ -40,8 +40,8 @@ EXCLUDED: dict[str, tuple[type[Exception], str]] = {
                      "signature 0x0905): its flow (023B) was edited to 0x0023 but its "
                      "full-frame CRC 0x8054 is still that of the frame with flow 0 (the "
                      "original, in wmbusmeters issue #701, has 0 and the same CRC)"),
-    "18c2f99281a5": (wmbus.UnsupportedError, "TPL security mode 16 (rfmtx1): not supported "
-                     "yet"),
+    "18c2f99281a5": (wmbus.UnsupportedError, "TPL security mode 16 (reserved; rfmtx1, "
+                     "manufacturer scrambling): its payload is not valid records in clear"),
     "6938cbe60fa2": (wmbus.UnsupportedError, "CI 0x81 (network layer) before the TPL: not "
                      "supported yet"),
     "a23401191649": (wmbus.CRCError, "simulated compact frame (MyTapWater): its flow "
