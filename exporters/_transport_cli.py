@@ -28,12 +28,11 @@ import os
 import re
 import ssl
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from ._cli_input import add_reading_options, stdin_readings
 from ._errors import ExportError
-from ._reading import parse_timestamp
 from ._spool import Spool, Transport
 
 __all__ = ["default_spool_directory", "default_spool_root", "parse_host_port", "register"]
@@ -81,15 +80,6 @@ def parse_host_port(text: str, default_port: int | None = None) -> tuple[str, in
     if not 0 < port < 65536:
         raise argparse.ArgumentTypeError(f"port out of range in {text!r}")
     return host, port
-
-
-def _timestamp_arg(text: str) -> datetime:
-    if text == "now":
-        return datetime.now(timezone.utc).replace(microsecond=0)
-    try:
-        return parse_timestamp(text)
-    except ExportError as exc:
-        raise argparse.ArgumentTypeError(exc.message) from None
 
 
 def _secret(variable: str | None, what: str) -> str | None:
@@ -379,7 +369,6 @@ def _add_upload(subparsers: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _run_mqtt(args: argparse.Namespace) -> int:
-    from ._documents import read_json_readings
     from ._mqtt import MqttPublisher
 
     _quiet_library_logs()
@@ -407,7 +396,7 @@ def _run_mqtt(args: argparse.Namespace) -> int:
         ha_discovery=args.ha_discovery,
         discovery_prefix=args.discovery_prefix,
     )
-    readings = read_json_readings(sys.stdin, timestamp=args.timestamp, strict=args.strict)
+    readings = stdin_readings(args, "mqtt")
     total = 0
     batch = []
     with publisher:
@@ -470,10 +459,7 @@ def _add_mqtt(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
                         help="private key of --certfile, if not in the same file")
     parser.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                         help="how long to wait for acknowledgements (default 30)")
-    parser.add_argument("--timestamp", type=_timestamp_arg, metavar="TIME",
-                        help="timestamp for documents without one: ISO 8601 or 'now'")
-    parser.add_argument("--strict", action="store_true",
-                        help="fail on records without quantity or scalar value")
+    add_reading_options(parser)
     parser.set_defaults(func=_run_mqtt)
 
 

@@ -41,6 +41,10 @@ DOCUMENT_LINE = json.dumps({
     ],
     "timestamp": "2026-11-24T08:15:00Z",
 })
+# A wired long frame (EN 13757-3 variable data, KAM 12345678: energy and volume records).
+WIRED_FRAME_HEX = (
+    "681b1b680801727856341 22d2c080405000000 0406e7910000 04142cdb0000 9a16".replace(" ", "")
+)
 
 
 @pytest.fixture
@@ -338,3 +342,28 @@ def test_mqtt_bad_broker_argument_is_a_usage_error(capsys: pytest.CaptureFixture
     with pytest.raises(SystemExit) as info:
         main(["mqtt", "--broker", "host:notaport"])
     assert info.value.code == 2
+
+
+def test_mqtt_reads_stdin_by_the_same_rule_as_csv(mosquitto: Mosquitto) -> None:
+    # What `mbus decode --json` prints: an error object for a bad line, then a wired
+    # document without a time of its own.
+    decoded = subprocess.run(
+        [sys.executable, "-m", "mbus", "decode", "--json"],
+        input="68 00\n" + WIRED_FRAME_HEX + "\n", capture_output=True, text=True, timeout=60,
+    )
+    assert decoded.returncode == 1, decoded.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "exporters", "mqtt", "--broker", f"127.0.0.1:{mosquitto.port}",
+         "--timeout", "15"],
+        input=decoded.stdout, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "skipped an error object (input line 1 of the decoder)" in result.stderr
+    assert "get the time they are read" in result.stderr
+    late = Subscriber(mosquitto.port, ["meters/#"])
+    try:
+        got = {t: json.loads(p) for t, p, _ in late.wait_for(2)}
+    finally:
+        late.close()
+    assert got["meters/12345678/volume"]["value"] == "561.08"
+    assert got["meters/12345678/volume"]["unit"] == "m3"
