@@ -30,6 +30,7 @@ from ._afl import AuthenticationLayer, parse_afl
 from ._compact import SignatureCache, expand_compact, split_headers
 from ._crc import crc16_en13757
 from ._ell import ELL_LENGTHS, ExtendedLinkLayer, parse_ell
+from ._diehl import OMS_DEFAULT_KEY, is_diehl
 from ._errors import (
     AuthenticationError,
     CRCError,
@@ -90,6 +91,9 @@ class Security:
     meter's key (decrypted to ``2F2F``, MAC matched, ELL payload CRC matched)
     and no application data arrived unprotected beside it; a telegram sent
     without security, or decrypted by the input, is never verified.
+    ``key_source`` is ``"default"`` when no key was given for a Diehl meter and
+    its manufacturer's publicly known default key decrypted it (then
+    ``key_for`` is None and ``verified`` False: everyone knows that key).
     """
 
     mode: int = 0
@@ -99,6 +103,7 @@ class Security:
     mac_ok: bool | None = None
     key_for: str | None = None
     verified: bool = False
+    key_source: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (never the key itself)."""
@@ -109,6 +114,8 @@ class Security:
             out["ell_encryption"] = self.ell_encryption
         if self.key_for is not None:
             out["key_for"] = self.key_for
+        if self.key_source is not None:
+            out["key_source"] = self.key_source
         return out
 
 
@@ -285,8 +292,8 @@ class _Run:
     """The state of one decode: the layers found so far."""
 
     __slots__ = ("afl", "already_decrypted", "apl", "base", "checked", "decoder",
-                 "decrypted_by", "ell", "ell_encryption", "key", "key_for", "link",
-                 "unchecked")
+                 "decrypted_by", "ell", "ell_encryption", "key", "key_for", "key_source",
+                 "link",                 "unchecked")
 
     def __init__(self, decoder: Decoder, link: LinkLayer, apl: bytes, key: bytes | None):
         self.decoder = decoder
@@ -299,6 +306,7 @@ class _Run:
         self.ell_encryption: str | None = None
         self.decrypted_by: str | None = None
         self.key_for: str | None = None
+        self.key_source: str | None = None
         self.already_decrypted = decoder.already_decrypted
         self.checked = False  # a protected part was checked with the key
         self.unchecked = False  # a part that says it is protected was taken as it came
@@ -468,7 +476,8 @@ class _Run:
               and (self.key is not None or len(self.decoder.keys))):
             self._refuse_unprotected(tpl, pos, start)
         security = _security(mode, blocks if mode else 0, self.ell_encryption,
-                             self.decrypted_by, mac_ok, self.key_for, self._verified())
+                             self.decrypted_by, mac_ok, self.key_for, self._verified(),
+                             self.key_source)
         base = self.base + start
         cache = self.decoder.signatures
         compact: CompactInfo | None = None
@@ -580,16 +589,19 @@ class _Run:
                     "blocks)", "TPL.CW", self.base + start - 2, key_for)
             self.unchecked = self.unchecked or bool(clear.strip(b"\x2f"))
             return clear
+        address, _, manufacturer = self._tpl_identity(tpl, pos)
+        access = self.apl[pos + 9] if tpl.kind == "long" else self.apl[pos + 1]
         if key is None:
             if secret.startswith(_CLEAR):
                 self._taken_as_input()
                 return secret + clear
-            raise KeyMissingError(
-                f"mode 5 payload ({blocks} encrypted blocks) of {self._described(candidates)} "
-                "does not start with 2F2F, so it is still encrypted, and no key was given or "
-                "found in the key store", field="TPL", offset=self.base + start)
-        address, _, _ = self._tpl_identity(tpl, pos)
-        access = self.apl[pos + 9] if tpl.kind == "long" else self.apl[pos + 1]
+            if not is_diehl(manufacturer):
+                raise KeyMissingError(
+                    f"mode 5 payload ({blocks} encrypted blocks) of "
+                    f"{self._described(candidates)} does not start with 2F2F, so it is still "
+                    "encrypted, and no key was given or found in the key store",
+                    field="TPL", offset=self.base + start)
+            return self._diehl_default(secret, clear, address, access, candidates, start)
         plain = aes_cbc_decrypt(key, mode5_iv(address[0:2], address[2:8], access), secret)
         if plain.startswith(_CLEAR):
             self.decrypted_by = "key"
@@ -612,6 +624,23 @@ class _Run:
             f"start with 2F2F: wrong key? (mode 5, IV from the {source} address "
             f"{address.hex()} and access number {access})",
             field="TPL", offset=self.base + start, data=plain[:2])
+
+    def _diehl_default(self, secret: bytes, clear: bytes, address: bytes, access: int,
+                       candidates: list[tuple[str | None, str | None]], start: int) -> bytes:
+        """Mode 5 of a Diehl meter with no key given: its manufacturer's default key."""
+        plain = aes_cbc_decrypt(OMS_DEFAULT_KEY, mode5_iv(address[0:2], address[2:8], access),
+                                secret)
+        if not plain.startswith(_CLEAR):
+            raise DecryptionError(
+                f"mode 5 payload of {self._described(candidates)} is encrypted and no key was "
+                "given or found in the key store; tried the Diehl OMS default key, but the "
+                "plaintext does not start with 2F2F: the meter has its own key (give it with "
+                f"--key or a key file; IV from the address {address.hex()} and access number "
+                f"{access})", field="TPL", offset=self.base + start, data=plain[:2])
+        self.decrypted_by = "key"
+        self.key_source = "default"
+        self.unchecked = True  # a key everyone knows authenticates nothing
+        return plain + clear
 
     def _mode7(self, tpl: TransportLayer, pos: int, start: int,
                blocks: int) -> tuple[bytes, bool | None]:
@@ -728,10 +757,11 @@ def _security(*fields: Any) -> Security:
     if found is None:
         if len(_SECURITY_CACHE) > 4096:
             _SECURITY_CACHE.clear()
-        mode, blocks, ell_encryption, decrypted_by, mac_ok, key_for, verified = fields
+        mode, blocks, ell_encryption, decrypted_by, mac_ok, key_for, verified, source = fields
         found = _SECURITY_CACHE[fields] = Security(
             mode=mode, encrypted_blocks=blocks, ell_encryption=ell_encryption,
-            decrypted_by=decrypted_by, mac_ok=mac_ok, key_for=key_for, verified=verified)
+            decrypted_by=decrypted_by, mac_ok=mac_ok, key_for=key_for, verified=verified,
+            key_source=source)
     return found
 
 

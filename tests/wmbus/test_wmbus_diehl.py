@@ -1,0 +1,46 @@
+"""Diehl meters: the OMS default key (mode 5) when the user gave none."""
+
+from __future__ import annotations
+
+import pytest
+
+import wmbus
+
+# A Diehl (DME) Sharky heat meter, mode 5, 5 encrypted blocks, frame A (CRCs included), as
+# published with a description of Diehl's frame kinds (encrypted with the Diehl default key).
+SHARKY_A = bytes.fromhex(
+    "5E44A5111828058141046DF17A4900500521BA8F123FDE8B924B3EFB3B7BD143159D913EB08FA29EE203"
+    "0F73B672E1EC8F4253B98A443DF7051AF17F3AF98E3FEF86677BF5FB674534CCE08BC9BD73137EE51347"
+    "9F405F915848755F7CD08FDAF4153994C741E1CD7824616432")
+_APL = wmbus.parse_link(SHARKY_A)[1]
+SHARKY = bytes((10 + len(_APL) - 1,)) + SHARKY_A[1:10] + _APL  # the CRCs removed
+DEFAULT = bytes.fromhex("51728910E66D83F851728910E66D83F8")
+
+
+def test_default_key_decrypts_and_is_marked() -> None:
+    assert wmbus.decode(SHARKY_A).to_dict()["records"] == wmbus.decode(SHARKY).to_dict()["records"]
+    telegram = wmbus.decode(SHARKY)
+    assert telegram.manufacturer == "DME" and telegram.id == "81052818"
+    security = telegram.to_dict()["security"]
+    assert security["key_source"] == "default" and security["decrypted_by"] == "key"
+    assert security["verified"] is False and "key_for" not in security
+    assert telegram.records[1].value == wmbus.decode(SHARKY, key=DEFAULT).records[1].value
+    assert telegram.record_error is None and telegram.records[1].unit == "m3"
+
+
+def test_given_key_is_not_marked_default() -> None:
+    security = wmbus.decode(SHARKY, key=DEFAULT).to_dict()["security"]
+    assert "key_source" not in security and security["key_for"] == "81052818"
+    assert security["verified"] is True
+
+
+def test_wrong_default_key_is_an_error_never_garbage() -> None:
+    frame = bytearray(SHARKY)
+    frame[17] ^= 0x01  # a ciphertext byte of the first block
+    with pytest.raises(wmbus.DecryptionError, match="tried the Diehl OMS default key"):
+        wmbus.decode(bytes(frame))
+    # A meter of another manufacturer gets no default key.
+    other = bytearray(SHARKY)
+    other[2:4] = bytes.fromhex("2D2C")  # KAM
+    with pytest.raises(wmbus.KeyMissingError, match="no key was given"):
+        wmbus.decode(bytes(other))
