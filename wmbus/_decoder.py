@@ -29,8 +29,8 @@ import mbus.records
 from ._afl import AuthenticationLayer, parse_afl
 from ._compact import SignatureCache, expand_compact, split_headers
 from ._crc import crc16_en13757
+from ._diehl import LFSR_DEFAULT_KEYS, OMS_DEFAULT_KEY, PRIOS_CHECK, is_diehl, lfsr_descramble
 from ._ell import ELL_LENGTHS, ExtendedLinkLayer, parse_ell
-from ._diehl import OMS_DEFAULT_KEY, is_diehl
 from ._errors import (
     AuthenticationError,
     CRCError,
@@ -73,6 +73,7 @@ _CLEAR = b"\x2f\x2f"
 _MIN_MAC = 8  # bytes: the AES-CMAC truncation OMS mode 7 uses; shorter ones are refused
 _CC_IV_MASK = 0xFF & ~0x12  # CC bits H (0x10) and R (0x02) are zero in the ELL IV
 _MANUFACTURER_CIS = frozenset(range(0xA0, 0xB8))
+_PRIOS_CIS = frozenset(range(0xA0, 0xA8))  # Diehl IZAR PRIOS
 # Wired-only application layers that mbus decodes itself (errors, alarms, fixed data, ...).
 _WIRED_ONLY = frozenset((0x70, 0x71, 0x73, 0x76, 0x77, 0x50, 0x51, 0x52,
                          *range(0xB8, 0xC0)))
@@ -94,6 +95,8 @@ class Security:
     ``key_source`` is ``"default"`` when no key was given for a Diehl meter and
     its manufacturer's publicly known default key decrypted it (then
     ``key_for`` is None and ``verified`` False: everyone knows that key).
+    ``scrambling`` names a manufacturer's scrambling that was undone
+    (``"diehl_prios"``: Diehl's LFSR, checked by one byte, never verified).
     """
 
     mode: int = 0
@@ -104,6 +107,7 @@ class Security:
     key_for: str | None = None
     verified: bool = False
     key_source: str | None = None
+    scrambling: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (never the key itself)."""
@@ -116,6 +120,8 @@ class Security:
             out["key_for"] = self.key_for
         if self.key_source is not None:
             out["key_source"] = self.key_source
+        if self.scrambling is not None:
+            out["scrambling"] = self.scrambling
         return out
 
 
@@ -379,6 +385,9 @@ class _Run:
         ci = apl[pos]
         if ci in HEADER_KINDS and not (self.link.format == "wired" and ci == 0x73):
             return self._read_tpl(pos)
+        if ci in _PRIOS_CIS and is_diehl(self.link.manufacturer) and \
+                self.link.format != "wired":
+            return self._prios(ci, pos)
         if ci in _MANUFACTURER_CIS:
             return self._telegram(ci=ci, payload=apl[pos + 1:])
         if self.link.format == "wired" and ci in _WIRED_ONLY:
@@ -390,6 +399,37 @@ class _Run:
         name = mbus.records.CI_NAMES.get(ci, "unknown")
         raise UnsupportedError(f"not supported yet: CI 0x{ci:02x} ({name})", field="CI",
                                offset=self.base + pos, data=bytes((ci,)))
+
+    def _prios(self, ci: int, pos: int) -> Telegram:
+        """Diehl IZAR PRIOS (CI 0xA0-0xA7): LFSR-scrambled after CI and 4 clear bytes.
+
+        Descrambled with the meter's key (its first 8 bytes) when one is known, else
+        with each of Diehl's two well-known keys; the first descrambled byte must be
+        0x4B. The result is kept as ``payload`` (a manufacturer layout, no records).
+        """
+        apl = self.apl
+        if len(apl) - pos < 6:
+            raise DecodeError("IZAR PRIOS frame needs 4 bytes after its CI and scrambled data",
+                              field="PRIOS", offset=self.base + pos, data=apl[pos:])
+        header = self.link.raw_address + apl[pos:pos + 5]
+        candidates = [(self.link.manufacturer, self.link.id)]
+        key, key_for = self._find_key(candidates)
+        keys = [key] if key is not None else list(LFSR_DEFAULT_KEYS)
+        for candidate in keys:
+            plain = lfsr_descramble(candidate, header, apl[pos + 5:])
+            if plain[0] == PRIOS_CHECK:
+                security = Security(decrypted_by="key", key_for=key_for,
+                                    key_source=None if key is not None else "default",
+                                    scrambling="diehl_prios")
+                return self._telegram(ci=ci, payload=apl[pos + 1:pos + 5] + plain,
+                                      security=security)
+        tried = (f"the key for {key_for or 'the meter'}" if key is not None else
+                 "Diehl's default keys " + " and ".join(k.hex() for k in LFSR_DEFAULT_KEYS))
+        raise DecryptionError(
+            f"IZAR PRIOS payload of {self._described(candidates)}: descrambled with {tried}, "
+            f"but the check byte is not 0x{PRIOS_CHECK:02x}: the meter uses another key "
+            "(give it with --key or a key file)", field="PRIOS", offset=self.base + pos + 5,
+            data=apl[pos + 5:pos + 6])
 
     def _read_ell(self) -> int:
         ell, pos = parse_ell(self.apl, 0, self.base)

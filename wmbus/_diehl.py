@@ -9,7 +9,15 @@ with it is never ``verified``.
 
 from __future__ import annotations
 
-__all__ = ["DIEHL_MANUFACTURERS", "OMS_DEFAULT_KEY", "is_diehl"]
+__all__ = [
+    "DIEHL_MANUFACTURERS",
+    "LFSR_DEFAULT_KEYS",
+    "OMS_DEFAULT_KEY",
+    "PRIOS_CHECK",
+    "is_diehl",
+    "lfsr_descramble",
+    "lfsr_seed",
+]
 
 # Manufacturer codes of Diehl Metering and its brands (Hydrometer, Sappel, ...).
 DIEHL_MANUFACTURERS = frozenset(("DME", "EWT", "HYD", "SAP", "SPL"))
@@ -21,3 +29,33 @@ OMS_DEFAULT_KEY = bytes.fromhex("51728910E66D83F851728910E66D83F8")
 def is_diehl(manufacturer: str | None) -> bool:
     """True for the manufacturer codes of Diehl Metering."""
     return manufacturer in DIEHL_MANUFACTURERS
+
+
+# The two well-known 8-byte keys of Diehl's LFSR scrambling (IZAR PRIOS, "real data").
+LFSR_DEFAULT_KEYS = (bytes.fromhex("39BC8A10E66D83F8"), bytes.fromhex("51728910E66D83F8"))
+PRIOS_CHECK = 0x4B  # the first descrambled byte of a PRIOS payload
+
+
+def lfsr_seed(key: bytes) -> int:
+    """The 32-bit LFSR key of a Diehl key: its first two big-endian words XORed."""
+    return int.from_bytes(key[0:4], "big") ^ int.from_bytes(key[4:8], "big")
+
+
+def lfsr_descramble(key: bytes, header: bytes, data: bytes) -> bytes:
+    """Descramble ``data`` with the Diehl LFSR.
+
+    ``header`` is the 13 bytes before the scrambled part as they were received:
+    M(2) A(6) CI and the next 4 bytes (the seed mixes in M|A[0:2], A[2:6] and
+    CI|3 bytes). The register shifts left 8 times per byte, feeding back bits 1,
+    2, 11 and 31; its low byte is XORed onto the data byte. Scrambling and
+    descrambling are the same operation.
+    """
+    state = (lfsr_seed(key) ^ int.from_bytes(header[0:4], "big")
+             ^ int.from_bytes(header[4:8], "big") ^ int.from_bytes(header[8:12], "big"))
+    out = bytearray(len(data))
+    for index, byte in enumerate(data):
+        for _ in range(8):
+            bit = ((state >> 1) ^ (state >> 2) ^ (state >> 11) ^ (state >> 31)) & 1
+            state = ((state << 1) | bit) & 0xFFFFFFFF
+        out[index] = byte ^ (state & 0xFF)
+    return bytes(out)

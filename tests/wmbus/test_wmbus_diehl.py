@@ -1,6 +1,10 @@
-"""Diehl meters: the OMS default key (mode 5) when the user gave none."""
+"""Diehl meters: the OMS default key (mode 5) and IZAR PRIOS descrambling."""
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,3 +48,54 @@ def test_wrong_default_key_is_an_error_never_garbage() -> None:
     other[2:4] = bytes.fromhex("2D2C")  # KAM
     with pytest.raises(wmbus.KeyMissingError, match="no key was given"):
         wmbus.decode(bytes(other))
+
+
+CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "wmbus" / "dev.jsonl"
+
+
+def _corpus_telegram(name: str) -> tuple[bytes, dict[str, Any]]:
+    if not CORPUS.exists():
+        pytest.skip(f"conformance corpus not found at {CORPUS} (../shared/corpus is absent)")
+    with CORPUS.open(encoding="utf-8") as handle:
+        for text in handle:
+            line = json.loads(text)
+            if line.get("name") == name:
+                return bytes.fromhex(line["telegram"]), line["expected"]
+    raise AssertionError(f"no line named {name!r} in {CORPUS}")
+
+
+@pytest.mark.parametrize("name", ["IzarWater", "IzarWater2", "IzarWater7"])
+def test_prios_descrambled_with_the_default_keys(name: str) -> None:
+    frame, expected = _corpus_telegram(name)
+    telegram = wmbus.decode(frame)
+    security = telegram.to_dict()["security"]
+    assert security["scrambling"] == "diehl_prios" and security["key_source"] == "default"
+    assert security["verified"] is False
+    # After the 4 clear bytes: the check byte 0x4B, then the total volume in litres.
+    assert telegram.payload[4] == 0x4B
+    litres = int.from_bytes(telegram.payload[5:9], "little")
+    assert litres / 1000 == expected["total_m3"]
+
+
+def test_prios_with_a_wrong_key_says_what_was_tried() -> None:
+    frame, _ = _corpus_telegram("IzarWater")
+    with pytest.raises(wmbus.DecryptionError) as info:
+        wmbus.decode(frame, key=bytes(16))
+    assert "descrambled with the key for 21242472" in str(info.value)
+    assert "check byte is not 0x4b" in str(info.value)
+    broken = bytearray(frame)
+    broken[15] ^= 0x01  # the scrambled check byte
+    with pytest.raises(wmbus.DecryptionError) as info:
+        wmbus.decode(bytes(broken))
+    assert "Diehl's default keys 39bc8a10e66d83f8 and 51728910e66d83f8" in str(info.value)
+    assert info.value.offset == 15
+
+
+def test_prios_scrambling_round_trip() -> None:
+    from wmbus._diehl import LFSR_DEFAULT_KEYS, lfsr_descramble
+    header = bytes(range(13))
+    data = bytes(range(40, 80))
+    scrambled = lfsr_descramble(LFSR_DEFAULT_KEYS[0], header, data)
+    assert scrambled != data
+    assert lfsr_descramble(LFSR_DEFAULT_KEYS[0], header, scrambled) == data
+    assert lfsr_descramble(LFSR_DEFAULT_KEYS[1], header, scrambled) != data

@@ -88,6 +88,8 @@ def _variants() -> list[tuple[dict[str, Any], bytes, str, wmbus.SignatureCache]]
         except wmbus.WMBusError:
             continue  # the lines that do not decode at all (see the conformance test)
         security = telegram.security
+        if security.scrambling is not None:
+            continue  # Diehl PRIOS: manufacturer scrambling, no clear form of it exists
         variant: bytes | None = None
         if security.decrypted_by == "input":
             variant = frame
