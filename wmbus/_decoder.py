@@ -74,6 +74,8 @@ _MIN_MAC = 8  # bytes: the AES-CMAC truncation OMS mode 7 uses; shorter ones are
 _CC_IV_MASK = 0xFF & ~0x12  # CC bits H (0x10) and R (0x02) are zero in the ELL IV
 _MANUFACTURER_CIS = frozenset(range(0xA0, 0xB8))
 _PRIOS_CIS = frozenset(range(0xA0, 0xA8))  # Diehl IZAR PRIOS
+# Diehl "real data" (CI 0x7A): this configuration-word bit set, its high byte is a checksum.
+_REAL_DATA_FLAG = 0x1000
 # Wired-only application layers that mbus decodes itself (errors, alarms, fixed data, ...).
 _WIRED_ONLY = frozenset((0x70, 0x71, 0x73, 0x76, 0x77, 0x50, 0x51, 0x52,
                          *range(0xB8, 0xC0)))
@@ -299,7 +301,7 @@ class _Run:
 
     __slots__ = ("afl", "already_decrypted", "apl", "base", "checked", "decoder",
                  "decrypted_by", "ell", "ell_encryption", "key", "key_for", "key_source",
-                 "link",                 "unchecked")
+                 "link", "scrambling",                 "unchecked")
 
     def __init__(self, decoder: Decoder, link: LinkLayer, apl: bytes, key: bytes | None):
         self.decoder = decoder
@@ -313,6 +315,7 @@ class _Run:
         self.decrypted_by: str | None = None
         self.key_for: str | None = None
         self.key_source: str | None = None
+        self.scrambling: str | None = None
         self.already_decrypted = decoder.already_decrypted
         self.checked = False  # a protected part was checked with the key
         self.unchecked = False  # a part that says it is protected was taken as it came
@@ -431,6 +434,49 @@ class _Run:
             "(give it with --key or a key file)", field="PRIOS", offset=self.base + pos + 5,
             data=apl[pos + 5:pos + 6])
 
+    def _real_data(self, tpl: TransportLayer, pos: int, start: int, body: bytes) -> bytes:
+        """A Diehl "real data" frame: the configuration word's high byte is a checksum.
+
+        The sum of the payload bytes, masked with 0xEF, must equal the high byte masked
+        the same way, either in clear or after the Diehl LFSR with the meter's key (or,
+        with none known, each of Diehl's two well-known keys). A 7-bit sum passes one
+        wrong key in 128, so a candidate whose records also decode to the end is taken
+        first. Nothing here is verified.
+        """
+        assert tpl.config is not None
+        expected = (tpl.config.raw >> 8) & 0xEF
+        candidates = self._candidates(tpl, pos)
+        key, key_for = self._find_key(candidates)
+        keys = [key] if key is not None else list(LFSR_DEFAULT_KEYS)
+        header = self.link.raw_address + self.apl[start - 5:start]
+        tries: list[tuple[bytes | None, bytes]] = [(None, body)]
+        tries += [(k, lfsr_descramble(k, header, body)) for k in keys]
+        passing = [(k, plain) for k, plain in tries if sum(plain) & 0xEF == expected]
+        chosen = next(((k, plain) for k, plain in passing if _clean_records(plain)),
+                      passing[0] if passing else None)
+        if chosen is None:
+            tried = (f"the key for {key_for or 'the meter'}" if key is not None else
+                     "Diehl's default keys " + " and ".join(k.hex() for k in LFSR_DEFAULT_KEYS))
+            raise DecryptionError(
+                f"Diehl real-data frame of {self._described(candidates)}: the checksum "
+                f"0x{expected:02x} (configuration word high byte & 0xEF) matches neither the "
+                f"payload in clear nor the payload descrambled with {tried}: a corrupted "
+                "frame, or the meter uses another key", field="TPL.CW",
+                offset=self.base + start - 1, data=self.apl[start - 1:start])
+        used, plain = chosen
+        if used is None:
+            if key is not None and not self.already_decrypted:
+                raise self._plaintext_refused("the Diehl real-data payload", "TPL.CW",
+                                              self.base + start - 2, key_for)
+            self.unchecked = True
+            return plain
+        self.decrypted_by = "key"
+        self.key_for = key_for
+        self.key_source = None if key is not None else "default"
+        self.scrambling = "diehl_real_data"
+        self.unchecked = True  # a 7-bit sum authenticates nothing
+        return plain
+
     def _read_ell(self) -> int:
         ell, pos = parse_ell(self.apl, 0, self.base)
         self.ell = ell
@@ -500,7 +546,11 @@ class _Run:
         blocks = tpl.config.encrypted_blocks if tpl.config is not None else 0
         body = apl[start:]
         mac_ok: bool | None = None
-        if ci in NO_APL_CIS:
+        if (ci == 0x7A and tpl.config is not None and tpl.config.raw & _REAL_DATA_FLAG
+                and link.format != "wired" and is_diehl(link.manufacturer)):
+            body = self._real_data(tpl, pos, start, body)
+            mode = blocks = 0
+        elif ci in NO_APL_CIS:
             body = b""
         elif mode == 5:
             body = self._mode5(tpl, pos, start, blocks)
@@ -517,7 +567,7 @@ class _Run:
             self._refuse_unprotected(tpl, pos, start)
         security = _security(mode, blocks if mode else 0, self.ell_encryption,
                              self.decrypted_by, mac_ok, self.key_for, self._verified(),
-                             self.key_source)
+                             self.key_source, self.scrambling)
         base = self.base + start
         cache = self.decoder.signatures
         compact: CompactInfo | None = None
@@ -797,11 +847,12 @@ def _security(*fields: Any) -> Security:
     if found is None:
         if len(_SECURITY_CACHE) > 4096:
             _SECURITY_CACHE.clear()
-        mode, blocks, ell_encryption, decrypted_by, mac_ok, key_for, verified, source = fields
+        (mode, blocks, ell_encryption, decrypted_by, mac_ok, key_for, verified, source,
+         scrambling) = fields
         found = _SECURITY_CACHE[fields] = Security(
             mode=mode, encrypted_blocks=blocks, ell_encryption=ell_encryption,
             decrypted_by=decrypted_by, mac_ok=mac_ok, key_for=key_for, verified=verified,
-            key_source=source)
+            key_source=source, scrambling=scrambling)
     return found
 
 

@@ -99,3 +99,52 @@ def test_prios_scrambling_round_trip() -> None:
     assert scrambled != data
     assert lfsr_descramble(LFSR_DEFAULT_KEYS[0], header, scrambled) == data
     assert lfsr_descramble(LFSR_DEFAULT_KEYS[1], header, scrambled) != data
+
+
+# Diehl "real data" frames (CI 0x7A, configuration word bit 0x1000) posted in wmbusmeters
+# issues: a Hydrometer SHARKY 775 heat meter (#239) and a Hydrometer AQUARIUS water meter
+# received on 2020-06-15 (#127). The configuration word's high byte is a checksum.
+SHARKY775 = bytes.fromhex(
+    "534424232004256092687A370045752235854DEEEA5939FAD81C25FEEF5A23C38FB9168493C563F08DB1"
+    "0BAF87F660FBA91296BA2397E8F4220B86D3A192FB51E0BFCF24DCE72118E0C75A9E89F43BDFE370824B")
+AQUARIUS = bytes.fromhex("1E4424238B07337614637AD000107B07C652851A0553B020E2AE631865B454")
+
+
+def test_real_data_descrambled_with_a_default_key() -> None:
+    for frame in (SHARKY775, AQUARIUS):
+        telegram = wmbus.decode(frame)
+        security = telegram.to_dict()["security"]
+        assert security["scrambling"] == "diehl_real_data"
+        assert security["key_source"] == "default" and security["verified"] is False
+        assert security["mode"] == 0  # the high byte was a checksum, not a mode
+        assert telegram.record_error is None and len(telegram.records) >= 3
+    sharky = wmbus.decode(SHARKY775)
+    assert {r.quantity for r in sharky.records} >= {"energy", "volume"}
+    aquarius = wmbus.decode(AQUARIUS)
+    dates = [r.to_dict()["value"] for r in aquarius.records if r.quantity == "date"]
+    assert len(dates) == 1 and "2020-05-01" <= dates[0] <= "2020-06-15"
+
+
+def test_real_data_with_a_broken_checksum_is_an_error() -> None:
+    broken = bytearray(AQUARIUS)
+    broken[20] ^= 0x01
+    with pytest.raises(wmbus.DecryptionError) as info:
+        wmbus.decode(bytes(broken))
+    assert "matches neither the payload in clear nor the payload descrambled with Diehl's " \
+        "default keys 39bc8a10e66d83f8 and 51728910e66d83f8" in str(info.value)
+    with pytest.raises(wmbus.DecryptionError, match="descrambled with the key for 7633078B"):
+        wmbus.decode(AQUARIUS, key=bytes(16))
+
+
+def test_real_data_in_clear() -> None:
+    from wmbus._diehl import LFSR_DEFAULT_KEYS, lfsr_descramble
+    plain = lfsr_descramble(LFSR_DEFAULT_KEYS[1], AQUARIUS[2:10] + AQUARIUS[10:15],
+                            AQUARIUS[15:])
+    frame = bytearray(AQUARIUS[:15] + plain)
+    frame[14] = (sum(plain) & 0xEF) | 0x10  # the checksum of the clear payload
+    telegram = wmbus.decode(bytes(frame))
+    assert telegram.security.scrambling is None and telegram.security.verified is False
+    assert [r.value for r in telegram.records] == [r.value for r in
+                                                   wmbus.decode(AQUARIUS).records]
+    with pytest.raises(wmbus.UnexpectedPlaintextError):
+        wmbus.decode(bytes(frame), key=bytes(16))
