@@ -48,3 +48,12 @@ def wmbus_lines() -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def wmbus_line(name: str) -> dict[str, Any]:
+    """The wmbus/dev.jsonl line named ``name``; skips, with a message, when the corpus is absent."""
+    require(WMBUS)
+    for line in wmbus_lines():
+        if line.get("name") == name:
+            return line
+    raise AssertionError(f"no line named {name!r} in {WMBUS / 'dev.jsonl'}")

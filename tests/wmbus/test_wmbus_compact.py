@@ -10,6 +10,8 @@ import pytest
 import mbus
 import wmbus
 
+from ..mbus.corpus import wmbus_line
+
 # jmbus ShortTelegramTest: a Kamstrup full frame (ELL 0x8D, stored decrypted), then its
 # compact frame (CI 0x79) with format signature 0xD7C4 and full-frame CRC 0xB088.
 FULL = bytes.fromhex("40442D2C713785691C0C8D2066445050201E5E780406A60B000004FF074E11000004FF08"
@@ -109,18 +111,9 @@ def test_format_frame_teaches_a_signature() -> None:
 # (Multical 21, 0xc412, with wmbusmeters' values) and a flowIQ 2200 compact frame (0x0905)
 # a user posted in wmbusmeters issue #701 (its full frame there reads 3.871 m3, target date
 # 2022-11-01, max external temperature 27 C).
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "wmbus" / "dev.jsonl"
-
-
 def _corpus_telegram(name: str) -> tuple[bytes, dict[str, object]]:
-    if not CORPUS.exists():
-        pytest.skip(f"conformance corpus not found at {CORPUS} (../shared/corpus is absent)")
-    with CORPUS.open(encoding="utf-8") as handle:
-        for text in handle:
-            line = json.loads(text)
-            if line.get("name") == name:
-                return bytes.fromhex(line["telegram"]), line["expected"]
-    raise AssertionError(f"no line named {name!r} in {CORPUS}")
+    line = wmbus_line(name)
+    return bytes.fromhex(line["telegram"]), line["expected"]
 
 
 VOTTEN = bytes.fromhex("3244372C763081233C168D2057D2ED112072257905095480000800000000000000000890"

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 import wmbus
+
+from ..mbus.corpus import wmbus_line
 
 # A Diehl (DME) Sharky heat meter, mode 5, 5 encrypted blocks, frame A (CRCs included), as
 # published with a description of Diehl's frame kinds (encrypted with the Diehl default key).
@@ -50,18 +50,9 @@ def test_wrong_default_key_is_an_error_never_garbage() -> None:
         wmbus.decode(bytes(other))
 
 
-CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "wmbus" / "dev.jsonl"
-
-
 def _corpus_telegram(name: str) -> tuple[bytes, dict[str, Any]]:
-    if not CORPUS.exists():
-        pytest.skip(f"conformance corpus not found at {CORPUS} (../shared/corpus is absent)")
-    with CORPUS.open(encoding="utf-8") as handle:
-        for text in handle:
-            line = json.loads(text)
-            if line.get("name") == name:
-                return bytes.fromhex(line["telegram"]), line["expected"]
-    raise AssertionError(f"no line named {name!r} in {CORPUS}")
+    line = wmbus_line(name)
+    return bytes.fromhex(line["telegram"]), line["expected"]
 
 
 @pytest.mark.parametrize("name", ["IzarWater", "IzarWater2", "IzarWater7"])
