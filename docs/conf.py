@@ -18,4 +18,4 @@ autodoc_typehints = "description"
 nitpicky = False
 html_theme = "alabaster"
 exclude_patterns = ["_build"]
-doctest_global_setup = "from decimal import Decimal\nimport mbus"
+doctest_global_setup = "from decimal import Decimal\nimport mbus\nimport profiles"

@@ -1,0 +1,49 @@
+"""profiles: devices described as data (TOML), shared by meterkit's bus libraries.
+
+A profile file says what a device's values are called and how to read them:
+meter profiles name the records of M-Bus and wireless M-Bus meters, Modbus
+register maps and BACnet point lists describe those devices. This package holds
+what they share: reading TOML with errors that name file, table and key
+(:func:`load_toml`, :class:`TableReader`), exact unit conversion
+(:func:`convert`), a safe formula language (:func:`parse_expression`), the
+reading protocol (:class:`Reading`, :class:`PointReading`) and the shipped
+profile files (:func:`shipped_profiles`, :func:`find_profile`). The format is
+documented in the "Device profiles" guide.
+
+``profiles`` imports no other meterkit package; ``mbus``, ``wmbus``, ``modbus`` and
+``bacnet`` import it.
+
+>>> import profiles
+>>> profiles.convert(Decimal("6408"), "l", "m3")
+Decimal('6.408')
+>>> profiles.parse_expression("total_kwh * 1000").evaluate({"total_kwh": Decimal("1.5")})
+Decimal('1500.0')
+"""
+
+from ._errors import ExpressionError, ProfileError, UnitError
+from ._expressions import FUNCTIONS, Expression, parse_expression
+from ._reading import QUALITY_FLAGS, PointReading, Reading, ReadingValue
+from ._shipped import KINDS, find_profile, shipped_profiles
+from ._toml import TableReader, load_toml
+from ._units import UNITS, convert, dimension
+
+__all__ = [
+    "FUNCTIONS",
+    "KINDS",
+    "QUALITY_FLAGS",
+    "UNITS",
+    "Expression",
+    "ExpressionError",
+    "PointReading",
+    "ProfileError",
+    "Reading",
+    "ReadingValue",
+    "TableReader",
+    "UnitError",
+    "convert",
+    "dimension",
+    "find_profile",
+    "load_toml",
+    "parse_expression",
+    "shipped_profiles",
+]

@@ -1,0 +1,119 @@
+"""Exact unit conversion between meterkit's normalised unit spellings.
+
+Each unit belongs to one dimension and is a rational multiple of that
+dimension's base unit (temperatures also have an offset), so a conversion is a
+multiplication by an exact fraction: ``convert(Decimal("1234"), "Wh", "kWh")`` is
+``Decimal("1.234")``. Where the result has no finite decimal expansion (J to kWh
+is a division by 3.6 million) it is rounded to 28 significant digits, the
+:mod:`decimal` default; every other result is exact.
+"""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+from fractions import Fraction
+
+from ._errors import UnitError
+
+__all__ = ["UNITS", "convert", "dimension"]
+
+_HOUR = 3600
+
+
+def _table() -> dict[str, tuple[str, Fraction, Fraction]]:
+    """unit -> (dimension, factor to the base unit, offset added after the factor)."""
+    units: dict[str, tuple[str, Fraction, Fraction]] = {}
+
+    def add(dim: str, **factors: Fraction | int) -> None:
+        for name, factor in factors.items():
+            units[name.replace("_per_", "/")] = (dim, Fraction(factor), Fraction(0))
+
+    kilo, mega, giga = 1000, 10**6, 10**9
+    add("energy", Wh=1, kWh=kilo, MWh=mega, GWh=giga, J=Fraction(1, _HOUR),
+        kJ=Fraction(kilo, _HOUR), MJ=Fraction(mega, _HOUR), GJ=Fraction(giga, _HOUR))
+    add("power", W=1, kW=kilo, MW=mega, GW=giga, J_per_h=Fraction(1, _HOUR),
+        kJ_per_h=Fraction(kilo, _HOUR), MJ_per_h=Fraction(mega, _HOUR),
+        GJ_per_h=Fraction(giga, _HOUR))
+    add("volume", m3=1, l=Fraction(1, kilo), ml=Fraction(1, mega), hl=Fraction(1, 10))
+    add("flow", m3_per_h=1, l_per_h=Fraction(1, kilo), m3_per_s=_HOUR,
+        l_per_s=Fraction(_HOUR, kilo), m3_per_min=60, l_per_min=Fraction(60, kilo))
+    add("mass", kg=1, g=Fraction(1, kilo), t=kilo)
+    add("mass_flow", kg_per_h=1, t_per_h=kilo, kg_per_s=_HOUR)
+    add("time", s=1, min=60, h=_HOUR, d=24 * _HOUR)
+    add("calendar_time", month=1, year=12)
+    add("pressure", bar=1, mbar=Fraction(1, kilo), Pa=Fraction(1, 100000),
+        hPa=Fraction(1, kilo), kPa=Fraction(1, 100), MPa=10)
+    add("voltage", V=1, mV=Fraction(1, kilo), kV=kilo)
+    add("current", A=1, mA=Fraction(1, kilo), kA=kilo)
+    add("frequency", Hz=1, kHz=kilo)
+    add("reactive_power", var=1, kvar=kilo, Mvar=mega)
+    add("apparent_power", VA=1, kVA=kilo, MVA=mega)
+    add("reactive_energy", varh=1, kvarh=kilo, Mvarh=mega)
+    add("apparent_energy", VAh=1, kVAh=kilo, MVAh=mega)
+    add("ratio", **{"%": 1})
+    # Absolute temperatures: kelvin is the base; degC = K - 273.15, degF = degC * 9/5 + 32.
+    units["K"] = ("temperature", Fraction(1), Fraction(0))
+    units["degC"] = ("temperature", Fraction(1), Fraction(27315, 100))
+    units["degF"] = ("temperature", Fraction(5, 9), Fraction(27315, 100) - Fraction(160, 9))
+    return units
+
+
+UNITS: dict[str, tuple[str, Fraction, Fraction]] = _table()
+"""Every unit :func:`convert` knows: unit -> (dimension, factor, offset) to the base unit."""
+
+_CONTEXT = decimal.Context(prec=28)
+
+
+def dimension(unit: str) -> str:
+    """The dimension of ``unit`` (``"energy"``, ``"volume"``, ...); UnitError if unknown."""
+    found = UNITS.get(unit)
+    if found is None:
+        raise UnitError(f"{unit!r} is not a unit meterkit knows")
+    return found[0]
+
+
+def convert(value: Decimal | int, from_unit: str, to_unit: str, *,
+            difference: bool = False) -> Decimal:
+    """``value`` in ``from_unit`` expressed in ``to_unit``, exactly.
+
+    Both units must be of the same dimension (``Wh`` and ``kWh``, ``m3`` and ``l``,
+    ``degC`` and ``K``); otherwise, or for a unit meterkit does not know,
+    :class:`UnitError`. Temperatures are absolute (0 degC is 273.15 K) unless
+    ``difference`` is true (a temperature difference of 1 degC is 1 K).
+
+    >>> profiles.convert(Decimal("1234"), "Wh", "kWh")
+    Decimal('1.234')
+    >>> profiles.convert(Decimal("21.5"), "degC", "K")
+    Decimal('294.65')
+    """
+    if from_unit == to_unit:
+        return Decimal(value)
+    source, target = UNITS.get(from_unit), UNITS.get(to_unit)
+    if source is None or target is None:
+        unknown = from_unit if source is None else to_unit
+        raise UnitError(f"{unknown!r} is not a unit meterkit knows")
+    if source[0] != target[0]:
+        raise UnitError(f"cannot convert {from_unit} ({source[0]}) to {to_unit} ({target[0]})")
+    exact = Fraction(value) * source[1]
+    if not difference:
+        exact += source[2] - target[2]
+    exact /= target[1]
+    return _decimal(exact)
+
+
+def _decimal(number: Fraction) -> Decimal:
+    """A fraction as an exact Decimal where it has a finite expansion, else rounded to 28 digits."""
+    denominator = number.denominator
+    twos = fives = 0
+    while denominator % 2 == 0:
+        denominator //= 2
+        twos += 1
+    while denominator % 5 == 0:
+        denominator //= 5
+        fives += 1
+    if denominator != 1:
+        return _CONTEXT.divide(Decimal(number.numerator), Decimal(number.denominator))
+    digits = max(twos, fives)  # number * 10**digits is an integer
+    scaled = number * 10**digits
+    return Decimal(scaled.numerator).scaleb(-digits)

@@ -1,0 +1,68 @@
+"""Exact unit conversion."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from profiles import UNITS, ProfileError, UnitError, convert, dimension
+
+
+@pytest.mark.parametrize(("value", "source", "target", "expected"), [
+    ("1234", "Wh", "kWh", "1.234"),
+    ("37351000", "Wh", "MWh", "37.351"),
+    ("3600000", "J", "kWh", "1"),
+    ("1", "GJ", "MWh", "0.2777777777777777777777777778"),  # no finite expansion: 28 digits
+    ("6.408", "m3", "l", "6408"),
+    ("317", "l/h", "m3/h", "0.317"),
+    ("1", "m3/min", "m3/h", "60"),
+    ("2.5", "kW", "W", "2500"),
+    ("3600", "J/h", "W", "1"),
+    ("21.5", "degC", "K", "294.65"),
+    ("100", "degC", "degF", "212"),
+    ("-40", "degF", "degC", "-40"),
+    ("1013", "mbar", "bar", "1.013"),
+    ("1", "d", "s", "86400"),
+    ("2", "year", "month", "24"),
+    ("1.5", "kvarh", "varh", "1500"),
+])
+def test_conversions_are_exact(value: str, source: str, target: str, expected: str) -> None:
+    assert convert(Decimal(value), source, target) == Decimal(expected)
+
+
+def test_same_unit_keeps_the_value_and_ints_are_accepted() -> None:
+    assert str(convert(Decimal("1.500"), "m3", "m3")) == "1.500"
+    assert convert(5, "kWh", "Wh") == 5000
+
+
+def test_temperature_differences_have_no_offset() -> None:
+    assert convert(Decimal("3"), "K", "degC", difference=True) == 3
+    assert convert(Decimal("3"), "K", "degC") == Decimal("-270.15")
+    assert convert(Decimal("9"), "degF", "K", difference=True) == 5
+
+
+def test_other_dimensions_and_unknown_units_are_unit_errors() -> None:
+    with pytest.raises(UnitError, match=r"cannot convert m3 \(volume\) to kWh \(energy\)"):
+        convert(Decimal(1), "m3", "kWh")
+    with pytest.raises(UnitError, match="'litre' is not a unit meterkit knows"):
+        convert(Decimal(1), "litre", "m3")
+    with pytest.raises(UnitError):
+        convert(Decimal(1), "m3", "cubic")
+    assert issubclass(UnitError, ProfileError)
+    assert dimension("kWh") == "energy"
+    with pytest.raises(UnitError):
+        dimension("x")
+
+
+@given(st.sampled_from(sorted(UNITS)), st.sampled_from(sorted(UNITS)),
+       st.decimals(min_value=-10**9, max_value=10**9, places=3, allow_nan=False))
+def test_a_round_trip_gives_the_value_back(source: str, target: str, value: Decimal) -> None:
+    if UNITS[source][0] != UNITS[target][0]:
+        with pytest.raises(UnitError):
+            convert(value, source, target)
+        return
+    back = convert(convert(value, source, target), target, source)
+    assert abs(back - value) <= abs(value) * Decimal("1e-25") + Decimal("1e-20")
