@@ -1,0 +1,394 @@
+"""Meter profiles: the data of one ``kind = "meter"`` file, and its loader.
+
+:func:`load_meter_profile` reads and checks a whole file (every fault a
+:class:`ProfileError` naming file, table and key) into a :class:`MeterProfile`,
+plain immutable data made of tuples and small dataclasses, so profiles pickle
+and compare. The format is documented in the "Device profiles" guide.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from ._errors import ExpressionError, ProfileError
+from ._expressions import Expression, parse_expression
+from ._selectors import (
+    MAX_EXPANSION,
+    IntSet,
+    RecordSelector,
+    intersects,
+    is_subset,
+    read_int_set,
+    read_selector,
+    set_values,
+)
+from ._toml import TableReader, load_toml
+from ._units import UNITS
+
+__all__ = ["Detection", "FieldRule", "MeterProfile", "StatusTable", "load_meter_profile",
+           "read_meter_profile"]
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_TEMPLATE = re.compile(r"\{([a-z]*)\}")
+_PLACEHOLDERS = ("storage", "tariff", "subunit", "n")
+_MANUFACTURER = re.compile(r"^[A-Z@]{3}$")
+_HEX = re.compile(r"^(?:[0-9a-f]{2})+$")
+
+
+@dataclass(frozen=True, slots=True)
+class Detection:
+    """Which meters a profile is for (None = any). ``prefix``: payload start bytes."""
+
+    manufacturers: frozenset[str]
+    version: IntSet | None = None
+    device_type: IntSet | None = None
+    ci: IntSet | None = None
+    prefix: bytes | None = None
+
+    def matches(self, manufacturer: str | None, version: int | None, device_type: int | None,
+                ci: int | None, payload: bytes) -> bool:
+        """Whether a meter with these header values (and payload) is one of ours."""
+        if manufacturer not in self.manufacturers:
+            return False
+        for ranges, value in ((self.version, version), (self.device_type, device_type),
+                              (self.ci, ci)):
+            if ranges is not None and (value is None or not any(
+                    low <= value <= high for low, high in ranges)):
+                return False
+        return self.prefix is None or payload.startswith(self.prefix)
+
+    def within(self, other: Detection) -> bool:
+        """Whether every meter this detection matches, ``other`` matches too."""
+        return (self.manufacturers <= other.manufacturers
+                and is_subset(self.version, other.version)
+                and is_subset(self.device_type, other.device_type)
+                and is_subset(self.ci, other.ci)
+                and (other.prefix is None or (self.prefix is not None
+                                              and self.prefix.startswith(other.prefix))))
+
+    def overlaps(self, other: Detection) -> bool:
+        """Whether some meter matches both detections."""
+        if self.prefix is not None and other.prefix is not None and not (
+                self.prefix.startswith(other.prefix) or other.prefix.startswith(self.prefix)):
+            return False
+        return (bool(self.manufacturers & other.manufacturers)
+                and intersects(self.version, other.version)
+                and intersects(self.device_type, other.device_type)
+                and intersects(self.ci, other.ci))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRule:
+    """One ``[[fields]]`` table: a name (maybe a template), what it matches, what it gives.
+
+    ``expand`` lists the coordinates (``storage``, ``tariff``, ``subunit``) whose
+    several values make several fields; ``formula`` replaces the record match.
+    """
+
+    name: str
+    table: str
+    selector: RecordSelector
+    unit: str | None = None
+    scale: Decimal | None = None
+    formula: Expression | None = None
+    expand: tuple[str, ...] = ()
+    n_start: int = 1
+
+    def names(self) -> list[str]:
+        """Every name this rule can give (one, or one per value of its ranges)."""
+        if not self.expand:
+            return [self.name]
+        combos: list[dict[str, int]] = [{}]
+        for axis in self.expand:
+            ranges = getattr(self.selector, axis)
+            combos = [{**combo, axis: value} for combo in combos for value in set_values(ranges)]
+        return [self.expanded_name(combo) for combo in combos]
+
+    def expanded_name(self, coordinates: dict[str, int]) -> str:
+        """The name for one record's storage/tariff/subunit values."""
+        if not self.expand:
+            return self.name
+        values = dict(coordinates)
+        storage = self.selector.storage
+        if storage is not None and "storage" in coordinates:
+            values["n"] = coordinates["storage"] - storage[0][0] + self.n_start
+        return _TEMPLATE.sub(lambda found: str(values[found.group(1)]), self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusTable:
+    """One ``[[status]]`` table: where its value comes from and how it becomes texts.
+
+    ``source`` is ``"header"``, ``"field"`` (``field`` names it) or ``"record"``
+    (``selector`` picks it). ``bits`` pairs a mask with its text; otherwise
+    ``values`` maps the masked value to a text (``unknown`` for the others,
+    ``{value}`` replaced by the value in hex).
+    """
+
+    table: str
+    source: str
+    into: str = "status"
+    field: str | None = None
+    selector: RecordSelector | None = None
+    bits: tuple[tuple[int, str], ...] = ()
+    mask: int | None = None
+    values: tuple[tuple[int, str], ...] = ()
+    unknown: str | None = None
+    ignore: int = 0
+
+    def texts(self, value: int) -> list[str]:
+        """The texts the value gives (empty: nothing to report)."""
+        value &= ~self.ignore
+        if self.bits:
+            return [text for mask, text in self.bits if value & mask == mask and text]
+        if self.mask is not None:
+            value &= self.mask
+        for key, text in self.values:
+            if key == value:
+                return [text] if text else []
+        if self.unknown is None:
+            return []
+        return [self.unknown.replace("{value}", f"0x{value:02x}")]
+
+
+@dataclass(frozen=True, slots=True)
+class MeterProfile:
+    """A meter profile as loaded: plain immutable data (picklable)."""
+
+    name: str
+    file: str
+    description: str
+    sources: tuple[str, ...]
+    detect: Detection
+    fields: tuple[FieldRule, ...]
+    status: tuple[StatusTable, ...] = ()
+
+    field_names: tuple[str, ...] = ()
+    """Every field name the profile can give, expanded, in file order (``status`` and the
+    other status fields last); worked out when the profile is made."""
+
+    def __post_init__(self) -> None:
+        names = [name for rule in self.fields for name in rule.names()]
+        for into in ("status", *(table.into for table in self.status)):
+            if into not in names:
+                names.append(into)
+        object.__setattr__(self, "field_names", tuple(names))
+
+
+def load_meter_profile(path: str | Path) -> MeterProfile:
+    """Load and check the meter profile file at ``path``.
+
+    Raises :class:`ProfileError` naming file, table and key for any fault.
+    """
+    return read_meter_profile(load_toml(path), str(path))
+
+
+def read_meter_profile(data: dict[str, object], file: str) -> MeterProfile:
+    """A meter profile from an already parsed TOML document (``file`` names it in errors)."""
+    top = TableReader(data, file=file)
+    kind = top.text("kind")
+    if kind != "meter":
+        raise top.error("kind", f"this is a {kind!r} profile, not a meter profile")
+    head = top.table("profile")
+    name = head.text("name")
+    if not _NAME.match(name):
+        raise head.error("name", f"{name!r}: use letters, digits and underscores")
+    stem = Path(file).stem
+    if Path(file).suffix == ".toml" and stem != name:
+        raise head.error("name", f"{name!r} must equal the file's name {stem!r}")
+    description = head.text("description")
+    sources = tuple(head.optional_text_list("source", []))
+    head.finish()
+    detect = _read_detection(top.table("detect"))
+    rules = tuple(_read_field(reader) for reader in top.optional_tables("fields"))
+    status = tuple(_read_status(reader) for reader in top.optional_tables("status"))
+    if top.has("layouts"):
+        raise top.error("layouts", "not supported yet: manufacturer byte layouts")
+    top.finish()
+    profile = MeterProfile(name, file, description, sources, detect, rules, status)
+    _check_names(profile)
+    return profile
+
+
+def _read_detection(reader: TableReader) -> Detection:
+    manufacturers = reader.text_list("manufacturer")
+    for code in manufacturers:
+        if not _MANUFACTURER.match(code):
+            raise reader.error("manufacturer", f"{code!r} is not a three-letter manufacturer "
+                                               "code (upper case, as FLAG IDs are written)")
+    prefix_text = reader.optional_text("prefix", None)
+    prefix = None
+    if prefix_text is not None:
+        cleaned = prefix_text.replace(" ", "").lower()
+        if not _HEX.match(cleaned):
+            raise reader.error("prefix", f"{prefix_text!r} is not hex bytes")
+        prefix = bytes.fromhex(cleaned)
+    detection = Detection(
+        manufacturers=frozenset(manufacturers),
+        version=read_int_set(reader, "version", maximum=0xFF),
+        device_type=read_int_set(reader, "device_type", maximum=0xFF),
+        ci=read_int_set(reader, "ci", maximum=0xFF),
+        prefix=prefix)
+    reader.finish()
+    return detection
+
+
+def _read_unit(reader: TableReader, key: str = "unit") -> str | None:
+    unit = reader.optional_text(key, None)
+    if unit is not None and unit not in UNITS:
+        raise reader.error(key, f"{unit!r} is not a unit meterkit knows "
+                                f"(see the units of the profiles guide)")
+    return unit
+
+
+def _read_field(reader: TableReader) -> FieldRule:
+    name = reader.text("name")
+    unit = _read_unit(reader)
+    scale = reader.optional_decimal("scale", None)
+    formula_text = reader.optional_text("formula", None)
+    n_start = reader.optional_integer("n_start", 1)
+    where = reader.table_name
+    if formula_text is not None:
+        try:
+            formula = parse_expression(formula_text)
+        except ExpressionError as exc:
+            raise exc.located(file=reader.file, table=where, key="formula") from None
+        if any(reader.has(key) for key in ("quantity", "function", "storage", "tariff",
+                                           "subunit", "vif", "vib", "extensions",
+                                           "any_extensions", "origin")):
+            raise reader.error("formula", "a formula field matches no record: "
+                                          "leave out the record keys")
+        _check_template(reader, name, ())
+        reader.finish()
+        return FieldRule(name, where, RecordSelector(), unit, scale, formula, (), n_start)
+    selector = read_selector(reader)
+    if selector.is_empty:
+        raise reader.error(None, "a field needs quantity, vif or vib (or a formula)")
+    expand = tuple(axis for axis in ("storage", "tariff", "subunit")
+                   if (ranges := getattr(selector, axis)) is not None
+                   and (len(ranges) > 1 or ranges[0][0] != ranges[0][1]))
+    count = 1
+    for axis in expand:
+        count *= len(set_values(getattr(selector, axis)))
+        if count > MAX_EXPANSION:
+            raise reader.error(axis, f"expands into more than {MAX_EXPANSION} fields")
+    _check_template(reader, name, expand)
+    reader.finish()
+    return FieldRule(name, where, selector, unit, scale, None, expand, n_start)
+
+
+def _check_template(reader: TableReader, name: str, expand: tuple[str, ...]) -> None:
+    used = _TEMPLATE.findall(name)
+    for placeholder in used:
+        if placeholder not in _PLACEHOLDERS:
+            raise reader.error("name", f"unknown placeholder {{{placeholder}}} "
+                                       f"(known: {', '.join(_PLACEHOLDERS)})")
+        axis = "storage" if placeholder == "n" else placeholder
+        if axis not in expand:
+            raise reader.error("name", f"placeholder {{{placeholder}}} needs a range of "
+                                       f"{axis} values")
+    for axis in expand:
+        if axis not in used and not (axis == "storage" and "n" in used):
+            raise reader.error("name", f"{axis} is a range: the name needs {{{axis}}}"
+                                       + (" or {n}" if axis == "storage" else ""))
+    if not _NAME.match(_TEMPLATE.sub("0", name)):
+        raise reader.error("name", f"{name!r}: use letters, digits and underscores "
+                                   "(and placeholders such as {n})")
+
+
+def _hex_keys(reader: TableReader, key: str) -> tuple[tuple[int, str], ...]:
+    table = reader.raw(key)
+    if not isinstance(table, dict) or not table:
+        raise reader.error(key, "must be a table of \"0x..\" = \"TEXT\" entries")
+    entries: list[tuple[int, str]] = []
+    for number, text in table.items():
+        try:
+            value = int(number, 0)
+        except ValueError:
+            raise reader.error(key, f"{number!r} is not an integer such as \"0x04\"") from None
+        if value < 0 or not isinstance(text, str):
+            raise reader.error(key, f"{number!r}: needs a number >= 0 and a text")
+        entries.append((value, text))
+    return tuple(entries)
+
+
+def _read_status(reader: TableReader) -> StatusTable:
+    into = reader.optional_text("into", "status")
+    if not _NAME.match(into):
+        raise reader.error("into", f"{into!r}: use letters, digits and underscores")
+    field = reader.optional_text("field", None)
+    header = reader.optional_boolean("header", False)
+    has_selector = any(reader.has(key) for key in ("quantity", "function", "storage",
+                                                   "tariff", "subunit", "vif", "vib"))
+    if header + (field is not None) + has_selector != 1:
+        raise reader.error(None, "give exactly one source: header = true, field = \"NAME\" "
+                                 "or record keys (quantity, vib ...)")
+    selector = read_selector(reader) if has_selector else None
+    source = "header" if header else ("field" if field is not None else "record")
+    ignore = reader.optional_integer("ignore", 0, minimum=0)
+    unknown = reader.optional_text("unknown", None)
+    bits = _hex_keys(reader, "bits") if reader.has("bits") else ()
+    values = _hex_keys(reader, "values") if reader.has("values") else ()
+    mask = reader.optional_integer("mask", None, minimum=1)
+    if bool(bits) == bool(values):
+        raise reader.error(None, "give either bits or values")
+    if bits and (mask is not None or unknown is not None):
+        raise reader.error("mask" if mask is not None else "unknown",
+                           "belongs to a values table, not to bits")
+    if any(number == 0 for number, _ in bits):
+        raise reader.error("bits", "0x0 is no bit")
+    reader.finish()
+    return StatusTable(reader.table_name, source, into, field, selector, bits, mask, values,
+                       unknown, ignore)
+
+
+def _check_names(profile: MeterProfile) -> None:
+    """Field names unique; formulas read known fields without cycles; status fields exist."""
+    owner: dict[str, FieldRule] = {}
+    for rule in profile.fields:
+        for name in rule.names():
+            if name == "status":
+                raise ProfileError("'status' is the field of the [[status]] tables",
+                                   file=profile.file, table=rule.table, key="name")
+            if name in owner:
+                raise ProfileError(f"field {name!r} is also given by {owner[name].table}",
+                                   file=profile.file, table=rule.table, key="name")
+            owner[name] = rule
+    status_names = {table.into for table in profile.status}
+    for table in profile.status:
+        if table.into in owner:
+            raise ProfileError(f"{table.into!r} is a field of {owner[table.into].table} too",
+                               file=profile.file, table=table.table, key="into")
+        if table.field is not None and table.field not in owner:
+            raise ProfileError(f"no field named {table.field!r}", file=profile.file,
+                               table=table.table, key="field")
+    for rule in profile.fields:
+        if rule.formula is None:
+            continue
+        for name in sorted(rule.formula.names):
+            if name not in owner:
+                hint = " (a status text is not a number)" if name in status_names else ""
+                raise ProfileError(f"formula reads {name!r}, which no field gives{hint}",
+                                   file=profile.file, table=rule.table, key="formula")
+    _check_cycles(profile, owner)
+
+
+def _check_cycles(profile: MeterProfile, owner: dict[str, FieldRule]) -> None:
+    done: set[str] = set()
+
+    def visit(rule: FieldRule, path: tuple[str, ...]) -> None:
+        if rule.name in done or rule.formula is None:
+            return
+        if rule.name in path:
+            raise ProfileError(f"formulas read each other in a cycle: "
+                               f"{' -> '.join((*path, rule.name))}", file=profile.file,
+                               table=rule.table, key="formula")
+        for name in sorted(rule.formula.names):
+            visit(owner[name], (*path, rule.name))
+        done.add(rule.name)
+
+    for rule in profile.fields:
+        visit(rule, ())
