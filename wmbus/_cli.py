@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import sys
@@ -36,6 +37,9 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--json", action="store_true", help="print one JSON object a line")
     decode.add_argument("--signatures", metavar="FILE",
                         help="format-signature cache (JSON) to read and update")
+    decode.add_argument("--received-date", type=_day, metavar="YYYY-MM-DD",
+                        help="the day the telegrams were received (default: today, UTC); "
+                             "security mode 3 (DES) makes its IV from the meter's date")
     _already_decrypted_option(decode)
 
     listen = commands.add_parser(
@@ -71,6 +75,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date YYYY-MM-DD: {text!r}") from None
+
+
 def _already_decrypted_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--already-decrypted", action="store_true",
@@ -89,7 +100,8 @@ def _state_option(parser: argparse.ArgumentParser) -> None:
 
 def _key_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--key", metavar="HEX", help="AES-128 key for every telegram")
+    group.add_argument("--key", metavar="HEX",
+                       help="AES-128 key (or 8-byte DES key) for every telegram")
     group.add_argument("--keys", metavar="FILE", help="key file (.csv, .json, .toml)")
 
 
@@ -148,11 +160,12 @@ def _decode(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -
     signatures = SignatureCache.load(args.signatures) if args.signatures and os.path.exists(
         args.signatures) else None
     decoder = Decoder(keys, signatures=signatures, already_decrypted=args.already_decrypted)
+    received = args.received_date or dt.datetime.now(dt.timezone.utc).date()
     failures = 0
     for text in _inputs(args.telegrams, stdin):
         try:
             data = clean_hex(text)
-            telegram = decoder.decode(data, key)
+            telegram = decoder.decode(data, key, received=received)
         except (ValueError, WMBusError, mbus.MBusError) as exc:
             failures += 1
             if args.json:

@@ -17,6 +17,7 @@ of meters without a key, decode with ``decrypted_by == "input"`` and
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 from collections.abc import Mapping, Sequence
@@ -47,12 +48,15 @@ from ._link import LinkLayer, parse_link
 from ._security import (
     KDF_ENC_FROM_METER,
     KDF_MAC_FROM_METER,
+    ZERO_DES_IV,
     ZERO_IV,
     aes_cbc_decrypt,
     aes_cmac,
     aes_ctr,
     derive_key,
+    des_cbc_decrypt,
     macs_equal,
+    mode3_iv,
     mode5_iv,
 )
 from ._tpl import (
@@ -71,6 +75,7 @@ _log = logging.getLogger(__name__)
 
 _CLEAR = b"\x2f\x2f"
 _MIN_MAC = 8  # bytes: the AES-CMAC truncation OMS mode 7 uses; shorter ones are refused
+_DES_MODES = frozenset((2, 3))
 _CC_IV_MASK = 0xFF & ~0x12  # CC bits H (0x10) and R (0x02) are zero in the ELL IV
 _MANUFACTURER_CIS = frozenset(range(0xA0, 0xB8))
 _PRIOS_CIS = frozenset(range(0xA0, 0xA8))  # Diehl IZAR PRIOS
@@ -99,6 +104,8 @@ class Security:
     ``key_for`` is None and ``verified`` False: everyone knows that key).
     ``scrambling`` names a manufacturer's scrambling that was undone
     (``"diehl_prios"``: Diehl's LFSR, checked by one byte, never verified).
+    ``encrypted_blocks`` counts 16-byte blocks (AES), or for the DES modes 2 and 3
+    the 8-byte blocks decrypted.
     """
 
     mode: int = 0
@@ -269,19 +276,23 @@ class Decoder:
         mode = ", already_decrypted=True" if self.already_decrypted else ""
         return f"Decoder(keys={self.keys!r}, signatures={self.signatures!r}{mode})"
 
-    def decode(self, data: bytes, key: bytes | None = None) -> Telegram:
+    def decode(self, data: bytes, key: bytes | None = None, *,
+               received: dt.date | None = None) -> Telegram:
         """Decode one telegram (wireless frame A, B or CRC-less; or a wired long frame).
 
-        ``key`` (16 bytes) overrides the key store for this telegram. Raises a
+        ``key`` (16 bytes; 8 for a DES meter) overrides the key store for this
+        telegram. ``received`` is the day the telegram was received: security
+        mode 3 (DES with an IV made from the meter's date) needs it. Raises a
         :class:`wmbus.DecodeError` subclass naming the field and what was
         tried (errors of the record decoder come as ``wmbus.DecodeError`` or
         ``wmbus.UnsupportedError`` too, which are also ``mbus.DecodeError``).
         """
-        if key is not None and len(key) != 16:
-            raise KeyMissingError(f"an AES-128 key has 16 bytes, got {len(key)}", field="key")
+        if key is not None and len(key) not in (8, 16):
+            raise KeyMissingError(f"an AES-128 key has 16 bytes (a DES key 8), got {len(key)}",
+                                  field="key")
         link, apl = parse_link(data)
         try:
-            return _Run(self, link, apl, key).decode()
+            return _Run(self, link, apl, key, received).decode()
         except WMBusError:
             raise
         except mbus.MBusError as exc:  # from the shared application layer
@@ -301,10 +312,12 @@ class _Run:
 
     __slots__ = ("afl", "already_decrypted", "apl", "base", "checked", "decoder",
                  "decrypted_by", "ell", "ell_encryption", "key", "key_for", "key_source",
-                 "link", "scrambling",                 "unchecked")
+                 "link", "received", "scrambling", "unchecked")
 
-    def __init__(self, decoder: Decoder, link: LinkLayer, apl: bytes, key: bytes | None):
+    def __init__(self, decoder: Decoder, link: LinkLayer, apl: bytes, key: bytes | None,
+                 received: dt.date | None = None):
         self.decoder = decoder
+        self.received = received
         self.link = link
         self.apl = apl
         self.key = key
@@ -338,7 +351,7 @@ class _Run:
         """Data sent without any security by a meter whose key is known: a downgrade."""
         wired_short = self.link.format == "wired" and tpl.kind != "long"
         candidates = [] if wired_short else self._candidates(tpl, pos)
-        key, key_for = self._find_key(candidates)
+        key, key_for = self._find_key(candidates, needs=None)
         if key is None:
             return
         raise UnexpectedPlaintextError(
@@ -356,15 +369,29 @@ class _Run:
 
     # --- keys ----------------------------------------------------------------------------------
 
-    def _find_key(self, candidates: list[tuple[str | None, str | None]]) -> tuple[bytes | None,
-                                                                                  str | None]:
+    def _find_key(self, candidates: list[tuple[str | None, str | None]], *,
+                  needs: str | None = "AES-128") -> tuple[bytes | None, str | None]:
+        """The meter's key and the ID it was found for.
+
+        ``needs`` names the cipher the caller will use: an 8-byte (DES) key where an
+        AES-128 key is needed is refused, naming the meter. ``needs=None`` asks only
+        whether a key is known.
+        """
+        found: bytes | None = None
+        key_for: str | None = None
         if self.key is not None:
-            return self.key, candidates[0][1] if candidates else None
-        for manufacturer, ident in candidates:
-            found = self.decoder.keys.lookup(ident, manufacturer)
-            if found is not None:
-                return found, ident
-        return None, None
+            found, key_for = self.key, candidates[0][1] if candidates else None
+        else:
+            for manufacturer, ident in candidates:
+                found = self.decoder.keys.lookup(ident, manufacturer)
+                if found is not None:
+                    key_for = ident
+                    break
+        if found is not None and needs == "AES-128" and len(found) != 16:
+            raise KeyMissingError(
+                f"the key for {key_for or 'the meter'} has {len(found)} bytes (a DES key), but "
+                "this telegram needs a 16-byte AES-128 key", field="key")
+        return found, key_for
 
     @staticmethod
     def _described(candidates: list[tuple[str | None, str | None]]) -> str:
@@ -556,6 +583,8 @@ class _Run:
             body = self._mode5(tpl, pos, start, blocks)
         elif mode == 7:
             body, mac_ok = self._mode7(tpl, pos, start, blocks)
+        elif mode in _DES_MODES:
+            body, blocks = self._des(tpl, pos, start, mode)
         elif mode in MODE_NAMES:
             raise UnsupportedError(f"not supported yet: mode {mode} ({MODE_NAMES[mode]})",
                                    field="TPL.CW", offset=self.base + start - 2,
@@ -609,7 +638,7 @@ class _Run:
         """
         offset = self.base + start - 2
         clear = body.startswith(_CLEAR) or _clean_records(body)
-        key, key_for = self._find_key(self._candidates(tpl, pos))
+        key, key_for = self._find_key(self._candidates(tpl, pos), needs=None)
         if key is not None and not self.already_decrypted:
             if clear:
                 raise self._plaintext_refused(
@@ -714,6 +743,77 @@ class _Run:
             f"start with 2F2F: wrong key? (mode 5, IV from the {source} address "
             f"{address.hex()} and access number {access})",
             field="TPL", offset=self.base + start, data=plain[:2])
+
+    def _des(self, tpl: TransportLayer, pos: int, start: int, mode: int) -> tuple[bytes, int]:
+        """Security modes 2 and 3: single DES-CBC over the payload's whole 8-byte blocks.
+
+        Mode 2 uses a zero IV; mode 3 the IV ID | M | date (type G) of the meter (the
+        long TPL header's, else the link layer's) on the day received. The plaintext
+        must start with 2F2F, as in mode 5. Bytes after the last whole block are taken
+        in clear. Returns the payload and the number of 8-byte blocks decrypted.
+
+        Mode 3 is never verified: the IV's date only changes plaintext bytes 6 and 7
+        (CBC XORs the IV onto the first block only), so 2F2F confirms the key but not
+        the day. For the same reason no neighbouring days are tried: every one of them
+        would pass, each with other bytes 6 and 7.
+        """
+        body = self.apl[start:]
+        size = len(body) - len(body) % 8
+        secret, clear = body[:size], body[size:]
+        offset = self.base + start
+        candidates = self._candidates(tpl, pos)
+        key, key_for = self._find_key(candidates, needs="DES")
+        if key is None:
+            if body.startswith(_CLEAR):
+                self._taken_as_input()
+                return body, 0
+            raise KeyMissingError(
+                f"mode {mode} (DES) payload of {self._described(candidates)} does not start "
+                "with 2F2F, so it is still encrypted, and no key was given or found in the "
+                "key store", field="TPL", offset=offset)
+        if not secret:
+            raise DecodeError(f"mode {mode} (DES-CBC) needs at least one 8-byte block, "
+                              f"{len(body)} bytes follow the TPL header", field="TPL",
+                              offset=offset, data=body)
+        des_key = key[:8]  # a 16-byte key file entry holds the DES key in its first 8 bytes
+        address, _, _ = self._tpl_identity(tpl, pos)
+        if mode == 2:
+            iv = ZERO_DES_IV
+            tried = "a zero IV"
+        else:
+            if self.received is None:
+                raise DecodeError(
+                    f"mode 3 (DES-CBC with an IV from the meter's date) of "
+                    f"{self._described(candidates)}: the IV needs the day the telegram was "
+                    "received; pass received=datetime.date(...) to Decoder.decode (the wmbus "
+                    "decode command passes today, or --received-date)", field="TPL.CW",
+                    offset=offset - 2, data=_config_bytes(tpl))
+            try:
+                iv = mode3_iv(address[2:6], address[0:2], self.received)
+            except OverflowError as exc:
+                raise DecodeError(f"mode 3 IV: {exc}", field="TPL.CW",
+                                  offset=offset - 2) from None
+            tried = (f"the IV of ID {address[2:6][::-1].hex()}, manufacturer "
+                     f"{address[0:2].hex()} and the day {self.received}")
+        plain = des_cbc_decrypt(des_key, iv, secret)
+        if plain.startswith(_CLEAR):
+            self.decrypted_by = "key"
+            self.key_for = key_for
+            self.checked = True
+            # No MAC: bytes after the last whole block are protected by nothing, and in
+            # mode 3 the day of the IV cannot be checked (see above).
+            self.unchecked = self.unchecked or mode == 3 or bool(clear.strip(b"\x2f"))
+            return plain + clear, size // 8
+        if body.startswith(_CLEAR):
+            if self.already_decrypted:
+                self._taken_as_input()
+                return body, 0
+            raise self._plaintext_refused(f"the mode {mode} (DES) payload", "TPL.CW",
+                                          offset - 2, key_for)
+        raise DecryptionError(
+            f"decrypted with the DES key for {key_for or 'the meter'} (mode {mode}, {tried}) "
+            "but the plaintext does not start with 2F2F: wrong key?", field="TPL",
+            offset=offset, data=plain[:2])
 
     def _diehl_default(self, secret: bytes, clear: bytes, address: bytes, access: int,
                        candidates: list[tuple[str | None, str | None]], start: int) -> bytes:
@@ -861,7 +961,7 @@ def _fields(ell: ExtendedLinkLayer) -> dict[str, Any]:
 
 
 def decode(data: bytes, key: bytes | None = None, *,
-           already_decrypted: bool = False) -> Telegram:
+           already_decrypted: bool = False, received: dt.date | None = None) -> Telegram:
     """Decode one telegram without remembering anything (see :class:`Decoder`).
 
     >>> import wmbus
@@ -871,4 +971,4 @@ def decode(data: bytes, key: bytes | None = None, *,
     >>> t.id, t.manufacturer, [(r.quantity, r.value, r.unit) for r in t.records][0]
     ('12345678', 'ELS', ('volume', Decimal('28504.27'), 'm3'))
     """
-    return Decoder(already_decrypted=already_decrypted).decode(data, key)
+    return Decoder(already_decrypted=already_decrypted).decode(data, key, received=received)

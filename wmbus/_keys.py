@@ -34,7 +34,8 @@ _DEFAULT = "*"
 
 
 def parse_key(key: bytes | str, *, where: str = "key") -> bytes:
-    """A 16-byte AES key from bytes or 32 hex digits (separators ignored)."""
+    """A key from bytes or hex digits (separators ignored): 16 bytes (AES-128), or 8 bytes
+    (DES, for meters that use the deprecated security modes 2 and 3)."""
     if isinstance(key, (bytes, bytearray)):
         raw = bytes(key)
     else:
@@ -44,10 +45,11 @@ def parse_key(key: bytes | str, *, where: str = "key") -> bytes:
         try:
             raw = bytes.fromhex(text)
         except ValueError:
-            raise KeyStoreError(f"{where}: a key is 32 hex digits (the text is not hex)") \
-                from None
-    if len(raw) != 16:
-        raise KeyStoreError(f"{where}: an AES-128 key has 16 bytes, got {len(raw)}")
+            raise KeyStoreError(f"{where}: a key is 32 hex digits, or 16 for a DES key (the "
+                                "text is not hex)") from None
+    if len(raw) not in (8, 16):
+        raise KeyStoreError(f"{where}: an AES-128 key has 16 bytes (a DES key 8), got "
+                            f"{len(raw)}")
     return raw
 
 

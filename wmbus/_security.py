@@ -4,27 +4,36 @@
 * mode 7: AES-128-CBC with a zero IV, keys derived from the master key with
   the OMS KDF (AES-CMAC over derivation constant | message counter | meter ID |
   0x07 padding), MAC = AES-CMAC truncated (checked in constant time);
-* ELL: AES-128-CTR, IV = M(2) | A(6) | CC | SN(4) | FN(2) | BC.
+* ELL: AES-128-CTR, IV = M(2) | A(6) | CC | SN(4) | FN(2) | BC;
+* modes 2 and 3 (deprecated): single DES-CBC with a zero IV, or with the IV
+  ID(4) | M(2) | date (type G), see :func:`des_cbc_decrypt` and :func:`mode3_iv`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import threading
 
+from cryptography.hazmat.decrepit.ciphers.algorithms import TripleDES
 from cryptography.hazmat.primitives.ciphers import Cipher, CipherContext, algorithms, modes
 from cryptography.hazmat.primitives.cmac import CMAC
+
+from mbus.records import encode_type_g
 
 __all__ = [
     "KDF_ENC_FROM_METER",
     "KDF_MAC_FROM_METER",
+    "ZERO_DES_IV",
     "ZERO_IV",
     "aes_cbc_decrypt",
     "aes_cbc_encrypt",
     "aes_cmac",
     "aes_ctr",
     "derive_key",
+    "des_cbc_decrypt",
     "macs_equal",
+    "mode3_iv",
     "mode5_iv",
 ]
 
@@ -33,6 +42,7 @@ KDF_ENC_FROM_METER = 0x00
 KDF_MAC_FROM_METER = 0x01
 
 ZERO_IV = bytes(16)  # mode 7 encrypts with a zero IV (the derived key changes per message)
+ZERO_DES_IV = bytes(8)  # mode 2
 
 
 _MAX_CONTEXTS = 256  # per thread; more keys than this and the oldest contexts are dropped
@@ -109,3 +119,25 @@ def macs_equal(expected: bytes, received: bytes) -> bool:
     """Constant-time comparison of a computed and a received MAC."""
     return hmac.compare_digest(expected, received)
 
+
+
+def des_cbc_decrypt(key: bytes, iv: bytes, data: bytes) -> bytes:
+    """Single-DES-CBC decryption (security modes 2 and 3) of whole 8-byte blocks.
+
+    ``key`` is the 8-byte DES key. ``cryptography`` offers single DES only as
+    TripleDES with three equal keys (encrypt-decrypt-encrypt with one key is one
+    DES), which it takes without a deprecation warning as the 24-byte key K|K|K.
+    """
+    if len(key) != 8:
+        raise ValueError(f"a DES key has 8 bytes, got {len(key)}")
+    if len(iv) != 8:
+        raise ValueError(f"a DES-CBC IV has 8 bytes, got {len(iv)}")
+    if len(data) % 8:
+        raise ValueError(f"DES-CBC data must be whole 8-byte blocks, got {len(data)} bytes")
+    decryptor = Cipher(TripleDES(key * 3), modes.CBC(iv)).decryptor()
+    return decryptor.update(data) + decryptor.finalize()
+
+
+def mode3_iv(meter_id: bytes, manufacturer: bytes, day: dt.date) -> bytes:
+    """The mode 3 IV: ID (4 bytes, as sent), M field (2 bytes) and the day as type G."""
+    return meter_id + manufacturer + encode_type_g(day)

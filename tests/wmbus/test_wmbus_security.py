@@ -126,9 +126,9 @@ def test_already_decrypted_input_is_recognised() -> None:
 
 
 def test_unsupported_mode() -> None:
-    frame = bytes.fromhex("2E4493157856341233037A2A0000032F2F0C1427048502046D32371F1502FD1700"
+    frame = bytes.fromhex("2E4493157856341233037A2A0000082F2F0C1427048502046D32371F1502FD1700"
                           "002F2F2F2F2F2F2F2F2F2F2F2F2F")
-    with pytest.raises(wmbus.UnsupportedError, match="not supported yet: mode 3"):
+    with pytest.raises(wmbus.UnsupportedError, match="not supported yet: mode 8"):
         wmbus.decode(frame)
 
 
