@@ -226,3 +226,29 @@ def test_beyond_loopback_every_page_needs_a_login(users: Path) -> None:
     assert api == 401
     assert landed.endswith("/login")
     assert after_login == 200
+
+
+def test_tls_when_a_certificate_is_configured(tmp_path: Path) -> None:
+    from tests.exporters.delivery_support import make_pki
+
+    pki = make_pki(tmp_path)
+    config = WebConfig(port=0, tls_cert=pki.server_chain_file, tls_key=pki.server_key_file)
+    source = sample_source(NOW)
+
+    async def run() -> tuple[str, int, str]:
+        page = await start_page(source, config, clock=_clock)
+        try:
+            connector = aiohttp.TCPConnector(ssl=pki.client_context())
+            async with aiohttp.ClientSession(connector=connector) as client, \
+                    client.get(page.url) as response:
+                return page.url, response.status, await response.text()
+        finally:
+            await page.stop()
+
+    url, status, text = asyncio.run(run())
+    assert url.startswith("https://127.0.0.1:")
+    assert status == 200 and "site/flat3/heat/total_kwh" in text
+    with pytest.raises(WebConfigError, match="set both"):
+        WebConfig(tls_cert=pki.server_chain_file)
+    with pytest.raises(WebConfigError, match="cannot load"):
+        WebConfig(tls_cert=pki.ca_file, tls_key=pki.server_key_file).ssl_context()
