@@ -17,6 +17,7 @@ WAIT = 30
 
 
 def test_values_update_plot_draws_and_admin_acknowledges(tmp_path: Path) -> None:
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -28,7 +29,9 @@ def test_values_update_plot_draws_and_admin_acknowledges(tmp_path: Path) -> None
     config = WebConfig(port=0, users_file=users, refresh_seconds=1)
 
     with served_in_thread(source, config) as url, chromium(tmp_path / "profile") as browser:
-        wait = WebDriverWait(browser, WAIT)
+        # Pages reload (after a login, an action): an element found a moment ago may be gone.
+        wait = WebDriverWait(browser, WAIT,
+                             ignored_exceptions=(StaleElementReferenceException,))
         browser.get(url)
         cell = browser.find_element(By.CSS_SELECTOR, f'tr[data-point="{heat}"] td.value')
         assert cell.text == "1095.5"
