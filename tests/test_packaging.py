@@ -28,13 +28,17 @@ else:  # pragma: no cover - tomli is a core dependency before Python 3.11
 
 ROOT = Path(__file__).resolve().parent.parent
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-# Top-level packages; a py.typed there covers its subpackages (PEP 561).
-PACKAGES = [name for name in PYPROJECT["tool"]["setuptools"]["packages"] if "." not in name]
+# Top-level packages (the find patterns that name an existing package); a py.typed there
+# covers its subpackages (PEP 561).
+PACKAGES = [pattern.rstrip("*") for pattern
+            in PYPROJECT["tool"]["setuptools"]["packages"]["find"]["include"]
+            if (ROOT / pattern.rstrip("*") / "__init__.py").exists()]
 SCRIPTS = sorted(PYPROJECT["project"]["scripts"])
 SCHEMAS = ["alarms/notification.xsd", "exporters/readings.xsd"]
 # Importable only through an extra; none may be present in the bare venv.
 EXTRA_MODULES = {"serial": "serial", "serial_asyncio_fast": "serial", "paho": "mqtt",
-                 "paramiko": "sftp", "lxml": "xml", "gpiod": "gpio"}
+                 "paramiko": "sftp", "lxml": "xml", "gpiod": "gpio",
+                 "aiohttp": "web", "jinja2": "web"}
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,12 @@ def test_wheel_holds_the_license_schemas_and_type_markers(dist: Dist) -> None:
         license_text = archive.read(license_name).decode()
     modules = {path.relative_to(dist.source).as_posix() for package in PACKAGES
                for path in (dist.source / package).rglob("*.py")}
-    expected = {*SCHEMAS, *modules, *(f"{package}/py.typed" for package in PACKAGES)}
+    web_files = {path.relative_to(dist.source).as_posix() for folder in ("templates", "static")
+                 for path in (dist.source / "gateway" / "web" / folder).rglob("*")
+                 if path.is_file()}
+    assert "gateway/web/static/uplot/LICENSE" in web_files
+    expected = {*SCHEMAS, *modules, *web_files,
+                *(f"{package}/py.typed" for package in PACKAGES)}
     assert expected <= names, sorted(expected - names)  # e.g. a subpackage not listed
     assert "License-Expression: BSD-3-Clause" in metadata
     assert license_text == (ROOT / "LICENSE").read_text(encoding="utf-8")
@@ -134,12 +143,18 @@ for p in packages:
     module = importlib.import_module(p)
     assert "site-packages" in module.__file__, module.__file__
 extras = sorted(m for m in {sorted(EXTRA_MODULES)!r} if importlib.util.find_spec(m))
-print(json.dumps({{"files": files, "extras": extras}}))
+try:
+    importlib.import_module("gateway.web")
+    web_error = ""
+except ImportError as error:
+    web_error = str(error)
+print(json.dumps({{"files": files, "extras": extras, "web_error": web_error}}))
 """
     result = run([bare.bin / "python", "-c", script], cwd=bare.home)
     assert result.returncode == 0, result.stderr
     found = json.loads(result.stdout)
     assert found["extras"] == [], "the bare venv must not have optional packages"
+    assert "pip install 'meterkit[web]'" in found["web_error"]
     for package in PACKAGES:
         assert "py.typed" in found["files"][package], package
     for schema in SCHEMAS:

@@ -7,6 +7,14 @@ for acknowledging alarms and downloading backups. Needs the ``web`` extra
 (``pip install 'meterkit[web]'``).
 """
 
+try:
+    import aiohttp as _aiohttp  # noqa: F401
+    import jinja2 as _jinja2  # noqa: F401
+except ImportError as _missing:
+    raise ImportError(
+        f"the web page needs aiohttp and Jinja2 ({_missing.name} is missing): "
+        "pip install 'meterkit[web]'") from _missing
+
 from ._app import RANGES, create_app
 from ._config import WebConfig, WebConfigError
 from ._serve import RunningPage, start_page
