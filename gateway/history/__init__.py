@@ -9,13 +9,14 @@ implements the same :class:`HistoryBackend` protocol. See docs/gateway_history.r
         history.latest()                              # newest reading per point
 """
 
+from profiles import PointReading
+
 from ._aggregate import RESOLUTIONS, Aggregate, Resolution, RetentionClass
 from ._alarm_record import AlarmRecord
 from ._audit import AUDIT_KINDS, AuditEntry, RunStart, record_start, record_stop
 from ._backend import HistoryBackend
 from ._errors import HistoryError, HistoryFileError, QueryError, ReadingError
 from ._frame import to_dataframe
-from ._reading import PointReading
 from ._sqlite import SQLiteHistory
 
 __all__ = [

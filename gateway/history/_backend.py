@@ -7,11 +7,11 @@ from datetime import datetime
 from typing import Protocol
 
 import alarms
+from profiles import PointReading, Reading
 
 from ._aggregate import Aggregate, Resolution, RetentionClass
 from ._alarm_record import AlarmRecord
 from ._audit import AuditEntry
-from ._reading import PointReading, Reading
 
 __all__ = ["HistoryBackend"]
 

@@ -11,8 +11,9 @@ import math
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+from profiles import ReadingValue
+
 from ._errors import QueryError, ReadingError
-from ._reading import ReadingValue
 
 __all__ = [
     "KIND_BOOL",

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from profiles import Reading
+
 from ._errors import HistoryError
-from ._reading import Reading
 
 if TYPE_CHECKING:
     import pandas

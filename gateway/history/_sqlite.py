@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, Literal
 
 import alarms
+from profiles import PointReading, Reading
 
 from ._aggregate import (
     RESOLUTIONS,
@@ -44,7 +45,6 @@ from ._codec import (
     to_micros,
 )
 from ._errors import HistoryError, HistoryFileError, QueryError, ReadingError
-from ._reading import PointReading, Reading
 
 __all__ = ["SQLiteHistory"]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
@@ -40,3 +41,15 @@ def cleared(alarm_id: str, point: str, notification_id: int, raise_id: int) -> a
         specific_problem="upper limit", perceived_severity=alarms.Severity.CLEARED,
         alarm_id=alarm_id, alarm_class="limit", point=point,
         correlated_notifications=(raise_id,))
+
+
+@dataclass(frozen=True)
+class LooseReading:
+    """A reading that checks nothing itself (the protocol allows any such object)."""
+
+    point: object
+    time: object
+    value: object
+    unit: object = ""
+    quantity: object = ""
+    quality: object = ()
