@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from profiles import Reading
+import profiles
 
 from ._errors import HistoryError
 
@@ -17,7 +17,7 @@ __all__ = ["to_dataframe"]
 COLUMNS = ("point", "time", "value", "unit", "quantity", "quality")
 
 
-def to_dataframe(readings: Iterable[Reading]) -> pandas.DataFrame:
+def to_dataframe(readings: Iterable[profiles.Reading]) -> pandas.DataFrame:
     """A DataFrame with the columns point, time (UTC), value, unit, quantity, quality.
 
     Values keep their Python objects (Decimal stays Decimal: an ``object`` column);
