@@ -121,20 +121,30 @@ class ModbusClient:
         self.retries = retries
         pymodbus = _pymodbus()
         self._exceptions = pymodbus.exceptions.ModbusException
-        common: dict[str, Any] = {"timeout": timeout, "retries": retries, "reconnect_delay": 0}
-        if self.url.kind == "tcp":
-            self._client = pymodbus.client.AsyncModbusTcpClient(
-                self.url.host, port=self.url.port, **common)
-        else:
+        if self.url.kind == "rtu":
             try:
                 import serial  # noqa: F401  (pymodbus' serial client needs it)
             except ImportError:
                 raise MissingDependencyError(
                     "RTU needs pyserial: pip install 'meterkit[serial]'", field="pyserial"
                 ) from None
-            self._client = pymodbus.client.AsyncModbusSerialClient(
-                self.url.serial, baudrate=self.url.baudrate, parity=self.url.parity,
-                stopbits=self.url.stopbits, bytesize=self.url.bytesize, **common)
+        self._pymodbus_client: Any = None
+
+    @property
+    def _client(self) -> Any:
+        # pymodbus binds its client to the running event loop: made at first use.
+        if self._pymodbus_client is None:
+            pymodbus = _pymodbus()
+            common: dict[str, Any] = {"timeout": self.timeout, "retries": self.retries,
+                                      "reconnect_delay": 0}
+            if self.url.kind == "tcp":
+                self._pymodbus_client = pymodbus.client.AsyncModbusTcpClient(
+                    self.url.host, port=self.url.port, **common)
+            else:
+                self._pymodbus_client = pymodbus.client.AsyncModbusSerialClient(
+                    self.url.serial, baudrate=self.url.baudrate, parity=self.url.parity,
+                    stopbits=self.url.stopbits, bytesize=self.url.bytesize, **common)
+        return self._pymodbus_client
 
     async def __aenter__(self) -> ModbusClient:
         await self.connect()
@@ -147,7 +157,7 @@ class ModbusClient:
     @property
     def connected(self) -> bool:
         """Whether the connection is open."""
-        return bool(self._client.connected)
+        return self._pymodbus_client is not None and bool(self._pymodbus_client.connected)
 
     async def connect(self) -> None:
         """Open the connection.
@@ -155,14 +165,15 @@ class ModbusClient:
         Raises:
             CommunicationError: the device cannot be reached.
         """
-        if self._client.connected:
+        if self.connected:
             return
         if not await self._client.connect():
             raise CommunicationError(f"cannot connect to {self.url}", field=self.name)
 
     def close(self) -> None:
         """Close the connection (a later read connects again)."""
-        self._client.close()
+        if self._pymodbus_client is not None:
+            self._pymodbus_client.close()
 
     async def read(self, request: ReadRequest, unit_id: int) -> list[int] | list[bool]:
         """Send one read and return the registers (or bits) of the answer.
@@ -234,8 +245,7 @@ class ModbusClient:
             try:
                 contents = await self.read(request, unit)
             except DeviceException as exc:
-                cycle.refused(request, exc.code)
-                if code is None:
+                if not cycle.refused(request, exc.code) and code is None:
                     state, code = "exception", exc.code
                 continue
             except CommunicationError as exc:

@@ -124,18 +124,19 @@ class ReadCycle:
         self._done.append(request)
         self._answers.append((request, [int(v) for v in contents[: request.count]]))
 
-    def refused(self, request: ReadRequest, code: int) -> None:
+    def refused(self, request: ReadRequest, code: int) -> bool:
         """The device answered ``request`` with exception ``code``. For "illegal data
-        address" (2) the read is split and its parts come next; otherwise (or when it
-        cannot be split) its points get quality ``comm_failure``."""
+        address" (2) the read is split and its parts come next (returns True); otherwise
+        (or when it cannot be split) its points get quality ``comm_failure`` (False)."""
         self._take(request)
         if code == ILLEGAL_ADDRESS:
             parts = split_request(self.map, request)
             if parts:
                 self._pending.extendleft(reversed(parts))
-                return
+                return True
         self._done.append(request)
         self._fail(request, f"exception {code}")
+        return False
 
     def failed(self, request: ReadRequest, reason: str) -> None:
         """``request`` got no usable answer (timeout, garbled): its points get quality

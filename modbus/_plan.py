@@ -66,8 +66,8 @@ def plan_reads(
 ) -> tuple[ReadRequest, ...]:
     """The reads that fetch ``points`` (default: all of the map's points).
 
-    ``max_gap`` overrides the map's. Reads come table by table (coils, discrete inputs,
-    input registers, holding registers), each in address order.
+    ``max_gap`` overrides the map's. Reads come table by table in function code order
+    (coils, discrete inputs, holding registers, input registers), each in address order.
 
     >>> from modbus import RegisterMap, RegisterPoint
     >>> m = RegisterMap(name="m", max_gap=2, points=(
