@@ -41,12 +41,17 @@ from ._errors import (
     ProtocolError,
     UrlError,
 )
+from ._image import BAD_QUALITY_POLICIES, RegisterImage, WriteResult
+from ._jsonl import reading_to_json
 from ._load import load_map, parse_map, shipped_maps
 from ._map import DATA_TYPES, TABLES, RegisterMap, RegisterPoint
 from ._plan import FUNCTION_CODES, ReadRequest, plan_reads, split_request
+from ._probe import Interpretation, interpretations
+from ._server import ModbusServer
 from ._url import DeviceUrl, parse_url
 
 __all__ = [
+    "BAD_QUALITY_POLICIES",
     "DATA_TYPES",
     "DEVICE_STATES",
     "FUNCTION_CODES",
@@ -58,28 +63,34 @@ __all__ = [
     "DeviceStatus",
     "DeviceUrl",
     "EncodeError",
+    "Interpretation",
     "MapError",
     "MissingDependencyError",
     "ModbusClient",
     "ModbusError",
+    "ModbusServer",
     "PointValue",
     "ProtocolError",
     "Quality",
     "ReadCycle",
     "ReadRequest",
+    "RegisterImage",
     "RegisterMap",
     "RegisterPoint",
     "UrlError",
+    "WriteResult",
     "bytes_to_registers",
     "decode_blocks",
     "decode_point",
     "encode_no_value",
     "encode_point",
+    "interpretations",
     "load_map",
     "parse_map",
     "parse_url",
     "plan_reads",
     "read_device",
+    "reading_to_json",
     "registers_to_bytes",
     "scale_exponent",
     "shipped_maps",

@@ -60,9 +60,12 @@ class RegisterImage:
 
     Args:
         register_map: the points and their addresses.
-        bad_quality: ``"exception"`` (default), ``"no_value"`` or ``"last_value"``: what
-            a read of a point of bad quality (no value yet, quality stale, comm_failure
-            or invalid, or not updated for ``stale_after`` seconds) answers.
+        bad_quality: what a read touching a point of bad quality (no value yet, quality
+            stale, comm_failure or invalid, or not updated for ``stale_after`` seconds)
+            answers: ``"exception"`` (default): exception 11 for the whole read;
+            ``"no_value"``: the point's "no value" contents (NaN, 0x8000, 0xFFFF ...;
+            exception 11 for bits, which have none); ``"last_value"``: the last value
+            published (exception 11 while there is none).
         stale_after: seconds after its last update a point counts as stale; None: never.
 
     Raises:
@@ -105,8 +108,10 @@ class RegisterImage:
 
     def set(self, name: str, value: object, quality: Sequence[str] = (), *,
             now: float | None = None) -> None:
-        """Publish ``value`` for point ``name`` (atomically). A value that does not fit the
-        point's type is not published: the point gets quality ``invalid``.
+        """Publish ``value`` for point ``name`` (atomically), with its quality. A value of
+        quality ``invalid``, or one that does not fit the point's type, does not enter the
+        registers (the point gets quality ``invalid``); a stale one does, so that the
+        ``last_value`` policy shows it.
 
         Raises:
             KeyError: no point of that name.
@@ -174,8 +179,10 @@ class RegisterImage:
             for point in points.values():
                 if not self._bad(point, now):
                     continue
-                if self.bad_quality == "last_value" and self._states[point.name].published:
-                    continue
+                if self.bad_quality == "last_value":
+                    if self._states[point.name].published:
+                        continue
+                    return GATEWAY_TARGET_FAILED
                 blank = encode_no_value(point)
                 if self.bad_quality == "exception" or blank is None:
                     return GATEWAY_TARGET_FAILED

@@ -67,5 +67,5 @@ async def serving(devices: list[SimDevice], **options: Any) -> AsyncIterator[int
         port: int = server.transport.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
         yield port
     finally:
-        await server.shutdown()
+        await server.shutdown()  # type: ignore[no-untyped-call]
         await asyncio.sleep(0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from typing import Any
 
@@ -26,13 +26,13 @@ from modbus import (
 from .sim import device, float32, serving
 
 
-def run(scenario: Callable[[], Awaitable[None]]) -> None:
+def run(scenario: Callable[[], Coroutine[Any, Any, None]]) -> None:
     asyncio.run(scenario())
 
 
 def p(name: str, address: int, kind: str = "float32", table: str = "input",
-      **keys: object) -> RegisterPoint:
-    return RegisterPoint(name=name, table=table, address=address, type=kind,  # type: ignore[arg-type]
+      **keys: Any) -> RegisterPoint:
+    return RegisterPoint(name=name, table=table, address=address, type=kind,
                          **keys)
 
 
@@ -190,7 +190,7 @@ def test_writes_go_through_and_are_checked_first() -> None:
                               "fixed": 5}
             holding = await client.read(result.plan[1], 1)
             assert holding[2] == 0x0109  # the other bits of the register kept
-            with pytest.raises(EncodeError, match="not writable|writable"):
+            with pytest.raises(EncodeError, match="writable"):
                 await client.write_point(m, "fixed", 1)
             with pytest.raises(EncodeError, match="out of the range"):
                 await client.write_point(m, "setpoint", Decimal("-1"))

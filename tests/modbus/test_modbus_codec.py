@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import example, given
@@ -27,9 +28,9 @@ STRUCT = {"int16": ">h", "uint16": ">H", "int32": ">i", "uint32": ">I", "int64":
           "uint64": ">Q", "float32": ">f", "float64": ">d"}
 
 
-def point(kind: str, **keys: object) -> RegisterPoint:
+def point(kind: str, **keys: Any) -> RegisterPoint:
     keys.setdefault("table", "holding")
-    return RegisterPoint(name="p", address=100, type=kind, **keys)  # type: ignore[arg-type]
+    return RegisterPoint(name="p", address=100, type=kind, **keys)
 
 
 def words(data: bytes) -> list[int]:
@@ -218,7 +219,7 @@ def test_arbitrary_contents_decode_or_raise_decode_error(kind: str, registers: l
     keys: dict[str, object] = {"length": 3} if kind == "string" else {}
     p = point(kind, word_order=order[0], byte_order=order[1], **keys)
     try:
-        value, quality = decode_point(p, registers)
+        value, _ = decode_point(p, registers)
     except DecodeError:
         assert len(registers) != p.count
         return

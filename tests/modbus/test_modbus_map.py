@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -12,9 +13,9 @@ import profiles
 from modbus import MapError, ModbusError, RegisterMap, RegisterPoint, load_map, parse_map
 
 
-def p(name: str, address: int, kind: str = "uint16", **keys: object) -> RegisterPoint:
+def p(name: str, address: int, kind: str = "uint16", **keys: Any) -> RegisterPoint:
     keys.setdefault("table", "holding")
-    return RegisterPoint(name=name, address=address, type=kind, **keys)  # type: ignore[arg-type]
+    return RegisterPoint(name=name, address=address, type=kind, **keys)
 
 
 def test_a_map_is_plain_picklable_data() -> None:
@@ -71,10 +72,10 @@ def test_the_same_address_in_two_tables_is_no_overlap() -> None:
         ({"minimum": Decimal(5), "maximum": Decimal(1)}, "minimum"),
     ],
 )
-def test_bad_points_are_refused(keys: dict[str, object], key: str) -> None:
+def test_bad_points_are_refused(keys: dict[str, Any], key: str) -> None:
     keys = {"name": "x", "table": "holding", "address": 0, "type": "uint16", **keys}
     with pytest.raises(MapError) as caught:
-        RegisterPoint(**keys)  # type: ignore[arg-type]
+        RegisterPoint(**keys)
     assert caught.value.key == key
     assert isinstance(caught.value, ModbusError) and isinstance(caught.value, profiles.ProfileError)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -23,8 +24,8 @@ T0 = datetime(2026, 12, 3, 9, 0, tzinfo=timezone.utc)
 
 
 def p(name: str, address: int, kind: str = "uint16", table: str = "holding",
-      **keys: object) -> RegisterPoint:
-    return RegisterPoint(name=name, table=table, address=address, type=kind,  # type: ignore[arg-type]
+      **keys: Any) -> RegisterPoint:
+    return RegisterPoint(name=name, table=table, address=address, type=kind,
                          **keys)
 
 
@@ -73,7 +74,8 @@ def test_split_first_into_gap_free_runs_then_single_points() -> None:
        st.integers(1, 125), st.integers(0, 20))
 def test_every_point_is_read_once_within_the_limits(layout: list[tuple[int, str]], limit: int,
                                                     gap: int) -> None:
-    points, taken = [], set()
+    points: list[RegisterPoint] = []
+    taken: set[int] = set()
     for index, (address, kind) in enumerate(layout):
         size = {"uint16": 1, "float32": 2, "int64": 4}[kind]
         cells = set(range(address, address + size))
