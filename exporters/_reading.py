@@ -309,6 +309,43 @@ class Reading:
         object.__setattr__(self, "metadata", _check_metadata(self.metadata))
 
     @property
+    def point(self) -> str:
+        """The data point's name, for the reading protocol that ``modbus``, ``bacnet`` and
+        the gateway share: ``metadata["point"]`` when given (``modbus read --json`` sets
+        it), else ``meter_id/quantity``, followed by ``/storageN``, ``/tariffN``,
+        ``/subunitN`` where those are not 0 and by the function where it is not
+        ``instantaneous``.
+
+        >>> r = Reading(meter_id="12345678", quantity="energy", value=1, unit="Wh",
+        ...             timestamp=datetime(2026, 11, 24, tzinfo=timezone.utc), tariff=2)
+        >>> r.point
+        '12345678/energy/tariff2'
+        """
+        named = self.metadata.get("point")
+        if named:
+            return named
+        parts = [self.meter_id, self.quantity]
+        for name in ("storage", "tariff", "subunit"):
+            number = getattr(self, name)
+            if number:
+                parts.append(f"{name}{number}")
+        if self.function != "instantaneous":
+            parts.append(self.function)
+        return "/".join(parts)
+
+    @property
+    def time(self) -> datetime:
+        """The reading protocol's name for :attr:`timestamp`."""
+        return self.timestamp
+
+    @property
+    def quality(self) -> tuple[str, ...]:
+        """The reading protocol's name for :attr:`status`: the flags as they are (the
+        source's own, such as M-Bus ``power_low``, and meterkit's, such as ``stale``);
+        empty means good."""
+        return self.status
+
+    @property
     def value_type(self) -> str:
         """The value's type name: ``"decimal"``, ``"integer"``, ``"float"`` or ``"string"``."""
         return value_type_of(self.value)

@@ -46,6 +46,7 @@ from ._jsonl import reading_to_json
 from ._load import load_map, parse_map, shipped_maps
 from ._map import DATA_TYPES, TABLES, RegisterMap, RegisterPoint
 from ._plan import FUNCTION_CODES, ReadRequest, plan_reads, split_request
+from ._poller import Device, PollCycle, Poller
 from ._probe import Interpretation, interpretations
 from ._server import ModbusServer
 from ._url import DeviceUrl, parse_url
@@ -58,6 +59,7 @@ __all__ = [
     "TABLES",
     "CommunicationError",
     "DecodeError",
+    "Device",
     "DeviceException",
     "DeviceRead",
     "DeviceStatus",
@@ -70,6 +72,8 @@ __all__ = [
     "ModbusError",
     "ModbusServer",
     "PointValue",
+    "PollCycle",
+    "Poller",
     "ProtocolError",
     "Quality",
     "ReadCycle",

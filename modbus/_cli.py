@@ -68,6 +68,10 @@ def _read(args: argparse.Namespace) -> int:
         finally:
             client.close()
         meter_id = args.meter_id or f"{client.url}/{unit}"
+        if result.status.state == "unreachable":
+            print(f"modbus read: {meter_id}: unreachable: {result.status.message}",
+                  file=sys.stderr)
+            return 1
         if args.json:
             for reading in result.readings:
                 document = reading_to_json(reading, meter_id=meter_id, map=register_map.name)

@@ -259,7 +259,9 @@ class ModbusClient:
                 continue
             cycle.answered(request, contents)
         when = time or datetime.now(timezone.utc)
-        message = "; ".join(cycle.errors)
+        # A device that did not answer: the first failure says why; the rest were not sent.
+        errors = cycle.errors[:1] if state in ("timeout", "unreachable") else cycle.errors
+        message = "; ".join(errors)
         if state == "exception" and code is not None:
             message = f"exception {code} ({EXCEPTION_NAMES.get(code, 'unknown')}): {message}"
         status = DeviceStatus(device=self.name, state=state, time=when, exception_code=code,

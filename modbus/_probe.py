@@ -2,7 +2,7 @@
 device. Sans-IO: registers in, candidate interpretations out.
 
 For each register offset every type that fits is tried (16-bit integers, 32-bit
-integers and floats in the four layouts, 64-bit floats, two-character text) and kept when
+integers and floats in the four layouts, 64-bit floats, text in two registers) and kept when
 its value is plausible for a meter: a finite float of a sensible magnitude (0, or 1e-3
 to 1e9 in absolute value, which rules out the denormals and huge exponents that integer
 contents give as floats), an integer below 1e9, printable ASCII text. A user compares the

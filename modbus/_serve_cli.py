@@ -3,8 +3,9 @@
 Each input line is one JSON object: a reading as ``modbus read --json`` and ``exporters``
 write it (the point is ``metadata.point``), or the short form ``{"point": NAME, "value":
 V, "quality": [...]}``. Lines naming no point of the map are counted and skipped; a line
-that is not such an object is reported on stderr and skipped. The server keeps serving
-after the input ends, until interrupted.
+that is not such an object is reported on stderr and skipped. A file is published whole
+before the server listens; stdin is read while it serves. The server keeps serving after
+the input ends, until interrupted.
 """
 
 from __future__ import annotations
@@ -100,14 +101,18 @@ def serve_command(args: argparse.Namespace) -> int:
                           max_sessions=args.max_sessions, bad_quality=args.bad_quality,
                           stale_after=args.stale_after)
 
+    if args.readings != "-":
+        # A file is published whole before the first client can connect.
+        _feed(server, args.readings)
+
     async def run() -> int:
         await server.start()
         host, _ = args.listen
         print(f"modbus serve: {register_map.name} on {host}:{server.port}", file=sys.stderr,
               flush=True)
-        feeder = threading.Thread(target=_feed, args=(server, args.readings), daemon=True,
-                                  name="modbus-serve-input")
-        feeder.start()
+        if args.readings == "-":
+            threading.Thread(target=_feed, args=(server, "-"), daemon=True,
+                             name="modbus-serve-input").start()
         try:
             await asyncio.Event().wait()
         finally:

@@ -54,9 +54,8 @@ class ModbusServer:
         stale_after: seconds without update after which a point is stale.
         on_write: called with each reading a client wrote (in the server's event loop).
 
-    Use ``async with ModbusServer(...) as server:`` or :meth:`start` / :meth:`stop`.
-
-    >>> server = ModbusServer(sdm630_map, listen=("127.0.0.1", 5020))  # doctest: +SKIP
+    Use ``async with ModbusServer(...) as server:`` or :meth:`start` / :meth:`stop`; it
+    must be started inside a running event loop (pymodbus' server is asyncio).
     """
 
     def __init__(

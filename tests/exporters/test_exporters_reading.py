@@ -313,3 +313,13 @@ def test_unknown_keys_are_quoted_so_the_message_is_text() -> None:
         Reading.from_dict({**make().to_dict(), "\ud800x": 1})
     str(caught.value).encode("utf-8")
     assert caught.value.field == "'\\ud800x'"
+
+
+def test_the_reading_protocol_names_point_time_and_quality() -> None:
+    reading = make(status=("power_low",))
+    assert reading.time == reading.timestamp
+    assert reading.quality == ("power_low",)
+    assert reading.point == f"{reading.meter_id}/{reading.quantity}"
+    assert make(storage=1, tariff=2, subunit=3, function="maximum").point.endswith(
+        "/storage1/tariff2/subunit3/maximum")
+    assert make(metadata={"point": "flat3.heat_kwh"}).point == "flat3.heat_kwh"
