@@ -1,0 +1,237 @@
+"""Alarms as BACnet events, as plain data: which event state each object is in, the
+notification a raise or clear becomes, acknowledgements, and the summaries that
+GetEventInformation and GetAlarmSummary return.
+
+meterkit's alarms engine raises and clears; it reaches this module only through
+:class:`AlarmNotice` (the gateway builds one from each notification) and the
+acknowledgement callback (:class:`Acknowledgement`). No bacpypes3, no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from ._errors import ConfigurationError
+
+__all__ = [
+    "PRIORITY_BY_SEVERITY",
+    "AckRefused",
+    "Acknowledgement",
+    "AlarmNotice",
+    "EventBook",
+    "EventTransition",
+    "ObjectEvents",
+]
+
+TO_OFFNORMAL, TO_FAULT, TO_NORMAL = 0, 1, 2
+
+PRIORITY_BY_SEVERITY: dict[str, int] = {
+    "critical": 32,
+    "major": 64,
+    "minor": 128,
+    "warning": 160,
+    "indeterminate": 192,
+}
+"""X.733 perceived severity -> BACnet event priority (0 highest, 255 lowest)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AlarmNotice:
+    """An alarm raised or cleared, as the BACnet server takes it.
+
+    ``alarm_id`` names the alarm (a clear names the alarm it clears); ``point`` the
+    published point it concerns (``""``: the device itself). ``severity`` is an X.733
+    perceived severity (``critical``, ``major``, ``minor``, ``warning``,
+    ``indeterminate``). With ``limit`` and ``value`` the notification is an
+    out-of-range event (``direction`` ``up``: high limit, ``down``: low limit),
+    otherwise a change-of-state to offnormal. The gateway builds it from an
+    ``alarms`` notification::
+
+        AlarmNotice(alarm_id=n.alarm_id, point=n.point, raised=n.event == "raised",
+                    time=..., severity=n.perceived_severity.value,
+                    text=n.additional_text or n.specific_problem, ...)
+    """
+
+    alarm_id: str
+    point: str
+    raised: bool
+    time: datetime
+    severity: str = "major"
+    text: str = ""
+    ack_required: bool = True
+    value: float | None = None
+    limit: float | None = None
+    direction: Literal["up", "down"] | None = None
+    deadband: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.raised and self.severity not in PRIORITY_BY_SEVERITY:
+            raise ConfigurationError(
+                f"alarm {self.alarm_id!r}: severity {self.severity!r} is not one of "
+                f"{', '.join(PRIORITY_BY_SEVERITY)}")
+        if self.time.tzinfo is None:
+            raise ConfigurationError(f"alarm {self.alarm_id!r}: time must be timezone-aware")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Acknowledgement:
+    """An operator's AcknowledgeAlarm, handed to the server's ``on_acknowledge`` callback.
+
+    ``alarm_ids`` are the meterkit alarms of the acknowledged transition; ``source``
+    the acknowledging operator (BACnet acknowledgment-source), ``time`` when they
+    acknowledged, ``process`` their process identifier.
+    """
+
+    alarm_ids: tuple[str, ...]
+    point: str
+    event_state: str
+    source: str
+    time: datetime | None
+    process: int
+
+
+class AckRefused(Exception):
+    """An AcknowledgeAlarm that does not match: ``code`` is the BACnet error code."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventTransition:
+    """What to send for one raise or clear: an event notification's parameters."""
+
+    point: str
+    time: datetime
+    from_state: str
+    to_state: str
+    event_type: Literal["out-of-range", "change-of-state"]
+    priority: int
+    ack_required: bool
+    text: str
+    value: float | None = None
+    limit: float | None = None
+    deadband: float = 0.0
+    transition: int = TO_OFFNORMAL
+
+
+@dataclass(slots=True)
+class ObjectEvents:
+    """The event state of one object: its active alarms and the three transitions'
+    times and acknowledgement bits (to-offnormal, to-fault, to-normal)."""
+
+    state: str = "normal"
+    active: dict[str, AlarmNotice] = field(default_factory=dict)
+    acked: list[bool] = field(default_factory=lambda: [True, True, True])
+    times: list[datetime | None] = field(default_factory=lambda: [None, None, None])
+    alarm_ids: list[tuple[str, ...]] = field(default_factory=lambda: [(), (), ()])
+    priorities: list[int] = field(default_factory=lambda: [64, 64, 192])
+    offnormal_state: str = "offnormal"  # the state the last to-offnormal went into
+
+
+class EventBook:
+    """Event states of the published points; pure bookkeeping, one instance per server.
+
+    ``normal_priority`` is the priority of to-normal notifications (the Notification
+    Class's third priority); ``normal_ack_required`` whether a return to normal needs
+    an acknowledgement.
+    """
+
+    def __init__(self, *, normal_priority: int = 192, normal_ack_required: bool = False
+                 ) -> None:
+        self.normal_priority = normal_priority
+        self.normal_ack_required = normal_ack_required
+        self.objects: dict[str, ObjectEvents] = {}
+
+    def record(self, notice: AlarmNotice) -> EventTransition | None:
+        """Take a raise or clear; the transition to notify, or None when the object's
+        event state does not change (a second alarm on an object already in alarm, a
+        clear of an unknown alarm or while another alarm stays active)."""
+        events = self.objects.setdefault(notice.point, ObjectEvents())
+        if notice.raised:
+            events.active[notice.alarm_id] = notice
+            to_state = _offnormal_state(notice)
+            if to_state == events.state:
+                return None
+            from_state, events.state = events.state, to_state
+            events.offnormal_state = to_state
+            priority = PRIORITY_BY_SEVERITY[notice.severity]
+            self._mark(events, TO_OFFNORMAL, notice, priority, notice.ack_required)
+            return EventTransition(
+                point=notice.point, time=notice.time, from_state=from_state, to_state=to_state,
+                event_type="out-of-range" if _is_limit(notice) else "change-of-state",
+                priority=priority, ack_required=notice.ack_required, text=notice.text,
+                value=notice.value, limit=notice.limit, deadband=notice.deadband,
+                transition=TO_OFFNORMAL,
+            )
+        raised = events.active.pop(notice.alarm_id, None)
+        if raised is None or events.state == "normal":
+            return None
+        if events.active:
+            latest = max(events.active.values(), key=lambda n: n.time)
+            if _offnormal_state(latest) == events.state:
+                return None
+        from_state, events.state = events.state, "normal"
+        self._mark(events, TO_NORMAL, notice, self.normal_priority, self.normal_ack_required)
+        return EventTransition(
+            point=notice.point, time=notice.time, from_state=from_state, to_state="normal",
+            event_type="out-of-range" if _is_limit(raised) else "change-of-state",
+            priority=self.normal_priority, ack_required=self.normal_ack_required,
+            text=notice.text, value=notice.value if notice.value is not None else raised.value,
+            limit=raised.limit, deadband=raised.deadband, transition=TO_NORMAL,
+        )
+
+    @staticmethod
+    def _mark(events: ObjectEvents, transition: int, notice: AlarmNotice, priority: int,
+              ack_required: bool) -> None:
+        events.times[transition] = notice.time
+        events.acked[transition] = not ack_required
+        events.alarm_ids[transition] = (notice.alarm_id,)
+        events.priorities[transition] = priority
+
+    def acknowledge(self, point: str, event_state: str, time: datetime | None, *,
+                    source: str, acknowledged_at: datetime | None, process: int
+                    ) -> Acknowledgement:
+        """Acknowledge the transition of ``point`` into ``event_state`` that happened at
+        ``time`` (None: do not check the time stamp). Raises :class:`AckRefused` with
+        the BACnet error code when nothing matches."""
+        events = self.objects.get(point)
+        if events is None:
+            raise AckRefused("invalid-event-state")
+        transition = TO_NORMAL if event_state == "normal" else (
+            TO_FAULT if event_state == "fault" else TO_OFFNORMAL)
+        if events.times[transition] is None or (
+                transition == TO_OFFNORMAL and event_state != events.offnormal_state):
+            raise AckRefused("invalid-event-state")
+        if time is not None and events.times[transition] != time:
+            raise AckRefused("invalid-time-stamp")
+        events.acked[transition] = True
+        return Acknowledgement(alarm_ids=events.alarm_ids[transition], point=point,
+                               event_state=event_state, source=source, time=acknowledged_at,
+                               process=process)
+
+    def summaries(self) -> list[tuple[str, ObjectEvents]]:
+        """Objects GetEventInformation lists: not normal, or a transition unacknowledged."""
+        return [(point, events) for point, events in self.objects.items()
+                if events.state != "normal" or not all(events.acked)]
+
+    def alarms(self) -> list[tuple[str, ObjectEvents]]:
+        """Objects GetAlarmSummary lists: in an alarm state now."""
+        return [(point, events) for point, events in self.objects.items()
+                if events.state != "normal"]
+
+
+def _is_limit(notice: AlarmNotice) -> bool:
+    return notice.limit is not None and notice.value is not None
+
+
+def _offnormal_state(notice: AlarmNotice) -> str:
+    if _is_limit(notice) and notice.direction == "up":
+        return "high-limit"
+    if _is_limit(notice) and notice.direction == "down":
+        return "low-limit"
+    return "offnormal"
+
