@@ -202,6 +202,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the register map to publish")
     serve.add_argument("--listen", type=_listen_address, default=("127.0.0.1", 502),
                        metavar="HOST:PORT", help="where to listen (default 127.0.0.1:502)")
+    serve.add_argument("--serial", metavar="URL",
+                       help="serve Modbus RTU on a serial line instead of TCP: "
+                            "rtu:///dev/ttyS0?baudrate=9600&parity=E")
     serve.add_argument("--max-sessions", type=int, default=8, metavar="N",
                        help="parallel TCP sessions; more are refused (default 8)")
     serve.add_argument("--unit-id", type=int, choices=range(256), metavar="N",

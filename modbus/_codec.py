@@ -105,8 +105,10 @@ def _check_registers(point: RegisterPoint, registers: Sequence[object]) -> None:
             )
 
 
-def _shortest_float(value: float, fits: struct.Struct, contents: bytes) -> float:
-    # The fewest significant digits that pack back to the same bytes.
+def shortest_float(value: float, fits: struct.Struct) -> float:
+    """``value`` with the fewest significant digits that pack (by ``fits``, a float32 or
+    float64 struct) to the same bytes: a float32 of 230.1 gives 230.1."""
+    contents = fits.pack(value)
     for digits in range(1, 18):
         candidate = float(f"{value:.{digits}g}")
         if fits.pack(candidate) == contents:
@@ -123,7 +125,7 @@ def _raw_number(point: RegisterPoint, data: bytes) -> int | float | None:
         number: float = fits.unpack(data)[0]
         if not math.isfinite(number):
             return None
-        return _shortest_float(number, fits, data)
+        return shortest_float(number, fits)
     # BCD: every nibble a decimal digit, else no value.
     digits = data.hex()
     return int(digits) if digits.isdigit() else None

@@ -16,12 +16,14 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ._codec import registers_to_bytes
+from ._codec import registers_to_bytes, shortest_float
 
 __all__ = ["Interpretation", "interpretations"]
 
 _LAYOUTS = (("big", "big"), ("little", "big"), ("big", "little"), ("little", "little"))
 _SMALLEST = 1e-3
+_FLOAT32 = struct.Struct(">f")
+_FLOAT64 = struct.Struct(">d")
 _LARGEST = 1e9
 
 
@@ -44,15 +46,6 @@ class Interpretation:
 
 def _plausible_float(value: float) -> bool:
     return math.isfinite(value) and (value == 0 or _SMALLEST <= abs(value) <= _LARGEST)
-
-
-def _shortest(value: float, fmt: str) -> float:
-    packed = struct.pack(fmt, value)
-    for digits in range(1, 18):
-        candidate = float(f"{value:.{digits}g}")
-        if struct.pack(fmt, candidate) == packed:
-            return candidate
-    return value
 
 
 def interpretations(registers: Sequence[int], start: int = 0) -> list[Interpretation]:
@@ -79,7 +72,7 @@ def interpretations(registers: Sequence[int], start: int = 0) -> list[Interpreta
                 number: float = struct.unpack(">f", data)[0]
                 if _plausible_float(number) and number != 0:
                     out.append(Interpretation(address, "float32", word_order, byte_order,
-                                              _shortest(number, ">f")))
+                                              shortest_float(number, _FLOAT32)))
             for word_order in ("big", "little"):
                 data = registers_to_bytes(pair, word_order, "big")
                 for kind, signed in (("uint32", False), ("int32", True)):
@@ -92,5 +85,5 @@ def interpretations(registers: Sequence[int], start: int = 0) -> list[Interpreta
                 number = struct.unpack(">d", registers_to_bytes(quad, word_order, "big"))[0]
                 if _plausible_float(number) and number != 0:
                     out.append(Interpretation(address, "float64", word_order, "big",
-                                              _shortest(number, ">d")))
+                                              shortest_float(number, _FLOAT64)))
     return out

@@ -97,7 +97,8 @@ def _feed_lines(server: ModbusServer, stream: TextIO) -> None:
 def serve_command(args: argparse.Namespace) -> int:
     """Run ``modbus serve`` until interrupted."""
     register_map = load_map(args.map)
-    server = ModbusServer(register_map, listen=args.listen, unit_id=args.unit_id,
+    server = ModbusServer(register_map, listen=args.listen, serial=args.serial,
+                          unit_id=args.unit_id,
                           max_sessions=args.max_sessions, bad_quality=args.bad_quality,
                           stale_after=args.stale_after)
 
@@ -107,9 +108,8 @@ def serve_command(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         await server.start()
-        host, _ = args.listen
-        print(f"modbus serve: {register_map.name} on {host}:{server.port}", file=sys.stderr,
-              flush=True)
+        where = args.serial if args.serial else f"{args.listen[0]}:{server.port}"
+        print(f"modbus serve: {register_map.name} on {where}", file=sys.stderr, flush=True)
         if args.readings == "-":
             threading.Thread(target=_feed, args=(server, "-"), daemon=True,
                              name="modbus-serve-input").start()

@@ -19,7 +19,7 @@ from typing import Any
 from profiles import PointReading, Reading
 
 from ._client import _pymodbus
-from ._errors import CommunicationError
+from ._errors import CommunicationError, MissingDependencyError
 from ._image import RegisterImage
 from ._map import BIT_TABLES, RegisterMap
 from ._url import DeviceUrl, parse_url
@@ -46,7 +46,9 @@ class ModbusServer:
         listen: ``(host, port)`` to listen on (port 0: any free port, see :attr:`port`).
         serial: instead of TCP, an RTU line: ``rtu:///dev/ttyS0?baudrate=9600&parity=E``.
         framing: ``"tcp"`` (MBAP, default) or ``"rtu"`` (RTU frames over TCP).
-        unit_id: answer only this unit id (default: any).
+        unit_id: answer only this unit id (default on TCP: any; on RTU: the map's). Over
+            TCP other unit ids get exception 11 (gateway target device failed to respond);
+            on an RTU line no answer.
         max_sessions: parallel TCP sessions; the next one is closed at once (default 8).
         bad_quality: ``"exception"`` (exception 11), ``"no_value"`` (NaN, 0x8000, ...)
             or ``"last_value"``: what a point of bad quality answers (see
@@ -84,6 +86,8 @@ class ModbusServer:
         self.unit_id = unit_id
         self.max_sessions = max_sessions
         self.on_write = on_write
+        # An RTU slave has one address: the given one, else the map's.
+        self._unit = register_map.unit_id if unit_id is None else unit_id
         self.refused_sessions = 0
         """How many sessions were closed because ``max_sessions`` were open."""
         self._server: Any = None
@@ -104,7 +108,7 @@ class ModbusServer:
     @property
     def port(self) -> int:
         """The TCP port listened on (useful with port 0)."""
-        if self._server is None or self._server.transport is None:
+        if self._server is None or self._server.transport is None or self.serial:
             raise CommunicationError("the server is not running")
         port: int = self._server.transport.sockets[0].getsockname()[1]
         return port
@@ -126,10 +130,25 @@ class ModbusServer:
 
         device = self._device()
         if self.serial is not None:
+            try:
+                import serial  # noqa: F401  (pymodbus' serial server needs it)
+            except ImportError:
+                raise MissingDependencyError(
+                    "RTU needs pyserial: pip install 'meterkit[serial]'", field="pyserial"
+                ) from None
             url = self.serial
+            unit = self._unit
+
+            def ours_only(sending: bool, pdu: Any) -> Any:
+                # On a shared RTU line a slave stays silent for other addresses (pymodbus
+                # would answer them with exception 4): a request whose PDU is dropped here
+                # is not handled and gets no answer.
+                return pdu if sending or pdu.dev_id == unit else None
+
             self._server = ModbusSerialServer(
                 [device], framer=FramerType.RTU, port=url.serial, baudrate=url.baudrate,
-                parity=url.parity, stopbits=url.stopbits, bytesize=url.bytesize)
+                parity=url.parity, stopbits=url.stopbits, bytesize=url.bytesize,
+                trace_pdu=ours_only)
         else:
             limit = self.max_sessions
             owner = self
@@ -143,7 +162,10 @@ class ModbusServer:
                     return handler
 
             framer = FramerType.RTU if self.framing == "rtu" else FramerType.SOCKET
-            self._server = LimitedServer([device], address=self.listen, framer=framer)
+            devices = [device]
+            if self.unit_id is not None:
+                devices.append(self._others())
+            self._server = LimitedServer(devices, address=self.listen, framer=framer)
         try:
             await self._server.serve_forever(background=True)
         except RuntimeError as exc:
@@ -192,9 +214,21 @@ class ModbusServer:
             else:
                 first, count = span if span else (0, 1)
                 blocks.append([SimData(first, values=[0] * count, datatype=DataType.REGISTERS)])
-        return SimDevice(id=0 if self.unit_id is None else self.unit_id,
+        return SimDevice(id=self._unit if self.serial or self.unit_id is not None else 0,
                          simdata=(blocks[0], blocks[1], blocks[2], blocks[3]),
                          action=self._action)
+
+    def _others(self) -> Any:
+        # Every other unit id: exception 11, as a gateway says that nobody answered.
+        from pymodbus.constants import ExcCodes
+        from pymodbus.simulator import DataType, SimData, SimDevice
+
+        async def nobody(*_: Any) -> Any:
+            return ExcCodes.GATEWAY_NO_RESPONSE
+
+        bits = [SimData(0, values=[False] * 16, datatype=DataType.BITS)]
+        words = [SimData(0, count=0x10000, values=0, datatype=DataType.REGISTERS)]
+        return SimDevice(id=0, simdata=(bits, list(bits), words, list(words)), action=nobody)
 
     async def _action(self, function: int, start: int, address: int, count: int,
                       registers: list[int], values: Any) -> Any:

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import profiles
 from modbus import MapError, ModbusError, RegisterMap, RegisterPoint, load_map, parse_map
@@ -187,3 +189,27 @@ def test_parse_map_without_a_file() -> None:
     m = parse_map({"kind": "modbus", "profile": {"name": "x", "description": "d"},
                    "registers": [{"name": "a", "table": "coil", "address": 3}]})
     assert m.point("a").type == "bool"
+
+
+SCALARS = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats()
+           | st.sampled_from(["input", "holding", "coil", "float32", "uint16", "bit", "string",
+                              "big", "little", "0.1", "kW", "x", ""]))
+KEYS = st.sampled_from(["name", "table", "address", "type", "length", "bit", "word_order",
+                        "byte_order", "scale", "scale_point", "no_value", "unit", "quantity",
+                        "writable", "minimum", "maximum", "description", "colour"])
+POINTS = st.lists(st.dictionaries(KEYS, SCALARS, max_size=8), max_size=5)
+
+
+@given(st.fixed_dictionaries(
+    {"kind": st.sampled_from(["modbus", "meter", 3]),
+     "profile": st.fixed_dictionaries({"name": st.just("x"), "description": SCALARS}),
+     "registers": POINTS | SCALARS},
+    optional={"modbus": st.dictionaries(st.sampled_from(
+        ["unit_id", "max_registers", "max_gap", "table", "type", "word_order"]), SCALARS)}))
+def test_arbitrary_documents_load_or_give_a_map_error(document: dict[str, Any]) -> None:
+    try:
+        register_map = parse_map(document, file="x.toml")
+    except MapError as error:
+        assert error.file == "x.toml" and error.message
+        return
+    assert all(point.count >= 1 for point in register_map.points)

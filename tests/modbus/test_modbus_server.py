@@ -205,7 +205,8 @@ LAYOUT = st.tuples(st.sampled_from(["big", "little"]), st.sampled_from(["big", "
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(LAYOUT, st.lists(st.integers(0, 2**32 - 1), min_size=2, max_size=4, unique=True))
 def test_eight_sessions_never_read_a_torn_value(layout: tuple[str, str], values: list[int]) -> None:
-    # Values whose two registers all differ, so that a mixture is visible.
+    # A mixture of two written values (old high word, new low word) is a value that was
+    # never written, whenever their words differ; hypothesis draws such values.
     served = RegisterMap(name="torn", points=(
         p("counter", 0, "uint32", word_order=layout[0], byte_order=layout[1]),))
     stop = threading.Event()
