@@ -183,7 +183,8 @@ def test_at_most_max_sessions_and_the_next_is_closed() -> None:
                 await writer.drain()
                 assert len(await reader.readexactly(13)) == 13
             reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
-            assert await reader.read(100) == b""  # closed at once
+            # Closed at once (the wait is bounded only so that a failure cannot hang).
+            assert await asyncio.wait_for(reader.read(100), 20) == b""
             writer.close()
             assert server.refused_sessions == 1 and server.sessions == 8
             sessions[0][1].close()
