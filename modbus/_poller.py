@@ -40,6 +40,9 @@ class Device:
         points: the point names to read (default: all).
         timeout: seconds to wait for each answer.
         retries: how often a request without answer is sent again.
+
+    Devices that share a URL share its connection, and with it the ``timeout`` and
+    ``retries`` of the first of them.
     """
 
     name: str
