@@ -91,7 +91,7 @@ class ModbusServer:
         self.refused_sessions = 0
         """How many sessions were closed because ``max_sessions`` were open."""
         self._server: Any = None
-        self._pymodbus = _pymodbus()
+        _pymodbus()  # the typed error now, not at start()
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -124,7 +124,6 @@ class ModbusServer:
         Raises:
             CommunicationError: the address cannot be listened on.
         """
-        pymodbus = self._pymodbus
         from pymodbus.framer import FramerType
         from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 
@@ -171,7 +170,6 @@ class ModbusServer:
         except RuntimeError as exc:
             self._server = None
             raise CommunicationError(f"cannot listen: {exc}", field=str(self.listen)) from None
-        del pymodbus
 
     async def stop(self) -> None:
         """Stop listening and close every session."""
@@ -186,16 +184,6 @@ class ModbusServer:
     async def __aexit__(self, kind: type[BaseException] | None, error: BaseException | None,
                         traceback: TracebackType | None) -> None:
         await self.stop()
-
-    async def serve_forever(self) -> None:
-        """Start and serve until cancelled."""
-        import asyncio
-
-        await self.start()
-        try:
-            await asyncio.Event().wait()
-        finally:
-            await self.stop()
 
     # -- the pymodbus side -----------------------------------------------------------------
 

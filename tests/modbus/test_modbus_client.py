@@ -203,3 +203,13 @@ def test_writes_go_through_and_are_checked_first() -> None:
 def test_bad_urls_are_url_errors(url: str) -> None:
     with pytest.raises(UrlError):
         ModbusClient(url)
+
+
+def test_read_device_is_a_blocking_read() -> None:
+    from modbus import read_device
+
+    from .sim import ServerThread
+
+    with ServerThread([awkward_device(Recorder())]) as server:
+        result = read_device(f"tcp://127.0.0.1:{server.port}", AWKWARD, unit_id=7)
+    assert result.status.state == "ok" and result.readings[0].value == 1.5
