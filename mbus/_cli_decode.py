@@ -16,9 +16,12 @@ import sys
 from collections.abc import Iterable, Iterator
 from typing import Any, TextIO
 
+import profiles
+
 from ._errors import DecodeError, MBusError
 from ._frames import LongFrame, decode_frame, frame_length
-from ._telegram import Telegram, decode_application
+from ._meter import ProfilesOption, meter_profiles
+from ._telegram import Telegram, decode_application, with_meter
 
 __all__ = ["InputError", "decode_line", "decode_stream", "error_document", "parse_hex",
            "print_table", "register_decode_command", "run_decode"]
@@ -49,11 +52,13 @@ def parse_hex(text: str) -> bytes:
     return bytes.fromhex(cleaned)
 
 
-def decode_stream(data: bytes) -> list[Telegram]:
+def decode_stream(data: bytes, profiles: ProfilesOption = True) -> list[Telegram]:
     """Decode back-to-back frames (each self-delimiting) from one buffer.
 
-    Raises a :class:`mbus.DecodeError` whose offset counts from the start of ``data``.
+    ``profiles`` gives the telegrams' ``meter`` part as in :func:`mbus.decode`. Raises
+    a :class:`mbus.DecodeError` whose offset counts from the start of ``data``.
     """
+    library = meter_profiles(profiles)
     telegrams = []
     offset = 0
     while offset < len(data):
@@ -63,8 +68,8 @@ def decode_stream(data: bytes) -> list[Telegram]:
         assert size is not None
         try:
             frame = decode_frame(data[offset:offset + size])
-            telegram = decode_application(frame) if isinstance(frame, LongFrame) else Telegram(
-                frame=frame)
+            telegram = with_meter(decode_application(frame), library) if isinstance(
+                frame, LongFrame) else Telegram(frame=frame)
         except DecodeError as error:
             if offset:
                 raise error.moved(offset, f"frame at byte {offset}") from None
@@ -74,9 +79,9 @@ def decode_stream(data: bytes) -> list[Telegram]:
     return telegrams
 
 
-def decode_line(text: str) -> list[Telegram]:
+def decode_line(text: str, profiles: ProfilesOption = True) -> list[Telegram]:
     """The telegrams of one line of hex; raises a :class:`mbus.DecodeError` subclass."""
-    return decode_stream(parse_hex(text))
+    return decode_stream(parse_hex(text), profiles)
 
 
 def error_document(line: int, error: MBusError) -> dict[str, Any]:
@@ -97,7 +102,7 @@ def _format_value(value: object) -> str:
 
 
 def print_table(telegram: Telegram, out: TextIO) -> None:
-    """Human-readable form of one telegram."""
+    """Human-readable form of one telegram: the meter's named fields first, then records."""
     frame = telegram.frame.to_dict()
     out.write(" ".join(f"{k}={v}" for k, v in frame.items()) + "\n")
     if telegram.error is not None:
@@ -108,6 +113,8 @@ def print_table(telegram: Telegram, out: TextIO) -> None:
         out.write("  " + "  ".join(f"{k}={v}" for k, v in header.items()) + "\n")
     if telegram.alarm is not None:
         out.write(f"  alarm status: 0x{telegram.alarm:02x}\n")
+    if telegram.meter is not None:
+        out.write("".join(f"  {line}\n" for line in telegram.meter.text_lines()))
     if not telegram.records:
         return
     rows = [("#", "function", "st", "tar", "sub", "quantity", "value", "unit")]
@@ -130,16 +137,18 @@ def _numbered_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
             yield number, stripped
 
 
-def run_decode(lines: Iterable[str], *, json_output: bool, out: TextIO, err: TextIO) -> int:
+def run_decode(lines: Iterable[str], *, json_output: bool, out: TextIO, err: TextIO,
+               profiles: ProfilesOption = True) -> int:
     """Decode each line; returns the exit status (0, or 1 when a line failed or none was given).
 
     A failed line prints :func:`error_document` to ``out`` with ``json_output``,
     else ``mbus decode: line N: <error>`` to ``err``; the other lines still decode.
+    ``profiles`` gives each telegram's ``meter`` part as in :func:`mbus.decode`.
     """
     failures = decoded = 0
     for number, text in _numbered_lines(lines):
         try:
-            telegrams = decode_line(text)
+            telegrams = decode_line(text, profiles)
         except MBusError as error:
             failures += 1
             if json_output:
@@ -160,9 +169,14 @@ def run_decode(lines: Iterable[str], *, json_output: bool, out: TextIO, err: Tex
 
 
 def _cmd_decode(args: argparse.Namespace) -> int:
+    try:
+        chosen = profiles.profiles_option(args)
+    except (profiles.ProfileError, argparse.ArgumentTypeError) as error:
+        print(f"mbus decode: {error}", file=sys.stderr)
+        return 2
     if args.hex:
         return run_decode([" ".join(args.hex)], json_output=args.json, out=sys.stdout,
-                          err=sys.stderr)
+                          err=sys.stderr, profiles=chosen)
     if args.file:
         try:
             handle = open(args.file, encoding="utf-8", errors="replace")  # noqa: SIM115
@@ -170,12 +184,14 @@ def _cmd_decode(args: argparse.Namespace) -> int:
             print(f"mbus decode: cannot read {args.file}: {error.strerror}", file=sys.stderr)
             return 2
         with handle:
-            return run_decode(handle, json_output=args.json, out=sys.stdout, err=sys.stderr)
+            return run_decode(handle, json_output=args.json, out=sys.stdout, err=sys.stderr,
+                              profiles=chosen)
     # Not UTF-8 is not hex either: replaced characters fail their line like any other.
     raw = getattr(sys.stdin, "buffer", None)
     stdin = sys.stdin if raw is None else io.TextIOWrapper(raw, encoding="utf-8",
                                                            errors="replace")
-    return run_decode(stdin, json_output=args.json, out=sys.stdout, err=sys.stderr)
+    return run_decode(stdin, json_output=args.json, out=sys.stdout, err=sys.stderr,
+                      profiles=chosen)
 
 
 def register_decode_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]
@@ -192,4 +208,5 @@ def register_decode_command(commands: argparse._SubParsersAction[argparse.Argume
     decode_cmd.add_argument("-f", "--file", help="read hex lines from this file")
     decode_cmd.add_argument("--json", action="store_true",
                             help="one JSON object per telegram or failed line")
+    profiles.add_profile_options(decode_cmd)
     decode_cmd.set_defaults(handler=_cmd_decode)

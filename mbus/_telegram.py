@@ -7,14 +7,17 @@ table lookup to the application-layer reader for it.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
+
+from profiles import MeterFields, MeterProfiles
 
 from ._errors import EncodeError, EncryptedError, RecordError, UnsupportedError
 from ._fixed import decode_fixed
 from ._frames import Frame, LongFrame, decode_frame
 from ._header import APPLICATION_ERRORS, CI_NAMES, Header
 from ._lazy_records import lazy_records
+from ._meter import ProfilesOption, meter_fields, meter_profiles
 from ._records import (
     Record,
     decode_records,
@@ -66,6 +69,10 @@ class Telegram:
     ``records`` are in frame order, manufacturer data included; ``error`` is set
     for CI 0x70, ``alarm`` for CI 0x71; ``payload`` keeps application data that
     is not records (the subcode of an application reset, a selection's address).
+    ``meter`` holds the named fields of a meter's response (its device profile's,
+    or generic names; see the "Device profiles" guide), None where there is no
+    response or profiles were turned off; it takes no part in comparisons, being
+    made from the records.
     """
 
     frame: Frame
@@ -74,6 +81,7 @@ class Telegram:
     error: ApplicationError | None = None
     alarm: int | None = None
     payload: bytes = b""
+    meter: MeterFields | None = field(default=None, compare=False)
 
     @property
     def ci(self) -> int | None:
@@ -99,6 +107,8 @@ class Telegram:
             out["records"] = records_to_dicts(_stored_records(self))
         if self.payload:
             out["payload"] = self.payload.hex()
+        if self.meter is not None:
+            out["meter"] = self.meter.to_dict()
         return out
 
     def encode(self) -> bytes:
@@ -218,19 +228,42 @@ def decode_application(frame: LongFrame) -> Telegram:
     return reader(frame)
 
 
-def decode(data: bytes | bytearray) -> Telegram:
+def decode(data: bytes | bytearray, *, profiles: ProfilesOption = True) -> Telegram:
     """Decode the bytes of one M-Bus frame (E5, short, control or long) to a :class:`Telegram`.
 
     >>> telegram = mbus.decode(bytes.fromhex("680303680801707916"))
     >>> telegram.error.message
     'unspecified error (no error code sent)'
 
-    Raises a subclass of :class:`mbus.DecodeError` naming the field and byte offset.
+    A meter's response gets its ``meter`` part from ``profiles``: True (the
+    default) for meterkit's shipped profiles, a :class:`profiles.MeterProfiles`
+    for others, False for none. Raises a subclass of :class:`mbus.DecodeError`
+    naming the field and byte offset.
     """
     frame = decode_frame(data)
     if isinstance(frame, LongFrame):
-        return decode_application(frame)
+        return with_meter(decode_application(frame), meter_profiles(profiles))
     return Telegram(frame=frame)
+
+
+# Where the records start in a response, by CI (for a profile's payload prefix).
+_RESPONSE_STARTS = {0x72: 12, 0x76: 12, 0x7A: 4, 0x78: 0, 0x73: 12, 0x77: 12}
+
+
+def with_meter(telegram: Telegram, library: MeterProfiles | None) -> Telegram:
+    """``telegram`` with its ``meter`` part from ``library`` (unchanged for None, or for
+    a frame that is no meter's response)."""
+    frame = telegram.frame
+    if library is None or not isinstance(frame, LongFrame):
+        return telegram
+    start = _RESPONSE_STARTS.get(frame.ci)
+    if start is None:
+        return telegram
+    meter = meter_fields(library, telegram.header, _stored_records(telegram), ci=frame.ci,
+                         payload=frame.data[start:])
+    # Set on the telegram just made, before anyone sees it (replace() would make Records).
+    object.__setattr__(telegram, "meter", meter)
+    return telegram
 
 
 def build_telegram(

@@ -4,7 +4,8 @@ Record shapes and the record decoder/encoder (:func:`scan_records`,
 :func:`decode_records`, :func:`encode_records`, :func:`records_to_dicts`,
 :func:`lazy_records`), the data codings (BCD, REAL32, date/time types F, G,
 I, J), the fixed fields of the header (manufacturer code, BCD ID, medium) and
-the link-layer helpers (:class:`ControlField`, :func:`frame_length`).
+the link-layer helpers (:class:`ControlField`, :func:`frame_length`), and device
+profiles applied to records (:func:`meter_fields`, :func:`with_meter`).
 
 >>> from mbus.records import scan_records, records_to_dicts
 >>> pairs = scan_records(bytes.fromhex("04142cdb0000"))
@@ -64,6 +65,7 @@ from ._header import (
     status_flags,
 )
 from ._lazy_records import lazy_records
+from ._meter import ProfilesOption, meter_fields, meter_profiles
 from ._record_encoder import build_record
 from ._record_values import (
     READINGS,
@@ -90,7 +92,7 @@ from ._records import (
     records_to_dicts,
     scan_records,
 )
-from ._telegram import decode_application
+from ._telegram import decode_application, with_meter
 
 __all__ = [
     "APPLICATION_ERRORS",
@@ -105,6 +107,7 @@ __all__ = [
     "JsonValue",
     "NeedData",
     "PendingRecords",
+    "ProfilesOption",
     "RecordShape",
     "Value",
     "address_kind",
@@ -134,6 +137,8 @@ __all__ = [
     "lvar_length",
     "made_records",
     "medium_name",
+    "meter_fields",
+    "meter_profiles",
     "python_number",
     "python_value",
     "read",
@@ -142,4 +147,5 @@ __all__ = [
     "scale",
     "scan_records",
     "status_flags",
+    "with_meter",
 ]

@@ -33,6 +33,7 @@ from ._errors import ExpressionError, ProfileError, UnitError
 from ._expressions import FUNCTIONS, Expression, parse_expression
 from ._fields import FieldValue, MeterFields, NamedField, field_json
 from ._meter import Detection, FieldRule, MeterProfile, StatusTable, load_meter_profile
+from ._options import add_profile_options, profiles_option
 from ._reading import QUALITY_FLAGS, PointReading, Reading, ReadingValue
 from ._selectors import RecordHead, RecordSelector
 from ._shipped import KINDS, find_profile, shipped_profiles
@@ -62,6 +63,7 @@ __all__ = [
     "StatusTable",
     "TableReader",
     "UnitError",
+    "add_profile_options",
     "apply_profile",
     "convert",
     "dimension",
@@ -72,6 +74,7 @@ __all__ = [
     "load_meter_profiles",
     "load_toml",
     "parse_expression",
+    "profiles_option",
     "shipped_meter_profiles",
     "shipped_profiles",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -57,6 +58,8 @@ def field_json(value: FieldValue) -> int | float | str:
         return str(value)
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # JSON has no NaN or infinity (as record values)
     return value
 
 
@@ -94,6 +97,15 @@ class MeterFields:
     def units(self) -> dict[str, str]:
         """Field name -> unit, for the fields that have one."""
         return {field.name: field.unit for field in self.fields if field.unit}
+
+    def text_lines(self) -> list[str]:
+        """The fields as text for a terminal: the profile, then ``name: value unit`` lines."""
+        lines = [f"meter profile: {self.profile or '(none: generic names)'}"]
+        width = min(max((len(field.name) for field in self.fields), default=0), 40)
+        for field in self.fields:
+            lines.append(f"  {field.name.ljust(width)}  {field.value} {field.unit}".rstrip())
+        lines.extend(f"  problem: {problem}" for problem in self.problems)
+        return lines
 
     def to_dict(self) -> dict[str, Any]:
         """``{"profile": NAME_OR_NULL, "fields": {...}, "units": {...}}`` (and ``problems``

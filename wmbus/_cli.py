@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
 import mbus
+import profiles
 
 from ._decoder import Decoder, Telegram
 from ._dongles import DONGLES, clean_hex
@@ -41,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the day the telegrams were received (default: today, UTC); "
                              "security mode 3 (DES) makes its IV from the meter's date")
     _already_decrypted_option(decode)
+    profiles.add_profile_options(decode)
 
     listen = commands.add_parser(
         "listen", help="decode telegrams from a receiver",
@@ -131,6 +133,9 @@ def _summary(telegram: Telegram) -> str:
                 else "") + ")"]
     if link.trailing:
         lines.append(f"  trailing bytes after the frame: {link.trailing.hex()}")
+    if telegram.meter is not None:
+        lines.extend(f"  {line}" for line in telegram.meter.text_lines())
+        lines.append("  records:")
     for record in telegram.records:
         where = []
         if record.storage:
@@ -159,7 +164,8 @@ def _decode(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -
     keys = KeyStore.load(args.keys) if args.keys else None
     signatures = SignatureCache.load(args.signatures) if args.signatures and os.path.exists(
         args.signatures) else None
-    decoder = Decoder(keys, signatures=signatures, already_decrypted=args.already_decrypted)
+    decoder = Decoder(keys, signatures=signatures, already_decrypted=args.already_decrypted,
+                      profiles=profiles.profiles_option(args))
     received = args.received_date or dt.datetime.now(dt.timezone.utc).date()
     failures = 0
     for text in _inputs(args.telegrams, stdin):
@@ -267,6 +273,6 @@ def main(argv: Iterable[str] | None = None, *, stdout: TextIO | None = None,
         if args.command == "gateway":
             return _gateway(args)
         return _listen(args, out, err)
-    except (WMBusError, OSError) as exc:
+    except (WMBusError, OSError, profiles.ProfileError, argparse.ArgumentTypeError) as exc:
         err.write(f"wmbus: {exc}\n")
         return 2

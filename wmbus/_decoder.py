@@ -21,11 +21,12 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, cast
 
 import mbus
 import mbus.records
+from profiles import MeterFields
 
 from ._afl import AuthenticationLayer, parse_afl
 from ._compact import SignatureCache, expand_compact, split_headers
@@ -163,6 +164,9 @@ class Telegram:
     bytes after the TPL header, or the data of a manufacturer-specific CI.
     When a record is broken (truncated, reserved DIF), the records before it are
     kept, ``record_error`` says what broke and ``undecoded`` holds the rest.
+    ``meter`` holds the named fields (the meter's device profile's, or generic
+    names; see the "Device profiles" guide), None when profiles were turned off;
+    it takes no part in comparisons, being made from the records.
     """
 
     link: LinkLayer
@@ -179,6 +183,7 @@ class Telegram:
     alarm: int | None = None
     record_error: str | None = None
     undecoded: bytes = b""
+    meter: MeterFields | None = field(default=None, compare=False)
 
     @property
     def id(self) -> str | None:
@@ -224,6 +229,8 @@ class Telegram:
         if self.ci in _MANUFACTURER_CIS or (self.payload and not records
                                             and self.ci not in NO_APL_CIS):
             out["payload"] = self.payload.hex()
+        if self.meter is not None:
+            out["meter"] = self.meter.to_dict()
         return out
 
 
@@ -256,6 +263,10 @@ class Decoder:
     then decodes, marked ``decrypted_by="input"`` and ``verified=False``,
     instead of being refused as :class:`UnexpectedPlaintextError` when a key
     is known. Payloads still encrypted are decrypted and checked as always.
+
+    ``profiles`` names the meters' values (each telegram's ``meter``): True (the
+    default) for meterkit's shipped profiles, a :class:`profiles.MeterProfiles`
+    (for example ``profiles.load_meter_profiles(DIR)``) for others, False for none.
     """
 
     def __init__(
@@ -264,7 +275,9 @@ class Decoder:
         *,
         signatures: SignatureCache | Mapping[int | str, Any] | None = None,
         already_decrypted: bool = False,
+        profiles: mbus.records.ProfilesOption = True,
     ) -> None:
+        self.profiles = mbus.records.meter_profiles(profiles)
         self.keys = KeyStore.coerce(keys)
         if isinstance(signatures, SignatureCache):
             self.signatures = signatures
@@ -292,11 +305,20 @@ class Decoder:
                                   field="key")
         link, apl = parse_link(data)
         try:
-            return _Run(self, link, apl, key, received).decode()
+            telegram = _Run(self, link, apl, key, received).decode()
         except WMBusError:
             raise
         except mbus.MBusError as exc:  # from the shared application layer
             raise _as_wmbus_error(exc) from exc
+        if self.profiles is not None and telegram.error is None:
+            meter = mbus.records.meter_fields(
+                self.profiles, telegram.header, _stored_records(telegram), ci=telegram.ci,
+                payload=telegram.payload, manufacturer=telegram.manufacturer,
+                meter_id=telegram.id)
+            # Set on the telegram just made, before anyone sees it (replace() would make
+            # the pending records into Records).
+            object.__setattr__(telegram, "meter", meter)
+        return telegram
 
 
 def _as_wmbus_error(exc: mbus.MBusError) -> DecodeError:
@@ -960,8 +982,9 @@ def _fields(ell: ExtendedLinkLayer) -> dict[str, Any]:
     return {name: getattr(ell, name) for name in ExtendedLinkLayer.__slots__}
 
 
-def decode(data: bytes, key: bytes | None = None, *,
-           already_decrypted: bool = False, received: dt.date | None = None) -> Telegram:
+def decode(data: bytes, key: bytes | None = None, *, already_decrypted: bool = False,
+           received: dt.date | None = None,
+           profiles: mbus.records.ProfilesOption = True) -> Telegram:
     """Decode one telegram without remembering anything (see :class:`Decoder`).
 
     >>> import wmbus
@@ -971,4 +994,5 @@ def decode(data: bytes, key: bytes | None = None, *,
     >>> t.id, t.manufacturer, [(r.quantity, r.value, r.unit) for r in t.records][0]
     ('12345678', 'ELS', ('volume', Decimal('28504.27'), 'm3'))
     """
-    return Decoder(already_decrypted=already_decrypted).decode(data, key, received=received)
+    return Decoder(already_decrypted=already_decrypted, profiles=profiles).decode(
+        data, key, received=received)
