@@ -3,12 +3,20 @@
 ``profiles`` knows no meterkit type; it reads record shapes through its
 ``RecordHead`` protocol (a :class:`RecordShape` has those attributes) and asks
 for the value of record *i* only when a field uses it. ``wmbus`` uses the same
-function for wireless telegrams.
+functions for wireless telegrams.
+
+The ``meter`` attribute is made when first read. Until then the telegram keeps
+the :class:`profiles.MeterProfiles` to apply in its place, and ``to_dict()`` of a
+meter without a profile writes its generic fields straight from the records'
+JSON values. Speed trick, kept because it pays: making the ``meter`` part at
+decode time cost 75 % on decrypt + decode + to_dict of the dev corpus
+(``python -m benchmarks profiles``), far over the 20 % budget of issue 14.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any, NamedTuple
 
 import profiles
 
@@ -16,7 +24,8 @@ from ._header import Header
 from ._record_values import python_value
 from ._records import RecordShape
 
-__all__ = ["ProfilesOption", "meter_fields", "meter_profiles"]
+__all__ = ["MeterSource", "ProfilesOption", "lazy_meter", "meter_document", "meter_fields",
+           "meter_profiles"]
 
 ProfilesOption = profiles.MeterProfiles | bool
 """What ``profiles=`` takes: True (meterkit's shipped profiles), False (no ``meter`` part)
@@ -35,24 +44,91 @@ def meter_profiles(option: ProfilesOption) -> profiles.MeterProfiles | None:
     return option
 
 
-def meter_fields(library: profiles.MeterProfiles, header: Header | None,
-                 records: Sequence[tuple[RecordShape, bytes]], *, ci: int | None,
-                 payload: bytes = b"", manufacturer: str | None = None,
-                 meter_id: str | None = None) -> profiles.MeterFields:
-    """The named fields of a telegram's records (``records`` as ``(shape, data)`` pairs).
+class MeterSource(NamedTuple):
+    """What profiles read of a telegram: header values, records as pairs, payload."""
 
-    ``manufacturer`` and ``meter_id`` default to the header's; ``payload`` is the
-    application data after the header (for a profile's ``prefix``).
-    """
+    header: Header | None
+    records: Sequence[tuple[RecordShape, bytes]]
+    ci: int | None
+    payload: bytes = b""
+    manufacturer: str | None = None
+    meter_id: str | None = None
+
+
+def _value_reader(records: Sequence[tuple[RecordShape, bytes]]) -> Callable[[int], object]:
     def value_of(index: int) -> object:
         shape, data = records[index]
         return python_value(shape, data)[0]
 
-    heads = [shape for shape, _ in records]
+    return value_of
+
+
+def _who(source: MeterSource) -> dict[str, Any]:
+    header = source.header
     if header is None:
-        return library.apply(heads, value_of, manufacturer=manufacturer, ci=ci,
-                             payload=payload, meter_id=meter_id)
-    return library.apply(heads, value_of, manufacturer=manufacturer or header.manufacturer,
-                         version=header.version, device_type=header.medium, ci=ci,
-                         status=header.status, payload=payload,
-                         meter_id=meter_id or header.id)
+        return {"manufacturer": source.manufacturer, "ci": source.ci, "payload": source.payload}
+    return {"manufacturer": source.manufacturer or header.manufacturer,
+            "version": header.version, "device_type": header.medium, "ci": source.ci,
+            "payload": source.payload}
+
+
+def meter_fields(library: profiles.MeterProfiles, source: MeterSource) -> profiles.MeterFields:
+    """The named fields of a telegram: its profile's, or generic ones."""
+    heads = [shape for shape, _ in source.records]
+    status = source.header.status if source.header is not None else None
+    meter_id = source.meter_id or (source.header.id if source.header is not None else None)
+    return library.apply(heads, _value_reader(source.records), status=status, meter_id=meter_id,
+                         **_who(source))
+
+
+def meter_document(library: profiles.MeterProfiles, source: MeterSource,
+                   record_dicts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The ``to_dict()`` form of the meter part without making it, for a meter without a
+    profile (its generic fields from the records' JSON values); None when the meter has a
+    profile (make :func:`meter_fields` then)."""
+    header = source.header
+    if header is None:
+        found = library.find(source.manufacturer, None, None, source.ci, source.payload)
+    else:
+        found = library.find(source.manufacturer or header.manufacturer, header.version,
+                             header.medium, source.ci, source.payload)
+    if found is not None:
+        return None
+    return library.generic_document([shape for shape, _ in source.records], record_dicts,
+                                    _value_reader(source.records),
+                                    header.status if header is not None else None)
+
+
+class _MeterAttribute:
+    """The ``meter`` attribute of a telegram class: made from the profiles on first read."""
+
+    def __init__(self, slot: Any, source: Callable[[Any], MeterSource]) -> None:
+        self._get = slot.__get__
+        self._set = slot.__set__
+        self._slot = slot
+        self._source = source
+
+    def __get__(self, telegram: object | None, owner: type | None = None) -> Any:
+        if telegram is None:
+            return self._slot
+        meter = self._get(telegram, owner)
+        if isinstance(meter, profiles.MeterProfiles):
+            meter = meter_fields(meter, self._source(telegram))
+            self._set(telegram, meter)
+        return meter
+
+    def __set__(self, telegram: object, meter: Any) -> None:
+        self._set(telegram, meter)
+
+
+def lazy_meter(cls: type, source: Callable[[Any], MeterSource]) -> Callable[[Any], Any]:
+    """Let the ``meter`` field of ``cls`` (a dataclass with slots) hold the
+    :class:`profiles.MeterProfiles` to apply until it is first read.
+
+    ``source`` describes a telegram of ``cls`` for the profiles. Returns a function
+    giving a telegram's ``meter`` as stored (MeterFields, MeterProfiles or None).
+    """
+    slot = cls.__dict__["meter"]
+    type.__setattr__(cls, "meter", _MeterAttribute(slot, source))
+    stored: Callable[[Any], Any] = slot.__get__
+    return stored

@@ -17,7 +17,7 @@ from ._fixed import decode_fixed
 from ._frames import Frame, LongFrame, decode_frame
 from ._header import APPLICATION_ERRORS, CI_NAMES, Header
 from ._lazy_records import lazy_records
-from ._meter import ProfilesOption, meter_fields, meter_profiles
+from ._meter import MeterSource, ProfilesOption, lazy_meter, meter_document, meter_profiles
 from ._records import (
     Record,
     decode_records,
@@ -107,8 +107,16 @@ class Telegram:
             out["records"] = records_to_dicts(_stored_records(self))
         if self.payload:
             out["payload"] = self.payload.hex()
-        if self.meter is not None:
-            out["meter"] = self.meter.to_dict()
+        meter = _stored_meter(self)
+        if isinstance(meter, MeterProfiles):
+            document = meter_document(meter, _meter_source(self), out.get("records", ()))
+            if document is None:  # a profile matched: make the meter part (kept)
+                made = self.meter
+                assert made is not None
+                document = made.to_dict()
+            out["meter"] = document
+        elif meter is not None:
+            out["meter"] = meter.to_dict()
         return out
 
     def encode(self) -> bytes:
@@ -252,18 +260,24 @@ _RESPONSE_STARTS = {0x72: 12, 0x76: 12, 0x7A: 4, 0x78: 0, 0x73: 12, 0x77: 12}
 
 def with_meter(telegram: Telegram, library: MeterProfiles | None) -> Telegram:
     """``telegram`` with its ``meter`` part from ``library`` (unchanged for None, or for
-    a frame that is no meter's response)."""
+    a frame that is no meter's response); the part is made when first read."""
     frame = telegram.frame
-    if library is None or not isinstance(frame, LongFrame):
+    if library is None or not isinstance(frame, LongFrame) or frame.ci not in _RESPONSE_STARTS:
         return telegram
-    start = _RESPONSE_STARTS.get(frame.ci)
-    if start is None:
-        return telegram
-    meter = meter_fields(library, telegram.header, _stored_records(telegram), ci=frame.ci,
-                         payload=frame.data[start:])
     # Set on the telegram just made, before anyone sees it (replace() would make Records).
-    object.__setattr__(telegram, "meter", meter)
+    object.__setattr__(telegram, "meter", library)
     return telegram
+
+
+def _meter_source(telegram: Telegram) -> MeterSource:
+    frame = telegram.frame
+    assert isinstance(frame, LongFrame)
+    return MeterSource(telegram.header, _stored_records(telegram), frame.ci,
+                       frame.data[_RESPONSE_STARTS[frame.ci]:])
+
+
+# The meter part is made when first read (to_dict writes generic fields without it).
+_stored_meter = lazy_meter(Telegram, _meter_source)
 
 
 def build_telegram(

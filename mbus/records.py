@@ -5,7 +5,8 @@ Record shapes and the record decoder/encoder (:func:`scan_records`,
 :func:`lazy_records`), the data codings (BCD, REAL32, date/time types F, G,
 I, J), the fixed fields of the header (manufacturer code, BCD ID, medium) and
 the link-layer helpers (:class:`ControlField`, :func:`frame_length`), and device
-profiles applied to records (:func:`meter_fields`, :func:`with_meter`).
+profiles applied to records (:func:`meter_fields`, :func:`meter_document`,
+:func:`lazy_meter`, :func:`with_meter`).
 
 >>> from mbus.records import scan_records, records_to_dicts
 >>> pairs = scan_records(bytes.fromhex("04142cdb0000"))
@@ -65,7 +66,14 @@ from ._header import (
     status_flags,
 )
 from ._lazy_records import lazy_records
-from ._meter import ProfilesOption, meter_fields, meter_profiles
+from ._meter import (
+    MeterSource,
+    ProfilesOption,
+    lazy_meter,
+    meter_document,
+    meter_fields,
+    meter_profiles,
+)
 from ._record_encoder import build_record
 from ._record_values import (
     READINGS,
@@ -105,6 +113,7 @@ __all__ = [
     "ControlField",
     "ControlFrame",
     "JsonValue",
+    "MeterSource",
     "NeedData",
     "PendingRecords",
     "ProfilesOption",
@@ -133,10 +142,12 @@ __all__ = [
     "frame_length",
     "json_number",
     "json_value",
+    "lazy_meter",
     "lazy_records",
     "lvar_length",
     "made_records",
     "medium_name",
+    "meter_document",
     "meter_fields",
     "meter_profiles",
     "python_number",

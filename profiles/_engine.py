@@ -12,12 +12,13 @@ once per distinct head object and kept (heads are cached by the decoder too).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from ._errors import ExpressionError, ProfileError
-from ._fields import FieldValue, MeterFields, NamedField, field_value
+from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
 from ._meter import FieldRule, MeterProfile, load_meter_profile
 from ._selectors import RecordHead
 from ._shipped import shipped_profiles
@@ -35,6 +36,7 @@ _APPLICATION_STATE = ("", "APPLICATION_BUSY", "APPLICATION_ERROR", "ABNORMAL_CON
 _CACHE_LIMIT = 4096
 # Generic names show energy in kWh and power in kW, as users read them.
 _GENERIC_UNITS = {"Wh": "kWh", "W": "kW"}
+_PLAIN_VALUES = frozenset({int, Decimal, float, str})
 _SKIPPED_FUNCTIONS = frozenset({"manufacturer_specific", "more_records_follow", "global_readout"})
 
 
@@ -67,9 +69,11 @@ class MeterProfiles:
         for code, candidates in self._by_manufacturer.items():
             self._by_manufacturer[code] = sorted(candidates, key=lambda profile: sum(
                 other.detect.within(profile.detect) for other in candidates))
-        self._heads: dict[tuple[str, int], tuple[object, tuple[int, ...],
-                                                 tuple[int, ...]]] = {}
-        self._generic: dict[int, tuple[object, str, str]] = {}
+        # Per profile name: id(head) -> (head, field rules, status tables) it matches.
+        self._heads: dict[str, dict[int, tuple[object, tuple[int, ...], tuple[int, ...]]]] = {
+            profile.name: {} for profile in self.profiles}
+        # id(head) -> (head, generic name or None to skip the record, unit, convert?).
+        self._generic: dict[int, tuple[object, str | None, str, bool]] = {}
         self._lock = threading.Lock()
 
     def __getstate__(self) -> tuple[MeterProfile, ...]:
@@ -131,63 +135,113 @@ class MeterProfiles:
 
     # --- per-head caches ---------------------------------------------------------------------
 
-    def _rules(self, profile: MeterProfile, head: RecordHead) -> tuple[tuple[int, ...],
+    def _rules(self, profile: MeterProfile, head: RecordHead) -> tuple[object, tuple[int, ...],
                                                                       tuple[int, ...]]:
-        key = (profile.name, id(head))
-        entry = self._heads.get(key)
-        if entry is not None and entry[0] is head:
-            return entry[1], entry[2]
+        """(head, the field rules and status tables of ``profile`` that take it)."""
         fields = tuple(index for index, rule in enumerate(profile.fields)
                        if rule.formula is None and _rule_matches(rule, head))
         status = tuple(index for index, table in enumerate(profile.status)
                        if table.selector is not None and table.selector.matches(head, False))
+        entry = (head, fields, status)  # holds the head, so its id stays its own
         with self._lock:
-            if len(self._heads) >= _CACHE_LIMIT:
-                self._heads.clear()
-            self._heads[key] = (head, fields, status)  # holds the head: its id stays its own
-        return fields, status
+            cache = self._heads.setdefault(profile.name, {})
+            if len(cache) >= _CACHE_LIMIT:
+                cache.clear()
+            cache[id(head)] = entry
+        return entry
 
-    def _generic_name(self, head: RecordHead) -> tuple[str, str]:
-        entry = self._generic.get(id(head))
-        if entry is not None and entry[0] is head:
-            return entry[1], entry[2]
-        name, unit = generic_name(head)
+    def _generic_entry(self, head: RecordHead) -> tuple[object, str | None, str, bool]:
+        """(head, generic name or None, unit, whether the value is converted to it)."""
+        if head.function in _SKIPPED_FUNCTIONS:
+            entry: tuple[object, str | None, str, bool] = (head, None, "", False)
+        else:
+            name, unit = generic_name(head)
+            entry = (head, name, unit, unit != head.unit)
         with self._lock:
             if len(self._generic) >= _CACHE_LIMIT:
                 self._generic.clear()
-            self._generic[id(head)] = (head, name, unit)
-        return name, unit
+            self._generic[id(head)] = entry
+        return entry
 
     # --- the fields ----------------------------------------------------------------------------
 
     def generic(self, heads: Sequence[RecordHead], value_of: ValueOf,
                 status: int | None = None) -> MeterFields:
         """Generic fields named from the records (``volume_m3``, ``volume_m3_storage_1``)."""
+        # The hot path for meters without a profile: one cached entry per distinct head.
+        cache = self._generic
         fields: list[NamedField] = []
-        used: dict[str, int] = {}
+        taken: set[str] = set()
         for index, head in enumerate(heads):
-            if head.function in _SKIPPED_FUNCTIONS:
+            entry = cache.get(id(head))
+            if entry is None or entry[0] is not head:
+                entry = self._generic_entry(head)
+            name = entry[1]
+            if name is None:
                 continue
-            value = field_value(value_of(index))
-            if value is None:
-                continue
-            name, unit = self._generic_name(head)
-            if unit != head.unit:
-                value = _converted(value, head.unit, unit, head.quantity)
-            count = used.get(name, 0) + 1
-            used[name] = count
-            fields.append(NamedField(name if count == 1 else f"{name}_{count}", value, unit,
-                                     head.quantity, index))
+            value = value_of(index)
+            if type(value) not in _PLAIN_VALUES:
+                value = field_value(value)
+                if value is None:
+                    continue
+            if entry[3]:
+                value = _converted(value, head.unit, entry[2], head.quantity)  # type: ignore[arg-type]
+            if name in taken:
+                count = 2
+                while f"{name}_{count}" in taken:
+                    count += 1
+                name = f"{name}_{count}"
+            taken.add(name)
+            fields.append(NamedField(name, value, entry[2], head.quantity, index))  # type: ignore[arg-type]
         fields.append(NamedField("status", standard_status(status), "", "status", None))
         return MeterFields(None, tuple(fields))
+
+    def generic_document(self, heads: Sequence[RecordHead],
+                         record_dicts: Sequence[Mapping[str, object]], value_of: ValueOf,
+                         status: int | None = None) -> dict[str, Any]:
+        """``generic(heads, value_of, status).to_dict()``, made from the records' JSON forms
+        (``record_dicts[i]["value"]``, by the JSON rules of record values) without the Python
+        values; ``value_of`` is read only for a value given in another unit (Wh as kWh)."""
+        cache = self._generic
+        fields: dict[str, object] = {}
+        units: dict[str, str] = {}
+        for index, head in enumerate(heads):
+            entry = cache.get(id(head))
+            if entry is None or entry[0] is not head:
+                entry = self._generic_entry(head)
+            name = entry[1]
+            if name is None:
+                continue
+            value = record_dicts[index]["value"]
+            if value is None:
+                continue
+            if entry[3]:
+                python = field_value(value_of(index))
+                if python is None:
+                    continue
+                value = field_json(_converted(python, head.unit, entry[2], head.quantity))
+            if name in fields:
+                count = 2
+                while f"{name}_{count}" in fields:
+                    count += 1
+                name = f"{name}_{count}"
+            fields[name] = value
+            if entry[2]:
+                units[name] = entry[2]
+        fields["status"] = standard_status(status)
+        return {"profile": None, "fields": fields, "units": units}
 
     def fields_of(self, profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf,
                   *, status: int | None = None, meter_id: str | None = None) -> MeterFields:
         """The fields ``profile`` gives for a telegram's records."""
         found: dict[str, NamedField] = {}
         status_records: dict[int, int] = {}
+        cache = self._heads.get(profile.name, {})
         for index, head in enumerate(heads):
-            rules, tables = self._rules(profile, head)
+            entry = cache.get(id(head))
+            if entry is None or entry[0] is not head:
+                entry = self._rules(profile, head)
+            _, rules, tables = entry
             for table in tables:
                 status_records.setdefault(table, index)
             for rule_index in rules:

@@ -13,7 +13,7 @@ __all__ = ["FieldValue", "MeterFields", "NamedField", "field_json", "field_value
 FieldValue = Decimal | int | float | str
 """A field's value: exact numbers as Decimal or int, float where the meter sent one, text."""
 
-_FLOAT_EXACT = 10**15  # a decimal of at most 15 significant digits survives a float
+_FLOAT_DIGITS = 15  # a decimal of at most 15 significant digits survives a float
 
 
 class NamedField(NamedTuple):
@@ -46,15 +46,12 @@ def field_json(value: FieldValue) -> int | float | str:
     if type(value) is Decimal:
         if not value.is_finite():
             return str(value)
-        sign, digits, exponent = value.as_tuple()
+        _, digits, exponent = value.as_tuple()
         assert isinstance(exponent, int)
-        mantissa: int = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
         if exponent >= 0:
-            whole: int = mantissa * 10**exponent
-            return whole
-        if -_FLOAT_EXACT < mantissa < _FLOAT_EXACT:
-            divisor: int = 10**-exponent
-            return mantissa / divisor  # correctly rounded: prints back exactly
+            return int(value)
+        if len(digits) <= _FLOAT_DIGITS:
+            return float(value)  # correctly rounded, so it prints back exactly
         return str(value)
     if isinstance(value, Decimal):
         return str(value)

@@ -26,7 +26,7 @@ from typing import Any, cast
 
 import mbus
 import mbus.records
-from profiles import MeterFields
+from profiles import MeterFields, MeterProfiles
 
 from ._afl import AuthenticationLayer, parse_afl
 from ._compact import SignatureCache, expand_compact, split_headers
@@ -229,13 +229,30 @@ class Telegram:
         if self.ci in _MANUFACTURER_CIS or (self.payload and not records
                                             and self.ci not in NO_APL_CIS):
             out["payload"] = self.payload.hex()
-        if self.meter is not None:
-            out["meter"] = self.meter.to_dict()
+        meter = _stored_meter(self)
+        if isinstance(meter, MeterProfiles):
+            document = mbus.records.meter_document(meter, _meter_source(self), out["records"])
+            if document is None:  # a profile matched: make the meter part (kept)
+                made = self.meter
+                assert made is not None
+                document = made.to_dict()
+            out["meter"] = document
+        elif meter is not None:
+            out["meter"] = meter.to_dict()
         return out
 
 
 # Records are made into Record objects when first read (to_dict reads the pairs).
 _stored_records = mbus.records.lazy_records(Telegram)
+
+
+def _meter_source(telegram: Telegram) -> mbus.records.MeterSource:
+    return mbus.records.MeterSource(telegram.header, _stored_records(telegram), telegram.ci,
+                                    telegram.payload, telegram.manufacturer, telegram.id)
+
+
+# The meter part is made when first read (to_dict writes generic fields without it).
+_stored_meter = mbus.records.lazy_meter(Telegram, _meter_source)
 
 
 def _full_telegram(link: LinkLayer, ci: int, security: Security, ell: ExtendedLinkLayer | None,
@@ -311,13 +328,9 @@ class Decoder:
         except mbus.MBusError as exc:  # from the shared application layer
             raise _as_wmbus_error(exc) from exc
         if self.profiles is not None and telegram.error is None:
-            meter = mbus.records.meter_fields(
-                self.profiles, telegram.header, _stored_records(telegram), ci=telegram.ci,
-                payload=telegram.payload, manufacturer=telegram.manufacturer,
-                meter_id=telegram.id)
-            # Set on the telegram just made, before anyone sees it (replace() would make
-            # the pending records into Records).
-            object.__setattr__(telegram, "meter", meter)
+            # Set on the telegram just made, before anyone sees it; the meter part is made
+            # from these profiles when first read (mbus.records.lazy_meter).
+            object.__setattr__(telegram, "meter", self.profiles)
         return telegram
 
 

@@ -142,3 +142,35 @@ def test_wmbus_cli_profiles_options(tmp_path: Path) -> None:
     status, out, err = run_cli(wmbus_main, ["decode", "--profiles", str(tmp_path / "none"),
                                             RADIO])
     assert status == 2 and "no such profile file or folder" in err
+
+
+def test_to_dict_writes_the_same_meter_part_as_the_made_fields_on_the_corpus() -> None:
+    # to_dict() writes generic fields from the records' JSON forms without making the
+    # meter part; it must say what the made part says, for every dev-corpus telegram.
+    from tests.mbus.corpus import WMBUS, require, wmbus_lines
+
+    require(WMBUS)
+    compared = 0
+    for line in wmbus_lines():
+        key = None if line.get("key", "NOKEY") == "NOKEY" else bytes.fromhex(line["key"])
+        decoder = wmbus.Decoder(already_decrypted=True)
+        try:
+            for prior in line.get("prior_telegrams", []):
+                decoder.decode(bytes.fromhex(prior), key=key)
+            first = decoder.decode(bytes.fromhex(line["telegram"]), key=key)
+            second = decoder.decode(bytes.fromhex(line["telegram"]), key=key)
+        except (wmbus.WMBusError, mbus.MBusError):
+            continue
+        written = first.to_dict()["meter"]  # before the meter part was read
+        assert second.meter is not None
+        assert json.dumps(written) == json.dumps(second.meter.to_dict()), line["telegram"]
+        copy = pickle.loads(pickle.dumps(first))  # pickling makes the meter part
+        assert json.dumps(copy.to_dict()["meter"]) == json.dumps(written)
+        compared += 1
+    assert compared > 250
+
+
+def test_the_meter_part_is_made_once_and_kept() -> None:
+    telegram = mbus.decode(WIRED)
+    assert telegram.meter is telegram.meter
+    assert isinstance(telegram.meter, profiles.MeterFields)
