@@ -77,8 +77,9 @@ def meter_fields(library: profiles.MeterProfiles, source: MeterSource) -> profil
     heads = [shape for shape, _ in source.records]
     status = source.header.status if source.header is not None else None
     meter_id = source.meter_id or (source.header.id if source.header is not None else None)
-    return library.apply(heads, _value_reader(source.records), status=status, meter_id=meter_id,
-                         **_who(source))
+    records = source.records
+    return library.apply(heads, _value_reader(records), status=status, meter_id=meter_id,
+                         data_of=lambda index: records[index][1], **_who(source))
 
 
 def meter_document(library: profiles.MeterProfiles, source: MeterSource,

@@ -19,6 +19,7 @@ from typing import Any
 
 from ._errors import ExpressionError, ProfileError
 from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
+from ._layouts import LayoutRecord, read_layout
 from ._meter import FieldRule, MeterProfile, load_meter_profile
 from ._selectors import RecordHead
 from ._shipped import shipped_profiles
@@ -28,6 +29,8 @@ __all__ = ["STANDARD_STATUS", "MeterProfiles", "apply_profile", "generic_fields"
            "load_meter_profiles", "shipped_meter_profiles"]
 
 ValueOf = Callable[[int], object]
+DataOf = Callable[[int], bytes]
+_MANUFACTURER_DATA = frozenset({"manufacturer_specific", "more_records_follow"})
 
 STANDARD_STATUS = ((0x04, "POWER_LOW"), (0x08, "PERMANENT_ERROR"), (0x10, "TEMPORARY_ERROR"))
 """Bits of the header status byte, EN 13757-3:2018 Table 9 (bits 0-1 are the application
@@ -126,12 +129,17 @@ class MeterProfiles:
               manufacturer: str | None, version: int | None = None,
               device_type: int | None = None, ci: int | None = None,
               status: int | None = None, payload: bytes = b"",
-              meter_id: str | None = None) -> MeterFields:
-        """The named fields of one telegram: its profile's, or generic ones."""
+              meter_id: str | None = None, data_of: DataOf | None = None) -> MeterFields:
+        """The named fields of one telegram: its profile's, or generic ones.
+
+        ``value_of(i)`` gives record *i*'s Python value, ``data_of(i)`` its data bytes
+        (for layouts reading a record; without it, the value when it is bytes).
+        """
         profile = self.find(manufacturer, version, device_type, ci, payload)
         if profile is None:
             return self.generic(heads, value_of, status)
-        return self.fields_of(profile, heads, value_of, status=status, meter_id=meter_id)
+        return self.fields_of(profile, heads, value_of, status=status, meter_id=meter_id,
+                              payload=payload, data_of=data_of)
 
     # --- per-head caches ---------------------------------------------------------------------
 
@@ -232,16 +240,36 @@ class MeterProfiles:
         return {"profile": None, "fields": fields, "units": units}
 
     def fields_of(self, profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf,
-                  *, status: int | None = None, meter_id: str | None = None) -> MeterFields:
-        """The fields ``profile`` gives for a telegram's records."""
+                  *, status: int | None = None, meter_id: str | None = None,
+                  payload: bytes = b"", data_of: DataOf | None = None) -> MeterFields:
+        """The fields ``profile`` gives for a telegram's records (``data_of(i)``: record
+        *i*'s data bytes, for layouts that read a record; ``payload`` for layouts of the
+        payload)."""
         found: dict[str, NamedField] = {}
         status_records: dict[int, int] = {}
         cache = self._heads.get(profile.name, {})
-        for index, head in enumerate(heads):
-            entry = cache.get(id(head))
-            if entry is None or entry[0] is not head:
-                entry = self._rules(profile, head)
-            _, rules, tables = entry
+        count = len(heads)
+        synthetic: list[LayoutRecord] = []
+        problems: list[str] = []
+        if profile.layouts:
+            synthetic, problems = _run_layouts(profile, heads, value_of, data_of, payload)
+
+        def value(index: int) -> object:
+            return value_of(index) if index < count else synthetic[index - count].value
+
+        all_heads: Sequence[RecordHead] = [*heads, *synthetic] if synthetic else heads
+        for index, head in enumerate(all_heads):
+            if index < count:
+                entry = cache.get(id(head))
+                if entry is None or entry[0] is not head:
+                    entry = self._rules(profile, head)
+                _, rules, tables = entry
+            else:  # a layout's record: new each telegram, not worth caching
+                rules = tuple(number for number, rule in enumerate(profile.fields)
+                              if rule.formula is None and _rule_matches(rule, head, True))
+                tables = tuple(number for number, table in enumerate(profile.status)
+                               if table.selector is not None
+                               and table.selector.matches(head, True))
             for table in tables:
                 status_records.setdefault(table, index)
             for rule_index in rules:
@@ -249,25 +277,59 @@ class MeterProfiles:
                 name = rule.expanded_name({axis: getattr(head, axis) for axis in rule.expand})
                 if name in found:
                     continue
-                value = field_value(value_of(index))
-                if value is None:
+                field = field_value(value(index))
+                if field is None:
                     continue
                 unit = rule.unit or head.unit
                 if rule.unit is not None and rule.unit != head.unit:
-                    value = _converted(value, head.unit, rule.unit, head.quantity)
+                    field = _converted(field, head.unit, rule.unit, head.quantity)
                 if rule.scale is not None:
-                    value = _scaled(value, rule.scale)
-                found[name] = NamedField(name, value, unit, head.quantity, index)
+                    field = _scaled(field, rule.scale)
+                found[name] = NamedField(name, field, unit, head.quantity, index)
         _formulas(profile, found, meter_id)
-        texts = _status_texts(profile, found, status_records, value_of, status)
+        texts = _status_texts(profile, found, status_records, value, status)
         for name, text in texts.items():
             found[name] = NamedField(name, text, "", "status", None)
         ordered = tuple(found[name] for name in profile.field_names if name in found)
-        return MeterFields(profile.name, ordered)
+        return MeterFields(profile.name, ordered, tuple(problems))
 
 
-def _rule_matches(rule: FieldRule, head: RecordHead) -> bool:
-    if not rule.selector.matches(head, False):
+def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf,
+                 data_of: DataOf | None, payload: bytes) -> tuple[list[LayoutRecord], list[str]]:
+    """The synthetic records of the profile's layouts, and what stopped any of them."""
+    from .transforms import TRANSFORMS, TransformError
+
+    records: list[LayoutRecord] = []
+    problems: list[str] = []
+    for layout in profile.layouts:
+        data: bytes | None = None
+        if layout.source == "payload":
+            data = payload
+        else:
+            for index, head in enumerate(heads):
+                if (head.function in _MANUFACTURER_DATA if layout.source == "manufacturer_data"
+                        else layout.selector is not None
+                        and layout.selector.matches(head, False)):
+                    raw = data_of(index) if data_of is not None else value_of(index)
+                    data = raw if isinstance(raw, bytes) else None
+                    break
+        if data is None:
+            continue
+        if layout.transform is not None:
+            try:
+                data = TRANSFORMS[layout.transform](data)
+            except TransformError as error:
+                problems.append(f"{layout.table}: transform {layout.transform}: {error}")
+                continue
+        read, fault = read_layout(layout, data)
+        records.extend(read)
+        if fault is not None:
+            problems.append(f"{layout.table}: {fault.message}")
+    return records, problems
+
+
+def _rule_matches(rule: FieldRule, head: RecordHead, synthetic: bool = False) -> bool:
+    if not rule.selector.matches(head, synthetic):
         return False
     if rule.unit is None or rule.unit == head.unit:
         return True
@@ -405,9 +467,11 @@ def generic_fields(heads: Sequence[RecordHead], value_of: ValueOf,
 
 
 def apply_profile(profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf, *,
-                  status: int | None = None, meter_id: str | None = None) -> MeterFields:
+                  status: int | None = None, meter_id: str | None = None,
+                  payload: bytes = b"", data_of: DataOf | None = None) -> MeterFields:
     """The fields ``profile`` gives for a telegram, whatever its detection says."""
-    return _NO_PROFILES.fields_of(profile, heads, value_of, status=status, meter_id=meter_id)
+    return _NO_PROFILES.fields_of(profile, heads, value_of, status=status, meter_id=meter_id,
+                                  payload=payload, data_of=data_of)
 
 
 def load_meter_profiles(*places: str | Path, shipped: bool = True) -> MeterProfiles:

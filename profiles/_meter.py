@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ._errors import ExpressionError, ProfileError
 from ._expressions import Expression, parse_expression
+from ._layouts import Layout, read_layout_table
 from ._selectors import (
     MAX_EXPANSION,
     IntSet,
@@ -165,7 +166,7 @@ class MeterProfile:
     detect: Detection
     fields: tuple[FieldRule, ...]
     status: tuple[StatusTable, ...] = ()
-
+    layouts: tuple[Layout, ...] = ()
     field_names: tuple[str, ...] = ()
     """Every field name the profile can give, expanded, in file order (``status`` and the
     other status fields last); worked out when the profile is made."""
@@ -205,10 +206,12 @@ def read_meter_profile(data: dict[str, object], file: str) -> MeterProfile:
     detect = _read_detection(top.table("detect"))
     rules = tuple(_read_field(reader) for reader in top.optional_tables("fields"))
     status = tuple(_read_status(reader) for reader in top.optional_tables("status"))
-    if top.has("layouts"):
-        raise top.error("layouts", "not supported yet: manufacturer byte layouts")
+    from .transforms import TRANSFORMS
+
+    layouts = tuple(read_layout_table(reader, tuple(TRANSFORMS))
+                    for reader in top.optional_tables("layouts"))
     top.finish()
-    profile = MeterProfile(name, file, description, sources, detect, rules, status)
+    profile = MeterProfile(name, file, description, sources, detect, rules, status, layouts)
     _check_names(profile)
     return profile
 

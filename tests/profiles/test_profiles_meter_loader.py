@@ -106,7 +106,7 @@ bits = { "0x04" = "POWER_LOW" }
      "belongs to a values table"),
     ('[[status]]\nfield = "nothing"\nvalues = { "1" = "A" }\n', "status[0]", "field",
      "no field named 'nothing'"),
-    ('[[layouts]]\nfrom = "payload"\n', "", "layouts", "not supported yet"),
+    ('[[layouts]]\nfrom = "payload"\n', "layouts[0]", "items", "missing"),
     ('[[fields]]\nname = "x"\nquantity = "volume"\nstorage = "0-600"\nn_start = 0\n'
      'tariff = "0-1"\n', "fields[0]", "tariff", "expands into more than 1000 fields"),
 ])
