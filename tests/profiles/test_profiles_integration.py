@@ -132,7 +132,7 @@ def test_wmbus_cli_profiles_options(tmp_path: Path) -> None:
     assert status == 0 and "meter" not in json.loads(out)
     mine = tmp_path / "kamstrup_multical21.toml"  # replaces the shipped profile of that name
     mine.write_text('kind = "meter"\n[profile]\nname = "kamstrup_multical21"\n'
-                    'description = "mine"\n[detect]\nmanufacturer = "KAM"\n'
+                    'description = "mine"\n[detect]\nmanufacturer = "KAM"\nversion = 0x1b\n'
                     '[[fields]]\nname = "water_l"\nquantity = "volume"\nunit = "l"\n',
                     encoding="utf-8")
     status, out, _ = run_cli(wmbus_main, ["decode", "--json", "--already-decrypted",
