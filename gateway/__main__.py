@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from . import _history_commands as history_commands
 from . import demo
 
 
@@ -19,7 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     run_demo = commands.add_parser("demo", help="run the simulated site (make demo)")
     run_demo.add_argument("--out", default="demo-output", help="folder for exported files")
     run_demo.add_argument("--meters", type=int, default=12, help="wired meters on the segment")
+    history_commands.register(commands)  # history, backup, restore
     args = parser.parse_args(argv)
+    if hasattr(args, "handler"):
+        status: int = args.handler(args)
+        return status
     return demo.main(["--out", args.out, "--meters", str(args.meters)])
 
 

@@ -17,6 +17,7 @@ from ._audit import AUDIT_KINDS, AuditEntry, RunStart, record_start, record_stop
 from ._backend import HistoryBackend
 from ._errors import HistoryError, HistoryFileError, QueryError, ReadingError
 from ._frame import to_dataframe
+from ._json import reading_to_dict
 from ._sqlite import SQLiteHistory
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "RetentionClass",
     "RunStart",
     "SQLiteHistory",
+    "reading_to_dict",
     "record_start",
     "record_stop",
     "to_dataframe",

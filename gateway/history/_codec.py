@@ -16,12 +16,14 @@ from profiles import ReadingValue
 from ._errors import QueryError, ReadingError
 
 __all__ = [
+    "EPOCH",
     "KIND_BOOL",
     "KIND_DECIMAL",
     "KIND_FLOAT",
     "KIND_INT",
     "KIND_NONE",
     "KIND_TEXT",
+    "MICROSECOND",
     "decode_quality",
     "decode_value",
     "encode_quality",
@@ -32,7 +34,7 @@ __all__ = [
 ]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-_MICROSECOND = timedelta(microseconds=1)
+MICROSECOND = timedelta(microseconds=1)
 _INT64 = 2**63
 
 # Stored beside each value so that it comes back as the type it went in. Decimal and int,
@@ -52,7 +54,7 @@ def to_micros(time: datetime, *, index: int = 0) -> int:
                            index=index)
     if time.utcoffset() is None:
         raise ReadingError("must be timezone-aware", field="time", index=index)
-    return (time - EPOCH) // _MICROSECOND
+    return (time - EPOCH) // MICROSECOND
 
 
 def query_micros(time: datetime | None, field: str) -> int | None:
@@ -61,7 +63,7 @@ def query_micros(time: datetime | None, field: str) -> int | None:
         return None
     if not isinstance(time, datetime) or time.utcoffset() is None:
         raise QueryError("must be a timezone-aware datetime", field=field)
-    return (time - EPOCH) // _MICROSECOND
+    return (time - EPOCH) // MICROSECOND
 
 
 def from_micros(micros: int) -> datetime:

@@ -33,9 +33,11 @@ from ._aggregate import (
 from ._alarm_record import AlarmRecord
 from ._audit import AUDIT_KINDS, AuditEntry
 from ._codec import (
+    EPOCH,
     KIND_DECIMAL,
     KIND_FLOAT,
     KIND_INT,
+    MICROSECOND,
     decode_quality,
     decode_value,
     encode_quality,
@@ -233,7 +235,7 @@ class SQLiteHistory:
         of the batch is stored.
         """
         with self._write() as db:
-            rows = []
+            rows: list[tuple[int, int, int, int, object, str | None]] = []
             point_ids, unit_ids = self._point_ids, self._unit_ids
             for index, reading in enumerate(readings):
                 try:
@@ -251,9 +253,19 @@ class SQLiteHistory:
                     unit_id = unit_ids[unit_key]
                 except (KeyError, TypeError):
                     unit_id = self._unit_id(unit_key, index)
-                kind, stored = encode_value(value, index=index)
-                rows.append((point_id, to_micros(time, index=index), unit_id, kind, stored,
-                             encode_quality(quality, index=index)))
+                # The common cases inline (Decimal values, good quality, aware times): about
+                # 20 % of the insert time at 1000 readings per batch (benchmarks/bench_history).
+                try:
+                    micros = (time - EPOCH) // MICROSECOND
+                except TypeError:  # naive, or not a datetime: to_micros says which
+                    micros = to_micros(time, index=index)
+                stored: object
+                if type(value) is Decimal:
+                    kind, stored = KIND_DECIMAL, str(value)
+                else:
+                    kind, stored = encode_value(value, index=index)
+                rows.append((point_id, micros, unit_id, kind, stored,
+                             encode_quality(quality, index=index) if quality else None))
             before = db.total_changes
             db.executemany("INSERT OR IGNORE INTO samples VALUES (?, ?, ?, ?, ?, ?)", rows)
             return db.total_changes - before
