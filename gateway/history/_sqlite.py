@@ -253,8 +253,9 @@ class SQLiteHistory:
                     unit_id = unit_ids[unit_key]
                 except (KeyError, TypeError):
                     unit_id = self._unit_id(unit_key, index)
-                # The common cases inline (Decimal values, good quality, aware times): about
-                # 20 % of the insert time at 1000 readings per batch (benchmarks/bench_history).
+                # The common cases inline (Decimal values, good quality, aware times): 14-23 %
+                # more readings/s than through the _codec functions, measured on 100 batches
+                # of 1000 readings (bench_history's data, best of 5, in one run).
                 try:
                     micros = (time - EPOCH) // MICROSECOND
                 except TypeError:  # naive, or not a datetime: to_micros says which
