@@ -177,3 +177,16 @@ def test_unknown_signature_message_says_what_to_do() -> None:
     assert "feed a full frame of this meter" in message
     assert "record headers whose signature is 0x1234" in message
     assert info.value.offset == 20 and info.value.data == b"\x34\x12"
+
+
+def test_a_sender_that_keeps_its_format_is_learned_again_after_eviction() -> None:
+    # One entry only: another format evicts the sender's; its next full frame (same format,
+    # not hashed again while stored) must store it again, so its compact frame decodes.
+    cache = wmbus.SignatureCache(max_entries=1, known_formats=False)
+    decoder = wmbus.Decoder(signatures=cache)
+    decoder.decode(FULL)
+    assert 0xD7C4 in cache
+    cache.add([bytes.fromhex("0413")])
+    assert 0xD7C4 not in cache
+    decoder.decode(FULL)
+    assert decoder.decode(COMPACT).compact is not None
