@@ -626,8 +626,8 @@ class _Run:
                                    data=_config_bytes(tpl))
         elif mode != 0:
             self._reserved_mode(tpl, pos, start, mode, body)
-        elif (not self.checked and not self.already_decrypted and body.strip(b"\x2f")
-              and (self.key is not None or len(self.decoder.keys))):
+        elif (not self.checked and not self.already_decrypted
+              and (self.key is not None or len(self.decoder.keys)) and body.strip(b"\x2f")):
             self._refuse_unprotected(tpl, pos, start)
         security = _security(mode, blocks if mode else 0, self.ell_encryption,
                              self.decrypted_by, mac_ok, self.key_for, self._verified(),
