@@ -258,6 +258,8 @@ class ModbusClient:
                 state = "garbled"
                 continue
             cycle.answered(request, contents)
+        if state != "ok":
+            _log.debug("%s unit %d: %s: %s", self.name, unit, state, "; ".join(cycle.errors))
         when = time or datetime.now(timezone.utc)
         # A device that did not answer: the first failure says why; the rest were not sent.
         errors = cycle.errors[:1] if state in ("timeout", "unreachable") else cycle.errors

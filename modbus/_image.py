@@ -15,6 +15,7 @@ Time comes in as an argument (monotonic seconds), for staleness.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -27,6 +28,8 @@ from ._errors import EncodeError, MapError
 from ._map import TABLES, RegisterMap, RegisterPoint
 
 __all__ = ["BAD_FLAGS", "BAD_QUALITY_POLICIES", "RegisterImage", "WriteResult"]
+
+_log = logging.getLogger(__name__)
 
 BAD_FLAGS = frozenset({"stale", "comm_failure", "invalid"})
 """Quality flags that make a point's value unusable (out_of_range, estimated and
@@ -122,7 +125,8 @@ class RegisterImage:
         if value is not None:
             try:
                 registers = encode_point(point, value)
-            except EncodeError:
+            except EncodeError as exc:
+                _log.warning("%s (published as invalid)", exc)
                 flags = ("invalid",)
         with self._lock:
             state = self._states[name]

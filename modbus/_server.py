@@ -157,6 +157,7 @@ class ModbusServer:
                     handler = super().callback_new_connection()  # type: ignore[no-untyped-call]
                     if len(self.active_connections) >= limit:
                         owner.refused_sessions += 1
+                        _log.warning("a session refused: %d sessions are open", limit)
                         handler.callback_connected = handler.close
                     return handler
 
@@ -231,8 +232,9 @@ class ModbusServer:
             result = self.image.write(table, address, written, now=now)
             if result.exception is not None:
                 return ExcCodes(result.exception)
-            if self.on_write is not None:
-                for reading in result.readings:
+            for reading in result.readings:
+                _log.info("a client wrote %s = %s", reading.point, reading.value)
+                if self.on_write is not None:
                     self.on_write(reading)
             return None
         if table in BIT_TABLES:
