@@ -32,7 +32,7 @@ docs: $(STAMP)
 test: lint typecheck unit docs
 
 demo: $(STAMP)
-	$(BIN)/python -m gateway.demo
+	$(BIN)/python -m gateway demo
 
 bench: $(VENV)/.bench
 	$(BIN)/python -m benchmarks

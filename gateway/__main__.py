@@ -1,31 +1,35 @@
-"""``meterkit`` / ``python -m gateway``: the reference application's command line.
+"""``meterkit`` / ``python -m gateway``: the gateway application's command line.
 
-For now it has one command, ``meterkit demo``: the simulated site of ``make demo``.
-The configurable gateway (config file, schedule, SQLite log) is not built yet.
+Each command lives in its owner's module, which registers it here with one line of
+:data:`COMMANDS`: a function ``register(commands)`` that adds its sub-parser to the
+``argparse`` sub-parsers and sets ``handler`` (a function of the parsed arguments that
+returns the exit status).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 
-from . import _history_commands as history_commands
-from . import demo
+COMMANDS = [
+    "gateway._commands:register",  # run, check
+    "gateway._demo:register",  # demo
+    "gateway._history_commands:register",  # history, backup, restore
+]
+"""``module:function`` of each command group's registration."""
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``meterkit`` command."""
     parser = argparse.ArgumentParser(prog="meterkit", description="meterkit gateway")
     commands = parser.add_subparsers(dest="command", required=True)
-    run_demo = commands.add_parser("demo", help="run the simulated site (make demo)")
-    run_demo.add_argument("--out", default="demo-output", help="folder for exported files")
-    run_demo.add_argument("--meters", type=int, default=12, help="wired meters on the segment")
-    history_commands.register(commands)  # history, backup, restore
+    for spec in COMMANDS:
+        module, _, function = spec.partition(":")
+        getattr(importlib.import_module(module), function)(commands)
     args = parser.parse_args(argv)
-    if hasattr(args, "handler"):
-        status: int = args.handler(args)
-        return status
-    return demo.main(["--out", args.out, "--meters", str(args.meters)])
+    status: int = args.handler(args)
+    return status
 
 
 if __name__ == "__main__":
