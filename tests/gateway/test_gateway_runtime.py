@@ -143,7 +143,7 @@ def test_an_unreadable_state_file_stops_the_start_with_a_clear_error(site_path: 
     site = load_site(site_path)
     site.data_dir.mkdir(parents=True)
     (site.data_dir / "state.json").write_text("{broken")
-    with pytest.raises(StateFileError, match="state.json"):
+    with pytest.raises(StateFileError, match=r"state\.json"):
         Runtime(site, now=T0)
 
 
