@@ -20,6 +20,7 @@ which the spool recognises.
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ import s0
 from profiles import PointReading
 
 from ._errors import StateFileError
+from ._files import write_atomic
 from ._outputs import ExportResult, Outputs
 from ._pipeline import Pipeline, Step
 from ._schedule import ExportDue, ExportTiming, Scheduler
@@ -178,12 +180,9 @@ class Runtime:
         state = self.pipeline.save()
         state["exports"] = {name: end.isoformat() for name, end in self.exported_until.items()}
         state["pending"] = [encode_step(step) for step in pending]
-        if self.durable:
-            s0.save_state_file(self.state_path, state)
-        else:
-            import json
-
-            self.state_path.write_text(json.dumps(state), encoding="utf-8")
+        # Compact JSON (the C encoder): indented JSON made the load benchmark 2x slower.
+        data = json.dumps(state, separators=(",", ":"), allow_nan=False).encode("utf-8")
+        write_atomic(self.state_path, data, durable=self.durable)
 
     # -- committing ------------------------------------------------------------------------
 

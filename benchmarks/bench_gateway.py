@@ -1,0 +1,169 @@
+"""Gateway load: 1000 simulated meters read every 15 min for one simulated day.
+
+The scheduler is told the time, so a day runs as fast as the gateway can go: four M-Bus
+segments of 250 meters each are due at every quarter hour; each meter's readout is its
+telegram decoded by ``mbus`` (the bytes come from a simulated meter, without the wire
+timing that ``benchmarks/bench_mbus_scan.py`` measures), then the pipeline (points,
+derived values, alarms with one device-failure rule per meter), the state file and the
+SQLite history, and the exports (a CSV file of every reading per quarter hour, one XML
+file for the day with the derived value and one meter).
+
+Prints the wall time and checks completeness: every reading of every meter in the
+history, every export file with every reading of its period. The target is under a
+minute for the day. ``python -m benchmarks gateway``; ``METERKIT_BENCH_DURABLE=0`` runs
+without fsync (state file, export files, SQLite ``synchronous=NORMAL``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sqlite3
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import exporters
+import mbus
+from gateway import ExportDue, ReadoutDue, Runtime, load_site
+from gateway._points import record_readings
+
+METERS = 1000
+SEGMENTS = 4
+FIELDS = 3  # energy, volume, flow temperature per meter
+DAY = datetime(2026, 12, 3, tzinfo=timezone.utc)
+
+
+def _site(folder: Path) -> Path:
+    lines = ['[site]', 'name = "load"', 'data_dir = "data"', ""]
+    per = METERS // SEGMENTS
+    for segment in range(SEGMENTS):
+        lines += ["[[mbus]]", f'name = "bus{segment}"', f'url = "tcp://127.0.0.1:{1 + segment}"',
+                  'interval = "15min"']
+        for index in range(per):
+            number = segment * per + index
+            lines += ["[[mbus.meter]]", f'name = "m{number:04d}/heat"',
+                      f"address = {index + 1}"]
+        lines.append("")
+    lines += ["[[derived]]", 'name = "m0000_m0001"', 'expression = "a + b"',
+              'inputs = { a = "load/m0000/heat/energy", b = "load/m0001/heat/energy" }', "",
+              "[[alarm]]", 'point = "load/m0000/heat/flow_temperature"', 'kind = "upper"',
+              "limit = 95", "",
+              "[[export]]", 'name = "quarter"', 'format = "csv"', "minutes = 15", "",
+              "[[export]]", 'name = "day"', 'format = "xml"', "minutes = 1440",
+              'points = ["load/m0000_m0001", "load/m0000/*"]', ""]
+    path = folder / "site.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def _telegrams() -> list[bytes]:
+    """The long frame each meter answers with (the simulated meters' REQ_UD2 replies)."""
+    out = []
+    for number in range(METERS):
+        records = [mbus.build_record(0x06, 1000 * (5000 + number), coding="int32"),
+                   mbus.build_record(0x13, Decimal(number) / 1000, coding="bcd8"),
+                   mbus.build_record(0x5B, 40 + number % 50, coding="int8")]
+        header = mbus.Header(id=f"{number:08d}", manufacturer="KAM", version=1, medium=4,
+                             access_number=number % 256, status=0, signature=0)
+        out.append(mbus.build_telegram(address=number % 250 + 1, header=header,
+                                       records=records).encode())
+    return out
+
+
+def run(folder: Path, *, durable: bool) -> dict[str, float]:
+    """One simulated day; returns wall time and counts."""
+    site = load_site(_site(folder))
+    frames = _telegrams()
+    runtime = Runtime(site, now=DAY, durable=durable)
+    scheduler = runtime.scheduler
+    pipeline = runtime.pipeline
+    per = METERS // SEGMENTS
+    end = DAY + timedelta(days=1, seconds=1)
+    now = DAY
+    started = time.perf_counter()
+    while now < end:
+        readings = []
+        devices = []
+        finished = []
+        for due in scheduler.poll(now):
+            if isinstance(due, ReadoutDue):
+                segment = int(due.source.removeprefix("mbus:bus"))
+                for index in range(per):
+                    number = segment * per + index
+                    telegram = mbus.decode(frames[number])
+                    name = f"m{number:04d}/heat"
+                    readings.extend(record_readings(f"load/{name}", telegram.records, now))
+                    devices.append(name)
+                finished.append(due.source)
+            elif isinstance(due, ExportDue):
+                runtime.export(due, now)
+        if finished:  # readouts that end together are one step, as SiteRunner takes them
+            runtime.commit(pipeline.process(readings, devices=devices, now=now))
+            for source in finished:
+                scheduler.finished(source)
+        runtime.commit(pipeline.advance(now))
+        deadline = scheduler.next_deadline()
+        assert deadline is not None
+        now = max(deadline, now + timedelta(microseconds=1))
+    wall = time.perf_counter() - started
+    runtime.close(now)
+    return {"wall": wall, "stored": runtime.stored, "exports": len(runtime.exported)}
+
+
+def _check(folder: Path, counts: dict[str, float]) -> list[str]:
+    """Completeness of history and exports; returns the problems found."""
+    problems = []
+    slots = 96 + 1  # the read at start (00:00) and every quarter hour up to 24:00
+    expected = METERS * FIELDS * slots + slots  # + the derived sum
+    with contextlib.closing(sqlite3.connect(folder / "data/history.sqlite")) as db:
+        stored = db.execute("SELECT count(*) FROM readings").fetchone()[0]
+        stale = db.execute("SELECT count(*) FROM alarms WHERE alarm_id LIKE '%.stale'"
+                           ).fetchone()[0]
+    if stored != expected:
+        problems.append(f"history holds {stored} readings, expected {expected}")
+    if stale:
+        problems.append(f"{stale} device-failure notifications (no meter failed)")
+    csv_files = sorted((folder / "data/exports").glob("quarter_*.csv"))
+    if len(csv_files) != 96:
+        problems.append(f"{len(csv_files)} quarter-hour files, expected 96")
+    for path in csv_files:
+        with path.open(encoding="utf-8", newline="") as handle:
+            rows = len(list(exporters.read_csv(handle)))
+        if rows != METERS * FIELDS + 1:
+            problems.append(f"{path.name}: {rows} rows, expected {METERS * FIELDS + 1}")
+            break
+    xml_files = list((folder / "data/exports").glob("day_*.xml"))
+    if len(xml_files) != 1:
+        problems.append(f"{len(xml_files)} daily XML files, expected 1")
+    else:
+        with xml_files[0].open("rb") as handle:
+            items = sum(1 for _ in exporters.read_xml(handle))
+        if items != (FIELDS + 1) * 96:  # the derived sum and meter m0000's fields
+            problems.append(f"daily XML holds {items} items, expected {(FIELDS + 1) * 96}")
+    del counts
+    return problems
+
+
+def main() -> None:
+    """Print the wall time of one simulated day and the completeness check."""
+    durable = os.environ.get("METERKIT_BENCH_DURABLE", "1") != "0"
+    with tempfile.TemporaryDirectory() as name:
+        folder = Path(name)
+        with contextlib.redirect_stderr(io.StringIO()):
+            counts = run(folder, durable=durable)
+        problems = _check(folder, counts)
+        size = (folder / "data/history.sqlite").stat().st_size
+    print(f"gateway: {METERS} meters x 96 quarter hours (+ the start), one simulated day, "
+          f"durable={durable}: {counts['wall']:.1f} s wall, {counts['stored']:.0f} readings "
+          f"stored ({counts['stored'] / counts['wall']:.0f}/s), {counts['exports']:.0f} "
+          f"export files, history {size / 1e6:.1f} MB; target < 60 s")
+    print("completeness: " + ("complete (history and exports)" if not problems
+                              else "; ".join(problems)))
+
+
+if __name__ == "__main__":
+    main()
