@@ -29,11 +29,11 @@ from pathlib import Path
 import exporters
 import mbus
 from gateway import ExportDue, ReadoutDue, Runtime, load_site
-from gateway._points import record_readings
+from gateway._points import MeterHeader, meter_readings
 
 METERS = 1000
 SEGMENTS = 4
-FIELDS = 3  # energy, volume, flow temperature per meter
+FIELDS = 4  # energy, volume, flow temperature and status per meter
 DAY = datetime(2026, 12, 3, tzinfo=timezone.utc)
 
 
@@ -49,8 +49,9 @@ def _site(folder: Path) -> Path:
                       f"address = {index + 1}"]
         lines.append("")
     lines += ["[[derived]]", 'name = "m0000_m0001"', 'expression = "a + b"',
-              'inputs = { a = "load/m0000/heat/energy", b = "load/m0001/heat/energy" }', "",
-              "[[alarm]]", 'point = "load/m0000/heat/flow_temperature"', 'kind = "upper"',
+              'inputs = { a = "load/m0000/heat/energy_kwh", b = "load/m0001/heat/energy_kwh" }',
+              "",
+              "[[alarm]]", 'point = "load/m0000/heat/flow_temperature_c"', 'kind = "upper"',
               "limit = 95", "",
               "[[export]]", 'name = "quarter"', 'format = "csv"', "minutes = 15", "",
               "[[export]]", 'name = "day"', 'format = "xml"', "minutes = 1440",
@@ -96,7 +97,12 @@ def run(folder: Path, *, durable: bool) -> dict[str, float]:
                     number = segment * per + index
                     telegram = mbus.decode(frames[number])
                     name = f"m{number:04d}/heat"
-                    readings.extend(record_readings(f"load/{name}", telegram.records, now))
+                    head = telegram.header or mbus.Header()
+                    meter = MeterHeader(id=head.id, manufacturer=head.manufacturer,
+                                        version=head.version, device_type=head.medium,
+                                        ci=telegram.ci, status=head.status)
+                    readings.extend(meter_readings(f"load/{name}", meter, telegram.records, now,
+                                                   catalogue=site.catalogue))
                     devices.append(name)
                 finished.append(due.source)
             elif isinstance(due, ExportDue):

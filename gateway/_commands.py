@@ -10,7 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,8 @@ from ._errors import GatewayError, SiteError, StateFileError
 from ._pipeline import Step
 from ._plan import plan_text, site_plan
 from ._runtime import Runtime
-from ._site_file import Site, load_site
-from ._web_hook import WebContext, start_web
+from ._site_file import Site, WebConfig, load_site
+from ._web_source import SiteWebSource, start_web
 
 __all__ = ["RunReport", "register", "run_site", "serve_site"]
 
@@ -63,33 +63,36 @@ class RunReport:
 
 async def serve_site(site: Site, *, stop: asyncio.Event, clock: Clock | None = None,
                      serve_web: tuple[str, int] | None = None,
-                     on_start: Callable[[Runtime, SiteRunner], None] | None = None,
+                     on_start: Callable[[RunReport], None] | None = None,
                      on_step: Callable[[Step], None] | None = None,
                      durable: bool = True) -> RunReport:
     """Run ``site`` until ``stop`` is set; the same code for ``meterkit run`` and ``demo``.
 
-    ``serve_web`` (host, port) starts the web page (else the site's ``[web]`` table does).
+    ``serve_web`` (host, port) starts the web page (else the site's ``[web]`` table does);
+    ``on_start`` is called with the report once everything runs (``report.web`` holds the
+    page's URL), ``on_step`` with every committed step.
     """
     clock = clock or Clock()
     runtime = Runtime(site, now=clock.now(), durable=durable)
     report = RunReport(site=site, started=clock.now(), previous_stop=runtime.run.previous_stop,
                        recovered=runtime.recovered)
     runner = SiteRunner(site, runtime, clock, on_step=on_step)
-    web = None
+    page: Any = None
     try:
-        where = serve_web or ((site.web.host, site.web.port) if site.web else None)
-        if where is not None:
-            context = WebContext(site=site, history=runtime.history,
-                                 alarm_engine=runtime.pipeline.alarms, commit=runtime.commit)
-            web, message = await start_web(context, host=where[0], port=where[1])
-            report.web = web.url if web is not None else message
+        config = site.web
+        if serve_web is not None:
+            config = replace(config or WebConfig(), host=serve_web[0], port=serve_web[1])
+        if config is not None:
+            source = SiteWebSource(site, runtime.history, runtime.pipeline.alarms,
+                                   runtime.commit)
+            page, report.web = await start_web(source, config)
         if on_start is not None:
-            on_start(runtime, runner)
+            on_start(report)
         await runner.run(stop)
         await runner.deliver_now()
     finally:
-        if web is not None:
-            await web.close()
+        if page is not None:
+            await page.stop()
         report.stopped = clock.now()
         report.readouts = runner.readouts
         report.stored = runtime.stored

@@ -127,13 +127,13 @@ step = "2min"
 [[derived]]
 name = "boiler/heat_per_readout"
 kind = "consumption"
-input = "demo/boiler/heat/energy"
+input = "demo/boiler/heat/energy_kwh"
 unit = "kWh"
 
 [[derived]]
 name = "boiler/gas_per_readout"
 kind = "consumption"
-input = "demo/boiler/gas/volume"
+input = "demo/boiler/gas/volume_m3"
 unit = "m3"
 
 [[derived]]
@@ -146,9 +146,9 @@ name = "flats/heat_per_readout"
 expression = "flat1 + flat2 + flat3"
 unit = "kWh"
 [derived.inputs]
-flat1 = {{ point = "demo/flat1/heat/energy", unit = "kWh" }}
-flat2 = {{ point = "demo/flat2/heat/energy", unit = "kWh" }}
-flat3 = {{ point = "demo/flat3/heat/energy", unit = "kWh" }}
+flat1 = {{ point = "demo/flat1/heat/energy_kwh", unit = "kWh" }}
+flat2 = {{ point = "demo/flat2/heat/energy_kwh", unit = "kWh" }}
+flat3 = {{ point = "demo/flat3/heat/energy_kwh", unit = "kWh" }}
 
 [[derived]]
 name = "flats/heat_consumed"
@@ -345,6 +345,11 @@ class DemoSimulators:
         await self.server.close()
 
 
+def _announce(report: RunReport) -> None:
+    if report.web:
+        print(f"meterkit demo: web page at {report.web} while the demo runs", flush=True)
+
+
 def _saved_time(folder: Path) -> datetime | None:
     try:
         state = s0.load_state_file(folder / "state.json")
@@ -377,7 +382,8 @@ async def run_demo(folder: Path, *, seconds: float | None, speed: float,
                 loop.add_signal_handler(signum, stop.set)
         if seconds is not None:
             loop.call_later(seconds, stop.set)
-        report = await serve_site(site, stop=stop, clock=clock, serve_web=serve)
+        report = await serve_site(site, stop=stop, clock=clock, serve_web=serve,
+                                  on_start=_announce)
     finally:
         await simulators.close()
     return site, report, simulators.sent
@@ -404,8 +410,7 @@ def _summary(folder: Path, site: Site, report: RunReport, sent: int, speed: floa
     def value(point: str) -> str:
         return str(latest.get(f"{site.name}/{point}", "-")).strip()
 
-    wired_ok = [name for name, *_ in WIRED if f"{site.name}/{name}/energy" in latest
-                or f"{site.name}/{name}/volume" in latest]
+    wired_ok = [name for name, *_ in WIRED if f"{site.name}/{name}/status" in latest]
     radio_ok = [m.name for m in site.wmbus[0].meters if any(
         p.startswith(f"{site.name}/{m.name}/") for p in latest)]
     exports = sorted((site.data_dir / "exports").glob("*"))
@@ -423,12 +428,12 @@ def _summary(folder: Path, site: Site, report: RunReport, sent: int, speed: floa
            if report.previous_stop == "unclean" else ""),
         f"wired M-Bus: segment {site.mbus[0].url}, {len(wired_ok)} meters read every 15 min, "
         "one after another" + (f"; failing: {', '.join(failed)}" if failed else ""),
-        f"  boiler heat {value('boiler/heat/energy')}, gas {value('boiler/gas/volume')}, "
+        f"  boiler heat {value('boiler/heat/energy_kwh')}, gas {value('boiler/gas/volume_m3')}, "
         f"efficiency {value('boiler/efficiency')}, building heat losses "
         f"{value('building/heat_losses')}",
         f"wireless M-Bus: {sent} telegrams sent, {len(radio_ok)} meters decoded with keys from "
         f"{site.wmbus[0].keys}, {report.refused} telegrams refused (wrong key)",
-        f"  flat1 water {value('flat1/water/volume')}, flat3 heat cost allocator "
+        f"  flat1 water {value('flat1/water/total_m3')}, flat3 heat cost allocator "
         f"{value('flat3/heat_cost/hca_units')}",
         f"S0 grid: total {value('grid/total')}, power {value('grid/power')}, peaks "
         f"{value('grid/peaks')}, peak hours {value('grid/peak_hours')}",

@@ -43,7 +43,7 @@ from profiles import PointReading
 from ._analog import read_iio, simulated_value
 from ._errors import GatewayError
 from ._pipeline import Step
-from ._points import analog_reading, record_readings, s0_readings
+from ._points import MeterHeader, analog_reading, meter_readings, s0_readings
 from ._runtime import Runtime
 from ._schedule import ExportDue, ReadoutDue
 from ._site_file import AnalogInput, MbusSegment, S0Input, SimulatedSource, Site, WmbusReceiver
@@ -134,9 +134,14 @@ class SegmentDriver:
                         self._failing.add(name)
                     continue
                 self._failing.discard(name)
-                prefix = f"{self.site.name}/{name}"
-                out.readings.extend(record_readings(prefix, reading.telegram.records,
-                                                    self.clock.now()))
+                telegram = reading.telegram
+                header = telegram.header or mbus.Header()
+                meter = MeterHeader(id=header.id, manufacturer=header.manufacturer,
+                                    version=header.version, device_type=header.medium,
+                                    ci=telegram.ci, status=header.status)
+                out.readings.extend(meter_readings(
+                    f"{self.site.name}/{name}", meter, telegram.records, self.clock.now(),
+                    catalogue=self.site.catalogue, profile=self.site.meter_profiles.get(name)))
                 out.devices.append(name)
         except (mbus.MBusError, OSError) as exc:
             out.failures.append((f"mbus {self.segment.name}", str(exc)))
@@ -285,8 +290,19 @@ class ReceiverDriver:
                     continue
                 quality = () if telegram.security.verified or telegram.security.mode == 0 \
                     else ("unverified",)
-                out.readings.extend(record_readings(f"{self.site.name}/{name}",
-                                                    telegram.records, now, quality=quality))
+                header = telegram.header
+                meter = MeterHeader(
+                    id=telegram.id, manufacturer=telegram.manufacturer,
+                    version=header.version if header and header.version is not None
+                    else telegram.link.version,
+                    device_type=header.medium if header and header.medium is not None
+                    else telegram.link.device_type,
+                    ci=telegram.ci, status=header.status if header else None,
+                    payload=telegram.payload)
+                out.readings.extend(meter_readings(
+                    f"{self.site.name}/{name}", meter, telegram.records, now,
+                    catalogue=self.site.catalogue, profile=self.site.meter_profiles.get(name),
+                    quality=quality))
                 out.devices.append(name)
         self.state.clear()
         self.state.update(self.receiver.state())

@@ -1,70 +1,76 @@
 """Point names and readings of the inputs: meter records, S0 channels, analog inputs.
 
-A point is ``<site>/<device>/<field>``. A meter's fields are named by its profile where
-one is given, else generically from each record: the quantity, then ``_<function>`` when
-not instantaneous, ``_storage<n>``, ``_tariff<n>`` and ``_subunit<n>`` when not 0
-(``energy``, ``volume_storage1``, ``power_maximum``); a second record of the same name in
-one readout gets ``_2``, ``_3``, ...
+A point is ``<site>/<device>/<field>``. A meter's fields are named by ``profiles``: by the
+profile the site file gives the meter, else by the profile that detects it (shipped
+profiles and the site's own profile folders), else generically (``energy_kwh``,
+``volume_m3_storage_1``, ``flow_temperature_c``, ``status``), with values converted
+exactly to the field's unit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 
 import mbus
+import profiles
 import s0
 from profiles import PointReading
 
 from ._analog import scale_signal
 from ._site_file import AnalogInput
 
-__all__ = ["analog_reading", "field_name", "record_readings", "s0_readings"]
-
-_SKIPPED_FUNCTIONS = ("more_records_follow", "manufacturer_specific")
+__all__ = ["MeterHeader", "analog_reading", "meter_readings", "s0_readings"]
 
 
-def field_name(record: mbus.Record) -> str:
-    """The generic field name of a record (see the module text)."""
-    name = record.quantity
-    if record.function != "instantaneous":
-        name += f"_{record.function}"
-    if record.storage:
-        name += f"_storage{record.storage}"
-    if record.tariff:
-        name += f"_tariff{record.tariff}"
-    if record.subunit:
-        name += f"_subunit{record.subunit}"
-    return name
+class MeterHeader:
+    """What profile detection reads of a telegram's header."""
+
+    __slots__ = ("ci", "device_type", "id", "manufacturer", "payload", "status", "version")
+
+    def __init__(self, *, id: str | None, manufacturer: str | None, version: int | None,
+                 device_type: int | None, ci: int | None, status: int | None,
+                 payload: bytes = b"") -> None:
+        self.id = id
+        self.manufacturer = manufacturer
+        self.version = version
+        self.device_type = device_type
+        self.ci = ci
+        self.status = status
+        self.payload = payload
 
 
-def record_readings(prefix: str, records: Iterable[mbus.Record], time: datetime, *,
-                    quality: tuple[str, ...] = ()) -> list[PointReading]:
-    """Readings of a meter's numeric records, named ``<prefix>/<field>``.
+def meter_readings(prefix: str, header: MeterHeader, records: Sequence[mbus.Record],
+                   time: datetime, *, catalogue: profiles.MeterProfiles,
+                   profile: profiles.MeterProfile | None = None,
+                   quality: tuple[str, ...] = ()) -> list[PointReading]:
+    """Readings of a meter's fields, named ``<prefix>/<field>`` (see the module text).
 
-    Records without a quantity, of manufacturer-specific data or with a value that is no
-    number (dates, texts) are left out; a record the decoder flagged as invalid (invalid
-    BCD digits, an invalid time) gets the quality flag ``invalid``.
+    A field taken from a record the decoder flagged as invalid (invalid BCD digits, an
+    invalid time) gets the quality flag ``invalid``.
     """
-    out: list[PointReading] = []
-    seen: dict[str, int] = {}
-    for record in records:
-        if record.function in _SKIPPED_FUNCTIONS or not record.quantity:
-            continue
-        value = record.value
-        if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
-            continue
-        name = field_name(record)
-        count = seen.get(name, 0) + 1
-        seen[name] = count
-        if count > 1:
-            name = f"{name}_{count}"
+    heads = [record.shape for record in records]
+
+    def value_of(index: int) -> object:
+        return records[index].value
+
+    if profile is not None:
+        fields = profiles.apply_profile(profile, heads, value_of, status=header.status,
+                                        meter_id=header.id)
+    else:
+        fields = catalogue.apply(heads, value_of, manufacturer=header.manufacturer,
+                                 version=header.version, device_type=header.device_type,
+                                 ci=header.ci, status=header.status, payload=header.payload,
+                                 meter_id=header.id)
+    out = []
+    for field in fields.fields:
         flags = quality
-        if any("invalid" in flag for flag in record.flags):
+        if field.record is not None and field.record < len(records) and any(
+                "invalid" in flag for flag in records[field.record].flags):
             flags = (*quality, "invalid")
-        out.append(PointReading(point=f"{prefix}/{name}", time=time, value=value,
-                                unit=record.unit, quantity=record.quantity, quality=flags))
+        out.append(PointReading(point=f"{prefix}/{field.name}", time=time, value=field.value,
+                                unit=field.unit, quantity=field.quantity, quality=flags))
     return out
 
 

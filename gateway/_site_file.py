@@ -253,10 +253,14 @@ class MqttConfig:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WebConfig:
-    """The web page (``gateway/web/``, its own helper): where it listens."""
+    """The ``[web]`` table: the web page (``gateway.web``, the ``web`` extra)."""
 
-    host: str
-    port: int
+    host: str = "127.0.0.1"
+    port: int = 8080
+    users_file: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    refresh_seconds: int = 5
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -279,6 +283,10 @@ class Site:
     deliveries: tuple[DeliveryConfig, ...] = ()
     mqtt: MqttConfig | None = None
     web: WebConfig | None = None
+    catalogue: profiles.MeterProfiles = field(default_factory=profiles.MeterProfiles,
+                                              compare=False)
+    meter_profiles: dict[str, profiles.MeterProfile] = field(default_factory=dict,
+                                                             compare=False)
 
     @property
     def tz(self) -> tzinfo:
@@ -730,6 +738,29 @@ def _mqtt(reader: TableReader) -> MqttConfig:
     return config
 
 
+def _web(reader: TableReader, base: Path) -> WebConfig:
+    config = WebConfig(
+        host=reader.optional_text("host", "127.0.0.1"),
+        port=reader.optional_integer("port", 8080, minimum=0, maximum=65535),
+        users_file=_optional_path(reader, "users_file", base),
+        tls_cert=_optional_path(reader, "tls_cert", base, must_exist=True),
+        tls_key=_optional_path(reader, "tls_key", base, must_exist=True),
+        refresh_seconds=reader.optional_integer("refresh_seconds", 5, minimum=1, maximum=3600))
+    reader.finish()
+    try:
+        from gateway import web
+    except ImportError as exc:
+        raise reader.error(None, str(exc)) from None
+    try:  # the page's own rules (a users file beyond loopback, TLS files in pairs)
+        web.WebConfig(host=config.host, port=config.port, users_file=config.users_file,
+                      tls_cert=config.tls_cert, tls_key=config.tls_key,
+                      refresh_seconds=config.refresh_seconds)
+    except web.WebConfigError as exc:
+        found = re.match(r"\[web\] (\w+)", str(exc))
+        raise reader.error(found.group(1) if found else None, str(exc)) from None
+    return config
+
+
 def _topic_level(text: str, *, slashes: bool = False) -> bool:
     parts = text.split("/") if slashes else [text]
     return all(part and not re.search(r"[+#\s\x00]", part) for part in parts)
@@ -780,6 +811,11 @@ def _parse(top: TableReader, file: Path) -> Site:
     data_dir = data_dir if data_dir.is_absolute() else base / data_dir
     history = Path(site_table.optional_text("history", "history.sqlite"))
     history = history if history.is_absolute() else data_dir / history
+    places = [base / place for place in site_table.optional_text_list("profiles", [])]
+    try:
+        catalogue = profiles.load_meter_profiles(*places)
+    except ProfileError as exc:
+        raise site_table.error("profiles", str(exc)) from None
     site_table.finish()
 
     segments = [_mbus(table, base) for table in top.optional_tables("mbus")]
@@ -826,6 +862,7 @@ def _parse(top: TableReader, file: Path) -> Site:
             raise top.error("mbus" if group is segments else "wmbus",
                             f"name {duplicates[0]!r} is given to two tables")
 
+    meter_profiles = _meter_profiles(top, catalogue, places)
     derived_tables = top.optional_tables("derived")
     derived = [_derived(table, name) for table in derived_tables]
     known_points = _known_points(name, segments, receivers, s0_inputs, analog)
@@ -892,18 +929,37 @@ def _parse(top: TableReader, file: Path) -> Site:
     mqtt_table = top.optional_table("mqtt")
     mqtt = _mqtt(mqtt_table) if mqtt_table is not None else None
     web_table = top.optional_table("web")
-    web = None
-    if web_table is not None:
-        web = WebConfig(host=web_table.optional_text("host", "127.0.0.1"),
-                        port=web_table.optional_integer("port", 8080, minimum=0,
-                                                        maximum=65535))
-        web_table.finish()
+    web = _web(web_table, base) if web_table is not None else None
     top.finish()
     return Site(file=file, name=name, gateway_id=gateway_id, timezone=timezone,
                 data_dir=data_dir, history=history, mbus=tuple(segments),
                 wmbus=tuple(receivers), s0=tuple(s0_inputs), analog=tuple(analog),
                 derived=tuple(ordered), rules=tuple(rules), exports=tuple(exports),
-                deliveries=tuple(deliveries), mqtt=mqtt, web=web)
+                deliveries=tuple(deliveries), mqtt=mqtt, web=web, catalogue=catalogue,
+                meter_profiles=meter_profiles)
+
+
+def _meter_profiles(top: TableReader, catalogue: profiles.MeterProfiles,
+                    places: list[Path]) -> dict[str, profiles.MeterProfile]:
+    """The profile each meter names (by profile name, or a profile file's path)."""
+    by_name = {profile.name: profile for profile in catalogue.profiles}
+    out = {}
+    for bus in [*top.optional_tables("mbus"), *top.optional_tables("wmbus")]:
+        for table in bus.optional_tables("meter"):
+            name = table.optional_text("profile", None)
+            if name is None:
+                continue
+            profile = by_name.get(name)
+            if profile is None:
+                try:
+                    profile = profiles.load_meter_profile(
+                        profiles.find_profile(name, "meter", [p for p in places if p.is_dir()]))
+                except ProfileError as exc:
+                    raise table.error("profile", f"{exc.message} (known: "
+                                                 f"{', '.join(sorted(by_name)) or 'none'})"
+                                      ) from None
+            out[table.text("name")] = profile
+    return out
 
 
 def _device_timeouts(segments: list[MbusSegment], receivers: list[WmbusReceiver],

@@ -36,8 +36,8 @@ name = "both_kwh"
 expression = "a + b"
 unit = "kWh"
 [derived.inputs]
-a = {{ point = "house/flat1/heat/energy", unit = "kWh" }}
-b = {{ point = "house/flat2/heat/energy", unit = "kWh" }}
+a = {{ point = "house/flat1/heat/energy_kwh", unit = "kWh" }}
+b = {{ point = "house/flat2/heat/energy_kwh", unit = "kWh" }}
 
 [[export]]
 name = "quarter"
@@ -99,14 +99,15 @@ def test_run_reads_the_segment_and_stores_the_readings(tmp_path: Path) -> None:
                 stop.set()  # one readout is enough
 
             report = await serve_site(site, stop=stop, on_step=on_step)
-            assert report.readouts >= 1 and report.stored == 3
+            assert report.readouts >= 1 and report.stored == 5  # 2 x (energy, status), sum
         finally:
             await server.close()
 
     asyncio.run(scenario())
     with SQLiteHistory(tmp_path / "data/history.sqlite") as history:
         latest = history.latest()
-        assert latest["house/flat1/heat/energy"].value == 1_000_000
-        assert latest["house/flat2/heat/energy"].value == 2_000_000
+        assert latest["house/flat1/heat/energy_kwh"].value == 1000
+        assert latest["house/flat2/heat/energy_kwh"].unit == "kWh"
+        assert latest["house/flat1/heat/status"].value == "OK"
         assert str(latest["house/both_kwh"].value) == "3000"
         assert [entry.kind for entry in history.audit()] == ["start", "stop"]

@@ -48,8 +48,8 @@ def test_the_demo_site_produces_history_exports_alarms_and_audit(tmp_path: Path)
     assert report.previous_stop == "none" and report.stored > 0 and sent > 0
 
     points = {str(p) for (p,) in query(tmp_path, "SELECT DISTINCT point FROM readings")}
-    for expected in ("demo/flat1/heat/energy", "demo/boiler/gas/volume",  # wired
-                     "demo/flat1/water/volume", "demo/flat3/heat_cost/hca_units",  # radio
+    for expected in ("demo/flat1/heat/energy_kwh", "demo/boiler/gas/volume_m3",  # wired
+                     "demo/flat1/water/total_m3", "demo/flat3/heat_cost/hca_units",  # radio (a profile)
                      "demo/grid/total", "demo/grid/power", "demo/tank/level",  # S0, analog
                      "demo/boiler/efficiency", "demo/grid/peaks"):  # derived
         assert expected in points

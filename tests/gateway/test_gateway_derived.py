@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 import mbus
+import profiles
 from gateway import DerivedEngine, load_site
 from gateway._analog import scale_signal, simulated_value
-from gateway._points import record_readings
+from gateway._points import MeterHeader, meter_readings
 from gateway._site_file import AnalogInput, SimulatedSource
 from profiles import PointReading
 
@@ -174,17 +175,32 @@ def test_the_simulated_source_is_a_function_of_time() -> None:
     assert len({simulated_value(source, start + 60 * n) for n in range(3)}) == 3
 
 
-def test_generic_point_names_of_meter_records() -> None:
+def test_meter_fields_are_named_by_profiles_or_generically() -> None:
     records = [mbus.build_record(0x06, 1234000, coding="int32"),  # energy in kWh steps
                mbus.build_record(0x06, 1000000, coding="int32", storage=1),
-               mbus.build_record(0x06, 100000, coding="int32", tariff=2),
                mbus.build_record(0x13, Decimal("1.5"), coding="bcd8"),
                mbus.build_record(0x13, Decimal("1.6"), coding="bcd8")]
-    out = record_readings("s/flat3/heat", records, T0)
+    header = MeterHeader(id="12345678", manufacturer="ABC", version=1, device_type=4, ci=0x72,
+                         status=0)
+    out = meter_readings("s/flat3/heat", header, records, T0,
+                         catalogue=profiles.MeterProfiles())
     assert [(r.point, r.value, r.unit) for r in out] == [
-        ("s/flat3/heat/energy", 1234000, "Wh"),
-        ("s/flat3/heat/energy_storage1", 1000000, "Wh"),
-        ("s/flat3/heat/energy_tariff2", 100000, "Wh"),
-        ("s/flat3/heat/volume", Decimal("1.500"), "m3"),
-        ("s/flat3/heat/volume_2", Decimal("1.600"), "m3"),
+        ("s/flat3/heat/energy_kwh", 1234, "kWh"),
+        ("s/flat3/heat/energy_kwh_storage_1", 1000, "kWh"),
+        ("s/flat3/heat/volume_m3", Decimal("1.500"), "m3"),
+        ("s/flat3/heat/volume_m3_2", Decimal("1.600"), "m3"),
+        ("s/flat3/heat/status", "OK", ""),
     ]
+
+
+def test_a_meter_detected_by_a_shipped_profile_gets_its_field_names() -> None:
+    records = [mbus.build_record(0x13, Decimal("6.408"), coding="bcd8"),
+               mbus.build_record(0x13, Decimal("6.100"), coding="bcd8", storage=1)]
+    header = MeterHeader(id="12345678", manufacturer="KAM", version=0x1B, device_type=0x07,
+                         ci=0x7A, status=0)
+    catalogue = profiles.shipped_meter_profiles()
+    out = meter_readings("s/flat3/water", header, records, T0, catalogue=catalogue,
+                         quality=("unverified",))
+    assert {r.point: r.value for r in out}["s/flat3/water/total_m3"] == Decimal("6.408")
+    assert {r.point: r.value for r in out}["s/flat3/water/target_m3"] == Decimal("6.100")
+    assert all(r.quality == ("unverified",) for r in out)

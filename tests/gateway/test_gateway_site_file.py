@@ -38,6 +38,7 @@ listen = ["06:00-22:00"]
 [[wmbus.meter]]
 name = "flat1/water"
 id = "12345678"
+profile = "kamstrup_multical21"
 
 [[s0]]
 name = "grid"
@@ -117,6 +118,7 @@ def test_a_full_site_loads_into_plain_data(tmp_path: Path) -> None:
                                                     "demo/flat1/water", "demo/tank"]
     assert {rule.timeout for rule in stale} == {2700.0, 180.0}
     assert site.exports[0].csv_profile == "de" and site.exports[1].period == "monthly"
+    assert site.meter_profiles["flat1/water"].name == "kamstrup_multical21"
     assert pickle.loads(pickle.dumps(site)) == site
 
 
@@ -135,6 +137,8 @@ BAD = [
     (('listen = ["06:00-22:00"]', 'listen = ["25:00-22:00"]'), "wmbus[0]", "listen",
      "does not exist"),
     (('id = "12345678"', 'id = "123"'), "wmbus[0].meter[0]", "id", "8-digit"),
+    (('profile = "kamstrup_multical21"', 'profile = "nosuch"'), "wmbus[0].meter[0]",
+     "profile", "known: kamstrup_multical21"),
     (('imp_per_unit = 1000', 'imp_per_unit = 0'), "s0[0]", "imp_per_unit", ""),
     (('replay = "edges.csv"', 'gpio = "chip0"'), "s0[0]", "gpio", "CHIP:LINE"),
     (('signal = "4-20mA"', 'signal = "4-20"'), "analog[0]", "signal", "not one of"),
