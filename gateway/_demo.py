@@ -397,10 +397,18 @@ def _summary(folder: Path, site: Site, report: RunReport, sent: int, speed: floa
                                 "ORDER BY id").fetchall()
         audit = db.execute("SELECT time, kind, message FROM audit ORDER BY id").fetchall()
         latest = dict(db.execute(
-            "SELECT point, value || ' ' || unit FROM readings r WHERE time = "
+            "SELECT point, coalesce(value, 'no value') || ' ' || unit || "
+            "coalesce(' (' || quality || ')', '') FROM readings r WHERE time = "
             "(SELECT max(time) FROM readings WHERE point = r.point)").fetchall())
         failed = sorted({message.split(":")[0] for _t, kind, message in audit
                          if kind == "failure" and message.startswith("mbus")})
+    last_event: dict[str, str] = {}
+    cleared: set[str] = set()
+    for _time, alarm_id, event, _severity in alarm_rows:
+        last_event[str(alarm_id)] = str(event)
+        if event == "cleared":
+            cleared.add(str(alarm_id))
+    active = {alarm_id for alarm_id, event in last_event.items() if event == "raised"}
     audit_log = folder / "audit.log"
     audit_log.write_text("".join(f"{time} {kind:<8} {message}\n"
                                  for time, kind, message in audit), encoding="utf-8")
@@ -438,9 +446,8 @@ def _summary(folder: Path, site: Site, report: RunReport, sent: int, speed: floa
         f"S0 grid: total {value('grid/total')}, power {value('grid/power')}, peaks "
         f"{value('grid/peaks')}, peak hours {value('grid/peak_hours')}",
         f"analog tank level: {value('tank/level')}",
-        f"alarms: {len(alarm_rows)} notifications",
-        *[f"  {time} {event:<8} {alarm_id} ({severity})"
-          for time, alarm_id, event, severity in alarm_rows[-12:]],
+        f"alarms: {len(alarm_rows)} notifications; raised and cleared: "
+        f"{', '.join(sorted(cleared)) or 'none'}; active: {', '.join(sorted(active)) or 'none'}",
         f"history: {database} ({rows[0]} readings of {rows[1]} points; views readings, "
         "alarms, audit)",
         f"exports: {len(exports)} files in {site.data_dir / 'exports'} ({checked})",

@@ -53,6 +53,7 @@ def next_slot(interval: float, after: datetime, tz: tzinfo = _UTC) -> datetime:
     """The first slot of an ``interval`` (seconds, dividing a day) strictly after ``after``.
 
     >>> from datetime import datetime, timezone
+    >>> from gateway import next_slot
     >>> next_slot(900, datetime(2026, 12, 3, 10, 7, tzinfo=timezone.utc)).time()
     datetime.time(10, 15)
     >>> next_slot(10, datetime(2026, 12, 3, 10, 7, 30, tzinfo=timezone.utc)).time()
@@ -71,6 +72,7 @@ def calendar_period(period: str, when: datetime, tz: tzinfo = _UTC) -> ExportPer
     in the wall time of ``tz``, that holds ``when``.
 
     >>> from datetime import datetime, timezone
+    >>> from gateway import calendar_period
     >>> calendar_period("weekly", datetime(2026, 12, 3, tzinfo=timezone.utc)).start
     datetime.datetime(2026, 11, 30, 0, 0, tzinfo=datetime.timezone.utc)
     >>> calendar_period("monthly", datetime(2026, 12, 3, tzinfo=timezone.utc)).end

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -111,3 +112,42 @@ def test_run_reads_the_segment_and_stores_the_readings(tmp_path: Path) -> None:
         assert latest["house/flat1/heat/status"].value == "OK"
         assert str(latest["house/both_kwh"].value) == "3000"
         assert [entry.kind for entry in history.audit()] == ["start", "stop"]
+
+
+def fetch(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=30) as answer:
+        text: str = answer.read().decode("utf-8")
+        return text
+
+
+def test_the_web_page_shows_the_running_sites_points(tmp_path: Path) -> None:
+    pages: list[str] = []
+
+    async def scenario() -> None:
+        server = mbus.sim.SimulatorServer(mbus.sim.Segment(meters()))
+        port = await server.start("127.0.0.1", 0)
+        try:
+            site = load_site(write_site(tmp_path, port))
+            stop = asyncio.Event()
+            urls: list[str] = []
+
+            async def browse() -> None:
+                while not urls or not stored:
+                    await asyncio.sleep(0.05)
+                try:
+                    pages.append(await asyncio.to_thread(fetch, urls[0]))
+                finally:
+                    stop.set()
+
+            stored: list[object] = []
+            browser = asyncio.ensure_future(browse())
+            report = await serve_site(site, stop=stop, serve_web=("127.0.0.1", 0),
+                                      on_start=lambda report: urls.append(str(report.web)),
+                                      on_step=stored.append)
+            await browser
+            assert report.web is not None and report.web.startswith("http://127.0.0.1:")
+        finally:
+            await server.close()
+
+    asyncio.run(scenario())
+    assert "house/flat1/heat/energy_kwh" in pages[0]
