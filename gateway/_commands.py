@@ -44,6 +44,7 @@ class RunReport:
     refused: int = 0
     exports: list[tuple[str, Path, int]] = field(default_factory=list)
     web: str | None = None
+    modbus_server: str | None = None
     overruns: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -57,7 +58,8 @@ class RunReport:
             "refused": self.refused,
             "exports": [{"export": name, "file": str(path), "readings": count}
                         for name, path, count in self.exports],
-            "web": self.web, "overruns": self.overruns,
+            "web": self.web, "modbus_server": self.modbus_server,
+            "overruns": self.overruns,
         }
 
 
@@ -86,9 +88,16 @@ async def serve_site(site: Site, *, stop: asyncio.Event, clock: Clock | None = N
             source = SiteWebSource(site, runtime.history, runtime.pipeline.alarms,
                                    runtime.commit)
             page, report.web = await start_web(source, config)
-        if on_start is not None:
+        run = asyncio.ensure_future(runner.run(stop))
+        started = asyncio.ensure_future(runner.started.wait())
+        await asyncio.wait({run, started}, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        if runner.modbus_server is not None and site.modbus_server is not None:
+            report.modbus_server = (f"tcp://{site.modbus_server.host}:"
+                                    f"{runner.modbus_server.port}")
+        if on_start is not None and not run.done():
             on_start(report)
-        await runner.run(stop)
+        await run
         await runner.deliver_now()
     finally:
         if page is not None:

@@ -36,6 +36,7 @@ from typing import Any
 
 import mbus
 import mbus.transports
+import modbus
 import s0
 import wmbus
 from profiles import PointReading
@@ -46,7 +47,15 @@ from ._pipeline import Step
 from ._points import MeterHeader, analog_reading, meter_readings, s0_readings
 from ._runtime import Runtime
 from ._schedule import ExportDue, ReadoutDue
-from ._site_file import AnalogInput, MbusSegment, S0Input, SimulatedSource, Site, WmbusReceiver
+from ._site_file import (
+    AnalogInput,
+    MbusSegment,
+    ModbusDevice,
+    S0Input,
+    SimulatedSource,
+    Site,
+    WmbusReceiver,
+)
 
 __all__ = ["Clock", "Readout", "SiteRunner"]
 
@@ -167,6 +176,51 @@ class SegmentDriver:
         if bus is not None:
             with contextlib.suppress(Exception):
                 await bus.close()
+
+
+# -- Modbus ------------------------------------------------------------------------------------
+
+class ModbusDriver:
+    """One Modbus device read through its register map (``modbus.ModbusClient``).
+
+    Devices on one serial line share it: their reads take the line's lock in turn, so one
+    master talks on a line at a time.
+    """
+
+    def __init__(self, site: Site, device: ModbusDevice, clock: Clock,
+                 lines: dict[str, asyncio.Lock]) -> None:
+        self.site = site
+        self.device = device
+        self.clock = clock
+        self.client = modbus.ModbusClient(device.url, timeout=device.timeout,
+                                          name=device.name)
+        self.line = lines.setdefault(device.url.partition("?")[0], asyncio.Lock())
+        self.plan: tuple[modbus.ReadRequest, ...] | None = None
+        self._failing = False
+
+    async def read(self) -> Readout:
+        """Read the device's map once."""
+        out = Readout(source=f"modbus:{self.device.name}")
+        async with self.line:
+            result = await self.client.read_map(
+                self.device.map, unit_id=self.device.unit_id, plan=self.plan,
+                prefix=f"{self.site.name}/{self.device.name}/", time=self.clock.now())
+        self.plan = result.plan
+        if result.status.state == "ok":
+            self._failing = False
+            out.devices.append(self.device.name)
+            out.readings.extend(result.readings)
+        else:
+            if not self._failing:
+                out.failures.append((f"modbus {self.device.name}",
+                                     f"{result.status.state}: {result.status.message}"))
+            self._failing = True
+            out.readings.extend(r for r in result.readings if r.value is not None)
+        return out
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.client.close()
 
 
 # -- S0 ----------------------------------------------------------------------------------------
@@ -353,6 +407,10 @@ class SiteRunner:
             cursor = pipeline.inputs.setdefault(f"s0:{item.name}", {})
             self.replays[f"s0:{item.name}"] = ReplayDriver(item, pipeline.s0, cursor, now)
         self.analog = {f"analog:{item.name}": item for item in site.analog}
+        lines: dict[str, asyncio.Lock] = {}
+        self.modbus = {f"modbus:{item.name}": ModbusDriver(site, item, clock, lines)
+                       for item in site.modbus}
+        self.modbus_server: modbus.ModbusServer | None = None
         self.receivers = [
             ReceiverDriver(site, item, clock, pipeline.inputs.setdefault(f"wmbus:{item.name}",
                                                                          {}))
@@ -363,6 +421,7 @@ class SiteRunner:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._delivering: asyncio.Task[Any] | None = None
         self._next_delivery = 0.0
+        self.started = asyncio.Event()
 
     def _spawn(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)
@@ -372,8 +431,16 @@ class SiteRunner:
     async def run(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set; then finish running readouts and save."""
         self.runtime.outputs.start()
+        config = self.site.modbus_server
+        if config is not None:
+            self.modbus_server = modbus.ModbusServer(
+                config.map, listen=(config.host, config.port), unit_id=config.unit_id,
+                bad_quality=config.bad_quality)
+            await self.modbus_server.start()
+            self.runtime.outputs.publish_to(self._serve_modbus)
         for receiver in self.receivers:
             self._spawn(self._listen(receiver, stop))
+        self.started.set()
         try:
             while not stop.is_set():
                 now = self.clock.now()
@@ -397,6 +464,10 @@ class SiteRunner:
                 await asyncio.gather(self._delivering, return_exceptions=True)
             for segment in self.segments.values():
                 await segment.close()
+            for device in self.modbus.values():
+                device.close()
+            if self.modbus_server is not None:
+                await self.modbus_server.stop()
 
     async def _wait(self, stop: asyncio.Event) -> None:
         deadlines = [self.runtime.scheduler.next_deadline(), self.runtime.pipeline.next_deadline()]
@@ -451,6 +522,8 @@ class SiteRunner:
         try:
             if source in self.segments:
                 result = await self.segments[source].read()
+            elif source in self.modbus:
+                result = await self.modbus[source].read()
             elif source in self.replays:
                 result = Readout(source=source, readings=self.replays[source].read(
                     self.site, self.clock.now()))
@@ -462,6 +535,18 @@ class SiteRunner:
             _log.exception("readout of %s failed", source)
             result = Readout(source=source, failures=[(source, f"readout failed: {exc}")])
         await self.results.put(result)
+
+    def _serve_modbus(self, step: Step) -> None:
+        """Publish the chosen points of a committed step in the Modbus server's map."""
+        config = self.site.modbus_server
+        assert config is not None and self.modbus_server is not None
+        by_point = {point: name for name, point in config.points.items()}
+        for reading in step.readings:
+            name = by_point.get(reading.point)
+            if name is not None:
+                self.modbus_server.update(PointReading(
+                    point=name, time=reading.time, value=reading.value, unit=reading.unit,
+                    quantity=reading.quantity, quality=reading.quality))
 
     async def _read_analog(self, source: str, item: AnalogInput) -> Readout:
         now = self.clock.now()

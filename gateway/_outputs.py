@@ -100,6 +100,11 @@ class Outputs:
             for name in self.deliveries}
         self.mqtt: exporters.MqttPublisher | None = None
         self.published = 0
+        self._listeners: list[Callable[[Step], None]] = []
+
+    def publish_to(self, listener: Callable[[Step], None]) -> None:
+        """Hand every committed step to ``listener`` too (the Modbus server, ...)."""
+        self._listeners.append(listener)
 
     # -- MQTT ------------------------------------------------------------------------------
 
@@ -128,7 +133,9 @@ class Outputs:
         return f"{self.site.mqtt.topic_prefix}/{self.site.gateway_id}/alarms/{alarm}"
 
     def publish(self, step: Step) -> None:
-        """Hand a committed step to the outputs: export buffers and MQTT."""
+        """Hand a committed step to the outputs: export buffers, MQTT, listeners."""
+        for listener in self._listeners:
+            listener(step)
         converted: dict[int, exporters.Reading | None] = {}
         for name, export in self.exports.items():
             selected = self._selected[name]
@@ -148,9 +155,15 @@ class Outputs:
         if self.mqtt is None or self.site.mqtt is None:
             return
         config = self.site.mqtt
-        converted = [export_reading(self.site, reading) for reading in step.readings
-                     if _matches(reading.point, config.points)]
-        self.published += self.mqtt.publish_readings([r for r in converted if r is not None])
+        outgoing = []
+        for index, reading in enumerate(step.readings):
+            if _matches(reading.point, config.points):
+                if index not in converted:
+                    converted[index] = export_reading(self.site, reading)
+                item = converted[index]
+                if item is not None:
+                    outgoing.append(item)
+        self.published += self.mqtt.publish_readings(outgoing)
         if config.alarms:
             for notification in step.notifications:
                 self.mqtt.publish(exporters.MqttMessage(

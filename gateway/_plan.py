@@ -71,6 +71,14 @@ def site_plan(site: Site, now: datetime) -> dict[str, Any]:
                     "every": _every(item.interval),
                     "points": [site.point(item.name, item.field)]}
                    for item in site.analog],
+        "modbus": [{"name": item.name, "url": item.url, "map": item.map.name,
+                    "unit_id": item.unit_id, "every": _every(item.interval),
+                    "points": f"{prefix}/{item.name}/*",
+                    "failed_after": _every(devices[item.name])}
+                   for item in site.modbus],
+        "modbus_server": None if site.modbus_server is None else {
+            "listen": f"{site.modbus_server.host}:{site.modbus_server.port}",
+            "map": site.modbus_server.map.name, "points": dict(site.modbus_server.points)},
         "derived": [{"point": value.point, "kind": value.kind, "unit": value.unit,
                      "expression": value.expression.text if value.expression else None,
                      "inputs": {alias: item.point for alias, item in value.inputs.items()}}
@@ -128,6 +136,9 @@ def plan_text(plan: dict[str, Any]) -> str:
     for item in plan["analog"]:
         lines.append(f"analog {item['name']}: {item['signal']} as {item['range']} "
                      f"({item['source']}), every {item['every']} -> {item['points'][0]}")
+    for item in plan["modbus"]:
+        lines.append(f"modbus {item['name']}: {item['url']} map {item['map']}, every "
+                     f"{item['every']} -> {item['points']}, failed after {item['failed_after']}")
     for value in plan["derived"]:
         formula = value["expression"] or value["inputs"]["input"]
         lines.append(f"derived {value['point']} = {value['kind']} of {formula}"
@@ -145,6 +156,10 @@ def plan_text(plan: dict[str, Any]) -> str:
         lines.append(f"delivery {item['name']}: {item['kind']} to {item['host']}")
     if plan["mqtt"]:
         lines.append(f"mqtt {plan['mqtt']['broker']}: {plan['mqtt']['topics']}")
+    if plan["modbus_server"]:
+        server = plan["modbus_server"]
+        lines.append(f"modbus server on {server['listen']}: map {server['map']}, "
+                     + ", ".join(f"{k} = {v}" for k, v in server["points"].items()))
     if plan["web"]:
         lines.append(f"web page on {plan['web']['host']}:{plan['web']['port']}")
     lines.append("next:")

@@ -5,7 +5,7 @@ bad file is used. The format is documented in the gateway guide (docs/gateway.rs
 tables are ``[site]``, ``[[mbus]]`` (with ``[[mbus.meter]]``), ``[[wmbus]]`` (with
 ``[[wmbus.meter]]``), ``[[s0]]``, ``[[analog]]``, ``[[modbus]]``, ``[[bacnet]]``,
 ``[[derived]]``, ``[[alarm]]``, ``[[export]]``, ``[[delivery]]``, ``[mqtt]``,
-``[modbus_server]``, ``[bacnet_device]`` and ``[web]``.
+``[modbus_server]``, ``[bacnet_device]`` and ``[web]`` (BACnet: not supported yet).
 
 Point names are ``<site>/<device>/<field>``: the site's name, the device's name (which
 may itself hold slashes, ``flat3/heat``) and the field (from the device's profile, else
@@ -28,6 +28,7 @@ from typing import Any, Literal
 
 import alarms
 import exporters
+import modbus
 import profiles
 import wmbus
 from profiles import ProfileError, TableReader
@@ -181,6 +182,35 @@ class AnalogInput:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ModbusDevice:
+    """A Modbus device read through its register map (``modbus``); points are
+    ``<site>/<name>/<map point>``."""
+
+    name: str
+    url: str
+    unit_id: int | None
+    map: modbus.RegisterMap
+    interval: float
+    timeout: float
+    missed_cycles: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModbusServerConfig:
+    """A Modbus TCP server publishing chosen points in a register map: ``points`` maps each
+    map point name to the site point it shows; ``bad_quality`` is what a point without a
+    good value answers (``modbus.BAD_QUALITY_POLICIES``; default ``no_value``, so that the
+    map's points the site does not publish do not fail the reads around them)."""
+
+    host: str
+    port: int
+    unit_id: int | None
+    map: modbus.RegisterMap
+    points: dict[str, str]
+    bad_quality: str = "no_value"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DerivedInput:
     """One named input of a formula: a point, converted to ``unit`` when given."""
 
@@ -277,12 +307,14 @@ class Site:
     wmbus: tuple[WmbusReceiver, ...] = ()
     s0: tuple[S0Input, ...] = ()
     analog: tuple[AnalogInput, ...] = ()
+    modbus: tuple[ModbusDevice, ...] = ()
     derived: tuple[DerivedValue, ...] = ()
     rules: tuple[alarms.Rule, ...] = ()
     exports: tuple[ExportConfig, ...] = ()
     deliveries: tuple[DeliveryConfig, ...] = ()
     mqtt: MqttConfig | None = None
     web: WebConfig | None = None
+    modbus_server: ModbusServerConfig | None = None
     catalogue: profiles.MeterProfiles = field(default_factory=profiles.MeterProfiles,
                                               compare=False)
     meter_profiles: dict[str, profiles.MeterProfile] = field(default_factory=dict,
@@ -304,7 +336,8 @@ class Site:
     @property
     def devices(self) -> dict[str, float]:
         """Every device that can fail -> the seconds after which it counts as failed."""
-        return _device_timeouts(list(self.mbus), list(self.wmbus), list(self.analog))
+        return _device_timeouts(list(self.mbus), list(self.wmbus), list(self.analog),
+                                list(self.modbus))
 
 
 def parse_duration(value: object) -> float:
@@ -544,6 +577,52 @@ def _analog(reader: TableReader, base: Path) -> AnalogInput:
     return AnalogInput(name=name, field=field_name, signal=signal, low=low, high=high,
                        unit=unit, quantity=quantity, interval=interval, missed_cycles=missed,
                        source=source)
+
+
+def _modbus_map(reader: TableReader, places: list[Path]) -> modbus.RegisterMap:
+    if importlib.util.find_spec("pymodbus") is None:
+        raise reader.error("map", "Modbus needs pymodbus: pip install 'meterkit[modbus]'")
+    try:
+        return modbus.load_map(reader.text("map"), user_dirs=[p for p in places if p.is_dir()])
+    except modbus.MapError as exc:
+        raise reader.error("map", str(exc)) from None
+
+
+def _modbus(reader: TableReader, places: list[Path]) -> ModbusDevice:
+    name = _name(reader, "name")
+    url = reader.text("url")
+    try:
+        modbus.parse_url(url)
+    except modbus.UrlError as exc:
+        raise reader.error("url", str(exc)) from None
+    device = ModbusDevice(
+        name=name, url=url, unit_id=reader.optional_integer("unit_id", None, minimum=0,
+                                                            maximum=247),
+        map=_modbus_map(reader, places), interval=_cycle(reader, "interval", "1min"),
+        timeout=_duration(reader, "timeout", "1s"),
+        missed_cycles=reader.optional_integer("missed_cycles", 3, minimum=1, maximum=1000))
+    reader.finish()
+    return device
+
+
+def _modbus_server(reader: TableReader, places: list[Path]) -> ModbusServerConfig:
+    config = ModbusServerConfig(
+        host=reader.optional_text("host", "127.0.0.1"),
+        port=reader.optional_integer("port", 502, minimum=0, maximum=65535),
+        unit_id=reader.optional_integer("unit_id", None, minimum=0, maximum=247),
+        map=_modbus_map(reader, places), points={},
+        bad_quality=reader.optional_choice("bad_quality", modbus.BAD_QUALITY_POLICIES,
+                                           "no_value"))
+    names = {point.name for point in config.map.points}
+    table = reader.table("points")
+    for key in table.keys():  # noqa: SIM118 (a TableReader, not a dict)
+        if key not in names:
+            raise table.error(key, f"the map {config.map.name!r} has no point {key!r}")
+        config.points[key] = table.text(key)
+    if not config.points:
+        raise reader.error("points", "name at least one map point and the site point it shows")
+    reader.finish()
+    return config
 
 
 # --- derived values ------------------------------------------------------------------------
@@ -822,17 +901,14 @@ def _parse(top: TableReader, file: Path) -> Site:
     receivers = [_wmbus(table, base) for table in top.optional_tables("wmbus")]
     s0_inputs = [_s0(table, base) for table in top.optional_tables("s0")]
     analog = [_analog(table, base) for table in top.optional_tables("analog")]
-    for key, what in (("modbus", "Modbus devices"), ("bacnet", "BACnet devices")):
-        if top.has(key):
-            top.raw(key)
-            raise _not_supported(top, key, what, key)
-    for key, what, package in (("modbus_server", "a Modbus TCP server publishing points",
-                                "modbus"),
-                               ("bacnet_device", "a BACnet/IP device publishing points",
-                                "bacnet")):
-        if top.has(key):
-            top.raw(key)
-            raise _not_supported(top, key, what, package)
+    modbus_devices = [_modbus(table, places) for table in top.optional_tables("modbus")]
+    if top.has("bacnet"):
+        top.raw("bacnet")
+        raise _not_supported(top, "bacnet", "BACnet devices", "bacnet")
+    if top.has("bacnet_device"):
+        top.raw("bacnet_device")
+        raise _not_supported(top, "bacnet_device", "a BACnet/IP device publishing points",
+                             "bacnet")
 
     # Device names are unique across all inputs: they make the point names.
     devices: dict[str, tuple[TableReader, str]] = {}
@@ -840,7 +916,8 @@ def _parse(top: TableReader, file: Path) -> Site:
     for bus in [*top.optional_tables("mbus"), *top.optional_tables("wmbus")]:
         for meter_table in bus.optional_tables("meter"):
             device_tables.append((meter_table.text("name"), meter_table))
-    for table in [*top.optional_tables("s0"), *top.optional_tables("analog")]:
+    for table in [*top.optional_tables("s0"), *top.optional_tables("analog"),
+                  *top.optional_tables("modbus")]:
         device_tables.append((table.text("name"), table))
     for device, table in device_tables:
         if device in devices:
@@ -865,7 +942,7 @@ def _parse(top: TableReader, file: Path) -> Site:
     meter_profiles = _meter_profiles(top, catalogue, places)
     derived_tables = top.optional_tables("derived")
     derived = [_derived(table, name) for table in derived_tables]
-    known_points = _known_points(name, segments, receivers, s0_inputs, analog)
+    known_points = _known_points(name, segments, receivers, s0_inputs, analog, modbus_devices)
     device_prefixes = tuple(f"{name}/{device}/" for device in devices)
     meter_prefixes = tuple(f"{name}/{meter_name}/" for meter_name in
                            [m.name for bus in segments for m in bus.meters]
@@ -902,7 +979,8 @@ def _parse(top: TableReader, file: Path) -> Site:
             raise table.error("alarm_id", f"{rule.alarm_id!r} is the id of "
                                           f"alarm[{ids[rule.alarm_id]}] already")
         ids[rule.alarm_id] = index
-    for device, timeout in _device_timeouts(segments, receivers, analog).items():
+    for device, timeout in _device_timeouts(segments, receivers, analog,
+                                            modbus_devices).items():
         rule = alarms.StaleRule(
             point=f"{name}/{device}", timeout=timeout, severity=alarms.Severity.MAJOR,
             specific_problem="device failure",
@@ -930,10 +1008,20 @@ def _parse(top: TableReader, file: Path) -> Site:
     mqtt = _mqtt(mqtt_table) if mqtt_table is not None else None
     web_table = top.optional_table("web")
     web = _web(web_table, base) if web_table is not None else None
+    server_table = top.optional_table("modbus_server")
+    modbus_server = None
+    if server_table is not None:
+        modbus_server = _modbus_server(server_table, places)
+        points_table = server_table.table("points")
+        for key, point in modbus_server.points.items():
+            if not _point_known(point, known_points, device_prefixes, derived_points):
+                raise points_table.error(key, f"unknown point {point!r}: "
+                                              f"{_point_hint(point, name)}")
     top.finish()
     return Site(file=file, name=name, gateway_id=gateway_id, timezone=timezone,
                 data_dir=data_dir, history=history, mbus=tuple(segments),
                 wmbus=tuple(receivers), s0=tuple(s0_inputs), analog=tuple(analog),
+                modbus=tuple(modbus_devices), modbus_server=modbus_server,
                 derived=tuple(ordered), rules=tuple(rules), exports=tuple(exports),
                 deliveries=tuple(deliveries), mqtt=mqtt, web=web, catalogue=catalogue,
                 meter_profiles=meter_profiles)
@@ -963,8 +1051,11 @@ def _meter_profiles(top: TableReader, catalogue: profiles.MeterProfiles,
 
 
 def _device_timeouts(segments: list[MbusSegment], receivers: list[WmbusReceiver],
-                     analog: list[AnalogInput]) -> dict[str, float]:
+                     analog: list[AnalogInput],
+                     devices: list[ModbusDevice]) -> dict[str, float]:
     out: dict[str, float] = {}
+    for device in devices:
+        out[device.name] = device.interval * device.missed_cycles
     for segment in segments:
         for meter in segment.meters:
             out[meter.name] = segment.interval * segment.missed_cycles
@@ -977,12 +1068,17 @@ def _device_timeouts(segments: list[MbusSegment], receivers: list[WmbusReceiver]
 
 
 def _known_points(site: str, segments: list[MbusSegment], receivers: list[WmbusReceiver],
-                  s0_inputs: list[S0Input], analog: list[AnalogInput]) -> set[str]:
-    """Points whose names are known before any readout (S0, analog, device heartbeats)."""
+                  s0_inputs: list[S0Input], analog: list[AnalogInput],
+                  devices: list[ModbusDevice]) -> set[str]:
+    """Points whose names are known before any readout (S0, analog, Modbus maps, device
+    heartbeats)."""
     points = {f"{site}/{item.name}/{suffix}" for item in s0_inputs
               for suffix in ("total", "power")}
     points |= {f"{site}/{item.name}/{item.field}" for item in analog}
-    points |= {f"{site}/{device}" for device in _device_timeouts(segments, receivers, analog)}
+    points |= {f"{site}/{device.name}/{point.name}" for device in devices
+               for point in device.map.points}
+    points |= {f"{site}/{device}" for device in _device_timeouts(segments, receivers, analog,
+                                                                 devices)}
     return points
 
 

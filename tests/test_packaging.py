@@ -229,9 +229,11 @@ def test_a_missing_extra_is_one_line_naming_it(bare: BareInstall, argv: list[str
 
 def test_the_demo_runs_from_the_bare_wheel(bare: BareInstall) -> None:
     out = bare.home / "demo-output"
-    result = run([bare.bin / "meterkit", "demo", "--out", out, "--meters", "4"], cwd=bare.home)
+    result = run([bare.bin / "meterkit", "demo", "--dir", out, "--for", "3", "--speed", "600"],
+                 cwd=bare.home)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
-    assert "wired M-Bus: 4 meters found by secondary scan" in result.stdout
+    assert "wired M-Bus: segment tcp://127.0.0.1:" in result.stdout
     assert "XML not checked against the XSD: pip install 'meterkit[xml]'" in result.stdout
-    assert sorted(path.suffix for path in out.iterdir()) == [".csv", ".xml"]
+    assert (out / "history.sqlite").is_file() and (out / "audit.log").is_file()
+    assert any((out / "exports").glob("readings_*.csv"))

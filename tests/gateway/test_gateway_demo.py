@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import itertools
 import json
 import os
 import random
@@ -49,7 +50,7 @@ def test_the_demo_site_produces_history_exports_alarms_and_audit(tmp_path: Path)
 
     points = {str(p) for (p,) in query(tmp_path, "SELECT DISTINCT point FROM readings")}
     for expected in ("demo/flat1/heat/energy_kwh", "demo/boiler/gas/volume_m3",  # wired
-                     "demo/flat1/water/total_m3", "demo/flat3/heat_cost/hca_units",  # radio (a profile)
+                     "demo/flat1/water/total_m3", "demo/flat3/heat_cost/hca_units",  # radio
                      "demo/grid/total", "demo/grid/power", "demo/tank/level",  # S0, analog
                      "demo/boiler/efficiency", "demo/grid/peaks"):  # derived
         assert expected in points
@@ -94,7 +95,7 @@ def test_the_demo_command_prints_what_it_did_and_where(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert f"history: {tmp_path}/history.sqlite" in out
-    assert f"exports: " in out and f"in {tmp_path}/exports" in out
+    assert "exports: " in out and f"in {tmp_path}/exports" in out
     assert f"audit log: {tmp_path}/audit.log" in out
     assert "XML files valid against the XSD" in out
     assert (tmp_path / "audit.log").read_text().startswith(
@@ -146,11 +147,11 @@ def test_a_demo_killed_again_and_again_loses_and_doubles_nothing(tmp_path: Path)
 
     # alarms continue from their saved state: never raised twice without a clear between
     for alarm_id, events in alternate(tmp_path).items():
-        assert all(a != b for a, b in zip(events, events[1:], strict=False)), (alarm_id, events)
+        assert all(a != b for a, b in itertools.pairwise(events)), (alarm_id, events)
         assert events[0] == "raised", alarm_id
 
     # exports resume: the 5-minute files form an unbroken series
     names = sorted(path.name for path in (tmp_path / "exports").glob("readings_*.csv"))
     stamps = [datetime.strptime(name[9:24], "%Y-%m-%d_%H%M") for name in names]
-    steps = {int((b - a).total_seconds()) for a, b in zip(stamps, stamps[1:], strict=False)}
+    steps = {int((b - a).total_seconds()) for a, b in itertools.pairwise(stamps)}
     assert steps == {300}, names

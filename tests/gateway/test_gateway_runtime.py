@@ -67,7 +67,7 @@ def level(value: str, minutes: float) -> PointReading:
 
 def rows(site_path: Path) -> list[tuple[str, str, object]]:
     with SQLiteHistory(site_path.parent / "data/history.sqlite") as history:
-        out = []
+        out: list[tuple[str, str, object]] = []
         for point in history.points():
             out.extend((r.point, r.time.isoformat(), r.value) for r in history.readings(point))
         return sorted(out)

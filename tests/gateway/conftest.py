@@ -1,0 +1,7 @@
+"""Fixtures of the gateway tests: the mosquitto broker of the exporters' delivery tests."""
+
+from __future__ import annotations
+
+from ..exporters.conftest import mosquitto
+
+__all__ = ["mosquitto"]
