@@ -112,4 +112,5 @@ def test_modbus_errors_name_file_table_and_key(tmp_path: Path,
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "modbus pv/meter: tcp://127.0.0.1:1502 map eastron_sdm120, every 10 s" in out
-    assert "modbus server on 127.0.0.1:0: map eastron_sdm120, voltage = house/pv/meter/voltage" in out
+    assert ("modbus server on 127.0.0.1:0: map eastron_sdm120, "
+            "voltage = house/pv/meter/voltage") in out

@@ -166,8 +166,9 @@ BAD = [
      "exactly one"),
     (('csv_profile = "de"', 'csv_profile = "de"\ndeliver = ["ftp"]'), "export[0]", "deliver",
      "no [[delivery]]"),
-    (('[[export]]\nname = "quarter"', '[modbus_server]\nport = 502\n[[export]]\nname = "quarter"'),
-     "", "modbus_server", "not supported yet"),
+    (('[[export]]\nname = "quarter"',
+      '[bacnet_device]\nport = 47808\n[[export]]\nname = "quarter"'),
+     "", "bacnet_device", "not supported yet"),
     (('[site]', 'colour = "blue"\n[site]'), "", "colour", "unknown key"),
 ]
 
@@ -226,8 +227,8 @@ def test_toml_syntax_errors_name_the_line(tmp_path: Path) -> None:
     assert caught.value.file == str(path) and caught.value.line is not None
 
 
-def test_modbus_and_bacnet_devices_are_not_supported_yet(tmp_path: Path) -> None:
-    for table in ("modbus", "bacnet"):
+def test_bacnet_devices_are_not_supported_yet(tmp_path: Path) -> None:
+    for table in ("bacnet", "bacnet_device"):
         with pytest.raises(SiteError, match="not supported yet") as caught:
             load_site(write(tmp_path, GOOD + f'\n[[{table}]]\nname = "x"\n'))
         assert caught.value.key == table
