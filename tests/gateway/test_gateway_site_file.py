@@ -7,6 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import alarms
 from gateway import Site, SiteError, load_site, parse_duration
@@ -254,3 +256,24 @@ def test_the_site_is_checked_before_anything_runs(tmp_path: Path) -> None:
     assert not (tmp_path / "var").exists()
     assert isinstance(load_site(write(tmp_path, GOOD)), Site)
     assert not (tmp_path / "var").exists()
+
+
+VALUES = ['""', '"x"', '"0"', "0", "-1", "1e400", "3.5", "true", "[]", "[1, \"a\"]", "{}",
+          '{ point = 1 }', '"15min"', '"/"', '"a//b"', '"demo/x"', '"\\u0000"', "nan", "inf",
+          "99999999999999999999", '"tcp://127.0.0.1:1"', '"1-2"', "1979-05-27"]
+LINES = [index for index, line in enumerate(GOOD.splitlines()) if " = " in line]
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(st.sampled_from(LINES), st.sampled_from(VALUES)), min_size=1,
+                max_size=3))
+def test_property_a_mangled_site_file_loads_or_raises_site_error(
+        tmp_path: Path, changes: list[tuple[int, str]]) -> None:
+    lines = GOOD.splitlines()
+    for index, value in changes:
+        key = lines[index].split(" = ", 1)[0]
+        lines[index] = f"{key} = {value}"
+    try:
+        load_site(write(tmp_path, "\n".join(lines) + "\n"))
+    except SiteError as error:
+        assert error.file is not None and str(error)
