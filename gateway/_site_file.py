@@ -1043,9 +1043,11 @@ def _meter_profiles(top: TableReader, catalogue: profiles.MeterProfiles,
                     profile = profiles.load_meter_profile(
                         profiles.find_profile(name, "meter", [p for p in places if p.is_dir()]))
                 except ProfileError as exc:
-                    raise table.error("profile", f"{exc.message} (known: "
-                                                 f"{', '.join(sorted(by_name)) or 'none'})"
-                                      ) from None
+                    known = sorted(by_name)
+                    raise table.error("profile", f"{exc.message} ({len(known)} meter "
+                                                 "profiles are known" + (
+                                                     f", e.g. {', '.join(known[:4])})"
+                                                     if known else ")")) from None
             out[table.text("name")] = profile
     return out
 
