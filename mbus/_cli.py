@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from ._cli_analyze import register_analyze_command
 from ._cli_bus import register_bus_commands
 from ._cli_decode import register_decode_command
 
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mbus", description="Wired M-Bus tools.")
     commands = parser.add_subparsers(dest="command", required=True)
     register_decode_command(commands)
+    register_analyze_command(commands)
     register_bus_commands(commands)
     return parser
 

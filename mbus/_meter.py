@@ -86,20 +86,21 @@ def meter_fields(library: profiles.MeterProfiles, source: MeterSource) -> profil
 
 def meter_document(library: profiles.MeterProfiles, source: MeterSource,
                    record_dicts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    """The ``to_dict()`` form of the meter part without making it, for a meter without a
-    profile (its generic fields from the records' JSON values); None when the meter has a
-    profile (make :func:`meter_fields` then)."""
+    """The ``to_dict()`` form of the meter part without making it, from the records' JSON
+    values (:meth:`profiles.MeterProfiles.generic_document` and ``profile_document``);
+    None where the fields must be made (make :func:`meter_fields` then)."""
     header = source.header
     if header is None:
         found = library.find(source.manufacturer, None, None, source.ci, source.payload)
     else:
         found = library.find(source.manufacturer or header.manufacturer, header.version,
                              header.medium, source.ci, source.payload)
+    heads = [shape for shape, _ in source.records]
+    status = header.status if header is not None else None
     if found is not None:
-        return None
-    return library.generic_document([shape for shape, _ in source.records], record_dicts,
-                                    _value_reader(source.records),
-                                    header.status if header is not None else None)
+        return library.profile_document(found, heads, record_dicts,
+                                        _value_reader(source.records), status=status)
+    return library.generic_document(heads, record_dicts, _value_reader(source.records), status)
 
 
 class _MeterAttribute:

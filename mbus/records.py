@@ -6,7 +6,8 @@ Record shapes and the record decoder/encoder (:func:`scan_records`,
 I, J), the fixed fields of the header (manufacturer code, BCD ID, medium) and
 the link-layer helpers (:class:`ControlField`, :func:`frame_length`), and device
 profiles applied to records (:func:`meter_fields`, :func:`meter_document`,
-:func:`lazy_meter`, :func:`with_meter`).
+:func:`lazy_meter`, :func:`with_meter`) and the ``analyze`` report
+(:func:`analysis_lines`, :func:`write_starting_profile`, :func:`starting_profile_path`).
 
 >>> from mbus.records import scan_records, records_to_dicts
 >>> pairs = scan_records(bytes.fromhex("04142cdb0000"))
@@ -39,6 +40,7 @@ Values
 (Decimal('561.08'), ())
 """
 
+from ._analyze import analysis_lines, starting_profile_path, write_starting_profile
 from ._codings import (
     decode_bcd,
     decode_real32,
@@ -120,6 +122,7 @@ __all__ = [
     "RecordShape",
     "Value",
     "address_kind",
+    "analysis_lines",
     "build_record",
     "decode_application",
     "decode_bcd",
@@ -157,6 +160,8 @@ __all__ = [
     "records_to_dicts",
     "scale",
     "scan_records",
+    "starting_profile_path",
     "status_flags",
     "with_meter",
+    "write_starting_profile",
 ]

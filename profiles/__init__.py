@@ -22,6 +22,7 @@ Decimal('6.408')
 Decimal('1500.0')
 """
 
+from ._analysis import explain_detection, starting_profile
 from ._engine import (
     MeterProfiles,
     apply_profile,
@@ -67,6 +68,7 @@ __all__ = [
     "apply_profile",
     "convert",
     "dimension",
+    "explain_detection",
     "field_json",
     "find_profile",
     "generic_fields",
@@ -77,4 +79,5 @@ __all__ = [
     "profiles_option",
     "shipped_meter_profiles",
     "shipped_profiles",
+    "starting_profile",
 ]

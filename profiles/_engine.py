@@ -29,6 +29,8 @@ __all__ = ["STANDARD_STATUS", "MeterProfiles", "apply_profile", "generic_fields"
            "load_meter_profiles", "shipped_meter_profiles"]
 
 ValueOf = Callable[[int], object]
+Plan = tuple[str, str, bool, Decimal | None]  # field name, unit, converted?, scale
+_UNREAD = object()
 DataOf = Callable[[int], bytes]
 _MANUFACTURER_DATA = frozenset({"manufacturer_specific", "more_records_follow"})
 
@@ -73,7 +75,7 @@ class MeterProfiles:
             self._by_manufacturer[code] = sorted(candidates, key=lambda profile: sum(
                 other.detect.within(profile.detect) for other in candidates))
         # Per profile name: id(head) -> (head, field rules, status tables) it matches.
-        self._heads: dict[str, dict[int, tuple[object, tuple[int, ...], tuple[int, ...]]]] = {
+        self._heads: dict[str, dict[int, tuple[object, tuple[Plan, ...], tuple[int, ...]]]] = {
             profile.name: {} for profile in self.profiles}
         # id(head) -> (head, generic name or None to skip the record, unit, convert?).
         self._generic: dict[int, tuple[object, str | None, str, bool]] = {}
@@ -143,19 +145,28 @@ class MeterProfiles:
 
     # --- per-head caches ---------------------------------------------------------------------
 
-    def _rules(self, profile: MeterProfile, head: RecordHead) -> tuple[object, tuple[int, ...],
-                                                                      tuple[int, ...]]:
-        """(head, the field rules and status tables of ``profile`` that take it)."""
-        fields = tuple(index for index, rule in enumerate(profile.fields)
-                       if rule.formula is None and _rule_matches(rule, head))
+    def _rules(self, profile: MeterProfile, head: RecordHead,
+               synthetic: bool = False) -> tuple[object, tuple[Plan, ...], tuple[int, ...]]:
+        """(head, what each field rule of ``profile`` that takes it gives, the status tables
+        that take it). A plan is (field name, unit, whether the value is converted, scale);
+        all of it depends on the head alone, so records with a head seen before cost a
+        lookup (layout records, new each telegram, are not kept)."""
+        plans = []
+        for rule in profile.fields:
+            if rule.formula is None and _rule_matches(rule, head, synthetic):
+                name = rule.expanded_name({axis: getattr(head, axis) for axis in rule.expand})
+                unit = rule.unit or head.unit
+                plans.append((name, unit, rule.unit is not None and rule.unit != head.unit,
+                              rule.scale))
         status = tuple(index for index, table in enumerate(profile.status)
-                       if table.selector is not None and table.selector.matches(head, False))
-        entry = (head, fields, status)  # holds the head, so its id stays its own
-        with self._lock:
-            cache = self._heads.setdefault(profile.name, {})
-            if len(cache) >= _CACHE_LIMIT:
-                cache.clear()
-            cache[id(head)] = entry
+                       if table.selector is not None and table.selector.matches(head, synthetic))
+        entry = (head, tuple(plans), status)  # holds the head, so its id stays its own
+        if not synthetic:
+            with self._lock:
+                cache = self._heads.setdefault(profile.name, {})
+                if len(cache) >= _CACHE_LIMIT:
+                    cache.clear()
+                cache[id(head)] = entry
         return entry
 
     def _generic_entry(self, head: RecordHead) -> tuple[object, str | None, str, bool]:
@@ -239,6 +250,56 @@ class MeterProfiles:
         fields["status"] = standard_status(status)
         return {"profile": None, "fields": fields, "units": units}
 
+    def profile_document(self, profile: MeterProfile, heads: Sequence[RecordHead],
+                         record_dicts: Sequence[Mapping[str, object]], value_of: ValueOf, *,
+                         status: int | None = None) -> dict[str, Any] | None:
+        """``fields_of(profile, ...).to_dict()`` written from the records' JSON forms where a
+        field takes a record's value as it is (Python values only for converted or scaled
+        fields and status tables); None for a profile with layouts, formulas or status
+        tables reading fields, whose fields must be made (:meth:`fields_of`)."""
+        if profile.layouts or profile.has_formulas or any(
+                table.source == "field" for table in profile.status):
+            return None
+        cache = self._heads.get(profile.name, {})
+        found: dict[str, tuple[object, str]] = {}
+        status_records: dict[int, int] = {}
+        for index, head in enumerate(heads):
+            entry = cache.get(id(head))
+            if entry is None or entry[0] is not head:
+                entry = self._rules(profile, head)
+            _, plans, tables = entry
+            for table in tables:
+                status_records.setdefault(table, index)
+            for name, unit, converts, scale in plans:
+                if name in found:
+                    continue
+                if converts or scale is not None:
+                    raw = field_value(value_of(index))
+                    if raw is None:
+                        break
+                    if converts:
+                        raw = _converted(raw, head.unit, unit, head.quantity)
+                    if scale is not None:
+                        raw = _scaled(raw, scale)
+                    value: object = field_json(raw)
+                else:
+                    value = record_dicts[index]["value"]
+                    if value is None:
+                        break
+                found[name] = (value, unit)
+        texts = _status_texts(profile, {}, status_records, value_of, status)
+        for name, text in texts.items():
+            found[name] = (text, "")
+        order = profile.positions
+        fields: dict[str, object] = {}
+        units: dict[str, str] = {}
+        for name in sorted(found, key=order.__getitem__):
+            value, unit = found[name]
+            fields[name] = value
+            if unit:
+                units[name] = unit
+        return {"profile": profile.name, "fields": fields, "units": units}
+
     def fields_of(self, profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf,
                   *, status: int | None = None, meter_id: str | None = None,
                   payload: bytes = b"", data_of: DataOf | None = None) -> MeterFields:
@@ -259,38 +320,33 @@ class MeterProfiles:
 
         all_heads: Sequence[RecordHead] = [*heads, *synthetic] if synthetic else heads
         for index, head in enumerate(all_heads):
-            if index < count:
-                entry = cache.get(id(head))
-                if entry is None or entry[0] is not head:
-                    entry = self._rules(profile, head)
-                _, rules, tables = entry
-            else:  # a layout's record: new each telegram, not worth caching
-                rules = tuple(number for number, rule in enumerate(profile.fields)
-                              if rule.formula is None and _rule_matches(rule, head, True))
-                tables = tuple(number for number, table in enumerate(profile.status)
-                               if table.selector is not None
-                               and table.selector.matches(head, True))
+            entry = cache.get(id(head)) if index < count else None
+            if entry is None or entry[0] is not head:
+                entry = self._rules(profile, head, index >= count)
+            _, plans, tables = entry
             for table in tables:
                 status_records.setdefault(table, index)
-            for rule_index in rules:
-                rule = profile.fields[rule_index]
-                name = rule.expanded_name({axis: getattr(head, axis) for axis in rule.expand})
+            raw: object = _UNREAD
+            for name, unit, converts, scale in plans:
                 if name in found:
                     continue
-                field = field_value(value(index))
-                if field is None:
-                    continue
-                unit = rule.unit or head.unit
-                if rule.unit is not None and rule.unit != head.unit:
-                    field = _converted(field, head.unit, rule.unit, head.quantity)
-                if rule.scale is not None:
-                    field = _scaled(field, rule.scale)
-                found[name] = NamedField(name, field, unit, head.quantity, index)
-        _formulas(profile, found, meter_id)
+                if raw is _UNREAD:
+                    raw = field_value(value(index))
+                if raw is None:
+                    break
+                field = raw
+                if converts:
+                    field = _converted(field, head.unit, unit, head.quantity)  # type: ignore[arg-type]
+                if scale is not None:
+                    field = _scaled(field, scale)  # type: ignore[arg-type]
+                found[name] = NamedField(name, field, unit, head.quantity, index)  # type: ignore[arg-type]
+        if profile.has_formulas:
+            _formulas(profile, found, meter_id)
         texts = _status_texts(profile, found, status_records, value, status)
         for name, text in texts.items():
             found[name] = NamedField(name, text, "", "status", None)
-        ordered = tuple(found[name] for name in profile.field_names if name in found)
+        order = profile.positions
+        ordered = tuple(sorted(found.values(), key=lambda field: order[field.name]))
         return MeterFields(profile.name, ordered, tuple(problems))
 
 

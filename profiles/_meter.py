@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 from pathlib import Path
 
@@ -170,6 +171,11 @@ class MeterProfile:
     field_names: tuple[str, ...] = ()
     """Every field name the profile can give, expanded, in file order (``status`` and the
     other status fields last); worked out when the profile is made."""
+    positions: dict[str, int] = dataclass_field(default_factory=dict, compare=False,
+                                                repr=False)
+    """Field name -> its place in :attr:`field_names` (worked out when made)."""
+    has_formulas: bool = False
+    """Whether a field is a formula (worked out when made)."""
 
     def __post_init__(self) -> None:
         names = [name for rule in self.fields for name in rule.names()]
@@ -177,6 +183,9 @@ class MeterProfile:
             if into not in names:
                 names.append(into)
         object.__setattr__(self, "field_names", tuple(names))
+        object.__setattr__(self, "positions", {name: index for index, name in enumerate(names)})
+        object.__setattr__(self, "has_formulas",
+                           any(rule.formula is not None for rule in self.fields))
 
 
 def load_meter_profile(path: str | Path) -> MeterProfile:

@@ -44,6 +44,20 @@ def build_parser() -> argparse.ArgumentParser:
     _already_decrypted_option(decode)
     profiles.add_profile_options(decode)
 
+    analyze = commands.add_parser(
+        "analyze", help="show a telegram's layers and records and how profiles named them",
+        description="Decode one telegram given as hex and show its layers, each record with "
+                    "its bytes, which meter profile matched and why, the named fields, and "
+                    "the records no field used; --write-profile writes a starting profile "
+                    "for the meter.")
+    analyze.add_argument("telegram", metavar="HEX")
+    _key_options(analyze)
+    analyze.add_argument("--write-profile", type=mbus.records.starting_profile_path,
+                         metavar="FILE",
+                         help="write a starting meter profile (NAME.toml) for this meter")
+    _already_decrypted_option(analyze)
+    profiles.add_profile_options(analyze)
+
     listen = commands.add_parser(
         "listen", help="decode telegrams from a receiver",
         description="Read a receiver dongle or program and print decoded telegrams.")
@@ -189,6 +203,31 @@ def _decode(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -
     return 1 if failures else 0
 
 
+def _analyze(args: argparse.Namespace, out: TextIO) -> int:
+    from ._decoder import _meter_source
+
+    library = mbus.records.meter_profiles(profiles.profiles_option(args))
+    key = parse_key(args.key) if args.key else None
+    keys = KeyStore.load(args.keys) if args.keys else None
+    decoder = Decoder(keys, already_decrypted=args.already_decrypted, profiles=False)
+    try:
+        telegram = decoder.decode(clean_hex(args.telegram), key)
+    except ValueError as exc:
+        raise WMBusError(str(exc)) from None
+    document = telegram.to_dict()
+    lines = [f"{layer}: " + " ".join(f"{name}={value}" for name, value in document[layer].items())
+             for layer in ("link", "ell", "afl", "tpl", "security", "header")
+             if isinstance(document.get(layer), dict)]
+    lines.insert(1, f"ci: 0x{telegram.ci:02x}")
+    source = _meter_source(telegram)
+    lines += mbus.records.analysis_lines(library, source)
+    if args.write_profile is not None:
+        mbus.records.write_starting_profile(args.write_profile, source)
+        lines.append(f"starting profile written to {args.write_profile}")
+    out.write("\n".join(lines) + "\n")
+    return 0
+
+
 def _listen(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from ._serial import DEFAULT_BAUD, iter_events, open_stream
 
@@ -270,6 +309,8 @@ def main(argv: Iterable[str] | None = None, *, stdout: TextIO | None = None,
     try:
         if args.command == "decode":
             return _decode(args, out, err, stdin or sys.stdin)
+        if args.command == "analyze":
+            return _analyze(args, out)
         if args.command == "gateway":
             return _gateway(args)
         return _listen(args, out, err)
