@@ -15,6 +15,7 @@ gateway. The application layer (data records) is ``mbus``'s.
 
 from ._afl import AuthenticationLayer
 from ._build import build_telegram
+from ._capture import CAPTURE_FORMATS, Capture, Captured, CaptureError, CaptureProblem, sniff_format
 from ._compact import SignatureCache, format_signature
 from ._crc import crc16_en13757
 from ._decoder import CompactInfo, Decoder, Security, Telegram, decode
@@ -65,6 +66,7 @@ from ._three_of_six import decode_3of6, decode_t1, encode_3of6
 from ._tpl import ConfigWord, TransportLayer
 
 __all__ = [
+    "CAPTURE_FORMATS",
     "DONGLES",
     "NEED_DATA",
     "SECURITY_VIOLATION",
@@ -72,6 +74,10 @@ __all__ = [
     "AuthenticationError",
     "AuthenticationLayer",
     "CRCError",
+    "Capture",
+    "CaptureError",
+    "CaptureProblem",
+    "Captured",
     "CompactInfo",
     "ConfigWord",
     "DecodeError",
@@ -121,4 +127,5 @@ __all__ = [
     "encode_3of6",
     "format_signature",
     "parse_link",
+    "sniff_format",
 ]
