@@ -56,6 +56,7 @@ from ._read import MeterReading
 from ._record_encoder import build_record
 from ._records import Record
 from ._requests import SecondaryAddress
+from ._rows import READING_COLUMNS, ReadingRow, ReadingTable, telegram_rows
 from ._search import SearchResult
 from ._slave import (
     AddressChanged,
@@ -70,6 +71,7 @@ from ._telegram import ApplicationError, Telegram, build_telegram, decode
 __all__ = [
     "ACK",
     "NEED_DATA",
+    "READING_COLUMNS",
     "Ack",
     "AddressChanged",
     "AddressError",
@@ -100,6 +102,8 @@ __all__ = [
     "NoiseDiscarded",
     "Port",
     "ProcedureError",
+    "ReadingRow",
+    "ReadingTable",
     "Record",
     "RecordError",
     "SearchResult",
@@ -114,6 +118,7 @@ __all__ = [
     "build_telegram",
     "decode",
     "decode_frame",
+    "telegram_rows",
 ]
 
 # Names that left this namespace for a lower-level module keep working until their

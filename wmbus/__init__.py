@@ -62,6 +62,7 @@ from ._receiver import (
     TelegramFailed,
     TelegramReceived,
 )
+from ._tables import decode_capture
 from ._three_of_six import decode_3of6, decode_t1, encode_3of6
 from ._tpl import ConfigWord, TransportLayer
 
@@ -123,6 +124,7 @@ __all__ = [
     "crc16_en13757",
     "decode",
     "decode_3of6",
+    "decode_capture",
     "decode_t1",
     "encode_3of6",
     "format_signature",

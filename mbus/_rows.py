@@ -1,0 +1,266 @@
+"""Telegrams as flat rows of readings, and those rows as Arrow, pandas or polars tables.
+
+One row per record (or per profile field, when the telegram carries a
+profile's fields): when, which meter, what, the value, its coding. The table
+libraries are optional (``pip install meterkit[data]``) and imported only
+when a conversion is asked for.
+
+Exactness rule: ``value`` is an Arrow ``decimal128(38, 9)``: every integer
+and every decimal with at most 9 digits after the point and 29 before it is
+held exactly (M-Bus scales go down to 10^-7). A float (REAL32 records) goes
+in as the decimal of its shortest repr. A value that does not fit (text,
+dates, bytes, a decimal finer than 10^-9) is null in ``value``;
+``value_text`` always holds the exact text of the value (ISO 8601 for dates,
+hex for bytes), so nothing is lost. pandas gets ``decimal.Decimal`` objects in
+an ``object`` column (``df["value"].astype(float)`` for plots), polars a
+``Decimal(38, 9)`` column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Protocol
+
+from ._header import Header
+from ._records import Record
+
+if TYPE_CHECKING:  # pragma: no cover - the optional libraries, for annotations only
+    import pandas
+    import polars
+    import pyarrow
+
+__all__ = ["READING_COLUMNS", "ReadingRow", "ReadingTable", "TelegramLike", "telegram_rows"]
+
+READING_COLUMNS = ("time", "meter_id", "manufacturer", "medium", "profile", "name", "value",
+                   "value_text", "unit", "storage", "tariff", "subunit", "function",
+                   "quality", "source")
+"""The columns of :meth:`ReadingTable.to_arrow` (and the fields of :class:`ReadingRow`)."""
+
+VALUE_SCALE = 9
+_VALUE_PRECISION = 38
+_MAX_INTEGER_DIGITS = _VALUE_PRECISION - VALUE_SCALE
+
+
+class TelegramLike(Protocol):
+    """What :func:`telegram_rows` reads: ``mbus.Telegram`` and ``wmbus.Telegram`` have it."""
+
+    @property
+    def header(self) -> Header | None: ...
+    @property
+    def records(self) -> tuple[Record, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingRow:
+    """One reading of one meter: a record, or a profile field, of one telegram.
+
+    ``name`` is the profile's field name when the telegram carries a profile,
+    else the record's quantity. ``value`` is exact (int, Decimal; float only
+    for REAL32 records; text, dates and bytes as decoded); ``value_text`` its
+    exact text. ``quality`` uses meterkit's flags: ``"unverified"`` (the
+    telegram said it was protected but arrived decrypted by the input, or was
+    opened with a publicly known key), ``"invalid"`` (the record's data is
+    marked invalid, e.g. a bad BCD digit or an invalid time).
+    """
+
+    time: dt.datetime | None
+    meter_id: str | None
+    manufacturer: str | None
+    medium: str | None
+    profile: str | None
+    name: str
+    value: Any
+    value_text: str
+    unit: str
+    storage: int
+    tariff: int
+    subunit: int
+    function: str
+    quality: tuple[str, ...]
+    source: str | None
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).hex()
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    return str(value)
+
+
+def _telegram_quality(telegram: object) -> tuple[str, ...]:
+    security = getattr(telegram, "security", None)
+    if security is None:
+        return ()
+    if (getattr(security, "decrypted_by", None) == "input"
+            or getattr(security, "key_source", None) == "default"
+            or getattr(security, "scrambling", None) is not None):
+        return ("unverified",)
+    return ()
+
+
+def _profile_fields(telegram: object) -> tuple[str | None, list[Mapping[str, Any]]]:
+    """The profile name and its fields, when the telegram carries a profile's reading.
+
+    The profiles engine puts them on ``telegram.meter`` (``to_dict()["meter"]``):
+    ``{"profile": NAME, "fields": {field: {"value": ..., "unit": ...}}`` or a
+    list of ``{"name": field, "value": ..., "unit": ...}``.
+    """
+    meter = getattr(telegram, "meter", None)
+    if meter is None:
+        return None, []
+    document = meter.to_dict() if hasattr(meter, "to_dict") else meter
+    if not isinstance(document, Mapping):
+        return None, []
+    profile = document.get("profile") or document.get("name")
+    fields = document.get("fields")
+    out: list[Mapping[str, Any]] = []
+    if isinstance(fields, Mapping):
+        for name, field in fields.items():
+            if isinstance(field, Mapping):
+                out.append({**field, "name": str(name)})
+            else:
+                out.append({"name": str(name), "value": field})
+    elif isinstance(fields, Sequence):
+        out = [field for field in fields if isinstance(field, Mapping) and "name" in field]
+    return (str(profile) if profile else None), out
+
+
+def telegram_rows(telegram: TelegramLike, *, time: dt.datetime | None = None,
+                  source: str | None = None) -> list[ReadingRow]:
+    """The rows of one decoded telegram (wired ``mbus.Telegram`` or ``wmbus.Telegram``).
+
+    Records without a value (manufacturer data, "more records follow") give no row.
+
+    >>> import mbus
+    >>> telegram = mbus.decode(bytes.fromhex(
+    ...     "68151568080172785634122d2c010700000000041350d412003d16"))
+    >>> [(r.meter_id, r.manufacturer, r.medium, r.name, r.value, r.unit) for r in
+    ...  mbus.telegram_rows(telegram)]
+    [('12345678', 'KAM', 'water', 'volume', Decimal('1234.000'), 'm3')]
+    """
+    header = telegram.header
+    meter_id = getattr(telegram, "id", None) or (header.id if header is not None else None)
+    manufacturer = getattr(telegram, "manufacturer", None) or (
+        header.manufacturer if header is not None else None)
+    medium = header.medium_name if header is not None else None
+    quality = _telegram_quality(telegram)
+    profile, fields = _profile_fields(telegram)
+    rows: list[ReadingRow] = []
+    if fields:
+        for field in fields:
+            value = field.get("value")
+            flags = tuple(field.get("quality") or ())
+            rows.append(ReadingRow(
+                time, meter_id, manufacturer, medium, profile, str(field["name"]), value,
+                _text(value), str(field.get("unit") or ""), int(field.get("storage") or 0),
+                int(field.get("tariff") or 0), int(field.get("subunit") or 0),
+                str(field.get("function") or "instantaneous"), quality + flags, source))
+        return rows
+    for record in telegram.records:
+        function = record.function
+        if function in ("manufacturer_specific", "more_records_follow"):
+            continue
+        value = record.value
+        flags = quality + (("invalid",) if any("invalid" in flag for flag in record.flags)
+                           else ())
+        rows.append(ReadingRow(
+            time, meter_id, manufacturer, medium, profile, record.quantity, value,
+            _text(value), record.unit, record.storage, record.tariff, record.subunit, function,
+            flags, source))
+    return rows
+
+
+def _exact_decimal(value: object) -> Decimal | None:
+    """``value`` as a Decimal that decimal128(38, 9) holds exactly, or None."""
+    if isinstance(value, bool) or not isinstance(value, (int, Decimal, float)):
+        return None
+    number = Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+    if not number.is_finite():
+        return None
+    exponent = number.as_tuple().exponent
+    assert isinstance(exponent, int)
+    if exponent < -VALUE_SCALE:
+        normal = number.normalize()
+        exponent = normal.as_tuple().exponent
+        assert isinstance(exponent, int)
+        if exponent < -VALUE_SCALE:
+            return None
+        number = normal
+    if number and number.adjusted() >= _MAX_INTEGER_DIGITS:
+        return None
+    return number
+
+
+def reading_schema() -> pyarrow.Schema:
+    """The Arrow schema of :meth:`ReadingTable.to_arrow` (needs pyarrow)."""
+    import pyarrow as pa
+
+    text = pa.string()
+    return pa.schema([
+        ("time", pa.timestamp("us", tz="UTC")), ("meter_id", text), ("manufacturer", text),
+        ("medium", text), ("profile", text), ("name", text),
+        ("value", pa.decimal128(_VALUE_PRECISION, VALUE_SCALE)), ("value_text", text),
+        ("unit", text), ("storage", pa.int64()), ("tariff", pa.int64()),
+        ("subunit", pa.int64()), ("function", text), ("quality", pa.list_(text)),
+        ("source", text)])
+
+
+class ReadingTable:
+    """Rows of readings (:class:`ReadingRow`), convertible to Arrow, pandas and polars.
+
+    ``problems`` lists what gave no rows (lines that could not be read or
+    decoded), as text naming where.
+    """
+
+    def __init__(self, rows: Iterable[ReadingRow] = (), *,
+                 problems: Iterable[str] = ()) -> None:
+        self.rows: list[ReadingRow] = list(rows)
+        self.problems: list[str] = list(problems)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self) -> Iterator[ReadingRow]:
+        return iter(self.rows)
+
+    def __repr__(self) -> str:
+        return f"ReadingTable({len(self.rows)} rows, {len(self.problems)} problems)"
+
+    def extend(self, rows: Iterable[ReadingRow]) -> None:
+        """Append rows."""
+        self.rows.extend(rows)
+
+    def to_arrow(self) -> pyarrow.Table:
+        """A ``pyarrow.Table`` with the columns :data:`READING_COLUMNS` (see the module doc)."""
+        import pyarrow as pa
+
+        schema = reading_schema()
+        rows = self.rows
+        columns: dict[str, list[Any]] = {name: [getattr(row, name) for row in rows]
+                                         for name in READING_COLUMNS}
+        columns["value"] = [_exact_decimal(value) for value in columns["value"]]
+        columns["quality"] = [list(flags) for flags in columns["quality"]]
+        return pa.table([pa.array(columns[field.name], type=field.type) for field in schema],
+                        schema=schema)
+
+    def to_pandas(self) -> pandas.DataFrame:
+        """A pandas DataFrame (``value`` holds ``decimal.Decimal`` objects; needs pyarrow)."""
+        return self.to_arrow().to_pandas()
+
+    def to_polars(self) -> polars.DataFrame:
+        """A polars DataFrame (``value`` is ``Decimal(38, 9)``)."""
+        import polars as pl
+
+        frame = pl.from_arrow(self.to_arrow())
+        assert isinstance(frame, pl.DataFrame)
+        return frame
