@@ -22,7 +22,7 @@ import profiles
 from ._errors import DecodeError, MBusError
 from ._frames import LongFrame, decode_frame, frame_length
 from ._meter import ProfilesOption, meter_profiles
-from ._parallel import chunks, map_chunks
+from ._parallel import chunks, jobs_argument, map_chunks
 from ._telegram import Telegram, decode_application, with_meter
 
 __all__ = ["DecodedLine", "InputError", "decode_line", "decode_many", "decode_stream",
@@ -258,18 +258,7 @@ def register_decode_command(commands: argparse._SubParsersAction[argparse.Argume
     decode_cmd.add_argument("--json", action="store_true",
                             help="one JSON object per telegram or failed line")
     profiles.add_profile_options(decode_cmd)
-    decode_cmd.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+    decode_cmd.add_argument("--jobs", type=jobs_argument, default=1, metavar="N",
                             help="decode in N processes (default 1); the output is the same, "
                                  "in input order")
     decode_cmd.set_defaults(handler=_cmd_decode)
-
-
-def _jobs(text: str) -> int:
-    """A --jobs value: a whole number of processes, at least 1."""
-    try:
-        jobs = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}") from None
-    if jobs < 1:
-        raise argparse.ArgumentTypeError(f"at least 1 process, got {jobs}")
-    return jobs

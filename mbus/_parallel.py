@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:  # pragma: no cover
     from concurrent.futures import Future
 
-__all__ = ["chunks", "map_chunks"]
+__all__ = ["chunks", "jobs_argument", "map_chunks"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -31,7 +31,7 @@ def chunks(items: Iterable[T], size: int) -> Iterator[list[T]]:
         yield chunk
 
 
-def map_chunks(function: Callable[[list[T]], R], items: Iterable[T], *, jobs: int,
+def map_chunks(function: Callable[..., R], items: Iterable[T], *, jobs: int,
                chunk_size: int, initializer: Callable[..., None] | None = None,
                initargs: tuple[Any, ...] = (),
                before_submit: Callable[[], tuple[Any, ...]] | None = None) -> Iterator[R]:
@@ -58,3 +58,16 @@ def map_chunks(function: Callable[[list[T]], R], items: Iterable[T], *, jobs: in
                 yield pending.popleft().result()
         while pending:
             yield pending.popleft().result()
+
+
+def jobs_argument(text: str) -> int:
+    """A ``--jobs`` value (argparse ``type=``): a whole number of processes, at least 1."""
+    import argparse
+
+    try:
+        jobs = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}") from None
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"at least 1 process, got {jobs}")
+    return jobs

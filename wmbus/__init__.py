@@ -51,6 +51,7 @@ from ._errors import (
 from ._gateway import GatewayMeter, WirelessGateway
 from ._keys import KeyStore
 from ._link import LinkLayer, add_crcs, build_frame, parse_link
+from ._parallel import DecodedTelegram, decode_many
 from ._receiver import (
     NEED_DATA,
     SECURITY_VIOLATION,
@@ -82,6 +83,7 @@ __all__ = [
     "CompactInfo",
     "ConfigWord",
     "DecodeError",
+    "DecodedTelegram",
     "Decoder",
     "DecryptionError",
     "DongleCodec",
@@ -125,6 +127,7 @@ __all__ = [
     "decode",
     "decode_3of6",
     "decode_capture",
+    "decode_many",
     "decode_t1",
     "encode_3of6",
     "format_signature",
