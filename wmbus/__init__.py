@@ -18,6 +18,7 @@ from ._build import build_telegram
 from ._capture import CAPTURE_FORMATS, Capture, Captured, CaptureError, CaptureProblem, sniff_format
 from ._compact import SignatureCache, format_signature
 from ._crc import crc16_en13757
+from ._dask import dask_readings, decode_partition
 from ._decoder import CompactInfo, Decoder, Security, Telegram, decode
 from ._dongles import (
     DONGLES,
@@ -124,10 +125,12 @@ __all__ = [
     "build_frame",
     "build_telegram",
     "crc16_en13757",
+    "dask_readings",
     "decode",
     "decode_3of6",
     "decode_capture",
     "decode_many",
+    "decode_partition",
     "decode_t1",
     "encode_3of6",
     "format_signature",
