@@ -29,7 +29,7 @@ def client() -> Iterator[Client]:
 def _capture(tmp_path: Path) -> tuple[Path, Path, list[str]]:
     """The dev corpus as a time,hex CSV (each line's prior telegrams just before it)."""
     require(WMBUS)
-    rows = []
+    rows: list[tuple[str, str]] = []
     keys: dict[str, str] = {}
     start = dt.datetime(2026, 11, 24, tzinfo=dt.timezone.utc)
     for line in wmbus_lines():
