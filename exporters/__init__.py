@@ -38,6 +38,19 @@ from ._errors import (
     XmlFormatError,
 )
 from ._json_limits import JsonFormatError
+from ._mqtt_fleet import (
+    FLEET_FORMAT,
+    FLEET_TOPIC_FILTER,
+    FLEET_VERSION,
+    FleetAlarm,
+    FleetReading,
+    FleetReadings,
+    fleet_alarm_message,
+    fleet_point,
+    fleet_reading_messages,
+    fleet_topic,
+    parse_fleet_message,
+)
 from ._parquet import (
     PARQUET_COLUMNS,
     ParquetFormatError,
@@ -153,6 +166,17 @@ _DELIVERY_NAMES = [
 # --- end delivery ---
 
 __all__ = [
+    "FLEET_FORMAT",
+    "FLEET_TOPIC_FILTER",
+    "FLEET_VERSION",
+    "FleetAlarm",
+    "FleetReading",
+    "FleetReadings",
+    "fleet_alarm_message",
+    "fleet_point",
+    "fleet_reading_messages",
+    "fleet_topic",
+    "parse_fleet_message",
     "CSV_COLUMNS",
     "CSV_PROFILES",
     "PARQUET_COLUMNS",
