@@ -19,10 +19,10 @@ an ``object`` column (``df["value"].astype(float)`` for plots), polars a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ._header import Header
 from ._records import Record
@@ -31,6 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover - the optional libraries, for annotations 
     import pandas
     import polars
     import pyarrow
+
+    from profiles import MeterFields, MeterProfiles
 
 __all__ = ["READING_COLUMNS", "ReadingRow", "ReadingTable", "TelegramLike", "telegram_rows"]
 
@@ -108,38 +110,38 @@ def _telegram_quality(telegram: object) -> tuple[str, ...]:
     return ()
 
 
-def _profile_fields(telegram: object) -> tuple[str | None, list[Mapping[str, Any]]]:
-    """The profile name and its fields, when the telegram carries a profile's reading.
-
-    The profiles engine puts them on ``telegram.meter`` (``to_dict()["meter"]``):
-    ``{"profile": NAME, "fields": {field: {"value": ..., "unit": ...}}`` or a
-    list of ``{"name": field, "value": ..., "unit": ...}``.
-    """
-    meter = getattr(telegram, "meter", None)
-    if meter is None:
-        return None, []
-    document = meter.to_dict() if hasattr(meter, "to_dict") else meter
-    if not isinstance(document, Mapping):
-        return None, []
-    profile = document.get("profile") or document.get("name")
-    fields = document.get("fields")
-    out: list[Mapping[str, Any]] = []
-    if isinstance(fields, Mapping):
-        for name, field in fields.items():
-            if isinstance(field, Mapping):
-                out.append({**field, "name": str(name)})
-            else:
-                out.append({"name": str(name), "value": field})
-    elif isinstance(fields, Sequence):
-        out = [field for field in fields if isinstance(field, Mapping) and "name" in field]
-    return (str(profile) if profile else None), out
+def _meter_fields(telegram: TelegramLike, profiles: MeterProfiles | None
+                  ) -> MeterFields | None:
+    """The telegram's named fields: those it carries (``telegram.meter``, set by a decoder
+    that applied profiles), else those ``profiles`` give, else None (rows per record)."""
+    carried = getattr(telegram, "meter", None)
+    if carried is not None and hasattr(carried, "fields"):
+        return cast("MeterFields", carried)
+    if profiles is None:
+        return None
+    header = telegram.header
+    records = telegram.records
+    manufacturer = getattr(telegram, "manufacturer", None) or (
+        header.manufacturer if header is not None else None)
+    return profiles.apply(
+        [record.shape for record in records], lambda index: records[index].value,
+        manufacturer=manufacturer, version=header.version if header is not None else None,
+        device_type=header.medium if header is not None else None,
+        ci=getattr(telegram, "ci", None), status=header.status if header is not None else None,
+        meter_id=getattr(telegram, "id", None) or (header.id if header is not None else None))
 
 
 def telegram_rows(telegram: TelegramLike, *, time: dt.datetime | None = None,
-                  source: str | None = None) -> list[ReadingRow]:
+                  source: str | None = None, profiles: MeterProfiles | None = None
+                  ) -> list[ReadingRow]:
     """The rows of one decoded telegram (wired ``mbus.Telegram`` or ``wmbus.Telegram``).
 
-    Records without a value (manufacturer data, "more records follow") give no row.
+    With ``profiles`` (``profiles.MeterProfiles``, e.g. ``shipped_meter_profiles()``)
+    or when the telegram carries its named fields (``telegram.meter``), there is one
+    row per field, named by the profile (or generically, ``volume_m3``), with the
+    storage, tariff and subunit of the record it came from (0 for formulas and status
+    texts). Otherwise one row per record, named by its quantity; records without a
+    value (manufacturer data, "more records follow") give no row.
 
     >>> import mbus
     >>> telegram = mbus.decode(bytes.fromhex(
@@ -154,17 +156,19 @@ def telegram_rows(telegram: TelegramLike, *, time: dt.datetime | None = None,
         header.manufacturer if header is not None else None)
     medium = header.medium_name if header is not None else None
     quality = _telegram_quality(telegram)
-    profile, fields = _profile_fields(telegram)
     rows: list[ReadingRow] = []
-    if fields:
-        for field in fields:
-            value = field.get("value")
-            flags = tuple(field.get("quality") or ())
+    named = _meter_fields(telegram, profiles)
+    if named is not None:
+        for field in named.fields:
+            record = telegram.records[field.record] if field.record is not None \
+                and field.record < len(telegram.records) else None
+            flags = quality + (("invalid",) if record is not None and any(
+                "invalid" in flag for flag in record.flags) else ())
             rows.append(ReadingRow(
-                time, meter_id, manufacturer, medium, profile, str(field["name"]), value,
-                _text(value), str(field.get("unit") or ""), int(field.get("storage") or 0),
-                int(field.get("tariff") or 0), int(field.get("subunit") or 0),
-                str(field.get("function") or "instantaneous"), quality + flags, source))
+                time, meter_id, manufacturer, medium, named.profile, field.name, field.value,
+                _text(field.value), field.unit, record.storage if record else 0,
+                record.tariff if record else 0, record.subunit if record else 0,
+                record.function if record else "instantaneous", flags, source))
         return rows
     for record in telegram.records:
         function = record.function
@@ -174,7 +178,7 @@ def telegram_rows(telegram: TelegramLike, *, time: dt.datetime | None = None,
         flags = quality + (("invalid",) if any("invalid" in flag for flag in record.flags)
                            else ())
         rows.append(ReadingRow(
-            time, meter_id, manufacturer, medium, profile, record.quantity, value,
+            time, meter_id, manufacturer, medium, None, record.quantity, value,
             _text(value), record.unit, record.storage, record.tariff, record.subunit, function,
             flags, source))
     return rows

@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # pragma: no cover - optional libraries, for annotations only
     import dask.dataframe
     import pandas
 
+    from profiles import MeterProfiles
+
 __all__ = ["dask_readings", "decode_partition"]
 
 Keys = KeyStore | Mapping[str, bytes | str] | str | os.PathLike[str] | None
@@ -58,7 +60,8 @@ def _time(value: Any) -> dt.datetime | None:
 def decode_partition(frame: pandas.DataFrame, column: str = "hex", *,
                      time_column: str | None = None, keys: Keys = None,
                      signatures: Mapping[int | str, Any] | None = None,
-                     already_decrypted: bool = False) -> pandas.DataFrame:
+                     already_decrypted: bool = False,
+                     profiles: MeterProfiles | None = None) -> pandas.DataFrame:
     """The readings of one pandas DataFrame of hex telegrams (what each partition runs)."""
     from ._dongles import clean_hex
 
@@ -71,14 +74,15 @@ def decode_partition(frame: pandas.DataFrame, column: str = "hex", *,
         except ValueError:
             continue  # not hex, or not a time: no rows, as a telegram that does not decode
     table = decode_capture(items, _keys(keys), already_decrypted=already_decrypted,
-                           signatures=signatures)
+                           signatures=signatures, profiles=profiles)
     return table.to_pandas()
 
 
 def dask_readings(frame: dask.dataframe.DataFrame, column: str = "hex", *,
                   time_column: str | None = None, keys: Keys = None,
                   signatures: Mapping[int | str, Any] | None = None,
-                  already_decrypted: bool = False) -> dask.dataframe.DataFrame:
+                  already_decrypted: bool = False,
+                  profiles: MeterProfiles | None = None) -> dask.dataframe.DataFrame:
     """A Dask DataFrame of readings from one of hex telegrams (see the module docstring).
 
     ``column`` holds the telegrams as hex, ``time_column`` (optional) their times
@@ -88,4 +92,4 @@ def dask_readings(frame: dask.dataframe.DataFrame, column: str = "hex", *,
     meta = mbus.ReadingTable().to_pandas()
     return frame.map_partitions(decode_partition, column, time_column=time_column, keys=keys,
                                 signatures=signatures, already_decrypted=already_decrypted,
-                                meta=meta)
+                                profiles=profiles, meta=meta)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mbus
 
@@ -13,6 +13,9 @@ from ._compact import SignatureCache
 from ._decoder import Decoder
 from ._errors import WMBusError
 from ._keys import KeyStore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from profiles import MeterProfiles
 
 __all__ = ["decode_capture"]
 
@@ -23,13 +26,16 @@ def decode_capture(
     *,
     already_decrypted: bool = False,
     signatures: SignatureCache | Mapping[int | str, Any] | None = None,
+    profiles: MeterProfiles | None = None,
 ) -> mbus.ReadingTable:
     """Decode every telegram of ``capture`` into one :class:`mbus.ReadingTable`.
 
     Telegrams are decoded in order with one :class:`Decoder` (so compact frames
     find the formats of earlier full frames). A telegram that does not decode
     (wrong key, bad CRC, forged) gives no rows: ``problems`` names its source
-    and the error; the capture's unreadable lines are there too.
+    and the error; the capture's unreadable lines are there too. With ``profiles``
+    (``profiles.shipped_meter_profiles()``, or ``profiles.load_meter_profiles(...)``)
+    the rows are the profiles' named fields (see :func:`mbus.telegram_rows`).
 
     >>> import wmbus
     >>> capture = wmbus.Capture(
@@ -50,7 +56,7 @@ def decode_capture(
         except (WMBusError, mbus.MBusError) as exc:
             table.problems.append(f"{source}: {exc} ({type(exc).__name__})")
             continue
-        table.extend(mbus.telegram_rows(telegram, time=time, source=source))
+        table.extend(mbus.telegram_rows(telegram, time=time, source=source, profiles=profiles))
     if isinstance(capture, Capture):
         table.problems[:0] = [str(problem) for problem in capture.problems]
     return table

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 import mbus
+import profiles
 import wmbus
 from tests.mbus.corpus import wmbus_lines
 
@@ -121,10 +122,10 @@ def test_invalid_record_data_is_flagged() -> None:
     assert mbus.telegram_rows(bad_bcd)[0].quality == ("invalid",)
 
 
-class _WithProfile:
-    """A telegram that carries a profile's reading, as the profiles engine gives it."""
+class _Carrying:
+    """A telegram carrying its named fields, as a decoder that applied profiles gives it."""
 
-    def __init__(self, telegram: wmbus.Telegram, meter: dict[str, Any]) -> None:
+    def __init__(self, telegram: wmbus.Telegram, meter: profiles.MeterFields) -> None:
         self._telegram = telegram
         self.meter = meter
 
@@ -133,11 +134,28 @@ class _WithProfile:
 
 
 def test_profile_fields_name_the_rows() -> None:
-    telegram = wmbus.decode(wmbus.build_telegram(
-        manufacturer="KAM", id="12345678", records=[mbus.build_record(0x13, 1234)]))
-    carried = _WithProfile(telegram, {"profile": "multical21", "fields": {
-        "total_m3": {"value": Decimal("1234"), "unit": "m3"}}})
-    (row,) = mbus.telegram_rows(carried)
-    assert (row.profile, row.name, row.value, row.unit) == (
-        "multical21", "total_m3", Decimal("1234"), "m3")
-    assert mbus.telegram_rows(telegram)[0].name == "volume"
+    shipped = profiles.shipped_meter_profiles()
+    checked = 0
+    for line in wmbus_lines():
+        expected = line.get("expected") or {}
+        if line.get("driver") != "multical21" or "total_m3" not in expected:
+            continue
+        key = line.get("key", "NOKEY")
+        decoder = wmbus.Decoder(already_decrypted=True)
+        for prior in line.get("prior_telegrams", []):
+            decoder.decode(bytes.fromhex(prior))
+        telegram = decoder.decode(bytes.fromhex(line["telegram"]),
+                                  None if key == "NOKEY" else bytes.fromhex(key))
+        rows = {row.name: row for row in mbus.telegram_rows(telegram, profiles=shipped)}
+        total = rows["total_m3"]
+        assert (total.profile, total.unit, total.storage) == ("kamstrup_multical21", "m3", 0)
+        assert total.value == Decimal(str(expected["total_m3"]))  # wmbusmeters' value
+        assert "volume" in [row.name for row in mbus.telegram_rows(telegram)]
+        values = [record.value for record in telegram.records]
+        carried = mbus.telegram_rows(_Carrying(telegram, shipped.apply(
+            [record.shape for record in telegram.records], values.__getitem__,
+            manufacturer="KAM", ci=telegram.ci, version=telegram.link.version,
+            device_type=telegram.link.device_type)))
+        assert [(r.name, r.value) for r in carried] == [(r.name, r.value) for r in rows.values()]
+        checked += 1
+    assert checked >= 3
