@@ -57,7 +57,6 @@ from ._read import MeterReading
 from ._record_encoder import build_record
 from ._records import Record
 from ._requests import SecondaryAddress
-from ._rows import READING_COLUMNS, ReadingRow, ReadingTable, telegram_rows
 from ._search import SearchResult
 from ._slave import (
     AddressChanged,
@@ -72,7 +71,6 @@ from ._telegram import ApplicationError, Telegram, build_telegram, decode
 __all__ = [
     "ACK",
     "NEED_DATA",
-    "READING_COLUMNS",
     "Ack",
     "AddressChanged",
     "AddressError",
@@ -104,8 +102,6 @@ __all__ = [
     "NoiseDiscarded",
     "Port",
     "ProcedureError",
-    "ReadingRow",
-    "ReadingTable",
     "Record",
     "RecordError",
     "SearchResult",
@@ -121,7 +117,6 @@ __all__ = [
     "decode",
     "decode_frame",
     "decode_many",
-    "telegram_rows",
 ]
 
 # Names that left this namespace for a lower-level module keep working until their

@@ -1,7 +1,7 @@
 """Captures on a cluster: a Dask DataFrame of hex telegrams into a Dask DataFrame of readings.
 
 :func:`dask_readings` maps each partition through a :class:`Decoder` of its own
-(``map_partitions``); the result has the columns of :meth:`mbus.ReadingTable.to_pandas`.
+(``map_partitions``); the result has the columns of :meth:`mbus.tables.ReadingTable.to_pandas`.
 Keys are best given as the path of a key file that every worker can read: the
 path travels in the task graph, the keys are read on the worker and never
 leave it (a :class:`KeyStore` given instead is pickled into the graph; its
@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import mbus
+import mbus.tables
 
 from ._capture import Captured, parse_time
 from ._keys import KeyStore
@@ -89,7 +90,7 @@ def dask_readings(frame: dask.dataframe.DataFrame, column: str = "hex", *,
     (datetimes, ISO 8601 text or Unix seconds). ``source`` says ``column[index]``
     of each reading's telegram. Needs ``meterkit[data]`` (dask, pandas, pyarrow).
     """
-    meta = mbus.ReadingTable().to_pandas()
+    meta = mbus.tables.ReadingTable().to_pandas()
     return frame.map_partitions(decode_partition, column, time_column=time_column, keys=keys,
                                 signatures=signatures, already_decrypted=already_decrypted,
                                 profiles=profiles, meta=meta)

@@ -1,4 +1,4 @@
-"""A capture decoded into a table of readings (``mbus.ReadingTable``), for notebooks."""
+"""A capture decoded into a table of readings (``mbus.tables.ReadingTable``), for notebooks."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import mbus
+import mbus.tables
 
 from ._capture import Capture, Captured
 from ._compact import SignatureCache
@@ -27,15 +28,15 @@ def decode_capture(
     already_decrypted: bool = False,
     signatures: SignatureCache | Mapping[int | str, Any] | None = None,
     profiles: MeterProfiles | None = None,
-) -> mbus.ReadingTable:
-    """Decode every telegram of ``capture`` into one :class:`mbus.ReadingTable`.
+) -> mbus.tables.ReadingTable:
+    """Decode every telegram of ``capture`` into one :class:`mbus.tables.ReadingTable`.
 
     Telegrams are decoded in order with one :class:`Decoder` (so compact frames
     find the formats of earlier full frames). A telegram that does not decode
     (wrong key, bad CRC, forged) gives no rows: ``problems`` names its source
     and the error; the capture's unreadable lines are there too. With ``profiles``
     (``profiles.shipped_meter_profiles()``, or ``profiles.load_meter_profiles(...)``)
-    the rows are the profiles' named fields (see :func:`mbus.telegram_rows`).
+    the rows are the profiles' named fields (see :func:`mbus.tables.telegram_rows`).
 
     >>> import wmbus
     >>> capture = wmbus.Capture(
@@ -49,14 +50,15 @@ def decode_capture(
     ['cap.csv:2: L at byte 0: a wireless M-Bus frame needs at least 11 bytes ... (LinkError)']
     """
     decoder = Decoder(keys, signatures=signatures, already_decrypted=already_decrypted)
-    table = mbus.ReadingTable()
+    table = mbus.tables.ReadingTable()
     for time, source, data in capture:
         try:
             telegram = decoder.decode(data)
         except (WMBusError, mbus.MBusError) as exc:
             table.problems.append(f"{source}: {exc} ({type(exc).__name__})")
             continue
-        table.extend(mbus.telegram_rows(telegram, time=time, source=source, profiles=profiles))
+        table.extend(mbus.tables.telegram_rows(telegram, time=time, source=source,
+                                               profiles=profiles))
     if isinstance(capture, Capture):
         table.problems[:0] = [str(problem) for problem in capture.problems]
     return table

@@ -11,6 +11,7 @@ import pyarrow as pa
 import pytest
 
 import mbus
+import mbus.tables
 import profiles
 import wmbus
 from tests.mbus.corpus import wmbus_lines
@@ -74,14 +75,14 @@ def test_corpus_capture_rows_match_the_decoded_records() -> None:
     assert sum(v is not None for v in arrow.column("value").to_pylist()) > 1000
 
 
-def _row(value: Any, **changes: Any) -> mbus.ReadingRow:
+def _row(value: Any, **changes: Any) -> mbus.tables.ReadingRow:
     fields: dict[str, Any] = {
         "time": dt.datetime(2026, 11, 24, 8, tzinfo=UTC), "meter_id": "12345678",
         "manufacturer": "KAM", "medium": "water", "profile": None, "name": "volume",
         "value": value, "value_text": str(value), "unit": "m3", "storage": 0, "tariff": 0,
         "subunit": 0, "function": "instantaneous", "quality": (), "source": "cap:1"}
     fields.update(changes)
-    return mbus.ReadingRow(**fields)
+    return mbus.tables.ReadingRow(**fields)
 
 
 @pytest.mark.parametrize(("value", "held"), [
@@ -97,7 +98,7 @@ def _row(value: Any, **changes: Any) -> mbus.ReadingRow:
     (dt.date(2026, 11, 24), None),
 ])
 def test_exactness_rule(value: Any, held: Any) -> None:
-    table = mbus.ReadingTable([_row(value)])
+    table = mbus.tables.ReadingTable([_row(value)])
     column = table.to_arrow().column("value").to_pylist()
     assert column == [held]
     if held is not None:
@@ -105,9 +106,9 @@ def test_exactness_rule(value: Any, held: Any) -> None:
 
 
 def test_pandas_and_polars_keep_decimals() -> None:
-    table = mbus.ReadingTable([_row(Decimal("28504.27")), _row(7, quality=("invalid",))])
+    table = mbus.tables.ReadingTable([_row(Decimal("28504.27")), _row(7, quality=("invalid",))])
     frame = table.to_pandas()
-    assert list(frame.columns) == list(mbus.READING_COLUMNS)
+    assert list(frame.columns) == list(mbus.tables.READING_COLUMNS)
     assert list(frame["value"]) == [Decimal("28504.27"), Decimal(7)]
     assert list(frame["quality"].map(list)) == [[], ["invalid"]]
     polars = table.to_polars()
@@ -119,7 +120,7 @@ def test_invalid_record_data_is_flagged() -> None:
     bad_bcd = wmbus.decode(wmbus.build_telegram(
         manufacturer="KAM", id="12345678",
         records=[mbus.records.decode_records(bytes.fromhex("0C13FF000000"))[0]]))
-    assert mbus.telegram_rows(bad_bcd)[0].quality == ("invalid",)
+    assert mbus.tables.telegram_rows(bad_bcd)[0].quality == ("invalid",)
 
 
 class _Carrying:
@@ -146,13 +147,13 @@ def test_profile_fields_name_the_rows() -> None:
             decoder.decode(bytes.fromhex(prior))
         telegram = decoder.decode(bytes.fromhex(line["telegram"]),
                                   None if key == "NOKEY" else bytes.fromhex(key))
-        rows = {row.name: row for row in mbus.telegram_rows(telegram, profiles=shipped)}
+        rows = {row.name: row for row in mbus.tables.telegram_rows(telegram, profiles=shipped)}
         total = rows["total_m3"]
         assert (total.profile, total.unit, total.storage) == ("kamstrup_multical21", "m3", 0)
         assert total.value == Decimal(str(expected["total_m3"]))  # wmbusmeters' value
-        assert "volume" in [row.name for row in mbus.telegram_rows(telegram)]
+        assert "volume" in [row.name for row in mbus.tables.telegram_rows(telegram)]
         values = [record.value for record in telegram.records]
-        carried = mbus.telegram_rows(_Carrying(telegram, shipped.apply(
+        carried = mbus.tables.telegram_rows(_Carrying(telegram, shipped.apply(
             [record.shape for record in telegram.records], values.__getitem__,
             manufacturer="KAM", ci=telegram.ci, version=telegram.link.version,
             device_type=telegram.link.device_type)))

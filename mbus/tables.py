@@ -1,5 +1,9 @@
 """Telegrams as flat rows of readings, and those rows as Arrow, pandas or polars tables.
 
+``import mbus.tables``: :func:`telegram_rows` gives the rows of one telegram,
+:class:`ReadingTable` holds rows and converts them;
+:func:`wmbus.decode_capture` fills one from a capture.
+
 One row per record (or per profile field, when the telegram carries a
 profile's fields): when, which meter, what, the value, its coding. The table
 libraries are optional (``pip install meterkit[data]``) and imported only
@@ -34,7 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover - the optional libraries, for annotations 
 
     from profiles import MeterFields, MeterProfiles
 
-__all__ = ["READING_COLUMNS", "ReadingRow", "ReadingTable", "TelegramLike", "telegram_rows"]
+__all__ = ["READING_COLUMNS", "ReadingRow", "ReadingTable", "TelegramLike", "reading_schema",
+           "telegram_rows"]
 
 READING_COLUMNS = ("time", "meter_id", "manufacturer", "medium", "profile", "name", "value",
                    "value_text", "unit", "storage", "tariff", "subunit", "function",
@@ -143,11 +148,11 @@ def telegram_rows(telegram: TelegramLike, *, time: dt.datetime | None = None,
     texts). Otherwise one row per record, named by its quantity; records without a
     value (manufacturer data, "more records follow") give no row.
 
-    >>> import mbus
+    >>> import mbus, mbus.tables
     >>> telegram = mbus.decode(bytes.fromhex(
     ...     "68151568080172785634122d2c010700000000041350d412003d16"))
     >>> [(r.meter_id, r.manufacturer, r.medium, r.name, r.value, r.unit) for r in
-    ...  mbus.telegram_rows(telegram)]
+    ...  mbus.tables.telegram_rows(telegram)]
     [('12345678', 'KAM', 'water', 'volume', Decimal('1234.000'), 'm3')]
     """
     header = telegram.header
