@@ -264,7 +264,8 @@ class ReadingTable:
 
     def to_pandas(self) -> pandas.DataFrame:
         """A pandas DataFrame (``value`` holds ``decimal.Decimal`` objects; needs pyarrow)."""
-        return self.to_arrow().to_pandas()
+        frame: pandas.DataFrame = self.to_arrow().to_pandas()
+        return frame
 
     def to_polars(self) -> polars.DataFrame:
         """A polars DataFrame (``value`` is ``Decimal(38, 9)``)."""
