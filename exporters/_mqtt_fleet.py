@@ -18,9 +18,9 @@ history, not a last value). Readings::
                    "quantity": "energy", "quality": []}, ...]}
 
 ``value`` and ``value_type`` as in :meth:`Reading.to_dict` (decimals as exact
-text). ``point`` is the reading's point name where it has one, else
-``<meter id>/<quantity>`` with ``_storageN``, ``_tariffN``, ``_subunitN`` and a
-function other than instantaneous appended. Alarms::
+text). ``point`` is :attr:`Reading.point` (``metadata["point"]`` when given,
+else ``<meter id>/<quantity>`` with ``/storageN``, ``/tariffN``, ``/subunitN``
+and a function other than instantaneous). Alarms::
 
     {"format": "meterkit.fleet", "version": 1, "gateway": "site-7",
      "time": "2026-11-24T08:15:00Z", "notification": {...}}
@@ -40,7 +40,7 @@ from typing import Any
 
 from ._errors import ReadingError
 from ._json_limits import JsonFormatError, load_json
-from ._mqtt_messages import MqttError, MqttMessage, _json, _register_suffix, _topic_part
+from ._mqtt_messages import MqttError, MqttMessage, _json, _topic_part
 from ._reading import Reading, ReadingLike, as_reading, format_timestamp, parse_timestamp
 from ._reading import parse_value as _parse_value
 
@@ -52,7 +52,6 @@ __all__ = [
     "FleetReading",
     "FleetReadings",
     "fleet_alarm_message",
-    "fleet_point",
     "fleet_reading_messages",
     "fleet_topic",
     "parse_fleet_message",
@@ -75,15 +74,6 @@ def fleet_topic(gateway: str, kind: str) -> str:
     return f"meterkit/v{FLEET_VERSION}/{_topic_part(gateway)}/{kind}"
 
 
-def fleet_point(reading: ReadingLike | Reading) -> str:
-    """The point name a reading is published under (see the module docstring)."""
-    point = getattr(reading, "point", None)
-    if isinstance(point, str) and point:
-        return point
-    r = as_reading(reading)
-    return f"{r.meter_id}/{r.quantity}{_register_suffix(r)}"
-
-
 def _head(gateway: str) -> dict[str, Any]:
     return {"format": FLEET_FORMAT, "version": FLEET_VERSION, "gateway": gateway}
 
@@ -98,7 +88,7 @@ def fleet_reading_messages(readings: Iterable[ReadingLike | Reading], *, gateway
     messages = []
     for reading in map(as_reading, readings):
         document = reading.to_dict()
-        items.append({"point": fleet_point(reading), "time": document["timestamp"],
+        items.append({"point": reading.point, "time": document["timestamp"],
                       "value": document["value"], "value_type": document["value_type"],
                       "unit": reading.unit, "quantity": reading.quantity,
                       "quality": list(reading.status)})

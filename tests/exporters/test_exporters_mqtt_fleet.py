@@ -44,8 +44,9 @@ def test_readings_round_trip_in_batches() -> None:
     assert all(isinstance(b, FleetReadings) and b.gateway == "site 7" for b in back)
     items = [r for b in back if isinstance(b, FleetReadings) for r in b.readings]
     assert [(r.point, r.time, r.value, r.unit, r.quality) for r in items] == [
-        (f"12345678/{x.quantity}{s}", x.timestamp, x.value, x.unit, x.status)
-        for x, s in zip(readings, [""] * 5 + ["_storage2", "_tariff1_maximum"], strict=True)]
+        (x.point, x.timestamp, x.value, x.unit, x.status) for x in readings]
+    assert [r.point for r in items[4:]] == ["12345678/energy", "12345678/status/storage2",
+                                            "12345678/energy/tariff1/maximum"]
     assert str(items[0].value) == "1234.50"
 
 
