@@ -38,8 +38,8 @@ if TYPE_CHECKING:  # pragma: no cover - the optional libraries, for annotations 
 
     from profiles import MeterFields, MeterProfiles
 
-__all__ = ["READING_COLUMNS", "ReadingRow", "ReadingTable", "TelegramLike", "reading_schema",
-           "telegram_rows"]
+__all__ = ["READING_COLUMNS", "ReadingRow", "ReadingTable", "TelegramLike", "consumption",
+           "plot_consumption", "reading_schema", "telegram_rows"]
 
 READING_COLUMNS = ("time", "meter_id", "manufacturer", "medium", "profile", "name", "value",
                    "value_text", "unit", "storage", "tariff", "subunit", "function",
@@ -274,3 +274,57 @@ class ReadingTable:
         frame = pl.from_arrow(self.to_arrow())
         assert isinstance(frame, pl.DataFrame)
         return frame
+
+
+def consumption(frame: pandas.DataFrame, name: str, period: str = "D") -> pandas.DataFrame:
+    """What a counter (``name``, e.g. ``"volume"`` or ``"total_m3"``) advanced per period.
+
+    ``frame`` is a table from :meth:`ReadingTable.to_pandas` (rows with a time);
+    only current values count (storage 0). Per meter and period (a pandas
+    frequency: ``"h"``, ``"D"``, ``"W"``, ``"MS"``), the last reading of the
+    period minus the last one before it: exact ``Decimal`` values, periods as
+    the index (UTC), meters as the columns. A meter's first period has no earlier
+    reading: it is left empty (NaN), as are periods without readings.
+    """
+    import pandas as pd
+
+    chosen = frame[(frame["name"] == name) & (frame["storage"] == 0)
+                   & frame["time"].notna() & frame["value"].notna()]
+    chosen = chosen.sort_values("time", kind="stable")
+    last = (chosen.assign(period=chosen["time"].dt.tz_convert("UTC").dt.tz_localize(None)
+                          .dt.to_period(period))
+            .groupby(["meter_id", "period"])["value"].last())
+    table = last.unstack("meter_id").sort_index()
+    table = table.reindex(pd.period_range(table.index.min(), table.index.max(), freq=period))
+    advanced = table.ffill() - table.ffill().shift(1)
+    advanced = advanced.where(table.notna()).map(_plain)
+    advanced.index.name = "period"
+    result: pandas.DataFrame = advanced
+    return result
+
+
+def _plain(value: Any) -> Any:
+    """A Decimal without the table's trailing zeros (0.318000000 -> 0.318, 0E-9 -> 0)."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        return value
+    if value == value.to_integral_value():
+        return value.quantize(Decimal(1))
+    return value.normalize()
+
+
+def plot_consumption(frame: pandas.DataFrame, name: str, period: str = "D", *,
+                     ax: Any = None) -> Any:
+    """A bar chart of :func:`consumption` per period and meter (matplotlib, imported
+    only here); returns the matplotlib Axes."""
+    import matplotlib.pyplot as plt
+
+    advanced = consumption(frame, name, period).astype(float)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.5))
+    advanced.plot.bar(ax=ax, width=0.8)
+    units = frame.loc[frame["name"] == name, "unit"]
+    unit = units.iloc[0] if len(units) else ""
+    ax.set_ylabel(f"{name} per period" + (f" ({unit})" if unit else ""))
+    ax.set_xlabel("")
+    ax.legend(title="meter", fontsize="small")
+    return ax

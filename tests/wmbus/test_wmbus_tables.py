@@ -160,3 +160,21 @@ def test_profile_fields_name_the_rows() -> None:
         assert [(r.name, r.value) for r in carried] == [(r.name, r.value) for r in rows.values()]
         checked += 1
     assert checked >= 3
+
+
+def test_consumption_per_period_is_exact() -> None:
+    start = dt.datetime(2026, 11, 24, tzinfo=UTC)
+    readings = {"A": [(0, "1.000"), (5, "1.500"), (26, "2.250"), (50, "2.300")],
+                "B": [(1, "10"), (30, "11")]}
+    rows = [_row(Decimal(value), meter_id=meter, time=start + dt.timedelta(hours=hour))
+            for meter, items in readings.items() for hour, value in items]
+    rows.append(_row(Decimal("99"), meter_id="A", storage=1, time=start))  # not current
+    frame = mbus.tables.ReadingTable(rows).to_pandas()
+    daily = mbus.tables.consumption(frame, "volume", "D")
+    assert [str(period) for period in daily.index] == ["2026-11-24", "2026-11-25",
+                                                       "2026-11-26"]
+    assert daily.loc["2026-11-25", "A"] == Decimal("0.75")
+    assert daily.loc["2026-11-26", "A"] == Decimal("0.05")
+    assert str(daily.loc["2026-11-25", "A"]) == "0.75"  # exact, without the trailing zeros
+    assert daily.loc["2026-11-25", "B"] == Decimal("1")
+    assert daily.isna().to_numpy().tolist() == [[True, True], [False, False], [False, True]]
