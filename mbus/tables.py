@@ -117,13 +117,12 @@ def _telegram_quality(telegram: object) -> tuple[str, ...]:
 
 def _meter_fields(telegram: TelegramLike, profiles: MeterProfiles | None
                   ) -> MeterFields | None:
-    """The telegram's named fields: those it carries (``telegram.meter``, set by a decoder
-    that applied profiles), else those ``profiles`` give, else None (rows per record)."""
-    carried = getattr(telegram, "meter", None)
-    if carried is not None and hasattr(carried, "fields"):
-        return cast("MeterFields", carried)
+    """The telegram's named fields: those ``profiles`` give when given, else those it
+    carries (``telegram.meter``, made by a decoder with profiles), else None (rows per
+    record)."""
     if profiles is None:
-        return None
+        carried = getattr(telegram, "meter", None)
+        return cast("MeterFields", carried) if hasattr(carried, "fields") else None
     header = telegram.header
     records = telegram.records
     manufacturer = getattr(telegram, "manufacturer", None) or (
@@ -141,11 +140,12 @@ def telegram_rows(telegram: TelegramLike, *, time: dt.datetime | None = None,
                   ) -> list[ReadingRow]:
     """The rows of one decoded telegram (wired ``mbus.Telegram`` or ``wmbus.Telegram``).
 
-    With ``profiles`` (``profiles.MeterProfiles``, e.g. ``shipped_meter_profiles()``)
-    or when the telegram carries its named fields (``telegram.meter``), there is one
-    row per field, named by the profile (or generically, ``volume_m3``), with the
-    storage, tariff and subunit of the record it came from (0 for formulas and status
-    texts). Otherwise one row per record, named by its quantity; records without a
+    With ``profiles`` (``profiles.MeterProfiles``, e.g. ``shipped_meter_profiles()``),
+    or else when the telegram carries its named fields (``telegram.meter``: decoders
+    name them by default), there is one row per field, named by the meter's profile
+    (or generically, ``volume_m3``), with the storage, tariff and subunit of the record
+    it came from (0 for formulas and status texts). Otherwise (a telegram decoded with
+    ``profiles=False``) one row per record, named by its quantity; records without a
     value (manufacturer data, "more records follow") give no row.
 
     >>> import mbus, mbus.tables

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import mbus
 import mbus.tables
+from mbus.records import ProfilesOption
 
 from ._capture import Captured, parse_time
 from ._keys import KeyStore
@@ -30,7 +31,6 @@ if TYPE_CHECKING:  # pragma: no cover - optional libraries, for annotations only
     import dask.dataframe
     import pandas
 
-    from profiles import MeterProfiles
 
 __all__ = ["dask_readings", "decode_partition"]
 
@@ -62,7 +62,7 @@ def decode_partition(frame: pandas.DataFrame, column: str = "hex", *,
                      time_column: str | None = None, keys: Keys = None,
                      signatures: Mapping[int | str, Any] | None = None,
                      already_decrypted: bool = False,
-                     profiles: MeterProfiles | None = None) -> pandas.DataFrame:
+                     profiles: ProfilesOption = True) -> pandas.DataFrame:
     """The readings of one pandas DataFrame of hex telegrams (what each partition runs)."""
     from ._dongles import clean_hex
 
@@ -83,7 +83,7 @@ def dask_readings(frame: dask.dataframe.DataFrame, column: str = "hex", *,
                   time_column: str | None = None, keys: Keys = None,
                   signatures: Mapping[int | str, Any] | None = None,
                   already_decrypted: bool = False,
-                  profiles: MeterProfiles | None = None) -> dask.dataframe.DataFrame:
+                  profiles: ProfilesOption = True) -> dask.dataframe.DataFrame:
     """A Dask DataFrame of readings from one of hex telegrams (see the module docstring).
 
     ``column`` holds the telegrams as hex, ``time_column`` (optional) their times

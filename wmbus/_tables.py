@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import mbus
 import mbus.tables
+from mbus.records import ProfilesOption
 
 from ._capture import Capture, Captured
 from ._compact import SignatureCache
 from ._decoder import Decoder
 from ._errors import WMBusError
 from ._keys import KeyStore
-
-if TYPE_CHECKING:  # pragma: no cover
-    from profiles import MeterProfiles
 
 __all__ = ["decode_capture"]
 
@@ -27,16 +25,17 @@ def decode_capture(
     *,
     already_decrypted: bool = False,
     signatures: SignatureCache | Mapping[int | str, Any] | None = None,
-    profiles: MeterProfiles | None = None,
+    profiles: ProfilesOption = True,
 ) -> mbus.tables.ReadingTable:
     """Decode every telegram of ``capture`` into one :class:`mbus.tables.ReadingTable`.
 
     Telegrams are decoded in order with one :class:`Decoder` (so compact frames
     find the formats of earlier full frames). A telegram that does not decode
     (wrong key, bad CRC, forged) gives no rows: ``problems`` names its source
-    and the error; the capture's unreadable lines are there too. With ``profiles``
-    (``profiles.shipped_meter_profiles()``, or ``profiles.load_meter_profiles(...)``)
-    the rows are the profiles' named fields (see :func:`mbus.tables.telegram_rows`).
+    and the error; the capture's unreadable lines are there too. ``profiles`` (as
+    :class:`Decoder` takes it: True for meterkit's shipped profiles, a
+    ``profiles.MeterProfiles``, or False) names the rows: one per named field, or,
+    with False, one per record (see :func:`mbus.tables.telegram_rows`).
 
     >>> import wmbus
     >>> capture = wmbus.Capture(
@@ -49,7 +48,8 @@ def decode_capture(
     >>> table.problems  # doctest: +ELLIPSIS
     ['cap.csv:2: L at byte 0: a wireless M-Bus frame needs at least 11 bytes ... (LinkError)']
     """
-    decoder = Decoder(keys, signatures=signatures, already_decrypted=already_decrypted)
+    decoder = Decoder(keys, signatures=signatures, already_decrypted=already_decrypted,
+                      profiles=profiles)
     table = mbus.tables.ReadingTable()
     for time, source, data in capture:
         try:
@@ -57,8 +57,7 @@ def decode_capture(
         except (WMBusError, mbus.MBusError) as exc:
             table.problems.append(f"{source}: {exc} ({type(exc).__name__})")
             continue
-        table.extend(mbus.tables.telegram_rows(telegram, time=time, source=source,
-                                               profiles=profiles))
+        table.extend(mbus.tables.telegram_rows(telegram, time=time, source=source))
     if isinstance(capture, Capture):
         table.problems[:0] = [str(problem) for problem in capture.problems]
     return table
