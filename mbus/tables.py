@@ -152,8 +152,9 @@ def telegram_rows(telegram: TelegramLike, *, time: dt.datetime | None = None,
     >>> telegram = mbus.decode(bytes.fromhex(
     ...     "68151568080172785634122d2c010700000000041350d412003d16"))
     >>> [(r.meter_id, r.manufacturer, r.medium, r.name, r.value, r.unit) for r in
-    ...  mbus.tables.telegram_rows(telegram)]
-    [('12345678', 'KAM', 'water', 'volume', Decimal('1234.000'), 'm3')]
+    ...  mbus.tables.telegram_rows(telegram)]  # doctest: +NORMALIZE_WHITESPACE
+    [('12345678', 'KAM', 'water', 'volume_m3', Decimal('1234.000'), 'm3'),
+     ('12345678', 'KAM', 'water', 'status', 'OK', '')]
     """
     header = telegram.header
     meter_id = getattr(telegram, "id", None) or (header.id if header is not None else None)

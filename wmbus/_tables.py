@@ -44,7 +44,7 @@ def decode_capture(
     ...     format="csv", name="cap.csv")
     >>> table = wmbus.decode_capture(capture)
     >>> [(r.meter_id, r.name, r.value, r.unit) for r in table][0]
-    ('12345678', 'volume', Decimal('28504.27'), 'm3')
+    ('12345678', 'volume_m3', Decimal('28504.27'), 'm3')
     >>> table.problems  # doctest: +ELLIPSIS
     ['cap.csv:2: L at byte 0: a wireless M-Bus frame needs at least 11 bytes ... (LinkError)']
     """
