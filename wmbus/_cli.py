@@ -10,11 +10,13 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
+import mbus
+import mbus.records
 import profiles
 from mbus._parallel import jobs_argument
 
 from ._decoder import Decoder, Telegram
-from ._dongles import DONGLES
+from ._dongles import DONGLES, clean_hex
 from ._errors import WMBusError
 from ._keys import KeyStore, parse_key
 from ._receiver import Event, Receiver, SecurityViolation, TelegramFailed, TelegramReceived
