@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from ._bus import AsyncBus, AwaitablePort, Bus, Port
-from ._cli_decode import DecodedLine, decode_many
 from ._errors import (
     ChecksumError,
     DecodeError,
@@ -85,7 +84,6 @@ __all__ = [
     "CollisionError",
     "DataReceived",
     "DecodeError",
-    "DecodedLine",
     "EncodeError",
     "EncryptedError",
     "Frame",
@@ -116,7 +114,6 @@ __all__ = [
     "build_telegram",
     "decode",
     "decode_frame",
-    "decode_many",
 ]
 
 # Names that left this namespace for a lower-level module keep working until their

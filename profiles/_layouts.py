@@ -83,6 +83,7 @@ class LayoutItem:
     repeat: int | str | None = None
     storage_start: int = 0
     group: tuple[LayoutItem, ...] = ()
+    invalid: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,13 +172,16 @@ def _read_item(reader: TableReader, names: set[str], count: list[int],
     if name is not None and (not _NAME.match(name) or name in names):
         raise reader.error("name", f"{name!r} is not a new name of letters, digits, _")
     present_if = _present_if(reader, names)
+    invalid = reader.optional_integer("invalid", None)
+    if invalid is not None and kind not in ("uint", "int"):
+        raise reader.error("invalid", "only uint and int items have a no-value pattern")
     item = LayoutItem(
         label, kind, length, offset, endian == "big", bits, quantity, unit, scale,
         storage=reader.optional_integer("storage", 0, minimum=0),
         tariff=reader.optional_integer("tariff", 0, minimum=0),
         subunit=reader.optional_integer("subunit", 0, minimum=0),
         function=reader.optional_choice("function", FUNCTIONS, "instantaneous"),
-        name=name, present_if=present_if)
+        name=name, present_if=present_if, invalid=invalid)
     reader.finish()
     if name is not None:
         names.add(name)
@@ -235,7 +239,7 @@ def _read(item: LayoutItem, data: bytes, position: list[int], named: dict[str, i
         return
     raw = data[start:end]
     value: Decimal | int | str | None = _value(item, raw, start)
-    if value is None:
+    if value is None or value == item.invalid:  # no value (a date not set, a no-value pattern)
         return
     if isinstance(value, int) and item.name is not None:
         named[item.name] = value

@@ -11,26 +11,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from .._errors import ProfileError
+from ._apator162 import apator162_registers
+from ._bfw240 import bfw240_history
+from ._errors import TransformError
 from ._nibble_swap import nibble_swap
 
-__all__ = ["TRANSFORMS", "Transform", "TransformError"]
+__all__ = ["TRANSFORMS", "Transform", "TransformError", "apator162_registers",
+           "bfw240_history", "nibble_swap"]
 
 Transform = Callable[[bytes], bytes]
 
 
-class TransformError(ProfileError):
-    """Bytes a transform cannot handle; ``offset`` is the byte at fault."""
-
-    def __init__(self, message: str, *, offset: int) -> None:
-        self.offset = offset
-        super().__init__(f"at byte {offset}: {message}")
-
-    def _state(self) -> dict[str, object]:
-        return {**super()._state(), "offset": self.offset}
-
-
 TRANSFORMS: dict[str, Transform] = {
+    "apator162_registers": apator162_registers,
+    "bfw240_history": bfw240_history,
     "nibble_swap": nibble_swap,
 }
 """Transform name -> function (bytes -> bytes)."""

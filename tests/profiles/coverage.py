@@ -70,6 +70,24 @@ _SQRT = ("apparent energy computed by wmbusmeters as sqrt(active^2 + reactive^2)
          "formula language has no square root")
 _CORRECTION = ("the record carries the correction factor VIFE 0x75 (x0.1, EN 13757-3 Table "
                "15); meterkit applies it, wmbusmeters does not: no field is named for it")
+_NA1 = ("Apator NA-1: the values are in an AES-128-CBC slice of the manufacturer payload "
+        "(IV from the link address and the access number); decrypting it needs the meter's "
+        "key inside a transform, and transforms get only the bytes (an engine gap)")
+_CI_A3 = ("manufacturer CI 0xA3 carrying a short header and standard records: wmbus keeps "
+          "manufacturer CIs as payload, so there are no records to name (a wmbus matter)")
+_MKRADIO3A = ("Techem radio 3 (version 0x50) sends 24 half-month values whose month depends "
+              "on the current date: naming them needs conditional formulas the profile "
+              "language does not have; the profile names the total only")
+_PERIOD = ("the transmit period is 2 ** (n + 2) seconds of a 4-bit n: the formula language "
+           "has no power and no numeric lookup table")
+_VOLTAGE = ("the battery voltage is a lookup of a 4-bit code (1.9 ... 3.7 V): the profile "
+            "language has no numeric lookup table")
+_NO_VALUE_ZERO = ("the month was never recorded (FF FF FF): the layout gives no value, "
+                  "wmbusmeters prints 0")
+_PCT = ("wmbusmeters prints the remaining battery life in days as a percentage; no field "
+        "is named for that")
+_OLD_NAMES = ("an older wmbusmeters driver's name for a value the profile names as the newer "
+              "driver does (its zero cannot be found by value)")
 KNOWN_REASONS: dict[tuple[str, str], str] = {
     **{("83ec021fce9d", f"total_volume_consumption_month-{n}_m3"): _NO_VALUE
        for n in range(2, 15)},
@@ -80,6 +98,21 @@ KNOWN_REASONS: dict[tuple[str, str], str] = {
     ("22c16de37c30", "total_apparent_energy_production_kvah"): _SQRT,
     ("4158493eb0f6", "total_apparent_energy_consumption_kvah"): _SQRT,
     ("72180ab9bc77", "total_apparent_energy_consumption_kvah"): _SQRT,
+    **{(digest, "*"): _NA1 for digest in ("fbef2d631fe3", "a6b576f6b2f5", "707c0c79c502",
+                                          "d01077ee8006", "9bc8236ff55a")},
+    ("2599dfe6e61f", "*"): _CI_A3,
+    ("c1830d3cf2fc", "*"): _MKRADIO3A,
+    **{(digest, "transmit_period_s"): _PERIOD for digest in (
+        "583592431512", "4d843b097e42", "ef6a89c221fb")},
+    **{(digest, "voltage_v"): _VOLTAGE for digest in (
+        "f69b90ba6e27", "d477a5cecbb0", "83890df3464d")},
+    ("f69b90ba6e27", "June_total_m3"): _NO_VALUE_ZERO,
+    ("f69b90ba6e27", "July_total_m3"): _NO_VALUE_ZERO,
+    **{(digest, "battery_pct"): _PCT for digest in (
+        "b9cfcef46015", "64e7304a965b", "798db57199da", "f7c17797c601")},
+    ("ac539ebd3ba8", "target_m3"): _OLD_NAMES,
+    ("ac539ebd3ba8", "target_year_m3"): _OLD_NAMES,
+    ("0ca6bc0b7360", "target_year_kwh"): _OLD_NAMES,
 }
 
 # Expected numbers that are wrong upstream: a field that differs from them is reported
@@ -204,7 +237,7 @@ def meter_part(telegram: wmbus.Telegram,
         manufacturer=telegram.manufacturer, version=header.version if header else None,
         device_type=header.medium if header else None, ci=telegram.ci,
         status=header.status if header else None, payload=telegram.payload,
-        meter_id=telegram.id)
+        meter_id=telegram.id, data_of=lambda index: records[index].data)
     return fields.to_dict()
 
 
