@@ -38,6 +38,25 @@ from ._errors import (
     XmlFormatError,
 )
 from ._json_limits import JsonFormatError
+from ._mqtt_fleet import (
+    FLEET_FORMAT,
+    FLEET_TOPIC_FILTER,
+    FLEET_VERSION,
+    FleetAlarm,
+    FleetReading,
+    FleetReadings,
+    fleet_alarm_message,
+    fleet_reading_messages,
+    fleet_topic,
+    parse_fleet_message,
+)
+from ._parquet import (
+    PARQUET_COLUMNS,
+    ParquetFormatError,
+    ParquetWriter,
+    read_parquet,
+    write_parquet,
+)
 from ._reading import VALUE_TYPES, Reading, ReadingLike, TextSink, Value, as_reading
 from ._xml import (
     XML_NAMESPACE,
@@ -146,8 +165,19 @@ _DELIVERY_NAMES = [
 # --- end delivery ---
 
 __all__ = [
+    "FLEET_FORMAT",
+    "FLEET_TOPIC_FILTER",
+    "FLEET_VERSION",
+    "FleetAlarm",
+    "FleetReading",
+    "FleetReadings",
+    "fleet_alarm_message",
+    "fleet_reading_messages",
+    "fleet_topic",
+    "parse_fleet_message",
     "CSV_COLUMNS",
     "CSV_PROFILES",
+    "PARQUET_COLUMNS",
     "TEMPLATE_FIELDS",
     "VALUE_TYPES",
     "XML_NAMESPACE",
@@ -156,6 +186,8 @@ __all__ = [
     "CsvFormatError",
     "CsvProfile",
     "CsvWriter",
+    "ParquetFormatError",
+    "ParquetWriter",
     "CyclicSchedule",
     "CyclicTimer",
     "DocumentError",
@@ -174,12 +206,14 @@ __all__ = [
     "as_reading",
     "iter_json_values",
     "read_csv",
+    "read_parquet",
     "read_json_readings",
     "read_xml",
     "readings_from_document",
     "readings_from_json",
     "validate_xml",
     "write_csv",
+    "write_parquet",
     "write_xml",
     "xml_schema",
     # --- delivery (spool, transports) ---

@@ -23,9 +23,16 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from . import _transport_cli
-from ._cli_input import PROG, add_input_options, atomic_output, stdin_readings
+from ._cli_input import (
+    PROG,
+    add_input_options,
+    atomic_binary_output,
+    atomic_output,
+    stdin_readings,
+)
 from ._csv import CSV_PROFILES, CsvWriter
 from ._errors import ExportError, SchemaValidationError
+from ._parquet import ParquetFormatError, ParquetWriter
 from ._xml import XmlWriter, validate_xml
 
 __all__ = ["build_parser", "main"]
@@ -75,6 +82,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_input_options(xml_parser)
     xml_parser.set_defaults(func=_run_xml)
 
+    parquet_parser = subparsers.add_parser(
+        "parquet",
+        help="JSON documents/readings on stdin -> Parquet",
+        description="Read telegram documents or readings as JSON on stdin and write Parquet "
+        "(the CSV columns plus value_text, manufacturer, medium, profile; value as "
+        "decimal128(38, 9)); streamed in row groups. Needs pyarrow (meterkit[data]).",
+    )
+    parquet_parser.add_argument(
+        "--row-group-size",
+        type=int,
+        default=65536,
+        metavar="N",
+        help="readings per row group, the most held in memory (default 65536)",
+    )
+    add_input_options(parquet_parser)
+    parquet_parser.set_defaults(func=_run_parquet)
+
     validate_parser = subparsers.add_parser(
         "validate",
         help="check XML files against the shipped XSD",
@@ -108,6 +132,19 @@ def _run_xml(args: argparse.Namespace) -> int:
         writer.close()
     if args.output:
         print(f"{PROG} xml: wrote {count} readings to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _run_parquet(args: argparse.Namespace) -> int:
+    if args.row_group_size < 1:
+        raise ParquetFormatError("must be at least 1", field="--row-group-size")
+    readings = stdin_readings(args, "parquet")
+    with atomic_binary_output(args.output) as stream, ParquetWriter(
+        stream, row_group_size=args.row_group_size
+    ) as writer:
+        count = writer.write_many(readings)
+    if args.output:
+        print(f"{PROG} parquet: wrote {count} readings to {args.output}", file=sys.stderr)
     return 0
 
 

@@ -15,20 +15,27 @@ and copied out when complete).
 from __future__ import annotations
 
 import argparse
+import codecs
 import contextlib
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone, tzinfo
-from typing import TextIO, cast
+from typing import IO, Any, BinaryIO, TextIO, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ._documents import error_document_message, iter_json_values, readings_from_json
 from ._errors import DocumentError, ExportError
 from ._reading import Reading, parse_timestamp
 
-__all__ = ["add_input_options", "add_reading_options", "atomic_output", "stdin_readings"]
+__all__ = [
+    "add_input_options",
+    "add_reading_options",
+    "atomic_binary_output",
+    "atomic_output",
+    "stdin_readings",
+]
 
 PROG = "exporters"
 
@@ -154,19 +161,37 @@ def atomic_output(path: str | None) -> Iterator[TextIO]:
     temporary buffer (in memory up to 8 MiB, then on disk) copied to stdout at the end.
     Either way the text is UTF-8 and newlines are written as given.
     """
+    with _atomic(path, binary=False) as stream:
+        yield cast(TextIO, stream)
+
+
+@contextlib.contextmanager
+def atomic_binary_output(path: str | None) -> Iterator[BinaryIO]:
+    """As :func:`atomic_output`, for bytes (Parquet)."""
+    with _atomic(path, binary=True) as stream:
+        yield cast(BinaryIO, stream)
+
+
+@contextlib.contextmanager
+def _atomic(path: str | None, *, binary: bool) -> Iterator[IO[Any]]:
+    text_mode: dict[str, Any] = {} if binary else {"encoding": "utf-8", "newline": ""}
     if path is None:
         with tempfile.SpooledTemporaryFile(
-            max_size=_MEMORY_BUFFER, mode="w+", encoding="utf-8", newline=""
+            max_size=_MEMORY_BUFFER, mode="w+b" if binary else "w+", **text_mode
         ) as buffer:
-            yield cast(TextIO, buffer)
+            yield buffer
             buffer.seek(0)
             sys.stdout.flush()
             target = getattr(sys.stdout, "buffer", None)
+            # Bytes for a text stdout without a buffer (a test's StringIO) are decoded
+            # incrementally, so a character split between two chunks stays whole.
+            text = codecs.getincrementaldecoder("utf-8")("surrogateescape")
             while piece := buffer.read(_COPY_CHUNK):
-                if target is None:
-                    sys.stdout.write(piece)
+                data: bytes = piece.encode("utf-8") if isinstance(piece, str) else piece
+                if target is not None:
+                    target.write(data)
                 else:
-                    target.write(piece.encode("utf-8"))
+                    sys.stdout.write(text.decode(data))
             if target is not None:
                 target.flush()
         sys.stdout.flush()
@@ -176,7 +201,7 @@ def atomic_output(path: str | None) -> Iterator[TextIO]:
         prefix="." + os.path.basename(path) + ".", suffix=".part", dir=directory
     )
     try:
-        with open(handle, "w", encoding="utf-8", newline="") as stream:
+        with open(handle, "wb" if binary else "w", **text_mode) as stream:
             yield stream
             stream.flush()
             os.fsync(stream.fileno())

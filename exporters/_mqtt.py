@@ -19,10 +19,12 @@ import logging
 import ssl
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._errors import MissingDependencyError
+from ._mqtt_fleet import fleet_alarm_message, fleet_reading_messages, fleet_topic
 from ._mqtt_messages import (
     DEFAULT_TOPIC,
     MqttError,
@@ -67,7 +69,8 @@ class MqttPublisher:
         username: login (MQTT ``CONNECT`` user name).
         password: password for ``username``.
         tls: a context to connect with TLS (``ssl.create_default_context(cafile=...)``).
-        topic: topic template (see :func:`render_topic`).
+        topic: topic template (see :func:`render_topic`); None publishes only the fleet
+            format.
         per: ``"reading"`` or ``"meter"`` (see :func:`mqtt_messages`).
         qos: default 1.
         retain: default ``True`` (the broker keeps the last value of each topic).
@@ -78,6 +81,10 @@ class MqttPublisher:
         max_queued: bound of the offline queue; beyond it :class:`MqttQueueFullError`.
         max_inflight: messages handed to the client without acknowledgement.
         reconnect_delay: ``(min, max)`` seconds between reconnection attempts.
+        fleet_gateway: this gateway's id: readings are also published in the fleet format
+            (``meterkit/v1/<gateway>/readings``, see ``exporters._mqtt_fleet``), and
+            :meth:`publish_alarm` sends alarm notifications to ``.../alarms``.
+        fleet_batch: readings per fleet message.
 
     Use as a context manager, or call :meth:`start` and :meth:`stop`::
 
@@ -95,7 +102,7 @@ class MqttPublisher:
         username: str | None = None,
         password: str | None = None,
         tls: ssl.SSLContext | None = None,
-        topic: str = DEFAULT_TOPIC,
+        topic: str | None = DEFAULT_TOPIC,
         per: Literal["reading", "meter"] = "reading",
         qos: int = 1,
         retain: bool = True,
@@ -105,8 +112,15 @@ class MqttPublisher:
         max_queued: int = 100_000,
         max_inflight: int = 20,
         reconnect_delay: tuple[float, float] = (1.0, 30.0),
+        fleet_gateway: str | None = None,
+        fleet_batch: int = 500,
     ) -> None:
-        check_topic_template(topic, per)
+        if topic is not None:
+            check_topic_template(topic, per)
+        if fleet_gateway is not None:
+            fleet_topic(fleet_gateway, "readings")  # refuses an empty gateway id
+        if topic is None and fleet_gateway is None:
+            raise MqttError("give a topic template or a fleet gateway id", field="topic")
         if ha_discovery and per != "reading":
             raise MqttError(
                 "Home Assistant discovery is not supported yet for one message per meter",
@@ -119,6 +133,8 @@ class MqttPublisher:
         self.password = password
         self.tls = tls
         self.topic = topic
+        self.fleet_gateway = fleet_gateway
+        self.fleet_batch = fleet_batch
         self.per: Literal["reading", "meter"] = per
         self.qos = qos
         self.retain = retain
@@ -212,6 +228,13 @@ class MqttPublisher:
         """
         batch = [as_reading(r) for r in readings]
         messages: list[MqttMessage] = []
+        if self.fleet_gateway is not None:
+            messages += fleet_reading_messages(batch, gateway=self.fleet_gateway,
+                                               batch=self.fleet_batch, qos=self.qos)
+        if self.topic is None:
+            for message in messages:
+                self.publish(message)
+            return len(messages)
         if self.ha_discovery:
             for message in ha_discovery_messages(
                 batch, topic=self.topic, prefix=self.discovery_prefix
@@ -226,6 +249,18 @@ class MqttPublisher:
             if message.topic.startswith(self.discovery_prefix + "/") and self.ha_discovery:
                 self._discovered.add(message.topic)
         return len(messages)
+
+    def publish_alarm(self, notification: Mapping[str, Any], time: datetime) -> None:
+        """Queue an alarm notification (its JSON object) on the fleet alarms topic.
+
+        Raises:
+            MqttError: no ``fleet_gateway`` was given.
+        """
+        if self.fleet_gateway is None:
+            raise MqttError("alarm notifications are published in the fleet format: give "
+                            "fleet_gateway", field="fleet_gateway")
+        self.publish(fleet_alarm_message(notification, gateway=self.fleet_gateway, time=time,
+                                         qos=self.qos))
 
     @property
     def pending(self) -> int:

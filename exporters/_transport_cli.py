@@ -389,12 +389,13 @@ def _run_mqtt(args: argparse.Namespace) -> int:
         username=args.user,
         password=password,
         tls=tls,
-        topic=args.topic or ("meters/{id}" if args.per == "meter" else "meters/{id}/{quantity}"),
+        topic=_mqtt_topic(args),
         per=args.per,
         qos=args.qos,
         retain=args.retain,
         ha_discovery=args.ha_discovery,
         discovery_prefix=args.discovery_prefix,
+        fleet_gateway=args.fleet,
     )
     readings = stdin_readings(args, "mqtt")
     total = 0
@@ -426,6 +427,15 @@ def _run_mqtt(args: argparse.Namespace) -> int:
     return 0
 
 
+def _mqtt_topic(args: argparse.Namespace) -> str | None:
+    """The topic template: given, else the default; none for --fleet alone."""
+    if args.topic:
+        return str(args.topic)
+    if args.fleet:
+        return None
+    return "meters/{id}" if args.per == "meter" else "meters/{id}/{quantity}"
+
+
 def _add_mqtt(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "mqtt",
@@ -441,6 +451,10 @@ def _add_mqtt(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -
                         "with --per meter: meters/{id})")
     parser.add_argument("--per", choices=("reading", "meter"), default="reading",
                         help="one message per reading (default) or per meter")
+    parser.add_argument("--fleet", metavar="GATEWAY",
+                        help="publish in the fleet format v1 as gateway GATEWAY "
+                        "(meterkit/v1/GATEWAY/readings, for 'meterkit collect'); with "
+                        "--topic the topic template's messages are published too")
     parser.add_argument("--ha-discovery", action="store_true",
                         help="also publish Home Assistant discovery configs")
     parser.add_argument("--discovery-prefix", default="homeassistant", metavar="PREFIX")

@@ -16,6 +16,7 @@ COMMANDS = [
     "gateway._commands:register",  # run, check
     "gateway._demo:register",  # demo
     "gateway._history_commands:register",  # history, backup, restore
+    "gateway._collect:register",  # collect
 ]
 """``module:function`` of each command group's registration."""
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING as _TYPE_CHECKING
 from typing import Any as _Any
 
 from ._bus import AsyncBus, AwaitablePort, Bus, Port
+from ._cli_decode import DecodedLine, decode_many
 from ._errors import (
     ChecksumError,
     DecodeError,
@@ -84,6 +85,7 @@ __all__ = [
     "CollisionError",
     "DataReceived",
     "DecodeError",
+    "DecodedLine",
     "EncodeError",
     "EncryptedError",
     "Frame",
@@ -114,6 +116,7 @@ __all__ = [
     "build_telegram",
     "decode",
     "decode_frame",
+    "decode_many",
 ]
 
 # Names that left this namespace for a lower-level module keep working until their

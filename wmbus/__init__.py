@@ -15,8 +15,10 @@ gateway. The application layer (data records) is ``mbus``'s.
 
 from ._afl import AuthenticationLayer
 from ._build import build_telegram
+from ._capture import CAPTURE_FORMATS, Capture, Captured, CaptureError, CaptureProblem, sniff_format
 from ._compact import SignatureCache, format_signature
 from ._crc import crc16_en13757
+from ._dask import dask_readings, decode_partition
 from ._decoder import CompactInfo, Decoder, Security, Telegram, decode
 from ._dongles import (
     DONGLES,
@@ -50,6 +52,7 @@ from ._errors import (
 from ._gateway import GatewayMeter, WirelessGateway
 from ._keys import KeyStore
 from ._link import LinkLayer, add_crcs, build_frame, parse_link
+from ._parallel import DecodedTelegram, decode_many
 from ._receiver import (
     NEED_DATA,
     SECURITY_VIOLATION,
@@ -61,10 +64,12 @@ from ._receiver import (
     TelegramFailed,
     TelegramReceived,
 )
+from ._tables import decode_capture
 from ._three_of_six import decode_3of6, decode_t1, encode_3of6
 from ._tpl import ConfigWord, TransportLayer
 
 __all__ = [
+    "CAPTURE_FORMATS",
     "DONGLES",
     "NEED_DATA",
     "SECURITY_VIOLATION",
@@ -72,9 +77,14 @@ __all__ = [
     "AuthenticationError",
     "AuthenticationLayer",
     "CRCError",
+    "Capture",
+    "CaptureError",
+    "CaptureProblem",
+    "Captured",
     "CompactInfo",
     "ConfigWord",
     "DecodeError",
+    "DecodedTelegram",
     "Decoder",
     "DecryptionError",
     "DongleCodec",
@@ -115,10 +125,15 @@ __all__ = [
     "build_frame",
     "build_telegram",
     "crc16_en13757",
+    "dask_readings",
     "decode",
     "decode_3of6",
+    "decode_capture",
+    "decode_many",
+    "decode_partition",
     "decode_t1",
     "encode_3of6",
     "format_signature",
     "parse_link",
+    "sniff_format",
 ]

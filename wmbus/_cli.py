@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
 import mbus
+import mbus.records
 import profiles
+from mbus._parallel import jobs_argument
 
 from ._decoder import Decoder, Telegram
 from ._dongles import DONGLES, clean_hex
@@ -41,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--received-date", type=_day, metavar="YYYY-MM-DD",
                         help="the day the telegrams were received (default: today, UTC); "
                              "security mode 3 (DES) makes its IV from the meter's date")
+    decode.add_argument("--jobs", type=jobs_argument, default=1, metavar="N",
+                        help="decode in N processes (default 1); the output is the serial "
+                             "run's, in input order, compact frames included")
     _already_decrypted_option(decode)
     profiles.add_profile_options(decode)
 
@@ -173,33 +178,24 @@ def _print_json(document: dict[str, Any], out: TextIO) -> None:
 
 def _decode(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
     from ._compact import SignatureCache
+    from ._parallel import decode_rendered, render_json, render_text
 
     key = parse_key(args.key) if args.key else None
-    keys = KeyStore.load(args.keys) if args.keys else None
+    keys = KeyStore.load(args.keys) if args.keys else KeyStore()
     signatures = SignatureCache.load(args.signatures) if args.signatures and os.path.exists(
-        args.signatures) else None
-    decoder = Decoder(keys, signatures=signatures, already_decrypted=args.already_decrypted,
-                      profiles=profiles.profiles_option(args))
+        args.signatures) else SignatureCache()
     received = args.received_date or dt.datetime.now(dt.timezone.utc).date()
     failures = 0
-    for text in _inputs(args.telegrams, stdin):
-        try:
-            data = clean_hex(text)
-            telegram = decoder.decode(data, key, received=received)
-        except (ValueError, WMBusError, mbus.MBusError) as exc:
-            failures += 1
-            if args.json:
-                _print_json({"error": str(exc), "error_type": type(exc).__name__,
-                             "input": text.strip()}, out)
-            else:
-                err.write(f"wmbus: {text.strip()[:40]}: {exc}\n")
-            continue
-        if args.json:
-            _print_json(telegram.to_dict(), out)
-        else:
-            out.write(_summary(telegram) + "\n")
+    for printed, error, failed in decode_rendered(
+            _inputs(args.telegrams, stdin), render_json if args.json else render_text,
+            jobs=args.jobs, keys=keys, key=key, signatures=signatures,
+            already_decrypted=args.already_decrypted, received=received,
+            profiles=profiles.profiles_option(args)):
+        out.write(printed)
+        err.write(error)
+        failures += failed
     if args.signatures:
-        decoder.signatures.save(args.signatures)
+        signatures.save(args.signatures)
     return 1 if failures else 0
 
 

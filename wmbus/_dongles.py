@@ -123,6 +123,11 @@ class _Binary:
         """Buffer bytes read from the device (bounded: the oldest go as noise when full)."""
         self._buffer += data
 
+    @property
+    def buffered(self) -> int:
+        """How many received bytes are not yet consumed (for byte offsets in dumps)."""
+        return len(self._buffer)
+
     def _overflow(self) -> Noise | None:
         if len(self._buffer) > MAX_BUFFER:
             dropped = bytes(self._buffer[:-MAX_BUFFER])

@@ -18,6 +18,7 @@ from ._backend import HistoryBackend
 from ._errors import HistoryError, HistoryFileError, QueryError, ReadingError
 from ._frame import to_dataframe
 from ._json import reading_to_dict
+from ._postgres import PostgresHistory
 from ._sqlite import SQLiteHistory
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "HistoryError",
     "HistoryFileError",
     "PointReading",
+    "PostgresHistory",
     "QueryError",
     "ReadingError",
     "Resolution",

@@ -180,16 +180,30 @@ class SQLiteHistory:
             self._db.close()
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction under the lock; the id caches follow a rollback."""
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """The connection under the lock; SQLite's errors become HistoryFileErrors."""
         with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            points, units = len(self._point_ids), len(self._unit_ids)
             try:
                 yield self._db
-                self._db.execute("COMMIT")
+            except sqlite3.Error as error:
+                raise HistoryFileError(str(error), path=str(self.path)) from error
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction under the lock; the id caches follow a rollback.
+
+        SQLite's errors (a full disk, a lock held too long, a closed file) become
+        HistoryFileErrors; nothing of the transaction is stored then.
+        """
+        with self._connection() as db:
+            db.execute("BEGIN IMMEDIATE")
+            points, units = len(self._point_ids), len(self._unit_ids)
+            try:
+                yield db
+                db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
                 if len(self._point_ids) != points or len(self._unit_ids) != units:
                     self._reload_ids()
                 raise
@@ -281,11 +295,11 @@ class SQLiteHistory:
                  until: datetime | None = None) -> list[PointReading]:
         """One point's readings with ``since <= time < until``, oldest first."""
         low, high = _range(since, until)
-        with self._lock:
+        with self._connection() as db:
             point_id = self._point_ids.get(point)
             if point_id is None:
                 return []
-            rows = self._db.execute(
+            rows = db.execute(
                 "SELECT time, unit_id, kind, value, quality FROM samples "
                 "WHERE point_id = ? AND time >= ? AND time < ? ORDER BY time",
                 (point_id, low, high)).fetchall()
@@ -293,7 +307,7 @@ class SQLiteHistory:
 
     def latest(self, points: Iterable[str] | None = None) -> dict[str, PointReading]:
         """The newest reading of each point (of ``points``, or of all), by point name."""
-        with self._lock:
+        with self._connection():
             wanted = list(self._point_ids) if points is None else list(points)
             result = {}
             for point in wanted:
@@ -401,7 +415,7 @@ class SQLiteHistory:
         if resolution not in RESOLUTIONS:
             raise QueryError(f"must be one of {', '.join(RESOLUTIONS)}", field="resolution")
         low, high = _range(since, until)
-        with self._lock:
+        with self._connection():
             point_id = self._point_ids.get(point)
             if point_id is None:
                 return []
@@ -475,13 +489,13 @@ class SQLiteHistory:
         if point is not None:
             query += " AND point = ?"
             arguments += (point,)
-        with self._lock:
+        with self._connection():
             rows = self._db.execute(query + " ORDER BY id", arguments).fetchall()
         return [_alarm_record(time, text) for time, text in rows]
 
     def active_alarms(self) -> list[AlarmRecord]:
         """The raise of every alarm whose latest notification is a raise, in stored order."""
-        with self._lock:
+        with self._connection():
             rows = self._db.execute(
                 "SELECT time, notification FROM alarm_events AS a WHERE event = 'raised' AND "
                 "id = (SELECT max(id) FROM alarm_events WHERE alarm_id = a.alarm_id) "
@@ -521,7 +535,7 @@ class SQLiteHistory:
         query += " ORDER BY id DESC" if newest_first else " ORDER BY id"
         if limit is not None:
             query += f" LIMIT {limit}"
-        with self._lock:
+        with self._connection():
             rows = self._db.execute(query, arguments).fetchall()
         return [AuditEntry(time=from_micros(time), kind=kind, message=message,
                            detail=json.loads(detail)) for time, kind, message, detail in rows]

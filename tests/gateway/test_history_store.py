@@ -184,3 +184,14 @@ def test_other_files_are_refused(tmp_path: Path) -> None:
         db.execute("PRAGMA user_version = 99")
     with pytest.raises(HistoryFileError, match="newer"):
         SQLiteHistory(newer)
+
+
+def test_sqlite_errors_become_history_errors(tmp_path: Path) -> None:
+    history = SQLiteHistory(tmp_path / "h.sqlite")
+    history.append(counter_readings("p", 2))
+    history.close()
+    for call in (lambda: history.append(counter_readings("p", 3)),
+                 lambda: history.readings("p"), history.latest, history.active_alarms,
+                 history.audit, lambda: history.aggregates("p", "hour")):
+        with pytest.raises(HistoryFileError, match="closed database"):
+            call()
