@@ -17,6 +17,7 @@ COMMANDS = [
     "gateway._demo:register",  # demo
     "gateway._history_commands:register",  # history, backup, restore
     "gateway._collect:register",  # collect
+    "gateway._web_commands:register",  # web-user
 ]
 """``module:function`` of each command group's registration."""
 

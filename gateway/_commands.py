@@ -65,12 +65,14 @@ class RunReport:
 
 async def serve_site(site: Site, *, stop: asyncio.Event, clock: Clock | None = None,
                      serve_web: tuple[str, int] | None = None,
+                     web_users: Path | None = None,
                      on_start: Callable[[RunReport], None] | None = None,
                      on_step: Callable[[Step], None] | None = None,
                      durable: bool = True) -> RunReport:
     """Run ``site`` until ``stop`` is set; the same code for ``meterkit run`` and ``demo``.
 
-    ``serve_web`` (host, port) starts the web page (else the site's ``[web]`` table does);
+    ``serve_web`` (host, port) starts the web page (else the site's ``[web]`` table does),
+    with the users file ``web_users`` when given;
     ``on_start`` is called with the report once everything runs (``report.web`` holds the
     page's URL), ``on_step`` with every committed step.
     """
@@ -84,9 +86,11 @@ async def serve_site(site: Site, *, stop: asyncio.Event, clock: Clock | None = N
         config = site.web
         if serve_web is not None:
             config = replace(config or WebConfig(), host=serve_web[0], port=serve_web[1])
+        if web_users is not None and config is not None:
+            config = replace(config, users_file=web_users)
         if config is not None:
             source = SiteWebSource(site, runtime.history, runtime.pipeline.alarms,
-                                   runtime.commit)
+                                   runtime.commit, clock=clock.now)
             page, report.web = await start_web(source, config)
         run = asyncio.ensure_future(runner.run(stop))
         started = asyncio.ensure_future(runner.started.wait())

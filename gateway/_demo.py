@@ -363,7 +363,8 @@ def _saved_time(folder: Path) -> datetime | None:
 
 
 async def run_demo(folder: Path, *, seconds: float | None, speed: float,
-                   serve: tuple[str, int] | None = None) -> tuple[Site, RunReport, int]:
+                   serve: tuple[str, int] | None = None,
+                   users: Path | None = None) -> tuple[Site, RunReport, int]:
     """Run the demo site in ``folder``; returns the site, the report and telegrams sent."""
     start = datetime.now(UTC)
     saved = _saved_time(folder)
@@ -383,7 +384,7 @@ async def run_demo(folder: Path, *, seconds: float | None, speed: float,
         if seconds is not None:
             loop.call_later(seconds, stop.set)
         report = await serve_site(site, stop=stop, clock=clock, serve_web=serve,
-                                  on_start=_announce)
+                                  web_users=users, on_start=_announce)
     finally:
         await simulators.close()
     return site, report, simulators.sent
@@ -473,6 +474,9 @@ def register(commands: Any) -> None:
                       help="simulated seconds per wall second (default 60)")
     demo.add_argument("--serve", action="store_true", help="serve the web page while running")
     demo.add_argument("--port", type=int, default=8080, help="web page port (with --serve)")
+    demo.add_argument("--users", type=Path, metavar="FILE",
+                      help="users file of the web page (`meterkit web-user`): logins to "
+                           "acknowledge alarms (with --serve)")
     demo.set_defaults(handler=_demo)
 
 
@@ -483,7 +487,7 @@ def _demo(args: argparse.Namespace) -> int:
     serve = ("127.0.0.1", args.port) if args.serve else None
     try:
         site, report, sent = asyncio.run(run_demo(folder, seconds=seconds, speed=args.speed,
-                                                  serve=serve))
+                                                  serve=serve, users=args.users))
     except (SiteError, StateFileError, GatewayError) as exc:
         print(f"meterkit demo: {exc}", file=sys.stderr)
         return 2

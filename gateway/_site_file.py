@@ -291,6 +291,9 @@ class WebConfig:
     tls_cert: Path | None = None
     tls_key: Path | None = None
     refresh_seconds: int = 5
+    backup_passphrase_env: str | None = None
+    """The environment variable holding the passphrase of backups downloaded from the
+    page (an admin action); without it the page offers no backup."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -824,7 +827,8 @@ def _web(reader: TableReader, base: Path) -> WebConfig:
         users_file=_optional_path(reader, "users_file", base),
         tls_cert=_optional_path(reader, "tls_cert", base, must_exist=True),
         tls_key=_optional_path(reader, "tls_key", base, must_exist=True),
-        refresh_seconds=reader.optional_integer("refresh_seconds", 5, minimum=1, maximum=3600))
+        refresh_seconds=reader.optional_integer("refresh_seconds", 5, minimum=1, maximum=3600),
+        backup_passphrase_env=reader.optional_text("backup_passphrase_env", None))
     reader.finish()
     try:
         from gateway import web

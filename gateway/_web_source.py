@@ -12,11 +12,13 @@ thread, as the page does.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from typing import Any
 
 import alarms
 
+from . import backup
 from ._derived import numeric
 from ._pipeline import Step
 from ._site_file import Site, WebConfig
@@ -116,8 +118,21 @@ class SiteWebSource:
         return self.site.file.read_text(encoding="utf-8")
 
     def backup(self) -> bytes | None:
-        """No configuration backup from the page yet (``meterkit backup`` makes one)."""
-        return None
+        """The site folder's configuration (site file, keys, profiles, users; not the
+        history or the data folder) encrypted as ``meterkit backup`` does, with the
+        passphrase from the variable ``[web] backup_passphrase_env`` names; None when
+        that is not configured or not set."""
+        web = self.site.web
+        variable = web.backup_passphrase_env if web is not None else None
+        passphrase = os.environ.get(variable) if variable else None
+        if not passphrase:
+            return None
+        folder = self.site.file.parent.resolve()
+        data = self.site.data_dir.resolve()
+        exclude = [f"{data.relative_to(folder).as_posix()}/*"] if data.is_relative_to(folder) \
+            else []
+        return backup.encrypt_backup(backup.collect_config(folder, exclude=exclude),
+                                     passphrase)
 
 
 async def start_web(source: SiteWebSource, config: WebConfig) -> tuple[Any, str]:
@@ -127,5 +142,6 @@ async def start_web(source: SiteWebSource, config: WebConfig) -> tuple[Any, str]
     page = await web.start_page(source, web.WebConfig(
         host=config.host, port=config.port, users_file=config.users_file,
         tls_cert=config.tls_cert, tls_key=config.tls_key,
-        refresh_seconds=config.refresh_seconds))
+        refresh_seconds=config.refresh_seconds),
+        clock=lambda: source.clock().timestamp())  # the site's clock (the demo runs faster)
     return page, page.url

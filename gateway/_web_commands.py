@@ -11,14 +11,21 @@ import argparse
 import getpass
 import sys
 from pathlib import Path
+from typing import Any
 
-from ._users import LEVELS, UsersFileError, save_user
+__all__ = ["register"]
 
-__all__ = ["add_web_user_command", "run_web_user"]
+# The users file's levels (gateway.web.LEVELS; repeated so that the command line parses
+# without the web extra installed).
+LEVELS = ("viewer", "admin")
 
 
-def add_web_user_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``web-user`` on the ``meterkit`` command line."""
+class _Refused(Exception):
+    pass
+
+
+def register(commands: Any) -> None:
+    """Add ``web-user`` to the ``meterkit`` command line."""
     parser = commands.add_parser(
         "web-user", help="add or replace a user of the web page (salted scrypt hash)",
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -27,7 +34,7 @@ def add_web_user_command(commands: argparse._SubParsersAction[argparse.ArgumentP
     parser.add_argument("--level", choices=LEVELS, default="viewer",
                         help="viewer: read the page; admin: also acknowledge alarms and "
                              "download backups (default: viewer)")
-    parser.set_defaults(handler=run_web_user)
+    parser.set_defaults(handler=_web_user)
 
 
 def _read_password() -> str:
@@ -35,18 +42,23 @@ def _read_password() -> str:
         return sys.stdin.readline().rstrip("\r\n")
     first = getpass.getpass("password: ")
     if first != getpass.getpass("again: "):
-        raise UsersFileError("the two passwords differ")
+        raise _Refused("the two passwords differ")
     return first
 
 
-def run_web_user(args: argparse.Namespace) -> int:
+def _web_user(args: argparse.Namespace) -> int:
     """Write the user; 0 on success, 2 with a message on stderr otherwise."""
+    try:
+        from gateway.web import UsersFileError, save_user
+    except ImportError as error:
+        print(f"meterkit web-user: {error}", file=sys.stderr)
+        return 2
     try:
         password = _read_password()
         if len(password) < 8:
-            raise UsersFileError("the password needs at least 8 characters")
+            raise _Refused("the password needs at least 8 characters")
         save_user(args.users_file, args.name, args.level, password)
-    except UsersFileError as error:
+    except (_Refused, UsersFileError) as error:
         print(f"meterkit web-user: {error}", file=sys.stderr)
         return 2
     print(f"{args.users_file}: {args.name} ({args.level}) saved")
