@@ -110,7 +110,9 @@ def expected_s0_total(folder: Path, when: datetime) -> Decimal:
     with (folder / "grid-edges.csv").open() as handle:
         falls = [Decimal(row["time"]) for row in csv.DictReader(handle)
                  if row["level"] == "0" and not row["time"].endswith("1")]  # not the bounce
-    period = Decimal(3600)
+    # the replay repeats every P seconds: its last edge's time, rounded down, plus one
+    with (folder / "grid-edges.csv").open() as handle:
+        period = Decimal(int(max(Decimal(row["time"]) for row in csv.DictReader(handle))) + 1)
     elapsed = Decimal(repr(when.timestamp())) - origin
     loops, rest = divmod(elapsed, period)
     count = int(loops) * len(falls) + sum(fall + Decimal("0.010") <= rest for fall in falls)
