@@ -4,8 +4,9 @@ A thin adapter over bacpypes3 (the ``bacnet`` extra). The mapping layer needs no
 bacpypes3: point lists (:func:`load_point_list`), units (:func:`unit_for`),
 readings -> object properties (:func:`object_state`), alarms -> BACnet events
 (:class:`EventBook`), Trend Log buffers (:class:`TrendBuffer`). The network side,
-:class:`BacnetServer` and :class:`BacnetClient`, imports bacpypes3 when first used
-and raises :class:`NotInstalledError` without it.
+:class:`BacnetServer`, :class:`BacnetClient` and :class:`Poller`, imports bacpypes3
+when first used and raises :class:`NotInstalledError` without it; ``bacnet.sim`` runs
+simulated devices.
 
 ``bacnet`` imports only ``profiles`` of meterkit's packages: readings come in as
 :class:`profiles.Reading`, alarms as :class:`AlarmNotice`, acknowledgements go out
@@ -34,8 +35,10 @@ from ._events import (
     Acknowledgement,
     AlarmNotice,
     EventBook,
+    EventClass,
     EventTransition,
 )
+from ._health import DeviceHealth, DeviceStatus, reading_from_value
 from ._mapping import RELIABILITY_BY_QUALITY, ObjectState, object_state
 from ._points import (
     OBJECT_TYPES,
@@ -52,6 +55,8 @@ from ._trend import HistorySource, LogRecord, RangeResult, TrendBuffer
 from ._units import UNIT_TABLE, UnitMapping, map_unit, meterkit_unit, unit_for
 
 if TYPE_CHECKING:
+    from ._client import BacnetClient, DeviceInfo, ObjectInfo, Pics
+    from ._poller import Poller
     from ._server import BacnetServer, MemoryHistory
 
 __all__ = [
@@ -62,22 +67,30 @@ __all__ = [
     "UNIT_TABLE",
     "Acknowledgement",
     "AlarmNotice",
+    "BacnetClient",
     "BacnetError",
     "BacnetServer",
     "ConfigurationError",
+    "DeviceHealth",
+    "DeviceInfo",
     "DeviceSpec",
+    "DeviceStatus",
     "DeviceTimeout",
     "EventBook",
+    "EventClass",
     "EventTransition",
     "HistorySource",
     "LogRecord",
     "MemoryHistory",
     "NotInstalledError",
     "NotificationClassSpec",
+    "ObjectInfo",
     "ObjectState",
+    "Pics",
     "PointList",
     "PointListError",
     "PointSpec",
+    "Poller",
     "RangeResult",
     "RequestError",
     "TrendBuffer",
@@ -88,13 +101,19 @@ __all__ = [
     "meterkit_unit",
     "object_state",
     "parse_point_list",
+    "reading_from_value",
     "unit_for",
 ]
 
 # Names whose modules import bacpypes3: loaded on first use.
 _LAZY = {
+    "BacnetClient": "._client",
     "BacnetServer": "._server",
+    "DeviceInfo": "._client",
     "MemoryHistory": "._server",
+    "ObjectInfo": "._client",
+    "Pics": "._client",
+    "Poller": "._poller",
 }
 
 

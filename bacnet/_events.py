@@ -9,6 +9,7 @@ acknowledgement callback (:class:`Acknowledgement`). No bacpypes3, no clock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
@@ -21,6 +22,7 @@ __all__ = [
     "Acknowledgement",
     "AlarmNotice",
     "EventBook",
+    "EventClass",
     "EventTransition",
     "ObjectEvents",
 ]
@@ -132,25 +134,44 @@ class ObjectEvents:
     offnormal_state: str = "offnormal"  # the state the last to-offnormal went into
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EventClass:
+    """What a point's Notification Class says: priorities and acknowledgement per
+    transition (to-offnormal, to-fault, to-normal)."""
+
+    priority: tuple[int, int, int] = (64, 64, 192)
+    ack_required: tuple[bool, bool, bool] = (True, True, False)
+
+
 class EventBook:
     """Event states of the published points; pure bookkeeping, one instance per server.
 
-    ``normal_priority`` is the priority of to-normal notifications (the Notification
-    Class's third priority); ``normal_ack_required`` whether a return to normal needs
-    an acknowledgement.
+    ``classes`` gives each point's :class:`EventClass` (``default`` for the others): a
+    return to normal is notified with its to-normal priority and acknowledgement; a raise
+    with the alarm's own priority (from its severity) and ``ack_required``.
     """
 
-    def __init__(self, *, normal_priority: int = 192, normal_ack_required: bool = False
-                 ) -> None:
-        self.normal_priority = normal_priority
-        self.normal_ack_required = normal_ack_required
+    def __init__(self, classes: Mapping[str, EventClass] | None = None, *,
+                 default: EventClass | None = None) -> None:
+        self.classes = dict(classes or {})
+        self.default = default or EventClass()
         self.objects: dict[str, ObjectEvents] = {}
+
+    def _events(self, point: str) -> ObjectEvents:
+        events = self.objects.get(point)
+        if events is None:
+            events = ObjectEvents(priorities=list(self._class(point).priority))
+            self.objects[point] = events
+        return events
+
+    def _class(self, point: str) -> EventClass:
+        return self.classes.get(point, self.default)
 
     def record(self, notice: AlarmNotice) -> EventTransition | None:
         """Take a raise or clear; the transition to notify, or None when the object's
         event state does not change (a second alarm on an object already in alarm, a
         clear of an unknown alarm or while another alarm stays active)."""
-        events = self.objects.setdefault(notice.point, ObjectEvents())
+        events = self._events(notice.point)
         if notice.raised:
             events.active[notice.alarm_id] = notice
             to_state = _offnormal_state(notice)
@@ -175,11 +196,14 @@ class EventBook:
             if _offnormal_state(latest) == events.state:
                 return None
         from_state, events.state = events.state, "normal"
-        self._mark(events, TO_NORMAL, notice, self.normal_priority, self.normal_ack_required)
+        event_class = self._class(notice.point)
+        priority, ack_required = event_class.priority[TO_NORMAL], event_class.ack_required[
+            TO_NORMAL]
+        self._mark(events, TO_NORMAL, notice, priority, ack_required)
         return EventTransition(
             point=notice.point, time=notice.time, from_state=from_state, to_state="normal",
             event_type="out-of-range" if _is_limit(raised) else "change-of-state",
-            priority=self.normal_priority, ack_required=self.normal_ack_required,
+            priority=priority, ack_required=ack_required,
             text=notice.text, value=notice.value if notice.value is not None else raised.value,
             limit=raised.limit, deadband=raised.deadband, transition=TO_NORMAL,
         )

@@ -20,7 +20,14 @@ from typing import Any
 from profiles import Reading
 
 from ._errors import ConfigurationError
-from ._events import Acknowledgement, AckRefused, AlarmNotice, EventBook, EventTransition
+from ._events import (
+    Acknowledgement,
+    AckRefused,
+    AlarmNotice,
+    EventBook,
+    EventClass,
+    EventTransition,
+)
 from ._mapping import object_state
 from ._points import PUBLISHED_OBJECT_TYPES, PointList, PointSpec
 from ._stack import (
@@ -278,11 +285,14 @@ class BacnetServer:
         self.foreign_ttl = foreign_ttl
         self.apdu_timeout = apdu_timeout
         self.retries = retries
-        first_class = points.notification_classes[0] if points.notification_classes else None
+        classes = {nc.instance: EventClass(priority=nc.priority, ack_required=nc.ack_required)
+                   for nc in points.notification_classes}
+        # a point without a notification class reports through the first one, as the
+        # device itself does (see _class_for)
+        default = classes[min(classes)] if classes else EventClass()
         self.events = EventBook(
-            normal_priority=first_class.priority[2] if first_class else 192,
-            normal_ack_required=first_class.ack_required[2] if first_class else False,
-        )
+            {spec.point: classes[spec.notification_class] for spec in points.points
+             if spec.notification_class is not None}, default=default)
         self.app: _ServerApplication | None = None
         self._published: dict[str, _Published] = {}
         self._classes: dict[int, PublishedNotificationClass] = {}

@@ -61,7 +61,7 @@ def interface_text(text: str, *, default_port: int = 47808) -> str:
         port = int(port_text) if port_text else default_port
     except ValueError:
         raise ConfigurationError(f"{text!r} is not an IPv4 address ADDR[/PREFIX][:PORT]") from None
-    if not 0 < port < 65536:
+    if not 0 <= port < 65536:
         raise ConfigurationError(f"{text!r}: port {port} is out of range")
     return f"{network.ip}/{network.network.prefixlen}:{port}"
 

@@ -137,7 +137,7 @@ async def run_op(app: Peer, command: dict[str, Any]) -> dict[str, Any]:
         return {"objects": result}
     if op == "whois":
         i_ams = await app.who_is(command["low"], command["high"], address, timeout=2)
-        return {"i_am": sorted(i_am.iAmDeviceIdentifier[1] for i_am in i_ams)}
+        return {"devices": sorted(i_am.iAmDeviceIdentifier[1] for i_am in i_ams)}
     if op == "range":
         range_request = ReadRangeRequest(objectIdentifier=ObjectIdentifier(command["object"]),
                                          propertyIdentifier="log-buffer", destination=address)

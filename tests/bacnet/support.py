@@ -22,6 +22,9 @@ T = TypeVar("T")
 # Bounds against hangs, not measurements: a peer that is silent this long has failed.
 WAIT = 30.0
 
+# Messages a peer prints on its own, not as an answer to a command.
+NOTIFICATION_KEYS = frozenset({"cov", "event", "i_am", "raw_event"})
+
 
 def free_udp_port() -> int:
     """A UDP port on 127.0.0.1 that is free now."""
@@ -79,6 +82,7 @@ class Peer:
             command, cwd=cwd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, text=True)
         self.lines: queue.Queue[str | None] = queue.Queue()
+        self.pending: list[dict[str, Any]] = []
         threading.Thread(target=self._pump, daemon=True).start()
 
     def _pump(self) -> None:
@@ -98,11 +102,25 @@ class Peer:
         return message
 
     def until(self, key: str) -> dict[str, Any]:
-        """The next message holding ``key`` (others are skipped)."""
+        """The next message holding ``key``; notifications passed over by :meth:`answer`
+        are looked at first, other messages are skipped."""
+        for index, message in enumerate(self.pending):
+            if key in message:
+                del self.pending[index]
+                return message
         while True:
             message = self.next()
             if key in message:
                 return message
+
+    def answer(self) -> dict[str, Any]:
+        """The answer to the last command: notifications (COV, events, I-Am) arriving
+        before it are kept for :meth:`until`."""
+        while True:
+            message = self.next()
+            if NOTIFICATION_KEYS.isdisjoint(message):
+                return message
+            self.pending.append(message)
 
     def send(self, message: dict[str, Any]) -> None:
         assert self.process.stdin is not None

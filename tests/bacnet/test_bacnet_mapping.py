@@ -11,6 +11,7 @@ from bacnet import (
     AlarmNotice,
     ConfigurationError,
     EventBook,
+    EventClass,
     PointSpec,
     TrendBuffer,
     object_state,
@@ -131,7 +132,7 @@ def clear(alarm: str = "a1", point: str = "m/e", minutes: int = 5) -> AlarmNotic
 
 
 def test_limit_alarm_raise_and_clear() -> None:
-    book = EventBook(normal_priority=200)
+    book = EventBook({"m/e": EventClass(priority=(10, 20, 200))})
     up = book.record(raise_(value=9.0, limit=8.0, direction="up", severity="critical",
                             text="too hot"))
     assert up is not None
@@ -145,6 +146,7 @@ def test_limit_alarm_raise_and_clear() -> None:
     assert book.alarms() == []
     # the raise is still unacknowledged: GetEventInformation lists the object
     assert [p for p, _ in book.summaries()] == ["m/e"]
+    assert book.objects["m/e"].priorities == [32, 20, 200]  # raise: its severity's
 
 
 def test_alarm_without_limit_is_a_change_of_state_to_offnormal() -> None:

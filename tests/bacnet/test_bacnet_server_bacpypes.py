@@ -53,7 +53,7 @@ class World:
 
     def ask(self, op: str, **fields: Any) -> dict[str, Any]:
         self.peer.send({"op": op, "address": self.gateway.address, **fields})
-        return self.peer.next()
+        return self.peer.answer()
 
     def publish(self, point: str, value: object, unit: str, time: datetime = T0,
                 quality: tuple[str, ...] = ()) -> None:
@@ -75,8 +75,8 @@ def world() -> Iterator[World]:
 def test_who_is_and_read_every_object(world: World) -> None:
     world.publish("m1/energy", Decimal(123456), "Wh")
     world.publish("m2/flow", Decimal("1.25"), "m3/h", quality=("stale",))
-    assert world.ask("whois", low=4711, high=4711) == {"i_am": [4711]}
-    assert world.ask("whois", low=1, high=10) == {"i_am": []}
+    assert world.ask("whois", low=4711, high=4711) == {"devices": [4711]}
+    assert world.ask("whois", low=1, high=10) == {"devices": []}
 
     object_list = world.ask("read", object="device,4711", property="object-list")["value"]
     assert sorted(object_list) == sorted([
