@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 from typing import Any, TextIO
 
-from profiles import PointReading, ProfileError
+from profiles import PointReading, ProfileError, find_profile
 
 from ._errors import BacnetError, ConfigurationError
 from ._points import load_point_list
@@ -35,7 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                     "device. Readings come as JSON lines on standard input "
                     '({"point": ..., "value": ..., "unit": ..., "time": ..., "quality": [...]}).'
                     " Runs until interrupted.")
-    serve.add_argument("--points", required=True, metavar="FILE", help="point-list file")
+    serve.add_argument("--points", required=True, metavar="FILE",
+                       help="point-list file, or the name of a shipped one (heat-meter)")
     serve.add_argument("--address", metavar="ADDR/PREFIX[:PORT]",
                        help="this interface's address and prefix, e.g. 192.168.1.10/24:47808 "
                             "(default: the host's first non-loopback interface, port 47808)")
@@ -114,7 +115,7 @@ async def _serve(args: argparse.Namespace, stdin: TextIO, stdout: TextIO,
     from ._server import BacnetServer
     from ._stack import default_interface
 
-    points = load_point_list(args.points)
+    points = load_point_list(find_profile(args.points, "bacnet"))
     address = args.address or default_interface()
     server = BacnetServer(points, address=address, instance=args.instance, name=args.name,
                           bbmd=args.bbmd, bbmd_peers=args.bbmd_peer,

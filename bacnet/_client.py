@@ -16,7 +16,7 @@ from typing import Any
 
 from ._errors import ConfigurationError, DeviceTimeout, RequestError
 from ._points import OBJECT_TYPES, DeviceSpec, PointList, PointSpec
-from ._stack import interface_text
+from ._stack import bound, interface_text
 from ._units import meterkit_unit
 from ._values import object_text, plain
 
@@ -186,6 +186,7 @@ class BacnetClient:
                 NetworkPortObject(self.interface, objectIdentifier=("network-port", 1),
                                   objectName="NP1"),
             ])
+            await bound(self.app)
 
     async def close(self) -> None:
         """Close the port."""

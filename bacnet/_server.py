@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,6 +31,7 @@ from ._events import (
 from ._mapping import object_state
 from ._points import PUBLISHED_OBJECT_TYPES, PointList, PointSpec
 from ._stack import (
+    bound,
     from_bacnet_datetime,
     interface_text,
     parse_address,
@@ -42,6 +43,7 @@ from ._units import unit_for
 
 from bacpypes3.apdu import (  # isort: skip
     AcknowledgeAlarmRequest,
+    ConfirmedCOVNotificationRequest,
     ConfirmedEventNotificationRequest,
     ErrorRejectAbortNack,
     GetAlarmSummaryACK,
@@ -52,6 +54,7 @@ from bacpypes3.apdu import (  # isort: skip
     ReadRangeRequest,
     SimpleAckPDU,
     SubscribeCOVRequest,
+    UnconfirmedCOVNotificationRequest,
     UnconfirmedEventNotificationRequest,
 )
 from bacpypes3.app import Application
@@ -71,6 +74,7 @@ from bacpypes3.basetypes import (
     NotificationParametersChangeOfState,
     NotificationParametersOutOfRange,
     PropertyStates,
+    PropertyValue,
     Recipient,
     StatusFlags,
 )
@@ -78,6 +82,7 @@ from bacpypes3.constructeddata import Any as AnyValue
 from bacpypes3.constructeddata import ListOf, SequenceOf
 from bacpypes3.errors import ExecutionError, PropertyError
 from bacpypes3.local.analog import AnalogInputObject
+from bacpypes3.local.cov import COVIncrementCriteria
 from bacpypes3.local.device import DeviceObject
 from bacpypes3.local.networkport import NetworkPortObject
 from bacpypes3.local.object import Object as LocalObject
@@ -96,9 +101,45 @@ VENDOR_IDENTIFIER = 999
 _LOG_BUFFER = "logBuffer"
 
 
+class _PointCovCriteria(COVIncrementCriteria):  # type: ignore[misc]
+    """bacpypes3's COV-increment criteria, sending with the device object known.
+
+    bacpypes3 0.0.110 looks the device object up by scanning every object of the
+    application for each notification, so a change costs O(objects): 3000 changes of 1000
+    subscribed points took 16.0 s with its criteria and 6.4-8.2 s with this class (the
+    same machine, one after the other). The notification is the one bacpypes3 builds.
+    """
+
+    def send_cov_notifications(self, subscription: Any = None) -> None:
+        self.previously_reported_value = self.presentValue
+        if not self.cov_subscriptions:
+            return
+        app = self.obj._app
+        values = [PropertyValue(propertyIdentifier=name, value=AnyValue(getattr(self, name)))
+                  for name in self.properties_reported]
+        now = asyncio.get_running_loop().time()
+        for cov in [subscription] if subscription is not None else self.cov_subscriptions:
+            remaining = 0
+            if cov.cancel_handle:
+                remaining = max(1, int(cov.cancel_handle.when() - now))
+            request_class = (ConfirmedCOVNotificationRequest if cov.confirmed
+                             else UnconfirmedCOVNotificationRequest)
+            request = request_class(
+                subscriberProcessIdentifier=cov.proc_id,
+                initiatingDeviceIdentifier=app.device_object.objectIdentifier,
+                monitoredObjectIdentifier=cov.obj_id,
+                timeRemaining=remaining,
+                listOfValues=values,
+            )
+            request.pduDestination = cov.client_addr
+            app.cov_notification(cov, request)
+
+
 class PublishedInput(OutOfService, AnalogInputObject):  # type: ignore[misc]
     """An Analog Input whose present value only meterkit writes (read-only on the wire
     unless out of service)."""
+
+    _cov_criteria = _PointCovCriteria
 
 
 class PublishedNotificationClass(LocalObject, NotificationClassObject):  # type: ignore[misc]
@@ -179,11 +220,25 @@ class MemoryHistory:
 
 
 @dataclass(slots=True)
+class _Condition:
+    """An object's reliability and event state as last set, so that a reading costs no
+    read-back of bacpypes3's computed status flags."""
+
+    reliability: str = "communication-failure"  # until the first reading arrives
+    event_state: str = "normal"
+
+    def flags(self) -> list[int]:
+        return [int(self.event_state != "normal"),
+                int(self.reliability != "no-fault-detected"), 0, 0]
+
+
+@dataclass(slots=True)
 class _Published:
     spec: PointSpec
     obj: PublishedInput
     trend: PublishedTrendLog | None
     last_trend_time: datetime | None = None
+    condition: _Condition = field(default_factory=_Condition)
 
 
 class _ServerApplication(Application):  # type: ignore[misc]
@@ -298,6 +353,7 @@ class BacnetServer:
         self._classes: dict[int, PublishedNotificationClass] = {}
         self._tasks: set[asyncio.Future[Any]] = set()
         self.device: DeviceObject | None = None
+        self._device_condition = _Condition(reliability="no-fault-detected")
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -346,6 +402,7 @@ class BacnetServer:
                 objects.append(published.trend)
         app = _ServerApplication.from_object_list(objects)
         app.server = self
+        await bound(app)
         self.app = app
         if self._own_history is None:
             self.update_trends()
@@ -441,7 +498,7 @@ class BacnetServer:
         obj = published.obj
         if state.present_value is not None:
             obj.presentValue = state.present_value
-        _change_condition(obj, reliability=state.reliability)
+        _change_condition(obj, published.condition, reliability=state.reliability)
         if self._own_history is not None:
             self._own_history.add(reading)
             if published.trend is not None:
@@ -456,7 +513,10 @@ class BacnetServer:
         transition = self.events.record(notice)
         if transition is None:
             return
-        _change_condition(self._event_object(notice.point), event_state=transition.to_state)
+        condition = (self._published[notice.point].condition if notice.point
+                     else self._device_condition)
+        _change_condition(self._event_object(notice.point), condition,
+                          event_state=transition.to_state)
         self._spawn(self._send_event(notice.point, transition))
 
     def update_trends(self, until: datetime | None = None) -> None:
@@ -720,7 +780,7 @@ def _host_port(text: str) -> str:
     return f"{host}:{port}"
 
 
-def _change_condition(obj: Any, *, reliability: str | None = None,
+def _change_condition(obj: Any, condition: _Condition, *, reliability: str | None = None,
                       event_state: str | None = None) -> None:
     """Set reliability or event state; tell COV detection when the status flags change.
 
@@ -728,15 +788,17 @@ def _change_condition(obj: Any, *, reliability: str | None = None,
     so no property monitor sees them change; its COV criteria watch status-flags, hence
     the monitors are called here the way its own property setter calls them.
     """
-    before = obj.statusFlags
-    if reliability is not None:
+    before = condition.flags()
+    if reliability is not None and reliability != condition.reliability:
         obj.reliability = reliability
-    if event_state is not None:
+        condition.reliability = reliability
+    if event_state is not None and event_state != condition.event_state:
         obj.eventState = event_state
-    after = obj.statusFlags
+        condition.event_state = event_state
+    after = condition.flags()
     if after != before:
         for monitor in obj._property_monitors["statusFlags"]:
-            monitor(before, after)
+            monitor(StatusFlags(before), StatusFlags(after))
 
 
 def _destination(address: str, confirmed: bool) -> Destination:

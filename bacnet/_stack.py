@@ -6,11 +6,13 @@ Importing this module without bacpypes3 installed raises
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import ipaddress
 import socket
 import struct
 from datetime import datetime, timezone
+from typing import Any
 
 from ._errors import ConfigurationError, NotInstalledError
 
@@ -25,11 +27,21 @@ from bacpypes3.basetypes import DateTime, TimeStamp
 from bacpypes3.pdu import Address
 from bacpypes3.primitivedata import Date, Time
 
-__all__ = ["default_interface", "from_bacnet_datetime", "interface_text", "parse_address",
+__all__ = ["bound", "default_interface", "from_bacnet_datetime", "interface_text", "parse_address",
            "to_bacnet_datetime", "to_timestamp"]
 
 _SIOCGIFADDR = 0x8915
 _SIOCGIFNETMASK = 0x891B
+
+
+async def bound(app: Any) -> None:
+    """Wait until the UDP sockets of a bacpypes3 application are bound (they are opened by
+    tasks after the application is built; a request sent before is lost)."""
+    for link_layer in app.link_layers.values():
+        server = getattr(link_layer, "server", None)
+        tasks = getattr(server, "_transport_tasks", ())
+        if tasks:
+            await asyncio.gather(*tasks)
 
 
 def default_interface() -> str:

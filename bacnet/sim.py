@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from . import _stack  # noqa: F401  (raises NotInstalledError without bacpypes3)
+from . import _stack
 
 from bacpypes3.app import Application  # isort: skip
 from bacpypes3.basetypes import ServicesSupported
@@ -97,6 +97,8 @@ async def start_devices(count: int, *, objects: int = 20, first_port: int, first
             *_objects(objects),
         ])
         devices.append(SimulatedDevice(instance=instance, port=port, app=app))
+    for device in devices:
+        await _stack.bound(device.app)
     return devices
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import profiles
+from bacnet import load_point_list
 from bacnet._cli import main
 
 from .support import WAIT, Peer, free_udp_port, python_peer
@@ -24,7 +27,7 @@ def bacnet(*args: str) -> list[str]:
 
 def test_serve_publishes_readings_from_stdin() -> None:
     port = free_udp_port()
-    server = Peer(bacnet("serve", "--points", str(HEAT_METER),
+    server = Peer(bacnet("serve", "--points", "heat-meter",  # the shipped list, by name
                          "--address", f"127.0.0.1/8:{port}", "--instance", "77"))
     peer = Peer(python_peer(f"127.0.0.1/8:{free_udp_port()}", "9002"))
     try:
@@ -98,3 +101,66 @@ def test_serve_reports_bad_reading_lines_and_keeps_going() -> None:
     finally:
         if server.process.poll() is None:
             server.process.kill()
+
+
+@pytest.fixture(scope="module")
+def two_devices() -> Iterator[list[str]]:
+    from .test_bacnet_client import free_port_block, simulator
+
+    first = free_port_block(3)
+    sim = simulator(2, first, "--objects", "4")
+    yield [f"127.0.0.1:{first}", f"127.0.0.1:{first + 1}", f"127.0.0.1:{first + 2}"]
+    sim.close()
+
+
+def test_discover_prints_a_table_or_json(two_devices: list[str],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    live, other, dead = two_devices
+    args = ["discover", "--address", live, "--address", other, "--address", dead,
+            "--wait", "1", "--timeout", "0.5"]
+    assert main(args) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "instance  address          vendor              model                 name",
+        f"1000      {live}  meterkit simulator  simulated controller  sim-1000",
+        f"1001      {other}  meterkit simulator  simulated controller  sim-1001",
+    ]
+    assert main([*args, "--json", "--range", "1001-1001"]) == 0
+    devices = json.loads(capsys.readouterr().out)
+    assert [(d["instance"], d["address"], d["name"]) for d in devices] == [
+        (1001, other, "sim-1001")]
+    assert main([*args, "--range", "9-1"]) == 1
+    assert "--range '9-1'" in capsys.readouterr().err
+
+
+def test_pics_prints_json_and_writes_a_point_list(two_devices: list[str], tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    points = tmp_path / "device.toml"
+    assert main(["pics", two_devices[0], "--points", str(points)]) == 0
+    pics = json.loads(capsys.readouterr().out)
+    assert pics["rpm"] is True and pics["device"]["instance"] == 1000
+    assert [o["object"] for o in pics["objects"]] == [
+        "device,1000", "network-port,1", "analog-input,1", "analog-value,2",
+        "binary-input,3", "analog-input,4"]
+    listed = load_point_list(points)
+    assert [p.point for p in listed.points] == [
+        "sim-1000/meter 1", "sim-1000/setpoint 2", "sim-1000/contact 3", "sim-1000/meter 4"]
+    assert listed.device.address == two_devices[0]
+
+
+def test_read_prints_the_value_and_fails_in_one_line(
+        two_devices: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["read", two_devices[1], "analog-input,4", "present-value"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "address": two_devices[1], "object": "analog-input,4", "property": "present-value",
+        "value": 40.0}
+    assert main(["read", two_devices[1], "analog-input,9", "present-value"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"bacnet read: {two_devices[1]}: read analog-input,9 present-value refused: "
+        "object: unknown-object")
+    assert main(["read", two_devices[2], "analog-input,1", "present-value", "--timeout",
+                 "0.2"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        f"bacnet read: {two_devices[2]}: no answer to read analog-input,1 present-value "
+        "(2 tries of 0.2 s)")
+    assert main(["read", two_devices[1], "no-such-type,1", "present-value"]) == 1
+    assert "is not an object identifier" in capsys.readouterr().err

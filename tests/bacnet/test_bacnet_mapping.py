@@ -10,11 +10,13 @@ import pytest
 from bacnet import (
     AlarmNotice,
     ConfigurationError,
+    DeviceHealth,
     EventBook,
     EventClass,
     PointSpec,
     TrendBuffer,
     object_state,
+    reading_from_value,
 )
 from bacnet._events import AckRefused
 from profiles import PointReading
@@ -187,3 +189,32 @@ def test_notice_is_checked_when_built() -> None:
         raise_(severity="apocalyptic")
     with pytest.raises(ConfigurationError):
         AlarmNotice(alarm_id="a", point="", raised=True, time=datetime(2026, 1, 1))
+
+
+# --- device communication state ----------------------------------------------------------
+
+
+def test_device_health_reports_each_change_once() -> None:
+    health = DeviceHealth("boiler", "10.0.0.5:47808", failures_to_fail=2)
+    assert health.answered(T0) is None
+    assert health.failed("timeout") is None  # one failure is not yet a failed device
+    failed = health.failed("timeout")
+    assert failed is not None
+    assert (failed.state, failed.failures, failed.last_ok, failed.error) == (
+        "failed", 2, T0, "timeout")
+    assert health.failed("timeout") is None  # still failed: no second report
+    back = health.answered(T0 + timedelta(minutes=1))
+    assert back is not None and (back.state, back.failures) == ("ok", 0)
+    assert back.to_dict()["last_ok"] == "2026-12-01T08:01:00+00:00"
+
+
+def test_readings_from_device_values() -> None:
+    spec = PointSpec(point="dev/t", object_type="analog-input", instance=1, unit="degC",
+                     quantity="temperature")
+    good = reading_from_value(spec, 21.5, [0, 0, 0, 0], T0)
+    assert (good.value, good.unit, good.quantity, good.quality) == (
+        21.5, "degC", "temperature", ())
+    assert reading_from_value(spec, 21.5, [0, 1, 0, 1], T0).quality == ("invalid",
+                                                                        "estimated")
+    refused = reading_from_value(spec, {"error": "unknown-object"}, None, T0)
+    assert (refused.value, refused.quality) == (None, ("invalid",))

@@ -121,7 +121,7 @@ def test_cov_subscription(world: World, confirmed: bool) -> None:
     world.publish("m1/energy", Decimal(10), "kWh")
     world.peer.send({"op": "subscribe", "address": world.gateway.address,
                      "object": "analog-input,10", "confirmed": confirmed, "lifetime": 60,
-                     "count": 6})
+                     "count": 8})
     world.peer.until("subscribed")
     # the initial notification: present value and status flags
     first = [world.peer.until("cov")["cov"] for _ in range(2)]
@@ -131,10 +131,15 @@ def test_cov_subscription(world: World, confirmed: bool) -> None:
     world.publish("m1/energy", Decimal("11.5"), "kWh")
     second = [world.peer.until("cov")["cov"] for _ in range(2)]
     assert {c["property"]: c["value"] for c in second}["present-value"] == 11.5
+    # the increment counts from the last value reported (11.5), not the first (10)
+    world.publish("m1/energy", Decimal("12"), "kWh")
+    world.publish("m1/energy", Decimal("12.5"), "kWh")
+    again = [world.peer.until("cov")["cov"] for _ in range(2)]
+    assert {c["property"]: c["value"] for c in again}["present-value"] == 12.5
     world.publish("m1/energy", None, "kWh", quality=("comm_failure",))  # flags change
     third = [world.peer.until("cov")["cov"] for _ in range(2)]
     assert {c["property"]: c["value"] for c in third} == {
-        "present-value": 11.5, "status-flags": [0, 1, 0, 0]}
+        "present-value": 12.5, "status-flags": [0, 1, 0, 0]}
     assert world.peer.until("cov_done")
 
 

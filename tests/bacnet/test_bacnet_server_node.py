@@ -123,9 +123,13 @@ def test_cov_subscription_and_notifications(world: World) -> None:
     world.publish("m1/energy", Decimal(11), "kWh")  # below cov-increment 2
     world.publish("m1/energy", Decimal(13), "kWh")
     assert world.peer.until("cov")["cov"]["values"]["present-value"] == 13
+    # the increment counts from the last value reported (13), not the first (10)
+    world.publish("m1/energy", Decimal(14), "kWh")
+    world.publish("m1/energy", Decimal(15), "kWh")
+    assert world.peer.until("cov")["cov"]["values"]["present-value"] == 15
     world.publish("m1/energy", None, "kWh", quality=("stale",))
     assert world.peer.until("cov")["cov"]["values"] == {
-        "present-value": 13, "status-flags": [0, 1, 0, 0]}
+        "present-value": 15, "status-flags": [0, 1, 0, 0]}
 
 
 def test_trend_log_read_range_and_buffer_ready(world: World) -> None:
