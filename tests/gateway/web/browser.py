@@ -65,3 +65,19 @@ def served_in_thread(source: WebSource, config: WebConfig) -> Iterator[str]:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=30)
         loop.close()
+
+
+def series_pixels(browser: Any) -> int:
+    """How many pixels of the plot's canvas have the series colour (#1f6feb in app.js):
+    more than a few hundred means the line and its points were drawn."""
+    count: int = browser.execute_script("""
+        const canvas = document.querySelector('#chart canvas');
+        const data = canvas.getContext('2d').getImageData(
+            0, 0, canvas.width, canvas.height).data;
+        let n = 0;
+        for (let i = 0; i < data.length; i += 4) {
+          if (Math.abs(data[i] - 31) < 40 && Math.abs(data[i + 1] - 111) < 40 &&
+              Math.abs(data[i + 2] - 235) < 40 && data[i + 3] > 100) n++;
+        }
+        return n;""")
+    return count

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gateway.web import WebConfig, save_user
 
-from .browser import chromium, served_in_thread
+from .browser import chromium, series_pixels, served_in_thread
 from .memory_source import sample_source
 
 # Bounded waits for the browser's own pace (polling, not a speed assertion).
@@ -48,16 +48,7 @@ def test_values_update_plot_draws_and_admin_acknowledges(tmp_path: Path) -> None
         assert browser.save_screenshot(str(screenshot))
         assert screenshot.stat().st_size > 5000
         # The series colour on the plot's canvas: the line and points were drawn.
-        drawn = browser.execute_script("""
-            const canvas = document.querySelector('#chart canvas');
-            const data = canvas.getContext('2d').getImageData(
-                0, 0, canvas.width, canvas.height).data;
-            let n = 0;
-            for (let i = 0; i < data.length; i += 4) {
-              if (Math.abs(data[i] - 31) < 40 && Math.abs(data[i + 1] - 111) < 40 &&
-                  Math.abs(data[i + 2] - 235) < 40 && data[i + 3] > 100) n++;
-            }
-            return n;""")
+        drawn = series_pixels(browser)
         assert drawn > 500, drawn
 
         browser.get(url + "login")

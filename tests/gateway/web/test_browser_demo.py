@@ -18,7 +18,7 @@ from pathlib import Path
 from queue import Empty, Queue
 from typing import Any
 
-from .browser import chromium, require_chromium
+from .browser import chromium, require_chromium, series_pixels
 
 ROOT = Path(__file__).resolve().parents[3]
 WAIT = 90  # bounded waits for the site's simulated clock and the browser, not a speed check
@@ -115,16 +115,7 @@ def test_demo_page_in_a_browser(tmp_path: Path) -> None:
         chart = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "#chart[data-points]"))
         assert int(chart.get_attribute("data-points") or 0) >= 2
         assert browser.save_screenshot(str(tmp_path / "demo-plot.png"))
-        drawn = browser.execute_script("""
-            const canvas = document.querySelector('#chart canvas');
-            const data = canvas.getContext('2d').getImageData(
-                0, 0, canvas.width, canvas.height).data;
-            let n = 0;
-            for (let i = 0; i < data.length; i += 4) {
-              if (Math.abs(data[i] - 31) < 40 && Math.abs(data[i + 1] - 111) < 40 &&
-                  Math.abs(data[i + 2] - 235) < 40 && data[i + 3] > 100) n++;
-            }
-            return n;""")
+        drawn = series_pixels(browser)
         assert drawn > 50, drawn
 
         browser.get(url + "login")
