@@ -29,7 +29,8 @@ __all__ = ["STANDARD_STATUS", "MeterProfiles", "apply_profile", "generic_fields"
            "load_meter_profiles", "shipped_meter_profiles"]
 
 ValueOf = Callable[[int], object]
-Plan = tuple[str, str, bool, Decimal | None]  # field name, unit, converted?, scale
+# field name, unit, converted?, scale, the unit the value is in, which match it takes
+Plan = tuple[str, str, bool, Decimal | None, str, int]
 _UNREAD = object()
 DataOf = Callable[[int], bytes]
 _MANUFACTURER_DATA = frozenset({"manufacturer_specific", "more_records_follow"})
@@ -155,9 +156,10 @@ class MeterProfiles:
         for rule in profile.fields:
             if rule.formula is None and _rule_matches(rule, head, synthetic):
                 name = rule.expanded_name({axis: getattr(head, axis) for axis in rule.expand})
-                unit = rule.unit or head.unit
-                plans.append((name, unit, rule.unit is not None and rule.unit != head.unit,
-                              rule.scale))
+                source = rule.record_unit or head.unit
+                unit = rule.unit or source
+                plans.append((name, unit, rule.unit is not None and rule.unit != source,
+                              rule.scale, source, rule.occurrence))
         status = tuple(index for index, table in enumerate(profile.status)
                        if table.selector is not None and table.selector.matches(head, synthetic))
         entry = (head, tuple(plans), status)  # holds the head, so its id stays its own
@@ -263,6 +265,7 @@ class MeterProfiles:
         cache = self._heads.get(profile.name, {})
         found: dict[str, tuple[object, str]] = {}
         status_records: dict[int, int] = {}
+        seen: dict[str, int] = {}  # matches so far, for rules that take the n-th record
         for index, head in enumerate(heads):
             entry = cache.get(id(head))
             if entry is None or entry[0] is not head:
@@ -270,7 +273,11 @@ class MeterProfiles:
             _, plans, tables = entry
             for table in tables:
                 status_records.setdefault(table, index)
-            for name, unit, converts, scale in plans:
+            for name, unit, converts, scale, source, occurrence in plans:
+                if occurrence > 1:
+                    seen[name] = seen.get(name, 0) + 1
+                    if seen[name] != occurrence:
+                        continue
                 if name in found:
                     continue
                 if converts or scale is not None:
@@ -278,7 +285,7 @@ class MeterProfiles:
                     if raw is None:
                         break
                     if converts:
-                        raw = _converted(raw, head.unit, unit, head.quantity)
+                        raw = _converted(raw, source, unit, head.quantity)
                     if scale is not None:
                         raw = _scaled(raw, scale)
                     value: object = field_json(raw)
@@ -319,6 +326,7 @@ class MeterProfiles:
             return value_of(index) if index < count else synthetic[index - count].value
 
         all_heads: Sequence[RecordHead] = [*heads, *synthetic] if synthetic else heads
+        seen: dict[str, int] = {}  # matches so far, for rules that take the n-th record
         for index, head in enumerate(all_heads):
             entry = cache.get(id(head)) if index < count else None
             if entry is None or entry[0] is not head:
@@ -327,7 +335,11 @@ class MeterProfiles:
             for table in tables:
                 status_records.setdefault(table, index)
             raw: object = _UNREAD
-            for name, unit, converts, scale in plans:
+            for name, unit, converts, scale, source, occurrence in plans:
+                if occurrence > 1:
+                    seen[name] = seen.get(name, 0) + 1
+                    if seen[name] != occurrence:
+                        continue
                 if name in found:
                     continue
                 if raw is _UNREAD:
@@ -336,7 +348,7 @@ class MeterProfiles:
                     break
                 field = raw
                 if converts:
-                    field = _converted(field, head.unit, unit, head.quantity)  # type: ignore[arg-type]
+                    field = _converted(field, source, unit, head.quantity)  # type: ignore[arg-type]
                 if scale is not None:
                     field = _scaled(field, scale)  # type: ignore[arg-type]
                 found[name] = NamedField(name, field, unit, head.quantity, index)  # type: ignore[arg-type]
@@ -387,7 +399,7 @@ def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], value_of: V
 def _rule_matches(rule: FieldRule, head: RecordHead, synthetic: bool = False) -> bool:
     if not rule.selector.matches(head, synthetic):
         return False
-    if rule.unit is None or rule.unit == head.unit:
+    if rule.unit is None or rule.unit == head.unit or rule.record_unit is not None:
         return True
     source = UNITS.get(head.unit)
     return source is not None and source[0] == UNITS[rule.unit][0]

@@ -37,6 +37,7 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TEMPLATE = re.compile(r"\{([a-z]*)\}")
 _PLACEHOLDERS = ("storage", "tariff", "subunit", "n")
 _MANUFACTURER = re.compile(r"^[A-Z@]{3}$")
+MAX_OCCURRENCE = 64  # the n-th of identical records: meters repeat a header a few times
 _HEX = re.compile(r"^(?:[0-9a-f]{2})+$")
 
 
@@ -88,6 +89,10 @@ class FieldRule:
 
     ``expand`` lists the coordinates (``storage``, ``tariff``, ``subunit``) whose
     several values make several fields; ``formula`` replaces the record match.
+    ``record_unit`` is the unit the matched records' values are in when the record does
+    not say it (a manufacturer VIF) or says another one (reactive energy sent with an
+    active-energy VIF); ``occurrence`` picks the n-th matching record (meters that repeat
+    identical record headers).
     """
 
     name: str
@@ -98,6 +103,8 @@ class FieldRule:
     formula: Expression | None = None
     expand: tuple[str, ...] = ()
     n_start: int = 1
+    record_unit: str | None = None
+    occurrence: int = 1
 
     def names(self) -> list[str]:
         """Every name this rule can give (one, or one per value of its ranges)."""
@@ -262,7 +269,12 @@ def _read_field(reader: TableReader) -> FieldRule:
     scale = reader.optional_decimal("scale", None)
     formula_text = reader.optional_text("formula", None)
     n_start = reader.optional_integer("n_start", 1)
+    record_unit = _read_unit(reader, "record_unit")
+    occurrence = reader.optional_integer("occurrence", 1, minimum=1, maximum=MAX_OCCURRENCE)
     where = reader.table_name
+    if record_unit is not None and unit is not None and UNITS[record_unit][0] != UNITS[unit][0]:
+        raise reader.error("record_unit", f"{record_unit!r} does not convert to the field's "
+                                          f"unit {unit!r}")
     if formula_text is not None:
         try:
             formula = parse_expression(formula_text)
@@ -270,7 +282,8 @@ def _read_field(reader: TableReader) -> FieldRule:
             raise exc.located(file=reader.file, table=where, key="formula") from None
         if any(reader.has(key) for key in ("quantity", "function", "storage", "tariff",
                                            "subunit", "vif", "vib", "extensions",
-                                           "any_extensions", "origin")):
+                                           "any_extensions", "origin", "record_unit",
+                                           "occurrence")):
             raise reader.error("formula", "a formula field matches no record: "
                                           "leave out the record keys")
         _check_template(reader, name, ())
@@ -289,7 +302,8 @@ def _read_field(reader: TableReader) -> FieldRule:
             raise reader.error(axis, f"expands into more than {MAX_EXPANSION} fields")
     _check_template(reader, name, expand)
     reader.finish()
-    return FieldRule(name, where, selector, unit, scale, None, expand, n_start)
+    return FieldRule(name, where, selector, unit, scale, None, expand, n_start, record_unit,
+                     occurrence)
 
 
 def _check_template(reader: TableReader, name: str, expand: tuple[str, ...]) -> None:
