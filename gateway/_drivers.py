@@ -17,7 +17,8 @@ runtime (state file, history, outputs) and runs the delivery passes in a thread.
 - S0: edges from a replay file (times relative to the replay's origin, kept in the
   state, so a restart continues where it stopped) fed as time passes; the total and the
   power are read at the input's slots.
-- Analog: the raw value is read at the input's slots (simulated or IIO file) and scaled.
+- Analog: the raw value is read at the input's slots (simulated, IIO file or Modbus
+  register, :mod:`gateway._analog_driver`) and scaled.
 """
 
 from __future__ import annotations
@@ -41,18 +42,16 @@ import s0
 import wmbus
 from profiles import PointReading
 
-from ._analog import read_iio, simulated_value
+from ._analog_driver import AnalogDriver
 from ._errors import GatewayError
 from ._pipeline import Step
-from ._points import MeterHeader, analog_reading, meter_readings, s0_readings
+from ._points import MeterHeader, meter_readings, s0_readings
 from ._runtime import Runtime
 from ._schedule import ExportDue, ReadoutDue
 from ._site_file import (
-    AnalogInput,
     MbusSegment,
     ModbusDevice,
     S0Input,
-    SimulatedSource,
     Site,
     WmbusReceiver,
 )
@@ -406,8 +405,10 @@ class SiteRunner:
                                    "GPIO lines (use `s0 watch` meanwhile, or a replay file)")
             cursor = pipeline.inputs.setdefault(f"s0:{item.name}", {})
             self.replays[f"s0:{item.name}"] = ReplayDriver(item, pipeline.s0, cursor, now)
-        self.analog = {f"analog:{item.name}": item for item in site.analog}
         lines: dict[str, asyncio.Lock] = {}
+        clients: dict[str, modbus.ModbusClient] = {}
+        self.analog = {f"analog:{item.name}": AnalogDriver(site, item, lines, clients)
+                       for item in site.analog}
         self.modbus = {f"modbus:{item.name}": ModbusDriver(site, item, clock, lines)
                        for item in site.modbus}
         self.modbus_server: modbus.ModbusServer | None = None
@@ -466,6 +467,8 @@ class SiteRunner:
                 await segment.close()
             for device in self.modbus.values():
                 device.close()
+            for analog in self.analog.values():
+                analog.close()
             if self.modbus_server is not None:
                 await self.modbus_server.stop()
 
@@ -548,21 +551,13 @@ class SiteRunner:
                     point=name, time=reading.time, value=reading.value, unit=reading.unit,
                     quantity=reading.quantity, quality=reading.quality))
 
-    async def _read_analog(self, source: str, item: AnalogInput) -> Readout:
-        now = self.clock.now()
-        out = Readout(source=source)
-        if isinstance(item.source, SimulatedSource):
-            raw = simulated_value(item.source, now.timestamp())
-        else:
-            try:
-                raw = await asyncio.to_thread(read_iio, item.source)
-            except (OSError, ValueError) as exc:
-                out.failures.append((f"analog {item.name}", str(exc)))
-                return out
-        reading = analog_reading(self.site.point(item.name, item.field), item, raw, now)
-        out.readings.append(reading)
-        if "invalid" not in reading.quality:
-            out.devices.append(item.name)
+    async def _read_analog(self, source: str, driver: AnalogDriver) -> Readout:
+        result = await driver.read(self.clock.now())
+        out = Readout(source=source, readings=[result.reading])
+        if result.answered:
+            out.devices.append(driver.item.name)
+        if result.failure is not None:
+            out.failures.append((f"analog {driver.item.name}", result.failure))
         return out
 
     async def _listen(self, receiver: ReceiverDriver, stop: asyncio.Event) -> None:

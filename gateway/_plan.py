@@ -13,7 +13,7 @@ import alarms
 
 from ._runtime import input_cycles
 from ._schedule import calendar_period, next_slot
-from ._site_file import Site
+from ._site_file import AnalogInput, IioSource, ModbusRegisterSource, Site
 
 __all__ = ["plan_text", "site_plan"]
 
@@ -34,6 +34,21 @@ def _rule(rule: alarms.Rule) -> dict[str, Any]:
     else:
         out.update(timeout=rule.timeout)
     return out
+
+
+def _analog_source(item: AnalogInput) -> str:
+    source = item.source
+    if isinstance(source, IioSource):
+        how = f"scale {source.scale}" if source.scale is not None else (
+            "scale from sysfs" + (f", shunt {source.shunt_ohm} ohm" if source.shunt_ohm else ""))
+        return f"iio {source.path}, {how}"
+    if isinstance(source, ModbusRegisterSource):
+        point = source.point
+        how = (f"counts {source.raw_range[0]}..{source.raw_range[1]}" if source.raw_range
+               else f"scale {point.scale or 1}")
+        return (f"modbus {source.url} unit {source.unit_id} {point.table} register "
+                f"{point.address} {point.type}, {how}")
+    return "simulated"
 
 
 def site_plan(site: Site, now: datetime) -> dict[str, Any]:
@@ -67,7 +82,7 @@ def site_plan(site: Site, now: datetime) -> dict[str, Any]:
                for item in site.s0],
         "analog": [{"name": item.name, "signal": item.signal,
                     "range": f"{item.low}..{item.high} {item.unit}".rstrip(),
-                    "source": type(item.source).__name__.replace("Source", "").lower(),
+                    "source": _analog_source(item),
                     "every": _every(item.interval),
                     "points": [site.point(item.name, item.field)]}
                    for item in site.analog],

@@ -45,6 +45,7 @@ __all__ = [
     "IioSource",
     "MbusMeter",
     "MbusSegment",
+    "ModbusRegisterSource",
     "MqttConfig",
     "S0Input",
     "SimulatedSource",
@@ -159,10 +160,33 @@ class SimulatedSource:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IioSource:
-    """A Linux IIO ADC channel file (``.../in_voltage0_raw``): raw count times ``scale``."""
+    """A Linux IIO ADC channel file (``.../in_voltage0_raw``).
+
+    With ``scale``, the raw count times ``scale`` is the signal in mA or V. Without it,
+    the sysfs convention applies: ``(raw + offset) * scale`` from the channel's
+    ``_offset`` and ``_scale`` files (or the type's shared ``in_voltage_scale``) is in
+    millivolts; a 0-10 V signal is that / 1000, a current signal that / ``shunt_ohm``.
+    """
 
     path: Path
-    scale: Decimal
+    scale: Decimal | None
+    shunt_ohm: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModbusRegisterSource:
+    """A register of a Modbus I/O module, decoded by the ``modbus`` codec (``point``:
+    type, word and byte order, ``scale``, ``no_value``).
+
+    The decoded value is the signal in mA or V; or, with ``raw_range`` (the counts at the
+    signal's low and high end, e.g. ``(0, 27648)``), counts mapped linearly onto it.
+    """
+
+    url: str
+    unit_id: int
+    point: modbus.RegisterPoint
+    raw_range: tuple[Decimal, Decimal] | None
+    timeout: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -178,7 +202,7 @@ class AnalogInput:
     quantity: str
     interval: float
     missed_cycles: int
-    source: SimulatedSource | IioSource
+    source: SimulatedSource | IioSource | ModbusRegisterSource
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -552,7 +576,7 @@ def _analog(reader: TableReader, base: Path) -> AnalogInput:
     missed = reader.optional_integer("missed_cycles", 3, minimum=1, maximum=1000)
     source_reader = reader.table("source")
     kind = source_reader.choice("kind", ("simulated", "iio", "modbus"))
-    source: SimulatedSource | IioSource
+    source: SimulatedSource | IioSource | ModbusRegisterSource
     if kind == "simulated":
         raw_values = source_reader.raw("values")
         if not isinstance(raw_values, list) or not raw_values:
@@ -569,17 +593,68 @@ def _analog(reader: TableReader, base: Path) -> AnalogInput:
         step = _duration(source_reader, "step", "1min")
         source = SimulatedSource(values=tuple(values), step=step)
     elif kind == "iio":
-        path = _path(source_reader, "path", base)
-        scale = source_reader.optional_decimal("scale", Decimal(1))
-        source = IioSource(path=path, scale=scale)
+        source = _iio_source(source_reader, base, signal)
     else:
-        raise _not_supported(source_reader, "kind", "analog values read from a Modbus I/O "
-                             "module register", "modbus")
+        source = _modbus_register_source(source_reader)
     source_reader.finish()
     reader.finish()
     return AnalogInput(name=name, field=field_name, signal=signal, low=low, high=high,
                        unit=unit, quantity=quantity, interval=interval, missed_cycles=missed,
                        source=source)
+
+
+def _iio_source(reader: TableReader, base: Path, signal: str) -> IioSource:
+    path = _path(reader, "path", base)
+    if not path.name.endswith("_raw"):
+        raise reader.error("path", f"{path.name!r} is not an IIO channel file "
+                                   "(in_voltageN_raw)")
+    scale = reader.optional_decimal("scale", None)
+    shunt = reader.optional_decimal("shunt_ohm", None)
+    if scale is not None and (not scale.is_finite() or scale == 0):
+        raise reader.error("scale", f"must be a finite non-zero number, got {scale}")
+    if shunt is not None and (scale is not None or ANALOG_SIGNALS[signal][2] != "mA"):
+        raise reader.error("shunt_ohm", "applies to current signals whose scale comes from "
+                                        "the IIO files (no scale key)")
+    if shunt is not None and not (shunt.is_finite() and shunt > 0):
+        raise reader.error("shunt_ohm", f"must be a positive resistance, got {shunt}")
+    if scale is None and shunt is None and ANALOG_SIGNALS[signal][2] == "mA":
+        raise reader.error("shunt_ohm", "a current signal needs the shunt resistance "
+                                        "(shunt_ohm) or a scale (raw count x scale = mA)")
+    return IioSource(path=path, scale=scale, shunt_ohm=shunt)
+
+
+def _modbus_register_source(reader: TableReader) -> ModbusRegisterSource:
+    if importlib.util.find_spec("pymodbus") is None:
+        raise reader.error("kind", "Modbus needs pymodbus: pip install 'meterkit[modbus]'")
+    url = reader.text("url")
+    try:
+        modbus.parse_url(url)
+    except modbus.UrlError as exc:
+        raise reader.error("url", str(exc)) from None
+    unit_id = reader.optional_integer("unit_id", 1, minimum=0, maximum=247)
+    no_value = reader.optional_integer("no_value", None, minimum=0)
+    try:
+        point = modbus.RegisterPoint(
+            name="raw", table=reader.optional_choice("table", ("input", "holding"), "input"),
+            address=reader.integer("address", minimum=0, maximum=0xFFFF),
+            type=reader.optional_choice("type", _ANALOG_REGISTER_TYPES, "uint16"),
+            word_order=reader.optional_choice("word_order", ("big", "little"), "big"),
+            byte_order=reader.optional_choice("byte_order", ("big", "little"), "big"),
+            scale=reader.optional_decimal("scale", None), no_value=no_value)
+    except modbus.MapError as exc:
+        raise reader.error(exc.key, exc.message) from None
+    raw_range = None
+    if reader.has("raw_low") or reader.has("raw_high"):
+        if point.scale is not None:
+            raise reader.error("raw_low", "give scale or raw_low/raw_high, not both")
+        raw_range = (reader.decimal("raw_low"), reader.decimal("raw_high"))
+        if raw_range[0] == raw_range[1]:
+            raise reader.error("raw_high", "must differ from raw_low")
+    return ModbusRegisterSource(url=url, unit_id=unit_id, point=point, raw_range=raw_range,
+                                timeout=_duration(reader, "timeout", "1s"))
+
+
+_ANALOG_REGISTER_TYPES = ("int16", "uint16", "int32", "uint32", "float32", "float64")
 
 
 def _modbus_map(reader: TableReader, places: list[Path]) -> modbus.RegisterMap:
