@@ -35,6 +35,8 @@ def test_the_guides_example_site_file_loads(tmp_path: Path) -> None:
     assert site.deliveries[0].options["password_env"] == "OFFICE_PASSWORD"
     assert site.mqtt is not None and site.web is not None
     assert site.modbus[0].map.name == "eastron_sdm630" and site.modbus_server is not None
+    assert [type(item.source).__name__ for item in site.analog] == ["IioSource",
+                                                                    "ModbusRegisterSource"]
 
 
 def test_the_module_examples_run() -> None:
