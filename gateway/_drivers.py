@@ -15,8 +15,8 @@ runtime (state file, history, outputs) and runs the delivery passes in a thread.
   telegrams (failed authentication, replays) are written to the audit log and never
   flow on.
 - S0: edges from a replay file (times relative to the replay's origin, kept in the
-  state, so a restart continues where it stopped) fed as time passes; the total and the
-  power are read at the input's slots.
+  state, so a restart continues where it stopped) fed as time passes, or from a GPIO
+  line (:mod:`gateway._s0_gpio`); the total and the power are read at the input's slots.
 - Analog: the raw value is read at the input's slots (simulated, IIO file or Modbus
   register, :mod:`gateway._analog_driver`) and scaled.
 """
@@ -47,6 +47,7 @@ from ._errors import GatewayError
 from ._pipeline import Step
 from ._points import MeterHeader, meter_readings, s0_readings
 from ._runtime import Runtime
+from ._s0_gpio import POLL_INTERVAL, SAVE_INTERVAL, GpioDriver, OpenGpio, open_gpio
 from ._schedule import ExportDue, ReadoutDue
 from ._site_file import (
     MbusSegment,
@@ -389,7 +390,8 @@ class SiteRunner:
     """Runs a site until ``stop`` is set (see the module text)."""
 
     def __init__(self, site: Site, runtime: Runtime, clock: Clock, *,
-                 on_step: Callable[[Step], None] | None = None) -> None:
+                 on_step: Callable[[Step], None] | None = None,
+                 open_lines: OpenGpio = open_gpio) -> None:
         self.site = site
         self.runtime = runtime
         self.clock = clock
@@ -399,10 +401,11 @@ class SiteRunner:
         self.segments = {f"mbus:{item.name}": SegmentDriver(site, item, clock)
                          for item in site.mbus}
         self.replays: dict[str, ReplayDriver] = {}
+        self.gpio: dict[str, GpioDriver] = {}
         for item in site.s0:
             if item.replay is None:
-                raise GatewayError(f"S0 input {item.name}: not supported yet in meterkit run: "
-                                   "GPIO lines (use `s0 watch` meanwhile, or a replay file)")
+                self.gpio[f"s0:{item.name}"] = GpioDriver(item, pipeline.s0, open_lines)
+                continue
             cursor = pipeline.inputs.setdefault(f"s0:{item.name}", {})
             self.replays[f"s0:{item.name}"] = ReplayDriver(item, pipeline.s0, cursor, now)
         lines: dict[str, asyncio.Lock] = {}
@@ -441,6 +444,8 @@ class SiteRunner:
             self.runtime.outputs.publish_to(self._serve_modbus)
         for receiver in self.receivers:
             self._spawn(self._listen(receiver, stop))
+        if self.gpio:
+            self._spawn(self._watch_gpio(stop))
         self.started.set()
         try:
             while not stop.is_set():
@@ -457,6 +462,9 @@ class SiteRunner:
             for task in list(self._tasks):
                 task.cancel()
             await asyncio.gather(*self._tasks, return_exceptions=True)
+            for source, driver in self.gpio.items():  # the last pulses go into the state
+                self.results.put_nowait(self._gpio_polled(source, driver))
+                driver.close()
             leftover = []
             while not self.results.empty():
                 leftover.append(self.results.get_nowait())
@@ -527,6 +535,10 @@ class SiteRunner:
                 result = await self.segments[source].read()
             elif source in self.modbus:
                 result = await self.modbus[source].read()
+            elif source in self.gpio:
+                readings, problems = self.gpio[source].read(self.site, self.clock.now())
+                result = Readout(source=source, readings=readings,
+                                 failures=[(source, problem) for problem in problems])
             elif source in self.replays:
                 result = Readout(source=source, readings=self.replays[source].read(
                     self.site, self.clock.now()))
@@ -559,6 +571,31 @@ class SiteRunner:
         if result.failure is not None:
             out.failures.append((f"analog {driver.item.name}", result.failure))
         return out
+
+    def _gpio_polled(self, source: str, driver: GpioDriver) -> Readout:
+        """Edges fed since the last look, as a readout without readings (the runner saves
+        the state for it)."""
+        _counted, problems = driver.poll()
+        return Readout(source=source, finished=False,
+                       failures=[(source, problem) for problem in problems])
+
+    async def _watch_gpio(self, stop: asyncio.Event) -> None:
+        """Poll the GPIO inputs (on this thread: see :mod:`gateway._s0_gpio`)."""
+        unsaved_since: float | None = None
+        while not stop.is_set():
+            for source, driver in self.gpio.items():
+                counted, problems = driver.poll()
+                if problems:
+                    await self.results.put(Readout(
+                        source=source, finished=False,
+                        failures=[(source, problem) for problem in problems]))
+                if counted and unsaved_since is None:
+                    unsaved_since = time.monotonic()
+            if unsaved_since is not None and time.monotonic() - unsaved_since >= SAVE_INTERVAL:
+                await self.results.put(Readout(source="s0:gpio", finished=False))
+                unsaved_since = None
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=POLL_INTERVAL)
 
     async def _listen(self, receiver: ReceiverDriver, stop: asyncio.Event) -> None:
         item = receiver.item

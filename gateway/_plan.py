@@ -75,7 +75,7 @@ def site_plan(site: Site, now: datetime) -> dict[str, Any]:
                         "failed_after": _every(devices[meter.name])}
                        for meter in item.meters]}
             for item in site.wmbus],
-        "s0": [{"name": item.name, "source": item.gpio or str(item.replay),
+        "s0": [{"name": item.name, "source": f"gpio {item.gpio}" if item.gpio else str(item.replay),
                 "imp_per_unit": str(item.imp_per_unit), "unit": item.unit,
                 "every": _every(item.interval),
                 "points": [f"{prefix}/{item.name}/total", f"{prefix}/{item.name}/power"]}
