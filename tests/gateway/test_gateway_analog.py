@@ -12,14 +12,12 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("pymodbus")
-
-from gateway import Clock, SiteError, Step, load_site, serve_site  # noqa: E402
-from gateway.__main__ import main  # noqa: E402
-from gateway._analog import read_iio  # noqa: E402
-from gateway._site_file import IioSource  # noqa: E402
-from gateway.history import SQLiteHistory  # noqa: E402
-from tests.modbus.sim import device, float32, int16, serving  # noqa: E402
+from gateway import Clock, SiteError, Step, load_site, serve_site
+from gateway.__main__ import main
+from gateway._analog import read_iio
+from gateway._site_file import IioSource
+from gateway.history import SQLiteHistory
+from tests.modbus.sim import device, float32, int16, serving
 
 SITE = """
 [site]
