@@ -164,7 +164,7 @@ def test_gpio_pulses_are_counted_and_totals_continue_across_restarts(tmp_path: P
     second = FakeLines(17, start_ns=5 * 10**9)
     run(path, second, 10, Decimal("100.038"), start=T0 + timedelta(days=1), skip_seqno=2)
     with SQLiteHistory(tmp_path / "data/history.sqlite") as history:
-        stored = [r.value for r in history.readings("plant/heat_pump/total")]
+        stored = [Decimal(str(r.value)) for r in history.readings("plant/heat_pump/total")]
         failures = [entry.message for entry in history.audit(kinds=["failure"])]
     assert stored[0] == Decimal("100.000") and stored[-1] == Decimal("100.038")
     assert stored == sorted(stored)  # a total never goes back across the restart
