@@ -4,6 +4,8 @@ Like for like, each pair does the same job:
 
 * ``meterkit`` ``mbus.decode(b).to_dict()`` against ``pymbusparser`` ``parse(b)``
   (a Rust parser that returns the whole telegram as a dict);
+* ``meterkit.no_meter``: the same without the ``meter`` part (``profiles=False``), which
+  pymbusparser does not make: it shows what the device profiles cost;
 * ``meterkit.values`` (decode, then every Record's Python value and unit) against
   ``pyMeterBus`` ``meterbus.load(b)`` plus every record's value and unit.
 
@@ -27,8 +29,8 @@ from benchmarks._fresh import CORPUS, WARM_UP_FRAME, cold_seconds
 FRAMES = CORPUS / "libmbus" / "test-frames"
 ROUNDS = 7
 ROUND_SECONDS = 0.4
-# Which meterkit figure each peer is compared with (the one that does the same job).
-PEERS = {"pymbusparser": "meterkit", "pyMeterBus": "meterkit.values"}
+# Which meterkit figures each peer is compared with (the first does the same job).
+PEERS = {"pymbusparser": ("meterkit", "meterkit.no_meter"), "pyMeterBus": ("meterkit.values",)}
 
 
 def load_frames() -> list[bytes]:
@@ -42,6 +44,15 @@ def _meterkit() -> Callable[[bytes], Any]:
 
     def decode(frame: bytes) -> Any:
         return mbus.decode(frame).to_dict()
+
+    return decode
+
+
+def _meterkit_no_meter() -> Callable[[bytes], Any]:
+    import mbus
+
+    def decode(frame: bytes) -> Any:
+        return mbus.decode(frame, profiles=False).to_dict()
 
     return decode
 
@@ -73,7 +84,8 @@ def _pymeterbus() -> Callable[[bytes], Any]:
 
 
 FACTORIES: dict[str, Callable[[], Callable[[bytes], Any]]] = {
-    "meterkit": _meterkit, "meterkit.values": _meterkit_values,
+    "meterkit": _meterkit, "meterkit.no_meter": _meterkit_no_meter,
+    "meterkit.values": _meterkit_values,
     "pymbusparser": _pymbusparser, "pyMeterBus": _pymeterbus,
 }
 
@@ -144,11 +156,11 @@ def main() -> None:
         rejected = len(frames) - len(accepted[name])
         line = (f"{name:15} {warm[name]:10.0f} {cold[name]:10.0f}"
                 f"  ({rejected} of {len(frames)} rejected)")
-        ours = PEERS.get(name)
-        if ours is not None and ours in decoders:
-            line += (f"  -> {ours} is {warm[ours] / warm[name]:.2f}x warm,"
-                     f" {cold[ours] / cold[name]:.2f}x cold")
         print(line)
+        for ours in PEERS.get(name, ()):
+            if ours in decoders:
+                print(f"{'':15} -> {ours} is {warm[ours] / warm[name]:.2f}x warm,"
+                      f" {cold[ours] / cold[name]:.2f}x cold")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,10 @@
 Both decoders get the same telegrams (those both decode without an error) and
 keys, in the same run. ``wmbus`` is timed as ``decode`` alone and as
 ``decode(...).to_dict()`` (pymbusparser returns a dict, so the latter is the
-like-for-like figure behind the ratio). ``decode + records`` reads every
-Record's Python value too, for code that works with Records instead of dicts.
+like-for-like figure behind the ratio). ``to_dict without meter`` leaves out the
+``meter`` part (``profiles=False``; pymbusparser makes none): the difference is what
+the device profiles cost. ``decode + records`` reads every Record's Python value too,
+for code that works with Records instead of dicts.
 
 Two figures: warm (the telegrams over and over through one ``wmbus.Decoder``,
 caches full; best of interleaved rounds) and cold (a fresh process per run,
@@ -108,6 +110,7 @@ def main() -> None:
     pymbusparser = _peer()
     # One decoder for the whole run, as a receiver uses it (it learns format signatures).
     decode = wmbus.Decoder().decode
+    decode_no_meter = wmbus.Decoder(profiles=False).decode
 
     def run_decode() -> None:
         for data, key in both:
@@ -117,6 +120,10 @@ def main() -> None:
         for data, key in both:
             decode(data, key).to_dict()
 
+    def run_no_meter() -> None:
+        for data, key in both:
+            decode_no_meter(data, key).to_dict()
+
     def run_values() -> None:
         for data, key in both:
             for record in decode(data, key).records:
@@ -124,7 +131,7 @@ def main() -> None:
 
     n = len(both)
     runs: dict[str, Callable[[], None]] = {"decode": run_decode, "to_dict": run_to_dict,
-                                           "values": run_values}
+                                           "no_meter": run_no_meter, "values": run_values}
     if pymbusparser is not None:
         parse = pymbusparser.parse
 
@@ -145,6 +152,8 @@ def main() -> None:
             cold_seconds("benchmarks.bench_wmbus", names, extra=(chosen,)).items()}
     print(f"wmbus decode + to_dict:  {n / best['to_dict']:10.0f} telegrams/s warm, "
           f"{cold['wmbus']:10.0f} cold (fresh process, each telegram once, median)")
+    print(f"  without the meter part: {n / best['no_meter']:10.0f} telegrams/s warm  "
+          "(profiles=False)")
     if pymbusparser is None:
         print("pymbusparser not installed (pip install meterkit[bench]): no comparison")
         return
@@ -152,6 +161,7 @@ def main() -> None:
           f"{cold['pymbusparser']:10.0f} cold")
     print(f"ratio wmbus/pymbusparser: decode + to_dict {best['peer'] / best['to_dict']:.2f}x "
           f"warm (target >= 1.5x), {cold['wmbus'] / cold['pymbusparser']:.2f}x cold; "
+          f"to_dict without the meter part {best['peer'] / best['no_meter']:.2f}x warm; "
           f"decode alone {best['peer'] / best['decode']:.2f}x, "
           f"decode + records {best['peer'] / best['values']:.2f}x warm")
 

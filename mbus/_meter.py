@@ -85,22 +85,32 @@ def meter_fields(library: profiles.MeterProfiles, source: MeterSource) -> profil
 
 
 def meter_document(library: profiles.MeterProfiles, source: MeterSource,
-                   record_dicts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+                   record_dicts: Sequence[dict[str, Any]]
+                   ) -> dict[str, Any] | profiles.MeterFields:
     """The ``to_dict()`` form of the meter part without making it, from the records' JSON
     values (:meth:`profiles.MeterProfiles.generic_document` and ``profile_document``);
-    None where the fields must be made (make :func:`meter_fields` then)."""
+    where the matched profile needs its fields made (layouts, formulas, status tables
+    reading fields), the made :class:`profiles.MeterFields` instead. The profile is
+    looked up once."""
     header = source.header
     if header is None:
         found = library.find(source.manufacturer, None, None, source.ci, source.payload)
     else:
         found = library.find(source.manufacturer or header.manufacturer, header.version,
                              header.medium, source.ci, source.payload)
-    heads = [shape for shape, _ in source.records]
+    records = source.records
+    heads = [shape for shape, _ in records]
     status = header.status if header is not None else None
-    if found is not None:
-        return library.profile_document(found, heads, record_dicts,
-                                        _value_reader(source.records), status=status)
-    return library.generic_document(heads, record_dicts, _value_reader(source.records), status)
+    if found is None:
+        return library.generic_document(heads, record_dicts, _value_reader(records), status)
+    document = library.profile_document(found, heads, record_dicts, _value_reader(records),
+                                        status=status)
+    if document is not None:
+        return document
+    meter_id = source.meter_id or (header.id if header is not None else None)
+    return library.fields_of(found, heads, _value_reader(records), status=status,
+                             meter_id=meter_id, payload=source.payload,
+                             data_of=lambda index: records[index][1])
 
 
 class _MeterAttribute:
@@ -124,15 +134,34 @@ class _MeterAttribute:
     def __set__(self, telegram: object, meter: Any) -> None:
         self._set(telegram, meter)
 
+    def document(self, telegram: Any, record_dicts: Sequence[dict[str, Any]]
+                 ) -> dict[str, Any] | None:
+        """The ``to_dict()`` form of ``telegram``'s meter part (None: it has none), made
+        from the records' dicts where the profile allows (:func:`meter_document`); fields
+        made on the way are kept as the telegram's ``meter``."""
+        meter = self._get(telegram, None)
+        if meter is None:
+            return None
+        if not isinstance(meter, profiles.MeterProfiles):
+            document: dict[str, Any] = meter.to_dict()
+            return document
+        made = meter_document(meter, self._source(telegram), record_dicts)
+        if isinstance(made, profiles.MeterFields):
+            self._set(telegram, made)
+            return made.to_dict()
+        return made
 
-def lazy_meter(cls: _Class, source: Callable[[Any], MeterSource]) -> Callable[[Any], Any]:
+
+def lazy_meter(cls: _Class, source: Callable[[Any], MeterSource]
+               ) -> Callable[[Any, Sequence[dict[str, Any]]], dict[str, Any] | None]:
     """Let the ``meter`` field of ``cls`` (a dataclass with slots) hold the
     :class:`profiles.MeterProfiles` to apply until it is first read.
 
-    ``source`` describes a telegram of ``cls`` for the profiles. Returns a function
-    giving a telegram's ``meter`` as stored (MeterFields, MeterProfiles or None).
+    ``source`` describes a telegram of ``cls`` for the profiles. Returns the function
+    giving the ``to_dict()`` form of a telegram's meter part from its records' dicts
+    (None when it has none), which makes the fields only where the profile needs them.
     """
     slot = cls.__dict__["meter"]
-    type.__setattr__(cls, "meter", _MeterAttribute(slot, source))
-    stored: Callable[[Any], Any] = slot.__get__
-    return stored
+    attribute = _MeterAttribute(slot, source)
+    type.__setattr__(cls, "meter", attribute)
+    return attribute.document

@@ -17,7 +17,7 @@ from ._fixed import decode_fixed
 from ._frames import Frame, LongFrame, decode_frame
 from ._header import APPLICATION_ERRORS, CI_NAMES, Header
 from ._lazy_records import lazy_records
-from ._meter import MeterSource, ProfilesOption, lazy_meter, meter_document, meter_profiles
+from ._meter import MeterSource, ProfilesOption, lazy_meter, meter_profiles
 from ._records import (
     Record,
     decode_records,
@@ -107,16 +107,9 @@ class Telegram:
             out["records"] = records_to_dicts(_stored_records(self))
         if self.payload:
             out["payload"] = self.payload.hex()
-        meter = _stored_meter(self)
-        if isinstance(meter, MeterProfiles):
-            document = meter_document(meter, _meter_source(self), out.get("records", ()))
-            if document is None:  # a profile matched: make the meter part (kept)
-                made = self.meter
-                assert made is not None
-                document = made.to_dict()
-            out["meter"] = document
-        elif meter is not None:
-            out["meter"] = meter.to_dict()
+        meter = _meter_document(self, out.get("records", ()))
+        if meter is not None:
+            out["meter"] = meter
         return out
 
     def encode(self) -> bytes:
@@ -276,8 +269,8 @@ def _meter_source(telegram: Telegram) -> MeterSource:
                        frame.data[_RESPONSE_STARTS[frame.ci]:])
 
 
-# The meter part is made when first read (to_dict writes generic fields without it).
-_stored_meter = lazy_meter(Telegram, _meter_source)
+# The meter part is made when first read (to_dict writes its dict without it where it can).
+_meter_document = lazy_meter(Telegram, _meter_source)
 
 
 def build_telegram(

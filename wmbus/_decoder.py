@@ -26,7 +26,7 @@ from typing import Any, cast
 
 import mbus
 import mbus.records
-from profiles import MeterFields, MeterProfiles
+from profiles import MeterFields
 
 from ._afl import AuthenticationLayer, parse_afl
 from ._compact import SignatureCache, expand_compact, split_headers
@@ -229,16 +229,9 @@ class Telegram:
         if self.ci in _MANUFACTURER_CIS or (self.payload and not records
                                             and self.ci not in NO_APL_CIS):
             out["payload"] = self.payload.hex()
-        meter = _stored_meter(self)
-        if isinstance(meter, MeterProfiles):
-            document = mbus.records.meter_document(meter, _meter_source(self), out["records"])
-            if document is None:  # a profile matched: make the meter part (kept)
-                made = self.meter
-                assert made is not None
-                document = made.to_dict()
-            out["meter"] = document
-        elif meter is not None:
-            out["meter"] = meter.to_dict()
+        meter = _meter_document(self, out["records"])
+        if meter is not None:
+            out["meter"] = meter
         return out
 
 
@@ -252,7 +245,7 @@ def _meter_source(telegram: Telegram) -> mbus.records.MeterSource:
 
 
 # The meter part is made when first read (to_dict writes generic fields without it).
-_stored_meter = mbus.records.lazy_meter(Telegram, _meter_source)
+_meter_document = mbus.records.lazy_meter(Telegram, _meter_source)
 
 
 def _full_telegram(link: LinkLayer, ci: int, security: Security, ell: ExtendedLinkLayer | None,
