@@ -4,6 +4,12 @@ A warm figure (the same telegrams over and over) measures a decoder whose
 caches are full. A cold figure measures first sight: a new process imports
 the decoder (not timed), then decodes every telegram once, and reports the
 seconds that took. The median over several processes is the figure.
+
+Both figures are process time (``time.process_time``), not wall time: on a
+machine shared with other work, wall time also counts the moments a process
+waits for a CPU (the ratios swung from 1.2x to 3.2x between runs of the same
+code); CPU time leaves those out, though it still varies with what shares the
+caches. Every decoder compared runs in one thread of the measuring process.
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ def cold_seconds(module: str, names: list[str], processes: int = PROCESSES,
 
     Runs ``python -m MODULE --cold NAME *EXTRA`` ``processes`` times per name, the
     names taken in turn so that machine load weighs on all alike; each run
-    prints the seconds of its timed pass on its last line.
+    prints the process-time seconds of its timed pass on its last line.
     """
     times: dict[str, list[float]] = {name: [] for name in names}
     root = str(Path(__file__).resolve().parents[1])
