@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._address import interface_text
 from ._errors import (
     BacnetError,
     ConfigurationError,
@@ -43,6 +44,7 @@ from ._mapping import RELIABILITY_BY_QUALITY, ObjectState, object_state
 from ._points import (
     OBJECT_TYPES,
     PUBLISHED_OBJECT_TYPES,
+    TRENDED_OBJECT_TYPES,
     DeviceSpec,
     NotificationClassSpec,
     PointList,
@@ -64,6 +66,7 @@ __all__ = [
     "PRIORITY_BY_SEVERITY",
     "PUBLISHED_OBJECT_TYPES",
     "RELIABILITY_BY_QUALITY",
+    "TRENDED_OBJECT_TYPES",
     "UNIT_TABLE",
     "Acknowledgement",
     "AlarmNotice",
@@ -96,6 +99,7 @@ __all__ = [
     "TrendBuffer",
     "TrendSpec",
     "UnitMapping",
+    "interface_text",
     "load_point_list",
     "map_unit",
     "meterkit_unit",

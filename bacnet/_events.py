@@ -230,7 +230,9 @@ class EventBook:
         if events.times[transition] is None or (
                 transition == TO_OFFNORMAL and event_state != events.offnormal_state):
             raise AckRefused("invalid-event-state")
-        if time is not None and events.times[transition] != time:
+        recorded = events.times[transition]
+        if time is not None and recorded is not None and _hundredths(recorded) != _hundredths(
+                time):
             raise AckRefused("invalid-time-stamp")
         events.acked[transition] = True
         return Acknowledgement(alarm_ids=events.alarm_ids[transition], point=point,
@@ -246,6 +248,12 @@ class EventBook:
         """Objects GetAlarmSummary lists: in an alarm state now."""
         return [(point, events) for point, events in self.objects.items()
                 if events.state != "normal"]
+
+
+def _hundredths(time: datetime) -> datetime:
+    """``time`` as a BACnet time stamp carries it: to the hundredth of a second (an
+    operator acknowledges with the stamp the notification carried)."""
+    return time.replace(microsecond=time.microsecond // 10000 * 10000)
 
 
 def _is_limit(notice: AlarmNotice) -> bool:

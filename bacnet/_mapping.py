@@ -1,8 +1,10 @@
-"""Readings -> Analog Input properties, as pure functions (no bacpypes3, no I/O).
+"""Readings -> object properties, as pure functions (no bacpypes3, no I/O).
 
 A reading's quality flags become BACnet status flags and reliability: any flag
 but ``estimated`` sets the fault flag and names a reliability; the present value
-keeps the last good number when a reading carries none (BACnet has no "no value").
+keeps the last good value when a reading carries none (BACnet has no "no value").
+An Analog Input takes numbers (REAL), a Binary Input booleans (and the numbers 0 and
+1), a CharacterString Value any value as text.
 """
 
 from __future__ import annotations
@@ -31,15 +33,16 @@ RELIABILITY_BY_QUALITY: tuple[tuple[str, str], ...] = (
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ObjectState:
-    """What one reading makes of an Analog Input.
+    """What one reading makes of an object.
 
-    ``present_value`` is None when the reading carries no usable number (the object
-    keeps its last value); ``fault`` is the fault status flag; ``reliability`` the
-    kebab-case BACnet Reliability.
+    ``present_value`` is a float (Analog Input), a bool (Binary Input: True is
+    ``active``) or a text (CharacterString Value); None when the reading carries no
+    usable value (the object keeps its last value). ``fault`` is the fault status flag;
+    ``reliability`` the kebab-case BACnet Reliability.
     """
 
     time: datetime
-    present_value: float | None
+    present_value: float | bool | str | None
     fault: bool
     reliability: str
 
@@ -71,6 +74,19 @@ def object_state(spec: PointSpec, reading: Reading) -> ObjectState:
     if value is None:
         return ObjectState(time=reading.time, present_value=None,
                            fault=reliability != "no-fault-detected", reliability=reliability)
+    if spec.object_type == "characterstring-value":
+        text = value if isinstance(value, str) else (
+            str(value).lower() if isinstance(value, bool) else str(value))
+        return ObjectState(time=reading.time, present_value=text,
+                           fault=reliability != "no-fault-detected", reliability=reliability)
+    if spec.object_type == "binary-input":
+        if isinstance(value, bool) or (isinstance(value, (int, Decimal, float))
+                                       and value in (0, 1)):
+            return ObjectState(time=reading.time, present_value=bool(value),
+                               fault=reliability != "no-fault-detected",
+                               reliability=reliability)
+        return ObjectState(time=reading.time, present_value=None, fault=True,
+                           reliability="configuration-error")
     number: Decimal | float
     if isinstance(value, bool):
         number = Decimal(int(value))

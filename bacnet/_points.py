@@ -24,6 +24,7 @@ from ._units import map_unit
 __all__ = [
     "OBJECT_TYPES",
     "PUBLISHED_OBJECT_TYPES",
+    "TRENDED_OBJECT_TYPES",
     "DeviceSpec",
     "NotificationClassSpec",
     "PointList",
@@ -38,17 +39,24 @@ MAX_POINTS = 100_000  # far above any device; bounds a hostile file's cost
 
 OBJECT_TYPES = frozenset({
     "accumulator", "analog-input", "analog-output", "analog-value", "binary-input",
-    "binary-output", "binary-value", "integer-value", "large-analog-value",
-    "multi-state-input", "multi-state-output", "multi-state-value",
+    "binary-output", "binary-value", "characterstring-value", "integer-value",
+    "large-analog-value", "multi-state-input", "multi-state-output", "multi-state-value",
     "positive-integer-value", "pulse-converter",
 })
 """Object types a point may name: the ones whose present-value is a reading."""
 
-PUBLISHED_OBJECT_TYPES = frozenset({"analog-input"})
-"""Object types :class:`~bacnet.BacnetServer` publishes (not supported yet: the others)."""
+PUBLISHED_OBJECT_TYPES = frozenset({"analog-input", "binary-input", "characterstring-value"})
+"""Object types :class:`~bacnet.BacnetServer` publishes: Analog Inputs for numbers, Binary
+Inputs for booleans (a contact, an alarm state), CharacterString Values for text (a
+meter's status such as ``"OK"`` or ``"LEAK"``). Not supported yet in the server: the
+other types of :data:`OBJECT_TYPES`."""
+
+TRENDED_OBJECT_TYPES = frozenset({"analog-input"})
+"""Object types a ``[points.trend]`` may log (the Trend Log records REAL values)."""
 
 _PROPERTY = re.compile(r"[a-z][a-z0-9]*(-[a-z0-9]+)*\Z")
 _ADDRESS = re.compile(r"[0-9A-Za-z.:\[\]/_-]{1,64}\Z")
+_DEVICE_RECIPIENT = re.compile(r"device,([0-9]{1,7})\Z")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,8 +100,9 @@ class NotificationClassSpec:
     """A Notification Class: where alarm and Buffer_Ready notifications go.
 
     ``priority`` and ``ack_required`` are per transition (to-offnormal, to-fault,
-    to-normal); ``recipients`` are BACnet/IP addresses (``"192.168.1.5:47808"``) sent
-    to always, ``confirmed`` whether they get confirmed notifications.
+    to-normal); ``recipients`` are BACnet/IP addresses (``"192.168.1.5:47808"``) or
+    devices by instance (``"device,1234"``: the server finds its address with Who-Is)
+    sent to always, ``confirmed`` whether they get confirmed notifications.
     """
 
     instance: int
@@ -180,6 +189,12 @@ class PointList:
                 if trend.notification_class is not None:
                     lines.append(f"notification_class = {trend.notification_class}")
         return "\n".join(lines) + "\n"
+
+
+def device_recipient(recipient: str) -> int | None:
+    """The device instance of a ``"device,INSTANCE"`` recipient; None for an address."""
+    match = _DEVICE_RECIPIENT.match(recipient)
+    return int(match.group(1)) if match else None
 
 
 def _text(value: str) -> str:
@@ -287,8 +302,14 @@ def _notification_class(table: TableReader) -> NotificationClassSpec:
     ack_required = _triple(table, "ack_required", bool, (True, True, False))
     recipients = table.optional_text_list("recipients", [])
     for recipient in recipients:
-        if not _ADDRESS.match(recipient):
-            raise table.error("recipients", f"{recipient!r} is not a BACnet/IP address")
+        device = _DEVICE_RECIPIENT.match(recipient)
+        if device is not None:
+            if int(device.group(1)) > MAX_INSTANCE:
+                raise table.error("recipients", f"{recipient!r}: device instance above "
+                                                f"{MAX_INSTANCE}")
+        elif not _ADDRESS.match(recipient) or recipient.startswith("device"):
+            raise table.error("recipients", f"{recipient!r} is not a BACnet/IP address "
+                                            "(ADDR:PORT) or a device (\"device,INSTANCE\")")
     spec = NotificationClassSpec(
         instance=instance,
         name=table.optional_text("name", ""),
@@ -338,6 +359,9 @@ def _point(table: TableReader, class_ids: set[int]) -> PointSpec:
                           f"no [[notification_classes]] has instance {notification_class}")
     trend = None
     trend_table = table.optional_table("trend")
+    if trend_table is not None and object_type not in TRENDED_OBJECT_TYPES:
+        raise table.error("trend", f"a Trend Log of a {object_type} point is not supported "
+                                   f"yet (only {', '.join(sorted(TRENDED_OBJECT_TYPES))})")
     if trend_table is not None:
         trend = TrendSpec(
             instance=trend_table.optional_integer("instance", instance, minimum=0,

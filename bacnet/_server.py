@@ -1,7 +1,8 @@
 """The gateway as a BACnet/IP device (bacpypes3 application wiring).
 
 One Device object; per published point an Analog Input (COV through bacpypes3's
-COV-increment criteria), optionally a Trend Log fed from a :class:`HistorySource`;
+COV-increment criteria), a Binary Input or a CharacterString Value (COV on any change),
+optionally a Trend Log fed from a :class:`HistorySource`;
 the point list's Notification Classes; event notifications for meterkit alarms;
 AcknowledgeAlarm, GetEventInformation, GetAlarmSummary and ReadRange handled here
 (bacpypes3 0.0.110 has no server side for them). Everything that is not bacpypes3
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -29,7 +30,7 @@ from ._events import (
     EventTransition,
 )
 from ._mapping import object_state
-from ._points import PUBLISHED_OBJECT_TYPES, PointList, PointSpec
+from ._points import PUBLISHED_OBJECT_TYPES, PointList, PointSpec, device_recipient
 from ._stack import (
     bound,
     from_bacnet_datetime,
@@ -82,14 +83,19 @@ from bacpypes3.constructeddata import Any as AnyValue
 from bacpypes3.constructeddata import ListOf, SequenceOf
 from bacpypes3.errors import ExecutionError, PropertyError
 from bacpypes3.local.analog import AnalogInputObject
-from bacpypes3.local.cov import COVIncrementCriteria
+from bacpypes3.local.binary import BinaryInputObject
+from bacpypes3.local.cov import COVIncrementCriteria, GenericCriteria
 from bacpypes3.local.device import DeviceObject
 from bacpypes3.local.networkport import NetworkPortObject
 from bacpypes3.local.object import Object as LocalObject
 from bacpypes3.local.oos import OutOfService
-from bacpypes3.object import NotificationClassObject, TrendLogObject
+from bacpypes3.object import (
+    CharacterStringValueObject,
+    NotificationClassObject,
+    TrendLogObject,
+)
 from bacpypes3.pdu import Address
-from bacpypes3.primitivedata import Time, Unsigned
+from bacpypes3.primitivedata import ObjectIdentifier, Time, Unsigned
 
 __all__ = ["VENDOR_IDENTIFIER", "BacnetServer", "MemoryHistory"]
 
@@ -101,14 +107,20 @@ VENDOR_IDENTIFIER = 999
 _LOG_BUFFER = "logBuffer"
 
 
-class _PointCovCriteria(COVIncrementCriteria):  # type: ignore[misc]
-    """bacpypes3's COV-increment criteria, sending with the device object known.
+class _SendWithDeviceKnown:
+    """bacpypes3's COV notifications, sent with the device object known.
 
     bacpypes3 0.0.110 looks the device object up by scanning every object of the
     application for each notification, so a change costs O(objects): 3000 changes of 1000
     subscribed points took 16.0 s with its criteria and 6.4-8.2 s with this class (the
     same machine, one after the other). The notification is the one bacpypes3 builds.
     """
+
+    cov_subscriptions: list[Any]
+    obj: Any
+    properties_reported: tuple[str, ...]
+    presentValue: Any
+    previously_reported_value: Any
 
     def send_cov_notifications(self, subscription: Any = None) -> None:
         self.previously_reported_value = self.presentValue
@@ -135,11 +147,34 @@ class _PointCovCriteria(COVIncrementCriteria):  # type: ignore[misc]
             app.cov_notification(cov, request)
 
 
+class _PointCovCriteria(_SendWithDeviceKnown, COVIncrementCriteria):  # type: ignore[misc]
+    """COV-increment criteria (Analog Inputs)."""
+
+
+class _ChangeCovCriteria(_SendWithDeviceKnown, GenericCriteria):  # type: ignore[misc]
+    """Any change of present-value or status-flags (Binary Inputs, CharacterString
+    Values)."""
+
+
 class PublishedInput(OutOfService, AnalogInputObject):  # type: ignore[misc]
     """An Analog Input whose present value only meterkit writes (read-only on the wire
     unless out of service)."""
 
     _cov_criteria = _PointCovCriteria
+
+
+class PublishedBinary(OutOfService, BinaryInputObject):  # type: ignore[misc]
+    """A Binary Input (a boolean point: a contact, an alarm state); read-only on the
+    wire unless out of service."""
+
+    _cov_criteria = _ChangeCovCriteria
+
+
+class PublishedText(OutOfService, LocalObject, CharacterStringValueObject):  # type: ignore[misc]
+    """A CharacterString Value (a text point, such as a meter's status); read-only on
+    the wire unless out of service."""
+
+    _cov_criteria = _ChangeCovCriteria
 
 
 class PublishedNotificationClass(LocalObject, NotificationClassObject):  # type: ignore[misc]
@@ -235,7 +270,7 @@ class _Condition:
 @dataclass(slots=True)
 class _Published:
     spec: PointSpec
-    obj: PublishedInput
+    obj: PublishedInput | PublishedBinary | PublishedText
     trend: PublishedTrendLog | None
     last_trend_time: datetime | None = None
     condition: _Condition = field(default_factory=_Condition)
@@ -267,6 +302,11 @@ class _ServerApplication(Application):  # type: ignore[misc]
     async def do_GetAlarmSummaryRequest(self, apdu: GetAlarmSummaryRequest
                                         ) -> None:
         await self.server._alarm_summary(apdu)
+
+    async def do_IAmRequest(self, apdu: Any) -> None:
+        # every I-Am heard tells where a device recipient lives
+        self.server._device_addresses[int(apdu.iAmDeviceIdentifier[1])] = apdu.pduSource
+        await super().do_IAmRequest(apdu)
 
 
 class BacnetServer:
@@ -354,6 +394,8 @@ class BacnetServer:
         self._tasks: set[asyncio.Future[Any]] = set()
         self.device: DeviceObject | None = None
         self._device_condition = _Condition(reliability="no-fault-detected")
+        # device recipients' addresses, from I-Ams (cached until a notification fails)
+        self._device_addresses: dict[int, Address] = {}
 
     # --- life cycle -------------------------------------------------------------------------
 
@@ -435,21 +477,28 @@ class BacnetServer:
             self.interface, objectIdentifier=("network-port", 1), objectName="NP1", **extra)
 
     def _make_point(self, spec: PointSpec) -> _Published:
-        mapping = unit_for(spec.unit, spec.quantity)
         description = spec.description or spec.point
-        if not mapping.exact and spec.unit:
-            description = f"{description} (unit {spec.unit})"
-        obj = PublishedInput(
-            objectIdentifier=("analog-input", spec.instance),
-            objectName=spec.object_name,
-            description=description,
-            presentValue=0.0,
-            units=mapping.name,
-            eventState="normal",
-            reliability="communication-failure",  # until the first reading arrives
-            outOfService=False,
-            covIncrement=float(spec.cov_increment * mapping.scale),
-        )
+        common: dict[str, Any] = {
+            "objectIdentifier": (spec.object_type, spec.instance),
+            "objectName": spec.object_name,
+            "eventState": "normal",
+            "reliability": "communication-failure",  # until the first reading arrives
+            "outOfService": False,
+        }
+        obj: PublishedInput | PublishedBinary | PublishedText
+        if spec.object_type == "binary-input":
+            obj = PublishedBinary(description=description, presentValue="inactive",
+                                  polarity="normal", **common)
+        elif spec.object_type == "characterstring-value":
+            obj = PublishedText(description=description, presentValue="", **common)
+        else:
+            mapping = unit_for(spec.unit, spec.quantity)
+            if not mapping.exact and spec.unit:
+                description = f"{description} (unit {spec.unit})"
+            obj = PublishedInput(description=description, presentValue=0.0,
+                                 units=mapping.name,
+                                 covIncrement=float(spec.cov_increment * mapping.scale),
+                                 **common)
         if spec.notification_class is not None:
             obj.notificationClass = spec.notification_class
         trend = None
@@ -484,6 +533,52 @@ class BacnetServer:
 
     # --- the gateway's side ------------------------------------------------------------------
 
+    def add_point(self, spec: PointSpec) -> None:
+        """Publish one more point (before or after :meth:`start`): its object (and Trend
+        Log) appear in the device's object list at once.
+
+        Raises :class:`~bacnet.ConfigurationError` when its point, object name, object
+        instance or trend instance is taken, its object type is not published or its
+        notification class is not in the list.
+        """
+        if spec.object_type not in PUBLISHED_OBJECT_TYPES:
+            raise ConfigurationError(
+                f"point {spec.point!r}: publishing {spec.object_type} objects is not "
+                f"supported yet (only {', '.join(sorted(PUBLISHED_OBJECT_TYPES))})")
+        for other in self.points.points:
+            clash = (
+                "point" if other.point == spec.point else
+                "object name" if other.object_name == spec.object_name else
+                "object" if (other.object_type, other.instance) == (spec.object_type,
+                                                                   spec.instance) else
+                "trend log" if (other.trend is not None and spec.trend is not None
+                                and other.trend.instance == spec.trend.instance) else None)
+            if clash is not None:
+                raise ConfigurationError(f"point {spec.point!r}: its {clash} is taken by point "
+                                         f"{other.point!r} ({other.object_type} "
+                                         f"{other.instance})")
+        classes = {nc.instance for nc in self.points.notification_classes}
+        for number in (spec.notification_class,
+                       spec.trend.notification_class if spec.trend else None):
+            if number is not None and number not in classes:
+                raise ConfigurationError(f"point {spec.point!r}: no notification class "
+                                         f"{number}")
+        self.points = replace(self.points, points=(*self.points.points, spec))
+        if spec.notification_class is not None:
+            nc = next(c for c in self.points.notification_classes
+                      if c.instance == spec.notification_class)
+            self.events.classes[spec.point] = EventClass(priority=nc.priority,
+                                                         ack_required=nc.ack_required)
+        if self.app is None:
+            return  # start() builds it with the others
+        published = self._make_point(spec)
+        self._published[spec.point] = published
+        self.app.add_object(published.obj)
+        if published.trend is not None:
+            self.app.add_object(published.trend)
+            if self._own_history is None:
+                self.update_trends(points=[spec.point])
+
     def publish(self, reading: Reading) -> None:
         """Set the Analog Input of ``reading.point`` (COV subscribers are notified by
         bacpypes3 when the change reaches cov-increment or the status flags change).
@@ -496,7 +591,9 @@ class BacnetServer:
                                      f"{self.points.name!r}")
         state = object_state(published.spec, reading)
         obj = published.obj
-        if state.present_value is not None:
+        if isinstance(state.present_value, bool):
+            obj.presentValue = "active" if state.present_value else "inactive"
+        elif state.present_value is not None:
             obj.presentValue = state.present_value
         _change_condition(obj, published.condition, reliability=state.reliability)
         if self._own_history is not None:
@@ -519,11 +616,15 @@ class BacnetServer:
                           event_state=transition.to_state)
         self._spawn(self._send_event(notice.point, transition))
 
-    def update_trends(self, until: datetime | None = None) -> None:
+    def update_trends(self, until: datetime | None = None,
+                      points: Iterable[str] | None = None) -> None:
         """Pull new readings from the history source into the Trend Logs (the gateway
-        calls this after its history stored a batch; ``until`` defaults to now)."""
+        calls this after its history stored a batch; ``until`` defaults to now;
+        ``points`` limits it to those points)."""
         until = until or datetime.now(timezone.utc)
-        for published in self._published.values():
+        chosen = (self._published.values() if points is None else
+                  [self._published[p] for p in points if p in self._published])
+        for published in chosen:
             if published.trend is None:
                 continue
             since = published.last_trend_time
@@ -537,7 +638,8 @@ class BacnetServer:
         for reading in readings:
             state = object_state(published.spec, reading)
             published.last_trend_time = reading.time
-            if trend._buffer.append(reading.time, state.present_value, state.fault):
+            value = state.present_value if isinstance(state.present_value, float) else None
+            if trend._buffer.append(reading.time, value, state.fault):
                 previous, current = trend._buffer.notified()
                 self._spawn(self._send_buffer_ready(published, previous, current))
 
@@ -640,11 +742,17 @@ class BacnetServer:
             if not destination.transitions[transition] or not _valid_now(destination, now):
                 continue
             recipient = destination.recipient
-            if recipient.address is None:
-                log.warning("notification class %s: device recipients are not supported yet, "
-                            "give an address", nc.notificationClass)
-                continue
-            address = Address(recipient.address.macAddress)
+            instance: int | None = None
+            if recipient.address is not None:
+                address = Address(recipient.address.macAddress)
+            else:
+                instance = int(recipient.device[1])
+                found = await self._device_address(instance)
+                if found is None:
+                    log.warning("notification class %s: device %s did not answer Who-Is, "
+                                "no notification sent", nc.notificationClass, instance)
+                    continue
+                address = found
             request_class = (ConfirmedEventNotificationRequest
                              if destination.issueConfirmedNotifications
                              else UnconfirmedEventNotificationRequest)
@@ -656,6 +764,19 @@ class BacnetServer:
                     await asyncio.wait_for(response, self.apdu_timeout * (self.retries + 1))
             except (ErrorRejectAbortNack, asyncio.TimeoutError) as error:
                 log.warning("event notification to %s failed: %s", address, error)
+                if instance is not None:  # it may have moved: ask again next time
+                    self._device_addresses.pop(instance, None)
+
+    async def _device_address(self, instance: int) -> Address | None:
+        """The address of device ``instance``: from an I-Am heard before, else a Who-Is
+        for it (global broadcast, waiting ``apdu_timeout`` seconds)."""
+        found = self._device_addresses.get(instance)
+        if found is None and self.app is not None:
+            i_ams = await self.app.who_is(instance, instance, timeout=self.apdu_timeout)
+            if i_ams:
+                found = i_ams[0].pduSource
+                self._device_addresses[instance] = found
+        return found
 
     # --- services bacpypes3 leaves to us -------------------------------------------------------
 
@@ -801,12 +922,15 @@ def _change_condition(obj: Any, condition: _Condition, *, reliability: str | Non
             monitor(StatusFlags(before), StatusFlags(after))
 
 
-def _destination(address: str, confirmed: bool) -> Destination:
+def _destination(recipient: str, confirmed: bool) -> Destination:
+    instance = device_recipient(recipient)
     return Destination(
         validDays=[1] * 7,
         fromTime=Time((0, 0, 0, 0)),
         toTime=Time((23, 59, 59, 99)),
-        recipient=Recipient(address=DeviceAddress(parse_address(address))),
+        recipient=(Recipient(device=ObjectIdentifier(("device", instance)))
+                   if instance is not None
+                   else Recipient(address=DeviceAddress(parse_address(recipient)))),
         processIdentifier=0,
         issueConfirmedNotifications=confirmed,
         transitions=EventTransitionBits([1, 1, 1]),

@@ -14,6 +14,7 @@ import struct
 from datetime import datetime, timezone
 from typing import Any
 
+from ._address import interface_text
 from ._errors import ConfigurationError, NotInstalledError
 
 try:
@@ -63,19 +64,6 @@ def default_interface() -> str:
 def parse_address(text: str, *, default_port: int = 47808) -> Address:
     """A BACnet/IP address ``ADDR[/PREFIX][:PORT]`` as bacpypes3 takes it."""
     return Address(interface_text(text, default_port=default_port))
-
-
-def interface_text(text: str, *, default_port: int = 47808) -> str:
-    """``ADDR[/PREFIX][:PORT]`` checked and in full: ``ADDR/PREFIX:PORT``."""
-    host, _, port_text = text.rpartition(":") if text.count(":") == 1 else (text, "", "")
-    try:
-        network = ipaddress.IPv4Interface(host)
-        port = int(port_text) if port_text else default_port
-    except ValueError:
-        raise ConfigurationError(f"{text!r} is not an IPv4 address ADDR[/PREFIX][:PORT]") from None
-    if not 0 <= port < 65536:
-        raise ConfigurationError(f"{text!r}: port {port} is out of range")
-    return f"{network.ip}/{network.network.prefixlen}:{port}"
 
 
 def to_bacnet_datetime(time: datetime) -> DateTime:

@@ -54,8 +54,14 @@ def plain(value: Any, depth: int = 0) -> Any:
         return {"error": f"{value.errorClass}: {value.errorCode}"}
     if isinstance(value, ErrorRejectAbortNack):
         return {"error": str(value)}
-    if isinstance(value, (int, float, str)):
-        return value
+    # bacpypes3's Real, Unsigned, CharacterString... as the plain types they extend
+    # (readings made of them would not be plain, picklable data)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, str):
+        return str(value)
     if isinstance(value, (list, tuple)):
         return [plain(item, depth + 1) for item in value]
     if isinstance(value, Atomic):

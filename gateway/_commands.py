@@ -15,6 +15,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from ._bacnet import start_bacnet_device
 from ._drivers import Clock, SiteRunner
 from ._errors import GatewayError, SiteError, StateFileError
 from ._pipeline import Step
@@ -45,6 +46,7 @@ class RunReport:
     exports: list[tuple[str, Path, int]] = field(default_factory=list)
     web: str | None = None
     modbus_server: str | None = None
+    bacnet_device: str | None = None
     overruns: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -59,6 +61,7 @@ class RunReport:
             "exports": [{"export": name, "file": str(path), "readings": count}
                         for name, path, count in self.exports],
             "web": self.web, "modbus_server": self.modbus_server,
+            "bacnet_device": self.bacnet_device,
             "overruns": self.overruns,
         }
 
@@ -82,7 +85,11 @@ async def serve_site(site: Site, *, stop: asyncio.Event, clock: Clock | None = N
                        recovered=runtime.recovered)
     runner = SiteRunner(site, runtime, clock, on_step=on_step)
     page: Any = None
+    device: Any = None
     try:
+        if site.bacnet_device is not None:
+            device = await start_bacnet_device(site, runtime, clock.now)
+            report.bacnet_device = device.address
         config = site.web
         if serve_web is not None:
             config = replace(config or WebConfig(), host=serve_web[0], port=serve_web[1])
@@ -106,6 +113,8 @@ async def serve_site(site: Site, *, stop: asyncio.Event, clock: Clock | None = N
     finally:
         if page is not None:
             await page.stop()
+        if device is not None:
+            await device.close()
         report.stopped = clock.now()
         report.readouts = runner.readouts
         report.stored = runtime.stored

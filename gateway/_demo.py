@@ -211,8 +211,20 @@ def _wired_meters() -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_demo_files(folder: Path, *, mbus_port: int, radio_port: int) -> Path:
-    """Write the demo's site file, keys file and S0 replay into ``folder``; the site file."""
+DEMO_BACNET = """
+[bacnet_device]
+address = "127.0.0.1/8:{port}"
+instance = 4000
+points = ["demo/*"]
+trends = ["demo/grid/power", "demo/tank/level"]
+"""
+"""The ``[bacnet_device]`` ``meterkit demo --bacnet PORT`` adds: every point on 127.0.0.1."""
+
+
+def write_demo_files(folder: Path, *, mbus_port: int, radio_port: int,
+                     bacnet_port: int | None = None) -> Path:
+    """Write the demo's site file, keys file and S0 replay into ``folder``; the site file
+    (with a ``[bacnet_device]`` on 127.0.0.1:``bacnet_port`` when given)."""
     folder.mkdir(parents=True, exist_ok=True)
     keys = [f"{ident},{key.hex().upper()}" for ident, key in RADIO_KEYS.items()]
     keys.append(f"{WRONG_KEY_ID},{bytes(16).hex().upper()}")
@@ -221,8 +233,11 @@ def write_demo_files(folder: Path, *, mbus_port: int, radio_port: int) -> Path:
     if not edges.exists():
         edges.write_text(_grid_edges(), encoding="utf-8")
     site = folder / "site.toml"
-    site.write_text(SITE_TEMPLATE.format(mbus_port=mbus_port, radio_port=radio_port,
-                                         wired_meters=_wired_meters()), encoding="utf-8")
+    text = SITE_TEMPLATE.format(mbus_port=mbus_port, radio_port=radio_port,
+                                wired_meters=_wired_meters())
+    if bacnet_port is not None:
+        text += DEMO_BACNET.format(port=bacnet_port)
+    site.write_text(text, encoding="utf-8")
     return site
 
 
@@ -348,6 +363,9 @@ class DemoSimulators:
 def _announce(report: RunReport) -> None:
     if report.web:
         print(f"meterkit demo: web page at {report.web} while the demo runs", flush=True)
+    if report.bacnet_device:
+        print(f"meterkit demo: BACnet/IP device 4000 at {report.bacnet_device} while the demo "
+              "runs", flush=True)
 
 
 def _saved_time(folder: Path) -> datetime | None:
@@ -364,7 +382,8 @@ def _saved_time(folder: Path) -> datetime | None:
 
 async def run_demo(folder: Path, *, seconds: float | None, speed: float,
                    serve: tuple[str, int] | None = None,
-                   users: Path | None = None) -> tuple[Site, RunReport, int]:
+                   users: Path | None = None,
+                   bacnet_port: int | None = None) -> tuple[Site, RunReport, int]:
     """Run the demo site in ``folder``; returns the site, the report and telegrams sent."""
     start = datetime.now(UTC)
     saved = _saved_time(folder)
@@ -375,7 +394,8 @@ async def run_demo(folder: Path, *, seconds: float | None, speed: float,
     await simulators.start()
     try:
         site = load_site(write_demo_files(folder, mbus_port=simulators.mbus_port,
-                                          radio_port=simulators.radio_port))
+                                          radio_port=simulators.radio_port,
+                                          bacnet_port=bacnet_port))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -456,6 +476,9 @@ def _summary(folder: Path, site: Site, report: RunReport, sent: int, speed: floa
     ]
     if report.web:
         lines.append(f"web: {report.web}")
+    if report.bacnet_device:
+        lines.append(f"bacnet: device 4000 published the demo's points at "
+                     f"{report.bacnet_device}")
     return lines
 
 
@@ -477,6 +500,9 @@ def register(commands: Any) -> None:
     demo.add_argument("--users", type=Path, metavar="FILE",
                       help="users file of the web page (`meterkit web-user`): logins to "
                            "acknowledge alarms (with --serve)")
+    demo.add_argument("--bacnet", type=int, metavar="PORT",
+                      help="publish the demo's points as BACnet/IP device 4000 on "
+                           "127.0.0.1:PORT while it runs (the [bacnet_device] table)")
     demo.set_defaults(handler=_demo)
 
 
@@ -487,7 +513,8 @@ def _demo(args: argparse.Namespace) -> int:
     serve = ("127.0.0.1", args.port) if args.serve else None
     try:
         site, report, sent = asyncio.run(run_demo(folder, seconds=seconds, speed=args.speed,
-                                                  serve=serve, users=args.users))
+                                                  serve=serve, users=args.users,
+                                                  bacnet_port=args.bacnet))
     except (SiteError, StateFileError, GatewayError) as exc:
         print(f"meterkit demo: {exc}", file=sys.stderr)
         return 2

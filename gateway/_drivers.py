@@ -43,6 +43,7 @@ import wmbus
 from profiles import PointReading
 
 from ._analog_driver import AnalogDriver
+from ._bacnet import BacnetClients, BacnetReader
 from ._errors import GatewayError
 from ._pipeline import Step
 from ._points import MeterHeader, meter_readings, s0_readings
@@ -415,6 +416,10 @@ class SiteRunner:
         self.modbus = {f"modbus:{item.name}": ModbusDriver(site, item, clock, lines)
                        for item in site.modbus}
         self.modbus_server: modbus.ModbusServer | None = None
+        self.bacnet_clients = BacnetClients()
+        self.bacnet = {f"bacnet:{item.name}": BacnetReader(
+            site, item, self.bacnet_clients, clock.now,
+            self._pushed(f"bacnet:{item.name}", item.name)) for item in site.bacnet}
         self.receivers = [
             ReceiverDriver(site, item, clock, pipeline.inputs.setdefault(f"wmbus:{item.name}",
                                                                          {}))
@@ -479,6 +484,9 @@ class SiteRunner:
                 analog.close()
             if self.modbus_server is not None:
                 await self.modbus_server.stop()
+            for reader in self.bacnet.values():
+                await reader.close()
+            await self.bacnet_clients.close()
 
     async def _wait(self, stop: asyncio.Event) -> None:
         deadlines = [self.runtime.scheduler.next_deadline(), self.runtime.pipeline.next_deadline()]
@@ -539,6 +547,8 @@ class SiteRunner:
                 readings, problems = self.gpio[source].read(self.site, self.clock.now())
                 result = Readout(source=source, readings=readings,
                                  failures=[(source, problem) for problem in problems])
+            elif source in self.bacnet:
+                result = await self._read_bacnet(source)
             elif source in self.replays:
                 result = Readout(source=source, readings=self.replays[source].read(
                     self.site, self.clock.now()))
@@ -550,6 +560,20 @@ class SiteRunner:
             _log.exception("readout of %s failed", source)
             result = Readout(source=source, failures=[(source, f"readout failed: {exc}")])
         await self.results.put(result)
+
+    async def _read_bacnet(self, source: str) -> Readout:
+        reader = self.bacnet[source]
+        readings, answered, error = await reader.read()
+        return Readout(source=source, readings=readings,
+                       devices=[reader.item.name] if answered else [],
+                       failures=[(f"bacnet {reader.item.name}", error)] if error else [])
+
+    def _pushed(self, source: str, device: str) -> Callable[[list[PointReading]], None]:
+        """Where a BACnet device's COV readings go between its readouts."""
+        def push(readings: list[PointReading]) -> None:
+            self.results.put_nowait(Readout(source=source, readings=readings,
+                                            devices=[device], finished=False))
+        return push
 
     def _serve_modbus(self, step: Step) -> None:
         """Publish the chosen points of a committed step in the Modbus server's map."""

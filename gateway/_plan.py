@@ -11,6 +11,7 @@ from typing import Any
 
 import alarms
 
+from ._bacnet_site import bacnet_plan, bacnet_plan_text
 from ._runtime import input_cycles
 from ._schedule import calendar_period, next_slot
 from ._site_file import AnalogInput, IioSource, ModbusRegisterSource, Site
@@ -113,6 +114,7 @@ def site_plan(site: Site, now: datetime) -> dict[str, Any]:
             "alarms": (f"{site.mqtt.topic_prefix}/{site.gateway_id}/alarms/<alarm id>"
                        if site.mqtt.alarms else None)},
         "web": None if site.web is None else {"host": site.web.host, "port": site.web.port},
+        **bacnet_plan(site),
     }
     schedule: dict[str, str] = {}
     for source, interval in input_cycles(site).items():
@@ -175,6 +177,7 @@ def plan_text(plan: dict[str, Any]) -> str:
         server = plan["modbus_server"]
         lines.append(f"modbus server on {server['listen']}: map {server['map']}, "
                      + ", ".join(f"{k} = {v}" for k, v in server["points"].items()))
+    lines.extend(bacnet_plan_text(plan))
     if plan["web"]:
         lines.append(f"web page on {plan['web']['host']}:{plan['web']['port']}")
     lines.append("next:")

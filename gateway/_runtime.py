@@ -53,12 +53,13 @@ _MICROSECOND = timedelta(microseconds=1)
 
 
 def input_cycles(site: Site) -> dict[str, float]:
-    """Scheduled inputs (``mbus:NAME``, ``s0:NAME``, ``analog:NAME``, ``modbus:NAME``) ->
-    their interval in seconds."""
+    """Scheduled inputs (``mbus:NAME``, ``s0:NAME``, ``analog:NAME``, ``modbus:NAME``,
+    ``bacnet:NAME``) -> their interval in seconds."""
     cycles = {f"mbus:{item.name}": item.interval for item in site.mbus}
     cycles.update({f"s0:{item.name}": item.interval for item in site.s0})
     cycles.update({f"analog:{item.name}": item.interval for item in site.analog})
     cycles.update({f"modbus:{item.name}": item.interval for item in site.modbus})
+    cycles.update({f"bacnet:{item.name}": item.interval for item in site.bacnet})
     return cycles
 
 

@@ -5,7 +5,8 @@ bad file is used. The format is documented in the gateway guide (docs/gateway.rs
 tables are ``[site]``, ``[[mbus]]`` (with ``[[mbus.meter]]``), ``[[wmbus]]`` (with
 ``[[wmbus.meter]]``), ``[[s0]]``, ``[[analog]]``, ``[[modbus]]``, ``[[bacnet]]``,
 ``[[derived]]``, ``[[alarm]]``, ``[[export]]``, ``[[delivery]]``, ``[mqtt]``,
-``[modbus_server]``, ``[bacnet_device]`` and ``[web]`` (BACnet: not supported yet).
+``[modbus_server]``, ``[bacnet_device]`` and ``[web]`` (the BACnet tables are read by
+:mod:`gateway._bacnet_site`).
 
 Point names are ``<site>/<device>/<field>``: the site's name, the device's name (which
 may itself hold slashes, ``flat3/heat``) and the field (from the device's profile, else
@@ -24,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import alarms
 import exporters
@@ -34,6 +35,9 @@ import wmbus
 from profiles import ProfileError, TableReader
 
 from ._errors import SiteError
+
+if TYPE_CHECKING:
+    from ._bacnet_site import BacnetDeviceConfig, BacnetInput
 
 __all__ = [
     "ANALOG_SIGNALS",
@@ -342,6 +346,8 @@ class Site:
     mqtt: MqttConfig | None = None
     web: WebConfig | None = None
     modbus_server: ModbusServerConfig | None = None
+    bacnet: tuple[BacnetInput, ...] = ()
+    bacnet_device: BacnetDeviceConfig | None = None
     catalogue: profiles.MeterProfiles = field(default_factory=profiles.MeterProfiles,
                                               compare=False)
     meter_profiles: dict[str, profiles.MeterProfile] = field(default_factory=dict,
@@ -363,8 +369,9 @@ class Site:
     @property
     def devices(self) -> dict[str, float]:
         """Every device that can fail -> the seconds after which it counts as failed."""
-        return _device_timeouts(list(self.mbus), list(self.wmbus), list(self.analog),
-                                list(self.modbus))
+        return {**_device_timeouts(list(self.mbus), list(self.wmbus), list(self.analog),
+                                   list(self.modbus)),
+                **{item.name: item.interval * item.missed_cycles for item in self.bacnet}}
 
 
 def parse_duration(value: object) -> float:
@@ -981,13 +988,11 @@ def _parse(top: TableReader, file: Path) -> Site:
     s0_inputs = [_s0(table, base) for table in top.optional_tables("s0")]
     analog = [_analog(table, base) for table in top.optional_tables("analog")]
     modbus_devices = [_modbus(table, places) for table in top.optional_tables("modbus")]
-    if top.has("bacnet"):
-        top.raw("bacnet")
-        raise _not_supported(top, "bacnet", "BACnet devices", "bacnet")
-    if top.has("bacnet_device"):
-        top.raw("bacnet_device")
-        raise _not_supported(top, "bacnet_device", "a BACnet/IP device publishing points",
-                             "bacnet")
+    from . import _bacnet_site
+
+    bacnet_inputs = [_bacnet_site.bacnet_input(table, places)
+                     for table in top.optional_tables("bacnet")]
+    _bacnet_site.check_interfaces(top.optional_tables("bacnet"), bacnet_inputs)
 
     # Device names are unique across all inputs: they make the point names.
     devices: dict[str, tuple[TableReader, str]] = {}
@@ -996,7 +1001,7 @@ def _parse(top: TableReader, file: Path) -> Site:
         for meter_table in bus.optional_tables("meter"):
             device_tables.append((meter_table.text("name"), meter_table))
     for table in [*top.optional_tables("s0"), *top.optional_tables("analog"),
-                  *top.optional_tables("modbus")]:
+                  *top.optional_tables("modbus"), *top.optional_tables("bacnet")]:
         device_tables.append((table.text("name"), table))
     for device, table in device_tables:
         if device in devices:
@@ -1022,6 +1027,9 @@ def _parse(top: TableReader, file: Path) -> Site:
     derived_tables = top.optional_tables("derived")
     derived = [_derived(table, name) for table in derived_tables]
     known_points = _known_points(name, segments, receivers, s0_inputs, analog, modbus_devices)
+    for bacnet_input in bacnet_inputs:
+        known_points |= _bacnet_site.input_points(name, bacnet_input)
+        known_points.add(f"{name}/{bacnet_input.name}")
     device_prefixes = tuple(f"{name}/{device}/" for device in devices)
     meter_prefixes = tuple(f"{name}/{meter_name}/" for meter_name in
                            [m.name for bus in segments for m in bus.meters]
@@ -1058,8 +1066,9 @@ def _parse(top: TableReader, file: Path) -> Site:
             raise table.error("alarm_id", f"{rule.alarm_id!r} is the id of "
                                           f"alarm[{ids[rule.alarm_id]}] already")
         ids[rule.alarm_id] = index
-    for device, timeout in _device_timeouts(segments, receivers, analog,
-                                            modbus_devices).items():
+    timeouts = {**_device_timeouts(segments, receivers, analog, modbus_devices),
+                **{item.name: item.interval * item.missed_cycles for item in bacnet_inputs}}
+    for device, timeout in timeouts.items():
         rule = alarms.StaleRule(
             point=f"{name}/{device}", timeout=timeout, severity=alarms.Severity.MAJOR,
             specific_problem="device failure",
@@ -1096,6 +1105,9 @@ def _parse(top: TableReader, file: Path) -> Site:
             if not _point_known(point, known_points, device_prefixes, derived_points):
                 raise points_table.error(key, f"unknown point {point!r}: "
                                               f"{_point_hint(point, name)}")
+    device_table = top.optional_table("bacnet_device")
+    bacnet_device = (_bacnet_site.bacnet_device(device_table, gateway_id)
+                     if device_table is not None else None)
     top.finish()
     return Site(file=file, name=name, gateway_id=gateway_id, timezone=timezone,
                 data_dir=data_dir, history=history, mbus=tuple(segments),
@@ -1103,6 +1115,7 @@ def _parse(top: TableReader, file: Path) -> Site:
                 modbus=tuple(modbus_devices), modbus_server=modbus_server,
                 derived=tuple(ordered), rules=tuple(rules), exports=tuple(exports),
                 deliveries=tuple(deliveries), mqtt=mqtt, web=web, catalogue=catalogue,
+                bacnet=tuple(bacnet_inputs), bacnet_device=bacnet_device,
                 meter_profiles=meter_profiles)
 
 

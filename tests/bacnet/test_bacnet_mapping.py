@@ -184,6 +184,19 @@ def test_acknowledge() -> None:
     assert book.objects["m/e"].acked == [True, True, True]
 
 
+def test_acknowledge_takes_the_time_stamp_to_the_hundredth_it_was_sent_with() -> None:
+    # an alarm raised at 08:00:00.123456 is notified with the stamp 08:00:00.12
+    raised_at = T0 + timedelta(microseconds=123456)
+    book = EventBook()
+    book.record(AlarmNotice(alarm_id="a1", point="m/e", raised=True, time=raised_at))
+    with pytest.raises(AckRefused):
+        book.acknowledge("m/e", "offnormal", T0 + timedelta(microseconds=130000),
+                         source="op", acknowledged_at=None, process=1)
+    ack = book.acknowledge("m/e", "offnormal", T0 + timedelta(microseconds=120000),
+                           source="op", acknowledged_at=None, process=1)
+    assert ack.alarm_ids == ("a1",)
+
+
 def test_notice_is_checked_when_built() -> None:
     with pytest.raises(ConfigurationError):
         raise_(severity="apocalyptic")
