@@ -168,8 +168,9 @@ BAD = [
     (('csv_profile = "de"', 'csv_profile = "de"\ndeliver = ["ftp"]'), "export[0]", "deliver",
      "no [[delivery]]"),
     (('[[export]]\nname = "quarter"',
-      '[bacnet_device]\nport = 47808\n[[export]]\nname = "quarter"'),
-     "", "bacnet_device", "not supported yet"),
+      '[bacnet_device]\naddress = "127.0.0.1/8"\ninstance = 1\nport = 47808\n'
+      '[[export]]\nname = "quarter"'),
+     "bacnet_device", "port", "unknown key"),
     (('[site]', 'colour = "blue"\n[site]'), "", "colour", "unknown key"),
 ]
 
@@ -228,11 +229,12 @@ def test_toml_syntax_errors_name_the_line(tmp_path: Path) -> None:
     assert caught.value.file == str(path) and caught.value.line is not None
 
 
-def test_bacnet_devices_are_not_supported_yet(tmp_path: Path) -> None:
-    for table in ("bacnet", "bacnet_device"):
-        with pytest.raises(SiteError, match="not supported yet") as caught:
-            load_site(write(tmp_path, GOOD + f'\n[[{table}]]\nname = "x"\n'))
-        assert caught.value.key == table
+def test_bacnet_tables_name_their_missing_keys(tmp_path: Path) -> None:
+    # (the BACnet tables in full: tests/gateway/test_gateway_bacnet.py)
+    for table, where in (("[[bacnet]]", "bacnet[0]"), ("[bacnet_device]", "bacnet_device")):
+        with pytest.raises(SiteError, match="address") as caught:
+            load_site(write(tmp_path, GOOD + f'\n{table}\nname = "x"\n'))
+        assert (caught.value.table, caught.value.key) == (where, "address")
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30s", 30.0), ("15min", 900.0), ("1h", 3600.0),
