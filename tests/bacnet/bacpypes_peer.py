@@ -121,7 +121,8 @@ class Peer(Application):  # type: ignore[misc]
 
 async def run_op(app: Peer, command: dict[str, Any]) -> dict[str, Any]:
     op = command["op"]
-    address = Address(command.get("address", ""))
+    # no address: a global broadcast (Who-Is, I-Am)
+    address = Address(command["address"]) if command.get("address") else None
     if op == "read":
         value = await app.read_property(address, ObjectIdentifier(command["object"]),
                                         command["property"])
@@ -138,6 +139,13 @@ async def run_op(app: Peer, command: dict[str, Any]) -> dict[str, Any]:
     if op == "whois":
         i_ams = await app.who_is(command["low"], command["high"], address, timeout=2)
         return {"devices": sorted(i_am.iAmDeviceIdentifier[1] for i_am in i_ams)}
+    if op == "write":
+        await app.write_property(address, ObjectIdentifier(command["object"]),
+                                 command["property"], command["value"])
+        return {"written": True}
+    if op == "iam":
+        app.i_am(address)
+        return {"iam_sent": True}
     if op == "range":
         range_request = ReadRangeRequest(objectIdentifier=ObjectIdentifier(command["object"]),
                                          propertyIdentifier="log-buffer", destination=address)

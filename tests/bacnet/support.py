@@ -11,10 +11,12 @@ import subprocess
 import sys
 import threading
 from collections.abc import Callable, Coroutine
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
-from bacnet import BacnetServer, PointList
+from bacnet import Acknowledgement, BacnetServer, PointList
+from profiles import PointReading
 
 ROOT = Path(__file__).resolve().parents[2]
 T = TypeVar("T")
@@ -72,6 +74,46 @@ class ServerThread:
     def close(self) -> None:
         self.loop.run(self.server.close())
         self.loop.stop()
+
+
+T0 = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+
+
+class PeerWorld:
+    """meterkit's server on its loop thread and a peer process it notifies.
+
+    ``points`` makes the server's point list from the peer's address (its recipient),
+    ``command`` the peer's command line from its UDP port. The ``peer_world`` fixture
+    (conftest.py) builds and closes them.
+    """
+
+    def __init__(self, points: Callable[[str], PointList],
+                 command: Callable[[int], list[str]]) -> None:
+        self.peer_port = free_udp_port()
+        self.acknowledgements: list[Acknowledgement] = []
+        self.gateway = ServerThread(points(f"127.0.0.1:{self.peer_port}"),
+                                    on_acknowledge=self.acknowledgements.append)
+        try:
+            self.peer = Peer(command(self.peer_port))
+            self.peer.until("ready")
+        except BaseException:
+            self.gateway.close()
+            raise
+
+    def ask(self, op: str, **fields: Any) -> dict[str, Any]:
+        self.peer.send({"op": op, "address": self.gateway.address, **fields})
+        return self.peer.answer()
+
+    def publish(self, point: str, value: object, unit: str = "", time: datetime = T0,
+                quality: tuple[str, ...] = ()) -> None:
+        self.gateway.loop.call(self.gateway.server.publish, PointReading(
+            point=point, time=time, value=value, unit=unit, quality=quality))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        try:
+            self.peer.close()
+        finally:
+            self.gateway.close()
 
 
 class Peer:

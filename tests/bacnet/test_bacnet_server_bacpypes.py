@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -12,12 +12,9 @@ import pytest
 
 pytest.importorskip("bacpypes3", reason="the bacnet extra (bacpypes3) is not installed")
 
-from bacnet import Acknowledgement, AlarmNotice, PointList, parse_point_list
-from profiles import PointReading
+from bacnet import AlarmNotice, PointList, parse_point_list
 
-from .support import Peer, ServerThread, free_udp_port, python_peer
-
-T0 = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
+from .support import T0, PeerWorld, python_peer
 
 
 def point_list(recipient: str) -> PointList:
@@ -38,41 +35,24 @@ def point_list(recipient: str) -> PointList:
              "name": "meter 2 flow"},
             {"point": "m2/pulses", "object": "analog-input", "instance": 12,
              "unit": "Wh/pulse"},
+            {"point": "m2/leak", "object": "binary-input", "instance": 13,
+             "description": "leak contact", "notification_class": 3},
+            {"point": "m2/status", "object": "characterstring-value", "instance": 14,
+             "notification_class": 3},
         ],
     }, file="test.toml")
 
 
-class World:
-    def __init__(self) -> None:
-        self.peer_port = free_udp_port()
-        self.acknowledgements: list[Acknowledgement] = []
-        self.gateway = ServerThread(point_list(f"127.0.0.1:{self.peer_port}"),
-                                    on_acknowledge=self.acknowledgements.append)
-        self.peer = Peer(python_peer(f"127.0.0.1/8:{self.peer_port}", "9001"))
-        self.peer.until("ready")
-
-    def ask(self, op: str, **fields: Any) -> dict[str, Any]:
-        self.peer.send({"op": op, "address": self.gateway.address, **fields})
-        return self.peer.answer()
-
-    def publish(self, point: str, value: object, unit: str, time: datetime = T0,
-                quality: tuple[str, ...] = ()) -> None:
-        self.gateway.loop.call(self.gateway.server.publish, PointReading(
-            point=point, time=time, value=value, unit=unit, quality=quality))  # type: ignore[arg-type]
-
-    def close(self) -> None:
-        self.peer.close()
-        self.gateway.close()
+def peer_command(port: int) -> list[str]:
+    return python_peer(f"127.0.0.1/8:{port}", "9001")
 
 
 @pytest.fixture
-def world() -> Iterator[World]:
-    w = World()
-    yield w
-    w.close()
+def world(peer_world: Callable[..., PeerWorld]) -> PeerWorld:
+    return peer_world(point_list, peer_command)
 
 
-def test_who_is_and_read_every_object(world: World) -> None:
+def test_who_is_and_read_every_object(world: PeerWorld) -> None:
     world.publish("m1/energy", Decimal(123456), "Wh")
     world.publish("m2/flow", Decimal("1.25"), "m3/h", quality=("stale",))
     assert world.ask("whois", low=4711, high=4711) == {"devices": [4711]}
@@ -81,7 +61,8 @@ def test_who_is_and_read_every_object(world: World) -> None:
     object_list = world.ask("read", object="device,4711", property="object-list")["value"]
     assert sorted(object_list) == sorted([
         "device,4711", "network-port,1", "notification-class,3", "analog-input,10",
-        "trend-log,20", "analog-input,11", "analog-input,12"])
+        "trend-log,20", "analog-input,11", "analog-input,12", "binary-input,13",
+        "characterstring-value,14"])
 
     objects = world.ask("rpm", objects=object_list)["objects"]
     device = objects["device,4711"]
@@ -117,7 +98,7 @@ def test_who_is_and_read_every_object(world: World) -> None:
 
 
 @pytest.mark.parametrize("confirmed", [True, False])
-def test_cov_subscription(world: World, confirmed: bool) -> None:
+def test_cov_subscription(world: PeerWorld, confirmed: bool) -> None:
     world.publish("m1/energy", Decimal(10), "kWh")
     world.peer.send({"op": "subscribe", "address": world.gateway.address,
                      "object": "analog-input,10", "confirmed": confirmed, "lifetime": 60,
@@ -143,7 +124,7 @@ def test_cov_subscription(world: World, confirmed: bool) -> None:
     assert world.peer.until("cov_done")
 
 
-def test_cov_subscription_lifetime_renewal_and_cancel(world: World) -> None:
+def test_cov_subscription_lifetime_renewal_and_cancel(world: PeerWorld) -> None:
     server = world.gateway.server
 
     def subscriptions() -> list[tuple[int, int | None, bool]]:
@@ -174,7 +155,7 @@ def test_cov_subscription_lifetime_renewal_and_cancel(world: World) -> None:
     assert world.gateway.loop.call(subscriptions) == [(1, 0, False)]
 
 
-def test_trend_log_buffer_and_buffer_ready(world: World) -> None:
+def test_trend_log_buffer_and_buffer_ready(world: PeerWorld) -> None:
     for minute in range(5):
         world.publish("m1/energy", Decimal(minute), "kWh", T0 + timedelta(minutes=minute))
     # 3 records reach the threshold: Buffer_Ready through notification class 3
@@ -198,7 +179,7 @@ def test_trend_log_buffer_and_buffer_ready(world: World) -> None:
     assert counts["trend-log,20"] == {"record-count": 4, "total-record-count": 5}
 
 
-def test_alarm_events_acknowledgement_and_summaries(world: World) -> None:
+def test_alarm_events_acknowledgement_and_summaries(world: PeerWorld) -> None:
     world.publish("m1/energy", Decimal(500), "kWh")
     notify = world.gateway.server.notify_alarm
     world.gateway.loop.call(notify, AlarmNotice(
@@ -247,3 +228,68 @@ def test_alarm_events_acknowledgement_and_summaries(world: World) -> None:
     assert world.ask("events")["events"] == []
     assert world.ask("read", object="analog-input,10", property="status-flags") == {
         "value": [0, 0, 0, 0]}
+
+
+def test_binary_input_and_characterstring_value(world: PeerWorld) -> None:
+    world.publish("m2/leak", False)
+    world.publish("m2/status", "OK")
+    objects = world.ask("rpm", objects=["binary-input,13", "characterstring-value,14"]
+                        )["objects"]
+    leak, status = objects["binary-input,13"], objects["characterstring-value,14"]
+    assert (leak["present-value"], leak["polarity"], leak["status-flags"]) == (
+        "inactive", "normal", [0, 0, 0, 0])
+    assert leak["description"] == "leak contact" and leak["object-name"] == "m2/leak"
+    assert (status["present-value"], status["status-flags"]) == ("OK", [0, 0, 0, 0])
+    assert "write-access-denied" in world.ask("write", object="characterstring-value,14",
+                                       property="present-value", value="HACKED")["error"]
+
+    changes: list[tuple[str, str, object, str]] = [
+        ("characterstring-value,14", "m2/status", "LEAK", "LEAK"),
+        ("binary-input,13", "m2/leak", True, "active")]
+    for object_id, point, value, changed in changes:
+        world.peer.send({"op": "subscribe", "address": world.gateway.address,
+                         "object": object_id, "lifetime": 60, "count": 4})
+        world.peer.until("subscribed")
+        [world.peer.until("cov") for _ in range(2)]  # the first notification
+        world.publish(point, value)
+        second = {c["property"]: c["value"] for c in
+                  (world.peer.until("cov")["cov"] for _ in range(2))}
+        assert second == {"present-value": changed, "status-flags": [0, 0, 0, 0]}
+        world.peer.until("cov_done")
+
+    # a stale meter: faulted, the last text kept; a number 0/1 is a boolean too
+    world.publish("m2/status", None, quality=("stale",))
+    world.publish("m2/leak", 0)
+    objects = world.ask("rpm", objects=["binary-input,13", "characterstring-value,14"],
+                        properties=["present-value", "status-flags", "reliability"]
+                        )["objects"]
+    assert objects["characterstring-value,14"] == {
+        "present-value": "LEAK", "status-flags": [0, 1, 0, 0],
+        "reliability": "communication-failure"}
+    assert objects["binary-input,13"]["present-value"] == "inactive"
+
+    # an alarm on the text point: a change-of-state event of its object
+    world.gateway.loop.call(world.gateway.server.notify_alarm, AlarmNotice(
+        alarm_id="leak", point="m2/status", raised=True, time=T0, text="leak reported"))
+    event = world.peer.until("event")["event"]
+    assert (event["object"], event["event_type"], event["to_state"], event["text"]) == (
+        "characterstring-value,14", "change-of-state", "offnormal", "leak reported")
+
+
+def test_device_recipient_found_by_its_i_am(peer_world: Callable[..., PeerWorld]) -> None:
+    world = peer_world(lambda _address: point_list("device,9001"), peer_command)
+    server = world.gateway.server
+    # the peer announces itself; on loopback the server's own Who-Is broadcast would not
+    # reach it (another port): the I-Am heard is where device 9001 lives
+    assert world.ask("iam") == {"iam_sent": True}
+    for _ in range(100):
+        if world.gateway.loop.call(lambda: 9001 in server._device_addresses):
+            break
+        world.gateway.loop.run(asyncio.sleep(0.05))
+    world.publish("m1/energy", Decimal(500), "kWh")
+    world.gateway.loop.call(server.notify_alarm, AlarmNotice(
+        alarm_id="energy-high", point="m1/energy", raised=True, time=T0, value=500.0,
+        limit=400.0, direction="up"))
+    event = world.peer.until("event")["event"]
+    assert (event["object"], event["to_state"], event["confirmed"]) == (
+        "analog-input,10", "high-limit", True)

@@ -8,24 +8,21 @@ these tests skip with a message only where node or that install is missing.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 pytest.importorskip("bacpypes3", reason="the bacnet extra (bacpypes3) is not installed")
 
-from bacnet import Acknowledgement, AlarmNotice, PointList, parse_point_list
-from profiles import PointReading
+from bacnet import AlarmNotice, PointList, parse_point_list
 
-from .support import Peer, ServerThread, free_udp_port
+from .support import T0, PeerWorld
 
 NODE_PEER = Path(__file__).with_name("node") / "peer.mjs"
 NODE_PACKAGE = Path(__file__).with_name("node") / "node_modules" / "@bacnet-js" / "client"
-T0 = datetime(2026, 12, 1, 8, 0, tzinfo=timezone.utc)
 
 # @bacnet-js/client reports enumerations as numbers (ANSI/ASHRAE 135 clause 21)
 EVENT_STATE = {"normal": 0, "offnormal": 2, "high-limit": 3, "low-limit": 4}
@@ -57,42 +54,19 @@ def point_list(recipient: str) -> PointList:
              "trend": {"instance": 1, "buffer_size": 3, "notification_threshold": 2,
                        "notification_class": 7}},
             {"point": "m1/flow", "object": "analog-input", "instance": 2, "unit": "m3/h"},
+            {"point": "m1/leak", "object": "binary-input", "instance": 3},
+            {"point": "m1/status", "object": "characterstring-value", "instance": 4},
         ],
     }, file="node.toml")
 
 
-class World:
-    def __init__(self) -> None:
-        node = node_or_skip()
-        self.node_port = free_udp_port()
-        self.acknowledgements: list[Acknowledgement] = []
-        self.gateway = ServerThread(point_list(f"127.0.0.1:{self.node_port}"),
-                                    on_acknowledge=self.acknowledgements.append)
-        self.peer = Peer([node, str(NODE_PEER), str(self.node_port)])
-        self.peer.until("ready")
-
-    def ask(self, op: str, **fields: Any) -> dict[str, Any]:
-        self.peer.send({"op": op, "address": self.gateway.address, **fields})
-        return self.peer.answer()
-
-    def publish(self, point: str, value: object, unit: str, time: datetime = T0,
-                quality: tuple[str, ...] = ()) -> None:
-        self.gateway.loop.call(self.gateway.server.publish, PointReading(
-            point=point, time=time, value=value, unit=unit, quality=quality))  # type: ignore[arg-type]
-
-    def close(self) -> None:
-        self.peer.close()
-        self.gateway.close()
-
-
 @pytest.fixture
-def world() -> Iterator[World]:
-    w = World()
-    yield w
-    w.close()
+def world(peer_world: Callable[..., PeerWorld]) -> PeerWorld:
+    node = node_or_skip()
+    return peer_world(point_list, lambda port: [node, str(NODE_PEER), str(port)])
 
 
-def test_who_is_read_and_read_multiple_of_every_object(world: World) -> None:
+def test_who_is_read_and_read_multiple_of_every_object(world: PeerWorld) -> None:
     world.publish("m1/energy", Decimal(4200), "Wh")
     world.publish("m1/flow", Decimal("0.5"), "m3/h", quality=("unverified",))
     world.peer.send({"op": "whois", "address": world.gateway.address, "low": 8123,
@@ -101,7 +75,7 @@ def test_who_is_read_and_read_multiple_of_every_object(world: World) -> None:
     object_list = world.ask("read", object="device,8123", property="object-list")["value"]
     assert sorted(object_list) == sorted([
         "device,8123", "network-port,1", "notification-class,7", "analog-input,1",
-        "trend-log,1", "analog-input,2"])
+        "trend-log,1", "analog-input,2", "binary-input,3", "characterstring-value,4"])
     objects = world.ask("rpm", objects=object_list)["objects"]
     assert set(objects) == set(object_list)
     energy = objects["analog-input,1"]
@@ -113,7 +87,7 @@ def test_who_is_read_and_read_multiple_of_every_object(world: World) -> None:
     assert objects["trend-log,1"]["buffer-size"] == 3
 
 
-def test_cov_subscription_and_notifications(world: World) -> None:
+def test_cov_subscription_and_notifications(world: PeerWorld) -> None:
     world.publish("m1/energy", Decimal(10), "kWh")
     assert world.ask("subscribe", object="analog-input,1", lifetime=120, process=4) == {
         "subscribed": "analog-input,1"}
@@ -132,7 +106,7 @@ def test_cov_subscription_and_notifications(world: World) -> None:
         "present-value": 15, "status-flags": [0, 1, 0, 0]}
 
 
-def test_trend_log_read_range_and_buffer_ready(world: World) -> None:
+def test_trend_log_read_range_and_buffer_ready(world: PeerWorld) -> None:
     for minute in range(4):
         world.publish("m1/energy", Decimal(minute), "kWh", T0 + timedelta(minutes=minute))
     ready = world.peer.until("event")["event"]
@@ -146,7 +120,7 @@ def test_trend_log_read_range_and_buffer_ready(world: World) -> None:
         for m in (1, 2, 3)]
 
 
-def test_alarm_notification_acknowledge_and_summaries(world: World) -> None:
+def test_alarm_notification_acknowledge_and_summaries(world: PeerWorld) -> None:
     world.publish("m1/energy", Decimal(900), "kWh")
     world.gateway.loop.call(world.gateway.server.notify_alarm, AlarmNotice(
         alarm_id="hi", point="m1/energy", raised=True, time=T0, severity="major",
@@ -183,3 +157,19 @@ def test_alarm_notification_acknowledge_and_summaries(world: World) -> None:
     cleared = world.peer.until("event")["event"]
     assert cleared["to_state"] == EVENT_STATE["normal"] and cleared["priority"] == 210
     assert world.ask("alarms") == {"alarms": []}
+
+
+def test_binary_input_and_characterstring_value(world: PeerWorld) -> None:
+    world.publish("m1/leak", True)
+    world.publish("m1/status", "LEAK")
+    objects = world.ask("rpm", objects=["binary-input,3", "characterstring-value,4"]
+                        )["objects"]
+    assert objects["binary-input,3"]["present-value"] == 1  # active (an enumeration)
+    assert objects["binary-input,3"]["status-flags"] == [0, 0, 0, 0]
+    assert objects["characterstring-value,4"]["present-value"] == "LEAK"
+    assert world.ask("subscribe", object="characterstring-value,4", lifetime=60,
+                     process=5) == {"subscribed": "characterstring-value,4"}
+    assert world.peer.until("cov")["cov"]["values"]["present-value"] == "LEAK"
+    world.publish("m1/status", "OK")
+    assert world.peer.until("cov")["cov"]["values"] == {"present-value": "OK",
+                                                        "status-flags": [0, 0, 0, 0]}

@@ -412,3 +412,27 @@ def test_bacnet_devices_are_read_as_inputs(tmp_path: Path) -> None:
         failures = [m for (m,) in db.execute("SELECT message FROM audit WHERE kind = "
                                              "'failure'")]
     assert any(m.startswith("bacnet dead: device 1001 at 127.0.0.1:") for m in failures), failures
+
+
+def test_meterkit_run_read_by_an_independent_stack(running: RunningSite) -> None:
+    """@bacnet-js/client (node) reads what meterkit run publishes."""
+    from ..bacnet.test_bacnet_server_node import NODE_PEER, node_or_skip
+
+    node = Peer([node_or_skip(), str(NODE_PEER), str(free_udp_port())])
+    current = f"analog-input,{crc_instance('plant/pump/current')}"
+    try:
+        node.until("ready")
+
+        def read(object_id: str, prop: str) -> Any:
+            node.send({"op": "read", "address": running.address, "object": object_id,
+                       "property": prop})
+            return node.answer().get("value")
+
+        running.wait_for("the pump current", lambda: current in (
+            read("device,4242", "object-list") or []))
+        stored = running.wait_for("a stored pump current",
+                                  lambda: running.latest("plant/pump/current"))
+        assert read(current, "present-value") == pytest.approx(float(stored[1]))
+        assert read(current, "object-name") == "plant/pump/current"
+    finally:
+        node.close()
