@@ -113,6 +113,7 @@ class BacnetPublisher:
         self.instances: dict[int, str] = {}  # analog/binary/text instance -> point
         self.skipped: dict[str, str] = {}  # point -> why it is not published
         self.failed_devices: set[str] = set()  # device points with a raised failure alarm
+        self.device_points = {site.device_point(device) for device in site.devices}
 
     @property
     def address(self) -> str:
@@ -194,8 +195,8 @@ class BacnetPublisher:
         published = []
         for reading in step.readings:
             if self._ensure(reading):
-                device = self._device_of(reading.point)
-                if device in self.failed_devices and "stale" not in reading.quality:
+                if (self.failed_devices and self._device_of(reading.point) in
+                        self.failed_devices and "stale" not in reading.quality):
                     reading = PointReading(point=reading.point, time=reading.time,
                                            value=reading.value, unit=reading.unit,
                                            quantity=reading.quantity,
@@ -209,18 +210,18 @@ class BacnetPublisher:
                                       points=published)
 
     def _device_of(self, point: str) -> str | None:
-        """The device point (``<site>/<device>``) whose failure rule covers ``point``."""
-        best = None
-        for device in self.site.devices:
-            prefix = f"{self.site.name}/{device}/"
-            if point.startswith(prefix) and (best is None or len(device) > len(best)):
-                best = device
-        return None if best is None else self.site.device_point(best)
+        """The device point (``<site>/<device>``) whose failure rule covers ``point``: the
+        longest one its name starts with (device names may hold slashes)."""
+        end = len(point)
+        while (end := point.rfind("/", 0, end)) > 0:
+            if point[:end] in self.device_points:
+                return point[:end]
+        return None
 
     def _alarm(self, notification: alarms.Notification) -> None:
         raised = notification.event == "raised"
         point = notification.point
-        if point in self.failed_devices or self._is_device_point(point):
+        if point in self.device_points:
             self._device_state(point, failed=raised, time=notification.event_time)
         info = notification.threshold_info
         limit = info is not None and info.triggered_threshold in ("upper", "lower")
@@ -238,9 +239,6 @@ class BacnetPublisher:
             direction=info.direction if info is not None and limit else None,
             deadband=info.hysteresis if info is not None and limit else 0.0)
         self.server.notify_alarm(notice)
-
-    def _is_device_point(self, point: str) -> bool:
-        return any(point == self.site.device_point(device) for device in self.site.devices)
 
     def _device_state(self, device_point: str, *, failed: bool, time: float) -> None:
         """A device failed (its objects go to fault) or answers again."""

@@ -218,6 +218,21 @@ def check_interfaces(tables: list[TableReader], inputs: list[BacnetInput]) -> No
                                        f"same interface {item.interface} (one client)")
 
 
+def check_device_port(reader: TableReader, device: BacnetDeviceConfig,
+                      inputs: list[BacnetInput]) -> None:
+    """The device and the clients reading devices need UDP ports of their own."""
+    own = bacnet.interface_text(device.address).split("/")[0], _port(device.address)
+    for item in inputs:
+        if (bacnet.interface_text(item.interface).split("/")[0], _port(item.interface)) == own:
+            raise reader.error("address", f"{device.address} is the interface [[bacnet]] "
+                                          f"{item.name!r} reads through: give them different "
+                                          "ports")
+
+
+def _port(address: str) -> str:
+    return bacnet.interface_text(address).rpartition(":")[2]
+
+
 def _point_list(reader: TableReader, name: str, places: list[Path]) -> bacnet.PointList:
     if reader.has("point_list"):
         wanted = reader.text("point_list")

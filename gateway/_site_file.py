@@ -1108,6 +1108,8 @@ def _parse(top: TableReader, file: Path) -> Site:
     device_table = top.optional_table("bacnet_device")
     bacnet_device = (_bacnet_site.bacnet_device(device_table, gateway_id)
                      if device_table is not None else None)
+    if device_table is not None and bacnet_device is not None:
+        _bacnet_site.check_device_port(device_table, bacnet_device, bacnet_inputs)
     top.finish()
     return Site(file=file, name=name, gateway_id=gateway_id, timezone=timezone,
                 data_dir=data_dir, history=history, mbus=tuple(segments),

@@ -366,6 +366,12 @@ def test_bacnet_devices_are_read_as_inputs(tmp_path: Path) -> None:
     with pytest.raises(SiteError) as caught:
         load_site(path)
     assert (caught.value.table, caught.value.key) == ("bacnet[1]", "timeout")
+    # the gateway's own device cannot use a port a client reads through
+    path.write_text(text + f'[bacnet_device]\naddress = "127.0.0.1/8:{client_port}"\n'
+                           'instance = 5\n')
+    with pytest.raises(SiteError) as caught:
+        load_site(path)
+    assert (caught.value.table, caught.value.key) == ("bacnet_device", "address")
     path.write_text(text)
     site = load_site(path)
     assert site.devices["ahu"] == 180.0 and site.devices["dead"] == 2.0
