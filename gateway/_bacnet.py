@@ -112,6 +112,7 @@ class BacnetPublisher:
         self.specs: dict[str, bacnet.PointSpec] = {}  # published points
         self.instances: dict[int, str] = {}  # analog/binary/text instance -> point
         self.skipped: dict[str, str] = {}  # point -> why it is not published
+        self._chosen: dict[str, bool] = {}  # point -> matches the patterns (asked once)
         self.failed_devices: set[str] = set()  # device points with a raised failure alarm
         self.device_points = {site.device_point(device) for device in site.devices}
 
@@ -143,7 +144,10 @@ class BacnetPublisher:
         point = reading.point
         if point in self.specs:
             return True
-        if point in self.skipped or not self.config.selects(point):
+        chosen = self._chosen.get(point)
+        if chosen is None:
+            chosen = self._chosen[point] = self.config.selects(point)
+        if not chosen or point in self.skipped:
             return False
         object_type = object_type_of(reading.value)
         if object_type is None:
