@@ -17,6 +17,7 @@ of meters without a key, decode with ``decrypted_by == "input"`` and
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import os
@@ -579,7 +580,7 @@ class _Run:
                 f"0x{crc16_en13757(plain, 2):04x} computed): wrong key?",
                 field="ELL.PayloadCRC", offset=self.base + crc_at)
         self.apl = self.apl[:crc_at] + plain
-        self.ell = ExtendedLinkLayer(**{**_fields(ell), "payload_crc": crc})
+        self.ell = dataclasses.replace(ell, payload_crc=crc)
         self.decrypted_by = "key"
         self.key_for = key_for
         self.checked = True
@@ -982,10 +983,6 @@ def _security(*fields: Any) -> Security:
             decrypted_by=decrypted_by, mac_ok=mac_ok, key_for=key_for, verified=verified,
             key_source=source, scrambling=scrambling)
     return found
-
-
-def _fields(ell: ExtendedLinkLayer) -> dict[str, Any]:
-    return {name: getattr(ell, name) for name in ExtendedLinkLayer.__slots__}
 
 
 def decode(data: bytes, key: bytes | None = None, *, already_decrypted: bool = False,
