@@ -23,7 +23,7 @@ from ._errors import DecodeError, MBusError
 from ._frames import LongFrame, decode_frame, frame_length
 from ._meter import ProfilesOption, meter_profiles
 from ._parallel import chunks, jobs_argument, map_chunks
-from ._telegram import Telegram, decode_application, with_meter
+from ._telegram import Telegram, decode_application
 
 __all__ = ["DecodedLine", "InputError", "decode_line", "decode_many", "decode_stream",
            "error_document", "parse_hex", "print_table", "register_decode_command",
@@ -62,6 +62,7 @@ def decode_stream(data: bytes, profiles: ProfilesOption = True) -> list[Telegram
     a :class:`mbus.DecodeError` whose offset counts from the start of ``data``.
     """
     library = meter_profiles(profiles)
+    option: ProfilesOption = False if library is None else library
     telegrams = []
     offset = 0
     while offset < len(data):
@@ -71,7 +72,7 @@ def decode_stream(data: bytes, profiles: ProfilesOption = True) -> list[Telegram
         assert size is not None
         try:
             frame = decode_frame(data[offset:offset + size])
-            telegram = with_meter(decode_application(frame), library) if isinstance(
+            telegram = decode_application(frame, profiles=option) if isinstance(
                 frame, LongFrame) else Telegram(frame=frame)
         except DecodeError as error:
             if offset:

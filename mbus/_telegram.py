@@ -117,11 +117,19 @@ class Telegram:
         return self.frame.encode()
 
 
-def _variable(ci: int) -> Callable[[LongFrame], Telegram]:
+_Reader = Callable[[LongFrame, "MeterProfiles | None"], Telegram]
+
+
+def _pending_meter(library: MeterProfiles | None) -> MeterFields | None:
+    """What a response's ``meter`` field holds until first read: the profiles to apply."""
+    return cast(MeterFields | None, library)  # made into MeterFields by lazy_meter
+
+
+def _variable(ci: int) -> _Reader:
     header_kind = {0x72: "long", 0x76: "long", 0x7A: "short", 0x78: "none"}[ci]
     msb_first = ci == 0x76
 
-    def read(frame: LongFrame) -> Telegram:
+    def read(frame: LongFrame, library: MeterProfiles | None) -> Telegram:
         data = frame.data
         if header_kind == "long":
             header: Header | None = Header.decode_long(data, 0, msb_first)
@@ -136,7 +144,8 @@ def _variable(ci: int) -> Callable[[LongFrame], Telegram]:
         records = scan_records(data, start, from_master=frame.c & 0x40 != 0,
                                msb_first=msb_first, base_offset=_DATA_OFFSET)
         # The telegram keeps the pairs; they become Records when first read (lazy_records).
-        return Telegram(frame=frame, header=header, records=cast(tuple[Record, ...], records))
+        return Telegram(frame=frame, header=header, records=cast(tuple[Record, ...], records),
+                        meter=_pending_meter(library))
 
     return read
 
@@ -165,33 +174,33 @@ def _refuse_ciphertext(configuration: int, data: bytes, start: int) -> None:
 # Records are made into Record objects when first read (to_dict reads the pairs).
 _stored_records = lazy_records(Telegram)
 
-def _read_fixed(frame: LongFrame) -> Telegram:
+def _read_fixed(frame: LongFrame, library: MeterProfiles | None) -> Telegram:
     header, records = decode_fixed(frame.data, _DATA_OFFSET, frame.ci == 0x77)
-    return Telegram(frame=frame, header=header, records=records)
+    return Telegram(frame=frame, header=header, records=records, meter=_pending_meter(library))
 
 
-def _read_error(frame: LongFrame) -> Telegram:
+def _read_error(frame: LongFrame, _: MeterProfiles | None) -> Telegram:
     code = frame.data[0] if frame.data else None
     return Telegram(frame=frame, error=ApplicationError(code=code, extra=frame.data[1:]))
 
 
-def _read_alarm(frame: LongFrame) -> Telegram:
+def _read_alarm(frame: LongFrame, _: MeterProfiles | None) -> Telegram:
     if not frame.data:
         raise RecordError("alarm telegram without alarm status byte",
                           offset=_DATA_OFFSET, field="alarm")
     return Telegram(frame=frame, alarm=int.from_bytes(frame.data, "little"))
 
 
-def _read_master_records(frame: LongFrame) -> Telegram:
+def _read_master_records(frame: LongFrame, _: MeterProfiles | None) -> Telegram:
     records = decode_records(frame.data, 0, from_master=True, base_offset=_DATA_OFFSET)
     return Telegram(frame=frame, records=records)
 
 
-def _read_payload(frame: LongFrame) -> Telegram:
+def _read_payload(frame: LongFrame, _: MeterProfiles | None) -> Telegram:
     return Telegram(frame=frame, payload=frame.data)
 
 
-def _read_selection(frame: LongFrame) -> Telegram:
+def _read_selection(frame: LongFrame, _: MeterProfiles | None) -> Telegram:
     # Secondary address ID(4) MAN(2) VER(1) MED(1), optionally followed by records
     # (enhanced selection, e.g. a fabrication number), EN 13757-3:2018 11.5.
     data = frame.data
@@ -211,7 +220,9 @@ def _manufacturer_or_wildcard(code: int) -> str:
     return "***" if code == 0xFFFF else decode_manufacturer(code)
 
 
-_READERS: dict[int, Callable[[LongFrame], Telegram]] = {
+# A meter's response (0x72, 0x76, 0x7A, 0x78, 0x73, 0x77) gets its meter part from the
+# profiles passed to the reader; the other readers leave them.
+_READERS: dict[int, _Reader] = {
     0x72: _variable(0x72), 0x76: _variable(0x76), 0x7A: _variable(0x7A),
     0x78: _variable(0x78), 0x73: _read_fixed, 0x77: _read_fixed, 0x70: _read_error,
     0x71: _read_alarm, 0x51: _read_master_records, 0x50: _read_payload,
@@ -219,14 +230,18 @@ _READERS: dict[int, Callable[[LongFrame], Telegram]] = {
 }
 
 
-def decode_application(frame: LongFrame) -> Telegram:
-    """Decode the application layer of an already decoded long or control frame."""
+def decode_application(frame: LongFrame, *, profiles: ProfilesOption = False) -> Telegram:
+    """Decode the application layer of an already decoded long or control frame.
+
+    A meter's response gets its ``meter`` part from ``profiles`` as in :func:`decode`
+    (none by default).
+    """
     reader = _READERS.get(frame.ci)
     if reader is None:
         name = CI_NAMES.get(frame.ci, "unknown")
         raise UnsupportedError(f"not supported yet: CI 0x{frame.ci:02x} ({name})",
                                offset=6, field="CI", data=bytes((frame.ci,)))
-    return reader(frame)
+    return reader(frame, meter_profiles(profiles))
 
 
 def decode(data: bytes | bytearray, *, profiles: ProfilesOption = True) -> Telegram:
@@ -243,7 +258,7 @@ def decode(data: bytes | bytearray, *, profiles: ProfilesOption = True) -> Teleg
     """
     frame = decode_frame(data)
     if isinstance(frame, LongFrame):
-        return with_meter(decode_application(frame), meter_profiles(profiles))
+        return decode_application(frame, profiles=profiles)
     return Telegram(frame=frame)
 
 
@@ -252,14 +267,16 @@ _RESPONSE_STARTS = {0x72: 12, 0x76: 12, 0x7A: 4, 0x78: 0, 0x73: 12, 0x77: 12}
 
 
 def with_meter(telegram: Telegram, library: MeterProfiles | None) -> Telegram:
-    """``telegram`` with its ``meter`` part from ``library`` (unchanged for None, or for
-    a frame that is no meter's response); the part is made when first read."""
+    """A telegram equal to ``telegram`` with its ``meter`` part from ``library`` (made when
+    first read); ``telegram`` itself for None, or for a frame that is no meter's response."""
     frame = telegram.frame
     if library is None or not isinstance(frame, LongFrame) or frame.ci not in _RESPONSE_STARTS:
         return telegram
-    # Set on the telegram just made, before anyone sees it (replace() would make Records).
-    object.__setattr__(telegram, "meter", library)
-    return telegram
+    # Not dataclasses.replace(): it would read ``records`` and so make the Records.
+    return Telegram(frame=frame, header=telegram.header,
+                    records=cast(tuple[Record, ...], _stored_records(telegram)),
+                    error=telegram.error, alarm=telegram.alarm, payload=telegram.payload,
+                    meter=_pending_meter(library))
 
 
 def _meter_source(telegram: Telegram) -> MeterSource:

@@ -27,7 +27,7 @@ from typing import Any, cast
 
 import mbus
 import mbus.records
-from profiles import MeterFields
+from profiles import MeterFields, MeterProfiles
 
 from ._afl import AuthenticationLayer, parse_afl
 from ._compact import SignatureCache, expand_compact, split_headers
@@ -253,11 +253,18 @@ def _full_telegram(link: LinkLayer, ci: int, security: Security, ell: ExtendedLi
                    afl: AuthenticationLayer | None, tpl: TransportLayer,
                    header: mbus.Header | None,
                    records: Sequence[tuple[mbus.records.RecordShape, bytes]],
-                   compact: CompactInfo | None, payload: bytes) -> Telegram:
-    """``Telegram(...)`` with these fields and no error, alarm or undecoded rest."""
+                   compact: CompactInfo | None, payload: bytes,
+                   library: MeterProfiles | None) -> Telegram:
+    """``Telegram(...)`` with these fields and no error, alarm or undecoded rest; its meter
+    part is made from ``library`` when first read."""
     return Telegram(link=link, ci=ci, security=security, ell=ell, afl=afl, tpl=tpl,
                     header=header, records=cast(tuple[mbus.Record, ...], records),
-                    compact=compact, payload=payload)
+                    compact=compact, payload=payload, meter=_pending_meter(library))
+
+
+def _pending_meter(library: MeterProfiles | None) -> MeterFields | None:
+    """What ``meter`` holds until first read: the profiles to apply (mbus.records.lazy_meter)."""
+    return cast(MeterFields | None, library)
 
 
 class Decoder:
@@ -321,10 +328,6 @@ class Decoder:
             raise
         except mbus.MBusError as exc:  # from the shared application layer
             raise _as_wmbus_error(exc) from exc
-        if self.profiles is not None and telegram.error is None:
-            # Set on the telegram just made, before anyone sees it; the meter part is made
-            # from these profiles when first read (mbus.records.lazy_meter).
-            object.__setattr__(telegram, "meter", self.profiles)
         return telegram
 
 
@@ -654,7 +657,7 @@ class _Run:
                                       record_error=record_error, undecoded=rest)
             cache.learn(records, link.raw_address)
         return _full_telegram(link, ci, security, self.ell, self.afl, tpl, header, records,
-                              compact, body)
+                              compact, body, self.decoder.profiles)
 
     def _reserved_mode(self, tpl: TransportLayer, pos: int, start: int, mode: int,
                        body: bytes) -> None:
@@ -949,6 +952,8 @@ class _Run:
                 id=self.link.id, manufacturer=self.link.manufacturer,
                 version=self.link.version, medium=self.link.device_type,
                 access_number=self.ell.access_number if self.ell is not None else None)
+        if fields.get("error") is None:
+            fields["meter"] = _pending_meter(self.decoder.profiles)
         return Telegram(link=self.link, ci=ci, ell=self.ell, afl=self.afl, **fields)
 
 

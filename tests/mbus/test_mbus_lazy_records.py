@@ -92,3 +92,18 @@ def test_to_dict_of_pending_and_made_records_agree(ci: int, body: bytes,
     records = made.records
     assert made.to_dict() == before
     assert before["records"] == [record.to_dict() for record in records]
+
+
+def test_with_meter_gives_a_new_telegram_and_leaves_its_argument() -> None:
+    frame = mbus.decode_frame(_frame())
+    assert isinstance(frame, mbus.LongFrame)
+    plain = mbus.records.decode_application(frame)
+    assert plain.meter is None and "meter" not in plain.to_dict()
+    named = mbus.records.with_meter(plain, mbus.records.meter_profiles(True))
+    assert named is not plain
+    assert plain.meter is None and "meter" not in plain.to_dict()  # unchanged
+    assert isinstance(_stored_records(named), mbus.records.PendingRecords)  # no Records made
+    assert named == plain  # meter takes no part in comparisons
+    assert named.to_dict()["meter"] == mbus.decode(_frame()).to_dict()["meter"]
+    assert named.to_dict()["meter"]["fields"]["volume_m3"] == 1.0
+    assert mbus.records.decode_application(frame, profiles=True).to_dict() == named.to_dict()
