@@ -78,22 +78,9 @@ class EngineCore:
         self._points: dict[str, PointRecord] = {}
         self._alarms: dict[str, AlarmRecord] = {}
         self._order: list[AlarmRecord] = []
-        for index, rule in enumerate(self._rules):
-            if not isinstance(rule, (LimitRule, StaleRule)):
-                raise RuleError(f"not a rule: {brief(rule)}", index=index)
-            if rule.alarm_id in self._alarms:
-                raise RuleError(
-                    f"duplicate alarm id {rule.alarm_id!r}; give each rule its own",
-                    field="alarm_id",
-                    index=index,
-                )
-            point = self._points.get(rule.point)
-            if point is None:
-                point = self._points[rule.point] = PointRecord(rule.point)
-            alarm = AlarmRecord(rule, index, point)
-            point.alarms.append(alarm)
-            self._alarms[rule.alarm_id] = alarm
-            self._order.append(alarm)
+        self._check_rules(self._rules, 0)
+        for rule in self._rules:
+            self._add_record(rule)
         self._heap: list[_HeapEntry] = []
         self._gen = 0
         self._deferred: list[Notification] = []
@@ -196,6 +183,23 @@ class EngineCore:
             heapq.heappop(heap)
         return None
 
+    def add_rules(self, rules: Iterable[Rule]) -> None:
+        """Watch more rules from now on (for example, devices found at run time).
+
+        A new stale rule's watchdog starts from its point's latest sample, or, for a point
+        never sampled, at its first sample. Raises :class:`RuleError` (adding none) for
+        something that is not a rule or an alarm id the engine has already.
+        """
+        new = tuple(rules)
+        self._check_rules(new, len(self._rules))
+        self._rules = (*self._rules, *new)
+        for rule in new:
+            alarm = self._add_record(rule)
+            point = alarm.point
+            if alarm.is_stale and point.time is not None:
+                self._queue_watchdog(alarm, point.time + alarm.limit)
+            self._update_quiet(point)
+
     # -- public API: snapshots ----------------------------------------------------------------
 
     def status(self, alarm_id: str) -> AlarmStatus:
@@ -215,6 +219,31 @@ class EngineCore:
         found = [alarm for alarm in self._order if alarm.ack is not AckState.NORMAL]
         found.sort(key=lambda alarm: alarm.raised.notification_id if alarm.raised else 0)
         return [self._status(alarm) for alarm in found]
+
+    # -- internals: rules ----------------------------------------------------------------------
+
+    def _check_rules(self, rules: tuple[Rule, ...], first_index: int) -> None:
+        seen = set(self._alarms)
+        for index, rule in enumerate(rules, first_index):
+            if not isinstance(rule, (LimitRule, StaleRule)):
+                raise RuleError(f"not a rule: {brief(rule)}", index=index)
+            if rule.alarm_id in seen:
+                raise RuleError(
+                    f"duplicate alarm id {rule.alarm_id!r}; give each rule its own",
+                    field="alarm_id",
+                    index=index,
+                )
+            seen.add(rule.alarm_id)
+
+    def _add_record(self, rule: Rule) -> AlarmRecord:
+        point = self._points.get(rule.point)
+        if point is None:
+            point = self._points[rule.point] = PointRecord(rule.point)
+        alarm = AlarmRecord(rule, len(self._order), point)
+        point.alarms.append(alarm)
+        self._alarms[rule.alarm_id] = alarm
+        self._order.append(alarm)
+        return alarm
 
     # -- internals: time and samples ---------------------------------------------------------
 

@@ -99,6 +99,8 @@ class Readout:
     devices: list[str] = field(default_factory=list)
     failures: list[tuple[str, str]] = field(default_factory=list)
     finished: bool = True  # False for streamed input (radio) that keeps no schedule slot
+    found: dict[str, float] = field(default_factory=dict)
+    """Devices found by a scan -> seconds without an answer after which they count failed."""
 
 
 # -- M-Bus -------------------------------------------------------------------------------------
@@ -134,7 +136,7 @@ class SegmentDriver:
         try:
             bus = await self._open()
             if not self._scanned:
-                await self._scan(bus)
+                out.found.update(await self._scan(bus))
             for name, address in self.meters:
                 try:
                     reading = await bus.read(address, max_telegrams=self.segment.max_telegrams)
@@ -158,18 +160,34 @@ class SegmentDriver:
             await self.close()
         return out
 
-    async def _scan(self, bus: mbus.AsyncBus) -> None:
+    async def _scan(self, bus: mbus.AsyncBus) -> dict[str, float]:
+        """Add the meters a scan finds; returns their names -> failure timeouts.
+
+        Names are stable: ``<segment>/<id>`` for a secondary scan (the full 16-digit
+        address when two meters share an id), ``<segment>/<primary address>``.
+        """
         known = {address for _name, address in self.meters}
+        added: list[tuple[str, int | mbus.SecondaryAddress]] = []
         if self.segment.scan == "secondary":
             found = await bus.scan_secondary()
-            new = [meter.address for meter in found.meters if meter.address not in known]
-            self.meters.extend((f"{self.segment.name}/{address.id}", address)
-                               for address in new)
+            taken = {name for name, _address in self.meters}
+            for address in (meter.address for meter in found.meters):
+                if address in known:
+                    continue
+                name = f"{self.segment.name}/{address.id}"
+                if name in taken:
+                    name = f"{self.segment.name}/{address}"
+                taken.add(name)
+                known.add(address)
+                added.append((name, address))
         else:
             primaries = await bus.scan_primary()
-            self.meters.extend((f"{self.segment.name}/{item.primary}", item.primary)
-                               for item in primaries if item.primary not in known)
+            added = [(f"{self.segment.name}/{item.primary}", item.primary)
+                     for item in primaries if item.primary not in known]
+        self.meters.extend(added)
         self._scanned = True
+        timeout = self.segment.interval * self.segment.missed_cycles
+        return {name: timeout for name, _address in added}
 
     async def close(self) -> None:
         """Close the bus (a later readout opens it again)."""
@@ -516,6 +534,8 @@ class SiteRunner:
             for source, error in result.failures:
                 self.failures += 1
                 self.runtime.failure(source, error)
+            if result.found:
+                self.runtime.pipeline.add_devices(result.found)
             readings.extend(result.readings)
             devices.extend(result.devices)
             cursors_moved = cursors_moved or result.source.startswith(("s0:", "wmbus:"))

@@ -27,7 +27,7 @@ from profiles import PointReading
 
 from ._derived import DerivedEngine, numeric
 from ._errors import StateFileError
-from ._site_file import S0Input, Site
+from ._site_file import S0Input, Site, device_failure_rule
 
 __all__ = ["STATE_FORMAT", "Pipeline", "Step", "s0_config"]
 
@@ -74,11 +74,14 @@ class Pipeline:
         except ValueError:
             raise StateFileError(f"time {saved_time!r} is not an ISO 8601 time") from None
         self.derived = DerivedEngine(site.derived, state.get("derived"))
+        self.discovered = _discovered(state.get("discovered", {}))
+        rules = [*site.rules, *(device_failure_rule(site.name, device, timeout)
+                                for device, timeout in self.discovered.items())]
         try:
             if "alarms" in state:
-                self.alarms = alarms.Engine.from_state(site.rules, state["alarms"], strict=False)
+                self.alarms = alarms.Engine.from_state(rules, state["alarms"], strict=False)
             else:
-                self.alarms = alarms.Engine(site.rules, start_time=now.timestamp())
+                self.alarms = alarms.Engine(rules, start_time=now.timestamp())
         except alarms.AlarmsError as exc:
             raise StateFileError(f"alarm engine: {exc}") from None
         self.s0 = self._s0_counter(state.get("s0"))
@@ -101,6 +104,20 @@ class Pipeline:
             elif counter[name].config != config:
                 counter.reconfigure(name, config)  # counted pulses are kept
         return counter
+
+    def add_devices(self, timeouts: Mapping[str, float]) -> None:
+        """Device-failure rules for devices found at run time (meters found by a scan),
+        as configured devices have them; devices with a rule already are left alone.
+
+        The devices are saved with the state, so their rules (and alarm states) are there
+        again after a restart, before any scan.
+        """
+        known = self.site.devices.keys() | self.discovered.keys()
+        new = {device: timeout for device, timeout in timeouts.items() if device not in known}
+        if new:
+            self.alarms.add_rules(device_failure_rule(self.site.name, device, timeout)
+                                  for device, timeout in new.items())
+            self.discovered.update(new)
 
     def process(self, readings: Sequence[PointReading], *, devices: Iterable[str] = (),
                 now: datetime) -> Step:
@@ -148,4 +165,16 @@ class Pipeline:
             "alarms": self.alarms.save_state(),
             "s0": self.s0.save(),
             "inputs": self.inputs,
+            "discovered": self.discovered,
         }
+
+
+def _discovered(saved: object) -> dict[str, float]:
+    """The saved devices found by scans (name -> failure timeout in seconds)."""
+    if not isinstance(saved, dict) or not all(
+            isinstance(name, str) and isinstance(timeout, (int, float))
+            and not isinstance(timeout, bool) and timeout > 0
+            for name, timeout in saved.items()):
+        raise StateFileError(f"discovered: {str(saved)[:80]!r} is not a mapping of device "
+                             "names to seconds")
+    return {name: float(timeout) for name, timeout in saved.items()}

@@ -65,7 +65,11 @@ def site_plan(site: Site, now: datetime) -> dict[str, Any]:
             "meters": [{"name": meter.name, "address": meter.address,
                         "points": f"{prefix}/{meter.name}/*", "profile": meter.profile,
                         "failed_after": _every(devices[meter.name])}
-                       for meter in item.meters]}
+                       for meter in item.meters],
+            "found_by_scan": None if item.scan == "none" else {
+                "points": f"{prefix}/{item.name}/"
+                          + ("<id>" if item.scan == "secondary" else "<address>") + "/*",
+                "failed_after": _every(item.interval * item.missed_cycles)}}
             for item in site.mbus],
         "wmbus": [{
             "name": item.name, "dongle": item.dongle, "port": item.port,
@@ -141,6 +145,10 @@ def plan_text(plan: dict[str, Any]) -> str:
                      "read one after another")
         lines.extend(f"  {meter['name']} (address {meter['address']}) -> {meter['points']}, "
                      f"failed after {meter['failed_after']}" for meter in bus["meters"])
+        if bus["found_by_scan"]:
+            found = bus["found_by_scan"]
+            lines.append(f"  meters found by the scan -> {found['points']}, failed after "
+                         f"{found['failed_after']}")
     for receiver in plan["wmbus"]:
         listen = ", ".join(receiver["listen"]) or "always"
         lines.append(f"wmbus {receiver['name']}: {receiver['dongle']} on {receiver['port']}, "

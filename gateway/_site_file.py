@@ -57,6 +57,7 @@ __all__ = [
     "WebConfig",
     "WmbusMeter",
     "WmbusReceiver",
+    "device_failure_rule",
     "load_site",
     "parse_duration",
     "parse_site",
@@ -1069,11 +1070,7 @@ def _parse(top: TableReader, file: Path) -> Site:
     timeouts = {**_device_timeouts(segments, receivers, analog, modbus_devices),
                 **{item.name: item.interval * item.missed_cycles for item in bacnet_inputs}}
     for device, timeout in timeouts.items():
-        rule = alarms.StaleRule(
-            point=f"{name}/{device}", timeout=timeout, severity=alarms.Severity.MAJOR,
-            specific_problem="device failure",
-            raise_text=f"device {device} failed: no data for {{value}} s",
-            clear_text=f"device {device} answers again")
+        rule = device_failure_rule(name, device, timeout)
         if rule.alarm_id in ids:
             raise rule_tables[ids[rule.alarm_id]].error(
                 "alarm_id", f"{rule.alarm_id!r} is the automatic device-failure rule's id")
@@ -1119,6 +1116,16 @@ def _parse(top: TableReader, file: Path) -> Site:
                 deliveries=tuple(deliveries), mqtt=mqtt, web=web, catalogue=catalogue,
                 bacnet=tuple(bacnet_inputs), bacnet_device=bacnet_device,
                 meter_profiles=meter_profiles)
+
+
+def device_failure_rule(site: str, device: str, timeout: float) -> alarms.StaleRule:
+    """The automatic device-failure rule of ``device``: ``<site>/<device>.stale``, major,
+    raised after ``timeout`` seconds without an answer."""
+    return alarms.StaleRule(
+        point=f"{site}/{device}", timeout=timeout, severity=alarms.Severity.MAJOR,
+        specific_problem="device failure",
+        raise_text=f"device {device} failed: no data for {{value}} s",
+        clear_text=f"device {device} answers again")
 
 
 def _meter_profiles(top: TableReader, catalogue: profiles.MeterProfiles,
