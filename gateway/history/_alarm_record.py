@@ -8,7 +8,9 @@ from typing import Any
 
 import alarms
 
-__all__ = ["AlarmRecord"]
+from ._errors import ReadingError
+
+__all__ = ["AlarmRecord", "check_notification"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,3 +42,11 @@ class AlarmRecord:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for JSON: the time (ISO 8601) and the notification's JSON form."""
         return {"time": self.time.isoformat(), "notification": self.notification.to_dict()}
+
+
+def check_notification(notification: object) -> None:
+    """Refuse (``ReadingError``) what is not an :class:`alarms.Notification` (a backend's
+    append_alarm)."""
+    if not isinstance(notification, alarms.Notification):
+        raise ReadingError(f"must be an alarms.Notification, got "
+                           f"{type(notification).__name__}", field="notification")

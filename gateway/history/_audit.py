@@ -3,16 +3,18 @@ starts and stops), and the detection of an unclean previous stop."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from ._errors import ReadingError
+from ._errors import QueryError, ReadingError
 
 if TYPE_CHECKING:
     from ._backend import HistoryBackend
 
-__all__ = ["AUDIT_KINDS", "AuditEntry", "RunStart", "record_start", "record_stop"]
+__all__ = ["AUDIT_KINDS", "AuditEntry", "RunStart", "check_audit_entry", "check_audit_query",
+           "record_start", "record_stop"]
 
 AUDIT_KINDS = ("delivery", "failure", "acknowledgement", "login", "start", "stop")
 """The kinds of audit entries, and the ``detail`` keys their constructors fill:
@@ -121,3 +123,19 @@ def record_start(history: HistoryBackend, time: datetime, *, version: str = "") 
 def record_stop(history: HistoryBackend, time: datetime) -> None:
     """Record an orderly stop (the next :func:`record_start` then reports ``clean``)."""
     history.append_audit(AuditEntry(time=time, kind="stop", message="stopped"))
+
+
+def check_audit_entry(entry: object) -> None:
+    """Refuse (``ReadingError``) what is not an :class:`AuditEntry` (a backend's append)."""
+    if not isinstance(entry, AuditEntry):
+        raise ReadingError(f"must be an AuditEntry, got {type(entry).__name__}", field="entry")
+
+
+def check_audit_query(kinds: object, limit: object) -> None:
+    """Refuse (``QueryError``) bad ``kinds`` or ``limit`` arguments of a backend's audit()."""
+    if isinstance(kinds, str) or not isinstance(kinds, Iterable) or not all(
+            kind in AUDIT_KINDS for kind in kinds):
+        raise QueryError(f"must be a sequence of {', '.join(AUDIT_KINDS)}", field="kinds")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
+                              or limit < 0):
+        raise QueryError("must be an integer >= 0", field="limit")

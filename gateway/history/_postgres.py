@@ -22,7 +22,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from decimal import Decimal
 from types import TracebackType
@@ -34,19 +34,12 @@ from profiles import PointReading, Reading
 from ._aggregate import (
     RESOLUTIONS,
     Aggregate,
-    NumericRow,
     Resolution,
-    RetentionClass,
-    class_of,
-    make_aggregates,
 )
-from ._alarm_record import AlarmRecord
-from ._audit import AUDIT_KINDS, AuditEntry
+from ._alarm_record import AlarmRecord, check_notification
+from ._audit import AuditEntry, check_audit_entry, check_audit_query
 from ._codec import (
     KIND_BOOL,
-    KIND_DECIMAL,
-    KIND_FLOAT,
-    KIND_INT,
     decode_quality,
     decode_value,
     encode_quality,
@@ -56,11 +49,11 @@ from ._codec import (
     to_micros,
 )
 from ._errors import HistoryError, HistoryFileError, QueryError, ReadingError
+from ._maintenance import NUMERIC_KINDS, MaintainedHistory
 
 __all__ = ["PostgresHistory"]
 
 SCHEMA_VERSION = 1
-_NUMERIC_KINDS = (KIND_DECIMAL, KIND_INT, KIND_FLOAT)
 _LOCK_KEY = 0x4D4B4853  # advisory lock serialising schema and partition creation
 
 _SCHEMA = """
@@ -137,7 +130,7 @@ def _stored_text(kind: int, stored: object) -> str | None:
 
 def _number(kind: int, stored: object) -> Decimal | None:
     """The value as ``numeric`` for SQL users (None for text, bool, non-finite floats)."""
-    if kind not in _NUMERIC_KINDS:
+    if kind not in NUMERIC_KINDS:
         return None
     number = Decimal(str(stored)) if not isinstance(stored, float) else Decimal(repr(stored))
     return number if number.is_finite() else None
@@ -147,6 +140,12 @@ def _value(kind: int, text: str | None) -> Any:
     if kind == KIND_BOOL:
         return decode_value(kind, int(text or 0))
     return decode_value(kind, text)
+
+
+def _micros(time: datetime) -> int:
+    micros = query_micros(time, "time")
+    assert micros is not None
+    return micros
 
 
 def _utc(time: datetime) -> datetime:
@@ -268,7 +267,7 @@ def _safe_dsn(dsn: str) -> str:
     return " ".join(part for part in dsn.split() if not part.startswith("password="))
 
 
-class PostgresHistory:
+class PostgresHistory(MaintainedHistory):
     """The history in PostgreSQL (a :class:`~gateway.history.HistoryBackend`), per gateway.
 
     ``PostgresHistory("postgresql://user@host/db", gateway="site-7")`` connects and
@@ -435,79 +434,66 @@ class PostgresHistory:
 
     # -- aggregates and retention -----------------------------------------------------
 
-    def _setting(self, cursor: Any, key: str) -> datetime | None:
-        cursor.execute("SELECT value FROM meterkit.settings WHERE gateway_id = %s AND key = %s",
-                       (self._gateway_id, key))
-        row = cursor.fetchone()
-        return None if row is None else from_micros(int(row[0]))
+    # -- aggregates and retention: the storage primitives of MaintainedHistory -------
 
-    def downsample(self, until: datetime, *, since: datetime | None = None,
-                   classes: Sequence[RetentionClass] = ()) -> int:
-        """Hourly and daily aggregates of the complete buckets before ``until`` (as
-        :meth:`SQLiteHistory.downsample <gateway.history.SQLiteHistory.downsample>`)."""
-        high = query_micros(until, "until")
-        low = query_micros(since, "since")
-        assert high is not None
+    def _maintenance(self) -> AbstractContextManager[Any]:
+        return self._store.write()
+
+    def _point_items(self) -> list[tuple[str, int]]:
         self._reload_points()
-        written = 0
-        with self._store.write() as cursor:
-            for resolution, length in RESOLUTIONS.items():
-                end = high - high % length
-                done = self._setting(cursor, f"downsampled.{resolution}")
-                start = low if low is not None else (
-                    None if done is None else query_micros(done, "done"))
-                if start is None:
-                    cursor.execute(
-                        "SELECT min(time) FROM meterkit.samples AS s JOIN meterkit.points AS p "
-                        "ON p.id = s.point_id WHERE p.gateway_id = %s", (self._gateway_id,))
-                    first = cursor.fetchone()[0]
-                    start = end if first is None else query_micros(first, "first")
-                assert start is not None
-                start -= start % length
-                for point, point_id in self._points.items():
-                    written += self._downsample_point(cursor, point, point_id, resolution,
-                                                      start, end, class_of(point, classes))
-                finished = end if done is None else max(end, query_micros(done, "done") or end)
-                cursor.execute(
-                    "INSERT INTO meterkit.settings VALUES (%s, %s, %s) ON CONFLICT "
-                    "(gateway_id, key) DO UPDATE SET value = excluded.value",
-                    (self._gateway_id, f"downsampled.{resolution}", str(finished)))
-        return written
+        return list(self._points.items())
 
-    def _numeric_rows(self, cursor: Any, point_id: int, start: int, end: int
-                      ) -> list[NumericRow]:
-        cursor.execute(
+    def _setting(self, handle: Any, key: str) -> int | None:
+        handle.execute("SELECT value FROM meterkit.settings WHERE gateway_id = %s AND key = %s",
+                       (self._gateway_id, key))
+        row = handle.fetchone()
+        return None if row is None else int(row[0])
+
+    def _set_setting(self, handle: Any, key: str, micros: int) -> None:
+        handle.execute(
+            "INSERT INTO meterkit.settings VALUES (%s, %s, %s) ON CONFLICT "
+            "(gateway_id, key) DO UPDATE SET value = excluded.value",
+            (self._gateway_id, key, str(micros)))
+
+    def _first_time(self, handle: Any) -> int | None:
+        handle.execute(
+            "SELECT min(time) FROM meterkit.samples AS s JOIN meterkit.points AS p "
+            "ON p.id = s.point_id WHERE p.gateway_id = %s", (self._gateway_id,))
+        first = handle.fetchone()[0]
+        return None if first is None else query_micros(first, "first")
+
+    def _samples(self, handle: Any, point_id: int, start: int, end: int
+                 ) -> list[tuple[int, int, object, str | None, str]]:
+        handle.execute(
             "SELECT time, unit_id, kind, value, quality FROM meterkit.samples "
             "WHERE point_id = %s AND time >= %s AND time < %s ORDER BY time",
             (point_id, from_micros(start), from_micros(end)))
-        rows: list[NumericRow] = []
-        fetched = cursor.fetchall()
+        fetched = handle.fetchall()
         self._know_units(row[1] for row in fetched)
-        for time, unit_id, kind, text, quality in fetched:
-            if kind not in _NUMERIC_KINDS or "invalid" in decode_quality(quality):
-                continue
-            number = Decimal(_value(kind, text))
-            if number.is_finite():
-                micros = query_micros(time, "time")
-                assert micros is not None
-                rows.append((micros, number, self._store.unit_names[unit_id][0]))
-        return rows
+        return [(_micros(time), kind, _value(kind, text), quality,
+                 self._store.unit_names[unit_id][0])
+                for time, unit_id, kind, text, quality in fetched]
 
-    def _downsample_point(self, cursor: Any, point: str, point_id: int,
-                          resolution: Resolution, start: int, end: int,
-                          retention: RetentionClass | None) -> int:
-        if start >= end:
-            return 0
-        rows = self._numeric_rows(cursor, point_id, start, end)
-        if not rows:
-            return 0
-        counter = retention is not None and retention.counter
-        first_bucket = rows[0][0] - rows[0][0] % RESOLUTIONS[resolution]
-        previous = self._last_before(cursor, point_id, resolution, first_bucket) \
-            if counter else None
-        aggregates = make_aggregates(point, resolution, rows, counter=counter,
-                                     previous_last=previous)
-        cursor.executemany(
+    def _values_before(self, handle: Any, point_id: int, start: int
+                       ) -> list[tuple[int, object]]:
+        handle.execute(
+            "SELECT kind, value FROM meterkit.samples WHERE point_id = %s AND time < %s "
+            "AND kind = ANY(%s) AND ',' || coalesce(quality, '') || ',' NOT LIKE '%%,invalid,%%' "
+            "ORDER BY time DESC", (point_id, from_micros(start), list(NUMERIC_KINDS)))
+        return [(kind, _value(kind, text)) for kind, text in handle.fetchall()]
+
+    def _last_aggregate_before(self, handle: Any, point_id: int, resolution: Resolution,
+                               start: int) -> Decimal | None:
+        handle.execute(
+            "SELECT last FROM meterkit.aggregates WHERE point_id = %s AND resolution = %s "
+            "AND start < %s ORDER BY start DESC LIMIT 1",
+            (point_id, resolution, from_micros(start)))
+        row = handle.fetchone()
+        return None if row is None else Decimal(row[0])
+
+    def _write_aggregates(self, handle: Any, point_id: int, resolution: Resolution,
+                          aggregates: Sequence[Aggregate]) -> None:
+        handle.executemany(
             "INSERT INTO meterkit.aggregates VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (point_id, resolution, start) DO UPDATE SET count = excluded.count, "
             "minimum = excluded.minimum, maximum = excluded.maximum, mean = excluded.mean, "
@@ -515,24 +501,17 @@ class PostgresHistory:
             [(point_id, resolution, a.start, a.count, str(a.minimum), str(a.maximum),
               str(a.mean), str(a.last), None if a.delta is None else str(a.delta), a.unit)
              for a in aggregates])
-        return len(aggregates)
 
-    def _last_before(self, cursor: Any, point_id: int, resolution: Resolution,
-                     start: int) -> Decimal | None:
-        cursor.execute(
-            "SELECT kind, value FROM meterkit.samples WHERE point_id = %s AND time < %s "
-            "AND kind = ANY(%s) AND ',' || coalesce(quality, '') || ',' NOT LIKE '%%,invalid,%%' "
-            "ORDER BY time DESC", (point_id, from_micros(start), list(_NUMERIC_KINDS)))
-        for kind, text in cursor.fetchall():
-            number = Decimal(_value(kind, text))
-            if number.is_finite():
-                return number
-        cursor.execute(
-            "SELECT last FROM meterkit.aggregates WHERE point_id = %s AND resolution = %s "
-            "AND start < %s ORDER BY start DESC LIMIT 1",
-            (point_id, resolution, from_micros(start)))
-        row = cursor.fetchone()
-        return None if row is None else Decimal(row[0])
+    def _delete_before(self, handle: Any, point_id: int, table: str, cutoff: int) -> int:
+        if table == "raw":
+            handle.execute("DELETE FROM meterkit.samples WHERE point_id = %s AND time < %s",
+                           (point_id, from_micros(cutoff)))
+        else:
+            handle.execute("DELETE FROM meterkit.aggregates WHERE point_id = %s "
+                           "AND resolution = %s AND start < %s",
+                           (point_id, table, from_micros(cutoff)))
+        deleted: int = handle.rowcount
+        return deleted
 
     def aggregates(self, point: str, resolution: Resolution, since: datetime | None = None,
                    until: datetime | None = None) -> list[Aggregate]:
@@ -555,43 +534,12 @@ class PostgresHistory:
                           delta=None if delta is None else Decimal(delta), unit=unit)
                 for start, count, minimum, maximum, mean, last, delta, unit in cursor]
 
-    def apply_retention(self, classes: Sequence[RetentionClass], now: datetime) -> dict[str, int]:
-        """Downsample up to ``now``, then delete whole UTC days the classes no longer keep;
-        returns the rows deleted ``{"raw": n, "hour": n, "day": n}``."""
-        now_micros = query_micros(now, "now")
-        assert now_micros is not None
-        self.downsample(now, classes=classes)
-        day = RESOLUTIONS["day"]
-        today = now_micros - now_micros % day
-        deleted = {"raw": 0, "hour": 0, "day": 0}
-        with self._store.write() as cursor:
-            for point, point_id in self._points.items():
-                retention = class_of(point, classes)
-                if retention is None:
-                    continue
-                for key, days in (("raw", retention.raw_days), ("hour", retention.hourly_days),
-                                  ("day", retention.daily_days)):
-                    if days is None:
-                        continue
-                    cutoff = from_micros(today - days * day)
-                    if key == "raw":
-                        cursor.execute("DELETE FROM meterkit.samples WHERE point_id = %s "
-                                       "AND time < %s", (point_id, cutoff))
-                    else:
-                        cursor.execute("DELETE FROM meterkit.aggregates WHERE point_id = %s "
-                                       "AND resolution = %s AND start < %s",
-                                       (point_id, key, cutoff))
-                    deleted[key] += cursor.rowcount
-        return deleted
-
     # -- alarms ----------------------------------------------------------------------
 
     def append_alarm(self, notification: alarms.Notification, time: datetime) -> None:
         """Store a notification received at wall time ``time`` (the same notification at the
         same time again is stored once)."""
-        if not isinstance(notification, alarms.Notification):
-            raise ReadingError(f"must be an alarms.Notification, got "
-                               f"{type(notification).__name__}", field="notification")
+        check_notification(notification)
         to_micros(time)
         with self._store.write() as cursor:
             cursor.execute(
@@ -631,9 +579,7 @@ class PostgresHistory:
 
     def append_audit(self, entry: AuditEntry) -> None:
         """Add an entry to the audit log."""
-        if not isinstance(entry, AuditEntry):
-            raise ReadingError(f"must be an AuditEntry, got {type(entry).__name__}",
-                               field="entry")
+        check_audit_entry(entry)
         to_micros(entry.time)
         with self._store.write() as cursor:
             cursor.execute(
@@ -648,11 +594,7 @@ class PostgresHistory:
         """Audit entries in the range (of ``kinds``; all when empty), in the order stored
         (or newest first), at most ``limit`` of them."""
         where, arguments = _range("time", since, until)
-        if isinstance(kinds, str) or not all(kind in AUDIT_KINDS for kind in kinds):
-            raise QueryError(f"must be a sequence of {', '.join(AUDIT_KINDS)}", field="kinds")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit < 0):
-            raise QueryError("must be an integer >= 0", field="limit")
+        check_audit_query(kinds, limit)
         if kinds:
             where += " AND kind = ANY(%s)"
             arguments += (list(kinds),)

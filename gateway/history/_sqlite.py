@@ -11,7 +11,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -24,19 +24,13 @@ from profiles import PointReading, Reading
 from ._aggregate import (
     RESOLUTIONS,
     Aggregate,
-    NumericRow,
     Resolution,
-    RetentionClass,
-    class_of,
-    make_aggregates,
 )
-from ._alarm_record import AlarmRecord
-from ._audit import AUDIT_KINDS, AuditEntry
+from ._alarm_record import AlarmRecord, check_notification
+from ._audit import AuditEntry, check_audit_entry, check_audit_query
 from ._codec import (
     EPOCH,
     KIND_DECIMAL,
-    KIND_FLOAT,
-    KIND_INT,
     MICROSECOND,
     decode_quality,
     decode_value,
@@ -47,6 +41,7 @@ from ._codec import (
     to_micros,
 )
 from ._errors import HistoryError, HistoryFileError, QueryError, ReadingError
+from ._maintenance import NUMERIC_KINDS, MaintainedHistory
 
 __all__ = ["SQLiteHistory"]
 
@@ -99,10 +94,9 @@ PRAGMA application_id = {APPLICATION_ID};
 PRAGMA user_version = {SCHEMA_VERSION};
 """
 
-_NUMERIC_KINDS = (KIND_DECIMAL, KIND_INT, KIND_FLOAT)
 
 
-class SQLiteHistory:
+class SQLiteHistory(MaintainedHistory):
     """The history in one SQLite file (a :class:`~gateway.history.HistoryBackend`).
 
     ``SQLiteHistory(path)`` opens the file, creating it when ``create`` (else a missing
@@ -328,86 +322,68 @@ class SQLiteHistory:
 
     # -- aggregates and retention -----------------------------------------------------
 
-    def _setting(self, key: str) -> int | None:
-        row = self._db.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
+    # -- aggregates and retention: the storage primitives of MaintainedHistory -------
+
+    def _maintenance(self) -> AbstractContextManager[sqlite3.Connection]:
+        return self._write()
+
+    def _point_items(self) -> list[tuple[str, int]]:
+        return list(self._point_ids.items())
+
+    def _setting(self, handle: sqlite3.Connection, key: str) -> int | None:
+        row = handle.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
         return None if row is None else int(row[0])
 
-    def downsample(self, until: datetime, *, since: datetime | None = None,
-                   classes: Sequence[RetentionClass] = ()) -> int:
-        """Compute hourly and daily aggregates of the complete buckets before ``until``.
+    def _set_setting(self, handle: sqlite3.Connection, key: str, micros: int) -> None:
+        handle.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, str(micros)))
 
-        Buckets from ``since`` (default: where the previous call stopped, or the first
-        reading) are computed anew from the raw readings; a bucket without raw readings
-        (deleted by retention) keeps its aggregate. ``classes`` say which points are
-        counters (aggregates with deltas). Returns the number of aggregates written.
-        """
-        high = query_micros(until, "until")
-        low = query_micros(since, "since")
-        assert high is not None
-        written = 0
-        with self._write() as db:
-            for resolution, length in RESOLUTIONS.items():
-                end = high - high % length
-                start = low if low is not None else self._setting(f"downsampled.{resolution}")
-                if start is None:
-                    first = db.execute("SELECT min(time) FROM samples").fetchone()[0]
-                    start = end if first is None else first
-                start -= start % length
-                for point, point_id in self._point_ids.items():
-                    written += self._downsample_point(point, point_id, resolution, start, end,
-                                                      class_of(point, classes))
-                done = self._setting(f"downsampled.{resolution}")
-                db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)",
-                           (f"downsampled.{resolution}", str(max(end, done or end))))
-        return written
+    def _first_time(self, handle: sqlite3.Connection) -> int | None:
+        first: int | None = handle.execute("SELECT min(time) FROM samples").fetchone()[0]
+        return first
 
-    def _downsample_point(self, point: str, point_id: int, resolution: Resolution, start: int,
-                          end: int, retention: RetentionClass | None) -> int:
-        if start >= end:
-            return 0
-        rows: list[NumericRow] = []
-        for time, unit_id, kind, stored, quality in self._db.execute(
+    def _samples(self, handle: sqlite3.Connection, point_id: int, start: int, end: int
+                 ) -> Iterator[tuple[int, int, object, str | None, str]]:
+        for time, unit_id, kind, stored, quality in handle.execute(
                 "SELECT time, unit_id, kind, value, quality FROM samples "
                 "WHERE point_id = ? AND time >= ? AND time < ? ORDER BY time",
                 (point_id, start, end)):
-            if kind not in _NUMERIC_KINDS or "invalid" in decode_quality(quality):
-                continue
-            value = decode_value(kind, stored)
-            assert isinstance(value, Decimal | int | float)
-            number = Decimal(value)
-            if number.is_finite():
-                rows.append((time, number, self._units[unit_id][0]))
-        if not rows:
-            return 0
-        counter = retention is not None and retention.counter
-        # Before the first bucket with readings (raw days before it may be deleted already).
-        first_bucket = rows[0][0] - rows[0][0] % RESOLUTIONS[resolution]
-        previous_last = self._last_before(point_id, resolution, first_bucket) if counter else None
-        aggregates = make_aggregates(point, resolution, rows, counter=counter,
-                                     previous_last=previous_last)
-        self._db.executemany(
+            yield time, kind, decode_value(kind, stored), quality, self._units[unit_id][0]
+
+    def _values_before(self, handle: sqlite3.Connection, point_id: int, start: int
+                       ) -> Iterator[tuple[int, object]]:
+        for kind, stored in handle.execute(
+                "SELECT kind, value FROM samples WHERE point_id = ? AND time < ? "
+                f"AND kind IN {NUMERIC_KINDS} "
+                "AND ',' || coalesce(quality, '') || ',' NOT LIKE '%,invalid,%' "
+                "ORDER BY time DESC", (point_id, start)):
+            yield kind, decode_value(kind, stored)
+
+    def _last_aggregate_before(self, handle: sqlite3.Connection, point_id: int,
+                               resolution: Resolution, start: int) -> Decimal | None:
+        row = handle.execute(
+            "SELECT last FROM aggregates WHERE point_id = ? AND resolution = ? AND start < ? "
+            "ORDER BY start DESC LIMIT 1", (point_id, resolution, start)).fetchone()
+        return None if row is None else Decimal(row[0])
+
+    def _write_aggregates(self, handle: sqlite3.Connection, point_id: int,
+                          resolution: Resolution, aggregates: Sequence[Aggregate]) -> None:
+        handle.executemany(
             "INSERT OR REPLACE INTO aggregates VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [(point_id, resolution, query_micros(a.start, "start"), a.count, str(a.minimum),
               str(a.maximum), str(a.mean), str(a.last),
               None if a.delta is None else str(a.delta), a.unit)
              for a in aggregates])
-        return len(aggregates)
 
-    def _last_before(self, point_id: int, resolution: Resolution, start: int) -> Decimal | None:
-        """The last numeric value before ``start``: from raw readings, else aggregates."""
-        for kind, stored in self._db.execute(
-                "SELECT kind, value FROM samples WHERE point_id = ? AND time < ? "
-                f"AND kind IN {_NUMERIC_KINDS} "
-                "AND ',' || coalesce(quality, '') || ',' NOT LIKE '%,invalid,%' "
-                "ORDER BY time DESC", (point_id, start)):
-            value = decode_value(kind, stored)
-            assert isinstance(value, Decimal | int | float)
-            if Decimal(value).is_finite():
-                return Decimal(value)
-        row = self._db.execute(
-            "SELECT last FROM aggregates WHERE point_id = ? AND resolution = ? AND start < ? "
-            "ORDER BY start DESC LIMIT 1", (point_id, resolution, start)).fetchone()
-        return None if row is None else Decimal(row[0])
+    def _delete_before(self, handle: sqlite3.Connection, point_id: int, table: str,
+                       cutoff: int) -> int:
+        if table == "raw":
+            cursor = handle.execute("DELETE FROM samples WHERE point_id = ? AND time < ?",
+                                    (point_id, cutoff))
+        else:
+            cursor = handle.execute("DELETE FROM aggregates WHERE point_id = ? AND "
+                                    "resolution = ? AND start < ?", (point_id, table, cutoff))
+        deleted: int = cursor.rowcount
+        return deleted
 
     def aggregates(self, point: str, resolution: Resolution, since: datetime | None = None,
                    until: datetime | None = None) -> list[Aggregate]:
@@ -431,47 +407,11 @@ class SQLiteHistory:
                     "FROM aggregates WHERE point_id = ? AND resolution = ? AND start >= ? "
                     "AND start < ? ORDER BY start", (point_id, resolution, low, high))]
 
-    def apply_retention(self, classes: Sequence[RetentionClass], now: datetime) -> dict[str, int]:
-        """Downsample up to ``now``, then delete what the classes no longer keep.
-
-        A class keeping ``raw_days`` days keeps the readings since 00:00 UTC of the day
-        ``raw_days`` days before today (so whole days go, never part of one); the same
-        for ``hourly_days`` and ``daily_days``. Returns the rows deleted:
-        ``{"raw": n, "hour": n, "day": n}``.
-        """
-        now_micros = query_micros(now, "now")
-        assert now_micros is not None
-        self.downsample(now, classes=classes)
-        day = RESOLUTIONS["day"]
-        today = now_micros - now_micros % day
-        deleted = {"raw": 0, "hour": 0, "day": 0}
-        with self._write() as db:
-            for point, point_id in self._point_ids.items():
-                retention = class_of(point, classes)
-                if retention is None:
-                    continue
-                for key, days in (("raw", retention.raw_days), ("hour", retention.hourly_days),
-                                  ("day", retention.daily_days)):
-                    if days is None:
-                        continue
-                    cutoff = today - days * day
-                    if key == "raw":
-                        cursor = db.execute("DELETE FROM samples WHERE point_id = ? AND time < ?",
-                                            (point_id, cutoff))
-                    else:
-                        cursor = db.execute(
-                            "DELETE FROM aggregates WHERE point_id = ? AND resolution = ? "
-                            "AND start < ?", (point_id, key, cutoff))
-                    deleted[key] += cursor.rowcount
-        return deleted
-
     # -- alarms ----------------------------------------------------------------------
 
     def append_alarm(self, notification: alarms.Notification, time: datetime) -> None:
         """Store an alarm notification (raise or clear) received at wall time ``time``."""
-        if not isinstance(notification, alarms.Notification):
-            raise ReadingError(f"must be an alarms.Notification, got "
-                               f"{type(notification).__name__}", field="notification")
+        check_notification(notification)
         micros = to_micros(time)
         with self._write() as db:
             db.execute(
@@ -506,9 +446,7 @@ class SQLiteHistory:
 
     def append_audit(self, entry: AuditEntry) -> None:
         """Add an entry to the audit log."""
-        if not isinstance(entry, AuditEntry):
-            raise ReadingError(f"must be an AuditEntry, got {type(entry).__name__}",
-                               field="entry")
+        check_audit_entry(entry)
         micros = to_micros(entry.time)
         with self._write() as db:
             db.execute("INSERT INTO audit_events (time, kind, message, detail) "
@@ -522,11 +460,7 @@ class SQLiteHistory:
         """Audit entries in the range (of ``kinds``; all when empty), in the order stored
         (or newest first), at most ``limit`` of them."""
         low, high = _range(since, until)
-        if isinstance(kinds, str) or not all(kind in AUDIT_KINDS for kind in kinds):
-            raise QueryError(f"must be a sequence of {', '.join(AUDIT_KINDS)}", field="kinds")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int)
-                                  or limit < 0):
-            raise QueryError("must be an integer >= 0", field="limit")
+        check_audit_query(kinds, limit)
         query = "SELECT time, kind, message, detail FROM audit_events WHERE time >= ? AND time < ?"
         arguments: tuple[object, ...] = (low, high)
         if kinds:
