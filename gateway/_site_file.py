@@ -442,11 +442,6 @@ def _optional_path(reader: TableReader, key: str, base: Path, *,
     return _path(reader, key, base, must_exist=must_exist) if reader.has(key) else None
 
 
-def _not_supported(reader: TableReader, key: str, what: str, package: str) -> SiteError:
-    return _site_error(reader.error(key, f"not supported yet: {what} (the {package!r} "
-                                         "package is not part of this installation yet)"))
-
-
 def _site_error(error: ProfileError) -> SiteError:
     return SiteError(error.message, file=error.file, table=error.table, key=error.key,
                      line=error.line)
