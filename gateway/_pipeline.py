@@ -113,7 +113,9 @@ class Pipeline:
         again after a restart, before any scan.
         """
         known = self.site.devices.keys() | self.discovered.keys()
-        new = {device: timeout for device, timeout in timeouts.items() if device not in known}
+        ids = {rule.alarm_id for rule in self.alarms.rules}  # a [[alarm]] may use the id
+        new = {device: timeout for device, timeout in timeouts.items() if device not in known
+               and device_failure_rule(self.site.name, device, timeout).alarm_id not in ids}
         if new:
             self.alarms.add_rules(device_failure_rule(self.site.name, device, timeout)
                                   for device, timeout in new.items())

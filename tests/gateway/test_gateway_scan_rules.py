@@ -14,7 +14,7 @@ import pytest
 import alarms
 import mbus
 import mbus.sim
-from gateway import Clock, Step, load_site, serve_site
+from gateway import Clock, Pipeline, Step, load_site, serve_site
 from gateway.__main__ import main
 from gateway.history import SQLiteHistory
 
@@ -119,3 +119,30 @@ def test_check_says_found_meters_get_rules(tmp_path: Path,
     assert main(["check", str(path)]) == 0
     assert ("  meters found by the scan -> house/cellar/<id>/*, failed after 2 min"
             in capsys.readouterr().out)
+
+
+def test_a_found_meter_whose_rule_id_is_taken_keeps_the_configured_rule(
+        tmp_path: Path) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(SITE.format(port=9) + """
+[[analog]]
+name = "tank"
+signal = "0-10V"
+low = 0
+high = 10
+[analog.source]
+kind = "simulated"
+values = [5]
+
+[[alarm]]
+point = "house/tank/value"
+kind = "upper"
+limit = 8
+alarm_id = "house/cellar/11110001.stale"
+""")
+    pipeline = Pipeline(load_site(path), None, now=T0)
+    pipeline.add_devices({"cellar/11110001": 120.0, "cellar/11110002": 120.0})
+    rules = {rule.alarm_id: rule for rule in pipeline.alarms.rules}
+    assert rules["house/cellar/11110001.stale"].point == "house/tank/value"
+    assert rules["house/cellar/11110002.stale"].point == "house/cellar/11110002"
+    assert pipeline.discovered == {"cellar/11110002": 120.0}
