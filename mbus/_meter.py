@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple, TypeVar
 
 import profiles
+import profiles.transforms
 
 from ._header import Header
 from ._record_values import python_value
@@ -47,7 +48,8 @@ def meter_profiles(option: ProfilesOption) -> profiles.MeterProfiles | None:
 
 
 class MeterSource(NamedTuple):
-    """What profiles read of a telegram: header values, records as pairs, payload."""
+    """What profiles read of a telegram: header values, records as pairs, payload, and
+    the meter's key and link address for transforms that decrypt (``context``)."""
 
     header: Header | None
     records: Sequence[tuple[RecordShape, bytes]]
@@ -55,6 +57,7 @@ class MeterSource(NamedTuple):
     payload: bytes = b""
     manufacturer: str | None = None
     meter_id: str | None = None
+    context: profiles.transforms.TransformContext | None = None
 
 
 def _value_reader(records: Sequence[tuple[RecordShape, bytes]]) -> Callable[[int], object]:
@@ -81,7 +84,8 @@ def meter_fields(library: profiles.MeterProfiles, source: MeterSource) -> profil
     meter_id = source.meter_id or (source.header.id if source.header is not None else None)
     records = source.records
     return library.apply(heads, _value_reader(records), status=status, meter_id=meter_id,
-                         data_of=lambda index: records[index][1], **_who(source))
+                         data_of=lambda index: records[index][1], context=source.context,
+                         **_who(source))
 
 
 def meter_document(library: profiles.MeterProfiles, source: MeterSource,
@@ -110,7 +114,7 @@ def meter_document(library: profiles.MeterProfiles, source: MeterSource,
     meter_id = source.meter_id or (header.id if header is not None else None)
     return library.fields_of(found, heads, _value_reader(records), status=status,
                              meter_id=meter_id, payload=source.payload,
-                             data_of=lambda index: records[index][1])
+                             data_of=lambda index: records[index][1], context=source.context)
 
 
 class _MeterAttribute:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import ExpressionError, ProfileError
 from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
@@ -24,6 +24,9 @@ from ._meter import FieldRule, MeterProfile, load_meter_profile
 from ._selectors import RecordHead
 from ._shipped import shipped_profiles
 from ._units import UNITS, convert
+
+if TYPE_CHECKING:
+    from .transforms import TransformContext
 
 __all__ = ["STANDARD_STATUS", "MeterProfiles", "apply_profile", "generic_fields",
            "load_meter_profiles", "shipped_meter_profiles"]
@@ -132,17 +135,19 @@ class MeterProfiles:
               manufacturer: str | None, version: int | None = None,
               device_type: int | None = None, ci: int | None = None,
               status: int | None = None, payload: bytes = b"",
-              meter_id: str | None = None, data_of: DataOf | None = None) -> MeterFields:
+              meter_id: str | None = None, data_of: DataOf | None = None,
+              context: TransformContext | None = None) -> MeterFields:
         """The named fields of one telegram: its profile's, or generic ones.
 
         ``value_of(i)`` gives record *i*'s Python value, ``data_of(i)`` its data bytes
         (for layouts reading a record; without it, the value when it is bytes).
+        ``context`` gives transforms that decrypt the meter's key and link address.
         """
         profile = self.find(manufacturer, version, device_type, ci, payload)
         if profile is None:
             return self.generic(heads, value_of, status)
         return self.fields_of(profile, heads, value_of, status=status, meter_id=meter_id,
-                              payload=payload, data_of=data_of)
+                              payload=payload, data_of=data_of, context=context)
 
     # --- per-head caches ---------------------------------------------------------------------
 
@@ -309,10 +314,11 @@ class MeterProfiles:
 
     def fields_of(self, profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf,
                   *, status: int | None = None, meter_id: str | None = None,
-                  payload: bytes = b"", data_of: DataOf | None = None) -> MeterFields:
+                  payload: bytes = b"", data_of: DataOf | None = None,
+                  context: TransformContext | None = None) -> MeterFields:
         """The fields ``profile`` gives for a telegram's records (``data_of(i)``: record
         *i*'s data bytes, for layouts that read a record; ``payload`` for layouts of the
-        payload)."""
+        payload; ``context`` for the layouts' transforms)."""
         found: dict[str, NamedField] = {}
         status_records: dict[int, int] = {}
         cache = self._heads.get(profile.name, {})
@@ -320,7 +326,8 @@ class MeterProfiles:
         synthetic: list[LayoutRecord] = []
         problems: list[str] = []
         if profile.layouts:
-            synthetic, problems = _run_layouts(profile, heads, value_of, data_of, payload)
+            synthetic, problems = _run_layouts(profile, heads, value_of, data_of, payload,
+                                               context)
 
         def value(index: int) -> object:
             return value_of(index) if index < count else synthetic[index - count].value
@@ -363,9 +370,10 @@ class MeterProfiles:
 
 
 def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf,
-                 data_of: DataOf | None, payload: bytes) -> tuple[list[LayoutRecord], list[str]]:
+                 data_of: DataOf | None, payload: bytes,
+                 context: TransformContext | None) -> tuple[list[LayoutRecord], list[str]]:
     """The synthetic records of the profile's layouts, and what stopped any of them."""
-    from .transforms import TRANSFORMS, TransformError
+    from .transforms import NO_CONTEXT, TRANSFORMS, TransformError
 
     records: list[LayoutRecord] = []
     problems: list[str] = []
@@ -385,7 +393,7 @@ def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], value_of: V
             continue
         if layout.transform is not None:
             try:
-                data = TRANSFORMS[layout.transform](data)
+                data = TRANSFORMS[layout.transform](data, context or NO_CONTEXT)
             except TransformError as error:
                 problems.append(f"{layout.table}: transform {layout.transform}: {error}")
                 continue
@@ -536,10 +544,11 @@ def generic_fields(heads: Sequence[RecordHead], value_of: ValueOf,
 
 def apply_profile(profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf, *,
                   status: int | None = None, meter_id: str | None = None,
-                  payload: bytes = b"", data_of: DataOf | None = None) -> MeterFields:
+                  payload: bytes = b"", data_of: DataOf | None = None,
+                  context: TransformContext | None = None) -> MeterFields:
     """The fields ``profile`` gives for a telegram, whatever its detection says."""
     return _NO_PROFILES.fields_of(profile, heads, value_of, status=status, meter_id=meter_id,
-                                  payload=payload, data_of=data_of)
+                                  payload=payload, data_of=data_of, context=context)
 
 
 def load_meter_profiles(*places: str | Path, shipped: bool = True) -> MeterProfiles:

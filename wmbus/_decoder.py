@@ -28,6 +28,7 @@ from typing import Any, cast
 import mbus
 import mbus.records
 from profiles import MeterFields, MeterProfiles
+from profiles.transforms import TransformContext
 
 from ._afl import AuthenticationLayer, parse_afl
 from ._compact import SignatureCache, expand_compact, split_headers
@@ -167,7 +168,9 @@ class Telegram:
     kept, ``record_error`` says what broke and ``undecoded`` holds the rest.
     ``meter`` holds the named fields (the meter's device profile's, or generic
     names; see the "Device profiles" guide), None when profiles were turned off;
-    it takes no part in comparisons, being made from the records.
+    it takes no part in comparisons, being made from the records. ``meter_key`` is the
+    key the decoder knew for the meter, kept for profile transforms that decrypt
+    manufacturer data (Apator NA-1); it is never shown (no repr, not in ``to_dict()``).
     """
 
     link: LinkLayer
@@ -185,6 +188,7 @@ class Telegram:
     record_error: str | None = None
     undecoded: bytes = b""
     meter: MeterFields | None = field(default=None, compare=False)
+    meter_key: bytes | None = field(default=None, compare=False, repr=False)
 
     @property
     def id(self) -> str | None:
@@ -241,8 +245,10 @@ _stored_records = mbus.records.lazy_records(Telegram)
 
 
 def _meter_source(telegram: Telegram) -> mbus.records.MeterSource:
+    context = TransformContext(telegram.meter_key, telegram.link.raw_address)
     return mbus.records.MeterSource(telegram.header, _stored_records(telegram), telegram.ci,
-                                    telegram.payload, telegram.manufacturer, telegram.id)
+                                    telegram.payload, telegram.manufacturer, telegram.id,
+                                    context)
 
 
 # The meter part is made when first read (to_dict writes generic fields without it).

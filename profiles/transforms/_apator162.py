@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
+from ._context import NO_CONTEXT, TransformContext
 from ._errors import TransformError
 
 __all__ = ["REGISTER_LENGTHS", "apator162_registers"]
@@ -42,7 +43,7 @@ REGISTER_LENGTHS = MappingProxyType(_lengths())
 """Register tag -> bytes of its value."""
 
 
-def apator162_registers(data: bytes) -> bytes:
+def apator162_registers(data: bytes, context: TransformContext = NO_CONTEXT) -> bytes:
     """The seven status bytes and the total volume register (uint32 LE, FF FF FF FF if absent).
 
     Raises :class:`TransformError` for data shorter than the status bytes, a tag of

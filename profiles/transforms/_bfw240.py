@@ -14,6 +14,7 @@ layout cannot read them: this transform rewrites them as plain little-endian uin
 
 from __future__ import annotations
 
+from ._context import NO_CONTEXT, TransformContext
 from ._errors import TransformError
 
 __all__ = ["OUTPUT_LENGTH", "bfw240_history"]
@@ -27,7 +28,7 @@ OUTPUT_LENGTH = 2 + 2 + 2 * 2 * _PAIRS + 3
 """previous units, current units, months 1-18 (1 = last month), date (BCD day, month, year)."""
 
 
-def bfw240_history(data: bytes) -> bytes:
+def bfw240_history(data: bytes, context: TransformContext = NO_CONTEXT) -> bytes:
     """The payload rewritten as: previous, current, months 1-18 (uint16 LE each), the date.
 
     Raises :class:`TransformError` when the payload is shorter than the layout needs.

@@ -70,9 +70,6 @@ _SQRT = ("apparent energy computed by wmbusmeters as sqrt(active^2 + reactive^2)
          "formula language has no square root")
 _CORRECTION = ("the record carries the correction factor VIFE 0x75 (x0.1, EN 13757-3 Table "
                "15); meterkit applies it, wmbusmeters does not: no field is named for it")
-_NA1 = ("Apator NA-1: the values are in an AES-128-CBC slice of the manufacturer payload "
-        "(IV from the link address and the access number); decrypting it needs the meter's "
-        "key inside a transform, and transforms get only the bytes (an engine gap)")
 _CI_A3 = ("manufacturer CI 0xA3 carrying a short header and standard records: wmbus keeps "
           "manufacturer CIs as payload, so there are no records to name (a wmbus matter)")
 _MKRADIO3A = ("Techem radio 3 (version 0x50) sends 24 half-month values whose month depends "
@@ -98,8 +95,6 @@ KNOWN_REASONS: dict[tuple[str, str], str] = {
     ("22c16de37c30", "total_apparent_energy_production_kvah"): _SQRT,
     ("4158493eb0f6", "total_apparent_energy_consumption_kvah"): _SQRT,
     ("72180ab9bc77", "total_apparent_energy_consumption_kvah"): _SQRT,
-    **{(digest, "*"): _NA1 for digest in ("fbef2d631fe3", "a6b576f6b2f5", "707c0c79c502",
-                                          "d01077ee8006", "9bc8236ff55a")},
     ("2599dfe6e61f", "*"): _CI_A3,
     ("c1830d3cf2fc", "*"): _MKRADIO3A,
     **{(digest, "transmit_period_s"): _PERIOD for digest in (

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import mbus
 from profiles import MeterProfile, ProfileError, apply_profile, load_meter_profile
 from profiles._layouts import LayoutError, read_layout
-from profiles.transforms import TRANSFORMS, TransformError
+from profiles.transforms import NO_CONTEXT, TRANSFORMS, TransformError
 
 HEAD = '''kind = "meter"
 [profile]
@@ -246,7 +246,8 @@ quantity = "volume"
 
 
 def test_nibble_swap() -> None:
-    assert TRANSFORMS["nibble_swap"](bytes.fromhex("12ab00f0")) == bytes.fromhex("21ba000f")
-    assert TRANSFORMS["nibble_swap"](b"") == b""
+    swap = TRANSFORMS["nibble_swap"]
+    assert swap(bytes.fromhex("12ab00f0"), NO_CONTEXT) == bytes.fromhex("21ba000f")
+    assert swap(b"", NO_CONTEXT) == b""
     error = TransformError("bad", offset=3)
     assert error.offset == 3 and "at byte 3: bad" in str(error)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
@@ -128,3 +130,17 @@ def test_each_status_entry_gives_its_text(name: str, index: int, number: int,
     value = number if table.bits or table.mask is None else number & table.mask
     fields = status_fields(profile, table, value)
     assert text in str(fields[table.into]).split(" ") or fields[table.into] == text
+
+
+def documented_profiles() -> list[str]:
+    """The profile names listed under "Shipped meter profiles" in docs/profiles.rst."""
+    text = (Path(__file__).parents[2] / "docs" / "profiles.rst").read_text(encoding="utf-8")
+    section = text.split("\nShipped meter profiles\n", 1)[1].split("\nModbus register maps\n")[0]
+    return re.findall(r"^   \* - ``(\w+)``$", section, flags=re.MULTILINE)
+
+
+def test_the_docs_list_every_shipped_meter_profile_once() -> None:
+    listed = documented_profiles()
+    shipped = sorted(path.stem for path in shipped_profiles("meter"))
+    assert sorted(listed) == shipped, (set(shipped) - set(listed), set(listed) - set(shipped))
+    assert len(listed) == len(set(listed))

@@ -14,7 +14,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import wmbus
-from profiles.transforms import TRANSFORMS, TransformError, apator162_registers, bfw240_history
+from profiles.transforms import (
+    NO_CONTEXT,
+    TRANSFORMS,
+    TransformError,
+    apator162_registers,
+    bfw240_history,
+)
 from tests.mbus.corpus import WMBUS, require, wmbus_lines
 
 
@@ -93,7 +99,7 @@ def test_apator162_refuses_malformed_registers(data: bytes, message: str, offset
 @given(data=st.binary(max_size=80))
 def test_arbitrary_bytes_give_bytes_or_a_transform_error(name: str, data: bytes) -> None:
     try:
-        out = TRANSFORMS[name](data)
+        out = TRANSFORMS[name](data, NO_CONTEXT)
     except TransformError:
         return
     assert isinstance(out, bytes)
