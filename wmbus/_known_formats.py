@@ -13,7 +13,10 @@ so a typo cannot ship. Sources (facts, no code): the record headers of the
 full frames in the public test telegrams of wmbusmeters (driver tests of
 multical21, flowiq2200, multical302/403/602/603, kamheat, omnipower), its
 built-in Multical 21 formats, and full frames users posted in its issues
-(flowIQ 2200: #701 and #1942; Multical 303: #1774).
+(flowIQ 2200: #701 and #1942; Multical 303: #1774). The Multical 302 in MJ/GJ
+(version 0x30, medium 0x0c) and the pressure sensor (version 0x01, type 0x18) are the
+full frames of wmbusmeters' kamheat ("KAM,30,0c - Long Telegram") and kampress driver
+tests; the corpus' compact frames of both then pass their full-frame CRC.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ KNOWN_FORMATS: dict[int, tuple[str, str]] = {
     0xA9F3: ("flowIQ 2200", "04ff2304134413426c023b92013ba2013b06ff1ba1015b91015ba10167"),
     # Multical 302
     0xF1E7: ("Multical 302", "030643060314426c022d01ff21"),
+    0x52C2: ("Multical 302 (MJ)", "030e430e0313426c022d01ff21"),
     # Multical 303 (heat and cooling)
     0xAE5A: ("Multical 303", "0406041404ff0704ff080259025d023b02ff22026c44064414426c"),
     0xA630: ("Multical 303", "040604863c041404ff0704ff080259025d023b02ff22026c440644863c4414426c"),
@@ -49,6 +53,8 @@ KNOWN_FORMATS: dict[int, tuple[str, str]] = {
                              "4414c44014c4804014043b0259025d"),
     0x7869: ("Multical 603", "040604ff0704ff080414043b0259025d04ff22"),
     0x441F: ("Multical 603", "040604ff0704ff080414043b042d0259025d04ff220422143b142d"),
+    # Pressure sensor (pressure now, maximum, minimum, two manufacturer values, error flags)
+    0x73DE: ("pressure sensor", "22691269026905ff0905ff0a02fd17"),
     # OMNIPOWER (electricity)
     0x8C13: ("OMNIPOWER", "040404843c042b04ab3c"),
 }

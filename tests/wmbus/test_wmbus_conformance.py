@@ -30,12 +30,6 @@ CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "wmbus" / "
 
 # sha1(telegram hex)[:12] -> why it does not decode (each checked by test_exclusions_still_fail).
 EXCLUDED: dict[str, tuple[type[Exception], str]] = {
-    "a550c5194c83": (wmbus.UnknownSignatureError, "compact frame (kamheat 30 0c): signature "
-                     "0x52c2 is not among the built-in Kamstrup formats (no public source for "
-                     "its record headers) and no full frame of it is in the corpus"),
-    "6e63d3a462fe": (wmbus.UnknownSignatureError, "compact frame (kampress Pressing): "
-                     "signature 0x73de is not among the built-in Kamstrup formats (no public "
-                     "source for its record headers) and never sent in full in the corpus"),
     "63767c7e5b80": (wmbus.CRCError, "simulated compact frame (flowIQ 2200 Votten, built-in "
                      "signature 0x0905): its flow (023B) was edited to 0x0023 but its "
                      "full-frame CRC 0x8054 is still that of the frame with flow 0 (the "
