@@ -8,7 +8,7 @@ as the full frame would have carried it (headers and data interleaved).
 
 :class:`SignatureCache` learns signatures from full frames (and format frames,
 CI 0x69-0x6B), can be pre-seeded from a mapping or a JSON file and saved.
-Lookups fall back to the built-in Kamstrup formats of :mod:`wmbus._known_formats`.
+Lookups fall back to the built-in formats of :mod:`wmbus._known_formats`.
 """
 
 from __future__ import annotations
@@ -79,9 +79,9 @@ class SignatureCache:
     ``"0xd7c4"``) to record headers (bytes, or hex text). ``max_entries`` bounds
     its size (the oldest entries go first). Lookups (``in``, :meth:`shape`,
     :meth:`headers`) see the learned formats first, then, unless
-    ``known_formats=False``, the built-in Kamstrup formats (Multical 21, flowIQ,
-    Multical 302/303/402/403/602/603, OMNIPOWER); ``len``, :meth:`to_dict` and
-    :meth:`save` cover the learned and pre-seeded ones only.
+    ``known_formats=False``, the built-in formats (Kamstrup Multical 21, flowIQ,
+    Multical 302/303/402/403/602/603, OMNIPOWER, pressure sensor; Engelmann FAW);
+    ``len``, :meth:`to_dict` and :meth:`save` cover the learned and pre-seeded ones only.
     """
 
     def __init__(self, initial: Mapping[int | str, Sequence[bytes | str]] | None = None, *,
@@ -240,9 +240,9 @@ def expand_compact(cache: SignatureCache, payload: bytes, pos: int, base: int = 
         raise UnknownSignatureError(
             f"format signature 0x{signature:04x} unknown: a full frame from this meter is "
             f"needed first (the signature is neither among the {len(KNOWN_FORMATS)} built-in "
-            "Kamstrup formats nor learned yet: feed a full frame of this meter to the same "
-            "Decoder, or pre-seed wmbus.SignatureCache / --signatures FILE with the record "
-            f"headers whose signature is 0x{signature:04x})", field="format_signature",
+            "Kamstrup and Engelmann formats nor learned yet: feed a full frame of this meter "
+            "to the same Decoder, or pre-seed wmbus.SignatureCache / --signatures FILE with "
+            f"the record headers whose signature is 0x{signature:04x})", field="format_signature",
             offset=base + pos, data=payload[pos:pos + 2])
     out = bytearray()
     i = pos + 4

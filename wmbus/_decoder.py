@@ -169,8 +169,9 @@ class Telegram:
     ``meter`` holds the named fields (the meter's device profile's, or generic
     names; see the "Device profiles" guide), None when profiles were turned off;
     it takes no part in comparisons, being made from the records. ``meter_key`` is the
-    key the decoder knew for the meter, kept for profile transforms that decrypt
-    manufacturer data (Apator NA-1); it is never shown (no repr, not in ``to_dict()``).
+    key the decoder knew for a meter sending a manufacturer-specific CI, kept for the
+    profile transforms that decrypt such a payload (Apator NA-1); it is never shown (no
+    repr, not in ``to_dict()``), but a pickled telegram carries it.
     """
 
     link: LinkLayer
@@ -245,7 +246,8 @@ _stored_records = mbus.records.lazy_records(Telegram)
 
 
 def _meter_source(telegram: Telegram) -> mbus.records.MeterSource:
-    context = TransformContext(telegram.meter_key, telegram.link.raw_address)
+    key = telegram.meter_key
+    context = None if key is None else TransformContext(key, telegram.link.raw_address)
     return mbus.records.MeterSource(telegram.header, _stored_records(telegram), telegram.ci,
                                     telegram.payload, telegram.manufacturer, telegram.id,
                                     context)
@@ -457,7 +459,9 @@ class _Run:
                 self.link.format != "wired":
             return self._prios(ci, pos)
         if ci in _MANUFACTURER_CIS:
-            return self._telegram(ci=ci, payload=apl[pos + 1:])
+            # The key goes with it for profile transforms that decrypt such a payload.
+            key, _ = self._find_key([(self.link.manufacturer, self.link.id)], needs=None)
+            return self._telegram(ci=ci, payload=apl[pos + 1:], meter_key=key)
         if self.link.format == "wired" and ci in _WIRED_ONLY:
             frame = mbus.LongFrame(c=self.link.c, a=self.link.address or 0, ci=ci,
                                    data=apl[pos + 1:])
@@ -639,9 +643,15 @@ class _Run:
         cache = self.decoder.signatures
         compact: CompactInfo | None = None
         if ci in COMPACT_CIS:
-            block = expand_compact(cache, body, 0, base)
-            compact = CompactInfo(kind="compact", signature=int.from_bytes(body[0:2], "little"),
-                                  data_crc=int.from_bytes(body[2:4], "little"))
+            # An encrypted compact frame starts with the 2F2F its decryption was checked by
+            # (kept when a tool decrypted it earlier). A signature 0x2F2F is not read as
+            # such: the next bytes are then taken as the signature, and its full-frame CRC
+            # still checks the rebuilt records.
+            at = 2 if body.startswith(_CLEAR) else 0
+            block = expand_compact(cache, body, at, base)
+            compact = CompactInfo(kind="compact",
+                                  signature=int.from_bytes(body[at:at + 2], "little"),
+                                  data_crc=int.from_bytes(body[at + 2:at + 4], "little"))
             records: Sequence[tuple[mbus.records.RecordShape, bytes]] = \
                 mbus.records.scan_records(block)
         elif ci in FORMAT_CIS:

@@ -1,8 +1,10 @@
-"""Built-in compact-frame formats of Kamstrup meters (data, not code).
+"""Built-in compact-frame formats of Kamstrup and Engelmann meters (data, not code).
 
 Kamstrup meters (Multical 21, flowIQ, Multical 302/303/403/602/603, OMNIPOWER)
 send most telegrams as compact frames (CI 0x79) and a full frame only now and
-then. A compact frame names its format by the format signature, the EN 13757
+then; Engelmann's FAW water meters send their monthly values as a compact frame with
+a long header (CI 0x73) in a format their full frames (CI 0x72) do not have. A
+compact frame names its format by the format signature, the EN 13757
 CRC-16 of the full frame's record headers; with these the first compact frame
 decodes without waiting for a full frame. :class:`wmbus.SignatureCache` looks
 them up after the formats it learned (a learned one wins on a collision).
@@ -16,7 +18,9 @@ built-in Multical 21 formats, and full frames users posted in its issues
 (flowIQ 2200: #701 and #1942; Multical 303: #1774). The Multical 302 in MJ/GJ
 (version 0x30, medium 0x0c) and the pressure sensor (version 0x01, type 0x18) are the
 full frames of wmbusmeters' kamheat ("KAM,30,0c - Long Telegram") and kampress driver
-tests; the corpus' compact frames of both then pass their full-frame CRC.
+tests; the corpus' compact frames of both then pass their full-frame CRC. The
+Engelmann FAW format is the one wmbusmeters' engelmann_faw driver states for these
+frames (its ``compact_frame_formats``); the corpus' frame passes its CRC with it.
 """
 
 from __future__ import annotations
@@ -57,4 +61,8 @@ KNOWN_FORMATS: dict[int, tuple[str, str]] = {
     0x73DE: ("pressure sensor", "22691269026905ff0905ff0a02fd17"),
     # OMNIPOWER (electricity)
     0x8C13: ("OMNIPOWER", "040404843c042b04ab3c"),
+    # Engelmann FAW water meters (CI 0x73): billing date and volume, error flags, the
+    # volumes at the ends of 15 months (storage 2-16), date and time, volume now
+    0x052D: ("Engelmann FAW", "426c441301fd17840113c40113840213c40213840313c40313840413"
+                              "c40413840513c40513840613c40613840713c40713840813046d0413"),
 }

@@ -36,11 +36,11 @@ HEADER_KINDS: dict[int, str] = {
     0x72: "long", 0x7A: "short", 0x78: "none",
     0x69: "none", 0x6A: "short", 0x6B: "long",  # format frames (record headers only)
     0x79: "none", 0x7B: "short",  # compact frames (data only)
-    0x73: "long",  # seen in the field as a long-header response (not EN 1434 fixed data)
+    0x73: "long",  # compact frame, long header (wireless; wired 0x73 is EN 1434 fixed data)
     0x8A: "short", 0x8B: "long",  # TPL without application data (acknowledgements)
 }
 FORMAT_CIS = frozenset((0x69, 0x6A, 0x6B))
-COMPACT_CIS = frozenset((0x79, 0x7B))
+COMPACT_CIS = frozenset((0x79, 0x7B, 0x73))
 NO_APL_CIS = frozenset((0x8A, 0x8B))
 
 # Security modes read here with an extension byte after the configuration word (the other

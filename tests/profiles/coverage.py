@@ -65,9 +65,6 @@ SUFFIX_UNITS: dict[str, str] = {
 # expected name); a name of "*" covers every expected number of that telegram.
 _NO_VALUE = ("the meter sends 0x80000000 (int32 'no value'): EN 13757-3 type B reads it "
              "as -21474836.48, wmbusmeters prints it unsigned; no field is named for it")
-_COMPACT = ("compact frame whose format signature wmbus does not know (no full frame of it "
-            "in the corpus; wmbusmeters carries its record headers in its driver): a wmbus "
-            "coverage matter, not a profile")
 _SQRT = ("apparent energy computed by wmbusmeters as sqrt(active^2 + reactive^2): the "
          "formula language has no square root")
 _CORRECTION = ("the record carries the correction factor VIFE 0x75 (x0.1, EN 13757-3 Table "
@@ -93,7 +90,6 @@ _OLD_NAMES = ("an older wmbusmeters driver's name for a value the profile names 
 KNOWN_REASONS: dict[tuple[str, str], str] = {
     **{("83ec021fce9d", f"total_volume_consumption_month-{n}_m3"): _NO_VALUE
        for n in range(2, 15)},
-    ("a92c9952731d", "*"): _COMPACT,
     ("22c16de37c30", "total_reactive_energy_consumption_kvarh"): _CORRECTION,
     ("22c16de37c30", "total_reactive_energy_production_kvarh"): _CORRECTION,
     ("22c16de37c30", "total_apparent_energy_consumption_kvah"): _SQRT,

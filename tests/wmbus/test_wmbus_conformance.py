@@ -59,8 +59,6 @@ PACKED_HISTORY = ("monthly history packed into one variable-length record (DIF 0
                   "only the driver unpacks (a device profile is missing)")
 DERIVED = ("computed by the driver from other values (apparent from active and reactive "
            "energy): a profile formula is missing")
-TEXT_LVAR = ("after an LVAR of 0x70 (112 characters of text by EN 13757-3, more than the "
-             "telegram holds) the records stop; the driver reads a manufacturer layout there")
 NO_VALUE_MARKER = ("0x80000000, the int32 'no value' pattern: wmbusmeters prints it unsigned "
                    "(21474836.48), EN 13757-3 type B makes it negative")
 WHOLE_YEARS = ("the driver truncates the battery lifetime to whole years (the telegram says "
@@ -151,15 +149,6 @@ _NOT_FOUND_LINES: list[tuple[str, str, str]] = [
      "current_hca prev_01_hca prev_02_hca prev_03_hca prev_04_hca prev_05_hca prev_hca"),
     ("8e1cb13f7cb5", RESERVED_DIF,
      "current_hca prev_01_hca prev_02_hca prev_03_hca prev_04_hca prev_hca"),
-    ("a92c9952731d", TEXT_LVAR,
-     "consumption_10_months_ago_m3 consumption_11_months_ago_m3 "
-     "consumption_12_months_ago_m3 consumption_13_months_ago_m3 "
-     "consumption_14_months_ago_m3 consumption_15_months_ago_m3 "
-     "consumption_1_months_ago_m3 consumption_2_months_ago_m3 "
-     "consumption_3_months_ago_m3 consumption_4_months_ago_m3 "
-     "consumption_5_months_ago_m3 consumption_6_months_ago_m3 "
-     "consumption_7_months_ago_m3 consumption_8_months_ago_m3 "
-     "consumption_9_months_ago_m3 consumption_at_reporting_date_m3 total_m3"),
     ("75356e2a1e75", UPSTREAM_MISMATCH, "total_m3"),
     ("39b0bcee62b1", WHOLE_YEARS, "battery_y"),
 ]
