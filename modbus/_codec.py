@@ -111,8 +111,11 @@ def shortest_float(value: float, fits: struct.Struct) -> float:
     contents = fits.pack(value)
     for digits in range(1, 18):
         candidate = float(f"{value:.{digits}g}")
-        if fits.pack(candidate) == contents:
-            return candidate
+        try:
+            if fits.pack(candidate) == contents:
+                return candidate
+        except OverflowError:  # rounded past the largest float32 (3.4025e38 -> 3.403e38)
+            continue
     return value
 
 
