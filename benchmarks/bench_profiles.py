@@ -3,64 +3,73 @@
 The same telegrams (those ``wmbus`` decodes) through two ``wmbus.Decoder`` objects,
 one with ``profiles=False`` and one with meterkit's shipped profiles (the default:
 a profile's fields where one matches, generic names elsewhere), each telegram
-decoded and made into its ``to_dict()``. Rounds are interleaved and the best
-of each kept. The budget (issue 14): profiles add at most 20 %.
+decoded and made into its ``to_dict()``. The budget (issue 14): profiles add at
+most 20 %.
+
+Two figures: wall-clock telegrams/s (rounds interleaved, the best of each kept),
+and, where valgrind is installed, instructions per warm telegram counted by
+callgrind, which the load of a shared machine does not change (each mode runs
+once with 1 and once with 5 warm rounds in a child process; the difference over
+4 rounds is the figure). ``python -m benchmarks.bench_profiles --loop MODE N``
+is that child: N warm rounds with (``with``) or without (``without``) profiles.
 """
 
 from __future__ import annotations
 
-import json
+import re
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from typing import Any
+from pathlib import Path
 
-from benchmarks._fresh import CORPUS
+from benchmarks._corpus import WMBUS_DEV, load_wmbus_dev
 
-TELEGRAMS = CORPUS / "wmbus" / "dev.jsonl"
 ROUNDS = 15
 BUDGET = 0.20
 
 
-def _load() -> list[tuple[bytes, bytes | None]]:
-    out = []
-    with TELEGRAMS.open(encoding="utf-8") as handle:
-        for line in handle:
-            item: dict[str, Any] = json.loads(line)
-            key = item.get("key", "NOKEY")
-            out.append((bytes.fromhex(item["telegram"]),
-                        None if key == "NOKEY" else bytes.fromhex(key)))
-    return out
-
-
-def main() -> None:
-    """Print telegrams/s without and with profiles, and the overhead against the budget."""
-    if not TELEGRAMS.exists():
-        print(f"profiles benchmark skipped: corpus not found at {TELEGRAMS}")
-        return
+def _telegrams() -> list[tuple[bytes, bytes | None]]:
+    """The corpus telegrams wmbus decodes without an error."""
     import mbus
-    import profiles
     import wmbus
 
-    library = profiles.shipped_meter_profiles()
     telegrams = []
-    for data, key in _load():
+    for data, key in load_wmbus_dev():
         try:
             wmbus.decode(data, key)
         except (wmbus.WMBusError, mbus.MBusError):
             continue
         telegrams.append((data, key))
+    return telegrams
+
+
+def _rounds(decode: Callable[[bytes, bytes | None], object],
+            telegrams: list[tuple[bytes, bytes | None]]) -> Callable[[], None]:
+    def go() -> None:
+        for data, key in telegrams:
+            decode(data, key).to_dict()  # type: ignore[attr-defined]
+    return go
+
+
+def main() -> None:
+    """Print telegrams/s without and with profiles, the overhead against the budget, and
+    the instruction counts where valgrind is there."""
+    if not WMBUS_DEV.exists():
+        print(f"profiles benchmark skipped: corpus not found at {WMBUS_DEV}")
+        return
+    import profiles
+    import wmbus
+
+    library = profiles.shipped_meter_profiles()
+    telegrams = _telegrams()
     plain = wmbus.Decoder(profiles=False).decode
     named = wmbus.Decoder(profiles=library).decode
     matched = sum(named(data, key).meter.profile is not None  # type: ignore[union-attr]
                   for data, key in telegrams)
-
-    def run(decode: Callable[[bytes, bytes | None], wmbus.Telegram]) -> Callable[[], None]:
-        def go() -> None:
-            for data, key in telegrams:
-                decode(data, key).to_dict()
-        return go
-
-    best = _interleaved({"without": run(plain), "with": run(named)})
+    best = _interleaved({"without": _rounds(plain, telegrams),
+                         "with": _rounds(named, telegrams)})
     n = len(telegrams)
     overhead = best["with"] / best["without"] - 1
     print(f"corpus: {n} telegrams decode; {len(library)} shipped meter profiles; "
@@ -69,6 +78,47 @@ def main() -> None:
     print(f"decode + to_dict, with profiles:  {n / best['with']:10.0f} telegrams/s warm")
     print(f"profiles add {overhead * 100:.1f} % (budget {BUDGET * 100:.0f} %: "
           f"{'within' if overhead <= BUDGET else 'OVER'})")
+    counts = instructions(n)
+    if counts is None:
+        print("instructions: valgrind not installed")
+        return
+    added = counts["with"] / counts["without"] - 1
+    print(f"instructions per warm telegram (callgrind): {counts['without']:,.0f} without, "
+          f"{counts['with']:,.0f} with profiles: profiles add {added * 100:.1f} % "
+          f"({'within' if added <= BUDGET else 'OVER'} budget)")
+
+
+def instructions(count: int) -> dict[str, float] | None:
+    """Instructions per warm telegram with and without profiles (None without valgrind)."""
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        return None
+    root = str(Path(__file__).resolve().parents[1])
+    out = {}
+    for mode in ("without", "with"):
+        totals = []
+        for rounds in (1, 5):
+            done = subprocess.run(
+                [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null",
+                 sys.executable, "-m", "benchmarks.bench_profiles", "--loop", mode,
+                 str(rounds)], capture_output=True, text=True, check=True, cwd=root)
+            found = re.search(r"Collected : (\d+)", done.stderr)
+            assert found is not None, done.stderr[-500:]
+            totals.append(int(found.group(1)))
+        out[mode] = (totals[1] - totals[0]) / 4 / count
+    return out
+
+
+def loop(mode: str, rounds: int) -> None:
+    """``rounds`` warm rounds of decode + to_dict over the corpus (after one to warm up)."""
+    import wmbus
+
+    telegrams = _telegrams()
+    decode = wmbus.Decoder(profiles=mode == "with").decode
+    go = _rounds(decode, telegrams)
+    go()
+    for _ in range(rounds):
+        go()
 
 
 def _interleaved(runs: dict[str, Callable[[], None]]) -> dict[str, float]:
@@ -83,4 +133,7 @@ def _interleaved(runs: dict[str, Callable[[], None]]) -> dict[str, float]:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--loop"]:
+        loop(sys.argv[2], int(sys.argv[3]))
+    else:
+        main()

@@ -17,27 +17,17 @@ over several processes).
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks._fresh import CORPUS, WARM_UP_FRAME, cold_seconds
+from benchmarks._corpus import WMBUS_DEV
+from benchmarks._corpus import load_wmbus_dev as _load
+from benchmarks._fresh import WARM_UP_FRAME, cold_seconds
 
-TELEGRAMS = CORPUS / "wmbus" / "dev.jsonl"
+TELEGRAMS = WMBUS_DEV
 ROUNDS = 15
-
-
-def _load() -> list[tuple[bytes, bytes | None]]:
-    out = []
-    with TELEGRAMS.open(encoding="utf-8") as handle:
-        for line in handle:
-            item: dict[str, Any] = json.loads(line)
-            key = item.get("key", "NOKEY")
-            out.append((bytes.fromhex(item["telegram"]),
-                        None if key == "NOKEY" else bytes.fromhex(key)))
-    return out
 
 
 def _peer() -> Any:

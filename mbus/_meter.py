@@ -93,9 +93,9 @@ def meter_document(library: profiles.MeterProfiles, source: MeterSource,
                    ) -> dict[str, Any] | profiles.MeterFields:
     """The ``to_dict()`` form of the meter part without making it, from the records' JSON
     values (:meth:`profiles.MeterProfiles.generic_document` and ``profile_document``);
-    where the matched profile needs its fields made (layouts, formulas, status tables
-    reading fields), the made :class:`profiles.MeterFields` instead. The profile is
-    looked up once."""
+    where the matched profile needs its fields made (formulas, status tables reading
+    fields), the made :class:`profiles.MeterFields` instead. The profile is looked up
+    once."""
     header = source.header
     if header is None:
         found = library.find(source.manufacturer, None, None, source.ci, source.payload)
@@ -107,14 +107,19 @@ def meter_document(library: profiles.MeterProfiles, source: MeterSource,
     status = header.status if header is not None else None
     if found is None:
         return library.generic_document(heads, record_dicts, _value_reader(records), status)
+
+    def data_of(index: int) -> bytes:
+        return records[index][1]
+
     document = library.profile_document(found, heads, record_dicts, _value_reader(records),
-                                        status=status)
+                                        status=status, payload=source.payload, data_of=data_of,
+                                        context=source.context)
     if document is not None:
         return document
     meter_id = source.meter_id or (header.id if header is not None else None)
     return library.fields_of(found, heads, _value_reader(records), status=status,
-                             meter_id=meter_id, payload=source.payload,
-                             data_of=lambda index: records[index][1], context=source.context)
+                             meter_id=meter_id, payload=source.payload, data_of=data_of,
+                             context=source.context)
 
 
 class _MeterAttribute:

@@ -5,17 +5,28 @@ and never hands over its own types: the header values (manufacturer, version,
 device type, CI, status byte), the record *heads* (objects with the attributes
 of :class:`RecordHead`; ``mbus.records.RecordShape`` is one) and a function
 giving the Python value of record ``i``, called only for the records a field
-uses. Which rules a head matches depends on the head alone, so it is worked out
-once per distinct head object and kept (heads are cached by the decoder too).
+uses.
+
+Decoders share head objects between telegrams (one per distinct record header),
+so a telegram's sequence of head ids says which records it has. Which field
+takes which record depends on that sequence alone (and on which values are
+missing, rare: see :meth:`MeterProfiles._plan`), so it is worked out once per
+sequence and kept as a *plan*; a telegram seen before costs a lookup, its
+values and their unit conversions. Layouts' synthetic records have shared
+heads too (:func:`profiles._layouts.layout_head`). Speed trick, kept because it
+pays: per-sequence plans and the cached detection took decrypt + decode +
+to_dict of the dev corpus with profiles from 556k to 450k instructions per
+telegram, 19 % (without profiles: 263k; ``python -m benchmarks profiles``,
+callgrind figures).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ExpressionError, ProfileError
 from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
@@ -23,7 +34,7 @@ from ._layouts import LayoutRecord, read_layout
 from ._meter import FieldRule, MeterProfile, load_meter_profile
 from ._selectors import RecordHead
 from ._shipped import shipped_profiles
-from ._units import UNITS, convert
+from ._units import UNITS, WIDE, convert
 
 if TYPE_CHECKING:
     from .transforms import TransformContext
@@ -33,8 +44,7 @@ __all__ = ["STANDARD_STATUS", "MeterProfiles", "apply_profile", "generic_fields"
 
 ValueOf = Callable[[int], object]
 # field name, unit, converted?, scale, the unit the value is in, which match it takes
-Plan = tuple[str, str, bool, Decimal | None, str, int]
-_UNREAD = object()
+Rule = tuple[str, str, bool, Decimal | None, str, int]
 DataOf = Callable[[int], bytes]
 _MANUFACTURER_DATA = frozenset({"manufacturer_specific", "more_records_follow"})
 
@@ -45,7 +55,6 @@ _APPLICATION_STATE = ("", "APPLICATION_BUSY", "APPLICATION_ERROR", "ABNORMAL_CON
 _CACHE_LIMIT = 4096
 # Generic names show energy in kWh and power in kW, as users read them.
 _GENERIC_UNITS = {"Wh": "kWh", "W": "kW"}
-_PLAIN_VALUES = frozenset({int, Decimal, float, str})
 _SKIPPED_FUNCTIONS = frozenset({"manufacturer_specific", "more_records_follow", "global_readout"})
 
 
@@ -58,12 +67,79 @@ def standard_status(status: int | None) -> str:
     return " ".join(texts) or "OK"
 
 
+class _Conversion(NamedTuple):
+    """What a field does to its record's value: the unit ``source`` converted to
+    ``target`` (when ``converts``; as a temperature difference with ``difference``), then
+    multiplied by ``scale``."""
+
+    source: str
+    target: str
+    converts: bool
+    difference: bool
+    scale: Decimal | None
+
+    def python(self, value: FieldValue) -> FieldValue:
+        """The field's value from the record's (a :func:`field_value` form)."""
+        if self.converts:
+            value = _converted(value, self.source, self.target, self.difference)
+        if self.scale is not None:
+            value = _scaled(value, self.scale)
+        return value
+
+    def json(self, value: object) -> object:
+        """The JSON form of the field's value from the record's Python value (None: none)."""
+        found = field_value(value)
+        return None if found is None else field_json(self.python(found))
+
+
+def _conversion(source: str, target: str, converts: bool, quantity: str,
+                scale: Decimal | None) -> _Conversion | None:
+    """The conversion a field applies (None: the value as it is)."""
+    if not converts and scale is None:
+        return None
+    return _Conversion(source, target, converts, quantity.endswith("_difference"), scale)
+
+
+class _Take(NamedTuple):
+    """One field a plan takes: from record number ``record`` (layout records count after the
+    telegram's), in ``unit``, through ``conversion`` (None: as it is)."""
+
+    name: str
+    record: int
+    unit: str
+    quantity: str
+    conversion: _Conversion | None
+
+
+class _Plan(NamedTuple):
+    """What a profile (or the generic names) takes from one sequence of record heads."""
+
+    heads: tuple[object, ...]  # holds the heads, so that their ids stay theirs
+    takes: tuple[_Take, ...]  # in the order of the fields
+    status_records: dict[int, int]  # status table -> index of the record it reads
+    units: dict[str, str]  # the takes' units (those that have one), in order
+    # The takes column by column, for _json_fields, and those that convert.
+    names: tuple[str, ...]
+    records: tuple[int, ...]
+    conversions: tuple[tuple[str, int, _Conversion], ...]
+
+
+def _new_plan(heads: Sequence[object], takes: tuple[_Take, ...],
+              status_records: dict[int, int]) -> _Plan:
+    return _Plan(tuple(heads), takes, status_records,
+                 {take.name: take.unit for take in takes if take.unit},
+                 tuple(take.name for take in takes), tuple(take.record for take in takes),
+                 tuple((take.name, take.record, take.conversion) for take in takes
+                       if take.conversion is not None))
+
+
+
 class MeterProfiles:
     """A set of meter profiles, checked against each other, ready to name meters.
 
     Two profiles that can match one meter are an error (:class:`ProfileError` naming
     both files) unless one is more specific than the other; the more specific one
-    wins. Picklable (its match caches are not pickled).
+    wins. Picklable (its caches are not pickled).
     """
 
     def __init__(self, profiles: Iterable[MeterProfile] = ()) -> None:
@@ -78,12 +154,18 @@ class MeterProfiles:
         for code, candidates in self._by_manufacturer.items():
             self._by_manufacturer[code] = sorted(candidates, key=lambda profile: sum(
                 other.detect.within(profile.detect) for other in candidates))
-        # Per profile name: id(head) -> (head, field rules, status tables) it matches.
-        self._heads: dict[str, dict[int, tuple[object, tuple[Plan, ...], tuple[int, ...]]]] = {
-            profile.name: {} for profile in self.profiles}
+        # Detection depends on the payload's first bytes only as far as a prefix reaches.
+        self._prefix_lengths = {code: max((len(profile.detect.prefix or b"")
+                                           for profile in candidates), default=0)
+                                for code, candidates in self._by_manufacturer.items()}
+        # (manufacturer, version, device type, ci, payload start) -> profile or None.
+        self._found: dict[tuple[object, ...], MeterProfile | None] = {}
+        # id(profile) -> (profile, {head ids: plan}); None: the generic names.
+        self._plans: dict[int | None, tuple[object, dict[tuple[int, ...], _Plan]]] = {}
+        # Per profile: id(head) -> (head, its field rules, the status tables reading it).
+        self._heads: dict[int, dict[int, tuple[object, tuple[Rule, ...], tuple[int, ...]]]] = {}
         # id(head) -> (head, generic name or None to skip the record, unit, convert?).
         self._generic: dict[int, tuple[object, str | None, str, bool]] = {}
-        self._lock = threading.Lock()
 
     def __getstate__(self) -> tuple[MeterProfile, ...]:
         return self.profiles
@@ -126,10 +208,23 @@ class MeterProfiles:
              device_type: int | None = None, ci: int | None = None,
              payload: bytes = b"") -> MeterProfile | None:
         """The most specific profile for a meter, or None."""
-        for profile in self._by_manufacturer.get(manufacturer or "", ()):
+        length = self._prefix_lengths.get(manufacturer or "")
+        if length is None:
+            return None
+        key = (manufacturer, version, device_type, ci, payload[:length])
+        try:
+            return self._found[key]
+        except KeyError:
+            pass
+        found = None
+        for profile in self._by_manufacturer[manufacturer or ""]:
             if profile.detect.matches(manufacturer, version, device_type, ci, payload):
-                return profile
-        return None
+                found = profile
+                break
+        if len(self._found) >= _CACHE_LIMIT:
+            self._found.clear()
+        self._found[key] = found
+        return found
 
     def apply(self, heads: Sequence[RecordHead], value_of: ValueOf, *,
               manufacturer: str | None, version: int | None = None,
@@ -149,76 +244,110 @@ class MeterProfiles:
         return self.fields_of(profile, heads, value_of, status=status, meter_id=meter_id,
                               payload=payload, data_of=data_of, context=context)
 
-    # --- per-head caches ---------------------------------------------------------------------
+    # --- plans -----------------------------------------------------------------------------
+
+    def _cached_plan(self, profile: MeterProfile | None, heads: Sequence[RecordHead],
+                     count: int, missing: tuple[int, ...] = ()) -> _Plan:
+        """The plan for this sequence of heads, the records ``missing`` having no value
+        (kept: meters leave the same dates unset telegram after telegram)."""
+        key = tuple(map(id, heads))
+        if missing:
+            key += (-1, *missing)  # no id is -1
+        slot = self._plans.get(id(profile) if profile is not None else None)
+        if slot is None or slot[0] is not profile:
+            slot = self._plans[id(profile) if profile is not None else None] = (profile, {})
+        plans = slot[1]
+        plan = plans.get(key)
+        if plan is None:
+            if len(plans) >= _CACHE_LIMIT:
+                plans.clear()
+            plan = plans[key] = self._plan(profile, heads, count, missing)
+        return plan
+
+    def _plan(self, profile: MeterProfile | None, heads: Sequence[RecordHead], count: int,
+              missing: tuple[int, ...]) -> _Plan:
+        """Which field takes which record: each head's matching rules in telegram order,
+        the first match winning (or the n-th, for ``occurrence``); a record without a value
+        (in ``missing``) gives no field. ``count``: the telegram's own records, layout
+        records after them."""
+        if profile is None:
+            return _new_plan(heads, self._generic_takes(heads, missing), {})
+        found: dict[str, _Take] = {}
+        status_records: dict[int, int] = {}
+        seen: dict[str, int] = {}  # matches so far, for rules that take the n-th record
+        for index, head in enumerate(heads):
+            _, rules, tables = self._rules(profile, head, index >= count)
+            for table in tables:
+                status_records.setdefault(table, index)
+            for name, unit, converts, scale, source, occurrence in rules:
+                if occurrence > 1:
+                    seen[name] = seen.get(name, 0) + 1
+                    if seen[name] != occurrence:
+                        continue
+                if name in found:
+                    continue
+                if index in missing:
+                    break
+                found[name] = _Take(name, index, unit, head.quantity,
+                                    _conversion(source, unit, converts, head.quantity, scale))
+        order = profile.positions
+        takes = tuple(sorted(found.values(), key=lambda take: order[take.name]))
+        return _new_plan(heads, takes, status_records)
 
     def _rules(self, profile: MeterProfile, head: RecordHead,
-               synthetic: bool = False) -> tuple[object, tuple[Plan, ...], tuple[int, ...]]:
+               synthetic: bool) -> tuple[object, tuple[Rule, ...], tuple[int, ...]]:
         """(head, what each field rule of ``profile`` that takes it gives, the status tables
-        that take it). A plan is (field name, unit, whether the value is converted, scale);
-        all of it depends on the head alone, so records with a head seen before cost a
-        lookup (layout records, new each telegram, are not kept)."""
-        plans = []
+        that take it); it depends on the head alone, so it is kept per head."""
+        cache = self._heads.get(id(profile))
+        if cache is None:
+            cache = self._heads[id(profile)] = {}
+        entry = cache.get(id(head))
+        if entry is not None and entry[0] is head:
+            return entry
+        rules = []
         for rule in profile.fields:
             if rule.formula is None and _rule_matches(rule, head, synthetic):
                 name = rule.expanded_name({axis: getattr(head, axis) for axis in rule.expand})
                 source = rule.record_unit or head.unit
                 unit = rule.unit or source
-                plans.append((name, unit, rule.unit is not None and rule.unit != source,
+                rules.append((name, unit, rule.unit is not None and rule.unit != source,
                               rule.scale, source, rule.occurrence))
         status = tuple(index for index, table in enumerate(profile.status)
                        if table.selector is not None and table.selector.matches(head, synthetic))
-        entry = (head, tuple(plans), status)  # holds the head, so its id stays its own
-        if not synthetic:
-            with self._lock:
-                cache = self._heads.setdefault(profile.name, {})
-                if len(cache) >= _CACHE_LIMIT:
-                    cache.clear()
-                cache[id(head)] = entry
+        entry = (head, tuple(rules), status)  # holds the head, so its id stays its own
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[id(head)] = entry
         return entry
 
-    def _generic_entry(self, head: RecordHead) -> tuple[object, str | None, str, bool]:
-        """(head, generic name or None, unit, whether the value is converted to it)."""
-        if head.function in _SKIPPED_FUNCTIONS:
-            entry: tuple[object, str | None, str, bool] = (head, None, "", False)
-        else:
-            name, unit = generic_name(head)
-            entry = (head, name, unit, unit != head.unit)
-        with self._lock:
-            if len(self._generic) >= _CACHE_LIMIT:
-                self._generic.clear()
-            self._generic[id(head)] = entry
-        return entry
-
-    # --- the fields ----------------------------------------------------------------------------
-
-    def generic(self, heads: Sequence[RecordHead], value_of: ValueOf,
-                status: int | None = None) -> MeterFields:
-        """Generic fields named from the records (``volume_m3``, ``volume_m3_storage_1``)."""
-        # The hot path for meters without a profile: one cached entry per distinct head.
-        cache = self._generic
-        fields: list[NamedField] = []
+    def _generic_takes(self, heads: Sequence[RecordHead],
+                       missing: tuple[int, ...]) -> tuple[_Take, ...]:
+        """Every record by its generic name; a second record of a name gets ``_2`` ..."""
+        takes: list[_Take] = []
         taken: set[str] = set()
         for index, head in enumerate(heads):
-            entry = cache.get(id(head))
-            if entry is None or entry[0] is not head:
-                entry = self._generic_entry(head)
-            name = entry[1]
-            if name is None:
+            if head.function in _SKIPPED_FUNCTIONS:
                 continue
-            value = value_of(index)
-            if type(value) not in _PLAIN_VALUES:
-                value = field_value(value)
-                if value is None:
-                    continue
-            if entry[3]:
-                value = _converted(value, head.unit, entry[2], head.quantity)  # type: ignore[arg-type]
+            if index in missing:
+                continue
+            name, unit = generic_name(head)
             if name in taken:
                 count = 2
                 while f"{name}_{count}" in taken:
                     count += 1
                 name = f"{name}_{count}"
             taken.add(name)
-            fields.append(NamedField(name, value, entry[2], head.quantity, index))  # type: ignore[arg-type]
+            takes.append(_Take(name, index, unit, head.quantity,
+                               _conversion(head.unit, unit, unit != head.unit, head.quantity,
+                                           None)))
+        return tuple(takes)
+
+    # --- the fields ----------------------------------------------------------------------------
+
+    def generic(self, heads: Sequence[RecordHead], value_of: ValueOf,
+                status: int | None = None) -> MeterFields:
+        """Generic fields named from the records (``volume_m3``, ``volume_m3_storage_1``)."""
+        fields = self._named(None, heads, len(heads), value_of)[1]
         fields.append(NamedField("status", standard_status(status), "", "status", None))
         return MeterFields(None, tuple(fields))
 
@@ -228,89 +357,39 @@ class MeterProfiles:
         """``generic(heads, value_of, status).to_dict()``, made from the records' JSON forms
         (``record_dicts[i]["value"]``, by the JSON rules of record values) without the Python
         values; ``value_of`` is read only for a value given in another unit (Wh as kWh)."""
-        cache = self._generic
-        fields: dict[str, object] = {}
-        units: dict[str, str] = {}
-        for index, head in enumerate(heads):
-            entry = cache.get(id(head))
-            if entry is None or entry[0] is not head:
-                entry = self._generic_entry(head)
-            name = entry[1]
-            if name is None:
-                continue
-            value = record_dicts[index]["value"]
-            if value is None:
-                continue
-            if entry[3]:
-                python = field_value(value_of(index))
-                if python is None:
-                    continue
-                value = field_json(_converted(python, head.unit, entry[2], head.quantity))
-            if name in fields:
-                count = 2
-                while f"{name}_{count}" in fields:
-                    count += 1
-                name = f"{name}_{count}"
-            fields[name] = value
-            if entry[2]:
-                units[name] = entry[2]
+        plan, fields = self._json_fields(None, heads, len(heads), record_dicts, value_of)
         fields["status"] = standard_status(status)
-        return {"profile": None, "fields": fields, "units": units}
+        return {"profile": None, "fields": fields, "units": dict(plan.units)}
 
     def profile_document(self, profile: MeterProfile, heads: Sequence[RecordHead],
                          record_dicts: Sequence[Mapping[str, object]], value_of: ValueOf, *,
-                         status: int | None = None) -> dict[str, Any] | None:
+                         status: int | None = None, payload: bytes = b"",
+                         data_of: DataOf | None = None,
+                         context: TransformContext | None = None) -> dict[str, Any] | None:
         """``fields_of(profile, ...).to_dict()`` written from the records' JSON forms where a
         field takes a record's value as it is (Python values only for converted or scaled
-        fields and status tables); None for a profile with layouts, formulas or status
+        fields, layouts and status tables); None for a profile with formulas or status
         tables reading fields, whose fields must be made (:meth:`fields_of`)."""
-        if profile.layouts or profile.has_formulas or any(
-                table.source == "field" for table in profile.status):
+        if profile.has_formulas or profile.reads_fields:
             return None
-        cache = self._heads.get(profile.name, {})
-        found: dict[str, tuple[object, str]] = {}
-        status_records: dict[int, int] = {}
-        seen: dict[str, int] = {}  # matches so far, for rules that take the n-th record
-        for index, head in enumerate(heads):
-            entry = cache.get(id(head))
-            if entry is None or entry[0] is not head:
-                entry = self._rules(profile, head)
-            _, plans, tables = entry
-            for table in tables:
-                status_records.setdefault(table, index)
-            for name, unit, converts, scale, source, occurrence in plans:
-                if occurrence > 1:
-                    seen[name] = seen.get(name, 0) + 1
-                    if seen[name] != occurrence:
-                        continue
-                if name in found:
-                    continue
-                if converts or scale is not None:
-                    raw = field_value(value_of(index))
-                    if raw is None:
-                        break
-                    if converts:
-                        raw = _converted(raw, source, unit, head.quantity)
-                    if scale is not None:
-                        raw = _scaled(raw, scale)
-                    value: object = field_json(raw)
-                else:
-                    value = record_dicts[index]["value"]
-                    if value is None:
-                        break
-                found[name] = (value, unit)
-        texts = _status_texts(profile, {}, status_records, value_of, status)
-        for name, text in texts.items():
-            found[name] = (text, "")
-        order = profile.positions
-        fields: dict[str, object] = {}
-        units: dict[str, str] = {}
-        for name in sorted(found, key=order.__getitem__):
-            value, unit = found[name]
-            fields[name] = value
-            if unit:
-                units[name] = unit
-        return {"profile": profile.name, "fields": fields, "units": units}
+        count = len(heads)
+        synthetic: list[LayoutRecord] = []
+        problems: list[str] = []
+        if profile.layouts:
+            synthetic, problems = _run_layouts(profile, heads, value_of, data_of, payload,
+                                               context)
+            value_of = _with_synthetic(value_of, count, synthetic)
+            heads = [*heads, *(record.head for record in synthetic)]
+            record_dicts = [*record_dicts,
+                            *({"value": field_json(record.value)} for record in synthetic)]
+        plan, fields = self._json_fields(profile, heads, count, record_dicts, value_of)
+        texts = _status_texts(profile, {}, plan.status_records, value_of, status)
+        for name in profile.status_fields:
+            fields[name] = texts[name]
+        out = {"profile": profile.name, "fields": fields, "units": dict(plan.units)}
+        if problems:
+            out["problems"] = problems
+        return out
 
     def fields_of(self, profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf,
                   *, status: int | None = None, meter_id: str | None = None,
@@ -319,54 +398,89 @@ class MeterProfiles:
         """The fields ``profile`` gives for a telegram's records (``data_of(i)``: record
         *i*'s data bytes, for layouts that read a record; ``payload`` for layouts of the
         payload; ``context`` for the layouts' transforms)."""
-        found: dict[str, NamedField] = {}
-        status_records: dict[int, int] = {}
-        cache = self._heads.get(profile.name, {})
         count = len(heads)
-        synthetic: list[LayoutRecord] = []
         problems: list[str] = []
         if profile.layouts:
             synthetic, problems = _run_layouts(profile, heads, value_of, data_of, payload,
                                                context)
-
-        def value(index: int) -> object:
-            return value_of(index) if index < count else synthetic[index - count].value
-
-        all_heads: Sequence[RecordHead] = [*heads, *synthetic] if synthetic else heads
-        seen: dict[str, int] = {}  # matches so far, for rules that take the n-th record
-        for index, head in enumerate(all_heads):
-            entry = cache.get(id(head)) if index < count else None
-            if entry is None or entry[0] is not head:
-                entry = self._rules(profile, head, index >= count)
-            _, plans, tables = entry
-            for table in tables:
-                status_records.setdefault(table, index)
-            raw: object = _UNREAD
-            for name, unit, converts, scale, source, occurrence in plans:
-                if occurrence > 1:
-                    seen[name] = seen.get(name, 0) + 1
-                    if seen[name] != occurrence:
-                        continue
-                if name in found:
-                    continue
-                if raw is _UNREAD:
-                    raw = field_value(value(index))
-                if raw is None:
-                    break
-                field = raw
-                if converts:
-                    field = _converted(field, source, unit, head.quantity)  # type: ignore[arg-type]
-                if scale is not None:
-                    field = _scaled(field, scale)  # type: ignore[arg-type]
-                found[name] = NamedField(name, field, unit, head.quantity, index)  # type: ignore[arg-type]
+            value_of = _with_synthetic(value_of, count, synthetic)
+            heads = [*heads, *(record.head for record in synthetic)]
+        plan, fields = self._named(profile, heads, count, value_of)
+        found = {field.name: field for field in fields}
         if profile.has_formulas:
             _formulas(profile, found, meter_id)
-        texts = _status_texts(profile, found, status_records, value, status)
+        texts = _status_texts(profile, found, plan.status_records, value_of, status)
         for name, text in texts.items():
             found[name] = NamedField(name, text, "", "status", None)
         order = profile.positions
         ordered = tuple(sorted(found.values(), key=lambda field: order[field.name]))
         return MeterFields(profile.name, ordered, tuple(problems))
+
+    def _named(self, profile: MeterProfile | None, heads: Sequence[RecordHead], count: int,
+               value_of: ValueOf) -> tuple[_Plan, list[NamedField]]:
+        """The plan of ``heads`` and the fields it takes, with their values (Python forms)."""
+        missing: tuple[int, ...] = ()
+        while True:
+            plan = self._cached_plan(profile, heads, count, missing)
+            fields = _python_fields(plan, value_of)
+            if isinstance(fields, list):
+                return plan, fields
+            missing = tuple(sorted((*missing, fields)))  # a record without a value
+
+    def _json_fields(self, profile: MeterProfile | None, heads: Sequence[RecordHead],
+                     count: int, record_dicts: Sequence[Mapping[str, object]],
+                     value_of: ValueOf) -> tuple[_Plan, dict[str, object]]:
+        """The plan of ``heads`` and the fields it takes, with their values (JSON forms)."""
+        missing: tuple[int, ...] = ()
+        while True:
+            plan = self._cached_plan(profile, heads, count, missing)
+            fields = _json_fields(plan, record_dicts, value_of)
+            if isinstance(fields, dict):
+                return plan, fields
+            missing = tuple(sorted((*missing, fields)))  # a record without a value
+
+
+def _with_synthetic(value_of: ValueOf, count: int, synthetic: list[LayoutRecord]) -> ValueOf:
+    """``value_of`` reading layout records (indices from ``count`` on) too."""
+    def value(index: int) -> object:
+        return value_of(index) if index < count else synthetic[index - count].value
+    return value
+
+
+def _python_fields(plan: _Plan, value_of: ValueOf) -> list[NamedField] | int:
+    """The plan's fields with their values, or the index of a record it takes that has
+    no value."""
+    fields = []
+    for name, index, unit, quantity, conversion in plan.takes:
+        value = field_value(value_of(index))
+        if value is None:
+            return index
+        if conversion is not None:
+            value = conversion.python(value)
+        fields.append(NamedField(name, value, unit, quantity, index))
+    return fields
+
+
+_VALUE = itemgetter("value")
+
+
+def _json_fields(plan: _Plan, record_dicts: Sequence[Mapping[str, object]],
+                 value_of: ValueOf) -> dict[str, object] | int:
+    """The plan's fields as JSON values: ``record_dicts[i]["value"]`` where the field takes
+    record *i*'s value as it is, else converted from ``value_of(i)``; or the index of a
+    record it takes that has no value.
+
+    """
+    taken = list(map(_VALUE, map(record_dicts.__getitem__, plan.records)))
+    if None in taken:
+        return plan.records[taken.index(None)]
+    fields = dict(zip(plan.names, taken, strict=True))
+    for name, index, conversion in plan.conversions:
+        value = conversion.json(value_of(index))
+        if value is None:
+            return index
+        fields[name] = value  # keeps its place
+    return fields
 
 
 def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf,
@@ -413,10 +527,9 @@ def _rule_matches(rule: FieldRule, head: RecordHead, synthetic: bool = False) ->
     return source is not None and source[0] == UNITS[rule.unit][0]
 
 
-def _converted(value: FieldValue, source: str, target: str, quantity: str) -> FieldValue:
+def _converted(value: FieldValue, source: str, target: str, difference: bool) -> FieldValue:
     if isinstance(value, str):
         return value
-    difference = quantity.endswith("_difference")
     if isinstance(value, float):
         return float(convert(Decimal(repr(value)), source, target, difference=difference))
     return _exact(convert(value, source, target, difference=difference))
@@ -427,7 +540,7 @@ def _scaled(value: FieldValue, scale: Decimal) -> FieldValue:
         return value
     if isinstance(value, float):
         return float(Decimal(repr(value)) * scale)
-    return _exact(value * scale)
+    return _exact(WIDE.multiply(Decimal(value), scale))
 
 
 def _exact(value: Decimal | int) -> Decimal | int:

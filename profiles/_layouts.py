@@ -21,8 +21,8 @@ from ._selectors import FUNCTIONS, RecordSelector, read_selector
 from ._toml import TableReader
 from ._units import UNITS
 
-__all__ = ["ITEM_TYPES", "Layout", "LayoutError", "LayoutItem", "LayoutRecord", "read_layout",
-           "read_layout_table"]
+__all__ = ["ITEM_TYPES", "Layout", "LayoutError", "LayoutHead", "LayoutItem", "LayoutRecord",
+           "layout_head", "read_layout", "read_layout_table"]
 
 ITEM_TYPES = ("uint", "int", "bcd", "date", "datetime", "hex", "skip")
 SOURCES = ("manufacturer_data", "payload", "record")
@@ -47,18 +47,44 @@ class LayoutError(ProfileError):
         return {**super()._state(), "offset": self.offset, "item": self.item}
 
 
-class LayoutRecord(NamedTuple):
-    """A synthetic record read by a layout; it has the attributes of ``RecordHead``."""
+class LayoutHead(NamedTuple):
+    """What a synthetic record says of itself: the attributes of ``RecordHead``.
+
+    Heads are shared (one object per distinct head, see :func:`layout_head`), as the
+    decoders share record shapes, so the engine plans a telegram by its heads' ids.
+    """
 
     quantity: str
     unit: str
-    value: Decimal | int | str
     storage: int = 0
     function: str = "instantaneous"
     tariff: int = 0
     subunit: int = 0
     extensions: tuple[str, ...] = ()
     vif_hex: str = ""
+
+
+class LayoutRecord(NamedTuple):
+    """A synthetic record read by a layout: its (shared) head and its value."""
+
+    head: LayoutHead
+    value: Decimal | int | str
+
+
+_HEADS: dict[tuple[str, str, int, str, int, int], LayoutHead] = {}
+_HEADS_LIMIT = 65536
+
+
+def layout_head(quantity: str, unit: str, storage: int, function: str, tariff: int,
+                subunit: int) -> LayoutHead:
+    """The one shared :class:`LayoutHead` with these attributes."""
+    key = (quantity, unit, storage, function, tariff, subunit)
+    head = _HEADS.get(key)
+    if head is None:
+        if len(_HEADS) >= _HEADS_LIMIT:
+            _HEADS.clear()  # plans that hold older heads keep them alive
+        head = _HEADS[key] = LayoutHead(quantity, unit, storage, function, tariff, subunit)
+    return head
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,9 +275,9 @@ def _read(item: LayoutItem, data: bytes, position: list[int], named: dict[str, i
         scaled = value * item.scale
         value = int(scaled) if scaled == scaled.to_integral_value() and \
             scaled.as_tuple().exponent >= 0 else scaled  # type: ignore[operator]
-    records.append(LayoutRecord(item.quantity, item.unit, value,
-                                item.storage if storage is None else storage, item.function,
-                                item.tariff, item.subunit))
+    head = layout_head(item.quantity, item.unit, item.storage if storage is None else storage,
+                       item.function, item.tariff, item.subunit)
+    records.append(LayoutRecord(head, value))
 
 
 def _value(item: LayoutItem, raw: bytes, start: int) -> Decimal | int | str | None:

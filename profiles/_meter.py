@@ -183,12 +183,23 @@ class MeterProfile:
     """Field name -> its place in :attr:`field_names` (worked out when made)."""
     has_formulas: bool = False
     """Whether a field is a formula (worked out when made)."""
+    reads_fields: bool = False
+    """Whether a status table reads a field (worked out when made)."""
+    status_fields: tuple[str, ...] = ()
+    """The fields of the status tables: ``status`` and each ``into``, in order (worked
+    out when made)."""
 
     def __post_init__(self) -> None:
         names = [name for rule in self.fields for name in rule.names()]
+        status_fields: list[str] = []
         for into in ("status", *(table.into for table in self.status)):
+            if into not in status_fields:
+                status_fields.append(into)
             if into not in names:
                 names.append(into)
+        object.__setattr__(self, "status_fields", tuple(status_fields))
+        object.__setattr__(self, "reads_fields",
+                           any(table.source == "field" for table in self.status))
         object.__setattr__(self, "field_names", tuple(names))
         object.__setattr__(self, "positions", {name: index for index, name in enumerate(names)})
         object.__setattr__(self, "has_formulas",

@@ -16,7 +16,7 @@ from fractions import Fraction
 
 from ._errors import UnitError
 
-__all__ = ["UNITS", "convert", "dimension"]
+__all__ = ["UNITS", "WIDE", "convert", "dimension"]
 
 _HOUR = 3600
 
@@ -95,7 +95,7 @@ def convert(value: Decimal | int, from_unit: str, to_unit: str, *,
     factor, offset = plan
     if factor is not None and offset is not None:
         # Trailing zeros the factor added (1000 Wh -> 1.000 kWh) are not precision.
-        return _WIDE.fma(Decimal(value), factor, offset).normalize(_WIDE)
+        return WIDE.fma(Decimal(value), factor, offset).normalize(WIDE)
     return _slow_convert(value, from_unit, to_unit, difference)
 
 
@@ -105,7 +105,7 @@ def convert(value: Decimal | int, from_unit: str, to_unit: str, *,
 # (benchmarks/bench_profiles.py) instead of a few per cent.
 _PLANS: dict[tuple[str, str, bool], tuple[Decimal | None, Decimal | None]] = {}
 # Wide enough that products of meter values and factors are exact.
-_WIDE = decimal.Context(prec=80)
+WIDE = decimal.Context(prec=80)
 
 
 def _plan(from_unit: str, to_unit: str,
