@@ -22,12 +22,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks._corpus import WMBUS_DEV
-from benchmarks._corpus import load_wmbus_dev as _load
+from benchmarks._corpus import WMBUS_DEV, load_wmbus_dev
 from benchmarks._fresh import WARM_UP_FRAME, cold_seconds
 
 TELEGRAMS = WMBUS_DEV
 ROUNDS = 15
+_load = load_wmbus_dev  # the corpus as bench_profiles and benchmarks.instructions read it
 
 
 def _peer() -> Any:
