@@ -85,7 +85,7 @@ def meter_fields(library: profiles.MeterProfiles, source: MeterSource) -> profil
     records = source.records
     return library.apply(heads, _value_reader(records), status=status, meter_id=meter_id,
                          data_of=lambda index: records[index][1], context=source.context,
-                         **_who(source))
+                         telegram=source.payload.hex() or None, **_who(source))
 
 
 def meter_document(library: profiles.MeterProfiles, source: MeterSource,

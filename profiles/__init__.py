@@ -19,7 +19,7 @@ the "Device profiles" guide.
 >>> profiles.convert(Decimal("6408"), "l", "m3")
 Decimal('6.408')
 >>> profiles.parse_expression("total_kwh * 1000").evaluate({"total_kwh": Decimal("1.5")})
-Decimal('1500.0')
+Decimal('1500')
 """
 
 from ._analysis import explain_detection, starting_profile

@@ -22,6 +22,7 @@ callgrind figures).
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from operator import itemgetter
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ExpressionError, ProfileError
+from ._expressions import Expression
 from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
 from ._layouts import LayoutRecord, read_layout
 from ._meter import FieldRule, MeterProfile, load_meter_profile
@@ -231,18 +233,22 @@ class MeterProfiles:
               device_type: int | None = None, ci: int | None = None,
               status: int | None = None, payload: bytes = b"",
               meter_id: str | None = None, data_of: DataOf | None = None,
-              context: TransformContext | None = None) -> MeterFields:
+              context: TransformContext | None = None,
+              telegram: str | None = None) -> MeterFields:
         """The named fields of one telegram: its profile's, or generic ones.
 
         ``value_of(i)`` gives record *i*'s Python value, ``data_of(i)`` its data bytes
         (for layouts reading a record; without it, the value when it is bytes).
         ``context`` gives transforms that decrypt the meter's key and link address.
+        ``meter_id`` and ``telegram`` (its bytes as hex, say) name the telegram in the
+        error of a formula that fails.
         """
         profile = self.find(manufacturer, version, device_type, ci, payload)
         if profile is None:
             return self.generic(heads, value_of, status)
         return self.fields_of(profile, heads, value_of, status=status, meter_id=meter_id,
-                              payload=payload, data_of=data_of, context=context)
+                              payload=payload, data_of=data_of, context=context,
+                              telegram=telegram)
 
     # --- plans -----------------------------------------------------------------------------
 
@@ -306,7 +312,7 @@ class MeterProfiles:
             return entry
         rules = []
         for rule in profile.fields:
-            if rule.formula is None and _rule_matches(rule, head, synthetic):
+            if not rule.computed and _rule_matches(rule, head, synthetic):
                 name = rule.expanded_name({axis: getattr(head, axis) for axis in rule.expand})
                 source = rule.record_unit or head.unit
                 unit = rule.unit or source
@@ -394,10 +400,13 @@ class MeterProfiles:
     def fields_of(self, profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf,
                   *, status: int | None = None, meter_id: str | None = None,
                   payload: bytes = b"", data_of: DataOf | None = None,
-                  context: TransformContext | None = None) -> MeterFields:
+                  context: TransformContext | None = None,
+                  telegram: str | None = None) -> MeterFields:
         """The fields ``profile`` gives for a telegram's records (``data_of(i)``: record
         *i*'s data bytes, for layouts that read a record; ``payload`` for layouts of the
-        payload; ``context`` for the layouts' transforms)."""
+        payload; ``context`` for the layouts' transforms). A formula that fails raises
+        :class:`ProfileError` naming the profile, the field and the telegram
+        (``telegram`` and ``meter_id``)."""
         count = len(heads)
         problems: list[str] = []
         if profile.layouts:
@@ -408,7 +417,7 @@ class MeterProfiles:
         plan, fields = self._named(profile, heads, count, value_of)
         found = {field.name: field for field in fields}
         if profile.has_formulas:
-            _formulas(profile, found, meter_id)
+            problems += _formulas(profile, found, meter_id, telegram)
         texts = _status_texts(profile, found, plan.status_records, value_of, status)
         for name, text in texts.items():
             found[name] = NamedField(name, text, "", "status", None)
@@ -559,34 +568,76 @@ def _number(value: FieldValue) -> Decimal | int | None:
     return None
 
 
-def _formulas(profile: MeterProfile, found: dict[str, NamedField],
-              meter_id: str | None) -> None:
-    """Evaluate the formula fields whose inputs are all present (the loader refused cycles)."""
-    formulas = {rule.name: rule for rule in profile.fields if rule.formula is not None}
+def _formulas(profile: MeterProfile, found: dict[str, NamedField], meter_id: str | None,
+              telegram: str | None) -> list[str]:
+    """Evaluate the computed fields whose inputs are all present (the loader refused
+    cycles); the problems met (a value missing from a lookup table)."""
+    computed = {rule.name: rule for rule in profile.fields if rule.computed}
     done: set[str] = set()
+    problems: list[str] = []
 
     def evaluate(rule: FieldRule) -> None:
         done.add(rule.name)
-        assert rule.formula is not None
         values: dict[str, Decimal | int] = {}
-        for name in rule.formula.names:
-            if name in formulas and name not in done:
-                evaluate(formulas[name])
+        for name in sorted(rule.reads):
+            if name in computed and name not in done:
+                evaluate(computed[name])
             number = _number(found[name].value) if name in found else None
             if number is None:
                 return  # an input is missing in this telegram: no value
             values[name] = number
         try:
+            if rule.date:
+                text = _date(rule.date, values)
+                if text is not None:  # a date that is not one (month 0 ...) gives no field
+                    found[rule.name] = NamedField(rule.name, text, "", "date", None)
+                return
+            assert rule.formula is not None
             result = rule.formula.evaluate(values)
         except ExpressionError as exc:
-            raise ProfileError(f"meter {meter_id or '(no id)'}: {exc.message}",
-                               file=profile.file, table=rule.table, key="formula") from None
-        value = _exact(result * rule.scale if rule.scale is not None else result)
+            raise ProfileError(
+                f"profile {profile.name}, field {rule.name}, telegram "
+                f"{telegram or '(not given)'} of meter {meter_id or '(no id)'}: {exc.message}",
+                file=profile.file, table=rule.table,
+                key="formula" if rule.formula is not None else "date") from None
+        value: Decimal | int | str = result
+        if rule.lookup is not None:
+            looked = dict(rule.lookup).get(result)
+            if looked is None:
+                problems.append(f"{rule.table}: {rule.name}: {result} is not in "
+                                f"lookups.{rule.lookup_name}")
+                return
+            value = looked
+        if rule.scale is not None and not isinstance(value, str):
+            value = value * rule.scale
+        if not isinstance(value, (str, float)):
+            value = _exact(value)
         found[rule.name] = NamedField(rule.name, value, rule.unit or "", "formula", None)
 
-    for rule in formulas.values():
+    for rule in computed.values():
         if rule.name not in done:
             evaluate(rule)
+    return problems
+
+
+def _date(parts: tuple[tuple[str, Expression], ...],
+          values: dict[str, Decimal | int]) -> str | None:
+    """The ISO text of a date (and time) from its parts' formulas; None when they give no
+    valid date."""
+    numbers: dict[str, int] = {}
+    for part, formula in parts:
+        value = formula.fraction(values)
+        if value.denominator != 1:
+            return None
+        numbers[part] = value.numerator
+    try:
+        day = datetime.date(numbers["year"], numbers["month"], numbers["day"])
+        if "hour" not in numbers:
+            return day.isoformat()
+        moment = datetime.time(numbers["hour"], numbers["minute"])
+    except (ValueError, OverflowError):
+        return None
+    return f"{day.isoformat()}T{moment.isoformat('minutes')}"
 
 
 def _status_value(value: object) -> int | None:
@@ -658,10 +709,12 @@ def generic_fields(heads: Sequence[RecordHead], value_of: ValueOf,
 def apply_profile(profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf, *,
                   status: int | None = None, meter_id: str | None = None,
                   payload: bytes = b"", data_of: DataOf | None = None,
-                  context: TransformContext | None = None) -> MeterFields:
+                  context: TransformContext | None = None,
+                  telegram: str | None = None) -> MeterFields:
     """The fields ``profile`` gives for a telegram, whatever its detection says."""
     return _NO_PROFILES.fields_of(profile, heads, value_of, status=status, meter_id=meter_id,
-                                  payload=payload, data_of=data_of, context=context)
+                                  payload=payload, data_of=data_of, context=context,
+                                  telegram=telegram)
 
 
 def load_meter_profiles(*places: str | Path, shipped: bool = True) -> MeterProfiles:

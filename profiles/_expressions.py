@@ -2,7 +2,8 @@
 
 Grammar (precedence from low to high)::
 
-    expression := term (("+" | "-") term)*
+    expression := sum [("<" | "<=" | ">" | ">=" | "==" | "!=") sum]
+    sum        := term (("+" | "-") term)*
     term       := unary (("*" | "/") unary)*
     unary      := "-" unary | "+" unary | atom
     atom       := NUMBER | NAME | NAME "(" [expression ("," expression)*] ")" | "(" expression ")"
@@ -12,39 +13,52 @@ Numbers are exact decimals (``0.001``, ``1e3``); names are field names
 ``max`` (one or more arguments), ``abs(x)``, ``round(x)`` / ``round(x, digits)``
 (half to even, like Python), ``floor(x)``, ``bits(x, first, count)`` (the
 ``count`` bits of the integer ``x`` starting at bit ``first``, for packed
-values). A parsed :class:`Expression` is a tree of plain tuples: immutable,
-comparable and picklable.
+values), ``pow(x, n)`` (``x`` to a whole power ``n``, -64 to 64) and
+``if(condition, a, b)`` (``a`` where the condition is not 0, else ``b``; only
+the branch taken is evaluated). A comparison gives 1 (true) or 0 (false).
+A parsed :class:`Expression` is a tree of plain tuples: immutable, comparable
+and picklable.
+
+Evaluation is exact: every value is a :class:`fractions.Fraction` until the
+end, where the result becomes a Decimal by one rule: exact, without trailing
+zeros, when it has a finite decimal expansion (``1/4`` is ``0.25``); else
+rounded half to even to 28 significant digits (``1/3`` is
+``0.3333333333333333333333333333``).
 """
 
 from __future__ import annotations
 
-import decimal
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 
 from ._errors import ExpressionError
+from ._units import exact_decimal
 
 __all__ = ["FUNCTIONS", "Expression", "parse_expression"]
 
 # Node forms: ("number", Decimal) ("name", str) ("neg", node) ("op", "+", left, right)
-# ("call", name, (args...)).
+# ("compare", "<=", left, right) ("call", name, (args...)) and, inserted by the unit check
+# of a profile's formulas, ("convert", node, factor, offset): node * factor + offset.
 Node = tuple[object, ...]
 
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "min": (1, None), "max": (1, None), "abs": (1, 1), "round": (1, 2), "floor": (1, 1),
-    "bits": (3, 3),
+    "bits": (3, 3), "pow": (2, 2), "if": (3, 3),
 }
 """Function name -> (fewest, most arguments; None = any number)."""
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
-                    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op>[-+*/(),]))")
+                    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*)|(?P<op><=|>=|==|!=|[-+*/(),<>]))")
 MAX_LENGTH = 500  # a longer formula is a mistake; bounds parse time and tree depth
 MAX_DEPTH = 50  # nesting of parentheses and unary signs
-# Exact arithmetic where possible: 28 digits as decimal's default, traps on overflow.
-_CONTEXT = decimal.Context(prec=28, traps=[decimal.InvalidOperation, decimal.Overflow,
-                                             decimal.DivisionByZero])
+MAX_BITS = 4096  # numerators and denominators beyond this are a mistake, not a meter value
+MAX_POWER = 64
+_MAX_DIGITS = 1200  # decimal digits and exponents of inputs: about MAX_BITS
+COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +69,7 @@ class Expression:
     >>> sorted(expression.names)
     ['target_m3', 'total_m3']
     >>> expression.evaluate({"total_m3": Decimal("6.408"), "target_m3": Decimal("6.1")})
-    Decimal('308.000')
+    Decimal('308')
     """
 
     text: str
@@ -63,31 +77,44 @@ class Expression:
     names: frozenset[str]
 
     def evaluate(self, values: Mapping[str, Decimal | int]) -> Decimal:
-        """The value of the formula for ``values`` (name -> number).
+        """The value of the formula for ``values`` (name -> number), exact (see the module
+        docstring for the one rounding rule).
 
         Raises :class:`ExpressionError` for a missing name, a value that is not a
-        number, a division by zero or an overflow.
+        number, a division by zero or a number too large.
         """
-        try:
-            return _evaluate(self.tree, values)
-        except decimal.DecimalException as exc:
-            what = "division by zero" if isinstance(exc, decimal.DivisionByZero) else (
-                "number too large" if isinstance(exc, decimal.Overflow) else "invalid operation")
-            raise ExpressionError(f"{what} in {self.text!r}") from None
+        return exact_decimal(self.fraction(values))
+
+    def fraction(self, values: Mapping[str, Decimal | int]) -> Fraction:
+        """The exact value of the formula, as a fraction."""
+        return _evaluate(self.tree, values, self.text)
 
 
-def _number(value: object, name: str) -> Decimal:
+def _number(value: object, name: str) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
+        raise ExpressionError(f"value of {name!r} is not a number: {value!r}")
     if isinstance(value, Decimal):
-        return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        return Decimal(value)
-    raise ExpressionError(f"value of {name!r} is not a number: {value!r}")
+        if not value.is_finite():
+            raise ExpressionError(f"value of {name!r} is not a number: {value!r}")
+        _, digits, exponent = value.as_tuple()
+        # Checked before the exact fraction is made: 1E+300000000 would take minutes.
+        if len(digits) > _MAX_DIGITS or not -_MAX_DIGITS <= int(exponent) <= _MAX_DIGITS:
+            raise ExpressionError(f"number too large: {name}")
+    elif value.bit_length() > MAX_BITS:
+        raise ExpressionError(f"number too large: {name}")
+    return Fraction(value)
 
 
-def _evaluate(node: Node, values: Mapping[str, Decimal | int]) -> Decimal:
+def _checked(value: Fraction, text: str) -> Fraction:
+    if value.numerator.bit_length() > MAX_BITS or value.denominator.bit_length() > MAX_BITS:
+        raise ExpressionError(f"number too large in {text!r}")
+    return value
+
+
+def _evaluate(node: Node, values: Mapping[str, Decimal | int], text: str) -> Fraction:
     kind = node[0]
     if kind == "number":
-        return node[1]  # type: ignore[return-value]
+        return _number(node[1], "a number")
     if kind == "name":
         name = node[1]
         assert isinstance(name, str)
@@ -95,23 +122,40 @@ def _evaluate(node: Node, values: Mapping[str, Decimal | int]) -> Decimal:
             raise ExpressionError(f"no value for {name!r}")
         return _number(values[name], name)
     if kind == "neg":
-        return _CONTEXT.minus(_evaluate(node[1], values))  # type: ignore[arg-type]
-    if kind == "op":
-        left = _evaluate(node[2], values)  # type: ignore[arg-type]
-        right = _evaluate(node[3], values)  # type: ignore[arg-type]
-        operator = node[1]
-        if operator == "+":
-            return _CONTEXT.add(left, right)
-        if operator == "-":
-            return _CONTEXT.subtract(left, right)
-        if operator == "*":
-            return _CONTEXT.multiply(left, right)
-        return _CONTEXT.divide(left, right)
-    name, arguments = node[1], [_evaluate(arg, values) for arg in node[2]]  # type: ignore[attr-defined]
-    return _call(str(name), arguments)
+        return -_evaluate(node[1], values, text)  # type: ignore[arg-type]
+    if kind == "convert":
+        factor, offset = node[2], node[3]
+        assert isinstance(factor, Fraction) and isinstance(offset, Fraction)
+        return _evaluate(node[1], values, text) * factor + offset  # type: ignore[arg-type]
+    if kind in ("op", "compare"):
+        left = _evaluate(node[2], values, text)  # type: ignore[arg-type]
+        right = _evaluate(node[3], values, text)  # type: ignore[arg-type]
+        return _operate(str(node[1]), left, right, text)
+    name, arguments = str(node[1]), node[2]
+    assert isinstance(arguments, tuple)
+    if name == "if":  # only the branch taken
+        condition = _evaluate(arguments[0], values, text)
+        return _evaluate(arguments[1] if condition else arguments[2], values, text)
+    return _call(name, [_evaluate(argument, values, text) for argument in arguments], text)
 
 
-def _call(name: str, arguments: list[Decimal]) -> Decimal:
+def _operate(operator: str, left: Fraction, right: Fraction, text: str) -> Fraction:
+    if operator == "+":
+        return _checked(left + right, text)
+    if operator == "-":
+        return _checked(left - right, text)
+    if operator == "*":
+        return _checked(left * right, text)
+    if operator == "/":
+        if not right:
+            raise ExpressionError(f"division by zero in {text!r}")
+        return _checked(left / right, text)
+    return Fraction(int({"<": left < right, "<=": left <= right, ">": left > right,
+                         ">=": left >= right, "==": left == right,
+                         "!=": left != right}[operator]))
+
+
+def _call(name: str, arguments: list[Fraction], text: str) -> Fraction:
     if name == "min":
         return min(arguments)
     if name == "max":
@@ -119,24 +163,33 @@ def _call(name: str, arguments: list[Decimal]) -> Decimal:
     if name == "abs":
         return abs(arguments[0])
     if name == "floor":
-        return Decimal(arguments[0].to_integral_value(rounding=decimal.ROUND_FLOOR))
+        return Fraction(math.floor(arguments[0]))
     if name == "round":
         digits = _whole(arguments[1], "round", "digits") if len(arguments) > 1 else 0
-        return arguments[0].quantize(Decimal(1).scaleb(-digits), rounding=decimal.ROUND_HALF_EVEN,
-                                     context=_CONTEXT)
+        if not -MAX_POWER <= digits <= MAX_POWER:
+            raise ExpressionError(f"round(): digits must be {-MAX_POWER} to {MAX_POWER}")
+        return Fraction(round(arguments[0], digits))  # half to even
+    if name == "pow":
+        power = _whole(arguments[1], "pow", "n")
+        if not -MAX_POWER <= power <= MAX_POWER:
+            raise ExpressionError(f"pow(): n must be {-MAX_POWER} to {MAX_POWER}, not {power}")
+        if power < 0 and not arguments[0]:
+            raise ExpressionError(f"division by zero in {text!r}")
+        return _checked(arguments[0] ** power, text)
     value = _whole(arguments[0], "bits", "value")
     first = _whole(arguments[1], "bits", "first")
     count = _whole(arguments[2], "bits", "count")
     if value < 0 or not 0 <= first < 1024 or not 0 < count <= 1024:
         raise ExpressionError(f"bits({value}, {first}, {count}): needs value >= 0, "
                               f"0 <= first < 1024, 0 < count <= 1024")
-    return Decimal((value >> first) & ((1 << count) - 1))
+    return Fraction((value >> first) & ((1 << count) - 1))
 
 
-def _whole(value: Decimal, function: str, argument: str) -> int:
-    if value != value.to_integral_value():
-        raise ExpressionError(f"{function}(): {argument} must be a whole number, not {value}")
-    return int(value)
+def _whole(value: Fraction, function: str, argument: str) -> int:
+    if value.denominator != 1:
+        raise ExpressionError(f"{function}(): {argument} must be a whole number, "
+                              f"not {exact_decimal(value)}")
+    return value.numerator
 
 
 def parse_expression(text: str) -> Expression:
@@ -190,6 +243,17 @@ class _Parser:
         self.index += 1
 
     def expression(self, depth: int) -> Node:
+        node = self.sum(depth)
+        if self.peek() in COMPARISONS:
+            operator = self.peek()
+            self.index += 1
+            node = ("compare", operator, node, self.sum(depth))
+            if self.peek() in COMPARISONS:
+                raise ExpressionError("comparisons do not chain: use if() or parentheses",
+                                      position=self.position)
+        return node
+
+    def sum(self, depth: int) -> Node:
         if depth > MAX_DEPTH:
             raise ExpressionError(f"nested deeper than {MAX_DEPTH}", position=self.position)
         node = self.term(depth)

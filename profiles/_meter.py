@@ -9,13 +9,14 @@ and compare. The format is documented in the "Device profiles" guide.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
 from decimal import Decimal
 from pathlib import Path
 
-from ._errors import ExpressionError, ProfileError
+from ._errors import ExpressionError, ProfileError, UnitError
 from ._expressions import Expression, parse_expression
+from ._formula_units import UNCHECKED, Unit, check_units
 from ._layouts import Layout, read_layout_table
 from ._selectors import (
     MAX_EXPANSION,
@@ -34,7 +35,7 @@ __all__ = ["Detection", "FieldRule", "MeterProfile", "StatusTable", "load_meter_
            "read_meter_profile"]
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_TEMPLATE = re.compile(r"\{([a-z]*)\}")
+_TEMPLATE = re.compile(r"\{([a-z]*)(?::0([1-9]))?\}")  # {n} or zero-padded {n:02}
 _PLACEHOLDERS = ("storage", "tariff", "subunit", "n")
 _MANUFACTURER = re.compile(r"^[A-Z@]{3}$")
 MAX_OCCURRENCE = 64  # the n-th of identical records: meters repeat a header a few times
@@ -92,7 +93,9 @@ class FieldRule:
     ``record_unit`` is the unit the matched records' values are in when the record does
     not say it (a manufacturer VIF) or says another one (reactive energy sent with an
     active-energy VIF); ``occurrence`` picks the n-th matching record (meters that repeat
-    identical record headers).
+    identical record headers). A computed field has a ``formula`` (its value, or with
+    ``lookup`` the key into a lookup table: ``(key, value)`` pairs, ``lookup_name`` its
+    name) or ``date`` (``(part, formula)`` pairs: year, month, day, maybe hour and minute).
     """
 
     name: str
@@ -105,6 +108,22 @@ class FieldRule:
     n_start: int = 1
     record_unit: str | None = None
     occurrence: int = 1
+    lookup: tuple[tuple[Decimal, Decimal | int | str], ...] | None = None
+    lookup_name: str | None = None
+    date: tuple[tuple[str, Expression], ...] = ()
+
+    @property
+    def computed(self) -> bool:
+        """Whether the field is computed from other fields (a formula or a date)."""
+        return self.formula is not None or bool(self.date)
+
+    @property
+    def reads(self) -> frozenset[str]:
+        """The fields a computed field reads."""
+        names = set(self.formula.names) if self.formula is not None else set()
+        for _, part in self.date:
+            names |= part.names
+        return frozenset(names)
 
     def names(self) -> list[str]:
         """Every name this rule can give (one, or one per value of its ranges)."""
@@ -124,7 +143,8 @@ class FieldRule:
         storage = self.selector.storage
         if storage is not None and "storage" in coordinates:
             values["n"] = coordinates["storage"] - storage[0][0] + self.n_start
-        return _TEMPLATE.sub(lambda found: str(values[found.group(1)]), self.name)
+        return _TEMPLATE.sub(lambda found: f"{values[found.group(1)]:0{found.group(2) or 0}d}",
+                             self.name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +202,7 @@ class MeterProfile:
                                                 repr=False)
     """Field name -> its place in :attr:`field_names` (worked out when made)."""
     has_formulas: bool = False
-    """Whether a field is a formula (worked out when made)."""
+    """Whether a field is computed: a formula or a date (worked out when made)."""
     reads_fields: bool = False
     """Whether a status table reads a field (worked out when made)."""
     status_fields: tuple[str, ...] = ()
@@ -202,8 +222,7 @@ class MeterProfile:
                            any(table.source == "field" for table in self.status))
         object.__setattr__(self, "field_names", tuple(names))
         object.__setattr__(self, "positions", {name: index for index, name in enumerate(names)})
-        object.__setattr__(self, "has_formulas",
-                           any(rule.formula is not None for rule in self.fields))
+        object.__setattr__(self, "has_formulas", any(rule.computed for rule in self.fields))
 
 
 def load_meter_profile(path: str | Path) -> MeterProfile:
@@ -231,7 +250,8 @@ def read_meter_profile(data: dict[str, object], file: str) -> MeterProfile:
     sources = tuple(head.optional_text_list("source", []))
     head.finish()
     detect = _read_detection(top.table("detect"))
-    rules = tuple(_read_field(reader) for reader in top.optional_tables("fields"))
+    lookups = _read_lookups(top.optional_table("lookups"))
+    rules = tuple(_read_field(reader, lookups) for reader in top.optional_tables("fields"))
     status = tuple(_read_status(reader) for reader in top.optional_tables("status"))
     from .transforms import TRANSFORMS
 
@@ -240,7 +260,7 @@ def read_meter_profile(data: dict[str, object], file: str) -> MeterProfile:
     top.finish()
     profile = MeterProfile(name, file, description, sources, detect, rules, status, layouts)
     _check_names(profile)
-    return profile
+    return replace(profile, fields=_with_units(profile))
 
 
 def _read_detection(reader: TableReader) -> Detection:
@@ -274,7 +294,72 @@ def _read_unit(reader: TableReader, key: str = "unit") -> str | None:
     return unit
 
 
-def _read_field(reader: TableReader) -> FieldRule:
+_DATE_PARTS = ("year", "month", "day", "hour", "minute")
+
+
+def _parse(text: str, reader: TableReader, table: str, key: str) -> Expression:
+    try:
+        return parse_expression(text)
+    except ExpressionError as exc:
+        raise exc.located(file=reader.file, table=table, key=key) from None
+
+
+def _read_date(reader: TableReader) -> tuple[tuple[str, Expression], ...]:
+    """A ``date = { year = "...", month = "...", day = "..." }`` table (hour and minute
+    optional, together)."""
+    parts = []
+    for part in _DATE_PARTS:
+        text = reader.optional_text(part, None)
+        if text is not None:
+            parts.append((part, _parse(text, reader, reader.table_name, part)))
+        elif part in ("year", "month", "day"):
+            raise reader.error(part, "missing (a date needs year, month and day)")
+    if len(parts) == 4:
+        raise reader.error("minute" if reader.has("hour") else "hour",
+                           "give hour and minute together")
+    reader.finish()
+    return tuple(parts)
+
+
+LookupTable = tuple[tuple[Decimal, Decimal | int | str], ...]
+
+
+def _read_lookups(reader: TableReader | None) -> dict[str, LookupTable]:
+    """The ``[lookups]`` tables: ``NAME = { "KEY" = VALUE, ... }`` with numeric keys
+    (``"3"``, ``"0x1f"``, ``"-1.5"``) and numbers or texts as values."""
+    if reader is None:
+        return {}
+    tables: dict[str, LookupTable] = {}
+    for name in sorted(reader.keys()):
+        table = reader.raw(name)
+        if not _NAME.match(name) or not isinstance(table, dict) or not table:
+            raise reader.error(name, "a lookup table is NAME = { \"KEY\" = VALUE, ... }")
+        entries: list[tuple[Decimal, Decimal | int | str]] = []
+        for key, value in table.items():
+            try:
+                number = Decimal(int(key, 0)) if key.lower().startswith(("0x", "-0x")) \
+                    else Decimal(key)
+            except ArithmeticError:
+                number = None
+            except ValueError:
+                number = None
+            if number is None or not number.is_finite():
+                raise reader.error(name, f"key {key!r} is not a number such as \"3\" or "
+                                         "\"0x1f\"")
+            if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+                raise reader.error(name, f"{key!r}: the value must be a number or a text")
+            entries.append((number, Decimal(repr(value)) if isinstance(value, float)
+                            else value))
+        if len({number for number, _ in entries}) != len(entries):
+            raise reader.error(name, "two keys name the same number")
+        tables[name] = tuple(entries)
+    reader.finish()
+    return tables
+
+
+def _read_field(reader: TableReader,
+                lookups: dict[str, LookupTable] | None = None) -> FieldRule:
+    lookups = lookups or {}
     name = reader.text("name")
     unit = _read_unit(reader)
     scale = reader.optional_decimal("scale", None)
@@ -286,20 +371,41 @@ def _read_field(reader: TableReader) -> FieldRule:
     if record_unit is not None and unit is not None and UNITS[record_unit][0] != UNITS[unit][0]:
         raise reader.error("record_unit", f"{record_unit!r} does not convert to the field's "
                                           f"unit {unit!r}")
-    if formula_text is not None:
-        try:
-            formula = parse_expression(formula_text)
-        except ExpressionError as exc:
-            raise exc.located(file=reader.file, table=where, key="formula") from None
+    lookup_name = reader.optional_text("lookup", None)
+    date_reader = reader.optional_table("date")
+    if formula_text is not None or date_reader is not None:
+        if formula_text is not None and date_reader is not None:
+            raise reader.error("date", "give either formula or date")
+        formula = None
+        if formula_text is not None:
+            formula = _parse(formula_text, reader, where, "formula")
+        date: tuple[tuple[str, Expression], ...] = ()
+        if date_reader is not None:
+            date = _read_date(date_reader)
+            if unit is not None or scale is not None or lookup_name is not None:
+                raise reader.error("date", "a date has no unit, scale or lookup")
         if any(reader.has(key) for key in ("quantity", "function", "storage", "tariff",
                                            "subunit", "vif", "vib", "extensions",
                                            "any_extensions", "origin", "record_unit",
                                            "occurrence")):
-            raise reader.error("formula", "a formula field matches no record: "
-                                          "leave out the record keys")
+            what = "formula" if formula is not None else "date"
+            raise reader.error(what, f"a {what} field matches no record: "
+                                     "leave out the record keys")
+        lookup = None
+        if lookup_name is not None:
+            if lookup_name not in lookups:
+                raise reader.error("lookup", f"no table {lookup_name!r} in [lookups] (known: "
+                                             f"{', '.join(sorted(lookups)) or 'none'})")
+            lookup = lookups[lookup_name]
+            if unit is not None and any(isinstance(value, str) for _, value in lookup):
+                raise reader.error("unit", f"lookups.{lookup_name} gives texts, which have "
+                                           "no unit")
         _check_template(reader, name, ())
         reader.finish()
-        return FieldRule(name, where, RecordSelector(), unit, scale, formula, (), n_start)
+        return FieldRule(name, where, RecordSelector(), unit, scale, formula, (), n_start,
+                         lookup=lookup, lookup_name=lookup_name, date=date)
+    if lookup_name is not None:
+        raise reader.error("lookup", "a lookup maps a formula's value: give a formula")
     selector = read_selector(reader)
     if selector.is_empty:
         raise reader.error(None, "a field needs quantity, vif or vib (or a formula)")
@@ -318,11 +424,12 @@ def _read_field(reader: TableReader) -> FieldRule:
 
 
 def _check_template(reader: TableReader, name: str, expand: tuple[str, ...]) -> None:
-    used = _TEMPLATE.findall(name)
+    used = [placeholder for placeholder, _ in _TEMPLATE.findall(name)]
     for placeholder in used:
         if placeholder not in _PLACEHOLDERS:
             raise reader.error("name", f"unknown placeholder {{{placeholder}}} "
-                                       f"(known: {', '.join(_PLACEHOLDERS)})")
+                                       f"(known: {', '.join(_PLACEHOLDERS)}, each maybe "
+                                       "zero-padded as {n:02})")
         axis = "storage" if placeholder == "n" else placeholder
         if axis not in expand:
             raise reader.error("name", f"placeholder {{{placeholder}}} needs a range of "
@@ -403,13 +510,12 @@ def _check_names(profile: MeterProfile) -> None:
             raise ProfileError(f"no field named {table.field!r}", file=profile.file,
                                table=table.table, key="field")
     for rule in profile.fields:
-        if rule.formula is None:
-            continue
-        for name in sorted(rule.formula.names):
+        for name in sorted(rule.reads):
             if name not in owner:
                 hint = " (a status text is not a number)" if name in status_names else ""
-                raise ProfileError(f"formula reads {name!r}, which no field gives{hint}",
-                                   file=profile.file, table=rule.table, key="formula")
+                raise ProfileError(f"{'formula' if rule.formula else 'date'} reads {name!r}, "
+                                   f"which no field gives{hint}", file=profile.file,
+                                   table=rule.table, key="formula" if rule.formula else "date")
     _check_cycles(profile, owner)
 
 
@@ -417,15 +523,57 @@ def _check_cycles(profile: MeterProfile, owner: dict[str, FieldRule]) -> None:
     done: set[str] = set()
 
     def visit(rule: FieldRule, path: tuple[str, ...]) -> None:
-        if rule.name in done or rule.formula is None:
+        if rule.name in done or not rule.computed:
             return
         if rule.name in path:
             raise ProfileError(f"formulas read each other in a cycle: "
                                f"{' -> '.join((*path, rule.name))}", file=profile.file,
-                               table=rule.table, key="formula")
-        for name in sorted(rule.formula.names):
+                               table=rule.table, key="formula" if rule.formula else "date")
+        for name in sorted(rule.reads):
             visit(owner[name], (*path, rule.name))
         done.add(rule.name)
 
     for rule in profile.fields:
         visit(rule, ())
+
+
+def _with_units(profile: MeterProfile) -> tuple[FieldRule, ...]:
+    """The fields with their formulas' units checked (and exact conversions inserted where
+    operands' units differ); a formula without a declared unit gets its result's."""
+    units: dict[str, Unit] = {}
+    for rule in profile.fields:
+        if not rule.computed:
+            unit = rule.unit or rule.record_unit
+            difference = (rule.selector.quantity or "").endswith("_difference")
+            for name in rule.names():
+                units[name] = UNCHECKED if unit is None else (unit, difference)
+    owner = {rule.name: rule for rule in profile.fields if rule.computed}
+    checked: dict[str, FieldRule] = {}
+
+    def visit(rule: FieldRule) -> None:
+        for name in sorted(rule.reads):
+            if name in owner and name not in checked:
+                visit(owner[name])
+        if rule.formula is None:  # a date: its parts are plain numbers
+            checked[rule.name] = rule
+            units[rule.name] = None
+            return
+        declared = None if rule.lookup is not None else rule.unit
+        try:
+            formula, unit = check_units(rule.formula, units, declared)
+        except UnitError as exc:
+            raise UnitError(exc.message, file=profile.file, table=rule.table,
+                            key="formula") from None
+        if rule.lookup is not None:
+            units[rule.name] = (rule.unit, False) if rule.unit else None
+            checked[rule.name] = replace(rule, formula=formula)
+            return
+        units[rule.name] = unit
+        found = unit[0] if unit is not None and unit is not UNCHECKED else None
+        checked[rule.name] = replace(rule, formula=formula, unit=rule.unit or found)
+
+    for rule in owner.values():
+        if rule.name not in checked:
+            visit(rule)
+    return tuple(checked.get(rule.name, rule) if rule.computed else rule
+                 for rule in profile.fields)

@@ -16,7 +16,7 @@ from fractions import Fraction
 
 from ._errors import UnitError
 
-__all__ = ["UNITS", "WIDE", "convert", "dimension"]
+__all__ = ["UNITS", "WIDE", "convert", "dimension", "exact_decimal"]
 
 _HOUR = 3600
 
@@ -125,7 +125,7 @@ def _plan(from_unit: str, to_unit: str,
 
 def _finite(number: Fraction) -> Decimal | None:
     """The fraction as an exact Decimal, or None when it has no finite expansion."""
-    exact = _decimal(number)
+    exact = exact_decimal(number)
     return exact if Fraction(exact) == number else None
 
 
@@ -136,11 +136,12 @@ def _slow_convert(value: Decimal | int, from_unit: str, to_unit: str,
     if not difference:
         exact += source[2] - target[2]
     exact /= target[1]
-    return _decimal(exact)
+    return exact_decimal(exact)
 
 
-def _decimal(number: Fraction) -> Decimal:
-    """A fraction as an exact Decimal where it has a finite expansion, else rounded to 28 digits."""
+def exact_decimal(number: Fraction) -> Decimal:
+    """A fraction as an exact Decimal where it has a finite expansion (no trailing zeros
+    after the point), else rounded half to even to 28 significant digits."""
     denominator = number.denominator
     twos = fives = 0
     while denominator % 2 == 0:
@@ -153,4 +154,4 @@ def _decimal(number: Fraction) -> Decimal:
         return _CONTEXT.divide(Decimal(number.numerator), Decimal(number.denominator))
     digits = max(twos, fives)  # number * 10**digits is an integer
     scaled = number * 10**digits
-    return Decimal(scaled.numerator).scaleb(-digits)
+    return Decimal(f"{scaled.numerator}E-{digits}")  # exact at any length (scaleb rounds)

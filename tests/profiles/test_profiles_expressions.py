@@ -7,7 +7,7 @@ import pickle
 from decimal import Decimal
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from profiles import Expression, ExpressionError, ProfileError, parse_expression
@@ -100,6 +100,8 @@ def test_any_text_parses_or_raises_expression_error(text: str) -> None:
 
 
 @given(st.integers(-10**6, 10**6), st.integers(-10**6, 10**6), st.integers(1, 10**6))
+@example(1, 0, 3)  # 1 / 3 * 3 was 0.9999999999999999999999999999 with 28-digit decimals
+@example(999_983, -5, 999_979)
 def test_arithmetic_agrees_with_python_integers(a: int, b: int, c: int) -> None:
     value = parse_expression("(a + b) * c - a / c * c").evaluate({"a": a, "b": b, "c": c})
     assert value == (a + b) * c - a
