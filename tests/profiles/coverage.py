@@ -69,8 +69,10 @@ _SQRT = ("apparent energy computed by wmbusmeters as sqrt(active^2 + reactive^2)
          "formula language has no square root")
 _CORRECTION = ("the record carries the correction factor VIFE 0x75 (x0.1, EN 13757-3 Table "
                "15); meterkit applies it, wmbusmeters does not: no field is named for it")
-_CI_A3 = ("manufacturer CI 0xA3 carrying a short header and standard records: wmbus keeps "
-          "manufacturer CIs as payload, so there are no records to name (a wmbus matter)")
+_SHIFTED = ("the upstream test telegram lost its first hex digit (a Zenner C5 telegram "
+            "E5 44 49 6A ..., like line 26's, shifted by half a byte: L 0x54, CI 0xA3 ...), "
+            "so it is no telegram of this meter; wmbusmeters prints 0 for every field it "
+            "did not find")
 _MKRADIO3A = ("Techem radio 3 (version 0x50) sends 24 half-month values whose month depends "
               "on the current date: naming them needs conditional formulas the profile "
               "language does not have; the profile names the total only")
@@ -99,7 +101,7 @@ KNOWN_REASONS: dict[tuple[str, str], str] = {
                             ("total_reactive_energy_consumption_kvarh", _CORRECTION),
                             ("total_reactive_energy_production_kvarh", _CORRECTION))},
     ("fabdd24f2a2d", "operating_time_y"): _OPERATING_TIME,
-    ("2599dfe6e61f", "*"): _CI_A3,
+    ("2599dfe6e61f", "*"): _SHIFTED,
     ("c1830d3cf2fc", "*"): _MKRADIO3A,
     **{(digest, "transmit_period_s"): _PERIOD for digest in (
         "583592431512", "4d843b097e42", "ef6a89c221fb")},
