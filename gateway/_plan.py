@@ -14,7 +14,7 @@ import alarms
 from ._bacnet_site import bacnet_plan, bacnet_plan_text
 from ._runtime import input_cycles
 from ._schedule import calendar_period, next_slot
-from ._site_file import AnalogInput, IioSource, ModbusRegisterSource, Site
+from ._site_file import AnalogInput, IioSource, ModbusRegisterSource, S0Input, Site
 
 __all__ = ["plan_text", "site_plan"]
 
@@ -35,6 +35,14 @@ def _rule(rule: alarms.Rule) -> dict[str, Any]:
     else:
         out.update(timeout=rule.timeout)
     return out
+
+
+def _s0_source(item: S0Input) -> str:
+    if item.gpio is None:
+        return str(item.replay)
+    active = "active low" if item.active_low else "active high"
+    bias = "pull-up" if item.pull_up else "no pull-up"
+    return f"gpio {item.gpio} ({active}, {bias})"
 
 
 def _analog_source(item: AnalogInput) -> str:
@@ -80,7 +88,7 @@ def site_plan(site: Site, now: datetime) -> dict[str, Any]:
                         "failed_after": _every(devices[meter.name])}
                        for meter in item.meters]}
             for item in site.wmbus],
-        "s0": [{"name": item.name, "source": f"gpio {item.gpio}" if item.gpio else str(item.replay),
+        "s0": [{"name": item.name, "source": _s0_source(item),
                 "imp_per_unit": str(item.imp_per_unit), "unit": item.unit,
                 "every": _every(item.interval),
                 "points": [f"{prefix}/{item.name}/total", f"{prefix}/{item.name}/power"]}

@@ -21,9 +21,10 @@ Tested here through the s0 package's seam for edges (an object shaped like a gpi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol
 
 import s0
 from profiles import PointReading
@@ -40,13 +41,18 @@ SAVE_INTERVAL = 10.0
 """Wall seconds at most between a counted pulse and the state file holding it (besides
 every readout's commit): what a ``kill -9`` or power loss can lose of a GPIO input."""
 
-OpenGpio = Callable[[str, Mapping[int, str], s0.S0Counter], s0.GpioPulseReader]
-"""Opens the lines of a chip for a counter: :func:`open_gpio`, or another edge source."""
+class OpenGpio(Protocol):
+    """Opens the lines of a chip for a counter: :func:`open_gpio`, or another edge source."""
+
+    def __call__(self, chip: str, lines: Mapping[int, str], counter: s0.S0Counter, *,
+                 active_low: bool, pull_up: bool) -> s0.GpioPulseReader:
+        """A reader of ``lines``, requested with the settings of :meth:`s0.GpioPulseReader.open`."""
 
 
-def open_gpio(chip: str, lines: Mapping[int, str], counter: s0.S0Counter) -> s0.GpioPulseReader:
-    """Request ``lines`` on ``chip`` with ``gpiod`` (S0 defaults: active low, pull-up)."""
-    return s0.GpioPulseReader.open(chip, lines, counter)
+def open_gpio(chip: str, lines: Mapping[int, str], counter: s0.S0Counter, *,
+              active_low: bool, pull_up: bool) -> s0.GpioPulseReader:
+    """Request ``lines`` on ``chip`` with ``gpiod`` (:meth:`s0.GpioPulseReader.open`)."""
+    return s0.GpioPulseReader.open(chip, lines, counter, active_low=active_low, pull_up=pull_up)
 
 
 class GpioDriver:
@@ -63,7 +69,8 @@ class GpioDriver:
         self.item = item
         self.counter = counter
         try:
-            self.reader = open_lines(chip, {int(line): item.name}, counter)
+            self.reader = open_lines(chip, {int(line): item.name}, counter,
+                                     active_low=item.active_low, pull_up=item.pull_up)
         except s0.GpioError as exc:
             raise GatewayError(f"S0 input {item.name}: {exc}") from None
         self.lost = 0

@@ -139,7 +139,12 @@ class WmbusReceiver:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class S0Input:
-    """An S0 pulse input: a GPIO line (``chip:line``) or a replay file of edges."""
+    """An S0 pulse input: a GPIO line (``chip:line``) or a replay file of edges.
+
+    ``active_low`` and ``pull_up`` are the GPIO line's settings, with the meaning of
+    :meth:`s0.GpioPulseReader.open` (defaults: active low with the internal pull-up, as an
+    S0 open collector needs); a replay input ignores them.
+    """
 
     name: str
     gpio: str | None
@@ -149,6 +154,8 @@ class S0Input:
     unit: str
     offset: Decimal
     interval: float
+    active_low: bool = True
+    pull_up: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -548,6 +555,11 @@ def _s0(reader: TableReader, base: Path) -> S0Input:
     loop = reader.optional_boolean("loop", False)
     if loop and replay is None:
         raise reader.error("loop", "applies to replay files only")
+    active_low = reader.optional_boolean("active_low", True)
+    pull_up = reader.optional_boolean("pull_up", True)
+    for key in ("active_low", "pull_up"):
+        if gpio is None and reader.has(key):
+            raise reader.error(key, "applies to GPIO lines only")
     imp = reader.decimal("imp_per_unit")
     unit = reader.optional_text("unit", "kWh")
     offset = reader.optional_decimal("offset", Decimal(0))
@@ -560,7 +572,7 @@ def _s0(reader: TableReader, base: Path) -> S0Input:
     except s0.S0Error as exc:
         raise reader.error(getattr(exc, "field", None) or "imp_per_unit", str(exc)) from None
     return S0Input(name=name, gpio=gpio, replay=replay, loop=loop, imp_per_unit=imp, unit=unit,
-                   offset=offset, interval=interval)
+                   offset=offset, interval=interval, active_low=active_low, pull_up=pull_up)
 
 
 def _analog(reader: TableReader, base: Path) -> AnalogInput:
