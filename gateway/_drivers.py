@@ -121,7 +121,7 @@ class SegmentDriver:
         self.bus: mbus.AsyncBus | None = None
         self.meters: list[tuple[str, int | mbus.SecondaryAddress]] = [
             (meter.name, _mbus_address(meter.address)) for meter in segment.meters]
-        self._scanned = segment.scan == "none"
+        self._last_scan: datetime | None = None
         self._failing: set[str] = set()
 
     async def _open(self) -> mbus.AsyncBus:
@@ -135,7 +135,7 @@ class SegmentDriver:
         out = Readout(source=f"mbus:{self.segment.name}")
         try:
             bus = await self._open()
-            if not self._scanned:
+            if self._scan_due():
                 out.found.update(await self._scan(bus))
             for name, address in self.meters:
                 try:
@@ -159,6 +159,18 @@ class SegmentDriver:
             out.failures.append((f"mbus {self.segment.name}", str(exc)))
             await self.close()
         return out
+
+    def _scan_due(self) -> bool:
+        """The first readout scans (until a scan succeeds); with ``rescan``, the first
+        readout once that long has passed since the last scan (in the readout's slot, so
+        the scan never meets a readout of the segment)."""
+        if self.segment.scan == "none":
+            return False
+        if self._last_scan is None:
+            return True
+        rescan = self.segment.rescan
+        return rescan is not None and (
+            self.clock.now() - self._last_scan).total_seconds() >= rescan
 
     async def _scan(self, bus: mbus.AsyncBus) -> dict[str, float]:
         """Add the meters a scan finds; returns their names -> failure timeouts.
@@ -185,7 +197,7 @@ class SegmentDriver:
             added = [(f"{self.segment.name}/{item.primary}", item.primary)
                      for item in primaries if item.primary not in known]
         self.meters.extend(added)
-        self._scanned = True
+        self._last_scan = self.clock.now()
         timeout = self.segment.interval * self.segment.missed_cycles
         return {name: timeout for name, _address in added}
 

@@ -70,6 +70,7 @@ def site_plan(site: Site, now: datetime) -> dict[str, Any]:
         "mbus": [{
             "name": item.name, "url": item.url, "baud": item.baud, "every": _every(item.interval),
             "scan": item.scan,
+            "rescan_every": None if item.rescan is None else _every(item.rescan),
             "meters": [{"name": meter.name, "address": meter.address,
                         "points": f"{prefix}/{meter.name}/*", "profile": meter.profile,
                         "failed_after": _every(devices[meter.name])}
@@ -155,8 +156,10 @@ def plan_text(plan: dict[str, Any]) -> str:
                      f"failed after {meter['failed_after']}" for meter in bus["meters"])
         if bus["found_by_scan"]:
             found = bus["found_by_scan"]
+            again = (f", scanned again every {bus['rescan_every']}" if bus["rescan_every"]
+                     else "")
             lines.append(f"  meters found by the scan -> {found['points']}, failed after "
-                         f"{found['failed_after']}")
+                         f"{found['failed_after']}{again}")
     for receiver in plan["wmbus"]:
         listen = ", ".join(receiver["listen"]) or "always"
         lines.append(f"wmbus {receiver['name']}: {receiver['dongle']} on {receiver['port']}, "

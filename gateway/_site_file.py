@@ -105,6 +105,8 @@ class MbusSegment:
     max_telegrams: int
     missed_cycles: int
     meters: tuple[MbusMeter, ...]
+    rescan: float | None = None
+    """Seconds between scans while running (``None``: scan on start only)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -467,6 +469,12 @@ def _mbus(reader: TableReader, base: Path) -> MbusSegment:
     timeout = _duration(reader, "timeout") if reader.has("timeout") else None
     max_telegrams = reader.optional_integer("max_telegrams", 16, minimum=1, maximum=64)
     missed = reader.optional_integer("missed_cycles", 3, minimum=1, maximum=1000)
+    rescan = _duration(reader, "rescan") if reader.has("rescan") else None
+    if rescan is not None and scan == "none":
+        raise reader.error("rescan", "applies to a segment with scan = 'primary' or 'secondary'")
+    if rescan is not None and rescan < interval:
+        raise reader.error("rescan", f"{rescan:g} s is shorter than the interval "
+                                     f"({interval:g} s): scans run with readouts")
     meters = []
     for table in reader.optional_tables("meter"):
         meter_name = _name(table, "name")
@@ -490,7 +498,7 @@ def _mbus(reader: TableReader, base: Path) -> MbusSegment:
     reader.finish()
     return MbusSegment(name=name, url=url, baud=baud, interval=interval, scan=scan,
                        timeout=timeout, max_telegrams=max_telegrams, missed_cycles=missed,
-                       meters=tuple(meters))
+                       meters=tuple(meters), rescan=rescan)
 
 
 def _listen_windows(reader: TableReader) -> tuple[tuple[int, int], ...]:

@@ -5,6 +5,7 @@ the site file, one of which goes quiet, then a restart with it back."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -14,7 +15,7 @@ import pytest
 import alarms
 import mbus
 import mbus.sim
-from gateway import Clock, Pipeline, Step, load_site, serve_site
+from gateway import Clock, Pipeline, SiteError, Step, load_site, serve_site
 from gateway.__main__ import main
 from gateway.history import SQLiteHistory
 
@@ -46,7 +47,8 @@ def notes(steps: list[Step]) -> list[alarms.Notification]:
 
 
 def run(path: Path, segment: mbus.sim.Segment, start: datetime, speed: float,
-        script: Callable[[list[Step], mbus.sim.Segment], bool]) -> list[Step]:
+        script: Callable[[list[Step], mbus.sim.Segment], bool], *,
+        site_text: str = SITE) -> list[Step]:
     """Run the site until ``script`` (called with every step) says it is done."""
     site = load_site(path)
     steps: list[Step] = []
@@ -61,7 +63,7 @@ def run(path: Path, segment: mbus.sim.Segment, start: datetime, speed: float,
         server = mbus.sim.SimulatorServer(segment)
         port = await server.start("127.0.0.1", 0)
         try:
-            path.write_text(SITE.format(port=port))
+            path.write_text(site_text.format(port=port))
             await asyncio.wait_for(
                 serve_site(load_site(path), stop=stop, clock=Clock(speed=speed, start=start),
                            on_step=on_step, durable=False), timeout=120)
@@ -146,3 +148,48 @@ alarm_id = "house/cellar/11110001.stale"
     assert rules["house/cellar/11110001.stale"].point == "house/tank/value"
     assert rules["house/cellar/11110002.stale"].point == "house/cellar/11110002"
     assert pipeline.discovered == {"cellar/11110002": 120.0}
+
+
+def test_a_meter_added_while_running_is_found_by_the_rescan(tmp_path: Path) -> None:
+    """``rescan``: the segment is scanned again in a readout's slot; the meter added after
+    the start is read under its stable name, gets its device-failure rule (its alarm is
+    raised once it goes quiet) and is saved in the state file."""
+    path = tmp_path / "site.toml"
+    path.write_text(SITE.format(port=9))
+    segment = mbus.sim.Segment(meters()[:2])
+    late = mbus.Slave(mbus.SecondaryAddress.parse("1111000424232504"),
+                      [[mbus.build_record(0x06, 4000, coding="int32")]], primary=4)
+    new_point = "house/cellar/11110004/energy_kwh"
+    read_new: list[Step] = []
+
+    def script(steps: list[Step], segment: mbus.sim.Segment) -> bool:
+        points = {r.point for r in steps[-1].readings}
+        if late not in segment.slaves and not read_new and (
+                f"house/cellar/{IDS[1]}/energy_kwh" in points):
+            segment.slaves.append(late)  # connected after the start's scan
+        if new_point in points and not read_new:
+            read_new.append(steps[-1])
+            segment.slaves.remove(late)  # and gone again: its rule raises the alarm
+        return any(n.alarm_id.endswith(".stale") for n in notes(steps))
+
+    steps = run(path, segment, T0, 30, script, site_text=SITE + 'rescan = "2min"\n')
+    assert read_new, "the added meter was never read"
+    raised = [n for n in notes(steps) if isinstance(n, alarms.AlarmRaised)]
+    assert [n.alarm_id for n in raised] == ["house/cellar/11110004.stale"]
+    state = json.loads((tmp_path / "data/state.json").read_text())
+    assert state["discovered"]["cellar/11110004"] == 120.0
+
+
+def test_check_prints_the_rescan_and_refuses_it_without_a_scan(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "site.toml"
+    path.write_text(SITE.format(port=9) + 'rescan = "1h"\n')
+    assert main(["check", str(path)]) == 0
+    assert ("  meters found by the scan -> house/cellar/<id>/*, failed after 2 min, scanned "
+            "again every 1 h" in capsys.readouterr().out)
+    path.write_text(SITE.format(port=9).replace('scan = "secondary"', 'scan = "none"')
+                    + 'rescan = "1h"\n[[mbus.meter]]\nname = "m"\naddress = 1\n')
+    with pytest.raises(SiteError, match="applies to a segment with scan") as caught:
+        load_site(path)
+    assert (caught.value.file, caught.value.table, caught.value.key) == (
+        str(path), "mbus[0]", "rescan")
