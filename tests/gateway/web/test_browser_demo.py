@@ -96,8 +96,16 @@ def test_demo_page_in_a_browser(tmp_path: Path) -> None:
                     for row in browser.find_elements(By.CSS_SELECTOR, "tr[data-point]")}
 
         browser.get(url)
-        wait.until(lambda b: len(values()) >= 5)  # points appear as the site reads them
-        first = values()
+        snapshot: dict[str, str] = {}
+
+        def shown(_: object) -> bool:
+            # read inside wait.until: the page's script replaces rows while we read them
+            snapshot.clear()
+            snapshot.update(values())
+            return len(snapshot) >= 5
+
+        wait.until(shown)  # points appear as the site reads them
+        first = dict(snapshot)
         changed: list[str] = []
 
         def some_value_changed(_: object) -> bool:
@@ -109,7 +117,8 @@ def test_demo_page_in_a_browser(tmp_path: Path) -> None:
         point = changed[0]
         stored = {row[0] for row in sqlite3.connect(tmp_path / "site" / "history.sqlite")
                   .execute("SELECT DISTINCT point FROM readings")}
-        assert set(values()) <= stored  # the page shows the names stored in the history
+        wait.until(shown)
+        assert set(snapshot) <= stored  # the page shows the names stored in the history
 
         browser.get(f"{url}point?name={point}&range=day")
         chart = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "#chart[data-points]"))
