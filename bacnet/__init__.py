@@ -39,7 +39,15 @@ from ._events import (
     EventClass,
     EventTransition,
 )
-from ._health import DeviceHealth, DeviceStatus, reading_from_value
+from ._health import (
+    BINARY_OBJECT_TYPES,
+    MULTI_STATE_OBJECT_TYPES,
+    STATE_TEXT_SUFFIX,
+    DeviceHealth,
+    DeviceStatus,
+    reading_from_value,
+    state_text_reading,
+)
 from ._mapping import RELIABILITY_BY_QUALITY, ObjectState, object_state
 from ._points import (
     OBJECT_TYPES,
@@ -62,10 +70,13 @@ if TYPE_CHECKING:
     from ._server import BacnetServer, MemoryHistory
 
 __all__ = [
+    "BINARY_OBJECT_TYPES",
+    "MULTI_STATE_OBJECT_TYPES",
     "OBJECT_TYPES",
     "PRIORITY_BY_SEVERITY",
     "PUBLISHED_OBJECT_TYPES",
     "RELIABILITY_BY_QUALITY",
+    "STATE_TEXT_SUFFIX",
     "TRENDED_OBJECT_TYPES",
     "UNIT_TABLE",
     "Acknowledgement",
@@ -106,6 +117,7 @@ __all__ = [
     "object_state",
     "parse_point_list",
     "reading_from_value",
+    "state_text_reading",
     "unit_for",
 ]
 

@@ -7,6 +7,7 @@ its alarms engine (a device-failure watchdog raises on ``failed`` and clears on 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -16,7 +17,33 @@ from profiles import PointReading
 
 from ._points import PointSpec
 
-__all__ = ["DeviceHealth", "DeviceStatus", "comm_failure", "reading_from_value"]
+__all__ = [
+    "BINARY_OBJECT_TYPES",
+    "MULTI_STATE_OBJECT_TYPES",
+    "STATE_TEXT_SUFFIX",
+    "DeviceHealth",
+    "DeviceStatus",
+    "comm_failure",
+    "reading_from_value",
+    "state_text_reading",
+]
+
+BINARY_OBJECT_TYPES = frozenset({"binary-input", "binary-output", "binary-value"})
+"""Object types whose present value (``active``/``inactive``) is read as a boolean."""
+
+BINARY_PROPERTIES = frozenset({"present-value", "relinquish-default", "alarm-value",
+                               "feedback-value"})
+"""Properties of a binary object that hold a BinaryPV (read as True/False)."""
+
+MULTI_STATE_OBJECT_TYPES = frozenset({"multi-state-input", "multi-state-output",
+                                      "multi-state-value"})
+"""Object types whose present value is a state number (1 .. number-of-states); their
+state-text, where the device has it, gives the state's name (:func:`state_text_reading`)."""
+
+STATE_TEXT_SUFFIX = "/state_text"
+"""A multi-state point's state name is the reading ``<point>/state_text``."""
+
+_BINARY_STATES = {"active": True, "inactive": False}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,8 +105,10 @@ def reading_from_value(spec: PointSpec, value: Any, status_flags: Any, time: dat
                        ) -> PointReading:
     """A meterkit reading of a point from what the device answered.
 
-    ``value`` is the JSON form of the property (a REAL stays a float; an integer an int;
-    an enumeration such as ``active`` stays text), ``status_flags`` the object's status
+    ``value`` is the JSON form of the property (a REAL stays a float; an integer an int,
+    so a multi-state object's state is its number; the present value of a binary object,
+    ``active`` or ``inactive``, becomes True or False; other enumerations stay text),
+    ``status_flags`` the object's status
     flags as a list of 0/1 or None. A refused property (``{"error": ...}``) gives no value
     and quality ``invalid``; the fault flag quality ``invalid``; out-of-service
     ``estimated``.
@@ -89,6 +118,9 @@ def reading_from_value(spec: PointSpec, value: Any, status_flags: Any, time: dat
     if isinstance(value, dict):
         result = None
         quality.append("invalid")
+    elif spec.object_type in BINARY_OBJECT_TYPES and spec.property_name in BINARY_PROPERTIES \
+            and value in _BINARY_STATES:
+        result = _BINARY_STATES[value]
     elif isinstance(value, (bool, int, float, str)):
         result = value
     else:
@@ -106,3 +138,15 @@ def comm_failure(spec: PointSpec, time: datetime) -> PointReading:
     """The reading of a point whose device did not answer."""
     return PointReading(point=spec.point, time=time, value=None, unit=spec.unit,
                         quantity=spec.quantity, quality=("comm_failure",))
+
+
+def state_text_reading(reading: PointReading, texts: Sequence[str]) -> PointReading | None:
+    """The companion reading ``<point>/state_text`` of a multi-state reading: the name
+    of its state from the object's state-text (state 1 is ``texts[0]``); None when the
+    reading has no state number or the device gave no text for it."""
+    state = reading.value
+    if isinstance(state, bool) or not isinstance(state, int) or not 1 <= state <= len(texts):
+        return None
+    return PointReading(point=reading.point + STATE_TEXT_SUFFIX, time=reading.time,
+                        value=texts[state - 1], unit="", quantity="state text",
+                        quality=reading.quality)

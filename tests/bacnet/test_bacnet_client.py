@@ -198,7 +198,7 @@ def test_poller_reads_groups_and_marks_a_dead_device(devices: Devices) -> None:
     assert (by_point["dev1000/meter1"].value, by_point["dev1000/meter1"].unit) == (10.0, "m3")
     assert by_point["dev1000/meter1"].quality == ()
     assert by_point["dev1000/setpoint2"].value == 2.0
-    assert by_point["dev1000/contact3"].value == "active"
+    assert by_point["dev1000/contact3"].value is True  # active
     assert by_point["dev1000/name1"].value == "meter 1"
     assert (by_point["dev1000/missing"].value, by_point["dev1000/missing"].quality) == (
         None, ("invalid",))

@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 import zlib
 from collections.abc import Iterator
@@ -444,3 +445,115 @@ def test_meterkit_run_read_by_an_independent_stack(running: RunningSite) -> None
         assert read(current, "object-name") == "plant/pump/current"
     finally:
         node.close()
+
+
+STATES_SITE = """
+[site]
+name = "plant"
+
+[[bacnet]]
+name = "ahu"
+address = "127.0.0.1:{device_port}"
+instance = 3100
+interface = "127.0.0.1/8:{client_port}"
+interval = "1s"
+timeout = "0.3s"
+retries = 0
+[[bacnet.points]]
+point = "meter"
+object = "analog-input"
+instance = 1
+unit = "kWh"
+[[bacnet.points]]
+point = "door"
+object = "binary-input"
+instance = 2
+[[bacnet.points]]
+point = "mode"
+object = "multi-state-input"
+instance = 4
+"""
+
+
+class GatewayThread:
+    """``serve_site`` on a loop thread of its own; ``steps`` are its committed steps."""
+
+    def __init__(self, site: Any) -> None:
+        self.steps: list[Step] = []
+        self.loop = asyncio.new_event_loop()
+        self.stop = asyncio.Event()
+        self.error: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                self.loop.run_until_complete(serve_site(site, stop=self.stop,
+                                                        on_step=self.steps.append))
+            except BaseException as exc:  # noqa: BLE001 - reported by wait_for
+                self.error.append(exc)
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def readings(self, point: str) -> list[Any]:
+        return [r for s in list(self.steps) for r in s.readings if r.point == point]
+
+    def wait_for(self, what: str, check: Any) -> Any:
+        for _ in range(int(WAIT / 0.1)):
+            if self.error:
+                raise AssertionError(f"the gateway ended: {self.error[0]!r}")
+            result = check()
+            if result:
+                return result
+            time.sleep(0.1)
+        raise AssertionError(f"no {what} after {WAIT} s")
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(WAIT)
+
+
+def test_a_bacnet_device_is_subscribed_when_it_starts_late_and_after_each_restart(
+        tmp_path: Path) -> None:
+    device_port, client_port = free_udp_port(), free_udp_port()
+    path = tmp_path / "site.toml"
+    path.write_text(STATES_SITE.format(device_port=device_port, client_port=client_port))
+    site = load_site(path)
+
+    def failures() -> list[str]:
+        """The audit log's entries of readouts that found the device silent."""
+        if not site.history.exists():
+            return []
+        with closing(sqlite3.connect(f"file:{site.history}?mode=ro", uri=True)) as db:
+            return [m for (m,) in db.execute("SELECT message FROM audit WHERE kind = "
+                                             "'failure' AND message LIKE '%does not answer'")]
+
+    gateway = GatewayThread(site)
+    device_command = [sys.executable, str(ROOT / "tests" / "bacnet" / "state_device.py"),
+                      str(device_port), "3100"]
+    device: Peer | None = None
+    try:
+        # the gateway began without the device
+        gateway.wait_for("a failed readout", lambda: len(failures()) == 1)
+        for start, value in enumerate((20.5, 30.5)):
+            if start:  # killed: its subscriptions die with it; then it starts again
+                assert device is not None
+                device.process.kill()
+                device.close()
+                gateway.wait_for("a failed readout after the kill",
+                                 lambda: len(failures()) == 2)
+            device = Peer(device_command)
+            device.until("ready")
+            subscribed = {device.until("subscribed")["subscribed"] for _ in range(3)}
+            assert subscribed == {"analog-input,1", "binary-input,2", "multi-state-input,4"}
+            device.send({"op": "set", "object": "analog-input,1", "value": value})
+            gateway.wait_for(f"the meter's {value} by COV", lambda value=value: any(
+                r.value == value for r in gateway.readings("plant/ahu/meter")))
+        # binary and multi-state values as the history and the alarms take them
+        assert {r.value for r in gateway.readings("plant/ahu/door") if r.quality == ()} == {True}
+        assert {r.value for r in gateway.readings("plant/ahu/mode") if r.quality == ()} == {2}
+        assert {r.value for r in gateway.readings("plant/ahu/mode/state_text")} == {"heating"}
+    finally:
+        gateway.close()
+        if device is not None:
+            device.close()
+    assert not gateway.error, gateway.error
