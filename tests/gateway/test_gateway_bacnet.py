@@ -488,7 +488,7 @@ class GatewayThread:
             try:
                 self.loop.run_until_complete(serve_site(site, stop=self.stop,
                                                         on_step=self.steps.append))
-            except BaseException as exc:  # noqa: BLE001 - reported by wait_for
+            except BaseException as exc:  # reported by wait_for
                 self.error.append(exc)
 
         self.thread = threading.Thread(target=run, daemon=True)
