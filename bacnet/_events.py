@@ -239,6 +239,46 @@ class EventBook:
                                event_state=event_state, source=source, time=acknowledged_at,
                                process=process)
 
+    def restore(self, notice: AlarmNotice, *, acknowledged: bool) -> EventTransition | None:
+        """Take a raise that was notified before a restart (the alarms engine restored it):
+        the object's event state and transition as :meth:`record` sets them, acknowledged
+        or not as the alarm was; the caller sends nothing for it."""
+        transition = self.record(notice)
+        if transition is not None and acknowledged:
+            self.objects[notice.point].acked[transition.transition] = True
+        return transition
+
+    def acknowledge_alarm(self, alarm_id: str, acknowledged_at: datetime
+                          ) -> list[tuple[str, int]]:
+        """An acknowledgement of meterkit alarm ``alarm_id`` made elsewhere (the alarms
+        engine's life cycle, e.g. on the web page) at ``acknowledged_at``: each
+        unacknowledged transition of that alarm that happened by then is acknowledged.
+        Returns the ``(point, transition)`` pairs acknowledged now (a later transition,
+        such as a return to normal that needs its own acknowledgement, stays)."""
+        done = []
+        for point, events in self.objects.items():
+            for index in (TO_OFFNORMAL, TO_FAULT, TO_NORMAL):
+                when = events.times[index]
+                if (not events.acked[index] and alarm_id in events.alarm_ids[index]
+                        and when is not None and when <= acknowledged_at):
+                    events.acked[index] = True
+                    done.append((point, index))
+        return done
+
+    def unacknowledged_alarms(self) -> set[str]:
+        """The meterkit alarms with a transition awaiting acknowledgement."""
+        return {alarm_id for events in self.objects.values() for index in range(3)
+                if not events.acked[index] for alarm_id in events.alarm_ids[index]}
+
+    def state_acknowledged(self, point: str, transition: int) -> str:
+        """The event state a transition of ``point`` went into (what its acknowledgement
+        names)."""
+        if transition == TO_NORMAL:
+            return "normal"
+        if transition == TO_FAULT:
+            return "fault"
+        return self.objects[point].offnormal_state
+
     def summaries(self) -> list[tuple[str, ObjectEvents]]:
         """Objects GetEventInformation lists: not normal, or a transition unacknowledged."""
         return [(point, events) for point, events in self.objects.items()

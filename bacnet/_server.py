@@ -604,17 +604,49 @@ class BacnetServer:
     def notify_alarm(self, notice: AlarmNotice) -> None:
         """An alarm was raised or cleared: update the object's event state and send
         event notifications to the Notification Class's recipients."""
+        transition = self._take_alarm(notice, restored=False, acknowledged=False)
+        if transition is not None:
+            self._spawn(self._send_event(notice.point, transition))
+
+    def restore_alarm(self, notice: AlarmNotice, *, acknowledged: bool) -> None:
+        """An alarm raised before a restart whose transition was notified then (the
+        gateway restores its alarm states): the object is in its event state and listed by
+        GetEventInformation and GetAlarmSummary with the raise's time stamp, acknowledged
+        or not, but no second event notification goes out (a restart does not repeat a
+        transition already delivered)."""
+        self._take_alarm(notice, restored=True, acknowledged=acknowledged)
+
+    def _take_alarm(self, notice: AlarmNotice, *, restored: bool, acknowledged: bool
+                    ) -> EventTransition | None:
+        """Record a raise or clear; the object's event state follows; the transition to
+        notify (None: the state did not change)."""
         if notice.point and notice.point not in self._published:
             raise ConfigurationError(f"alarm {notice.alarm_id!r}: point {notice.point!r} is "
                                      f"not in the point list")
-        transition = self.events.record(notice)
-        if transition is None:
-            return
-        condition = (self._published[notice.point].condition if notice.point
-                     else self._device_condition)
-        _change_condition(self._event_object(notice.point), condition,
-                          event_state=transition.to_state)
-        self._spawn(self._send_event(notice.point, transition))
+        transition = (self.events.restore(notice, acknowledged=acknowledged) if restored
+                      else self.events.record(notice))
+        if transition is not None:
+            condition = (self._published[notice.point].condition if notice.point
+                         else self._device_condition)
+            _change_condition(self._event_object(notice.point), condition,
+                              event_state=transition.to_state)
+        return transition
+
+    def acknowledge_alarm(self, alarm_id: str, *, time: datetime, source: str) -> int:
+        """Alarm ``alarm_id`` was acknowledged outside BACnet (the alarms engine's life
+        cycle: the web page, any caller) by ``source`` at ``time``: its transitions up to
+        then are acknowledged in acknowledged-transitions (GetEventInformation,
+        GetAlarmSummary) and the recipients get ack notifications, as after an
+        AcknowledgeAlarm. Returns how many transitions were acknowledged now (0: none was
+        waiting, e.g. it was acknowledged over BACnet)."""
+        done = self.events.acknowledge_alarm(alarm_id, time)
+        for point, index in done:
+            acknowledgement = Acknowledgement(
+                alarm_ids=(alarm_id,), point=point,
+                event_state=self.events.state_acknowledged(point, index), source=source,
+                time=time, process=0)
+            self._send_ack_notification(acknowledgement, index)
+        return len(done)
 
     def update_trends(self, until: datetime | None = None,
                       points: Iterable[str] | None = None) -> None:
@@ -847,8 +879,13 @@ class BacnetServer:
             except Exception:  # the callback's failure must not break the device
                 log.exception("on_acknowledge callback failed for %s", acknowledgement)
         await self.app.response(SimpleAckPDU(context=apdu))
+        self._send_ack_notification(
+            acknowledgement, {"normal": 2, "fault": 1}.get(acknowledgement.event_state, 0))
+
+    def _send_ack_notification(self, acknowledgement: Acknowledgement, index: int) -> None:
+        """Tell the recipients that transition ``index`` of the object was acknowledged."""
+        point = acknowledgement.point
         events = self.events.objects[point]
-        index = {"normal": 2, "fault": 1}.get(acknowledgement.event_state, 0)
         when = events.times[index]
         if when is not None:
             self._spawn(self._send_event(point, EventTransition(

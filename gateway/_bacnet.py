@@ -15,7 +15,13 @@ connects it to the site:
 - alarm notifications become BACnet event notifications (on the point's object when it
   is published, else on the Device object); an AcknowledgeAlarm goes into the alarms
   engine's life cycle (the resulting notifications are committed like any step) and
-  the audit log;
+  the audit log; an acknowledgement made elsewhere in that life cycle (the web page, any
+  caller of ``alarms.Engine.acknowledge``) is handed to the device
+  (:meth:`bacnet.BacnetServer.acknowledge_alarm`), looked for after each committed step
+  and each second while a transition awaits one;
+- alarms the engine restored at start (active, or awaiting acknowledgement) were
+  notified before the restart: the device lists them again (event state, time stamps,
+  acknowledged bits) without a second notification;
 - Trend Logs read the history after each committed step.
 
 :class:`BacnetReader` (``[[bacnet]]``) reads one device through a :class:`bacnet.Poller`
@@ -27,6 +33,7 @@ so its automatic device-failure rule raises after its missed cycles.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import zlib
 from collections.abc import Callable
@@ -53,6 +60,7 @@ _log = logging.getLogger(__name__)
 _NOTIFICATION_CLASS = 1
 _FIRST_DERIVED = 1
 _DERIVED_SPAN = 4_194_302  # instances 1 .. 4194302
+_ACK_WATCH = 1.0  # seconds between looks for acknowledgements made elsewhere
 
 
 def derived_instance(point: str) -> int:
@@ -115,6 +123,7 @@ class BacnetPublisher:
         self._chosen: dict[str, bool] = {}  # point -> matches the patterns (asked once)
         self.failed_devices: set[str] = set()  # device points with a raised failure alarm
         self.device_points = {site.device_point(device) for device in site.devices}
+        self._watch: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
@@ -122,8 +131,8 @@ class BacnetPublisher:
         return self.server.interface
 
     async def start(self) -> None:
-        """Publish the chosen points the history knows, open the port, show the alarms
-        that are active (their event notifications go out again)."""
+        """Publish the chosen points the history knows, open the port, list the alarms
+        that are active (notified before the restart: not notified again)."""
         latest = sorted(self.history.latest().items())
         for _point, reading in latest:
             self._ensure(reading)
@@ -133,11 +142,42 @@ class BacnetPublisher:
                 self.server.publish(reading)
         for status in self.engine.active_alarms():
             if status.raised is not None and status.active:
-                self._alarm(status.raised)
+                self._alarm(status.raised, restored=True, acknowledged=status.acknowledged)
+        self._watch = asyncio.ensure_future(self._watch_acknowledgements())
 
     async def close(self) -> None:
         """Close the port."""
+        if self._watch is not None:
+            self._watch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch
+            self._watch = None
         await self.server.close()
+
+    async def _watch_acknowledgements(self) -> None:
+        """Acknowledgements made without a committed step (an acknowledgement gives no
+        notification): looked for each second while a transition awaits one."""
+        while True:
+            await asyncio.sleep(_ACK_WATCH)
+            try:
+                self._acknowledged_elsewhere()
+            except Exception:  # the device must go on
+                _log.exception("bacnet device: acknowledgements not compared")
+
+    def _acknowledged_elsewhere(self) -> None:
+        """Hand the device the alarms engine's acknowledgements it does not know yet."""
+        for alarm_id in sorted(self.server.events.unacknowledged_alarms()):
+            try:
+                status = self.engine.status(alarm_id)
+            except alarms.AlarmsError:
+                continue
+            action = status.last_action
+            if not status.acknowledged or action is None or action.action != "acknowledge":
+                continue
+            source = action.reason.removeprefix("acknowledged by ").strip() or "meterkit"
+            self.server.acknowledge_alarm(
+                alarm_id, time=datetime.fromtimestamp(action.time, timezone.utc),
+                source=source)
 
     def _ensure(self, reading: PointReading) -> bool:
         """Make sure ``reading``'s point has an object; False when it is not published."""
@@ -209,6 +249,7 @@ class BacnetPublisher:
                 published.append(reading.point)
         for notification in step.notifications:
             self._alarm(notification)
+        self._acknowledged_elsewhere()
         if published:
             self.server.update_trends(until=step.time + timedelta(microseconds=1),
                                       points=published)
@@ -222,7 +263,8 @@ class BacnetPublisher:
                 return point[:end]
         return None
 
-    def _alarm(self, notification: alarms.Notification) -> None:
+    def _alarm(self, notification: alarms.Notification, *, restored: bool = False,
+               acknowledged: bool = False) -> None:
         raised = notification.event == "raised"
         point = notification.point
         if point in self.device_points:
@@ -242,7 +284,10 @@ class BacnetPublisher:
             limit=info.threshold_level if info is not None and limit else None,
             direction=info.direction if info is not None and limit else None,
             deadband=info.hysteresis if info is not None and limit else 0.0)
-        self.server.notify_alarm(notice)
+        if restored:
+            self.server.restore_alarm(notice, acknowledged=acknowledged)
+        else:
+            self.server.notify_alarm(notice)
 
     def _device_state(self, device_point: str, *, failed: bool, time: float) -> None:
         """A device failed (its objects go to fault) or answers again."""

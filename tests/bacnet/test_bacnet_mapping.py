@@ -197,6 +197,38 @@ def test_acknowledge_takes_the_time_stamp_to_the_hundredth_it_was_sent_with() ->
     assert ack.alarm_ids == ("a1",)
 
 
+def test_acknowledgement_made_elsewhere_covers_the_transitions_up_to_its_time() -> None:
+    # to-normal needs its own acknowledgement in this class
+    book = EventBook({"m/e": EventClass(ack_required=(True, True, True))})
+    book.record(raise_("a1"))
+    book.record(raise_("a2", point="m/f"))
+    assert book.unacknowledged_alarms() == {"a1", "a2"}
+    assert book.acknowledge_alarm("a1", T0 - timedelta(seconds=1)) == []  # before the raise
+    assert book.acknowledge_alarm("a1", T0 + timedelta(minutes=1)) == [("m/e", 0)]
+    assert book.objects["m/e"].acked == [True, True, True]
+    assert book.objects["m/f"].acked == [False, True, True]  # another alarm's object
+    book.record(clear("a1", minutes=5))
+    assert book.objects["m/e"].acked == [True, True, False]
+    # the acknowledgement came before the return to normal: that one still waits
+    assert book.acknowledge_alarm("a1", T0 + timedelta(minutes=1)) == []
+    assert book.acknowledge_alarm("a1", T0 + timedelta(minutes=6)) == [("m/e", 2)]
+    assert book.state_acknowledged("m/e", 2) == "normal"
+    assert book.acknowledge_alarm("a1", T0 + timedelta(minutes=7)) == []  # nothing left
+    assert book.unacknowledged_alarms() == {"a2"}
+
+
+def test_a_restored_alarm_is_in_its_state_as_it_was_acknowledged() -> None:
+    book = EventBook()
+    restored = book.restore(raise_("a1", value=9.0, limit=8.0, direction="up"),
+                            acknowledged=False)
+    assert restored is not None and restored.to_state == "high-limit"
+    book.restore(raise_("a2", point="m/f"), acknowledged=True)
+    assert [(p, e.state, e.acked, e.times[0]) for p, e in book.alarms()] == [
+        ("m/e", "high-limit", [False, True, True], T0),
+        ("m/f", "offnormal", [True, True, True], T0)]
+    assert book.state_acknowledged("m/e", 0) == "high-limit"
+
+
 def test_notice_is_checked_when_built() -> None:
     with pytest.raises(ConfigurationError):
         raise_(severity="apocalyptic")
