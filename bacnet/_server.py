@@ -801,9 +801,13 @@ class BacnetServer:
 
     async def _device_address(self, instance: int) -> Address | None:
         """The address of device ``instance``: from an I-Am heard before, else a Who-Is
-        for it (global broadcast, waiting ``apdu_timeout`` seconds)."""
+        for it (global broadcast, waiting ``apdu_timeout`` seconds, repeated ``retries``
+        times: a broadcast is not acknowledged, so one lost Who-Is or I-Am must not lose
+        the notification)."""
         found = self._device_addresses.get(instance)
-        if found is None and self.app is not None:
+        for _attempt in range(self.retries + 1):
+            if found is not None or self.app is None:
+                break
             i_ams = await self.app.who_is(instance, instance, timeout=self.apdu_timeout)
             if i_ams:
                 found = i_ams[0].pduSource
