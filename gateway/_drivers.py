@@ -387,7 +387,7 @@ class ReceiverDriver:
                 out.readings.extend(meter_readings(
                     f"{self.site.name}/{name}", meter, telegram.records, now,
                     catalogue=self.site.catalogue, profile=self.site.meter_profiles.get(name),
-                    quality=quality))
+                    quality=quality, context=telegram.transform_context))
                 out.devices.append(name)
         self.state.clear()
         self.state.update(self.receiver.state())

@@ -17,6 +17,7 @@ import mbus
 import profiles
 import s0
 from profiles import PointReading
+from profiles.transforms import TransformContext
 
 from ._analog import scale_signal
 from ._site_file import AnalogInput
@@ -44,11 +45,14 @@ class MeterHeader:
 def meter_readings(prefix: str, header: MeterHeader, records: Sequence[mbus.Record],
                    time: datetime, *, catalogue: profiles.MeterProfiles,
                    profile: profiles.MeterProfile | None = None,
-                   quality: tuple[str, ...] = ()) -> list[PointReading]:
+                   quality: tuple[str, ...] = (),
+                   context: TransformContext | None = None) -> list[PointReading]:
     """Readings of a meter's fields, named ``<prefix>/<field>`` (see the module text).
 
     A field taken from a record the decoder flagged as invalid (invalid BCD digits, an
-    invalid time) gets the quality flag ``invalid``.
+    invalid time) gets the quality flag ``invalid``. ``context`` is the telegram's
+    ``transform_context`` (a wireless meter whose payload a profile transform decrypts,
+    as Apator NA-1's: what the decoder made of it with the meter's key).
     """
     heads = [record.shape for record in records]
 
@@ -57,12 +61,13 @@ def meter_readings(prefix: str, header: MeterHeader, records: Sequence[mbus.Reco
 
     if profile is not None:
         fields = profiles.apply_profile(profile, heads, value_of, status=header.status,
-                                        meter_id=header.id)
+                                        meter_id=header.id, payload=header.payload,
+                                        context=context)
     else:
         fields = catalogue.apply(heads, value_of, manufacturer=header.manufacturer,
                                  version=header.version, device_type=header.device_type,
                                  ci=header.ci, status=header.status, payload=header.payload,
-                                 meter_id=header.id)
+                                 meter_id=header.id, context=context)
     out = []
     for field in fields.fields:
         flags = quality

@@ -391,7 +391,8 @@ class MeterProfiles:
         plan, fields = self._json_fields(profile, heads, count, record_dicts, value_of)
         texts = _status_texts(profile, {}, plan.status_records, value_of, status)
         for name in profile.status_fields:
-            fields[name] = texts[name]
+            if name in texts:
+                fields[name] = texts[name]
         out = {"profile": profile.name, "fields": fields, "units": dict(plan.units)}
         if problems:
             out["problems"] = problems
@@ -655,9 +656,14 @@ def _status_value(value: object) -> int | None:
 def _status_texts(profile: MeterProfile, found: dict[str, NamedField],
                   status_records: dict[int, int], value_of: ValueOf,
                   status: int | None) -> dict[str, str]:
+    """Each status field whose tables read a value in this telegram: their texts joined;
+    without any, ``OK`` where a bits table read a value (no bit set) and ``""`` where only
+    values tables did (their value names nothing). ``status`` is always given: ``OK``
+    without texts, the header status byte's standard texts when no table of it read a
+    value."""
     texts: dict[str, list[str]] = {}
+    ok = {"status"}  # the fields that say OK when no text applies
     for index, table in enumerate(profile.status):
-        texts.setdefault(table.into, [])
         value: int | None = None
         if table.source == "header":
             value = status
@@ -667,14 +673,16 @@ def _status_texts(profile: MeterProfile, found: dict[str, NamedField],
                 value = _status_value(found[table.field].value)
         elif index in status_records:
             value = _status_value(value_of(status_records[index]))
-        if value is not None:
+        if value is not None:  # a source this telegram lacks gives no text, not "OK"
+            items = texts.setdefault(table.into, [])
+            if table.bits:
+                ok.add(table.into)
             for text in table.texts(value):
-                if text not in texts[table.into]:
-                    texts[table.into].append(text)
-    out = {name: " ".join(items) for name, items in texts.items()}
-    if "status" in out:
-        out["status"] = out["status"] or "OK"
-    else:
+                if text not in items:
+                    items.append(text)
+    out = {name: " ".join(items) or ("OK" if name in ok else "")
+           for name, items in texts.items()}
+    if "status" not in out:
         out["status"] = standard_status(status)
     return out
 

@@ -253,14 +253,22 @@ def read_meter_profile(data: dict[str, object], file: str) -> MeterProfile:
     lookups = _read_lookups(top.optional_table("lookups"))
     rules = tuple(_read_field(reader, lookups) for reader in top.optional_tables("fields"))
     status = tuple(_read_status(reader) for reader in top.optional_tables("status"))
-    from .transforms import TRANSFORMS
-
-    layouts = tuple(read_layout_table(reader, tuple(TRANSFORMS))
-                    for reader in top.optional_tables("layouts"))
+    layouts = tuple(_read_layout(reader) for reader in top.optional_tables("layouts"))
     top.finish()
     profile = MeterProfile(name, file, description, sources, detect, rules, status, layouts)
     _check_names(profile)
     return replace(profile, fields=_with_units(profile))
+
+
+def _read_layout(reader: TableReader) -> Layout:
+    from .transforms import KEYED_TRANSFORMS, TRANSFORMS
+
+    layout = read_layout_table(reader, tuple(TRANSFORMS))
+    if layout.transform in KEYED_TRANSFORMS and layout.source != "payload":
+        # Its keyed step runs at decode time, on the payload (where the key is known).
+        raise reader.error("from", f"transform {layout.transform!r} needs the meter's key: "
+                                   "it reads the payload (from = \"payload\")")
+    return layout
 
 
 def _read_detection(reader: TableReader) -> Detection:

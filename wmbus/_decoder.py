@@ -28,7 +28,7 @@ from typing import Any, cast
 import mbus
 import mbus.records
 from profiles import MeterFields, MeterProfiles
-from profiles.transforms import TransformContext
+from profiles.transforms import TransformContext, keyed_context
 
 from ._afl import AuthenticationLayer, parse_afl
 from ._compact import SignatureCache, expand_compact, split_headers
@@ -168,10 +168,11 @@ class Telegram:
     kept, ``record_error`` says what broke and ``undecoded`` holds the rest.
     ``meter`` holds the named fields (the meter's device profile's, or generic
     names; see the "Device profiles" guide), None when profiles were turned off;
-    it takes no part in comparisons, being made from the records. ``meter_key`` is the
-    key the decoder knew for a meter sending a manufacturer-specific CI, kept for the
-    profile transforms that decrypt such a payload (Apator NA-1); it is never shown (no
-    repr, not in ``to_dict()``), but a pickled telegram carries it.
+    it takes no part in comparisons, being made from the records. ``transform_context``
+    is, for a meter sending a manufacturer-specific CI whose key the decoder knew, what
+    the profile transforms that need the key (Apator NA-1's decryption) made of the
+    payload at decode time (:func:`profiles.transforms.keyed_context`); the key itself
+    is not kept on the telegram (nor in its pickles).
     """
 
     link: LinkLayer
@@ -189,7 +190,8 @@ class Telegram:
     record_error: str | None = None
     undecoded: bytes = b""
     meter: MeterFields | None = field(default=None, compare=False)
-    meter_key: bytes | None = field(default=None, compare=False, repr=False)
+    transform_context: TransformContext | None = field(default=None, compare=False,
+                                                       repr=False)
 
     @property
     def id(self) -> str | None:
@@ -246,11 +248,9 @@ _stored_records = mbus.records.lazy_records(Telegram)
 
 
 def _meter_source(telegram: Telegram) -> mbus.records.MeterSource:
-    key = telegram.meter_key
-    context = None if key is None else TransformContext(key, telegram.link.raw_address)
     return mbus.records.MeterSource(telegram.header, _stored_records(telegram), telegram.ci,
                                     telegram.payload, telegram.manufacturer, telegram.id,
-                                    context)
+                                    telegram.transform_context)
 
 
 # The meter part is made when first read (to_dict writes generic fields without it).
@@ -459,9 +459,13 @@ class _Run:
                 self.link.format != "wired":
             return self._prios(ci, pos)
         if ci in _MANUFACTURER_CIS:
-            # The key goes with it for profile transforms that decrypt such a payload.
+            # Profile transforms that decrypt such a payload do it now, where the key is
+            # known; the telegram keeps their output, not the key.
+            payload = apl[pos + 1:]
             key, _ = self._find_key([(self.link.manufacturer, self.link.id)], needs=None)
-            return self._telegram(ci=ci, payload=apl[pos + 1:], meter_key=key)
+            context = None if key is None else keyed_context(payload, key,
+                                                             self.link.raw_address)
+            return self._telegram(ci=ci, payload=payload, transform_context=context)
         if self.link.format == "wired" and ci in _WIRED_ONLY:
             frame = mbus.LongFrame(c=self.link.c, a=self.link.address or 0, ci=ci,
                                    data=apl[pos + 1:])

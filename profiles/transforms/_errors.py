@@ -1,10 +1,11 @@
-"""The error of the transforms (a module of its own, so that each transform can raise it)."""
+"""The errors of the transforms (a module of its own, so that each transform can raise
+them)."""
 
 from __future__ import annotations
 
 from .._errors import ProfileError
 
-__all__ = ["TransformError"]
+__all__ = ["TransformError", "WrongKeyError"]
 
 
 class TransformError(ProfileError):
@@ -16,3 +17,8 @@ class TransformError(ProfileError):
 
     def _state(self) -> dict[str, object]:
         return {**super()._state(), "offset": self.offset}
+
+
+class WrongKeyError(TransformError):
+    """Data that the meter's key does not decrypt: its check failed, so no value of it is
+    given (a wrong AES key is an error, never values)."""

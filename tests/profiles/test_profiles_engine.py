@@ -264,6 +264,24 @@ def test_status_tables_combine_into_one_field(tmp_path: Path, header: int | None
     assert result["time_dry"] == time_dry
 
 
+def test_a_status_field_whose_source_is_absent_is_not_given(tmp_path: Path) -> None:
+    """No record, no text: a status field is given only when one of its tables read a
+    value ("OK" would claim what the telegram does not say)."""
+    text = STATUS + '[[status]]\nvib = "ff21"\ninto = "alarms"\nbits = { "0x01" = "A" }\n'
+    info, alarms = (Head("manufacturer_specific", vif_hex=f"ff{vife:02x}",
+                         extensions=(f"manufacturer_vife_0x{vife:02x}",)) for vife in (32, 33))
+    result = run(text, [(Head("volume", "m3"), 1)], tmp_path)
+    assert result.values == {"status": "OK"}  # no table read a value, no header byte
+    # No table of "status" read a value: the header byte's standard texts.
+    only_records = '[[status]]\nvib = "ff20"\nbits = { "0x01" = "DRY" }\n'
+    assert run(only_records, [], tmp_path, status=0x08)["status"] == "PERMANENT_ERROR"
+    assert run(only_records, [(info, 1)], tmp_path, status=0x08)["status"] == "DRY"
+    result = run(text, [(alarms, 0)], tmp_path)
+    assert result.values == {"status": "OK", "alarms": "OK"}  # a bits table: no bit set
+    result = run(text, [(alarms, 1), (info, 0x10)], tmp_path)
+    assert result.values == {"status": "OK", "time_dry": "", "alarms": "A"}  # values: ""
+
+
 def test_without_status_tables_the_header_byte_gives_the_standard_status(
         tmp_path: Path) -> None:
     text = '[[fields]]\nname = "v"\nquantity = "volume"\n'

@@ -107,6 +107,9 @@ bits = { "0x04" = "POWER_LOW" }
     ('[[status]]\nfield = "nothing"\nvalues = { "1" = "A" }\n', "status[0]", "field",
      "no field named 'nothing'"),
     ('[[layouts]]\nfrom = "payload"\n', "layouts[0]", "items", "missing"),
+    ('[[layouts]]\nfrom = "manufacturer_data"\ntransform = "apator_aes_slice"\n'
+     'items = [{ quantity = "a", length = 1 }]\n', "layouts[0]", "from",
+     "transform 'apator_aes_slice' needs the meter's key: it reads the payload"),
     ('[[fields]]\nname = "x"\nquantity = "volume"\nstorage = "0-600"\nn_start = 0\n'
      'tariff = "0-1"\n', "fields[0]", "tariff", "expands into more than 1000 fields"),
 ])
