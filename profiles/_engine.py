@@ -423,7 +423,9 @@ class MeterProfiles:
         for name, text in texts.items():
             found[name] = NamedField(name, text, "", "status", None)
         order = profile.positions
-        ordered = tuple(sorted(found.values(), key=lambda field: order[field.name]))
+        hidden = profile.hidden_fields  # inputs of formulas and status tables only
+        ordered = tuple(sorted((field for field in found.values() if field.name not in hidden),
+                               key=lambda field: order[field.name]))
         return MeterFields(profile.name, ordered, tuple(problems))
 
     def _named(self, profile: MeterProfile | None, heads: Sequence[RecordHead], count: int,
@@ -657,12 +659,14 @@ def _status_texts(profile: MeterProfile, found: dict[str, NamedField],
                   status_records: dict[int, int], value_of: ValueOf,
                   status: int | None) -> dict[str, str]:
     """Each status field whose tables read a value in this telegram: their texts joined;
-    without any, ``OK`` where a bits table read a value (no bit set) and ``""`` where only
-    values tables did (their value names nothing). ``status`` is always given: ``OK``
-    without texts, the header status byte's standard texts when no table of it read a
-    value."""
+    without any, the ``none`` text (default ``OK``) of the first bits table that read a
+    value (no bit set), or ``""`` where only values tables did (their value names
+    nothing). ``status``: ``OK`` without texts; when
+    no table of it read a value, the header status byte's standard texts, and without that
+    byte either, ``OK`` only for a profile with no tables of ``status`` (else not given:
+    nothing in the telegram says how the meter is)."""
     texts: dict[str, list[str]] = {}
-    ok = {"status"}  # the fields that say OK when no text applies
+    nothing = {"status": "OK"}  # what a field says when no text applies
     for index, table in enumerate(profile.status):
         value: int | None = None
         if table.source == "header":
@@ -676,13 +680,13 @@ def _status_texts(profile: MeterProfile, found: dict[str, NamedField],
         if value is not None:  # a source this telegram lacks gives no text, not "OK"
             items = texts.setdefault(table.into, [])
             if table.bits:
-                ok.add(table.into)
+                nothing.setdefault(table.into, table.none)
             for text in table.texts(value):
                 if text not in items:
                     items.append(text)
-    out = {name: " ".join(items) or ("OK" if name in ok else "")
-           for name, items in texts.items()}
-    if "status" not in out:
+    out = {name: " ".join(items) or nothing.get(name, "") for name, items in texts.items()}
+    if "status" not in out and (status is not None or all(
+            table.into != "status" for table in profile.status)):
         out["status"] = standard_status(status)
     return out
 

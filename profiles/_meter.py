@@ -96,6 +96,7 @@ class FieldRule:
     identical record headers). A computed field has a ``formula`` (its value, or with
     ``lookup`` the key into a lookup table: ``(key, value)`` pairs, ``lookup_name`` its
     name) or ``date`` (``(part, formula)`` pairs: year, month, day, maybe hour and minute).
+    A ``hidden`` field is an input of formulas or status tables that is not output.
     """
 
     name: str
@@ -111,6 +112,7 @@ class FieldRule:
     lookup: tuple[tuple[Decimal, Decimal | int | str], ...] | None = None
     lookup_name: str | None = None
     date: tuple[tuple[str, Expression], ...] = ()
+    hidden: bool = False
 
     @property
     def computed(self) -> bool:
@@ -152,9 +154,9 @@ class StatusTable:
     """One ``[[status]]`` table: where its value comes from and how it becomes texts.
 
     ``source`` is ``"header"``, ``"field"`` (``field`` names it) or ``"record"``
-    (``selector`` picks it). ``bits`` pairs a mask with its text; otherwise
-    ``values`` maps the masked value to a text (``unknown`` for the others,
-    ``{value}`` replaced by the value in hex).
+    (``selector`` picks it). ``bits`` pairs a mask with its text (``none``: the text when
+    no bit is set); otherwise ``values`` maps the masked value to a text (``unknown`` for
+    the others, ``{value}`` replaced by the value in hex).
     """
 
     table: str
@@ -167,6 +169,7 @@ class StatusTable:
     values: tuple[tuple[int, str], ...] = ()
     unknown: str | None = None
     ignore: int = 0
+    none: str = "OK"
 
     def texts(self, value: int) -> list[str]:
         """The texts the value gives (empty: nothing to report)."""
@@ -208,6 +211,9 @@ class MeterProfile:
     status_fields: tuple[str, ...] = ()
     """The fields of the status tables: ``status`` and each ``into``, in order (worked
     out when made)."""
+    hidden_fields: frozenset[str] = frozenset()
+    """The names of the ``hidden`` fields: read by formulas or status tables, not output
+    (worked out when made)."""
 
     def __post_init__(self) -> None:
         names = [name for rule in self.fields for name in rule.names()]
@@ -223,6 +229,8 @@ class MeterProfile:
         object.__setattr__(self, "field_names", tuple(names))
         object.__setattr__(self, "positions", {name: index for index, name in enumerate(names)})
         object.__setattr__(self, "has_formulas", any(rule.computed for rule in self.fields))
+        object.__setattr__(self, "hidden_fields", frozenset(
+            name for rule in self.fields if rule.hidden for name in rule.names()))
 
 
 def load_meter_profile(path: str | Path) -> MeterProfile:
@@ -252,7 +260,8 @@ def read_meter_profile(data: dict[str, object], file: str) -> MeterProfile:
     detect = _read_detection(top.table("detect"))
     lookups = _read_lookups(top.optional_table("lookups"))
     rules = tuple(_read_field(reader, lookups) for reader in top.optional_tables("fields"))
-    status = tuple(_read_status(reader) for reader in top.optional_tables("status"))
+    status = tuple(table for reader in top.optional_tables("status")
+                   for table in _read_status(reader))
     layouts = tuple(_read_layout(reader) for reader in top.optional_tables("layouts"))
     top.finish()
     profile = MeterProfile(name, file, description, sources, detect, rules, status, layouts)
@@ -381,6 +390,7 @@ def _read_field(reader: TableReader,
                                           f"unit {unit!r}")
     lookup_name = reader.optional_text("lookup", None)
     date_reader = reader.optional_table("date")
+    hidden = reader.optional_boolean("hidden", False)
     if formula_text is not None or date_reader is not None:
         if formula_text is not None and date_reader is not None:
             raise reader.error("date", "give either formula or date")
@@ -411,7 +421,7 @@ def _read_field(reader: TableReader,
         _check_template(reader, name, ())
         reader.finish()
         return FieldRule(name, where, RecordSelector(), unit, scale, formula, (), n_start,
-                         lookup=lookup, lookup_name=lookup_name, date=date)
+                         lookup=lookup, lookup_name=lookup_name, date=date, hidden=hidden)
     if lookup_name is not None:
         raise reader.error("lookup", "a lookup maps a formula's value: give a formula")
     selector = read_selector(reader)
@@ -428,7 +438,7 @@ def _read_field(reader: TableReader,
     _check_template(reader, name, expand)
     reader.finish()
     return FieldRule(name, where, selector, unit, scale, None, expand, n_start, record_unit,
-                     occurrence)
+                     occurrence, hidden=hidden)
 
 
 def _check_template(reader: TableReader, name: str, expand: tuple[str, ...]) -> None:
@@ -467,10 +477,16 @@ def _hex_keys(reader: TableReader, key: str) -> tuple[tuple[int, str], ...]:
     return tuple(entries)
 
 
-def _read_status(reader: TableReader) -> StatusTable:
-    into = reader.optional_text("into", "status")
-    if not _NAME.match(into):
-        raise reader.error("into", f"{into!r}: use letters, digits and underscores")
+def _read_status(reader: TableReader) -> list[StatusTable]:
+    """One ``[[status]]`` table: one StatusTable per field it gives (``into`` may list
+    several, ``status`` among them: a status field of its own that also adds to
+    ``status``)."""
+    targets = reader.optional_text_list("into", ["status"])
+    for into in targets:
+        if not _NAME.match(into):
+            raise reader.error("into", f"{into!r}: use letters, digits and underscores")
+    if not targets or len(set(targets)) != len(targets):
+        raise reader.error("into", "give one field, or several different ones")
     field = reader.optional_text("field", None)
     header = reader.optional_boolean("header", False)
     has_selector = any(reader.has(key) for key in ("quantity", "function", "storage",
@@ -485,16 +501,20 @@ def _read_status(reader: TableReader) -> StatusTable:
     bits = _hex_keys(reader, "bits") if reader.has("bits") else ()
     values = _hex_keys(reader, "values") if reader.has("values") else ()
     mask = reader.optional_integer("mask", None, minimum=1)
+    none = reader.optional_text("none", None)
     if bool(bits) == bool(values):
         raise reader.error(None, "give either bits or values")
     if bits and (mask is not None or unknown is not None):
         raise reader.error("mask" if mask is not None else "unknown",
                            "belongs to a values table, not to bits")
+    if values and none is not None:
+        raise reader.error("none", "belongs to a bits table (a values table names its "
+                                   "values, \"0x00\" among them)")
     if any(number == 0 for number, _ in bits):
         raise reader.error("bits", "0x0 is no bit")
     reader.finish()
-    return StatusTable(reader.table_name, source, into, field, selector, bits, mask, values,
-                       unknown, ignore)
+    return [StatusTable(reader.table_name, source, into, field, selector, bits, mask, values,
+                        unknown, ignore, "OK" if none is None else none) for into in targets]
 
 
 def _check_names(profile: MeterProfile) -> None:
@@ -524,6 +544,13 @@ def _check_names(profile: MeterProfile) -> None:
                 raise ProfileError(f"{'formula' if rule.formula else 'date'} reads {name!r}, "
                                    f"which no field gives{hint}", file=profile.file,
                                    table=rule.table, key="formula" if rule.formula else "date")
+    read = {name for rule in profile.fields for name in rule.reads}
+    read |= {table.field for table in profile.status if table.field is not None}
+    for rule in profile.fields:
+        if rule.hidden and not read & set(rule.names()):
+            raise ProfileError(f"hidden field {rule.name!r} is read by no formula, date or "
+                               "status table: it would give nothing (leave out hidden, or "
+                               "the field)", file=profile.file, table=rule.table, key="hidden")
     _check_cycles(profile, owner)
 
 

@@ -40,7 +40,8 @@ def test_wmbus_analyze_shows_layers_records_bytes_and_why_the_profile_matched() 
     assert lines[0].startswith("link: format=none crcs=0 c=68 function=SND_NR manufacturer=KAM")
     assert "ci: 0x78" in lines
     assert ("  #0  DIF 02 VIF ff20 data 7100: manufacturer_specific (manufacturer_vife_0x20) "
-            "= 113  -> [[status]] -> status, [[status]] -> time_dry") in lines
+            "= 113  -> [[status]] -> status, [[status]] -> time_dry, [[status]] -> "
+            "time_reversed, [[status]] -> time_leaking, [[status]] -> time_bursting") in lines
     assert "  #1  DIF 04 VIF 13 data 08190000: volume = 6.408 m3  -> total_m3" in lines
     assert "  #2  DIF 44 VIF 13 data 08190000: volume (storage 1) = 6.408 m3  -> target_m3" \
         in lines

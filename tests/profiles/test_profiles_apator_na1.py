@@ -172,8 +172,9 @@ def test_the_decoder_gives_the_profile_the_meters_key(how: str) -> None:
         expected = line["expected"]
         for name in ("total_m3", "historic_m3", "historic_age_h"):
             assert Decimal(str(meter[name])) == Decimal(repr(expected[name])), name
-        for name in ("frame_status", "historic_status"):
-            assert (meter[name] or "OK") == expected[name], name
+        for name in ("frame_status", "current_status", "historic_status"):
+            assert meter[name] == expected[name], name
+        assert meter["status"] == expected["current_status"]
         assert meter.problems == ()
         assert key.hex() not in repr(telegram)
         assert key.hex() not in str(telegram.to_dict())
@@ -222,8 +223,19 @@ def test_a_pickled_telegram_still_gives_the_decrypted_fields() -> None:
     assert meter["historic_m3"] == Decimal((0x1234567 - 0x2ABCDEF) * 100) / 1000
     assert meter["historic_age_h"] == 0x3FF
     assert meter["frame_status"] == "SUMMER_TIME INSTALL_FRAME"
-    assert meter["current_status"] == "LEAK"
+    assert meter["current_status"] == meter["status"] == "LEAK"
     assert meter["historic_status"] == "BATTERY_LIFETIME_THRESHOLD_EXCEEDED MINIMUM_FLOW"
+    # The packed parts the formulas read are inputs, not output.
+    assert list(meter.values) == ["total_m3", "historic_age_h", "historic_m3", "status",
+                                  "frame_status", "current_status", "historic_status"]
+
+
+def test_no_bit_set_says_ok_in_each_status_field() -> None:
+    frame = na1_frames.na1_frame(na1_frames.plaintext(litres=1))
+    meter = wmbus.Decoder(keys={na1_frames.ID: na1_frames.KEY.hex()}).decode(frame).meter
+    assert meter is not None
+    assert [meter[name] for name in ("status", "frame_status", "current_status",
+                                     "historic_status")] == ["OK"] * 4
 
 
 @pytest.mark.parametrize("keys", [{}, {na1_frames.ID: "11" * 16}, {na1_frames.ID: "11" * 8}],
@@ -233,9 +245,8 @@ def test_without_the_right_key_the_meter_part_says_why_and_gives_no_value(
     frame = na1_frames.na1_frame(na1_frames.plaintext(litres=1000), frame_status=0x01)
     meter = wmbus.Decoder(keys=keys).decode(frame).meter
     assert meter is not None and meter.profile == "apator_na1"
-    assert not {"total_m3", "historic_m3", "historic_age_h", "current_status",
-                "historic_status"} & set(meter.values)
-    assert meter["frame_status"] == "SUMMER_TIME"  # sent in clear
+    # Nothing read from the encrypted block, nor a status claiming "OK" for it.
+    assert meter.values == {"frame_status": "SUMMER_TIME"}  # sent in clear
     reason = {0: "needs the meter's AES-128 key", 1: "wrong key for this meter",
               2: "16-byte AES-128 key"}[len(keys) and 1 + (len(keys[na1_frames.ID]) == 16)]
     assert len(meter.problems) == 1 and reason in meter.problems[0], meter.problems

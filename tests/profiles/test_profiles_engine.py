@@ -271,15 +271,77 @@ def test_a_status_field_whose_source_is_absent_is_not_given(tmp_path: Path) -> N
     info, alarms = (Head("manufacturer_specific", vif_hex=f"ff{vife:02x}",
                          extensions=(f"manufacturer_vife_0x{vife:02x}",)) for vife in (32, 33))
     result = run(text, [(Head("volume", "m3"), 1)], tmp_path)
-    assert result.values == {"status": "OK"}  # no table read a value, no header byte
+    assert result.values == {}  # no table read a value, no header byte: no status either
     # No table of "status" read a value: the header byte's standard texts.
     only_records = '[[status]]\nvib = "ff20"\nbits = { "0x01" = "DRY" }\n'
     assert run(only_records, [], tmp_path, status=0x08)["status"] == "PERMANENT_ERROR"
     assert run(only_records, [(info, 1)], tmp_path, status=0x08)["status"] == "DRY"
-    result = run(text, [(alarms, 0)], tmp_path)
+    result = run(text, [(alarms, 0)], tmp_path, status=0)
     assert result.values == {"status": "OK", "alarms": "OK"}  # a bits table: no bit set
     result = run(text, [(alarms, 1), (info, 0x10)], tmp_path)
     assert result.values == {"status": "OK", "time_dry": "", "alarms": "A"}  # values: ""
+
+
+def test_hidden_fields_feed_formulas_and_status_tables_but_are_not_output(
+        tmp_path: Path) -> None:
+    text = '''
+[[fields]]
+name = "low"
+quantity = "low"
+hidden = true
+[[fields]]
+name = "high"
+quantity = "high"
+hidden = true
+[[fields]]
+name = "flags"
+quantity = "error_flags"
+hidden = true
+[[fields]]
+name = "total"
+formula = "high * 256 + low"
+[[status]]
+field = "flags"
+into = ["alarms", "status"]
+bits = { "0x01" = "LEAK" }
+'''
+    result = run(text, [(Head("low"), 2), (Head("high"), 1), (Head("error_flags"), 1)],
+                 tmp_path)
+    assert result.values == {"total": 258, "status": "LEAK", "alarms": "LEAK"}
+    assert result.to_dict()["fields"] == {"total": 258, "status": "LEAK", "alarms": "LEAK"}
+    profile = load_meter_profile(tmp_path / "meter.toml")
+    assert profile.hidden_fields == {"low", "high", "flags"}
+    result = run(text, [(Head("low"), 2), (Head("high"), 1)], tmp_path, status=0x04)
+    assert result.values == {"total": 258, "status": "POWER_LOW"}  # no flags: no alarms
+
+
+def test_a_bits_table_says_ok_or_its_none_text_when_no_bit_is_set(tmp_path: Path) -> None:
+    text = '''
+[[status]]
+quantity = "contents"
+into = "contents"
+none = ""
+bits = { "0x01" = "BATTERY" }
+[[status]]
+quantity = "contents"
+into = "alarms"
+bits = { "0x80" = "LEAK" }
+'''
+    assert run(text, [(Head("contents"), 0)], tmp_path, status=0).values == {
+        "status": "OK", "contents": "", "alarms": "OK"}
+    assert run(text, [(Head("contents"), 0x81)], tmp_path, status=0).values == {
+        "status": "OK", "contents": "BATTERY", "alarms": "LEAK"}
+
+
+def test_a_profile_whose_status_sources_are_all_absent_gives_no_status(
+        tmp_path: Path) -> None:
+    """Nothing in the telegram says how the meter is: no status rather than a false OK."""
+    text = '[[fields]]\nname = "v"\nquantity = "volume"\n[[status]]\nquantity = "error_flags"\n' \
+        'bits = { "0x01" = "LEAK" }\n'
+    assert run(text, [(Head("volume"), 1)], tmp_path).values == {"v": 1}
+    assert run(text, [(Head("volume"), 1)], tmp_path, status=0).values == {"v": 1,
+                                                                           "status": "OK"}
+    assert run(text, [(Head("error_flags"), 0)], tmp_path).values == {"status": "OK"}
 
 
 def test_without_status_tables_the_header_byte_gives_the_standard_status(

@@ -132,6 +132,21 @@ def test_each_status_entry_gives_its_text(name: str, index: int, number: int,
     assert text in str(fields[table.into]).split(" ") or fields[table.into] == text
 
 
+def bits_tables() -> list[tuple[str, int]]:
+    return [(path.stem, index) for path in shipped_profiles("meter")
+            for index, table in enumerate(load_meter_profile(path).status) if table.bits]
+
+
+@pytest.mark.parametrize(("name", "index"), bits_tables())
+def test_each_bits_table_with_no_bit_set_says_its_none_text(name: str, index: int) -> None:
+    """No bit set: "OK" (or the table's ``none`` text), never a missing field."""
+    profile = load_meter_profile(next(path for path in shipped_profiles("meter")
+                                      if path.stem == name))
+    table = profile.status[index]
+    fields = status_fields(profile, table, 0)
+    assert fields[table.into] == ("OK" if table.into == "status" else table.none)
+
+
 def documented_profiles() -> list[str]:
     """The profile names listed under "Shipped meter profiles" in docs/profiles.rst."""
     text = (Path(__file__).parents[2] / "docs" / "profiles.rst").read_text(encoding="utf-8")
