@@ -13,9 +13,11 @@ Numbers are exact decimals (``0.001``, ``1e3``); names are field names
 ``max`` (one or more arguments), ``abs(x)``, ``round(x)`` / ``round(x, digits)``
 (half to even, like Python), ``floor(x)``, ``bits(x, first, count)`` (the
 ``count`` bits of the integer ``x`` starting at bit ``first``, for packed
-values), ``pow(x, n)`` (``x`` to a whole power ``n``, -64 to 64) and
-``if(condition, a, b)`` (``a`` where the condition is not 0, else ``b``; only
-the branch taken is evaluated). A comparison gives 1 (true) or 0 (false).
+values), ``pow(x, n)`` (``x`` to a whole power ``n``, -64 to 64),
+``sqrt(x)`` (the square root of ``x`` >= 0), ``hypot(a, b, ...)`` (the square root
+of the sum of the squares: the apparent energy from the active and the reactive
+one) and ``if(condition, a, b)`` (``a`` where the condition is not 0, else ``b``;
+only the branch taken is evaluated). A comparison gives 1 (true) or 0 (false).
 A parsed :class:`Expression` is a tree of plain tuples: immutable, comparable
 and picklable.
 
@@ -23,11 +25,14 @@ Evaluation is exact: every value is a :class:`fractions.Fraction` until the
 end, where the result becomes a Decimal by one rule: exact, without trailing
 zeros, when it has a finite decimal expansion (``1/4`` is ``0.25``); else
 rounded half to even to 28 significant digits (``1/3`` is
-``0.3333333333333333333333333333``).
+``0.3333333333333333333333333333``). A square root that is not a fraction (of
+``sqrt`` or ``hypot``) is the one other rounding: to 28 significant digits, half to
+even, where it is taken (``sqrt(2)`` is ``1.414213562373095048801688724``).
 """
 
 from __future__ import annotations
 
+import decimal
 import math
 import re
 from collections.abc import Mapping
@@ -47,7 +52,7 @@ Node = tuple[object, ...]
 
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "min": (1, None), "max": (1, None), "abs": (1, 1), "round": (1, 2), "floor": (1, 1),
-    "bits": (3, 3), "pow": (2, 2), "if": (3, 3),
+    "bits": (3, 3), "pow": (2, 2), "if": (3, 3), "sqrt": (1, 1), "hypot": (1, None),
 }
 """Function name -> (fewest, most arguments; None = any number)."""
 
@@ -59,6 +64,8 @@ MAX_BITS = 4096  # numerators and denominators beyond this are a mistake, not a 
 MAX_POWER = 64
 _MAX_DIGITS = 1200  # decimal digits and exponents of inputs: about MAX_BITS
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
+ROOT_DIGITS = 28  # significant digits of a square root that is not a fraction
+_ROOT_CONTEXT = decimal.Context(prec=ROOT_DIGITS, rounding=decimal.ROUND_HALF_EVEN)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +183,11 @@ def _call(name: str, arguments: list[Fraction], text: str) -> Fraction:
         if power < 0 and not arguments[0]:
             raise ExpressionError(f"division by zero in {text!r}")
         return _checked(arguments[0] ** power, text)
+    if name == "sqrt":
+        return _root(arguments[0], text)
+    if name == "hypot":
+        return _root(_checked(sum((argument * argument for argument in arguments), Fraction(0)),
+                             text), text)
     value = _whole(arguments[0], "bits", "value")
     first = _whole(arguments[1], "bits", "first")
     count = _whole(arguments[2], "bits", "count")
@@ -183,6 +195,26 @@ def _call(name: str, arguments: list[Fraction], text: str) -> Fraction:
         raise ExpressionError(f"bits({value}, {first}, {count}): needs value >= 0, "
                               f"0 <= first < 1024, 0 < count <= 1024")
     return Fraction((value >> first) & ((1 << count) - 1))
+
+
+def _root(value: Fraction, text: str) -> Fraction:
+    """The square root of ``value``: exact where it is a fraction, else correctly rounded
+    to :data:`ROOT_DIGITS` significant digits (half to even)."""
+    if value < 0:
+        raise ExpressionError(f"square root of a negative number ({exact_decimal(value)}) "
+                              f"in {text!r}")
+    numerator, denominator = value.numerator, value.denominator
+    root_n, root_d = math.isqrt(numerator), math.isqrt(denominator)
+    if root_n * root_n == numerator and root_d * root_d == denominator:
+        return Fraction(root_n, root_d)
+    # floor(root * 10**k) with at least ROOT_DIGITS + 2 digits; the root lies strictly
+    # inside (floor, floor + 1) / 10**k, which holds no rounding boundary of the coarser
+    # 28-digit grid, so rounding the interval's midpoint rounds the root itself.
+    magnitude = (numerator.bit_length() - denominator.bit_length()) * 301 // 2000
+    shift = max(0, ROOT_DIGITS + 3 - magnitude)
+    floor = math.isqrt(numerator * 10 ** (2 * shift) // denominator)
+    midpoint = Decimal(f"{(2 * floor + 1) * 5}E-{shift + 1}")  # exact (no context rounding)
+    return _checked(Fraction(_ROOT_CONTEXT.plus(midpoint)), text)
 
 
 def _whole(value: Fraction, function: str, argument: str) -> int:

@@ -16,6 +16,10 @@ takes the unit of what it is added to; a field whose unit the profile does not
 declare is not checked (its record says it at run time), and neither is a
 product or quotient (``total_m3 * 1000`` may well be litres; ``m3 * K`` has no
 meterkit unit), except a ratio of two values of one dimension (a plain number).
+``hypot(a, b, ...)`` takes values of one dimension (the result has it), or an active
+and a reactive energy (or power), whose result is the apparent one: each is converted
+into its base unit (Wh and varh, W and var) and the result is in VAh (VA). ``sqrt``
+takes a plain number (a root of a unit is no meterkit unit).
 """
 
 from __future__ import annotations
@@ -36,6 +40,12 @@ UNCHECKED: Unit = ("?", False)
 """The unit of a field that does not declare one, and of products of units."""
 
 _SAME_DIMENSION = ("+", "-")
+# hypot() of an active and a reactive value: the base units they are taken in, and the
+# apparent unit of the result.
+_POWER_TRIANGLES = {
+    frozenset({"energy", "reactive_energy"}): (("Wh", "varh"), "VAh"),
+    frozenset({"power", "reactive_power"}): (("W", "var"), "VA"),
+}
 
 
 def check_units(expression: Expression, units: Mapping[str, Unit],
@@ -104,12 +114,42 @@ def _walk(node: Node, units: Mapping[str, Unit]) -> tuple[Node, Unit]:
     if name == "if":
         nodes[2], unit = _same("if()", walked[1][1], nodes[2], walked[2][1])
         return ("call", name, tuple(nodes)), unit
+    if name == "hypot":
+        return _hypot(nodes, [unit for _, unit in walked])
     if name in ("abs", "floor", "round"):
         _plain(name, walked[1:])
         return ("call", name, tuple(nodes)), walked[0][1]
     _plain(name, walked)  # bits, pow
     unchecked = any(unit is UNCHECKED for _, unit in walked)
     return ("call", name, tuple(nodes)), UNCHECKED if unchecked else None
+
+
+def _hypot(nodes: list[Node], units: list[Unit]) -> tuple[Node, Unit]:
+    """``hypot()``: arguments of one dimension (converted into the first one's unit), or
+    an active and a reactive value (converted into Wh and varh, or W and var: the result
+    is in VAh, or VA). Plain numbers take the unit, as in a sum."""
+    if any(unit is UNCHECKED for unit in units):
+        return ("call", "hypot", tuple(nodes)), UNCHECKED
+    having = [(index, unit) for index, unit in enumerate(units) if unit is not None]
+    if not having:
+        return ("call", "hypot", tuple(nodes)), None
+    dimensions = {_dimension(unit[0]) for _, unit in having}
+    if "temperature" in dimensions:
+        raise UnitError("hypot() of temperatures (take differences as plain numbers)")
+    if len(dimensions) == 1:
+        first = having[0][1]
+        for index, unit in having[1:]:
+            nodes[index] = _converted(nodes[index], unit, first[0], "the unit")
+        return ("call", "hypot", tuple(nodes)), first
+    triangle = _POWER_TRIANGLES.get(frozenset(dimensions))
+    if triangle is None or len(having) != len(units):
+        raise UnitError(f"hypot() of {' and '.join(sorted(dimensions))}: give values of one "
+                        "dimension, or an active and a reactive energy (or power)")
+    bases, apparent = triangle
+    for index, unit in having:
+        base = next(base for base in bases if _dimension(base) == _dimension(unit[0]))
+        nodes[index] = _converted(nodes[index], unit, base, "the unit")
+    return ("call", "hypot", tuple(nodes)), (apparent, False)
 
 
 def _plain(function: str, walked: list[tuple[Node, Unit]]) -> None:

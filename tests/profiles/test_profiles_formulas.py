@@ -4,11 +4,14 @@ the errors a formula gives at run time."""
 
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from profiles import (
     ExpressionError,
@@ -56,6 +59,16 @@ def refused(tmp_path: Path, text: str) -> ProfileError:
     with pytest.raises(ProfileError) as caught:
         load(tmp_path, text)
     return caught.value
+
+
+def unit_fault(tmp_path: Path, fields: str, formula: str, unit: str | None) -> UnitError:
+    """The UnitError of loading ``fields`` and a field "bad" with this formula (and unit)."""
+    extra = f'\n[[fields]]\nname = "bad"\nformula = "{formula}"\n'
+    if unit is not None:
+        extra += f'unit = "{unit}"\n'
+    error = refused(tmp_path, fields + extra)
+    assert isinstance(error, UnitError), error
+    return error
 
 
 # --- exact arithmetic -----------------------------------------------------------------------
@@ -113,6 +126,99 @@ def test_comparisons_do_not_chain() -> None:
         parse_expression("1 < x < 3")
     assert "comparisons do not chain" in str(caught.value)
     assert caught.value.position == 6
+
+
+
+# --- square roots ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("sqrt(6.25)", "2.5"),  # a fraction: exact
+    ("sqrt(0)", "0"),
+    ("hypot(3, 4)", "5"),
+    ("hypot(-3)", "3"),
+    ("sqrt(2)", "1.414213562373095048801688724"),  # 1.41421356237309504880168872420969...
+    ("sqrt(1 / 3)", "0.5773502691896257645091487805"),  # 0.57735026918962576450914878050...
+    ("hypot(229000, 6300)", "229086.6429977967964723179996"),  # ...17995 7...: rounded up
+    ("hypot(229, 4000)", "4006.549762576274304573071209"),  # ...1208 7295...: once, up
+    ("sqrt(1e-60) * 1e30", "1"),
+])
+def test_square_roots_are_exact_or_rounded_once_to_28_digits(text: str, expected: str) -> None:
+    result = parse_expression(text).evaluate({})
+    assert result == Decimal(expected) and str(result) == str(Decimal(expected))
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("sqrt(-1)", "square root of a negative number (-1)"),
+    ("sqrt(x - 2)", "square root of a negative number (-1)"),
+    ("sqrt(1, 2)", "sqrt() takes 1 argument(s), not 2"),
+    ("hypot()", "hypot() takes at least 1 argument(s), not 0"),
+    ("hypot(pow(pow(10, 64), 64), pow(10, 64))", "number too large"),
+])
+def test_square_root_refusals(text: str, message: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        parse_expression(text).evaluate({"x": 1})
+    assert message in str(caught.value)
+
+
+POWER_TRIANGLE = '''
+[[fields]]
+name = "active_kwh"
+quantity = "energy"
+unit = "kWh"
+[[fields]]
+name = "reactive_kvarh"
+quantity = "reactive_energy"
+unit = "kvarh"
+[[fields]]
+name = "active_mwh"
+quantity = "energy"
+storage = 1
+unit = "MWh"
+'''
+
+
+def test_hypot_of_active_and_reactive_energy_is_the_apparent_energy(tmp_path: Path) -> None:
+    records: list[tuple[Head, object]] = [(Head("energy", "Wh"), 229000),
+                                          (Head("reactive_energy", "varh"), 6300),
+                                          (Head("energy", "Wh", storage=1), 4_000_000)]
+    result = run(tmp_path, POWER_TRIANGLE + '''
+[[fields]]
+name = "apparent_kvah"
+formula = "hypot(active_kwh, reactive_kvarh)"
+unit = "kVAh"
+[[fields]]
+name = "apparent_vah"
+formula = "hypot(reactive_kvarh, active_mwh)"
+[[fields]]
+name = "both_kwh"
+formula = "hypot(active_kwh, active_mwh)"
+[[fields]]
+name = "plain_kwh"
+formula = "hypot(active_kwh, 3)"
+''', records)
+    assert result["apparent_kvah"] == Decimal("229.0866429977967964723179996")
+    assert result.units["apparent_kvah"] == "kVAh"
+    assert result["apparent_vah"] == Decimal("4000004.96124692325362081331")  # in VAh
+    assert result.units["apparent_vah"] == "VAh"
+    assert result["both_kwh"] == Decimal("4006.549762576274304573071209")  # one dimension
+    assert result.units["both_kwh"] == "kWh"
+    assert result["plain_kwh"] == Decimal("229.0196498119757408690627158")  # 3 takes kWh
+
+
+@pytest.mark.parametrize(("formula", "unit", "message"), [
+    ("hypot(active_kwh, reactive_kvarh)", "kWh",
+     "VAh (apparent_energy) does not convert to the field's unit kWh"),
+    ("hypot(active_kwh, reactive_kvarh, 3)", None,
+     "hypot() of energy and reactive_energy: give values of one dimension"),
+    ("sqrt(active_kwh)", None, "sqrt() takes plain numbers here, not a value in kWh"),
+    ("hypot(reactive_kvarh, reactive_kvarh, active_kwh, 1)", None,
+     "hypot() of energy and reactive_energy: give values of one dimension, or an active and"),
+])
+def test_square_root_unit_faults_are_refused_at_load_time(
+        tmp_path: Path, formula: str, unit: str | None, message: str) -> None:
+    error = unit_fault(tmp_path, POWER_TRIANGLE, formula, unit)
+    assert message in error.message, error.message
+    assert (error.table, error.key) == ("fields[3]", "formula")
 
 
 # --- unit checks at load time ---------------------------------------------------------------
@@ -183,14 +289,12 @@ formula = "max(heat_kwh, cold_mwh, 0)"
     ("flow_c + return_k", None, "+ of two absolute temperatures"),
     ("pow(heat_kwh, 2)", None, "pow() takes plain numbers here, not a value in kWh"),
     ("bits(volume_m3, 0, 2)", None, "bits() takes plain numbers here, not a value in m3"),
+    ("hypot(heat_kwh, volume_m3)", None, "hypot() of energy and volume: give values of one"),
+    ("hypot(flow_c, return_k)", None, "hypot() of temperatures"),
 ])
 def test_unit_faults_are_refused_naming_file_table_and_key(
         tmp_path: Path, formula: str, unit: str | None, message: str) -> None:
-    extra = f'\n[[fields]]\nname = "bad"\nformula = "{formula}"\n'
-    if unit is not None:
-        extra += f'unit = "{unit}"\n'
-    error = refused(tmp_path, FIELDS + extra)
-    assert isinstance(error, UnitError)
+    error = unit_fault(tmp_path, FIELDS, formula, unit)
     assert message in error.message
     assert (error.table, error.key) == ("fields[5]", "formula")
     assert error.file is not None and error.file.endswith("meter.toml")
@@ -372,3 +476,11 @@ formula = "100 / count"
         in message
     assert "division by zero in '100 / count'" in message
     assert (caught.value.table, caught.value.key) == ("fields[1]", "formula")
+
+
+@given(st.decimals(min_value=0, max_value=Decimal("1e30"), allow_nan=False, places=12))
+def test_a_square_root_is_rounded_as_decimal_rounds_it(value: Decimal) -> None:
+    """The root of any value, as Decimal's own correctly rounded sqrt at 28 digits gives it
+    (computed here at 28 digits from the exact value, independently of the code)."""
+    expected = decimal.Context(prec=28).sqrt(value)
+    assert parse_expression("sqrt(x)").evaluate({"x": value}) == expected
