@@ -7,7 +7,10 @@ State table of :class:`SecondarySearch`::
     READING            CONFIRM_SELECTING | SELECTING   SELECTING | DONE     SELECTING | DONE
                        | DONE
     CONFIRM_SELECTING  CONFIRM_READING                 SELECTING | DONE     SELECTING | DONE
-    CONFIRM_READING    SELECTING | DONE                SELECTING | DONE     SELECTING | DONE
+    CONFIRM_READING    RECHECK_SELECTING | SELECTING   SELECTING | DONE     SELECTING | DONE
+                       | DONE
+    RECHECK_SELECTING  RECHECK_READING                 SELECTING | DONE     SELECTING | DONE
+    RECHECK_READING    SELECTING | DONE                SELECTING | DONE     SELECTING | DONE
 
 Rules (see the field notes on collisions):
 
@@ -18,6 +21,20 @@ Rules (see the field notes on collisions):
   meters or a broken answer: descend.
 - A candidate is confirmed by selecting its full address and reading it again;
   the collision of several answers can yield a valid checksum and a made-up ID.
+- A confirmed candidate proves that this meter exists, not that it answered the
+  wildcard read alone: the AND of several answers can be a frame with a valid
+  checksum that carries the ID of one of them (10102991 AND 00000001 is 00000001),
+  and when every other answer is a bitwise superset of one meter's frame, the AND
+  is exactly that frame. A meter counts its telegrams in the access number, and
+  the AND of numbers is never larger than any of them. So the meter is kept, and:
+  the confirmation must carry the wildcard answer's access number plus one (else
+  the wildcard answer was not this meter's telegram); then the wildcard mask is
+  selected and read once more, and must give this meter's next telegram (same
+  header, access number one up). Having answered the confirmation alone, the
+  meter is one count ahead of a hidden twin, which therefore no longer covers its
+  frame: the collision shows. Whatever fails is narrowed further. A meter whose
+  access number stays the same is taken as found alone (no read can tell; a twin
+  hiding behind it, or a twin whose count was ahead, is not detectable).
 - Descending sets one wildcard ID digit to 0-9: the digit where the meters
   found so far differ most, the least significant first at the start (IDs
   that share long prefixes differ in their last digits). When the children do
@@ -49,6 +66,7 @@ from ._master import (
     Step,
 )
 from ._requests import NETWORK_ADDRESS, SecondaryAddress, req_ud2, select
+from ._telegram import Telegram
 
 __all__ = [
     "COMMON_MANUFACTURERS",
@@ -69,6 +87,8 @@ class SearchState(enum.Enum):
     READING = "reading"
     CONFIRM_SELECTING = "confirm_selecting"
     CONFIRM_READING = "confirm_reading"
+    RECHECK_SELECTING = "recheck_selecting"
+    RECHECK_READING = "recheck_reading"
     DONE = "done"
 
 
@@ -87,9 +107,17 @@ SEARCH_TABLE: dict[tuple[SearchState, type[Any]], Transition] = {
                                              frozenset({_S.CONFIRM_READING})),
     (_S.CONFIRM_SELECTING, ResponseTimedOut): ("_not_confirmed", _GO_ON),
     **{(_S.CONFIRM_SELECTING, kind): ("_not_confirmed", _GO_ON) for kind in _GARBLED},
-    (_S.CONFIRM_READING, AnswerReceived): ("_confirmed", _GO_ON),
+    (_S.CONFIRM_READING, AnswerReceived): ("_confirmed", frozenset({_S.RECHECK_SELECTING,
+                                                                   _S.SELECTING, _S.DONE})),
     (_S.CONFIRM_READING, ResponseTimedOut): ("_not_confirmed", _GO_ON),
     **{(_S.CONFIRM_READING, kind): ("_not_confirmed", _GO_ON) for kind in _GARBLED},
+    (_S.RECHECK_SELECTING, AnswerReceived): ("_recheck_selected",
+                                             frozenset({_S.RECHECK_READING})),
+    (_S.RECHECK_SELECTING, ResponseTimedOut): ("_not_alone", _GO_ON),
+    **{(_S.RECHECK_SELECTING, kind): ("_not_alone", _GO_ON) for kind in _GARBLED},
+    (_S.RECHECK_READING, AnswerReceived): ("_rechecked", _GO_ON),
+    (_S.RECHECK_READING, ResponseTimedOut): ("_not_alone", _GO_ON),
+    **{(_S.RECHECK_READING, kind): ("_not_alone", _GO_ON) for kind in _GARBLED},
 }
 
 Slot = int | str  # an ID digit position (0 = most significant), "medium", "version" or
@@ -187,6 +215,19 @@ class _Node:
     child_singles: int = 0
 
 
+def _count_step(first: Telegram | None, second: Telegram | None) -> int | None:
+    """How far the access number moved from ``first`` to ``second`` (mod 256), when both
+    carry the same header otherwise; None when they do not. A meter counts its RSP_UD
+    telegrams (EN 13757-3), so its next telegram is one up; its readout may differ."""
+    if first is None or second is None or first.header is None or second.header is None:
+        return None
+    before, after = first.header.access_number, second.header.access_number
+    if (before is None or after is None or first.header._replace(access_number=None)
+            != second.header._replace(access_number=None)):
+        return None
+    return (after - before) % 256
+
+
 def _narrow(mask: SecondaryAddress, slot: Slot, value: str | int) -> SecondaryAddress:
     if isinstance(slot, int):
         return mask.with_digit(slot, str(value))
@@ -244,6 +285,8 @@ class SecondarySearch(StateMachine):
         self._digit_counts: list[dict[str, int]] = [{} for _ in range(8)]
         self._node: _Node | None = None
         self._candidate: SecondaryAddress | None = None
+        self._wildcard_answer: Telegram | None = None  # the read that gave the candidate
+        self._confirmation: Telegram | None = None
 
     # -- probing -----------------------------------------------------------------------
 
@@ -367,12 +410,11 @@ class SecondarySearch(StateMachine):
             node.many = True
             self._conclude(node, True)
             return self._descend(node, "answers carry addresses outside the selection")
-        if candidate in self.found:
-            self._conclude(node, True, single=True)
-            return self._probe_next()
-        if candidate == node.mask:  # this probe already was a full selection and read
+        if candidate == node.mask:  # a full selection: nobody else can answer it
             return self._found(candidate, outcome)
+        # Also a meter found before: its frame may again hide a twin's (module docstring).
         self._candidate = candidate
+        self._wildcard_answer = outcome.telegram
         return SearchState.CONFIRM_SELECTING, select(candidate, retry=True)
 
     def _read_failed(self, outcome: Outcome) -> tuple[SearchState, Step]:
@@ -396,10 +438,39 @@ class SecondarySearch(StateMachine):
         if (header is not None and header.id is not None and header.manufacturer is not None
                 and SecondaryAddress.from_header(header) == self._candidate):
             assert self._candidate is not None
-            return self._found(self._candidate, outcome)
+            self._keep(self._candidate, outcome)
+            step = _count_step(self._wildcard_answer, outcome.telegram)
+            if step == 0:  # a meter that does not count: a recheck could not tell
+                self._conclude(self._node, True, single=True)
+                return self._probe_next()
+            if step == 1 and self.probes < self.max_probes:
+                self._confirmation = outcome.telegram
+                self.probes += 1
+                self._progress.append(SearchProgress(probes=self.probes, found=len(self.found),
+                                                     mask=str(self._node.mask)))
+                return SearchState.RECHECK_SELECTING, select(self._node.mask)
+            return self._not_alone(outcome)
         self._node.many = True
         self._conclude(self._node, True)
         return self._descend(self._node, "confirmation read another address")
+
+    def _recheck_selected(self, outcome: Outcome) -> tuple[SearchState, Step]:
+        # No retry: a garbled answer is what a hidden twin causes.
+        return SearchState.RECHECK_READING, req_ud2(NETWORK_ADDRESS, retry=False)
+
+    def _rechecked(self, outcome: Outcome) -> tuple[SearchState, Step]:
+        assert isinstance(outcome, AnswerReceived) and self._node is not None
+        if _count_step(self._confirmation, outcome.telegram) != 1:
+            return self._not_alone(outcome)
+        self._conclude(self._node, True, single=True)
+        return self._probe_next()
+
+    def _not_alone(self, outcome: Outcome) -> tuple[SearchState, Step]:
+        # The confirmed candidate is kept; others may hide behind its frame: narrow.
+        assert self._node is not None
+        self._node.many = True
+        self._conclude(self._node, True)
+        return self._descend(self._node, "answers collide behind a confirmed meter")
 
     def _not_confirmed(self, outcome: Outcome) -> tuple[SearchState, Step]:
         assert self._node is not None
@@ -409,15 +480,20 @@ class SecondarySearch(StateMachine):
 
     def _found(self, address: SecondaryAddress, outcome: AnswerReceived) -> tuple[SearchState,
                                                                                   Step]:
-        assert outcome.telegram is not None and outcome.telegram.header is not None
-        frame = outcome.frame
-        primary = getattr(frame, "a", 0)
-        meter = FoundMeter(address=address, primary=primary, header=outcome.telegram.header)
-        self.found[address] = meter
+        self._keep(address, outcome)
         if self._node is not None:
             self._conclude(self._node, True, single=True)
+        return self._probe_next()
+
+    def _keep(self, address: SecondaryAddress, outcome: AnswerReceived) -> None:
+        # A meter read at its full address; counted and reported once.
+        assert outcome.telegram is not None and outcome.telegram.header is not None
+        if address in self.found:
+            return
+        meter = FoundMeter(address=address, primary=getattr(outcome.frame, "a", 0),
+                           header=outcome.telegram.header)
+        self.found[address] = meter
         for position, digit in enumerate(address.id):
             counts = self._digit_counts[position]
             counts[digit] = counts.get(digit, 0) + 1
         self._progress.append(MeterFound(meter=meter))
-        return self._probe_next()
