@@ -372,6 +372,13 @@ class SecondarySearch(StateMachine):
             return node.slots[0]
         return max(digits, key=lambda pos: (len(self._digit_counts[pos]), -digits.index(pos)))
 
+    def _several(self, reason: str) -> tuple[SearchState, Step]:
+        # The probed mask holds several meters (answers collided): narrow it.
+        assert self._node is not None
+        self._node.many = True
+        self._conclude(self._node, True)
+        return self._descend(self._node, reason)
+
     def _descend(self, node: _Node, reason: str) -> tuple[SearchState, Step]:
         if node.slots:
             self._push_group(node, self._choose_slot(node), "bcd")
@@ -392,24 +399,17 @@ class SecondarySearch(StateMachine):
         return self._probe_next()
 
     def _somebody(self, outcome: Outcome) -> tuple[SearchState, Step]:
-        assert self._node is not None
-        self._node.many = True
-        self._conclude(self._node, True)
-        return self._descend(self._node, "garbled acknowledgements at a full address")
+        return self._several("garbled acknowledgements at a full address")
 
     def _read(self, outcome: Outcome) -> tuple[SearchState, Step]:
         assert isinstance(outcome, AnswerReceived) and self._node is not None
         node = self._node
         header = outcome.telegram.header if outcome.telegram is not None else None
         if header is None or header.id is None or header.manufacturer is None:
-            node.many = True
-            self._conclude(node, True)
-            return self._descend(node, "answers without a long header")
+            return self._several("answers without a long header")
         candidate = SecondaryAddress.from_header(header)
         if not node.mask.matches(candidate):
-            node.many = True
-            self._conclude(node, True)
-            return self._descend(node, "answers carry addresses outside the selection")
+            return self._several("answers carry addresses outside the selection")
         if candidate == node.mask:  # a full selection: nobody else can answer it
             return self._found(candidate, outcome)
         # Also a meter found before: its frame may again hide a twin's (module docstring).
@@ -450,9 +450,7 @@ class SecondarySearch(StateMachine):
                                                      mask=str(self._node.mask)))
                 return SearchState.RECHECK_SELECTING, select(self._node.mask)
             return self._not_alone(outcome)
-        self._node.many = True
-        self._conclude(self._node, True)
-        return self._descend(self._node, "confirmation read another address")
+        return self._several("confirmation read another address")
 
     def _recheck_selected(self, outcome: Outcome) -> tuple[SearchState, Step]:
         # No retry: a garbled answer is what a hidden twin causes.
@@ -467,16 +465,10 @@ class SecondarySearch(StateMachine):
 
     def _not_alone(self, outcome: Outcome) -> tuple[SearchState, Step]:
         # The confirmed candidate is kept; others may hide behind its frame: narrow.
-        assert self._node is not None
-        self._node.many = True
-        self._conclude(self._node, True)
-        return self._descend(self._node, "answers collide behind a confirmed meter")
+        return self._several("answers collide behind a confirmed meter")
 
     def _not_confirmed(self, outcome: Outcome) -> tuple[SearchState, Step]:
-        assert self._node is not None
-        self._node.many = True
-        self._conclude(self._node, True)
-        return self._descend(self._node, "candidate could not be confirmed")
+        return self._several("candidate could not be confirmed")
 
     def _found(self, address: SecondaryAddress, outcome: AnswerReceived) -> tuple[SearchState,
                                                                                   Step]:
