@@ -7,7 +7,9 @@ mostly costs a dictionary lookup.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from operator import itemgetter
+from typing import Any, NamedTuple
 
 from ._errors import RecordError, UnsupportedError
 from ._record_shapes import (
@@ -93,6 +95,52 @@ def made_records(pairs: Iterable[tuple[RecordShape, bytes]]) -> tuple[Record, ..
     return tuple([Record(shape, data) for shape, data in pairs])
 
 
+class _Layout(NamedTuple):
+    """Where a telegram's records lie: the bytes the scan read, and the records' data."""
+
+    read: Callable[[bytes], Any]  # every byte the scan read: DIF to VIFE, text, LVAR, fillers
+    expected: Any  # what ``read`` gave on the telegram the layout was learnt from
+    bodies: Callable[[bytes], tuple[bytes, ...]]  # the records' data, in order
+    shapes: tuple[RecordShape, ...]
+
+
+# Speed: the layouts of the telegrams seen twice (a meter sends the same record headers in
+# every telegram; only the data changes). The scan reads nothing but the header bytes (DIF,
+# DIFE, VIF, VIFE, a plain-text unit), the LVAR bytes and the 0x2F fillers, so a telegram
+# whose bytes there equal a layout's (checked in one C call) scans to the layout's shapes
+# with its own data: no per-record Python loop. Keyed by where the records lie, the first
+# byte and the options, the last few layouts per key, newest first. A layout is learnt on
+# the second sight of its key, so that first sights (cold) pay little.
+# Measured (callgrind, instructions per telegram, warm, the loops of
+# python -m benchmarks.instructions): see the commit message and NOTES-speed.md.
+_LAYOUTS: dict[tuple[int, int, int, bool, bool], tuple[_Layout, ...]] = {}
+_LAYOUTS_LIMIT = 4096
+_LAYOUTS_PER_KEY = 4
+
+
+def _learn_layout(data: bytes, offset: int, end: int, records: PendingRecords) -> _Layout:
+    """The layout of ``records``, as the scan found them in ``data[offset:end]``."""
+    positions: list[int] = []
+    slices: list[slice] = []
+    i = offset
+    for shape, body in records:
+        while data[i] == 0x2F:  # idle fillers before the record
+            positions.append(i)
+            i += 1
+        start = i + len(shape.header)
+        positions.extend(range(i, start))
+        if shape.coding == "lvar":
+            positions.append(start)  # the LVAR byte: it sets the length
+        i = start + len(body)
+        slices.append(slice(start, i))
+    positions.extend(range(i, end))  # fillers after the last record
+    # itemgetter gives a tuple only for two or more items: pad with empty slices (zip stops
+    # at the last shape).
+    slices += [slice(0, 0)] * max(0, 2 - len(slices))
+    read = itemgetter(*positions)
+    return _Layout(read, read(data), itemgetter(*slices), tuple(shape for shape, _ in records))
+
+
 def scan_records(
     data: bytes,
     offset: int = 0,
@@ -108,6 +156,28 @@ def scan_records(
     For decoders that keep the records in a telegram made with :func:`lazy_records`.
     """
     end = len(data) if end is None else min(end, len(data))
+    if max_records is not None or offset >= end or type(data) is not bytes:
+        return _scan(data, offset, end, from_master, msb_first, base_offset, max_records)
+    key = (offset, end, data[offset], from_master, msb_first)
+    layouts = _LAYOUTS.get(key)
+    if layouts:
+        for layout in layouts:
+            if layout.read(data) == layout.expected:
+                return PendingRecords(zip(layout.shapes, layout.bodies(data), strict=False))
+    records = _scan(data, offset, end, from_master, msb_first, base_offset, None)
+    if layouts is None:  # first sight of the key: remember it, learn nothing yet
+        if len(_LAYOUTS) >= _LAYOUTS_LIMIT:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = ()
+    else:
+        learnt = _learn_layout(data, offset, end, records)
+        _LAYOUTS[key] = (learnt, *layouts[:_LAYOUTS_PER_KEY - 1])
+    return records
+
+
+def _scan(data: bytes, offset: int, end: int, from_master: bool, msb_first: bool,
+          base_offset: int, max_records: int | None) -> PendingRecords:
+    """The scan itself (see :func:`scan_records`); ``end`` is at most ``len(data)``."""
     # A 0xFF byte after the end: the fast path reads the byte after a DIF without a
     # bounds check (0xFF is no plain VIF, so the general path, which checks, takes over).
     data = bytes(data[:end]) + b"\xff"
