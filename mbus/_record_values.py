@@ -238,7 +238,7 @@ def _dict_head(shape: RecordShape) -> dict[str, Any]:
 # to end (38k -> 47k telegrams/s, process time, same machine and run); with the meter part
 # on, without the plans mbus takes 27 % more instructions per telegram (476.4k against
 # 373.7k; callgrind, warm, the loop of python -m benchmarks.instructions mbus).
-_Plan = tuple["RecordShape", dict[str, Any], int, int, int, tuple[Any, ...], Flags]
+_Plan = tuple["RecordShape", dict[str, Any], int, int, int, tuple[Any, ...]]
 _DICT_PLANS: dict[int, _Plan] = {}
 _DICT_PLANS_LIMIT = 8192
 _GENERAL, _SIGNED, _UNSIGNED, _BCD = 0, 1, 2, 3
@@ -246,21 +246,26 @@ _LINEAR = {"signed": _SIGNED, "unsigned": _UNSIGNED, "bcd": _BCD}
 
 
 def _dict_plan(shape: RecordShape) -> _Plan:
-    """``(shape, head, how, multiplier, divisor, extensions, flags)``.
+    """``(shape, head, how, multiplier, divisor, extensions)``.
 
-    The value of a linear reading is number * multiplier / divisor; ``extensions`` and
-    ``flags`` are the shape's, read here once instead of per record.
+    The value of a linear reading (``how`` is not _GENERAL) is number * multiplier, an
+    int, or number * multiplier / divisor, a float that prints back exactly (every number
+    of its length keeps under FLOAT_EXACT). Everything else (flags of the shape, an
+    additive correction, MSB-first data, longer numbers) takes json_value().
     """
     how = _LINEAR.get(shape.reading, _GENERAL)
-    if shape.msb_first or shape.offset_exponent is not None:
-        how = _GENERAL
     mantissa, exponent = scale(shape, 1)
     multiplier = mantissa * 10**exponent if exponent >= 0 else mantissa
     divisor = 10**-exponent if exponent < 0 else 1
+    length = shape.length or 0
+    largest = 10 ** (2 * length) if how == _BCD else 2 ** (8 * length)
+    if (shape.msb_first or shape.offset_exponent is not None or shape.flags
+            or (divisor != 1 and largest * abs(multiplier) >= FLOAT_EXACT)):
+        how = _GENERAL
     if len(_DICT_PLANS) >= _DICT_PLANS_LIMIT:
         _DICT_PLANS.clear()
     plan = _DICT_PLANS[id(shape)] = (shape, _dict_head(shape), how, multiplier, divisor,
-                                     tuple(shape.extensions), shape.flags)
+                                     tuple(shape.extensions))
     return plan
 
 
@@ -270,30 +275,26 @@ def records_to_dicts(records: Iterable[tuple[RecordShape, bytes]]) -> list[dict[
     dicts: list[dict[str, Any]] = []
     append = dicts.append
     for shape, data in records:
-        _, head, how, multiplier, divisor, extensions, shape_flags = (
-            get_plan(id(shape)) or _dict_plan(shape))
+        _, head, how, multiplier, divisor, extensions = get_plan(id(shape)) or _dict_plan(shape)
         out = head.copy()
         out["data"] = data.hex()
-        if how == _SIGNED:
-            number = from_bytes(data, "little", signed=True) * multiplier
-        elif how == _UNSIGNED:
-            number = from_bytes(data, "little") * multiplier
-        elif how == _BCD and (digits := data[::-1].hex()).isdigit():
-            number = int(digits) * multiplier  # else a sign nibble or digits A-F: general
+        if how == 1:  # _SIGNED (literals: a global's lookup costs more than the test)
+            number = from_bytes(data, "little", signed=True)
+        elif how == 2:  # _UNSIGNED
+            number = from_bytes(data, "little")
+        elif how == 3:  # _BCD
+            try:
+                number = int(data[::-1].hex())
+            except ValueError:  # a sign nibble or digits A-F: the general path
+                number = None
         else:
             number = None
-        if number is not None and divisor == 1:
-            out["value"] = number
-            if shape_flags:
-                out["flags"] = list(shape_flags)
-        elif number is not None and -FLOAT_EXACT < number < FLOAT_EXACT:
-            out["value"] = number / divisor  # as json_number: correctly rounded
-            if shape_flags:
-                out["flags"] = list(shape_flags)
-        else:  # any other reading, and numbers of more digits than a float keeps
+        if number is not None:
+            out["value"] = number * multiplier if divisor == 1 else number * multiplier / divisor
+        else:
             out["value"], flags = json_value(shape, data)
-            if flags or shape_flags:
-                out["flags"] = [*shape_flags, *flags]
+            if flags or shape.flags:
+                out["flags"] = [*shape.flags, *flags]
         if extensions:
             out["extensions"] = list(extensions)
         append(out)

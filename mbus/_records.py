@@ -108,12 +108,13 @@ class _Layout(NamedTuple):
 # every telegram; only the data changes). The scan reads nothing but the header bytes (DIF,
 # DIFE, VIF, VIFE, a plain-text unit), the LVAR bytes and the 0x2F fillers, so a telegram
 # whose bytes there equal a layout's (checked in one C call) scans to the layout's shapes
-# with its own data: no per-record Python loop. Keyed by where the records lie, the first
-# byte and the options, the last few layouts per key, newest first. A layout is learnt on
-# the second sight of its key, so that first sights (cold) pay little.
+# with its own data: no per-record Python loop. Keyed by the sender (where the caller
+# names it), where the records lie, the first byte and the options; the last few layouts
+# per key, newest first. A layout is learnt on the second sight of its key, so that first
+# sights (cold) pay little.
 # Measured (callgrind, instructions per telegram, warm, the loops of
 # python -m benchmarks.instructions): see the commit message and NOTES-speed.md.
-_LAYOUTS: dict[tuple[int, int, int, bool, bool], tuple[_Layout, ...]] = {}
+_LAYOUTS: dict[tuple[bytes | None, int, int, int, bool, bool], tuple[_Layout, ...]] = {}
 _LAYOUTS_LIMIT = 4096
 _LAYOUTS_PER_KEY = 4
 
@@ -150,15 +151,19 @@ def scan_records(
     msb_first: bool = False,
     base_offset: int = 0,
     max_records: int | None = None,
+    sender: bytes | None = None,
 ) -> PendingRecords:
     """:func:`decode_records` without making :class:`Record` objects: ``(shape, data)`` pairs.
 
     For decoders that keep the records in a telegram made with :func:`lazy_records`.
+    ``sender`` names the meter that sent the records (for example its address bytes),
+    where the caller knows it: a meter sends the same record headers again and again,
+    and the scan keeps the last few layouts per sender (see ``_LAYOUTS``).
     """
     end = len(data) if end is None else min(end, len(data))
     if max_records is not None or offset >= end or type(data) is not bytes:
         return _scan(data, offset, end, from_master, msb_first, base_offset, max_records)
-    key = (offset, end, data[offset], from_master, msb_first)
+    key = (sender, offset, end, data[offset], from_master, msb_first)
     layouts = _LAYOUTS.get(key)
     if layouts:
         for layout in layouts:

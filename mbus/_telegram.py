@@ -140,9 +140,11 @@ def _variable(ci: int) -> _Reader:
             header, start = None, 0
         if header is not None and header.signature:
             _refuse_ciphertext(header.signature, data, start)
-        # PRM bit of the C field (ControlField.from_master, without making a ControlField).
+        # PRM bit of the C field (ControlField.from_master, without making a ControlField);
+        # the sender is the long header's ID, manufacturer, version and medium.
         records = scan_records(data, start, from_master=frame.c & 0x40 != 0,
-                               msb_first=msb_first, base_offset=_DATA_OFFSET)
+                               msb_first=msb_first, base_offset=_DATA_OFFSET,
+                               sender=data[:8] if header_kind == "long" else None)
         # The telegram keeps the pairs; they become Records when first read (lazy_records).
         return Telegram(frame=frame, header=header, records=cast(tuple[Record, ...], records),
                         meter=_pending_meter(library))

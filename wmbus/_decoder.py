@@ -665,7 +665,8 @@ class _Run:
             from_master = bool(link.c & 0x40) and link.format == "wired"
             try:
                 records = mbus.records.scan_records(body, 0, base_offset=base,
-                                            from_master=from_master)
+                                                    from_master=from_master,
+                                                    sender=link.raw_address or None)
             except mbus.RecordError as exc:
                 records = exc.records_before
                 rest = body[exc.record_offset or 0:]
