@@ -609,11 +609,13 @@ class BacnetServer:
             self._spawn(self._send_event(notice.point, transition))
 
     def restore_alarm(self, notice: AlarmNotice, *, acknowledged: bool) -> None:
-        """An alarm raised before a restart whose transition was notified then (the
-        gateway restores its alarm states): the object is in its event state and listed by
-        GetEventInformation and GetAlarmSummary with the raise's time stamp, acknowledged
-        or not, but no second event notification goes out (a restart does not repeat a
-        transition already delivered)."""
+        """A raise or clear notified before a restart (the gateway restores its alarm
+        states): the object is in its event state and listed by GetEventInformation (and
+        GetAlarmSummary while in alarm) with the transition's time stamp, acknowledged or
+        not, but no second event notification goes out (a restart does not repeat a
+        transition already delivered). An alarm cleared while its raise awaited an
+        acknowledgement is restored as its raise, unacknowledged, then its clear: the
+        object is normal and listed with its to-offnormal transition unacknowledged."""
         self._take_alarm(notice, restored=True, acknowledged=acknowledged)
 
     def _take_alarm(self, notice: AlarmNotice, *, restored: bool, acknowledged: bool

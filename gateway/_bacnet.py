@@ -37,6 +37,7 @@ import contextlib
 import logging
 import zlib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -141,9 +142,36 @@ class BacnetPublisher:
             if point in self.specs:
                 self.server.publish(reading)
         for status in self.engine.active_alarms():
-            if status.raised is not None and status.active:
+            if status.raised is None:
+                continue
+            if status.active:
                 self._alarm(status.raised, restored=True, acknowledged=status.acknowledged)
+            elif not status.acknowledged:
+                self._restore_cleared(status.raised)
         self._watch = asyncio.ensure_future(self._watch_acknowledgements())
+
+    def _restore_cleared(self, raised: alarms.AlarmRaised) -> None:
+        """An alarm cleared before the restart while its raise still awaits an
+        acknowledgement: its object is normal again, listed by GetEventInformation with the
+        to-offnormal transition unacknowledged (and the to-normal as its class says), with
+        both time stamps; nothing is notified again. The clear comes from the history; a
+        history without it (rebuilt, retention) stands the restart's time in for it."""
+        self._alarm(raised, restored=True)
+        since = datetime.fromtimestamp(raised.event_time, timezone.utc)
+        clear = next((record.notification for record in reversed(
+            self.history.alarms(since=since, point=raised.point))
+            if record.notification.event == "cleared"
+            and record.notification.alarm_id == raised.alarm_id
+            and raised.notification_id in record.notification.correlated_notifications),
+            None)
+        if clear is not None:
+            self._alarm(clear, restored=True)
+            return
+        _log.warning("bacnet device: the clear of %s is not in the history; the restart's "
+                     "time stands in for its time stamp", raised.alarm_id)
+        self.failed_devices.discard(raised.point)  # as _alarm does for a clear
+        self.server.restore_alarm(replace(self._notice(raised), raised=False,
+                                          time=self.clock()), acknowledged=False)
 
     async def close(self) -> None:
         """Close the port."""
@@ -265,17 +293,27 @@ class BacnetPublisher:
 
     def _alarm(self, notification: alarms.Notification, *, restored: bool = False,
                acknowledged: bool = False) -> None:
-        raised = notification.event == "raised"
         point = notification.point
         if point in self.device_points:
-            self._device_state(point, failed=raised, time=notification.event_time)
+            self._device_state(point, failed=notification.event == "raised",
+                               time=notification.event_time)
+        notice = self._notice(notification)
+        if restored:
+            self.server.restore_alarm(notice, acknowledged=acknowledged)
+        else:
+            self.server.notify_alarm(notice)
+
+    def _notice(self, notification: alarms.Notification) -> bacnet.AlarmNotice:
+        """The BACnet server's form of an alarms engine notification."""
+        raised = notification.event == "raised"
+        point = notification.point
         info = notification.threshold_info
         limit = info is not None and info.triggered_threshold in ("upper", "lower")
         on_object = point if point in self.specs else ""
         text = notification.additional_text or notification.specific_problem
         if not on_object and point:
             text = f"{point}: {text}"
-        notice = bacnet.AlarmNotice(
+        return bacnet.AlarmNotice(
             alarm_id=notification.alarm_id, point=on_object, raised=raised,
             time=datetime.fromtimestamp(notification.event_time, timezone.utc),
             severity=notification.perceived_severity.value if raised else "major",
@@ -284,10 +322,6 @@ class BacnetPublisher:
             limit=info.threshold_level if info is not None and limit else None,
             direction=info.direction if info is not None and limit else None,
             deadband=info.hysteresis if info is not None and limit else 0.0)
-        if restored:
-            self.server.restore_alarm(notice, acknowledged=acknowledged)
-        else:
-            self.server.notify_alarm(notice)
 
     def _device_state(self, device_point: str, *, failed: bool, time: float) -> None:
         """A device failed (its objects go to fault) or answers again."""

@@ -6,35 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import re
-import signal
-import subprocess
-import sys
-import time
+import socket
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-pytest.importorskip("bacpypes3", reason="the bacnet extra (bacpypes3) is not installed")
+from ._bacnet_site import SITE_HEADER, SiteRun, free_udp_port
+
 pytest.importorskip("aiohttp", reason="the web extra (aiohttp) is not installed")
 
 import aiohttp
 
 from gateway.web import save_user
 
-from ..bacnet.support import WAIT, Peer, free_udp_port, python_peer
-
-ROOT = Path(__file__).resolve().parents[2]
-
-# A boiler temperature of 95 degC against a limit of 90, read once a minute: its alarm is
-# raised at the first readout and stays active; nothing else is committed for a minute,
-# so what the BACnet device shows of an acknowledgement does not wait for a readout.
-SITE = """
-[site]
-name = "plant"
-gateway_id = "plant-gw"
-
+# A boiler temperature of 95 degC (9.5 V; 50 degC after write_site(volts=5)) against a
+# limit of 90, read once a minute: its alarm is raised (or cleared) at the first readout
+# and stays so; nothing else is committed for a minute, so what the BACnet device shows of
+# an acknowledgement does not wait for a readout.
+SITE = SITE_HEADER + """
 [[analog]]
 name = "boiler"
 field = "temperature"
@@ -45,7 +38,7 @@ unit = "degC"
 interval = "1min"
 [analog.source]
 kind = "simulated"
-values = [9.5]
+values = [{volts}]
 step = "1h"
 
 [[alarm]]
@@ -73,63 +66,33 @@ OBJECT = "analog-input,3"
 
 
 def free_tcp_port() -> int:
-    import socket
-
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
         return port
 
 
-class Gateway:
+class Gateway(SiteRun):
     """``meterkit run`` of SITE (started and stopped at will) and a bacpypes3 peer, the
     alarm recipient, that outlives its restarts."""
 
     def __init__(self, folder: Path) -> None:
-        self.port, self.peer_port, self.web_port = (free_udp_port(), free_udp_port(),
-                                                    free_tcp_port())
-        self.site = folder / "site.toml"
-        self.site.write_text(SITE.format(port=self.port, peer_port=self.peer_port,
-                                         web_port=self.web_port))
+        port, self.peer_port, self.web_port = (free_udp_port(), free_udp_port(),
+                                               free_tcp_port())
         save_user(folder / "users.toml", "admin", "admin", "correct horse")
-        self.address = f"127.0.0.1:{self.port}"
-        self.process: subprocess.Popen[str] | None = None
-        self.peer = Peer(python_peer(f"127.0.0.1/8:{self.peer_port}", "9003"))
-        self.peer.until("ready")
+        super().__init__(folder / "site.toml", port=port, peer_port=self.peer_port,
+                         peer_instance="9003")
+        self.write_site(volts=9.5)
 
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "gateway", "run", str(self.site)], cwd=ROOT,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    def write_site(self, *, volts: float) -> None:
+        """The boiler's sensor gives ``volts`` (10 degC a volt) from the next start on."""
+        self.site.write_text(SITE.format(port=self.port, peer_port=self.peer_port,
+                                         web_port=self.web_port, volts=volts))
 
-    def stop(self) -> None:
-        process, self.process = self.process, None
-        if process is None:
-            return
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.communicate(timeout=WAIT)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.communicate()
-            raise AssertionError("meterkit run did not stop on SIGTERM") from None
-        assert process.returncode == 0
-
-    def ask(self, op: str, **fields: Any) -> dict[str, Any]:
-        self.peer.send({"op": op, "address": self.address, **fields})
-        return self.peer.answer()
-
-    def wait_for(self, what: str, check: Any) -> Any:
-        """Ask ``check()`` until it gives something true (bounded: a hang fails)."""
-        for _ in range(int(WAIT / 0.2)):
-            result = check()
-            if result:
-                return result
-            if self.process is not None and self.process.poll() is not None:
-                raise AssertionError(f"meterkit run ended: {self.process.stderr.read()}")  # type: ignore[union-attr]
-            time.sleep(0.2)
-        raise AssertionError(f"no {what} after {WAIT} s")
+    def stop(self) -> tuple[int, str] | None:
+        result = super().stop()
+        assert result is None or result[0] == 0, result
+        return result
 
     def summary(self) -> dict[str, Any] | None:
         """The boiler's entry of GetEventInformation (None: not listed, or no answer)."""
@@ -151,12 +114,6 @@ class Gateway:
                     assert response.status in (200, 303), await response.text()
 
         asyncio.run(post())
-
-    def close(self) -> None:
-        try:
-            self.peer.close()
-        finally:
-            self.stop()
 
 
 @pytest.fixture
@@ -199,3 +156,55 @@ def test_restored_alarms_stay_listed_without_a_second_notification_and_web_acks_
     assert listed["state"] == "high-limit" and listed["times"] == first["times"]
     assert gateway.ask("alarms")["alarms"] == [
         {"object": OBJECT, "state": "high-limit", "acked": [1, 1, 1]}]
+
+
+@pytest.mark.parametrize("clear_kept", [True, False], ids=["clear-in-history", "clear-lost"])
+def test_an_alarm_cleared_but_unacknowledged_at_a_restart_stays_listed(
+        gateway: Gateway, clear_kept: bool) -> None:
+    gateway.start()
+    raised = gateway.peer.until("event")["event"]
+    assert (raised["object"], raised["to_state"]) == (OBJECT, "high-limit")
+    gateway.stop()
+
+    # the temperature is back to 50 degC: the restored alarm clears at the first readout
+    gateway.write_site(volts=5)
+    gateway.start()
+    cleared = gateway.peer.until("event")["event"]
+    assert (cleared["object"], cleared["notify_type"], cleared["to_state"]) == (
+        OBJECT, "alarm", "normal")
+    before = gateway.wait_for("the cleared alarm listed", lambda: (
+        summary := gateway.summary()) and summary["state"] == "normal" and summary)
+    assert before["acked"] == [0, 1, 1]  # the to-offnormal awaits its acknowledgement
+    assert (before["times"][0], before["times"][2]) == (raised["time"], cleared["time"])
+    # (not in alarm: GetAlarmSummary's list is empty, which the bacpypes3 0.0.110 peer
+    # cannot decode, "no more packet data"; the node client's test reads it)
+
+    # a restart while the raise awaits its acknowledgement: listed as it was, nothing
+    # notified again
+    gateway.stop()
+    if not clear_kept:  # the history lost it (retention, a rebuilt file)
+        with closing(sqlite3.connect(gateway.site.parent / "data" / "history.sqlite")) as db:
+            assert db.execute("DELETE FROM alarm_events WHERE event = 'cleared'").rowcount == 1
+            db.commit()
+    gateway.start()
+    listed = gateway.wait_for("the restored cleared alarm listed", gateway.summary)
+    if clear_kept:
+        assert listed == before
+    else:  # the restart's time stands in for the clear's
+        assert {**listed, "times": None} == {**before, "times": None}
+        assert listed["times"][0] == before["times"][0]
+        assert listed["times"][2] not in (before["times"][2], before["times"][1])
+
+    # acknowledged on the web page: the ack notification is the first event since the
+    # restart, and the object, normal with every transition acknowledged, is no longer listed
+    gateway.acknowledge_on_the_web_page("BOILER-HOT")
+    acked = gateway.peer.until("event")["event"]
+    assert (acked["object"], acked["notify_type"], acked["to_state"]) == (
+        OBJECT, "ack-notification", "high-limit")
+    assert acked["time"] == raised["time"]
+
+    def unlisted() -> bool:
+        answer = gateway.ask("events")
+        return "events" in answer and all(e["object"] != OBJECT for e in answer["events"])
+
+    gateway.wait_for("the acknowledged alarm unlisted", unlisted)
