@@ -69,9 +69,6 @@ _SHIFTED = ("the upstream test telegram lost its first hex digit (a Zenner C5 te
             "E5 44 49 6A ..., like line 26's, shifted by half a byte: L 0x54, CI 0xA3 ...), "
             "so it is no telegram of this meter; wmbusmeters prints 0 for every field it "
             "did not find")
-_MKRADIO3A = ("Techem radio 3 (version 0x50) sends 24 half-month values whose month depends "
-              "on the current date: naming them needs conditional formulas the profile "
-              "language does not have; the profile names the total only")
 _NO_VALUE_ZERO = ("the month was never recorded (FF FF FF): the layout gives no value, "
                   "wmbusmeters prints 0")
 _PCT = ("wmbusmeters prints the remaining battery life in days as a percentage; no field "
@@ -86,7 +83,6 @@ KNOWN_REASONS: dict[tuple[str, str], str] = {
        for n in range(2, 15)},
     ("fabdd24f2a2d", "operating_time_y"): _OPERATING_TIME,
     ("2599dfe6e61f", "*"): _SHIFTED,
-    ("c1830d3cf2fc", "*"): _MKRADIO3A,
     ("f69b90ba6e27", "June_total_m3"): _NO_VALUE_ZERO,
     ("f69b90ba6e27", "July_total_m3"): _NO_VALUE_ZERO,
     **{(digest, "battery_pct"): _PCT for digest in (

@@ -13,6 +13,7 @@ and refuses any value that differs from wmbusmeters'.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -111,7 +112,7 @@ FAMILY_DRIVERS: dict[str, tuple[str, ...]] = {
 }
 
 # The acceptance figure cannot fall below what the shipped profiles reach today.
-MINIMUM_FOUND = 1616
+MINIMUM_FOUND = 1629
 
 
 @pytest.fixture(scope="module")
@@ -158,3 +159,33 @@ def test_corpus_coverage(corpus: list[tuple[dict[str, Any], coverage.Result]]) -
     assert all(outcome.reason for outcome in outcomes if outcome.status == "missing")
     found = counts["found"] + counts["found_by_value"]
     assert found >= MINIMUM_FOUND, f"{found} expected numbers found, fewer than before"
+
+
+def techem_radio3a_frame(day: int, month: int) -> bytes:
+    """A Techem radio 3 (version 0x50) telegram made here: date, total 1234.5 m3, history
+    word k holding the half-month bytes 10 + k (low) and 50 + k (high)."""
+    date = (25 << 9 | month << 5 | day).to_bytes(2, "little")
+    history = b"".join(bytes((0xEE, 10 + k, 50 + k)) for k in range(12))
+    payload = b"\x0c\x00" + date + (12345).to_bytes(3, "little") + history + b"\x00"
+    return wmbus.build_frame(manufacturer="TCH", id="62560642", version=0x50,
+                             device_type=0x72, apl=b"\xa2" + payload)
+
+
+@pytest.mark.parametrize(("day", "month", "expected"), [
+    # Day 1-15: month k before is the high byte of word k - 1 plus the low byte of word k
+    # (month 0: the low byte of word 0): 1.0, then (49 + k) + (10 + k) tenths.
+    (10, 3, {"target_m3": "1", "last_mar_m3": "1", "last_feb_m3": "6.1", "last_jan_m3": "6.3",
+             "last_dec_m3": "6.5", "last_apr_m3": "8.1"}),
+    # Later in the month: both bytes of word k, (10 + k) + (50 + k) tenths.
+    (15, 3, {"target_m3": "1", "last_feb_m3": "6.1"}),  # the 15th is still the first half
+    (20, 3, {"target_m3": "6", "last_mar_m3": "6", "last_feb_m3": "6.2", "last_apr_m3": "8.2"}),
+    (16, 1, {"target_m3": "6", "last_jan_m3": "6", "last_dec_m3": "6.2", "last_feb_m3": "8.2"}),
+])
+def test_techem_radio3a_months_follow_the_current_date(day: int, month: int,
+                                                       expected: dict[str, str]) -> None:
+    meter = wmbus.Decoder().decode(techem_radio3a_frame(day, month)).meter
+    assert meter is not None and meter.profile == "techem_mkradio3a" and not meter.problems
+    assert meter["total_m3"] == Decimal("1234.5")
+    for name, value in expected.items():
+        assert meter[name] == Decimal(value), name
+    assert not [name for name in meter.values if "history" in name or "month_" in name]
