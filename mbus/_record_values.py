@@ -210,24 +210,6 @@ def json_value(shape: RecordShape, data: bytes) -> tuple[JsonValue, Flags]:
     return _json_of(reading), flags
 
 
-def _dict_head(shape: RecordShape) -> dict[str, Any]:
-    """What a record's dict says about its header (the keys around ``value`` and ``data``)."""
-    out: dict[str, Any] = {
-        "function": shape.function, "storage": shape.storage, "tariff": shape.tariff,
-        "subunit": shape.subunit, "quantity": shape.quantity, "unit": shape.unit,
-        "value": None, "dif": shape.dif_hex, "vif": shape.vif_hex, "data": "",
-        "coding": shape.coding}
-    if shape.unit_code is not None:
-        out["unit_code"] = shape.unit_code
-    if shape.extensions:
-        out["extensions"] = None  # a list of its own in each record's dict
-    if shape.record_error is not None:
-        out["record_error"] = shape.record_error
-    if shape.action is not None:
-        out["action"] = shape.action
-    return out
-
-
 # Speed: what a shape's dicts share, made once per shape and kept here, private (no record
 # or shape reaches it; each record gets a copy of the head, and lists of its own): the head
 # of the dict (every key but value and data) and, for binary and BCD numbers without an
@@ -243,29 +225,47 @@ _DICT_PLANS: dict[int, _Plan] = {}
 _DICT_PLANS_LIMIT = 8192
 _GENERAL, _SIGNED, _UNSIGNED, _BCD = 0, 1, 2, 3
 _LINEAR = {"signed": _SIGNED, "unsigned": _UNSIGNED, "bcd": _BCD}
+# Above the largest number of n data bytes, binary ([False]) and BCD ([True]).
+_LARGEST = ([2 ** (8 * n) for n in range(256)], [10 ** (2 * n) for n in range(256)])
 
 
 def _dict_plan(shape: RecordShape) -> _Plan:
     """``(shape, head, how, multiplier, divisor, extensions)``.
 
-    The value of a linear reading (``how`` is not _GENERAL) is number * multiplier, an
-    int, or number * multiplier / divisor, a float that prints back exactly (every number
-    of its length keeps under FLOAT_EXACT). Everything else (flags of the shape, an
-    additive correction, MSB-first data, longer numbers) takes json_value().
+    ``head`` is what a record's dict says about its header (every key but ``value`` and
+    ``data``, which it holds in their places). The value of a linear reading (``how`` is
+    not _GENERAL) is number * multiplier, an int, or number * multiplier / divisor, a
+    float that prints back exactly (every number of its length keeps under FLOAT_EXACT).
+    Everything else (flags of the shape, an additive correction, MSB-first data, longer
+    numbers) takes json_value().
     """
-    how = _LINEAR.get(shape.reading, _GENERAL)
+    # One unpacking: a named tuple's attributes cost a lookup each (this is the cold path).
+    (_, _, coding, length, function, storage, tariff, subunit, quantity, unit, _, _,
+     offset_exponent, _, extensions, record_error, action, flags, msb_first, reading,
+     dif_hex, vif_hex, unit_code) = shape
+    head: dict[str, Any] = {
+        "function": function, "storage": storage, "tariff": tariff, "subunit": subunit,
+        "quantity": quantity, "unit": unit, "value": None, "dif": dif_hex, "vif": vif_hex,
+        "data": "", "coding": coding}
+    if unit_code is not None:
+        head["unit_code"] = unit_code
+    if extensions:
+        head["extensions"] = None  # a list of its own in each record's dict
+    if record_error is not None:
+        head["record_error"] = record_error
+    if action is not None:
+        head["action"] = action
+    how = _LINEAR.get(reading, _GENERAL)
     mantissa, exponent = scale(shape, 1)
     multiplier = mantissa * 10**exponent if exponent >= 0 else mantissa
     divisor = 10**-exponent if exponent < 0 else 1
-    length = shape.length or 0
-    largest = 10 ** (2 * length) if how == _BCD else 2 ** (8 * length)
-    if (shape.msb_first or shape.offset_exponent is not None or shape.flags
-            or (divisor != 1 and largest * abs(multiplier) >= FLOAT_EXACT)):
+    if (msb_first or offset_exponent is not None or flags
+            or (divisor != 1 and _LARGEST[how == _BCD][length or 0] * abs(multiplier)
+                >= FLOAT_EXACT)):
         how = _GENERAL
     if len(_DICT_PLANS) >= _DICT_PLANS_LIMIT:
         _DICT_PLANS.clear()
-    plan = _DICT_PLANS[id(shape)] = (shape, _dict_head(shape), how, multiplier, divisor,
-                                     tuple(shape.extensions))
+    plan = _DICT_PLANS[id(shape)] = (shape, head, how, multiplier, divisor, tuple(extensions))
     return plan
 
 
