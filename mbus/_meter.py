@@ -3,7 +3,9 @@
 ``profiles`` knows no meterkit type; it reads record shapes through its
 ``RecordHead`` protocol (a :class:`RecordShape` has those attributes) and asks
 for the value of record *i* only when a field uses it. ``wmbus`` uses the same
-functions for wireless telegrams.
+functions for wireless telegrams. ``to_dict()`` passes a telegram's values to
+:meth:`profiles.MeterProfiles.document` as they are (the function given to
+:func:`lazy_meter`), making no :class:`MeterSource` per telegram.
 
 The ``meter`` attribute is made when first read. Until then the telegram keeps
 the :class:`profiles.MeterProfiles` to apply in its place, and ``to_dict()`` of a
@@ -26,9 +28,12 @@ from ._record_values import python_value
 from ._records import RecordShape
 
 __all__ = ["MeterSource", "ProfilesOption", "lazy_meter", "meter_document", "meter_fields",
-           "meter_profiles"]
+           "meter_profiles", "record_value"]
 
 _Class = TypeVar("_Class", bound=type)
+# (profiles, telegram, its records' dicts) -> the meter part's dict, None: make the fields.
+_Document = Callable[[profiles.MeterProfiles, Any, Sequence[dict[str, Any]]],
+                     "dict[str, Any] | None"]
 
 ProfilesOption = profiles.MeterProfiles | bool
 """What ``profiles=`` takes: True (meterkit's shipped profiles), False (no ``meter`` part)
@@ -60,10 +65,14 @@ class MeterSource(NamedTuple):
     context: profiles.transforms.TransformContext | None = None
 
 
+def record_value(shape: RecordShape, data: bytes) -> object:
+    """A record's Python value from its pair (:data:`profiles.RecordValue`)."""
+    return python_value(shape, data)[0]
+
+
 def _value_reader(records: Sequence[tuple[RecordShape, bytes]]) -> Callable[[int], object]:
     def value_of(index: int) -> object:
-        shape, data = records[index]
-        return python_value(shape, data)[0]
+        return record_value(*records[index])
 
     return value_of
 
@@ -92,44 +101,32 @@ def meter_document(library: profiles.MeterProfiles, source: MeterSource,
                    record_dicts: Sequence[dict[str, Any]]
                    ) -> dict[str, Any] | profiles.MeterFields:
     """The ``to_dict()`` form of the meter part without making it, from the records' JSON
-    values (:meth:`profiles.MeterProfiles.generic_document` and ``profile_document``);
-    where the matched profile needs its fields made (formulas, status tables reading
-    fields), the made :class:`profiles.MeterFields` instead. The profile is looked up
-    once."""
+    values (:meth:`profiles.MeterProfiles.document`); where the matched profile needs its
+    fields made (formulas, status tables reading fields), the made
+    :class:`profiles.MeterFields` instead."""
     header = source.header
     if header is None:
-        found = library.find(source.manufacturer, None, None, source.ci, source.payload)
+        written = library.document(source.records, record_dicts, record_value,
+                                   source.manufacturer, None, None, source.ci, None,
+                                   source.payload, source.context)
     else:
-        found = library.find(source.manufacturer or header.manufacturer, header.version,
-                             header.medium, source.ci, source.payload)
-    records = source.records
-    heads = [shape for shape, _ in records]
-    status = header.status if header is not None else None
-    if found is None:
-        return library.generic_document(heads, record_dicts, _value_reader(records), status)
-
-    def data_of(index: int) -> bytes:
-        return records[index][1]
-
-    document = library.profile_document(found, heads, record_dicts, _value_reader(records),
-                                        status=status, payload=source.payload, data_of=data_of,
-                                        context=source.context)
-    if document is not None:
-        return document
-    meter_id = source.meter_id or (header.id if header is not None else None)
-    return library.fields_of(found, heads, _value_reader(records), status=status,
-                             meter_id=meter_id, payload=source.payload, data_of=data_of,
-                             context=source.context)
+        written = library.document(source.records, record_dicts, record_value,
+                                   source.manufacturer or header.manufacturer, header.version,
+                                   header.medium, source.ci, header.status, source.payload,
+                                   source.context)
+    return meter_fields(library, source) if written is None else written
 
 
 class _MeterAttribute:
     """The ``meter`` attribute of a telegram class: made from the profiles on first read."""
 
-    def __init__(self, slot: Any, source: Callable[[Any], MeterSource]) -> None:
+    def __init__(self, slot: Any, source: Callable[[Any], MeterSource],
+                 document: _Document) -> None:
         self._get = slot.__get__
         self._set = slot.__set__
         self._slot = slot
         self._source = source
+        self._document = document
 
     def __get__(self, telegram: object | None, owner: type | None = None) -> Any:
         if telegram is None:
@@ -145,32 +142,35 @@ class _MeterAttribute:
 
     def document(self, telegram: Any, record_dicts: Sequence[dict[str, Any]]
                  ) -> dict[str, Any] | None:
-        """The ``to_dict()`` form of ``telegram``'s meter part (None: it has none), made
-        from the records' dicts where the profile allows (:func:`meter_document`); fields
-        made on the way are kept as the telegram's ``meter``."""
+        """The ``to_dict()`` form of ``telegram``'s meter part (None: it has none), written
+        from the records' dicts where the profile allows; fields made on the way are kept
+        as the telegram's ``meter``."""
         meter = self._get(telegram, None)
         if meter is None:
             return None
-        if not isinstance(meter, profiles.MeterProfiles):
-            document: dict[str, Any] = meter.to_dict()
-            return document
-        made = meter_document(meter, self._source(telegram), record_dicts)
-        if isinstance(made, profiles.MeterFields):
-            self._set(telegram, made)
-            return made.to_dict()
-        return made
+        if isinstance(meter, profiles.MeterProfiles):
+            written = self._document(meter, telegram, record_dicts)
+            if written is not None:
+                return written
+            meter = meter_fields(meter, self._source(telegram))
+            self._set(telegram, meter)
+        document: dict[str, Any] = meter.to_dict()
+        return document
 
 
-def lazy_meter(cls: _Class, source: Callable[[Any], MeterSource]
+def lazy_meter(cls: _Class, source: Callable[[Any], MeterSource], document: _Document
                ) -> Callable[[Any, Sequence[dict[str, Any]]], dict[str, Any] | None]:
     """Let the ``meter`` field of ``cls`` (a dataclass with slots) hold the
     :class:`profiles.MeterProfiles` to apply until it is first read.
 
-    ``source`` describes a telegram of ``cls`` for the profiles. Returns the function
+    ``source`` describes a telegram of ``cls`` for the profiles; ``document(library,
+    telegram, record_dicts)`` writes its meter part's ``to_dict()`` form with
+    :meth:`profiles.MeterProfiles.document` (passing the telegram's values as they are:
+    no MeterSource per telegram), None where the fields must be made. Returns the function
     giving the ``to_dict()`` form of a telegram's meter part from its records' dicts
     (None when it has none), which makes the fields only where the profile needs them.
     """
     slot = cls.__dict__["meter"]
-    attribute = _MeterAttribute(slot, source)
+    attribute = _MeterAttribute(slot, source, document)
     type.__setattr__(cls, "meter", attribute)
     return attribute.document

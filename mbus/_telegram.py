@@ -6,7 +6,7 @@ table lookup to the application-layer reader for it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -17,7 +17,7 @@ from ._fixed import decode_fixed
 from ._frames import Frame, LongFrame, decode_frame
 from ._header import APPLICATION_ERRORS, CI_NAMES, Header
 from ._lazy_records import lazy_records
-from ._meter import MeterSource, ProfilesOption, lazy_meter, meter_profiles
+from ._meter import MeterSource, ProfilesOption, lazy_meter, meter_profiles, record_value
 from ._records import (
     Record,
     decode_records,
@@ -288,8 +288,22 @@ def _meter_source(telegram: Telegram) -> MeterSource:
                        frame.data[_RESPONSE_STARTS[frame.ci]:])
 
 
+def _written_meter(library: MeterProfiles, telegram: Telegram,
+                   record_dicts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    frame = telegram.frame
+    assert isinstance(frame, LongFrame)
+    header = telegram.header
+    ci = frame.ci
+    if header is None:
+        return library.document(_stored_records(telegram), record_dicts, record_value, None,
+                                None, None, ci, None, frame.data[_RESPONSE_STARTS[ci]:])
+    return library.document(_stored_records(telegram), record_dicts, record_value,
+                            header.manufacturer, header.version, header.medium, ci,
+                            header.status, frame.data[_RESPONSE_STARTS[ci]:])
+
+
 # The meter part is made when first read (to_dict writes its dict without it where it can).
-_meter_document = lazy_meter(Telegram, _meter_source)
+_meter_document = lazy_meter(Telegram, _meter_source, _written_meter)
 
 
 def build_telegram(

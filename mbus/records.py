@@ -75,6 +75,7 @@ from ._meter import (
     meter_document,
     meter_fields,
     meter_profiles,
+    record_value,
 )
 from ._record_encoder import build_record
 from ._record_values import (
@@ -157,6 +158,7 @@ __all__ = [
     "python_value",
     "read",
     "record_dict",
+    "record_value",
     "records_to_dicts",
     "scale",
     "scan_records",

@@ -11,18 +11,22 @@ Decoders share head objects between telegrams (one per distinct record header),
 so a telegram's sequence of head ids says which records it has. Which field
 takes which record depends on that sequence alone (and on which values are
 missing, rare: see :meth:`MeterProfiles._plan`), so it is worked out once per
-sequence and kept as a *plan*; a telegram seen before costs a lookup, its
-values and their unit conversions. Layouts' synthetic records have shared
-heads too (:func:`profiles._layouts.layout_head`). Speed trick, kept because it
-pays: per-sequence plans and the cached detection took decrypt + decode +
-to_dict of the dev corpus with profiles from 556k to 450k instructions per
-telegram, 19 % (without profiles: 263k; ``python -m benchmarks profiles``,
-callgrind figures).
+sequence and kept as a *plan*; a telegram seen before costs one lookup (its
+header values and head ids: :meth:`MeterProfiles.document`), its values and
+their unit conversions, done with int arithmetic where the record's value is an
+int (:meth:`_Conversion.int_json`). Layouts' synthetic records have shared heads
+too (:func:`profiles._layouts.layout_head`). Speed tricks, kept because they pay
+(callgrind, instructions per warm telegram, ``python -m benchmarks.instructions``):
+per-sequence plans and the cached detection took decrypt + decode + to_dict of the
+wireless dev corpus from 556k to 450k; one lookup per telegram, int conversions and
+no per-telegram glue objects took it from 467k to 395k (275k without profiles) and
+mbus decode + to_dict of the 76 libmbus frames from 372k to 286k (226k without).
 """
 
 from __future__ import annotations
 
 import datetime
+import decimal
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from operator import itemgetter
@@ -32,11 +36,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ._errors import ExpressionError, ProfileError
 from ._expressions import Expression
 from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
-from ._layouts import LayoutRecord, read_layout
+from ._layouts import LayoutHead, LayoutRecord, read_layout
 from ._meter import FieldRule, MeterProfile, load_meter_profile
-from ._selectors import RecordHead
+from ._selectors import RecordHead, RecordSelector
 from ._shipped import shipped_profiles
-from ._units import UNITS, WIDE, convert
+from ._units import UNITS, WIDE, convert, exact_ratio
 
 if TYPE_CHECKING:
     from .transforms import TransformContext
@@ -45,8 +49,8 @@ __all__ = ["STANDARD_STATUS", "MeterProfiles", "apply_profile", "generic_fields"
            "load_meter_profiles", "shipped_meter_profiles"]
 
 ValueOf = Callable[[int], object]
-# field name, unit, converted?, scale, the unit the value is in, which match it takes
-Rule = tuple[str, str, bool, Decimal | None, str, int]
+RecordValue = Callable[[Any, Any], object]
+"""A record's Python value from its ``(head, data)`` pair."""
 DataOf = Callable[[int], bytes]
 _MANUFACTURER_DATA = frozenset({"manufacturer_specific", "more_records_follow"})
 
@@ -69,16 +73,24 @@ def standard_status(status: int | None) -> str:
     return " ".join(texts) or "OK"
 
 
+# The standard status texts of every header status byte.
+_STANDARD_TEXTS: dict[int | None, str] = {status: standard_status(status)
+                                          for status in (None, *range(256))}
+
+
 class _Conversion(NamedTuple):
     """What a field does to its record's value: the unit ``source`` converted to
     ``target`` (when ``converts``; as a temperature difference with ``difference``), then
-    multiplied by ``scale``."""
+    multiplied by ``scale``. ``ratio``: where the whole conversion is a multiplication by
+    a fraction (no offset, no scale), ``(numerator, denominator, the denominator's factors
+    other than 2 and 5, whether the denominator is a power of ten)``, for :meth:`int_json`."""
 
     source: str
     target: str
     converts: bool
     difference: bool
     scale: Decimal | None
+    ratio: tuple[int, int, int, bool] | None
 
     def python(self, value: FieldValue) -> FieldValue:
         """The field's value from the record's (a :func:`field_value` form)."""
@@ -93,24 +105,62 @@ class _Conversion(NamedTuple):
         found = field_value(value)
         return None if found is None else field_json(self.python(found))
 
+    def int_json(self, number: object) -> int | float | str | None:
+        """What :meth:`json` gives for a record whose value is the int ``number``, made
+        with int arithmetic (a whole result is an int, one of at most 15 digits over a
+        power of ten the float that prints back exactly, one without a finite decimal
+        expansion the 28-digit decimal as text); None where it takes :meth:`json`'s way.
+        Speed: the Decimal way cost ~40 % of mbus decode + to_dict (Wh -> kWh of the
+        generic names; 12-28k instructions per converted value)."""
+        ratio = self.ratio
+        if ratio is None or type(number) is not int:
+            return None
+        numerator, denominator, odd, decimal = ratio
+        number *= numerator
+        if not -_EXACT_FLOAT < number < _EXACT_FLOAT:
+            return None
+        if not number % denominator:
+            return number // denominator
+        if decimal:
+            return number / denominator  # int division rounds correctly, as float(Decimal)
+        if number % odd:
+            return str(_ROUNDED.divide(Decimal(number), Decimal(denominator)))
+        return None
+
+
+_EXACT_FLOAT = 10**15  # a decimal of at most 15 significant digits survives a float
+_ROUNDED = decimal.Context(prec=28)  # convert()'s rounding where no finite expansion exists
+_CONVERSIONS: dict[tuple[str, str, bool, bool, Decimal | None], _Conversion] = {}
+
 
 def _conversion(source: str, target: str, converts: bool, quantity: str,
                 scale: Decimal | None) -> _Conversion | None:
-    """The conversion a field applies (None: the value as it is)."""
+    """The conversion a field applies (None: the value as it is); one object per kind."""
     if not converts and scale is None:
         return None
-    return _Conversion(source, target, converts, quantity.endswith("_difference"), scale)
+    difference = quantity.endswith("_difference")
+    key = (source, target, converts, difference, scale)
+    found = _CONVERSIONS.get(key)
+    if found is None:
+        ratio = None
+        if converts and scale is None:
+            factor = exact_ratio(source, target, difference=difference)
+            if factor is not None:
+                odd = factor.denominator
+                for prime in (2, 5):
+                    while odd % prime == 0:
+                        odd //= prime
+                ratio = (factor.numerator, factor.denominator, odd,
+                         10 ** (len(str(factor.denominator)) - 1) == factor.denominator)
+        found = _Conversion(source, target, converts, difference, scale, ratio)
+        if len(_CONVERSIONS) < _CACHE_LIMIT:
+            _CONVERSIONS[key] = found
+    return found
 
 
-class _Take(NamedTuple):
-    """One field a plan takes: from record number ``record`` (layout records count after the
-    telegram's), in ``unit``, through ``conversion`` (None: as it is)."""
-
-    name: str
-    record: int
-    unit: str
-    quantity: str
-    conversion: _Conversion | None
+# One field a plan takes: (name, record index (layout records count after the telegram's),
+# unit, quantity, conversion or None).
+_Take = tuple[str, int, str, str, "_Conversion | None"]
 
 
 class _Plan(NamedTuple):
@@ -124,16 +174,30 @@ class _Plan(NamedTuple):
     names: tuple[str, ...]
     records: tuple[int, ...]
     conversions: tuple[tuple[str, int, _Conversion], ...]
+    profile: str | None  # the profile's name
+    # The records the status tables read (None: the profile has no status tables), and the
+    # status fields' texts by (header status byte, those records' JSON values).
+    status_reads: tuple[int, ...] | None
+    texts: dict[tuple[object, ...], dict[str, str]]
 
 
-def _new_plan(heads: Sequence[object], takes: tuple[_Take, ...],
+def _new_plan(profile: MeterProfile | None, heads: Sequence[object], takes: Sequence[_Take],
               status_records: dict[int, int]) -> _Plan:
-    return _Plan(tuple(heads), takes, status_records,
-                 {take.name: take.unit for take in takes if take.unit},
-                 tuple(take.name for take in takes), tuple(take.record for take in takes),
-                 tuple((take.name, take.record, take.conversion) for take in takes
-                       if take.conversion is not None))
-
+    names, records = [], []
+    units: dict[str, str] = {}
+    conversions = []
+    for name, record, unit, _, conversion in takes:  # one pass: plans are made at first sight
+        names.append(name)
+        records.append(record)
+        if unit:
+            units[name] = unit
+        if conversion is not None:
+            conversions.append((name, record, conversion))
+    return _Plan(tuple(heads), tuple(takes), status_records, units, tuple(names),
+                 tuple(records), tuple(conversions),
+                 None if profile is None else profile.name,
+                 tuple(status_records.values()) if profile is not None and profile.status
+                 else None, {})
 
 
 class MeterProfiles:
@@ -157,17 +221,21 @@ class MeterProfiles:
             self._by_manufacturer[code] = sorted(candidates, key=lambda profile: sum(
                 other.detect.within(profile.detect) for other in candidates))
         # Detection depends on the payload's first bytes only as far as a prefix reaches.
-        self._prefix_lengths = {code: max((len(profile.detect.prefix or b"")
-                                           for profile in candidates), default=0)
-                                for code, candidates in self._by_manufacturer.items()}
+        self._prefix_lengths: dict[str | None, int] = {
+            code: max((len(profile.detect.prefix or b"") for profile in candidates), default=0)
+            for code, candidates in self._by_manufacturer.items()}
         # (manufacturer, version, device type, ci, payload start) -> profile or None.
         self._found: dict[tuple[object, ...], MeterProfile | None] = {}
         # id(profile) -> (profile, {head ids: plan}); None: the generic names.
         self._plans: dict[int | None, tuple[object, dict[tuple[int, ...], _Plan]]] = {}
-        # Per profile: id(head) -> (head, its field rules, the status tables reading it).
-        self._heads: dict[int, dict[int, tuple[object, tuple[Rule, ...], tuple[int, ...]]]] = {}
-        # id(head) -> (head, generic name or None to skip the record, unit, convert?).
-        self._generic: dict[int, tuple[object, str | None, str, bool]] = {}
+        # (header values, payload start, head ids) -> (profile, plan, heads): see document().
+        self._documents: dict[tuple[object, ...], tuple[MeterProfile | None, _Plan | None,
+                                                        tuple[object, ...]]] = {}
+        # id(profile) -> (profile, {id(head): _rules(...) of the head}, _rule_index(profile)).
+        self._heads: dict[int, tuple[MeterProfile, dict[int, _HeadRules], _RuleIndex]] = {}
+        # id(head) -> (head, generic name or None to skip the record, unit, quantity,
+        # conversion).
+        self._generic: dict[int, tuple[object, str | None, str, str, _Conversion | None]] = {}
 
     def __getstate__(self) -> tuple[MeterProfile, ...]:
         return self.profiles
@@ -277,15 +345,20 @@ class MeterProfiles:
         (in ``missing``) gives no field. ``count``: the telegram's own records, layout
         records after them."""
         if profile is None:
-            return _new_plan(heads, self._generic_takes(heads, missing), {})
+            return _new_plan(None, heads, self._generic_takes(heads, missing), {})
         found: dict[str, _Take] = {}
         status_records: dict[int, int] = {}
         seen: dict[str, int] = {}  # matches so far, for rules that take the n-th record
+        cache = self._heads.get(id(profile))
+        heads_seen = cache[1] if cache is not None and cache[0] is profile else {}
         for index, head in enumerate(heads):
-            _, rules, tables = self._rules(profile, head, index >= count)
+            entry = heads_seen.get(id(head))
+            if entry is None or entry[0] is not head:
+                entry = self._rules(profile, head, index >= count)
+            _, takes, tables = entry
             for table in tables:
                 status_records.setdefault(table, index)
-            for name, unit, converts, scale, source, occurrence in rules:
+            for name, unit, quantity, conversion, occurrence in takes:
                 if occurrence > 1:
                     seen[name] = seen.get(name, 0) + 1
                     if seen[name] != occurrence:
@@ -294,59 +367,85 @@ class MeterProfiles:
                     continue
                 if index in missing:
                     break
-                found[name] = _Take(name, index, unit, head.quantity,
-                                    _conversion(source, unit, converts, head.quantity, scale))
+                found[name] = (name, index, unit, quantity, conversion)
         order = profile.positions
-        takes = tuple(sorted(found.values(), key=lambda take: order[take.name]))
-        return _new_plan(heads, takes, status_records)
+        takes_in_order = sorted(found.values(), key=lambda take: order[take[0]])
+        return _new_plan(profile, heads, takes_in_order, status_records)
 
-    def _rules(self, profile: MeterProfile, head: RecordHead,
-               synthetic: bool) -> tuple[object, tuple[Rule, ...], tuple[int, ...]]:
-        """(head, what each field rule of ``profile`` that takes it gives, the status tables
-        that take it); it depends on the head alone, so it is kept per head."""
+    def _rules(self, profile: MeterProfile, head: RecordHead, synthetic: bool) -> _HeadRules:
+        """(head, what each field rule of ``profile`` that takes it gives: name, unit,
+        quantity, conversion, occurrence; the status tables that take it); it depends on the
+        head alone, so it is kept per head."""
         cache = self._heads.get(id(profile))
-        if cache is None:
-            cache = self._heads[id(profile)] = {}
-        entry = cache.get(id(head))
+        if cache is None or cache[0] is not profile:
+            cache = self._heads[id(profile)] = (profile, {}, _rule_index(profile))
+        entry = cache[1].get(id(head))
         if entry is not None and entry[0] is head:
             return entry
-        rules = []
-        for rule in profile.fields:
-            if not rule.computed and _rule_matches(rule, head, synthetic):
-                name = rule.expanded_name({axis: getattr(head, axis) for axis in rule.expand})
-                source = rule.record_unit or head.unit
-                unit = rule.unit or source
-                rules.append((name, unit, rule.unit is not None and rule.unit != source,
-                              rule.scale, source, rule.occurrence))
-        status = tuple(index for index, table in enumerate(profile.status)
-                       if table.selector is not None and table.selector.matches(head, synthetic))
-        entry = (head, tuple(rules), status)  # holds the head, so its id stays its own
-        if len(cache) >= _CACHE_LIMIT:
-            cache.clear()
-        cache[id(head)] = entry
+        rules_by_quantity, status_by_quantity = cache[2]
+        quantity = head.quantity
+        takes = []
+        for rule in rules_by_quantity.get(quantity, rules_by_quantity[None]):
+            if not rule.selector.matches(head, synthetic):
+                continue
+            wanted = rule.unit
+            if wanted is not None and wanted != head.unit and rule.record_unit is None:
+                found = UNITS.get(head.unit)  # a unit of the field's dimension converts
+                if found is None or found[0] != UNITS[wanted][0]:
+                    continue
+            name = rule.expanded_name({axis: getattr(head, axis) for axis in rule.expand}
+                                      ) if rule.expand else rule.name
+            source = rule.record_unit or head.unit
+            unit = wanted or source
+            conversion = _conversion(source, unit, wanted is not None and unit != source,
+                                     quantity, rule.scale)
+            takes.append((name, unit, quantity, conversion, rule.occurrence))
+        status = tuple(index for index, selector in
+                       status_by_quantity.get(quantity, status_by_quantity[None])
+                       if selector.matches(head, synthetic))
+        entry = (head, tuple(takes), status)  # holds the head, so its id stays its own
+        if len(cache[1]) >= _CACHE_LIMIT:
+            cache[1].clear()
+        cache[1][id(head)] = entry
         return entry
 
     def _generic_takes(self, heads: Sequence[RecordHead],
-                       missing: tuple[int, ...]) -> tuple[_Take, ...]:
+                       missing: tuple[int, ...]) -> list[_Take]:
         """Every record by its generic name; a second record of a name gets ``_2`` ..."""
         takes: list[_Take] = []
         taken: set[str] = set()
+        cache = self._generic
         for index, head in enumerate(heads):
-            if head.function in _SKIPPED_FUNCTIONS:
+            entry = cache.get(id(head))
+            if entry is None or entry[0] is not head:
+                entry = self._generic_entry(head)
+            name = entry[1]
+            if name is None or index in missing:
                 continue
-            if index in missing:
-                continue
-            name, unit = generic_name(head)
             if name in taken:
-                count = 2
-                while f"{name}_{count}" in taken:
-                    count += 1
-                name = f"{name}_{count}"
+                number = 2
+                while f"{name}_{number}" in taken:
+                    number += 1
+                name = f"{name}_{number}"
             taken.add(name)
-            takes.append(_Take(name, index, unit, head.quantity,
-                               _conversion(head.unit, unit, unit != head.unit, head.quantity,
-                                           None)))
-        return tuple(takes)
+            takes.append((name, index, entry[2], entry[3], entry[4]))
+        return takes
+
+    def _generic_entry(self, head: RecordHead
+                       ) -> tuple[object, str | None, str, str, _Conversion | None]:
+        """(head, its generic name or None for a record that gets none, unit, quantity,
+        conversion), kept per head."""
+        if head.function in _SKIPPED_FUNCTIONS:
+            entry: tuple[object, str | None, str, str, _Conversion | None] = (
+                head, None, "", "", None)
+        else:
+            name, unit = generic_name(head)
+            entry = (head, name, unit, head.quantity,
+                     _conversion(head.unit, unit, unit != head.unit, head.quantity, None))
+        if len(self._generic) >= _CACHE_LIMIT:
+            self._generic.clear()
+        self._generic[id(head)] = entry
+        return entry
 
     # --- the fields ----------------------------------------------------------------------------
 
@@ -357,43 +456,102 @@ class MeterProfiles:
         fields.append(NamedField("status", standard_status(status), "", "status", None))
         return MeterFields(None, tuple(fields))
 
-    def generic_document(self, heads: Sequence[RecordHead],
-                         record_dicts: Sequence[Mapping[str, object]], value_of: ValueOf,
-                         status: int | None = None) -> dict[str, Any]:
-        """``generic(heads, value_of, status).to_dict()``, made from the records' JSON forms
-        (``record_dicts[i]["value"]``, by the JSON rules of record values) without the Python
-        values; ``value_of`` is read only for a value given in another unit (Wh as kWh)."""
-        plan, fields = self._json_fields(None, heads, len(heads), record_dicts, value_of)
-        fields["status"] = standard_status(status)
-        return {"profile": None, "fields": fields, "units": dict(plan.units)}
+    def document(self, records: Sequence[tuple[RecordHead, Any]],
+                 record_dicts: Sequence[Mapping[str, object]], value: RecordValue,
+                 manufacturer: str | None, version: int | None, device_type: int | None,
+                 ci: int | None, status: int | None, payload: bytes = b"",
+                 context: TransformContext | None = None) -> dict[str, Any] | None:
+        """``apply(...).to_dict()`` for one telegram, written from its records' JSON forms
+        (``record_dicts[i]["value"]``, by the JSON rules of record values) without making
+        the fields; None where the profile's fields must be made (formulas, status tables
+        reading fields: use :meth:`apply`).
 
-    def profile_document(self, profile: MeterProfile, heads: Sequence[RecordHead],
-                         record_dicts: Sequence[Mapping[str, object]], value_of: ValueOf, *,
-                         status: int | None = None, payload: bytes = b"",
-                         data_of: DataOf | None = None,
-                         context: TransformContext | None = None) -> dict[str, Any] | None:
-        """``fields_of(profile, ...).to_dict()`` written from the records' JSON forms where a
-        field takes a record's value as it is (Python values only for converted or scaled
-        fields, layouts and status tables); None for a profile with formulas or status
-        tables reading fields, whose fields must be made (:meth:`fields_of`)."""
-        if profile.has_formulas or profile.reads_fields:
-            return None
+        ``records`` are the telegram's ``(head, data)`` pairs, ``value(head, data)`` gives a
+        record's Python value (read only where a JSON form is not enough: a value given
+        in another unit that int arithmetic does not convert, layouts, status tables).
+        The header values, ``payload`` and ``context`` are those of :meth:`apply`.
+        """
+        # One lookup finds the profile and the plan: the header values and the heads' ids.
+        key = (manufacturer, version, device_type, ci,
+               payload[:self._prefix_lengths.get(manufacturer, 0)], *map(id, map(_HEAD, records)))
+        entry = self._documents.get(key)
+        if entry is None:
+            entry = self._document_entry(key, records, manufacturer, version, device_type, ci,
+                                         payload)
+        profile, plan, _ = entry
+        if plan is None:
+            if profile is None:
+                return None  # its fields must be made
+            return self._written(profile, records, record_dicts, value, status, payload,
+                                 context)
+        taken = list(map(_VALUE, map(record_dicts.__getitem__, plan.records)))
+        if None in taken:  # a record without a value: another plan
+            return self._written(profile, records, record_dicts, value, status, payload,
+                                 context)
+        fields = dict(zip(plan.names, taken, strict=True))
+        for name, index, conversion in plan.conversions:
+            converted: object = conversion.int_json(fields[name])
+            if converted is None:
+                converted = conversion.json(value(*records[index]))
+                if converted is None:
+                    return self._written(profile, records, record_dicts, value, status,
+                                         payload, context)
+            fields[name] = converted  # keeps its place
+        if plan.status_reads is None:
+            fields["status"] = _STANDARD_TEXTS.get(status) or standard_status(status)
+        else:
+            assert profile is not None
+            fields.update(_cached_texts(profile, plan, status, record_dicts, records, value))
+        return {"profile": plan.profile, "fields": fields, "units": plan.units.copy()}
+
+    def _document_entry(self, key: tuple[object, ...], records: Sequence[tuple[RecordHead, Any]],
+                        manufacturer: str | None, version: int | None,
+                        device_type: int | None, ci: int | None, payload: bytes
+                        ) -> tuple[MeterProfile | None, _Plan | None, tuple[object, ...]]:
+        """(profile, plan) for :meth:`document`: plan None where the profile's fields must
+        be made (profile None then) or it has layouts."""
+        profile = self.find(manufacturer, version, device_type, ci, payload)
+        heads = tuple(map(_HEAD, records))
+        entry: tuple[MeterProfile | None, _Plan | None, tuple[object, ...]]
+        if profile is not None and (profile.has_formulas or profile.reads_fields):
+            entry = (None, None, heads)
+        elif profile is not None and profile.layouts:
+            entry = (profile, None, heads)
+        else:
+            entry = (profile, self._cached_plan(profile, heads, len(heads)), heads)
+        if len(self._documents) >= _CACHE_LIMIT:
+            self._documents.clear()
+        self._documents[key] = entry  # holds the heads, so that their ids stay theirs
+        return entry
+
+    def _written(self, profile: MeterProfile | None, records: Sequence[tuple[RecordHead, Any]],
+                 record_dicts: Sequence[Mapping[str, object]], value: RecordValue,
+                 status: int | None, payload: bytes, context: TransformContext | None
+                 ) -> dict[str, Any]:
+        """:meth:`document` the long way: layouts, records without a value."""
+        heads: Sequence[RecordHead] = tuple(map(_HEAD, records))
         count = len(heads)
-        synthetic: list[LayoutRecord] = []
         problems: list[str] = []
-        if profile.layouts:
-            synthetic, problems = _run_layouts(profile, heads, value_of, data_of, payload,
-                                               context)
-            value_of = _with_synthetic(value_of, count, synthetic)
-            heads = [*heads, *(record.head for record in synthetic)]
+        pairs: Sequence[tuple[Any, Any]] = records
+        if profile is not None and profile.layouts:
+            synthetic, problems = _run_layouts(profile, heads, _value_of(records, value),
+                                               _data_of(records), payload, context)
+            heads = (*heads, *(record.head for record in synthetic))
+            pairs = [*records, *synthetic]
+            value = _layout_value(value)
             record_dicts = [*record_dicts,
                             *({"value": field_json(record.value)} for record in synthetic)]
-        plan, fields = self._json_fields(profile, heads, count, record_dicts, value_of)
-        texts = _status_texts(profile, {}, plan.status_records, value_of, status)
-        for name in profile.status_fields:
-            if name in texts:
-                fields[name] = texts[name]
-        out = {"profile": profile.name, "fields": fields, "units": dict(plan.units)}
+        plan, fields = self._json_fields(profile, heads, count, record_dicts, pairs, value)
+        if profile is not None and profile.status:
+            texts = _status_texts(profile, {}, plan.status_records, _value_of(pairs, value),
+                                  status)
+            for name in profile.status_fields:
+                if name in texts:
+                    fields[name] = texts[name]
+        else:
+            fields["status"] = _STANDARD_TEXTS.get(status) or standard_status(status)
+        out: dict[str, Any] = {"profile": plan.profile, "fields": fields,
+                               "units": plan.units.copy()}
         if problems:
             out["problems"] = problems
         return out
@@ -441,15 +599,96 @@ class MeterProfiles:
 
     def _json_fields(self, profile: MeterProfile | None, heads: Sequence[RecordHead],
                      count: int, record_dicts: Sequence[Mapping[str, object]],
-                     value_of: ValueOf) -> tuple[_Plan, dict[str, object]]:
+                     records: Sequence[tuple[Any, Any]], value: RecordValue
+                     ) -> tuple[_Plan, dict[str, object]]:
         """The plan of ``heads`` and the fields it takes, with their values (JSON forms)."""
         missing: tuple[int, ...] = ()
         while True:
             plan = self._cached_plan(profile, heads, count, missing)
-            fields = _json_fields(plan, record_dicts, value_of)
+            fields = _json_fields(plan, record_dicts, records, value)
             if isinstance(fields, dict):
                 return plan, fields
             missing = tuple(sorted((*missing, fields)))  # a record without a value
+
+
+_HEAD = itemgetter(0)
+# A profile's field rules (not computed) and status tables (reading records) by the quantity
+# they name: each quantity's in file order with those naming none; None: those naming none.
+_RuleIndex = tuple[dict[str | None, tuple[FieldRule, ...]],
+                   dict[str | None, tuple[tuple[int, RecordSelector], ...]]]
+# (head, (name, unit, quantity, conversion, occurrence) of each field rule taking it, the
+# status tables taking it).
+_HeadRules = tuple[object, tuple[tuple[str, str, str, _Conversion | None, int], ...],
+                   tuple[int, ...]]
+
+
+def _rule_index(profile: MeterProfile) -> _RuleIndex:
+    """Which rules and status tables can take a head of each quantity (so a new head is
+    matched against those only): each quantity's, in file order with those naming none;
+    None: those naming none."""
+    rules: dict[str | None, list[FieldRule]] = {None: []}
+    tables: dict[str | None, list[tuple[int, RecordSelector]]] = {None: []}
+    for rule in profile.fields:
+        rules.setdefault(rule.selector.quantity, [])
+    for table in profile.status:
+        if table.selector is not None:
+            rules.setdefault(table.selector.quantity, [])
+    for quantity in rules:
+        tables[quantity] = []
+    for rule in profile.fields:
+        if not rule.computed:
+            quantity = rule.selector.quantity
+            for taking in (rules.values() if quantity is None else (rules[quantity],)):
+                taking.append(rule)
+    for index, table in enumerate(profile.status):
+        if table.selector is not None:
+            quantity = table.selector.quantity
+            for reading in (tables.values() if quantity is None else (tables[quantity],)):
+                reading.append((index, table.selector))
+    return ({quantity: tuple(taking) for quantity, taking in rules.items()},
+            {quantity: tuple(reading) for quantity, reading in tables.items()})
+
+
+def _cached_texts(profile: MeterProfile, plan: _Plan, status: int | None,
+                  record_dicts: Sequence[Mapping[str, object]],
+                  records: Sequence[tuple[Any, Any]], value: RecordValue) -> dict[str, str]:
+    """The status fields' texts, kept per plan by the values they depend on (a plan's
+    heads fix how a JSON value maps to the Python value the tables read)."""
+    assert plan.status_reads is not None
+    key = (status, *[record_dicts[index]["value"] for index in plan.status_reads])
+    texts = plan.texts.get(key)
+    if texts is None:
+        found = _status_texts(profile, {}, plan.status_records, _value_of(records, value),
+                              status)
+        texts = {name: found[name] for name in profile.status_fields if name in found}
+        if len(plan.texts) < _TEXTS_LIMIT:
+            plan.texts[key] = texts
+    return texts
+
+
+_TEXTS_LIMIT = 64  # status values kept per plan (meters report few distinct ones)
+
+
+def _value_of(records: Sequence[tuple[Any, Any]], value: RecordValue) -> ValueOf:
+    """Record *i*'s Python value, from the pairs."""
+    def value_of(index: int) -> object:
+        return value(*records[index])
+    return value_of
+
+
+def _data_of(records: Sequence[tuple[Any, Any]]) -> DataOf:
+    """Record *i*'s data bytes, from the pairs."""
+    def data_of(index: int) -> bytes:
+        data: bytes = records[index][1]
+        return data
+    return data_of
+
+
+def _layout_value(value: RecordValue) -> RecordValue:
+    """``value`` for the telegram's pairs, the value itself for a layout's records."""
+    def value_of(head: Any, data: Any) -> object:
+        return data if type(head) is LayoutHead else value(head, data)
+    return value_of
 
 
 def _with_synthetic(value_of: ValueOf, count: int, synthetic: list[LayoutRecord]) -> ValueOf:
@@ -477,21 +716,22 @@ _VALUE = itemgetter("value")
 
 
 def _json_fields(plan: _Plan, record_dicts: Sequence[Mapping[str, object]],
-                 value_of: ValueOf) -> dict[str, object] | int:
+                 records: Sequence[tuple[Any, Any]], value: RecordValue
+                 ) -> dict[str, object] | int:
     """The plan's fields as JSON values: ``record_dicts[i]["value"]`` where the field takes
-    record *i*'s value as it is, else converted from ``value_of(i)``; or the index of a
-    record it takes that has no value.
-
-    """
+    record *i*'s value as it is, else converted (from the int JSON value where it can, else
+    from ``value(*records[i])``); or the index of a record it takes that has no value."""
     taken = list(map(_VALUE, map(record_dicts.__getitem__, plan.records)))
     if None in taken:
         return plan.records[taken.index(None)]
     fields = dict(zip(plan.names, taken, strict=True))
     for name, index, conversion in plan.conversions:
-        value = conversion.json(value_of(index))
-        if value is None:
-            return index
-        fields[name] = value  # keeps its place
+        converted: object = conversion.int_json(fields[name])
+        if converted is None:
+            converted = conversion.json(value(*records[index]))
+            if converted is None:
+                return index
+        fields[name] = converted  # keeps its place
     return fields
 
 
@@ -528,15 +768,6 @@ def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], value_of: V
         if fault is not None:
             problems.append(f"{layout.table}: {fault.message}")
     return records, problems
-
-
-def _rule_matches(rule: FieldRule, head: RecordHead, synthetic: bool = False) -> bool:
-    if not rule.selector.matches(head, synthetic):
-        return False
-    if rule.unit is None or rule.unit == head.unit or rule.record_unit is not None:
-        return True
-    source = UNITS.get(head.unit)
-    return source is not None and source[0] == UNITS[rule.unit][0]
 
 
 def _converted(value: FieldValue, source: str, target: str, difference: bool) -> FieldValue:
@@ -691,25 +922,27 @@ def _status_texts(profile: MeterProfile, found: dict[str, NamedField],
     return out
 
 
+_UNIT_TOKENS = {"degC": "c", "degF": "f", "%": "pct"}
+
+
 def _unit_token(unit: str) -> str:
-    return {"degC": "c", "degF": "f", "%": "pct"}.get(unit) or (
-        unit.lower().replace("/", "").replace("*", "_"))
+    return _UNIT_TOKENS.get(unit) or unit.lower().replace("/", "").replace("*", "_")
 
 
 def generic_name(head: RecordHead) -> tuple[str, str]:
     """The generic field name of a record and the unit its value is given in."""
     unit = _GENERIC_UNITS.get(head.unit, head.unit)
-    parts = [head.quantity]
-    if unit:
-        parts.append(_unit_token(unit))
-    for axis in ("storage", "tariff", "subunit"):
-        number = getattr(head, axis)
-        if number:
-            parts.append(f"{axis}_{number}")
+    parts = [head.quantity, _unit_token(unit) if unit else ""]
+    if head.storage:
+        parts.append(f"storage_{head.storage}")
+    if head.tariff:
+        parts.append(f"tariff_{head.tariff}")
+    if head.subunit:
+        parts.append(f"subunit_{head.subunit}")
     if head.function != "instantaneous":
         parts.append(head.function)
     parts.extend(head.extensions)
-    return "_".join(part for part in parts if part), unit
+    return "_".join(filter(None, parts)), unit
 
 
 def generic_fields(heads: Sequence[RecordHead], value_of: ValueOf,

@@ -149,18 +149,45 @@ class RecordSelector:
             return False
         if self.quantity is not None and head.quantity != self.quantity:
             return False
-        if self.functions is not None and head.function not in self.functions:
-            return False
-        if not (contains(self.storage, head.storage) and contains(self.tariff, head.tariff)
-                and contains(self.subunit, head.subunit)):
-            return False
         if self.vib is not None and head.vif_hex != self.vib:
+            return False
+        # contains() written out (no call, no tuple), the checks that reject most first: this
+        # runs for each new record head and field rule. With the rule index by quantity, the
+        # meter part of a first pass over the wireless dev corpus went from 736k to 419k
+        # instructions per telegram (callgrind; decode + to_dict without profiles: 458k).
+        ranges = self.storage
+        if ranges is not None:
+            value = head.storage
+            for low, high in ranges:
+                if low <= value <= high:
+                    break
+            else:
+                return False
+        ranges = self.tariff
+        if ranges is not None:
+            value = head.tariff
+            for low, high in ranges:
+                if low <= value <= high:
+                    break
+            else:
+                return False
+        ranges = self.subunit
+        if ranges is not None:
+            value = head.subunit
+            for low, high in ranges:
+                if low <= value <= high:
+                    break
+            else:
+                return False
+        if self.functions is not None and head.function not in self.functions:
             return False
         if self.vif is not None:
             vif_hex = head.vif_hex
             if not vif_hex or not contains(self.vif, int(vif_hex[:2], 16) & 0x7F):
                 return False
-        return self.extensions is None or frozenset(head.extensions) == self.extensions
+        extensions = self.extensions
+        return extensions is None or (frozenset(head.extensions) == extensions
+                                      if head.extensions else not extensions)
 
     @property
     def is_empty(self) -> bool:

@@ -16,7 +16,7 @@ from fractions import Fraction
 
 from ._errors import UnitError
 
-__all__ = ["UNITS", "WIDE", "convert", "dimension", "exact_decimal"]
+__all__ = ["UNITS", "WIDE", "convert", "dimension", "exact_decimal", "exact_ratio"]
 
 _HOUR = 3600
 
@@ -97,6 +97,18 @@ def convert(value: Decimal | int, from_unit: str, to_unit: str, *,
         # Trailing zeros the factor added (1000 Wh -> 1.000 kWh) are not precision.
         return WIDE.fma(Decimal(value), factor, offset).normalize(WIDE)
     return _slow_convert(value, from_unit, to_unit, difference)
+
+
+def exact_ratio(from_unit: str, to_unit: str, *, difference: bool = False) -> Fraction | None:
+    """The fraction by which :func:`convert` multiplies a value in ``from_unit`` to give it
+    in ``to_unit``; None where it adds an offset too (absolute temperatures) or a unit is
+    unknown or of another dimension (:func:`convert` says why)."""
+    source, target = UNITS.get(from_unit), UNITS.get(to_unit)
+    if source is None or target is None or source[0] != target[0]:
+        return None
+    if not difference and source[2] != target[2]:
+        return None
+    return source[1] / target[1]
 
 
 # (from, to, difference) -> (factor, offset) as exact Decimals, or None where the

@@ -253,8 +253,22 @@ def _meter_source(telegram: Telegram) -> mbus.records.MeterSource:
                                     telegram.transform_context)
 
 
+def _written_meter(library: MeterProfiles, telegram: Telegram,
+                   record_dicts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    header = telegram.header
+    if header is None:
+        return library.document(_stored_records(telegram), record_dicts, _record_value,
+                                telegram.link.manufacturer, None, None, telegram.ci, None,
+                                telegram.payload, telegram.transform_context)
+    return library.document(_stored_records(telegram), record_dicts, _record_value,
+                            header.manufacturer or telegram.link.manufacturer, header.version,
+                            header.medium, telegram.ci, header.status, telegram.payload,
+                            telegram.transform_context)
+
+
+_record_value = mbus.records.record_value
 # The meter part is made when first read (to_dict writes generic fields without it).
-_meter_document = mbus.records.lazy_meter(Telegram, _meter_source)
+_meter_document = mbus.records.lazy_meter(Telegram, _meter_source, _written_meter)
 
 
 def _full_telegram(link: LinkLayer, ci: int, security: Security, ell: ExtendedLinkLayer | None,
