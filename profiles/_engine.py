@@ -110,8 +110,9 @@ class _Conversion(NamedTuple):
         with int arithmetic (a whole result is an int, one of at most 15 digits over a
         power of ten the float that prints back exactly, one without a finite decimal
         expansion the 28-digit decimal as text); None where it takes :meth:`json`'s way.
-        Speed: the Decimal way cost ~40 % of mbus decode + to_dict (Wh -> kWh of the
-        generic names; 12-28k instructions per converted value)."""
+        Speed trick, kept because it pays 23 % end to end: mbus decode + to_dict of the 76
+        libmbus frames (Wh -> kWh of the generic names) takes 253k instead of 327k
+        instructions per warm telegram (callgrind, December 2026)."""
         ratio = self.ratio
         if ratio is None or type(number) is not int:
             return None
