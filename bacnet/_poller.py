@@ -327,13 +327,7 @@ class Poller:
         """End the COV subscriptions."""
         self._cov_wanted = False
         for device in self.devices:
-            tasks = list(device.cov_tasks)
-            for task in tasks:
-                task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-            device.cov_points.clear()
+            await self._unsubscribe(device)
             device.cov_due = False
 
 

@@ -485,19 +485,10 @@ class MeterProfiles:
                 return None  # its fields must be made
             return self._written(profile, records, record_dicts, value, status, payload,
                                  context)
-        taken = list(map(_VALUE, map(record_dicts.__getitem__, plan.records)))
-        if None in taken:  # a record without a value: another plan
+        fields = _json_fields(plan, record_dicts, records, value)
+        if isinstance(fields, int):  # a record without a value: another plan
             return self._written(profile, records, record_dicts, value, status, payload,
                                  context)
-        fields = dict(zip(plan.names, taken, strict=True))
-        for name, index, conversion in plan.conversions:
-            converted: object = conversion.int_json(fields[name])
-            if converted is None:
-                converted = conversion.json(value(*records[index]))
-                if converted is None:
-                    return self._written(profile, records, record_dicts, value, status,
-                                         payload, context)
-            fields[name] = converted  # keeps its place
         if plan.status_reads is None:
             fields["status"] = _STANDARD_TEXTS.get(status) or standard_status(status)
         else:
