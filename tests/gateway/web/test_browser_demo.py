@@ -76,7 +76,7 @@ def running_demo(folder: Path, users: Path) -> Iterator[str]:
 
 def test_demo_page_in_a_browser(tmp_path: Path) -> None:
     require_chromium()
-    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -88,7 +88,10 @@ def test_demo_page_in_a_browser(tmp_path: Path) -> None:
 
     with running_demo(tmp_path, users) as url, chromium(tmp_path / "profile") as browser:
         wait = WebDriverWait(browser, WAIT, poll_frequency=0.5,
-                             ignored_exceptions=(StaleElementReferenceException,))
+                             # Chromium may report a replaced row as "Node with given id
+                             # does not belong to the document" (a plain WebDriverException).
+                             ignored_exceptions=(StaleElementReferenceException,
+                                                 WebDriverException))
 
         def values() -> dict[str, str]:
             return {row.get_attribute("data-point") or "": row.find_element(
