@@ -852,10 +852,11 @@ def _date(parts: tuple[tuple[str, Expression], ...],
     valid date."""
     numbers: dict[str, int] = {}
     for part, formula in parts:
-        value = formula.fraction(values)
-        if value.denominator != 1:
+        value = formula.value(values)
+        whole = int(value)
+        if whole != value:
             return None
-        numbers[part] = value.numerator
+        numbers[part] = whole
     try:
         day = datetime.date(numbers["year"], numbers["month"], numbers["day"])
         if "hour" not in numbers:

@@ -21,8 +21,9 @@ only the branch taken is evaluated). A comparison gives 1 (true) or 0 (false).
 A parsed :class:`Expression` is a tree of plain tuples: immutable, comparable
 and picklable.
 
-Evaluation is exact: every value is a :class:`fractions.Fraction` until the
-end, where the result becomes a Decimal by one rule: exact, without trailing
+Evaluation is exact: every value is an exact rational number until the end
+(a Decimal while the arithmetic allows, else a :class:`fractions.Fraction`; see
+:data:`Number`), where the result becomes a Decimal by one rule: exact, without trailing
 zeros, when it has a finite decimal expansion (``1/4`` is ``0.25``); else
 rounded half to even to 28 significant digits (``1/3`` is
 ``0.3333333333333333333333333333``). A square root that is not a fraction (of
@@ -34,8 +35,9 @@ from __future__ import annotations
 
 import decimal
 import math
+import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -68,6 +70,35 @@ ROOT_DIGITS = 28  # significant digits of a square root that is not a fraction
 _ROOT_CONTEXT = decimal.Context(prec=ROOT_DIGITS, rounding=decimal.ROUND_HALF_EVEN)
 
 
+Number = Decimal | Fraction
+"""A value while a formula is evaluated: a Decimal within the bounds of :data:`_EXACT`
+where the arithmetic allows, else a Fraction (a division without a finite decimal
+expansion, a conversion by 1/3600 ...). Both are exact: which one holds a value never
+changes the result."""
+
+Values = Mapping[str, Decimal | int]
+_Program = Callable[[Values], Number]
+
+# Decimal arithmetic in this context is exact or raises (every signal is trapped), and then
+# that one operation is done on fractions. Its bounds keep each Decimal it gives within
+# MAX_BITS (a coefficient below 10**600, about 2000 bits; an exponent of at least
+# Etiny = -1199, a denominator of at most 10**1199, about 3983 bits), so only fractions need
+# the size check. Speed: Fraction arithmetic cost 10M instructions for one techem_mkradio3a
+# telegram (28 formulas); see NOTES (python -m benchmarks.bench_profiles).
+_EXACT = decimal.Context(prec=600, Emax=600, Emin=-600, rounding=decimal.ROUND_HALF_EVEN,
+                         traps=[decimal.Clamped, decimal.DivisionByZero, decimal.Inexact,
+                                decimal.InvalidOperation, decimal.Overflow, decimal.Rounded,
+                                decimal.Subnormal, decimal.Underflow])
+# round(): the same bounds, the rounding itself not trapped.
+_ROUNDING = decimal.Context(prec=600, Emax=600, Emin=-600, rounding=decimal.ROUND_HALF_EVEN,
+                            traps=[decimal.Clamped, decimal.DivisionByZero,
+                                   decimal.InvalidOperation, decimal.Overflow,
+                                   decimal.Subnormal, decimal.Underflow])
+_TRAPPED = decimal.DecimalException
+_QUANTA = {digits: Decimal(f"1E{-digits}") for digits in range(-MAX_POWER, MAX_POWER + 1)}
+_ZERO, _ONE = Decimal(0), Decimal(1)
+
+
 @dataclass(frozen=True, slots=True)
 class Expression:
     """A parsed formula: :attr:`text`, the :attr:`names` it reads, and its tree.
@@ -83,21 +114,73 @@ class Expression:
     tree: Node
     names: frozenset[str]
 
-    def evaluate(self, values: Mapping[str, Decimal | int]) -> Decimal:
+    def evaluate(self, values: Values) -> Decimal:
         """The value of the formula for ``values`` (name -> number), exact (see the module
         docstring for the one rounding rule).
 
         Raises :class:`ExpressionError` for a missing name, a value that is not a
         number, a division by zero or a number too large.
         """
-        return exact_decimal(self.fraction(values))
+        return result_decimal(self.value(values))
 
-    def fraction(self, values: Mapping[str, Decimal | int]) -> Fraction:
+    def fraction(self, values: Values) -> Fraction:
         """The exact value of the formula, as a fraction."""
-        return _evaluate(self.tree, values, self.text)
+        value = self.value(values)
+        return value if type(value) is Fraction else Fraction(value)
+
+    def value(self, values: Values) -> Number:
+        """The exact value of the formula: a Decimal or a Fraction (:data:`Number`)."""
+        found = _PROGRAMS.get(id(self))
+        if found is None or found[0] is not self:
+            found = _compiled(self)
+        return found[1](values)
 
 
-def _number(value: object, name: str) -> Fraction:
+# id(expression) -> (expression, its tree compiled into closures). Kept per expression (not
+# in it: expressions stay plain picklable data); holds the expression, so its id stays its own.
+_PROGRAMS: dict[int, tuple[Expression, _Program]] = {}
+_PROGRAMS_LIMIT = 4096
+
+
+def _compiled(expression: Expression) -> tuple[Expression, _Program]:
+    if len(_PROGRAMS) >= _PROGRAMS_LIMIT:
+        _PROGRAMS.clear()
+    found = _PROGRAMS[id(expression)] = (expression, _compile(expression.tree, expression.text))
+    return found
+
+
+def result_decimal(value: Number) -> Decimal:
+    """A formula's value as its result: exact without trailing zeros where it has a finite
+    decimal expansion (a whole number with exponent 0), else rounded half to even to 28
+    significant digits (:func:`exact_decimal` of the fraction)."""
+    if type(value) is Decimal:
+        whole = int(value)
+        if whole == value:
+            return Decimal(whole)
+        try:
+            return value.normalize(_EXACT)
+        except _TRAPPED:
+            pass
+    return exact_decimal(_fraction(value))
+
+
+def _fraction(value: Number) -> Fraction:
+    return value if type(value) is Fraction else Fraction(value)
+
+
+def _number(value: object, name: str) -> Number:
+    """A value read (or a literal) as a :data:`Number`; ExpressionError where it is no
+    number or too large."""
+    if type(value) is Decimal and value.is_finite():
+        try:
+            return _EXACT.plus(value)
+        except _TRAPPED:
+            pass
+    elif type(value) is int:
+        try:
+            return _EXACT.create_decimal(value)
+        except _TRAPPED:
+            pass
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
         raise ExpressionError(f"value of {name!r} is not a number: {value!r}")
     if isinstance(value, Decimal):
@@ -118,91 +201,252 @@ def _checked(value: Fraction, text: str) -> Fraction:
     return value
 
 
-def _evaluate(node: Node, values: Mapping[str, Decimal | int], text: str) -> Fraction:
+def _as_decimal(number: Fraction) -> Decimal | None:
+    """``number`` as a Decimal within the bounds of :data:`_EXACT`, if it is one."""
+    exact = exact_decimal(number)
+    if Fraction(exact) != number:
+        return None
+    try:
+        return _EXACT.plus(exact)
+    except _TRAPPED:
+        return None
+
+
+def _compile(node: Node, text: str) -> _Program:
+    """The tree as closures, each giving its node's value for the values read."""
     kind = node[0]
     if kind == "number":
-        return _number(node[1], "a number")
+        return _constant(node[1])
     if kind == "name":
-        name = node[1]
-        assert isinstance(name, str)
+        return _reader(str(node[1]))
+    if kind == "neg":
+        inner = _compile(node[1], text)  # type: ignore[arg-type]
+        return lambda values: _negative(inner(values))
+    if kind == "convert":
+        assert isinstance(node[2], Fraction) and isinstance(node[3], Fraction)
+        return _converter(_compile(node[1], text), node[2], node[3])  # type: ignore[arg-type]
+    if kind in ("op", "compare"):
+        left = _compile(node[2], text)  # type: ignore[arg-type]
+        right = _compile(node[3], text)  # type: ignore[arg-type]
+        operate = _OPERATORS[str(node[1])]
+        return lambda values: operate(left(values), right(values), text)
+    name, arguments = str(node[1]), node[2]
+    assert isinstance(arguments, tuple)
+    programs = tuple(_compile(argument, text) for argument in arguments)
+    if name == "if":  # only the branch taken
+        condition, then, otherwise = programs
+        return lambda values: then(values) if condition(values) else otherwise(values)
+    function = _CALLS[name]
+    return lambda values: function([program(values) for program in programs], text)
+
+
+def _constant(literal: object) -> _Program:
+    try:
+        value = _number(literal, "a number")
+    except ExpressionError as error:  # refused when evaluated, as any value
+        message = error.message
+
+        def refused(values: Values) -> Number:
+            raise ExpressionError(message)
+        return refused
+    return lambda values: value
+
+
+def _reader(name: str) -> _Program:
+    def read(values: Values) -> Number:
         if name not in values:
             raise ExpressionError(f"no value for {name!r}")
         return _number(values[name], name)
-    if kind == "neg":
-        return -_evaluate(node[1], values, text)  # type: ignore[arg-type]
-    if kind == "convert":
-        factor, offset = node[2], node[3]
-        assert isinstance(factor, Fraction) and isinstance(offset, Fraction)
-        return _evaluate(node[1], values, text) * factor + offset  # type: ignore[arg-type]
-    if kind in ("op", "compare"):
-        left = _evaluate(node[2], values, text)  # type: ignore[arg-type]
-        right = _evaluate(node[3], values, text)  # type: ignore[arg-type]
-        return _operate(str(node[1]), left, right, text)
-    name, arguments = str(node[1]), node[2]
-    assert isinstance(arguments, tuple)
-    if name == "if":  # only the branch taken
-        condition = _evaluate(arguments[0], values, text)
-        return _evaluate(arguments[1] if condition else arguments[2], values, text)
-    return _call(name, [_evaluate(argument, values, text) for argument in arguments], text)
+    return read
 
 
-def _operate(operator: str, left: Fraction, right: Fraction, text: str) -> Fraction:
-    if operator == "+":
-        return _checked(left + right, text)
-    if operator == "-":
-        return _checked(left - right, text)
-    if operator == "*":
-        return _checked(left * right, text)
-    if operator == "/":
-        if not right:
-            raise ExpressionError(f"division by zero in {text!r}")
-        return _checked(left / right, text)
-    return Fraction(int({"<": left < right, "<=": left <= right, ">": left > right,
-                         ">=": left >= right, "==": left == right,
-                         "!=": left != right}[operator]))
+def _converter(inner: _Program, factor: Fraction, offset: Fraction) -> _Program:
+    """``inner * factor + offset`` (a unit conversion the unit check inserted)."""
+    decimal_factor, decimal_offset = _as_decimal(factor), _as_decimal(offset)
+
+    def convert(values: Values) -> Number:
+        value = inner(values)
+        if (type(value) is Decimal and decimal_factor is not None
+                and decimal_offset is not None):
+            try:
+                return _EXACT.fma(value, decimal_factor, decimal_offset)
+            except _TRAPPED:
+                pass
+        return _fraction(value) * factor + offset
+    return convert
 
 
-def _call(name: str, arguments: list[Fraction], text: str) -> Fraction:
-    if name == "min":
-        return min(arguments)
-    if name == "max":
-        return max(arguments)
-    if name == "abs":
-        return abs(arguments[0])
-    if name == "floor":
-        return Fraction(math.floor(arguments[0]))
-    if name == "round":
-        digits = _whole(arguments[1], "round", "digits") if len(arguments) > 1 else 0
-        if not -MAX_POWER <= digits <= MAX_POWER:
-            raise ExpressionError(f"round(): digits must be {-MAX_POWER} to {MAX_POWER}")
-        return Fraction(round(arguments[0], digits))  # half to even
-    if name == "pow":
-        power = _whole(arguments[1], "pow", "n")
-        if not -MAX_POWER <= power <= MAX_POWER:
-            raise ExpressionError(f"pow(): n must be {-MAX_POWER} to {MAX_POWER}, not {power}")
-        if power < 0 and not arguments[0]:
-            raise ExpressionError(f"division by zero in {text!r}")
-        return _checked(arguments[0] ** power, text)
-    if name == "sqrt":
-        return _root(arguments[0], text)
-    if name == "hypot":
-        return _root(_checked(sum((argument * argument for argument in arguments), Fraction(0)),
-                             text), text)
+def _negative(value: Number) -> Number:
+    if type(value) is Decimal:
+        try:
+            return _EXACT.minus(value)
+        except _TRAPPED:
+            pass
+    return -_fraction(value)
+
+
+def _add(left: Number, right: Number, text: str) -> Number:
+    if type(left) is Decimal and type(right) is Decimal:
+        try:
+            return _EXACT.add(left, right)
+        except _TRAPPED:
+            pass
+    return _checked(_fraction(left) + _fraction(right), text)
+
+
+def _subtract(left: Number, right: Number, text: str) -> Number:
+    if type(left) is Decimal and type(right) is Decimal:
+        try:
+            return _EXACT.subtract(left, right)
+        except _TRAPPED:
+            pass
+    return _checked(_fraction(left) - _fraction(right), text)
+
+
+def _multiply(left: Number, right: Number, text: str) -> Number:
+    if type(left) is Decimal and type(right) is Decimal:
+        try:
+            return _EXACT.multiply(left, right)
+        except _TRAPPED:
+            pass
+    return _checked(_fraction(left) * _fraction(right), text)
+
+
+def _divide(left: Number, right: Number, text: str) -> Number:
+    if not right:
+        raise ExpressionError(f"division by zero in {text!r}")
+    if type(left) is Decimal and type(right) is Decimal:
+        try:
+            return _EXACT.divide(left, right)
+        except _TRAPPED:
+            pass
+    return _checked(_fraction(left) / _fraction(right), text)
+
+
+def _comparison(test: Callable[[Number, Number], bool]
+                ) -> Callable[[Number, Number, str], Number]:
+    def compare(left: Number, right: Number, text: str) -> Number:
+        if type(left) is not type(right):
+            left, right = _fraction(left), _fraction(right)
+        return _ONE if test(left, right) else _ZERO
+    return compare
+
+
+_OPERATORS: dict[str, Callable[[Number, Number, str], Number]] = {
+    "+": _add, "-": _subtract, "*": _multiply, "/": _divide,
+    "<": _comparison(operator.lt), "<=": _comparison(operator.le),
+    ">": _comparison(operator.gt), ">=": _comparison(operator.ge),
+    "==": _comparison(operator.eq), "!=": _comparison(operator.ne),
+}
+
+
+def _minimum(arguments: list[Number], text: str) -> Number:
+    return min(arguments)
+
+
+def _maximum(arguments: list[Number], text: str) -> Number:
+    return max(arguments)
+
+
+def _absolute(arguments: list[Number], text: str) -> Number:
+    value = arguments[0]
+    if type(value) is Decimal:
+        try:
+            return _EXACT.abs(value)
+        except _TRAPPED:
+            pass
+    return abs(_fraction(value))
+
+
+def _floor(arguments: list[Number], text: str) -> Number:
+    value = arguments[0]
+    if type(value) is Decimal:
+        try:
+            return _EXACT.plus(value.to_integral_value(decimal.ROUND_FLOOR, _EXACT))
+        except _TRAPPED:
+            pass
+    return Fraction(math.floor(_fraction(value)))
+
+
+def _round(arguments: list[Number], text: str) -> Number:
+    digits = _whole(arguments[1], "round", "digits") if len(arguments) > 1 else 0
+    if not -MAX_POWER <= digits <= MAX_POWER:
+        raise ExpressionError(f"round(): digits must be {-MAX_POWER} to {MAX_POWER}")
+    value = arguments[0]
+    if type(value) is Decimal:
+        try:
+            return _EXACT.plus(_ROUNDING.quantize(value, _QUANTA[digits]))  # half to even
+        except _TRAPPED:
+            pass
+    return Fraction(round(_fraction(value), digits))  # half to even
+
+
+def _power(arguments: list[Number], text: str) -> Number:
+    power = _whole(arguments[1], "pow", "n")
+    if not -MAX_POWER <= power <= MAX_POWER:
+        raise ExpressionError(f"pow(): n must be {-MAX_POWER} to {MAX_POWER}, not {power}")
+    base = arguments[0]
+    if power < 0 and not base:
+        raise ExpressionError(f"division by zero in {text!r}")
+    if type(base) is Decimal:
+        try:
+            return _EXACT.power(base, power)
+        except _TRAPPED:
+            pass
+    return _checked(_fraction(base) ** power, text)
+
+
+def _square_root(arguments: list[Number], text: str) -> Number:
+    return _root(arguments[0], text)
+
+
+def _hypotenuse(arguments: list[Number], text: str) -> Number:
+    try:
+        total = _ZERO
+        for argument in arguments:
+            if type(argument) is not Decimal:
+                break
+            total = _EXACT.fma(argument, argument, total)
+        else:
+            return _root(total, text)
+    except _TRAPPED:
+        pass
+    return _root(_checked(sum((_fraction(argument) ** 2 for argument in arguments),
+                              Fraction(0)), text), text)
+
+
+def _bits(arguments: list[Number], text: str) -> Number:
     value = _whole(arguments[0], "bits", "value")
     first = _whole(arguments[1], "bits", "first")
     count = _whole(arguments[2], "bits", "count")
     if value < 0 or not 0 <= first < 1024 or not 0 < count <= 1024:
         raise ExpressionError(f"bits({value}, {first}, {count}): needs value >= 0, "
                               f"0 <= first < 1024, 0 < count <= 1024")
-    return Fraction((value >> first) & ((1 << count) - 1))
+    return _EXACT.create_decimal((value >> first) & ((1 << count) - 1))  # < 2**1024: exact
 
 
-def _root(value: Fraction, text: str) -> Fraction:
+_CALLS: dict[str, Callable[[list[Number], str], Number]] = {
+    "min": _minimum, "max": _maximum, "abs": _absolute, "floor": _floor, "round": _round,
+    "pow": _power, "sqrt": _square_root, "hypot": _hypotenuse, "bits": _bits,
+}
+
+
+def _root(value: Number, text: str) -> Number:
     """The square root of ``value``: exact where it is a fraction, else correctly rounded
     to :data:`ROOT_DIGITS` significant digits (half to even)."""
     if value < 0:
-        raise ExpressionError(f"square root of a negative number ({exact_decimal(value)}) "
+        raise ExpressionError(f"square root of a negative number ({result_decimal(value)}) "
                               f"in {text!r}")
+    if type(value) is Decimal:
+        # A decimal's root is a fraction only where it is a decimal: exact, or else
+        # Decimal's own correctly rounded root.
+        try:
+            return _EXACT.sqrt(value)
+        except decimal.Inexact:
+            return _ROOT_CONTEXT.sqrt(value)
+        except _TRAPPED:
+            value = Fraction(value)
+    assert isinstance(value, Fraction)
     numerator, denominator = value.numerator, value.denominator
     root_n, root_d = math.isqrt(numerator), math.isqrt(denominator)
     if root_n * root_n == numerator and root_d * root_d == denominator:
@@ -217,11 +461,15 @@ def _root(value: Fraction, text: str) -> Fraction:
     return _checked(Fraction(_ROOT_CONTEXT.plus(midpoint)), text)
 
 
-def _whole(value: Fraction, function: str, argument: str) -> int:
-    if value.denominator != 1:
-        raise ExpressionError(f"{function}(): {argument} must be a whole number, "
-                              f"not {exact_decimal(value)}")
-    return value.numerator
+def _whole(value: Number, function: str, argument: str) -> int:
+    if type(value) is Decimal:
+        whole = int(value)
+        if whole == value:
+            return whole
+    elif isinstance(value, Fraction) and value.denominator == 1:
+        return value.numerator
+    raise ExpressionError(f"{function}(): {argument} must be a whole number, "
+                          f"not {result_decimal(value)}")
 
 
 def parse_expression(text: str) -> Expression:
@@ -310,7 +558,8 @@ class _Parser:
             self.index += 1
             operand = self.unary(depth + 1)
             if operand[0] == "number":
-                return ("number", -operand[1])  # type: ignore[operator]
+                assert isinstance(operand[1], Decimal)
+                return ("number", operand[1].copy_negate())  # exact (- rounds to 28 digits)
             return ("neg", operand)
         if self.peek() == "+":
             self.index += 1

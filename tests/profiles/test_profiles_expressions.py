@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import decimal
 import pickle
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import example, given
@@ -105,3 +107,163 @@ def test_any_text_parses_or_raises_expression_error(text: str) -> None:
 def test_arithmetic_agrees_with_python_integers(a: int, b: int, c: int) -> None:
     value = parse_expression("(a + b) * c - a / c * c").evaluate({"a": a, "b": b, "c": c})
     assert value == (a + b) * c - a
+
+
+# --- the evaluator against a plain reference ---------------------------------------------------
+# Each strategy below draws a formula's text together with its value, worked out here with
+# fractions by the language's rules (None where evaluating must fail: a division by zero, a
+# number beyond 4096 bits, ...); the evaluator must give exactly that value, rounded once.
+
+_BITS = 4096  # the size rule of the module docstring: numerator and denominator
+
+
+def _sized(value: Fraction | None) -> Fraction | None:
+    if value is None or max(value.numerator.bit_length(),
+                            value.denominator.bit_length()) > _BITS:
+        return None
+    return value
+
+
+def _rounded_once(value: Fraction) -> Decimal:
+    """The one rounding rule: exact where the expansion is finite, else 28 digits."""
+    for places in range(0, 5000):
+        scaled = value * 10**places
+        if scaled.denominator == 1:
+            return Decimal(f"{scaled.numerator}E-{places}")
+        if places > 2500:
+            break
+    return decimal.Context(prec=28).divide(Decimal(value.numerator), Decimal(value.denominator))
+
+
+Drawn = tuple[str, Fraction | None]
+_LITERALS = st.one_of(
+    st.integers(0, 10**9).map(str),
+    st.sampled_from(["0", "0.5", "2.50", "0.001", "1e3", "7", "3", "0.1", "1e-700", "1e650",
+                     "123456789012345678901234567890.5", "5e-1199", "1e600", "0.000"]),
+    st.decimals(min_value=0, max_value=Decimal("1e12"), places=6, allow_nan=False))
+
+
+def _literal(text: object) -> Drawn:
+    written = str(text)
+    return written, Fraction(Decimal(written))
+
+
+def _combined(children: st.SearchStrategy[Drawn]) -> st.SearchStrategy[Drawn]:
+    def arithmetic(drawn: tuple[Drawn, str, Drawn]) -> Drawn:
+        (left, a), operator, (right, b) = drawn
+        text = f"({left} {operator} {right})"
+        if a is None or b is None:
+            return text, None
+        if operator == "/":
+            return text, None if b == 0 else _sized(a / b)
+        return text, _sized({"+": a + b, "-": a - b, "*": a * b}[operator])
+
+    def comparison(drawn: tuple[Drawn, str, Drawn]) -> Drawn:
+        (left, a), operator, (right, b) = drawn
+        text = f"({left} {operator} {right})"
+        if a is None or b is None:
+            return text, None
+        truth = {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b, "==": a == b,
+                 "!=": a != b}[operator]
+        return text, Fraction(int(truth))
+
+    def function(drawn: tuple[str, list[Drawn]]) -> Drawn:
+        name, arguments = drawn
+        text = f"{name}({', '.join(text for text, _ in arguments)})"
+        values = [value for _, value in arguments]
+        if None in values:
+            return text, None
+        return text, min(values) if name == "min" else max(values)  # type: ignore[type-var]
+
+    def one(drawn: tuple[str, Drawn]) -> Drawn:
+        name, (inner, a) = drawn
+        text = f"{name}({inner})" if name != "-" else f"-{inner}"
+        if a is None:
+            return text, None
+        if name == "-":
+            return text, -a
+        if name == "abs":
+            return text, abs(a)
+        return text, Fraction(a.numerator // a.denominator)  # floor
+
+    def rounded(drawn: tuple[Drawn, int]) -> Drawn:
+        (inner, a), digits = drawn
+        text = f"round({inner}, {digits})"
+        return text, None if a is None else Fraction(round(a, digits))  # half to even
+
+    def power(drawn: tuple[Drawn, int]) -> Drawn:
+        (inner, a), exponent = drawn
+        text = f"pow({inner}, {exponent})"
+        if a is None or (a == 0 and exponent < 0):
+            return text, None
+        return text, _sized(a**exponent)
+
+    def choice(drawn: tuple[Drawn, Drawn, Drawn]) -> Drawn:
+        (condition, c), (then, a), (otherwise, b) = drawn
+        text = f"if({condition}, {then}, {otherwise})"
+        return text, None if c is None else (a if c else b)
+
+    def bits(drawn: tuple[Drawn, int, int]) -> Drawn:
+        (inner, a), first, count = drawn
+        text = f"bits({inner}, {first}, {count})"
+        if a is None or a.denominator != 1 or a < 0:
+            return text, None
+        return text, Fraction((a.numerator >> first) % 2**count)
+
+    operators = st.sampled_from(["+", "-", "*", "/"])
+    return st.one_of(
+        st.tuples(children, operators, children).map(arithmetic),
+        st.tuples(children, st.sampled_from(["<", "<=", ">", ">=", "==", "!="]),
+                  children).map(comparison),
+        st.tuples(st.sampled_from(["min", "max"]),
+                  st.lists(children, min_size=1, max_size=3)).map(function),
+        st.tuples(st.sampled_from(["-", "abs", "floor"]), children).map(one),
+        st.tuples(children, st.integers(-5, 5)).map(rounded),
+        st.tuples(children, st.integers(-4, 4)).map(power),
+        st.tuples(children, children, children).map(choice),
+        st.tuples(children, st.integers(0, 12), st.integers(1, 12)).map(bits))
+
+
+_VALUES = st.one_of(st.integers(-10**20, 10**20), st.integers(-2**4200, 2**4200),
+                    st.decimals(allow_nan=False, allow_infinity=False),
+                    st.sampled_from([Decimal("-0"), Decimal("1.000"), Decimal("1E+700"),
+                                     Decimal("9.99E-650")]))
+
+
+@st.composite
+def _formulas(draw: st.DrawFn) -> tuple[Drawn, dict[str, Decimal | int]]:
+    values = {"a": draw(_VALUES), "b": draw(_VALUES)}
+    # A value beyond the size rule may not be read at all.
+    names = st.sampled_from(["a", "b"]).map(lambda name: (name, _sized(Fraction(values[name]))))
+    leaves = st.one_of(_LITERALS.map(_literal), names)
+    return draw(st.recursive(leaves, _combined, max_leaves=10)), values
+
+
+@given(_formulas())
+@example((("(1 / 3) * 3", Fraction(1)), {"a": 0, "b": 0}))
+@example((("-123456789012345678901234567890.5", Fraction(-246913578024691357802469135781, 2)),
+          {"a": 0, "b": 0}))  # the literal's sign was once taken at 28 digits
+@example((("(1e650 * 1e650)", None), {"a": 0, "b": 0}))
+@example((("(a + 1)", None), {"a": 2**4100, "b": 0}))
+def test_evaluation_agrees_with_exact_fractions(
+        drawn: tuple[Drawn, dict[str, Decimal | int]]) -> None:
+    (text, expected), values = drawn
+    expression = parse_expression(text)
+    if expected is None:
+        with pytest.raises(ExpressionError):
+            expression.evaluate(values)
+        return
+    result = expression.evaluate(values)
+    wanted = _rounded_once(expected)
+    assert result == wanted and str(result) == str(wanted)
+    assert expression.fraction(values) == expected
+
+
+@given(st.integers(0, 10**30), st.integers(0, 40))
+def test_square_roots_of_exact_squares_stay_exact(root: int, places: int) -> None:
+    """A decimal's square root that is itself a decimal is given exactly, at any length
+    (the 28-digit rounding is only for roots that are not fractions)."""
+    value = Fraction(root, 10**places)
+    square = _rounded_once(value * value)
+    assert parse_expression("sqrt(x)").evaluate({"x": square}) == _rounded_once(value)
+    assert parse_expression("hypot(x, 0)").evaluate({"x": square.copy_negate()}) == square
