@@ -236,32 +236,33 @@ def parse_link(data: bytes) -> tuple[LinkLayer, bytes]:
     CRCs; raises :class:`LinkError` when the bytes fit none of them.
     """
     data = bytes(data)
-    if len(data) < 11:
+    size = len(data)
+    if size < 11:
         raise LinkError(f"a wireless M-Bus frame needs at least 11 bytes (L C M A CI), "
-                        f"got {len(data)}", field="L", offset=0, data=data)
-    wired = _wired(data) if data[0] == 0x68 else None
-    if wired is not None:
-        return wired
+                        f"got {size}", field="L", offset=0, data=data)
     length = data[0]
-    if length < 10:
+    if length == 0x68:
+        wired = _wired(data)
+        if wired is not None:
+            return wired
+    elif length < 10:
         raise LinkError(f"L field {length} is too small for C, M, A and CI", field="L",
                         offset=0, data=data[:1])
     # Format A is only tried when the bytes are long enough for its CRCs.
-    stripped = _strip_a(data, length) if len(data) >= _format_a_length(length) else None
-    fmt = "A"
-    if stripped is None:
-        stripped = _strip_b(data, length)
-        fmt = "B"
+    a_size = _format_a_length(length)
+    stripped = _strip_a(data, length) if size >= a_size else None
     if stripped is not None:
         frame, count = stripped
-        used = _format_a_length(length) if fmt == "A" else length + 1
-        link = _link_layer(frame, fmt, length=length, crcs=count, trailing=data[used:])
-        return link, frame[_BLOCK1:]
-    if len(data) > length + 1 + _MAX_TRAILING and _lacks_l_field(data):
+        return _link_layer(frame, "A", length, data[a_size:], count), frame[_BLOCK1:]
+    end = length + 1
+    stripped = _strip_b(data, length)
+    if stripped is not None:
+        frame, count = stripped
+        return _link_layer(frame, "B", length, data[end:], count), frame[_BLOCK1:]
+    if size > end + _MAX_TRAILING and _lacks_l_field(data):
         return _without_l_field(data)
-    if len(data) >= length + 1:
-        link = _link_layer(data, "none", length=length, trailing=data[length + 1:])
-        return link, data[_BLOCK1:length + 1]
+    if size >= end:
+        return _link_layer(data, "none", length, data[end:]), data[_BLOCK1:end]
     if _lacks_l_field(data):
         return _without_l_field(data)
     if length + 1 > len(data):

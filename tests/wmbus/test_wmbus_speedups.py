@@ -168,3 +168,31 @@ def test_records_are_made_when_first_read() -> None:
     assert telegram.to_dict() == before
     assert before["records"] == [record.to_dict() for record in records]
     assert telegram == wmbus.Decoder().decode(_PLAIN)
+
+
+def _distinct_values(cls: type) -> dict[str, object]:
+    """A different object for every field of ``cls`` (what each one holds is not checked)."""
+    return {item.name: (index, item.name) for index, item in enumerate(dataclasses.fields(cls))}
+
+
+@pytest.mark.parametrize("cls", [wmbus.Telegram, wmbus.TransportLayer])
+def test_the_written_out_init_sets_each_field_by_keyword_and_position(cls: type) -> None:
+    values = _distinct_values(cls)
+    by_keyword = cls(**values)
+    by_position = cls(*values.values())
+    for name, value in values.items():
+        assert getattr(by_keyword, name) == value, name
+        assert getattr(by_position, name) == value, name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        by_keyword.ci = 1
+
+
+def test_the_written_out_init_keeps_the_defaults() -> None:
+    link = wmbus.Decoder().decode(_PLAIN).link
+    telegram = wmbus.Telegram(link=link, ci=0x7A, security=wmbus.Security())
+    assert {item.name: getattr(telegram, item.name) for item in dataclasses.fields(telegram)} \
+        == {item.name: item.default for item in dataclasses.fields(telegram)
+            if item.name not in ("link", "ci", "security")} | {
+            "link": link, "ci": 0x7A, "security": wmbus.Security()}
+    assert wmbus.TransportLayer(0x7A, "short") == wmbus.TransportLayer(
+        ci=0x7A, kind="short", header=None, config=None)
