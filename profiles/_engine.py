@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from ._errors import ExpressionError, ProfileError
 from ._expressions import Expression
 from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
-from ._layouts import LayoutHead, LayoutRecord, read_layout
+from ._layouts import LayoutHead, LayoutRecord, read_layout_into
 from ._meter import FieldRule, MeterProfile, load_meter_profile
 from ._selectors import RecordHead, RecordSelector
 from ._shipped import shipped_profiles
@@ -526,13 +526,16 @@ class MeterProfiles:
         problems: list[str] = []
         pairs: Sequence[tuple[Any, Any]] = records
         if profile is not None and profile.layouts:
-            synthetic, problems = _run_layouts(profile, heads, _value_of(records, value),
-                                               _data_of(records), payload, context)
-            heads = (*heads, *(record.head for record in synthetic))
-            pairs = [*records, *synthetic]
+            found: list[LayoutHead] = []
+            values: list[Decimal | int | str] = []
+            json_values: list[int | float | str] = []
+            problems = _read_layouts(profile, heads, _value_of(records, value),
+                                     _data_of(records), payload, context, found, values,
+                                     json_values)
+            heads = (*heads, *found)
+            pairs = [*records, *zip(found, values, strict=True)]
             value = _layout_value(value)
-            record_dicts = [*record_dicts,
-                            *({"value": field_json(record.value)} for record in synthetic)]
+            record_dicts = [*record_dicts, *[{"value": json} for json in json_values]]
         plan, fields = self._json_fields(profile, heads, count, record_dicts, pairs, value)
         if profile is not None and profile.status:
             texts = _status_texts(profile, {}, plan.status_records, _value_of(pairs, value),
@@ -731,35 +734,77 @@ def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], value_of: V
                  data_of: DataOf | None, payload: bytes,
                  context: TransformContext | None) -> tuple[list[LayoutRecord], list[str]]:
     """The synthetic records of the profile's layouts, and what stopped any of them."""
-    from .transforms import NO_CONTEXT, TRANSFORMS, TransformError
+    found: list[LayoutHead] = []
+    values: list[Decimal | int | str] = []
+    problems = _read_layouts(profile, heads, value_of, data_of, payload, context, found,
+                             values, [])
+    return list(map(LayoutRecord, found, values)), problems
 
-    records: list[LayoutRecord] = []
+
+def _read_layouts(profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf,
+                  data_of: DataOf | None, payload: bytes, context: TransformContext | None,
+                  found: list[LayoutHead], values: list[Decimal | int | str],
+                  json_values: list[int | float | str]) -> list[str]:
+    """:func:`_run_layouts` appending the synthetic records' heads, values and JSON values
+    to the lists (see :func:`profiles._layouts.read_layout_into`); what stopped any
+    layout."""
     problems: list[str] = []
-    for layout in profile.layouts:
-        data: bytes | None = None
-        if layout.source == "payload":
+    for layout, index in zip(profile.layouts, _layout_sources(profile, heads), strict=True):
+        if index is None:
+            continue
+        if index < 0:
             data = payload
         else:
-            for index, head in enumerate(heads):
-                if (head.function in _MANUFACTURER_DATA if layout.source == "manufacturer_data"
-                        else layout.selector is not None
-                        and layout.selector.matches(head, False)):
-                    raw = data_of(index) if data_of is not None else value_of(index)
-                    data = raw if isinstance(raw, bytes) else None
-                    break
-        if data is None:
-            continue
+            raw = data_of(index) if data_of is not None else value_of(index)
+            if not isinstance(raw, bytes):
+                continue
+            data = raw
         if layout.transform is not None:
+            from .transforms import NO_CONTEXT, TRANSFORMS, TransformError
+
             try:
                 data = TRANSFORMS[layout.transform](data, context or NO_CONTEXT)
             except TransformError as error:
                 problems.append(f"{layout.table}: transform {layout.transform}: {error}")
                 continue
-        read, fault = read_layout(layout, data)
-        records.extend(read)
+        fault = read_layout_into(layout, data, found, values, json_values)
         if fault is not None:
             problems.append(f"{layout.table}: {fault.message}")
-    return records, problems
+    return problems
+
+
+# (id(profile), head ids) -> (profile, heads, _layout_sources(profile, heads)).
+_SOURCES: dict[tuple[int, ...],
+               tuple[MeterProfile, tuple[object, ...], tuple[int | None, ...]]] = {}
+
+
+def _layout_sources(profile: MeterProfile, heads: Sequence[RecordHead]
+                    ) -> tuple[int | None, ...]:
+    """For each layout of ``profile``, the index of the record it reads (-1: the payload;
+    None: no record of the telegram); it depends on the heads alone, so it is kept per
+    sequence of heads."""
+    key = (id(profile), *map(id, heads))
+    entry = _SOURCES.get(key)
+    if entry is not None and entry[0] is profile:
+        return entry[2]
+    sources: list[int | None] = []
+    for layout in profile.layouts:
+        found: int | None = None
+        if layout.source == "payload":
+            found = -1
+        else:
+            for index, head in enumerate(heads):
+                if (head.function in _MANUFACTURER_DATA if layout.source == "manufacturer_data"
+                        else layout.selector is not None
+                        and layout.selector.matches(head, False)):
+                    found = index
+                    break
+        sources.append(found)
+    if len(_SOURCES) >= _CACHE_LIMIT:
+        _SOURCES.clear()
+    # Holds the profile and the heads, so that their ids stay theirs.
+    _SOURCES[key] = (profile, tuple(heads), tuple(sources))
+    return tuple(sources)
 
 
 def _converted(value: FieldValue, source: str, target: str, difference: bool) -> FieldValue:

@@ -12,17 +12,19 @@ range is a :class:`LayoutError` naming the item and byte offset, never an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import NamedTuple
 
 from ._errors import ProfileError
+from ._fields import field_json
 from ._selectors import FUNCTIONS, RecordSelector, read_selector
 from ._toml import TableReader
 from ._units import UNITS
 
 __all__ = ["ITEM_TYPES", "Layout", "LayoutError", "LayoutHead", "LayoutItem", "LayoutRecord",
-           "layout_head", "read_layout", "read_layout_table"]
+           "compile_layout", "layout_head", "read_layout", "read_layout_into",
+           "read_layout_table"]
 
 ITEM_TYPES = ("uint", "int", "bcd", "date", "datetime", "hex", "skip")
 SOURCES = ("manufacturer_data", "payload", "record")
@@ -122,6 +124,10 @@ class Layout:
     items: tuple[LayoutItem, ...]
     selector: RecordSelector | None = None
     transform: str | None = None
+    steps: tuple[_Step, ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "steps", compile_layout(self.items))
 
 
 def read_layout_table(reader: TableReader, transforms: tuple[str, ...] = ()) -> Layout:
@@ -229,82 +235,237 @@ def _present_if(reader: TableReader, names: set[str]) -> tuple[str, int] | None:
 def read_layout(layout: Layout, data: bytes) -> tuple[list[LayoutRecord], LayoutError | None]:
     """The synthetic records ``layout`` reads from ``data``, and the fault that stopped it
     (None when every item was read)."""
-    records: list[LayoutRecord] = []
-    named: dict[str, int] = {}
-    position = [0]
+    heads: list[LayoutHead] = []
+    values: list[Decimal | int | str] = []
+    fault = read_layout_into(layout, data, heads, values, [])
+    return list(map(LayoutRecord, heads, values)), fault
+
+
+def read_layout_into(layout: Layout, data: bytes, heads: list[LayoutHead],
+                     values: list[Decimal | int | str], json_values: list[int | float | str]
+                     ) -> LayoutError | None:
+    """:func:`read_layout` appending each synthetic record's head, value and the JSON form
+    of its value (by :func:`profiles._fields.field_json`'s rules) to the lists; the fault
+    that stopped it (None when every item was read)."""
     try:
-        for item in layout.items:
-            _read(item, data, position, named, records, None)
+        _read_steps(layout.steps, data, {}, heads, values, json_values, 0, 0)
     except LayoutError as error:
-        return records, error.located(table=layout.table)  # type: ignore[return-value]
-    return records, None
+        return error.located(table=layout.table)  # type: ignore[return-value]
+    return None
 
 
-def _read(item: LayoutItem, data: bytes, position: list[int], named: dict[str, int],
-          records: list[LayoutRecord], storage: int | None) -> None:
-    if item.present_if is not None:
-        gate, mask = item.present_if
-        if not named.get(gate, 0) & mask:
-            return
-    if item.type == "group":
-        times = item.repeat if isinstance(item.repeat, int) else named.get(str(item.repeat), 0)
-        if not 0 <= times <= MAX_REPEAT:
-            raise LayoutError(f"repeat count {times} is outside 0-{MAX_REPEAT}",
-                              offset=position[0], item=item.label)
-        for index in range(times):
-            for member in item.group:
-                _read(member, data, position, named, records, item.storage_start + index)
-        return
-    start = position[0] if item.offset is None else item.offset
-    end = start + item.length
-    if end > len(data):
-        raise LayoutError(f"needs {item.length} bytes, {max(len(data) - start, 0)} left",
-                          offset=start, item=item.label)
-    position[0] = end
-    if item.type == "skip":
-        return
-    raw = data[start:end]
-    value: Decimal | int | str | None = _value(item, raw, start)
-    if value is None or value == item.invalid:  # no value (a date not set, a no-value pattern)
-        return
-    if isinstance(value, int) and item.name is not None:
-        named[item.name] = value
-    if item.quantity is None:  # read for present_if or repeat only
-        return
-    if item.scale is not None and isinstance(value, int):
-        scaled = value * item.scale
-        value = int(scaled) if scaled == scaled.to_integral_value() and \
-            scaled.as_tuple().exponent >= 0 else scaled  # type: ignore[operator]
-    head = layout_head(item.quantity, item.unit, item.storage if storage is None else storage,
-                       item.function, item.tariff, item.subunit)
-    records.append(LayoutRecord(head, value))
+# What a compiled step is: its kind, then for groups of a count read from an item.
+_UINT, _INT, _BCD, _HEX, _DATE, _DATETIME, _SKIP, _GROUP = range(8)
+_KINDS = {"uint": _UINT, "int": _INT, "bcd": _BCD, "hex": _HEX, "date": _DATE,
+          "datetime": _DATETIME, "skip": _SKIP, "group": _GROUP}
+_EXACT_DECIMAL = 10**28  # a product of fewer digits is what Decimal's 28 digits make of it
+_EXACT_FLOAT = 10**15  # a decimal of at most 15 significant digits survives a float
+# How a step scales: not at all, by a whole multiplier, as a decimal fraction (coefficient
+# and exponent), or by the Decimal itself (a scale that is not positive).
+_NO_SCALE, _WHOLE, _FRACTION, _DECIMAL = range(4)
 
 
-def _value(item: LayoutItem, raw: bytes, start: int) -> Decimal | int | str | None:
-    ordered = raw if item.big_endian else raw[::-1]  # most significant byte first
-    if item.type == "hex":
+class _Step(NamedTuple):
+    """One item compiled for reading: groups of a fixed count unrolled (their members'
+    storage resolved), ``present_if`` of the item and of its group in ``gates``, the head
+    of its records made once. ``head`` None: no record (or, for the members of a group
+    whose count an item gives, ``record`` holds the head's attributes but storage)."""
+
+    label: str
+    kind: int
+    start: int | None  # a fixed offset; None: where the previous item ended
+    length: int
+    order: str  # "big" or "little"
+    first_bit: int
+    bit_mask: int  # 0: the whole item
+    sign_bit: int  # 0: unsigned
+    invalid: int | None
+    name: str | None
+    gates: tuple[tuple[str, int], ...]
+    head: LayoutHead | None
+    record: tuple[str, str, str, int, int] | None  # quantity, unit, function, tariff, subunit
+    scaling: int  # _NO_SCALE ...
+    coefficient: int  # _WHOLE: the multiplier; _FRACTION: the scale's coefficient
+    exponent: int  # _FRACTION: the scale's exponent (negative)
+    scale: Decimal | None
+    repeat: str | None  # a group: the item that gives the count
+    storage_start: int
+    members: tuple[_Step, ...]
+
+
+def compile_layout(items: tuple[LayoutItem, ...]) -> tuple[_Step, ...]:
+    """The steps that read ``items``: static offsets, unrolled groups, shared heads, int
+    scales. Speed trick: see :func:`_read_steps`."""
+    steps: list[_Step] = []
+    for item in items:
+        gates = (item.present_if,) if item.present_if is not None else ()
+        if item.type != "group":
+            steps.append(_step(item, gates, item.storage, fixed=True))
+        elif isinstance(item.repeat, int):
+            for index in range(item.repeat):
+                steps.extend(_step(member, gates + ((member.present_if,) if member.present_if
+                                                    else ()),
+                                   item.storage_start + index, fixed=True)
+                             for member in item.group)
+        else:
+            members = tuple(_step(member, (member.present_if,) if member.present_if else (),
+                                  0, fixed=False) for member in item.group)
+            steps.append(_Step(item.label, _GROUP, None, 0, "", 0, 0, 0, None, None, gates,
+                               None, None, _NO_SCALE, 1, 0, None, str(item.repeat),
+                               item.storage_start, members))
+    return tuple(steps)
+
+
+def _step(item: LayoutItem, gates: tuple[tuple[str, int], ...], storage: int,
+          fixed: bool) -> _Step:
+    bit_mask = first_bit = 0
+    width = item.length * 8
+    if item.bits is not None:
+        first_bit, last = item.bits
+        width = last - first_bit + 1
+        bit_mask = (1 << width) - 1
+    head = record = None
+    if item.quantity is not None:
+        record = (item.quantity, item.unit, item.function, item.tariff, item.subunit)
+        if fixed:
+            head = layout_head(item.quantity, item.unit, storage, item.function, item.tariff,
+                               item.subunit)
+            record = None
+    scaling, coefficient, exponent = _NO_SCALE, 1, 0
+    scale = item.scale
+    if scale is not None:
+        _, digits, power = scale.as_tuple()
+        scaling = _DECIMAL
+        if scale.is_finite() and scale > 0 and isinstance(power, int):
+            coefficient = int("".join(map(str, digits)))
+            if power >= 0:
+                scaling, coefficient = _WHOLE, coefficient * 10**power
+            else:
+                scaling, exponent = _FRACTION, power
+    return _Step(item.label, _KINDS[item.type], item.offset, item.length,
+                 "big" if item.big_endian else "little", first_bit, bit_mask,
+                 1 << (width - 1) if item.type == "int" else 0, item.invalid, item.name, gates,
+                 head, record, scaling, coefficient, exponent, scale, None, 0, ())
+
+
+def _read_steps(steps: tuple[_Step, ...], data: bytes, named: dict[str, int],
+                heads: list[LayoutHead], values: list[Decimal | int | str],
+                json_values: list[int | float | str], position: int, storage: int) -> int:
+    """Read ``steps`` from ``data`` at ``position`` (``storage``: of a group member whose
+    head is made here), appending to the lists; the position after them.
+
+    Compiled steps instead of reading the items one by one (with Decimal scales and a
+    head lookup per record), kept because they pay: decrypt + decode + to_dict of the 56
+    dev-corpus telegrams whose profile has layouts and no formulas, 375k -> 321k
+    instructions per warm telegram (14 %; their meter part 198k -> 144k), the whole
+    wireless dev corpus 422k -> 410k (callgrind, December 2026)."""
+    size = len(data)
+    for (label, kind, start, length, order, first_bit, bit_mask, sign_bit, invalid, name,
+         gates, head, record, scaling, coefficient, exponent, scale, repeat, storage_start,
+         members) in steps:
+        if gates:
+            for gate, mask in gates:
+                if not named.get(gate, 0) & mask:
+                    break
+            else:
+                gates = ()
+            if gates:
+                continue
+        if kind == _GROUP:
+            assert repeat is not None
+            times = named.get(repeat, 0)
+            if not 0 <= times <= MAX_REPEAT:
+                raise LayoutError(f"repeat count {times} is outside 0-{MAX_REPEAT}",
+                                  offset=position, item=label)
+            for index in range(times):
+                position = _read_steps(members, data, named, heads, values, json_values,
+                                       position, storage_start + index)
+            continue
+        if start is None:
+            start = position
+        end = start + length
+        if end > size:
+            raise LayoutError(f"needs {length} bytes, {max(size - start, 0)} left",
+                              offset=start, item=label)
+        position = end
+        if kind == _SKIP:
+            continue
+        value: Decimal | int | str
+        if kind <= _INT:
+            number = int.from_bytes(data[start:end], order)  # type: ignore[arg-type]
+            if bit_mask:
+                number = (number >> first_bit) & bit_mask
+            if number & sign_bit:
+                number -= sign_bit << 1
+            if number == invalid:  # a no-value pattern
+                continue
+            value = number
+        elif kind == _BCD:
+            raw = data[start:end]
+            digits = (raw if order == "big" else raw[::-1]).hex()
+            if not digits.isdigit():
+                raise LayoutError(f"{raw.hex()} is not BCD", offset=start, item=label)
+            value = int(digits)
+        else:
+            text = _text(kind, data[start:end])
+            if text is None:  # a date not set
+                continue
+            if head is None and record is None:
+                continue
+            heads.append(head or _member_head(record, storage))  # type: ignore[arg-type]
+            values.append(text)
+            json_values.append(text)
+            continue
+        if name is not None:
+            named[name] = value
+        if head is None:
+            if record is None:  # read for present_if or repeat only
+                continue
+            head = _member_head(record, storage)
+        heads.append(head)
+        if scaling == _NO_SCALE:
+            values.append(value)
+            json_values.append(value)
+            continue
+        product = value * coefficient
+        if scaling == _WHOLE and -_EXACT_DECIMAL < product < _EXACT_DECIMAL:
+            values.append(product)
+            json_values.append(product)
+        elif scaling == _FRACTION and -_EXACT_DECIMAL < product < _EXACT_DECIMAL:
+            # value * scale keeps the scale's exponent: the same Decimal, made exactly.
+            scaled = Decimal(product).scaleb(exponent)
+            values.append(scaled)
+            json_values.append(product / 10**-exponent if -_EXACT_FLOAT < product < _EXACT_FLOAT
+                               else str(scaled))
+        else:
+            assert scale is not None
+            result = value * scale
+            if result == result.to_integral_value() and \
+                    result.as_tuple().exponent >= 0:  # type: ignore[operator]
+                values.append(int(result))
+                json_values.append(int(result))
+            else:
+                values.append(result)
+                json_values.append(field_json(result))
+    return position
+
+
+def _member_head(record: tuple[str, str, str, int, int], storage: int) -> LayoutHead:
+    quantity, unit, function, tariff, subunit = record
+    return layout_head(quantity, unit, storage, function, tariff, subunit)
+
+
+def _text(kind: int, raw: bytes) -> str | None:
+    """The value of a hex, date or datetime item (None: a date or time not set)."""
+    if kind == _HEX:
         return raw.hex()
-    if item.type == "bcd":
-        digits = ordered.hex()
-        if not digits.isdigit():
-            raise LayoutError(f"{raw.hex()} is not BCD", offset=start, item=item.label)
-        return int(digits)
-    if item.type == "date":  # EN 13757-3 Annex A type G
+    if kind == _DATE:  # EN 13757-3 Annex A type G
         day, month = raw[0] & 0x1F, raw[1] & 0x0F
         year = 2000 + (((raw[0] & 0xE0) >> 5) | ((raw[1] & 0xF0) >> 1))
         return f"{year:04d}-{month:02d}-{day:02d}" if 1 <= month <= 12 and day else None
-    if item.type == "datetime":  # type F
-        minute, hour, day, month = raw[0] & 0x3F, raw[1] & 0x1F, raw[2] & 0x1F, raw[3] & 0x0F
-        year = 2000 + (((raw[2] & 0xE0) >> 5) | ((raw[3] & 0xF0) >> 1))
-        if not (1 <= month <= 12 and day and hour < 24 and minute < 60):
-            return None
-        return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}"
-    number = int.from_bytes(ordered, "big")
-    width = len(raw) * 8
-    if item.bits is not None:
-        first, last = item.bits
-        width = last - first + 1
-        number = (number >> first) & ((1 << width) - 1)
-    if item.type == "int" and number >> (width - 1):
-        number -= 1 << width
-    return number
+    # type F
+    minute, hour, day, month = raw[0] & 0x3F, raw[1] & 0x1F, raw[2] & 0x1F, raw[3] & 0x0F
+    year = 2000 + (((raw[2] & 0xE0) >> 5) | ((raw[3] & 0xF0) >> 1))
+    if not (1 <= month <= 12 and day and hour < 24 and minute < 60):
+        return None
+    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}"

@@ -1,0 +1,209 @@
+"""The compiled layout reader against a plain reference reading, item by item.
+
+``profiles._layouts`` compiles a layout into flat steps (groups unrolled, heads made once,
+int arithmetic for scales); the reference below reads the items as the format describes
+them, one at a time, with Decimal scales. Both must give the same records (heads, values
+of the same type and exponent), the same JSON forms and the same fault.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from profiles import field_json
+from profiles._layouts import (
+    MAX_REPEAT,
+    Layout,
+    LayoutError,
+    LayoutItem,
+    layout_head,
+    read_layout,
+    read_layout_into,
+)
+
+# --- the reference: the format's meaning, item by item ----------------------------------
+
+
+def reference(layout: Layout, data: bytes
+              ) -> tuple[list[tuple[object, object]], tuple[int, str, str] | None]:
+    """(head, value) of each record and (offset, item, message) of the fault, or None."""
+    records: list[tuple[object, object]] = []
+    named: dict[str, int] = {}
+    position = [0]
+    try:
+        for item in layout.items:
+            _reference_item(item, data, position, named, records, None)
+    except LayoutError as error:
+        return records, (error.offset, error.item, error.message)
+    return records, None
+
+
+def _reference_item(item: LayoutItem, data: bytes, position: list[int], named: dict[str, int],
+                    records: list[tuple[object, object]], storage: int | None) -> None:
+    if item.present_if is not None and not named.get(item.present_if[0], 0) & \
+            item.present_if[1]:
+        return
+    if item.type == "group":
+        times = item.repeat if isinstance(item.repeat, int) else named.get(str(item.repeat), 0)
+        if not 0 <= times <= MAX_REPEAT:
+            raise LayoutError(f"repeat count {times} is outside 0-{MAX_REPEAT}",
+                              offset=position[0], item=item.label)
+        for index in range(times):
+            for member in item.group:
+                _reference_item(member, data, position, named, records,
+                                item.storage_start + index)
+        return
+    start = position[0] if item.offset is None else item.offset
+    if start + item.length > len(data):
+        raise LayoutError(f"needs {item.length} bytes, {max(len(data) - start, 0)} left",
+                          offset=start, item=item.label)
+    position[0] = start + item.length
+    raw = data[start:start + item.length]
+    value: Decimal | int | str | None
+    if item.type == "skip":
+        return
+    if item.type == "hex":
+        value = raw.hex()
+    elif item.type == "date":
+        day, month = raw[0] & 0x1F, raw[1] & 0x0F
+        year = 2000 + (raw[0] >> 5 | (raw[1] >> 4) << 3)
+        value = f"{year:04d}-{month:02d}-{day:02d}" if 1 <= month <= 12 and day else None
+    elif item.type == "datetime":
+        minute, hour, day, month = raw[0] & 0x3F, raw[1] & 0x1F, raw[2] & 0x1F, raw[3] & 0x0F
+        year = 2000 + (raw[2] >> 5 | (raw[3] >> 4) << 3)
+        value = (f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}"
+                 if 1 <= month <= 12 and day and hour < 24 and minute < 60 else None)
+    elif item.type == "bcd":
+        digits = (raw if item.big_endian else raw[::-1]).hex()
+        if not all(digit in "0123456789" for digit in digits):
+            raise LayoutError(f"{raw.hex()} is not BCD", offset=start, item=item.label)
+        value = int(digits)
+    else:
+        bits = [(byte >> bit) & 1 for byte in (raw[::-1] if item.big_endian else raw)
+                for bit in range(8)]  # least significant first
+        first, last = item.bits or (0, len(bits) - 1)
+        chosen = bits[first:last + 1]
+        value = sum(bit << index for index, bit in enumerate(chosen))
+        if item.type == "int" and chosen[-1]:
+            value -= 1 << len(chosen)
+    if value is None or value == item.invalid:
+        return
+    if isinstance(value, int) and item.name is not None:
+        named[item.name] = value
+    if item.quantity is None:
+        return
+    if item.scale is not None and isinstance(value, int):
+        scaled = value * item.scale
+        value = int(scaled) if scaled == scaled.to_integral_value() and \
+            int(scaled.as_tuple().exponent) >= 0 else scaled
+    records.append((layout_head(item.quantity, item.unit, item.storage if storage is None
+                                else storage, item.function, item.tariff, item.subunit),
+                    value))
+
+
+# --- random layouts, as the loader allows them ------------------------------------------
+
+SCALES = [None, Decimal("0.001"), Decimal("0.01"), Decimal("0.5"), Decimal("0.00390625"),
+          Decimal("2"), Decimal("1E+1"), Decimal("0.0010"), Decimal("-0.1"), Decimal("-3"),
+          Decimal("1E-30"), Decimal("123456789012345678901234567")]
+
+
+@st.composite
+def items(draw: st.DrawFn, names: list[str], label: str, in_group: bool) -> LayoutItem:
+    if not in_group and draw(st.integers(0, 3)) == 0:
+        repeat: int | str = draw(st.integers(0, 4))
+        if draw(st.booleans()) and names:
+            repeat = draw(st.sampled_from(names))
+        gate = _gate(draw, names)
+        members = tuple(draw(items(names, f"{label}.group[{index}]", True))
+                        for index in range(draw(st.integers(1, 3))))
+        return LayoutItem(label, type="group", present_if=gate, repeat=repeat,
+                          storage_start=draw(st.integers(0, 3)), group=members)
+    kind = draw(st.sampled_from(["uint", "int", "bcd", "hex", "date", "datetime", "skip"]))
+    length = {"date": 2, "datetime": 4}.get(kind) or draw(
+        st.integers(1, 8 if kind in ("uint", "int", "bcd") else 6))
+    bits = None
+    if kind in ("uint", "int") and draw(st.booleans()):
+        first = draw(st.integers(0, length * 8 - 1))
+        bits = (first, draw(st.integers(first, length * 8 - 1)))
+    numeric = kind in ("uint", "int", "bcd")
+    name = None
+    if numeric and draw(st.integers(0, 2)) == 0:
+        name = f"n{len(names)}"
+    gate = _gate(draw, names)
+    unnamed = kind == "skip" or (name is not None and draw(st.booleans()))
+    item = LayoutItem(
+        label, kind, length,
+        offset=draw(st.one_of(st.none(), st.integers(0, 12))),
+        big_endian=draw(st.booleans()), bits=bits,
+        quantity=None if unnamed else draw(st.sampled_from(["volume", "date", "hca_units"])),
+        unit=draw(st.sampled_from(["", "m3"])),
+        scale=draw(st.sampled_from(SCALES)) if numeric else None,
+        storage=draw(st.integers(0, 2)), tariff=draw(st.integers(0, 1)),
+        function=draw(st.sampled_from(["instantaneous", "maximum"])), name=name,
+        present_if=gate,
+        invalid=draw(st.one_of(st.none(), st.integers(-3, 3), st.just(0xFF), st.just(-128)))
+        if kind in ("uint", "int") else None)
+    if name is not None:
+        names.append(name)
+    return item
+
+
+def _gate(draw: st.DrawFn, names: list[str]) -> tuple[str, int] | None:
+    if not names or draw(st.integers(0, 2)) == 0:
+        return None
+    return draw(st.sampled_from(names)), draw(st.integers(1, 0xFF))
+
+
+@st.composite
+def layouts(draw: st.DrawFn) -> Layout:
+    names: list[str] = []
+    count = draw(st.integers(0, 7))
+    return Layout("layouts[0]", "payload",
+                  tuple(draw(items(names, f"layouts[0].items[{index}]", False))
+                        for index in range(count)))
+
+
+FLAGS = LayoutItem("layouts[0].items[0]", "uint", 1, name="flags")
+GATED_GROUP = Layout("layouts[0]", "payload", (FLAGS, LayoutItem(
+    "layouts[0].items[1]", type="group", present_if=("flags", 0x02), repeat=2, group=(
+        LayoutItem("layouts[0].items[1].group[0]", "uint", 1, quantity="volume"),))))
+# A product of 16 digits: its JSON form is the exact decimal as text, not a float.
+LONG_PRODUCT = Layout("layouts[0]", "payload", (LayoutItem(
+    "layouts[0].items[0]", "uint", 7, quantity="volume", scale=Decimal("0.001")),))
+
+
+@settings(max_examples=300)
+@example(GATED_GROUP, bytes([0x01, 0x05, 0x06]))
+@example(GATED_GROUP, bytes([0x02, 0x05, 0x06]))
+@example(LONG_PRODUCT, (2**52).to_bytes(7, "little"))
+@example(LONG_PRODUCT, (10**15 - 1).to_bytes(7, "little"))
+@given(layouts(), st.binary(max_size=40))
+def test_compiled_steps_read_what_the_items_say(layout: Layout, data: bytes) -> None:
+    expected, expected_fault = reference(layout, data)
+    records, fault = read_layout(layout, data)
+    assert [(record.head, record.value) for record in records] == expected
+    # The same types and Decimal exponents, not only equal numbers.
+    assert [repr(record.value) for record in records] == [repr(value) for _, value in expected]
+    assert [id(record.head) for record in records] == [id(head) for head, _ in expected]
+    assert (None if fault is None else (fault.offset, fault.item, fault.message)) == \
+        expected_fault
+    heads: list[object] = []
+    values: list[object] = []
+    json_values: list[object] = []
+    read_layout_into(layout, data, heads, values, json_values)  # type: ignore[arg-type]
+    assert [repr(value) for value in json_values] == \
+        [repr(field_json(value)) for _, value in expected]  # type: ignore[arg-type]
+
+
+@given(layouts(), st.binary(max_size=40))
+def test_digit_patterns_that_are_not_bcd_are_refused_in_both(layout: Layout,
+                                                             data: bytes) -> None:
+    data = bytes(byte | 0xA0 for byte in data)  # every byte's high digit is not a digit
+    _, expected_fault = reference(layout, data)
+    _, fault = read_layout(layout, data)
+    assert (None if fault is None else (fault.offset, fault.item, fault.message)) == \
+        expected_fault
