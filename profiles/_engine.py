@@ -346,7 +346,7 @@ class MeterProfiles:
         (in ``missing``) gives no field. ``count``: the telegram's own records, layout
         records after them."""
         if profile is None:
-            return _new_plan(None, heads, self._generic_takes(heads, missing), {})
+            return self._generic_plan(heads, missing)
         found: dict[str, _Take] = {}
         status_records: dict[int, int] = {}
         seen: dict[str, int] = {}  # matches so far, for rules that take the n-th record
@@ -410,27 +410,40 @@ class MeterProfiles:
         cache[1][id(head)] = entry
         return entry
 
-    def _generic_takes(self, heads: Sequence[RecordHead],
-                       missing: tuple[int, ...]) -> list[_Take]:
-        """Every record by its generic name; a second record of a name gets ``_2`` ..."""
+    def _generic_plan(self, heads: Sequence[RecordHead], missing: tuple[int, ...]) -> _Plan:
+        """Every record by its generic name; a second record of a name gets ``_2`` ...
+        The plan's columns are made in the same pass (generic plans are made at first
+        sight of every new telegram layout of a meter without a profile)."""
         takes: list[_Take] = []
+        names: list[str] = []
+        records: list[int] = []
+        units: dict[str, str] = {}
+        conversions = []
         taken: set[str] = set()
-        cache = self._generic
+        numbers: dict[str, int] = {}  # the next number to try per name taken twice
+        get = self._generic.get  # an entry holds its head: an id found is that head's
         for index, head in enumerate(heads):
-            entry = cache.get(id(head))
-            if entry is None or entry[0] is not head:
-                entry = self._generic_entry(head)
+            entry = get(id(head)) or self._generic_entry(head)
             name = entry[1]
             if name is None or index in missing:
                 continue
-            if name in taken:
-                number = 2
+            if name in taken:  # the first free number: names only get taken, so it grows
+                number = numbers.get(name, 2)
                 while f"{name}_{number}" in taken:
                     number += 1
+                numbers[name] = number + 1
                 name = f"{name}_{number}"
             taken.add(name)
-            takes.append((name, index, entry[2], entry[3], entry[4]))
-        return takes
+            _, _, unit, quantity, conversion = entry
+            takes.append((name, index, unit, quantity, conversion))
+            names.append(name)
+            records.append(index)
+            if unit:
+                units[name] = unit
+            if conversion is not None:
+                conversions.append((name, index, conversion))
+        return _Plan(tuple(heads), tuple(takes), {}, units, tuple(names), tuple(records),
+                     tuple(conversions), None, None, {})
 
     def _generic_entry(self, head: RecordHead
                        ) -> tuple[object, str | None, str, str, _Conversion | None]:
@@ -441,8 +454,9 @@ class MeterProfiles:
                 head, None, "", "", None)
         else:
             name, unit = generic_name(head)
-            entry = (head, name, unit, head.quantity,
-                     _conversion(head.unit, unit, unit != head.unit, head.quantity, None))
+            source = head.unit
+            entry = (head, name, unit, head.quantity, None if unit == source
+                     else _conversion(source, unit, True, head.quantity, None))
         if len(self._generic) >= _CACHE_LIMIT:
             self._generic.clear()
         self._generic[id(head)] = entry
@@ -963,14 +977,13 @@ def _status_texts(profile: MeterProfile, found: dict[str, NamedField],
 _UNIT_TOKENS = {"degC": "c", "degF": "f", "%": "pct"}
 
 
-def _unit_token(unit: str) -> str:
-    return _UNIT_TOKENS.get(unit) or unit.lower().replace("/", "").replace("*", "_")
-
-
 def generic_name(head: RecordHead) -> tuple[str, str]:
     """The generic field name of a record and the unit its value is given in."""
-    unit = _GENERIC_UNITS.get(head.unit, head.unit)
-    parts = [head.quantity, _unit_token(unit) if unit else ""]
+    unit = head.unit
+    unit = _GENERIC_UNITS.get(unit, unit)
+    parts = [head.quantity]
+    if unit:
+        parts.append(_UNIT_TOKENS.get(unit) or unit.lower().replace("/", "").replace("*", "_"))
     if head.storage:
         parts.append(f"storage_{head.storage}")
     if head.tariff:
@@ -979,8 +992,11 @@ def generic_name(head: RecordHead) -> tuple[str, str]:
         parts.append(f"subunit_{head.subunit}")
     if head.function != "instantaneous":
         parts.append(head.function)
-    parts.extend(head.extensions)
-    return "_".join(filter(None, parts)), unit
+    if head.extensions:
+        parts += head.extensions
+    if "" in parts:  # an empty part takes no separator
+        parts = [part for part in parts if part]
+    return "_".join(parts), unit
 
 
 def generic_fields(heads: Sequence[RecordHead], value_of: ValueOf,

@@ -373,6 +373,17 @@ def test_generic_names_for_any_meter() -> None:
     assert result.units["energy_kwh_tariff_2"] == "kWh"
 
 
+def test_generic_names_number_repeats_past_names_taken() -> None:
+    # The third "count" record finds count_2 and count_3 (a record's own name) taken.
+    heads = [Head("count"), Head("count"), Head("count_3"), Head("count"), Head("count"),
+             Head("", "m3"), Head("volume", "", extensions=("", "future_value"))]
+    result = generic_fields(heads, lambda index: index)
+    assert [field.name for field in result.fields] == [
+        "count", "count_2", "count_3", "count_4", "count_5", "m3", "volume_future_value",
+        "status"]
+    assert [field.record for field in result.fields][:5] == [0, 1, 2, 3, 4]
+
+
 def test_to_dict_follows_the_json_rules_of_record_values(tmp_path: Path) -> None:
     result = run('''
 [[fields]]
