@@ -478,8 +478,9 @@ class MeterProfiles:
                  context: TransformContext | None = None) -> dict[str, Any] | None:
         """``apply(...).to_dict()`` for one telegram, written from its records' JSON forms
         (``record_dicts[i]["value"]``, by the JSON rules of record values) without making
-        the fields; None where the profile's fields must be made (formulas, status tables
-        reading fields: use :meth:`apply`).
+        the fields (Python values only for those that formulas and status tables read);
+        None where a formula fails (:meth:`apply` raises the error, naming the meter and
+        the telegram).
 
         ``records`` are the telegram's ``(head, data)`` pairs, ``value(head, data)`` gives a
         record's Python value (read only where a JSON form is not enough: a value given
@@ -495,8 +496,6 @@ class MeterProfiles:
                                          payload)
         profile, plan, _ = entry
         if plan is None:
-            if profile is None:
-                return None  # its fields must be made
             return self._written(profile, records, record_dicts, value, status, payload,
                                  context)
         fields = _json_fields(plan, record_dicts, records, value)
@@ -514,14 +513,13 @@ class MeterProfiles:
                         manufacturer: str | None, version: int | None,
                         device_type: int | None, ci: int | None, payload: bytes
                         ) -> tuple[MeterProfile | None, _Plan | None, tuple[object, ...]]:
-        """(profile, plan) for :meth:`document`: plan None where the profile's fields must
-        be made (profile None then) or it has layouts."""
+        """(profile, plan) for :meth:`document`: plan None where the profile has layouts
+        or computes fields (formulas, status tables reading fields)."""
         profile = self.find(manufacturer, version, device_type, ci, payload)
         heads = tuple(map(_HEAD, records))
         entry: tuple[MeterProfile | None, _Plan | None, tuple[object, ...]]
-        if profile is not None and (profile.has_formulas or profile.reads_fields):
-            entry = (None, None, heads)
-        elif profile is not None and profile.layouts:
+        if profile is not None and (profile.layouts or profile.has_formulas
+                                    or profile.reads_fields):
             entry = (profile, None, heads)
         else:
             entry = (profile, self._cached_plan(profile, heads, len(heads)), heads)
@@ -533,8 +531,9 @@ class MeterProfiles:
     def _written(self, profile: MeterProfile | None, records: Sequence[tuple[RecordHead, Any]],
                  record_dicts: Sequence[Mapping[str, object]], value: RecordValue,
                  status: int | None, payload: bytes, context: TransformContext | None
-                 ) -> dict[str, Any]:
-        """:meth:`document` the long way: layouts, records without a value."""
+                 ) -> dict[str, Any] | None:
+        """:meth:`document` the long way: layouts, records without a value, computed
+        fields."""
         heads: Sequence[RecordHead] = tuple(map(_HEAD, records))
         count = len(heads)
         problems: list[str] = []
@@ -551,6 +550,8 @@ class MeterProfiles:
             value = _layout_value(value)
             record_dicts = [*record_dicts, *[{"value": json} for json in json_values]]
         plan, fields = self._json_fields(profile, heads, count, record_dicts, pairs, value)
+        if profile is not None and (profile.has_formulas or profile.reads_fields):
+            return _computed_document(profile, plan, fields, pairs, value, status, problems)
         if profile is not None and profile.status:
             texts = _status_texts(profile, {}, plan.status_records, _value_of(pairs, value),
                                   status)
@@ -583,15 +584,17 @@ class MeterProfiles:
             value_of = _with_synthetic(value_of, count, synthetic)
             heads = [*heads, *(record.head for record in synthetic)]
         plan, fields = self._named(profile, heads, count, value_of)
-        found = {field.name: field for field in fields}
+        values = {field.name: field.value for field in fields}
         if profile.has_formulas:
-            problems += _formulas(profile, found, meter_id, telegram)
-        texts = _status_texts(profile, found, plan.status_records, value_of, status)
-        for name, text in texts.items():
-            found[name] = NamedField(name, text, "", "status", None)
+            problems += _formulas(profile, values, meter_id, telegram)
+            fields.extend(NamedField(rule.name, values[rule.name], rule.unit or "",
+                                     "date" if rule.date else "formula", None)
+                          for rule in profile.computed_fields.values() if rule.name in values)
+        texts = _status_texts(profile, values, plan.status_records, value_of, status)
+        fields.extend(NamedField(name, text, "", "status", None) for name, text in texts.items())
         order = profile.positions
         hidden = profile.hidden_fields  # inputs of formulas and status tables only
-        ordered = tuple(sorted((field for field in found.values() if field.name not in hidden),
+        ordered = tuple(sorted((field for field in fields if field.name not in hidden),
                                key=lambda field: order[field.name]))
         return MeterFields(profile.name, ordered, tuple(problems))
 
@@ -853,32 +856,34 @@ def _number(value: FieldValue) -> Decimal | int | None:
     return None
 
 
-def _formulas(profile: MeterProfile, found: dict[str, NamedField], meter_id: str | None,
+def _formulas(profile: MeterProfile, values: dict[str, FieldValue], meter_id: str | None,
               telegram: str | None) -> list[str]:
-    """Evaluate the computed fields whose inputs are all present (the loader refused
-    cycles); the problems met (a value missing from a lookup table)."""
-    computed = {rule.name: rule for rule in profile.fields if rule.computed}
+    """Add to ``values`` (field name -> value) the computed fields whose inputs are all
+    there (the loader refused cycles); the problems met (a value missing from a lookup
+    table)."""
+    computed = profile.computed_fields
     done: set[str] = set()
     problems: list[str] = []
+    numbers: dict[str, Decimal | int] = {}  # the values read so far, as numbers
 
     def evaluate(rule: FieldRule) -> None:
         done.add(rule.name)
-        values: dict[str, Decimal | int] = {}
-        for name in sorted(rule.reads):
+        for name in rule.inputs:
             if name in computed and name not in done:
                 evaluate(computed[name])
-            number = _number(found[name].value) if name in found else None
-            if number is None:
-                return  # an input is missing in this telegram: no value
-            values[name] = number
+            if name not in numbers:
+                number = _number(values[name]) if name in values else None
+                if number is None:
+                    return  # an input is missing in this telegram: no value
+                numbers[name] = number
         try:
             if rule.date:
-                text = _date(rule.date, values)
+                text = _date(rule.date, numbers)
                 if text is not None:  # a date that is not one (month 0 ...) gives no field
-                    found[rule.name] = NamedField(rule.name, text, "", "date", None)
+                    values[rule.name] = text
                 return
             assert rule.formula is not None
-            result = rule.formula.evaluate(values)
+            result = rule.formula.evaluate(numbers)
         except ExpressionError as exc:
             raise ProfileError(
                 f"profile {profile.name}, field {rule.name}, telegram "
@@ -897,7 +902,7 @@ def _formulas(profile: MeterProfile, found: dict[str, NamedField], meter_id: str
             value = value * rule.scale
         if not isinstance(value, (str, float)):
             value = _exact(value)
-        found[rule.name] = NamedField(rule.name, value, rule.unit or "", "formula", None)
+        values[rule.name] = value
 
     for rule in computed.values():
         if rule.name not in done:
@@ -906,7 +911,7 @@ def _formulas(profile: MeterProfile, found: dict[str, NamedField], meter_id: str
 
 
 def _date(parts: tuple[tuple[str, Expression], ...],
-          values: dict[str, Decimal | int]) -> str | None:
+          values: Mapping[str, Decimal | int]) -> str | None:
     """The ISO text of a date (and time) from its parts' formulas; None when they give no
     valid date."""
     numbers: dict[str, int] = {}
@@ -926,6 +931,45 @@ def _date(parts: tuple[tuple[str, Expression], ...],
     return f"{day.isoformat()}T{moment.isoformat('minutes')}"
 
 
+def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, object],
+                       records: Sequence[tuple[Any, Any]], value: RecordValue,
+                       status: int | None, problems: list[str]) -> dict[str, Any] | None:
+    """:meth:`MeterProfiles.document` of a profile that computes fields: ``fields`` (the
+    JSON values of the fields the plan takes) with the computed fields and status texts
+    added, in order, without the hidden ones; the Python values made only for the fields
+    that formulas, dates and status tables read. None where a formula fails (:meth:`apply`
+    raises its error, naming the meter and the telegram)."""
+    reads = profile.read_fields
+    values: dict[str, FieldValue] = {}
+    for name, index, _, _, conversion in plan.takes:
+        if name in reads:
+            found = field_value(value(*records[index]))
+            if found is None:
+                return None
+            values[name] = found if conversion is None else conversion.python(found)
+    try:
+        problems = [*problems, *_formulas(profile, values, None, None)]
+    except ProfileError:
+        return None
+    texts = _status_texts(profile, values, plan.status_records, _value_of(records, value),
+                          status)
+    units = dict(plan.units)
+    for name, rule in profile.computed_fields.items():
+        if name in values:
+            fields[name] = field_json(values[name])
+            if rule.unit:
+                units[name] = rule.unit
+    fields.update(texts)
+    order, hidden = profile.positions, profile.hidden_fields
+    shown = [name for name in sorted(fields, key=order.__getitem__) if name not in hidden]
+    out: dict[str, Any] = {"profile": profile.name,
+                           "fields": {name: fields[name] for name in shown},
+                           "units": {name: units[name] for name in shown if name in units}}
+    if problems:
+        out["problems"] = problems
+    return out
+
+
 def _status_value(value: object) -> int | None:
     if isinstance(value, bool):
         return int(value)
@@ -938,7 +982,7 @@ def _status_value(value: object) -> int | None:
     return None
 
 
-def _status_texts(profile: MeterProfile, found: dict[str, NamedField],
+def _status_texts(profile: MeterProfile, found: Mapping[str, FieldValue],
                   status_records: dict[int, int], value_of: ValueOf,
                   status: int | None) -> dict[str, str]:
     """Each status field whose tables read a value in this telegram: their texts joined;
@@ -957,7 +1001,7 @@ def _status_texts(profile: MeterProfile, found: dict[str, NamedField],
         elif table.source == "field":
             assert table.field is not None
             if table.field in found:
-                value = _status_value(found[table.field].value)
+                value = _status_value(found[table.field])
         elif index in status_records:
             value = _status_value(value_of(status_records[index]))
         if value is not None:  # a source this telegram lacks gives no text, not "OK"

@@ -437,20 +437,19 @@ def _root(value: Number, text: str) -> Number:
     if value < 0:
         raise ExpressionError(f"square root of a negative number ({result_decimal(value)}) "
                               f"in {text!r}")
-    if type(value) is Decimal:
-        # A decimal's root is a fraction only where it is a decimal: exact, or else
-        # Decimal's own correctly rounded root.
-        try:
-            return _EXACT.sqrt(value)
-        except decimal.Inexact:
-            return _ROOT_CONTEXT.sqrt(value)
-        except _TRAPPED:
-            value = Fraction(value)
-    assert isinstance(value, Fraction)
-    numerator, denominator = value.numerator, value.denominator
+    numerator, denominator = value.as_integer_ratio()
     root_n, root_d = math.isqrt(numerator), math.isqrt(denominator)
     if root_n * root_n == numerator and root_d * root_d == denominator:
+        if type(value) is Decimal:  # the root of a decimal is a decimal
+            try:
+                return _EXACT.divide(root_n, root_d)
+            except _TRAPPED:
+                pass
         return Fraction(root_n, root_d)
+    if type(value) is Decimal:
+        # Decimal's own correctly rounded root: the rounding below, without fractions
+        # (tests/profiles/test_profiles_formulas.py compares them).
+        return _ROOT_CONTEXT.sqrt(value)
     # floor(root * 10**k) with at least ROOT_DIGITS + 2 digits; the root lies strictly
     # inside (floor, floor + 1) / 10**k, which holds no rounding boundary of the coarser
     # 28-digit grid, so rounding the interval's midpoint rounds the root itself.

@@ -113,6 +113,12 @@ class FieldRule:
     lookup_name: str | None = None
     date: tuple[tuple[str, Expression], ...] = ()
     hidden: bool = False
+    inputs: tuple[str, ...] = dataclass_field(default=(), init=False, repr=False,
+                                              compare=False)
+    """The fields a computed field reads, sorted (worked out when made)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inputs", tuple(sorted(self.reads)))
 
     @property
     def computed(self) -> bool:
@@ -214,6 +220,12 @@ class MeterProfile:
     hidden_fields: frozenset[str] = frozenset()
     """The names of the ``hidden`` fields: read by formulas or status tables, not output
     (worked out when made)."""
+    computed_fields: dict[str, FieldRule] = dataclass_field(default_factory=dict,
+                                                            compare=False, repr=False)
+    """Name -> rule of each computed field (formula or date), in file order (worked out
+    when made)."""
+    read_fields: frozenset[str] = frozenset()
+    """The fields formulas, dates and status tables read (worked out when made)."""
 
     def __post_init__(self) -> None:
         names = [name for rule in self.fields for name in rule.names()]
@@ -231,6 +243,11 @@ class MeterProfile:
         object.__setattr__(self, "has_formulas", any(rule.computed for rule in self.fields))
         object.__setattr__(self, "hidden_fields", frozenset(
             name for rule in self.fields if rule.hidden for name in rule.names()))
+        object.__setattr__(self, "computed_fields",
+                           {rule.name: rule for rule in self.fields if rule.computed})
+        object.__setattr__(self, "read_fields", frozenset(
+            {name for rule in self.fields for name in rule.reads}
+            | {table.field for table in self.status if table.field is not None}))
 
 
 def load_meter_profile(path: str | Path) -> MeterProfile:

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from profiles import UNITS, MeterProfiles, load_meter_profile
+from profiles import UNITS, MeterProfiles, ProfileError, load_meter_profile
 from profiles._engine import _conversion
 
 
@@ -127,3 +127,75 @@ def test_int_arithmetic_converts_as_the_decimal_way(difference: bool) -> None:
     assert joules is not None
     assert joules.int_json(1) == "2.777777777777777777777777778E-7"
     assert _conversion("kWh", "kWh", False, "energy", Decimal("0.01")) is not None
+
+
+def test_computed_fields_are_written_as_apply_makes_them(tmp_path: Path) -> None:
+    # Formulas (one failing for some values), a date, a lookup that can miss, a hidden
+    # input, a status table reading a computed field, units converted on the way.
+    path = tmp_path / "meter.toml"
+    path.write_text('''kind = "meter"
+[profile]
+name = "meter"
+description = "x"
+[detect]
+manufacturer = "ABC"
+[lookups]
+modes = { "0" = "idle", "1" = "run", "2" = 7 }
+[[fields]]
+name = "per_count"
+formula = "100 / count"
+[[fields]]
+name = "total_kwh"
+quantity = "energy"
+unit = "kWh"
+[[fields]]
+name = "count"
+quantity = "on_time"
+hidden = true
+[[fields]]
+name = "packed"
+quantity = "manufacturer_specific"
+[[fields]]
+name = "mode"
+formula = "bits(packed, 0, 2)"
+lookup = "modes"
+[[fields]]
+name = "day"
+[fields.date]
+year = "2000 + bits(packed, 9, 7)"
+month = "bits(packed, 5, 4)"
+day = "bits(packed, 0, 5)"
+[[fields]]
+name = "double_mwh"
+formula = "total_kwh * 2"
+unit = "MWh"
+[[fields]]
+name = "flag"
+formula = "if(count > 5, 1, 0)"
+[[status]]
+field = "flag"
+bits = { "0x01" = "MANY" }
+''', encoding="utf-8")
+    library = MeterProfiles([load_meter_profile(path)])
+    heads = [Head("energy", "Wh"), Head("on_time", "s"), Head("manufacturer_specific")]
+    seen = set()
+    for energy, count, packed, status in itertools.product(
+            (0, 1500, -7, None), (0, 3, 8, None, "12a4"), (0, 3, 0x4C2A, 0x4C01),
+            (None, 4)):
+        records = list(zip(heads, (energy, count, packed), strict=True))
+        if count == 0:  # 100 / count fails: apply raises, document leaves it to apply
+            with pytest.raises(ProfileError):
+                _both(library, records, status)
+            dicts = [{"value": _json(value)} for _, value in records]
+            assert library.document(records, dicts, lambda head, data: data, "ABC", 1, 7,
+                                    0x72, status) is None
+            continue
+        written, made = _both(library, records, status)
+        assert written == made
+        assert list(written["fields"]) == list(made["fields"])  # the same order
+        assert list(written["units"]) == list(made["units"])
+        seen.update(written["fields"])
+        seen.update(written.get("problems", ()))
+    assert {"per_count", "mode", "day", "double_mwh", "flag", "status",
+            "fields[4]: mode: 3 is not in lookups.modes"} <= seen
+    assert "count" not in seen
