@@ -766,16 +766,20 @@ def _read_layouts(profile: MeterProfile, heads: Sequence[RecordHead], value_of: 
     to the lists (see :func:`profiles._layouts.read_layout_into`); what stopped any
     layout."""
     problems: list[str] = []
-    for layout, index in zip(profile.layouts, _layout_sources(profile, heads), strict=True):
-        if index is None:
-            continue
-        if index < 0:
+    for layout in profile.layouts:
+        data: bytes | None = None
+        if layout.source == "payload":
             data = payload
         else:
-            raw = data_of(index) if data_of is not None else value_of(index)
-            if not isinstance(raw, bytes):
-                continue
-            data = raw
+            for index, head in enumerate(heads):
+                if (head.function in _MANUFACTURER_DATA if layout.source == "manufacturer_data"
+                        else layout.selector is not None
+                        and layout.selector.matches(head, False)):
+                    raw = data_of(index) if data_of is not None else value_of(index)
+                    data = raw if isinstance(raw, bytes) else None
+                    break
+        if data is None:
+            continue
         if layout.transform is not None:
             from .transforms import NO_CONTEXT, TRANSFORMS, TransformError
 
@@ -788,40 +792,6 @@ def _read_layouts(profile: MeterProfile, heads: Sequence[RecordHead], value_of: 
         if fault is not None:
             problems.append(f"{layout.table}: {fault.message}")
     return problems
-
-
-# (id(profile), head ids) -> (profile, heads, _layout_sources(profile, heads)).
-_SOURCES: dict[tuple[int, ...],
-               tuple[MeterProfile, tuple[object, ...], tuple[int | None, ...]]] = {}
-
-
-def _layout_sources(profile: MeterProfile, heads: Sequence[RecordHead]
-                    ) -> tuple[int | None, ...]:
-    """For each layout of ``profile``, the index of the record it reads (-1: the payload;
-    None: no record of the telegram); it depends on the heads alone, so it is kept per
-    sequence of heads."""
-    key = (id(profile), *map(id, heads))
-    entry = _SOURCES.get(key)
-    if entry is not None and entry[0] is profile:
-        return entry[2]
-    sources: list[int | None] = []
-    for layout in profile.layouts:
-        found: int | None = None
-        if layout.source == "payload":
-            found = -1
-        else:
-            for index, head in enumerate(heads):
-                if (head.function in _MANUFACTURER_DATA if layout.source == "manufacturer_data"
-                        else layout.selector is not None
-                        and layout.selector.matches(head, False)):
-                    found = index
-                    break
-        sources.append(found)
-    if len(_SOURCES) >= _CACHE_LIMIT:
-        _SOURCES.clear()
-    # Holds the profile and the heads, so that their ids stay theirs.
-    _SOURCES[key] = (profile, tuple(heads), tuple(sources))
-    return tuple(sources)
 
 
 def _converted(value: FieldValue, source: str, target: str, difference: bool) -> FieldValue:

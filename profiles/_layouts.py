@@ -358,7 +358,8 @@ def _read_steps(steps: tuple[_Step, ...], data: bytes, named: dict[str, int],
     head lookup per record), kept because they pay: decrypt + decode + to_dict of the 56
     dev-corpus telegrams whose profile has layouts and no formulas, 375k -> 321k
     instructions per warm telegram (14 %; their meter part 198k -> 144k), the whole
-    wireless dev corpus 422k -> 410k (callgrind, December 2026)."""
+    wireless dev corpus 422k -> 410k (callgrind, December 2026). Reading runs of alike
+    numbers with one struct call gained only 4 % more on those telegrams: not done."""
     size = len(data)
     for (label, kind, start, length, order, first_bit, bit_mask, sign_bit, invalid, name,
          gates, head, record, scaling, coefficient, exponent, scale, repeat, storage_start,
