@@ -411,14 +411,8 @@ class MeterProfiles:
         return entry
 
     def _generic_plan(self, heads: Sequence[RecordHead], missing: tuple[int, ...]) -> _Plan:
-        """Every record by its generic name; a second record of a name gets ``_2`` ...
-        The plan's columns are made in the same pass (generic plans are made at first
-        sight of every new telegram layout of a meter without a profile)."""
+        """Every record by its generic name; a second record of a name gets ``_2`` ..."""
         takes: list[_Take] = []
-        names: list[str] = []
-        records: list[int] = []
-        units: dict[str, str] = {}
-        conversions = []
         taken: set[str] = set()
         numbers: dict[str, int] = {}  # the next number to try per name taken twice
         get = self._generic.get  # an entry holds its head: an id found is that head's
@@ -434,16 +428,8 @@ class MeterProfiles:
                 numbers[name] = number + 1
                 name = f"{name}_{number}"
             taken.add(name)
-            _, _, unit, quantity, conversion = entry
-            takes.append((name, index, unit, quantity, conversion))
-            names.append(name)
-            records.append(index)
-            if unit:
-                units[name] = unit
-            if conversion is not None:
-                conversions.append((name, index, conversion))
-        return _Plan(tuple(heads), tuple(takes), {}, units, tuple(names), tuple(records),
-                     tuple(conversions), None, None, {})
+            takes.append((name, index, entry[2], entry[3], entry[4]))
+        return _new_plan(None, heads, takes, {})
 
     def _generic_entry(self, head: RecordHead
                        ) -> tuple[object, str | None, str, str, _Conversion | None]:

@@ -285,31 +285,18 @@ def _negative(value: Number) -> Number:
     return -_fraction(value)
 
 
-def _add(left: Number, right: Number, text: str) -> Number:
-    if type(left) is Decimal and type(right) is Decimal:
-        try:
-            return _EXACT.add(left, right)
-        except _TRAPPED:
-            pass
-    return _checked(_fraction(left) + _fraction(right), text)
-
-
-def _subtract(left: Number, right: Number, text: str) -> Number:
-    if type(left) is Decimal and type(right) is Decimal:
-        try:
-            return _EXACT.subtract(left, right)
-        except _TRAPPED:
-            pass
-    return _checked(_fraction(left) - _fraction(right), text)
-
-
-def _multiply(left: Number, right: Number, text: str) -> Number:
-    if type(left) is Decimal and type(right) is Decimal:
-        try:
-            return _EXACT.multiply(left, right)
-        except _TRAPPED:
-            pass
-    return _checked(_fraction(left) * _fraction(right), text)
+def _arithmetic(exact: Callable[[Decimal, Decimal], Decimal],
+                rational: Callable[[Fraction, Fraction], Fraction]
+                ) -> Callable[[Number, Number, str], Number]:
+    """An operation done on Decimals where that is exact, else on fractions (size checked)."""
+    def operate(left: Number, right: Number, text: str) -> Number:
+        if type(left) is Decimal and type(right) is Decimal:
+            try:
+                return exact(left, right)
+            except _TRAPPED:
+                pass
+        return _checked(rational(_fraction(left), _fraction(right)), text)
+    return operate
 
 
 def _divide(left: Number, right: Number, text: str) -> Number:
@@ -333,7 +320,9 @@ def _comparison(test: Callable[[Number, Number], bool]
 
 
 _OPERATORS: dict[str, Callable[[Number, Number, str], Number]] = {
-    "+": _add, "-": _subtract, "*": _multiply, "/": _divide,
+    "+": _arithmetic(_EXACT.add, operator.add),
+    "-": _arithmetic(_EXACT.subtract, operator.sub),
+    "*": _arithmetic(_EXACT.multiply, operator.mul), "/": _divide,
     "<": _comparison(operator.lt), "<=": _comparison(operator.le),
     ">": _comparison(operator.gt), ">=": _comparison(operator.ge),
     "==": _comparison(operator.eq), "!=": _comparison(operator.ne),
