@@ -81,9 +81,11 @@ _STANDARD_TEXTS: dict[int | None, str] = {status: standard_status(status)
 class _Conversion(NamedTuple):
     """What a field does to its record's value: the unit ``source`` converted to
     ``target`` (when ``converts``; as a temperature difference with ``difference``), then
-    multiplied by ``scale``. ``ratio``: where the whole conversion is a multiplication by
-    a fraction (no offset, no scale), ``(numerator, denominator, the denominator's factors
-    other than 2 and 5, whether the denominator is a power of ten)``, for :meth:`int_json`."""
+    multiplied by ``scale``. For :meth:`int_json`: ``ratio``, where the whole conversion
+    is a multiplication by a fraction (no offset, no scale), ``(numerator, denominator, the
+    denominator's factors other than 2 and 5, whether the denominator is a power of
+    ten)``; ``scaling``, where it is a positive ``scale`` alone, ``(its coefficient, 10 to
+    the minus its exponent)`` (an exponent of at least 0: ``(the whole multiplier, 1)``)."""
 
     source: str
     target: str
@@ -91,6 +93,7 @@ class _Conversion(NamedTuple):
     difference: bool
     scale: Decimal | None
     ratio: tuple[int, int, int, bool] | None
+    scaling: tuple[int, int] | None
 
     def python(self, value: FieldValue) -> FieldValue:
         """The field's value from the record's (a :func:`field_value` form)."""
@@ -112,20 +115,30 @@ class _Conversion(NamedTuple):
         expansion the 28-digit decimal as text); None where it takes :meth:`json`'s way.
         Speed trick, kept because it pays 23 % end to end: mbus decode + to_dict of the 76
         libmbus frames (Wh -> kWh of the generic names) takes 253k instead of 327k
-        instructions per warm telegram (callgrind, December 2026)."""
+        instructions per warm telegram (callgrind, December 2026); for scales (ime_dmm's
+        kWh x 0.01), decrypt + decode + to_dict of the 4 ime_dmm dev-corpus telegrams takes
+        369k instead of 547k (/tmp script: the bench_profiles loop over those telegrams)."""
+        if type(number) is not int:
+            return None
         ratio = self.ratio
-        if ratio is None or type(number) is not int:
+        if ratio is not None:
+            numerator, denominator, odd, decimal = ratio
+            number *= numerator
+            if not -_EXACT_FLOAT < number < _EXACT_FLOAT:
+                return None
+            if not number % denominator:
+                return number // denominator
+            if decimal:
+                return number / denominator  # int division rounds correctly, as float(Decimal)
+            if number % odd:
+                return str(_ROUNDED.divide(Decimal(number), Decimal(denominator)))
             return None
-        numerator, denominator, odd, decimal = ratio
-        number *= numerator
-        if not -_EXACT_FLOAT < number < _EXACT_FLOAT:
-            return None
-        if not number % denominator:
-            return number // denominator
-        if decimal:
-            return number / denominator  # int division rounds correctly, as float(Decimal)
-        if number % odd:
-            return str(_ROUNDED.divide(Decimal(number), Decimal(denominator)))
+        if self.scaling is not None:  # Decimal(number) * scale, as field_json writes it
+            coefficient, divisor = self.scaling
+            number *= coefficient
+            if divisor == 1:
+                return number
+            return number / divisor if -_EXACT_FLOAT < number < _EXACT_FLOAT else None
         return None
 
 
@@ -153,7 +166,14 @@ def _conversion(source: str, target: str, converts: bool, quantity: str,
                         odd //= prime
                 ratio = (factor.numerator, factor.denominator, odd,
                          10 ** (len(str(factor.denominator)) - 1) == factor.denominator)
-        found = _Conversion(source, target, converts, difference, scale, ratio)
+        scaling = None
+        if not converts and scale is not None and scale.is_finite() and scale > 0:
+            _, digits, exponent = scale.as_tuple()
+            assert isinstance(exponent, int)
+            coefficient = int("".join(map(str, digits)))
+            scaling = ((coefficient * 10**exponent, 1) if exponent >= 0
+                       else (coefficient, 10**-exponent))
+        found = _Conversion(source, target, converts, difference, scale, ratio, scaling)
         if len(_CONVERSIONS) < _CACHE_LIMIT:
             _CONVERSIONS[key] = found
     return found
@@ -230,8 +250,7 @@ class MeterProfiles:
         # id(profile) -> (profile, {head ids: plan}); None: the generic names.
         self._plans: dict[int | None, tuple[object, dict[tuple[int, ...], _Plan]]] = {}
         # (header values, payload start, head ids) -> (profile, plan, heads): see document().
-        self._documents: dict[tuple[object, ...], tuple[MeterProfile | None, _Plan | None,
-                                                        tuple[object, ...]]] = {}
+        self._documents: dict[tuple[object, ...], _DocumentEntry] = {}
         # id(profile) -> (profile, {id(head): _rules(...) of the head}, _rule_index(profile)).
         self._heads: dict[int, tuple[MeterProfile, dict[int, _HeadRules], _RuleIndex]] = {}
         # id(head) -> (head, generic name or None to skip the record, unit, quantity,
@@ -480,14 +499,14 @@ class MeterProfiles:
         if entry is None:
             entry = self._document_entry(key, records, manufacturer, version, device_type, ci,
                                          payload)
-        profile, plan, _ = entry
+        profile, plan, heads, sources = entry
         if plan is None:
-            return self._written(profile, records, record_dicts, value, status, payload,
-                                 context)
+            return self._written(profile, heads, sources, records, record_dicts, value, status,
+                                 payload, context)
         fields = _json_fields(plan, record_dicts, records, value)
         if isinstance(fields, int):  # a record without a value: another plan
-            return self._written(profile, records, record_dicts, value, status, payload,
-                                 context)
+            return self._written(profile, heads, sources, records, record_dicts, value, status,
+                                 payload, context)
         if plan.status_reads is None:
             fields["status"] = _STANDARD_TEXTS.get(status) or standard_status(status)
         else:
@@ -498,29 +517,29 @@ class MeterProfiles:
     def _document_entry(self, key: tuple[object, ...], records: Sequence[tuple[RecordHead, Any]],
                         manufacturer: str | None, version: int | None,
                         device_type: int | None, ci: int | None, payload: bytes
-                        ) -> tuple[MeterProfile | None, _Plan | None, tuple[object, ...]]:
-        """(profile, plan) for :meth:`document`: plan None where the profile has layouts
-        or computes fields (formulas, status tables reading fields)."""
+                        ) -> _DocumentEntry:
+        """(profile, plan, heads, layout sources) for :meth:`document`: plan None where the
+        profile has layouts or computes fields (formulas, status tables reading fields)."""
         profile = self.find(manufacturer, version, device_type, ci, payload)
         heads = tuple(map(_HEAD, records))
-        entry: tuple[MeterProfile | None, _Plan | None, tuple[object, ...]]
+        entry: _DocumentEntry
         if profile is not None and (profile.layouts or profile.has_formulas
                                     or profile.reads_fields):
-            entry = (profile, None, heads)
+            entry = (profile, None, heads, _layout_sources(profile, heads))
         else:
-            entry = (profile, self._cached_plan(profile, heads, len(heads)), heads)
+            entry = (profile, self._cached_plan(profile, heads, len(heads)), heads, ())
         if len(self._documents) >= _CACHE_LIMIT:
             self._documents.clear()
         self._documents[key] = entry  # holds the heads, so that their ids stay theirs
         return entry
 
-    def _written(self, profile: MeterProfile | None, records: Sequence[tuple[RecordHead, Any]],
+    def _written(self, profile: MeterProfile | None, heads: Sequence[RecordHead],
+                 sources: tuple[int | None, ...], records: Sequence[tuple[RecordHead, Any]],
                  record_dicts: Sequence[Mapping[str, object]], value: RecordValue,
                  status: int | None, payload: bytes, context: TransformContext | None
                  ) -> dict[str, Any] | None:
-        """:meth:`document` the long way: layouts, records without a value, computed
-        fields."""
-        heads: Sequence[RecordHead] = tuple(map(_HEAD, records))
+        """:meth:`document` the long way: layouts (reading where ``sources`` say), records
+        without a value, computed fields."""
         count = len(heads)
         problems: list[str] = []
         pairs: Sequence[tuple[Any, Any]] = records
@@ -528,16 +547,16 @@ class MeterProfiles:
             found: list[LayoutHead] = []
             values: list[Decimal | int | str] = []
             json_values: list[int | float | str] = []
-            problems = _read_layouts(profile, heads, _value_of(records, value),
-                                     _data_of(records), payload, context, found, values,
-                                     json_values)
+            problems = _read_layouts(profile, sources, _data_of(records), payload, context,
+                                     found, values, json_values)
             heads = (*heads, *found)
             pairs = [*records, *zip(found, values, strict=True)]
             value = _layout_value(value)
             record_dicts = [*record_dicts, *[{"value": json} for json in json_values]]
         plan, fields = self._json_fields(profile, heads, count, record_dicts, pairs, value)
         if profile is not None and (profile.has_formulas or profile.reads_fields):
-            return _computed_document(profile, plan, fields, pairs, value, status, problems)
+            return _computed_document(profile, plan, fields, record_dicts, pairs, value,
+                                      status, problems)
         if profile is not None and profile.status:
             texts = _status_texts(profile, {}, plan.status_records, _value_of(pairs, value),
                                   status)
@@ -565,7 +584,7 @@ class MeterProfiles:
         count = len(heads)
         problems: list[str] = []
         if profile.layouts:
-            synthetic, problems = _run_layouts(profile, heads, value_of, data_of, payload,
+            synthetic, problems = _run_layouts(profile, heads, data_of or value_of, payload,
                                                context)
             value_of = _with_synthetic(value_of, count, synthetic)
             heads = [*heads, *(record.head for record in synthetic)]
@@ -610,6 +629,10 @@ class MeterProfiles:
 
 
 _HEAD = itemgetter(0)
+# What document() keeps per telegram structure: (profile, plan (None: _written makes the
+# fields), the heads (holding them keeps their ids theirs), _layout_sources of the heads).
+_DocumentEntry = tuple["MeterProfile | None", "_Plan | None", tuple[Any, ...],
+                       tuple["int | None", ...]]
 # A profile's field rules (not computed) and status tables (reading records) by the quantity
 # they name: each quantity's in file order with those naming none; None: those naming none.
 _RuleIndex = tuple[dict[str | None, tuple[FieldRule, ...]],
@@ -733,39 +756,61 @@ def _json_fields(plan: _Plan, record_dicts: Sequence[Mapping[str, object]],
     return fields
 
 
-def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf,
-                 data_of: DataOf | None, payload: bytes,
-                 context: TransformContext | None) -> tuple[list[LayoutRecord], list[str]]:
-    """The synthetic records of the profile's layouts, and what stopped any of them."""
+def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], data_of: ValueOf,
+                 payload: bytes, context: TransformContext | None
+                 ) -> tuple[list[LayoutRecord], list[str]]:
+    """The synthetic records of the profile's layouts, and what stopped any of them
+    (``data_of(i)``: record *i*'s data bytes, or its value)."""
     found: list[LayoutHead] = []
     values: list[Decimal | int | str] = []
-    problems = _read_layouts(profile, heads, value_of, data_of, payload, context, found,
-                             values, [])
+    problems = _read_layouts(profile, _layout_sources(profile, heads), data_of, payload,
+                             context, found, values, [])
     return list(map(LayoutRecord, found, values)), problems
 
 
-def _read_layouts(profile: MeterProfile, heads: Sequence[RecordHead], value_of: ValueOf,
-                  data_of: DataOf | None, payload: bytes, context: TransformContext | None,
-                  found: list[LayoutHead], values: list[Decimal | int | str],
-                  json_values: list[int | float | str]) -> list[str]:
-    """:func:`_run_layouts` appending the synthetic records' heads, values and JSON values
-    to the lists (see :func:`profiles._layouts.read_layout_into`); what stopped any
-    layout."""
-    problems: list[str] = []
+_PAYLOAD = -1  # a layout of the payload, in _layout_sources
+
+
+def _layout_sources(profile: MeterProfile, heads: Sequence[RecordHead]
+                    ) -> tuple[int | None, ...]:
+    """Where each of the profile's layouts reads in a telegram of these heads: the index
+    of its record, ``_PAYLOAD``, or None (no such record)."""
+    sources: list[int | None] = []
     for layout in profile.layouts:
-        data: bytes | None = None
+        source: int | None = None
         if layout.source == "payload":
-            data = payload
+            source = _PAYLOAD
         else:
             for index, head in enumerate(heads):
                 if (head.function in _MANUFACTURER_DATA if layout.source == "manufacturer_data"
                         else layout.selector is not None
                         and layout.selector.matches(head, False)):
-                    raw = data_of(index) if data_of is not None else value_of(index)
-                    data = raw if isinstance(raw, bytes) else None
+                    source = index
                     break
-        if data is None:
+        sources.append(source)
+    return tuple(sources)
+
+
+def _read_layouts(profile: MeterProfile, sources: tuple[int | None, ...], data_of: ValueOf,
+                  payload: bytes, context: TransformContext | None,
+                  found: list[LayoutHead], values: list[Decimal | int | str],
+                  json_values: list[int | float | str]) -> list[str]:
+    """The profile's layouts read where ``sources`` (:func:`_layout_sources`) say,
+    appending the synthetic records' heads, values and JSON values to the lists (see
+    :func:`profiles._layouts.read_layout_into`); what stopped any layout.
+    ``data_of(i)``: record *i*'s data bytes (a layout reads nothing from a record whose
+    value is not bytes)."""
+    problems: list[str] = []
+    for layout, source in zip(profile.layouts, sources, strict=True):
+        if source is None:
             continue
+        if source == _PAYLOAD:
+            data = payload
+        else:
+            raw = data_of(source)
+            if not isinstance(raw, bytes):
+                continue
+            data = raw
         if layout.transform is not None:
             from .transforms import NO_CONTEXT, TRANSFORMS, TransformError
 
@@ -888,6 +933,7 @@ def _date(parts: tuple[tuple[str, Expression], ...],
 
 
 def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, object],
+                       record_dicts: Sequence[Mapping[str, object]],
                        records: Sequence[tuple[Any, Any]], value: RecordValue,
                        status: int | None, problems: list[str]) -> dict[str, Any] | None:
     """:meth:`MeterProfiles.document` of a profile that computes fields: ``fields`` (the
@@ -907,8 +953,14 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
         problems = [*problems, *_formulas(profile, values, None, None)]
     except ProfileError:
         return None
-    texts = _status_texts(profile, values, plan.status_records, _value_of(records, value),
-                          status)
+    texts: Mapping[str, str]
+    if profile.reads_fields:
+        texts = _status_texts(profile, values, plan.status_records, _value_of(records, value),
+                              status)
+    elif plan.status_reads is None:  # no status tables
+        texts = {"status": _STANDARD_TEXTS.get(status) or standard_status(status)}
+    else:
+        texts = _cached_texts(profile, plan, status, record_dicts, records, value)
     units = dict(plan.units)
     for name, rule in profile.computed_fields.items():
         if name in values:

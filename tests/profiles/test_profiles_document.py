@@ -129,6 +129,21 @@ def test_int_arithmetic_converts_as_the_decimal_way(difference: bool) -> None:
     assert _conversion("kWh", "kWh", False, "energy", Decimal("0.01")) is not None
 
 
+def test_scales_apply_to_ints_as_the_decimal_way() -> None:
+    values = [0, 1, -1, 7, 10, 99, 100, 1500, -1500, 123456789, 10**13 - 1, 10**13,
+              10**15 - 1, 10**15, -(10**15), 10**18 + 3]
+    for text in ("0.01", "0.5", "0.25", "2.50", "1", "2", "1E+3", "0.001", "1E-12", "7E-1"):
+        conversion = _conversion("kWh", "kWh", False, "energy", Decimal(text))
+        assert conversion is not None and conversion.scaling is not None
+        for value in values:
+            fast = conversion.int_json(value)
+            slow = conversion.json(value)
+            assert fast is None or (type(fast), fast) == (type(slow), slow), (text, value)
+            assert fast is not None or abs(value) * conversion.scaling[0] >= 10**15
+    negative = _conversion("kWh", "kWh", False, "energy", Decimal("-0.5"))
+    assert negative is not None and negative.int_json(3) is None
+
+
 def test_computed_fields_are_written_as_apply_makes_them(tmp_path: Path) -> None:
     # Formulas (one failing for some values), a date, a lookup that can miss, a hidden
     # input, a status table reading a computed field, units converted on the way.
