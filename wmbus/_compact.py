@@ -14,6 +14,7 @@ Lookups fall back to the built-in formats of :mod:`wmbus._known_formats`.
 from __future__ import annotations
 
 import json
+import operator
 import os
 from collections.abc import Iterable, Mapping, Sequence
 
@@ -28,6 +29,7 @@ from ._loading import load_json, read_text
 __all__ = ["SignatureCache", "expand_compact", "format_signature", "known_format", "split_headers"]
 
 _SKIPPED = ("manufacturer_specific", "more_records_follow")
+_first = operator.itemgetter(0)  # the shape of a (shape, data) pair
 
 
 def format_signature(headers: Iterable[bytes]) -> int:
@@ -104,7 +106,7 @@ class SignatureCache:
         latest, self._latest = self._latest, {}
         resolved, entries = self._resolved, self._entries
         for source, records in latest.items():
-            shapes = [shape for shape, _ in records]
+            shapes = list(map(_first, records))
             before = resolved.get(source)
             if before is not None and before[0] == shapes and before[1] in entries:
                 continue  # the sender kept its format, which is stored

@@ -123,6 +123,10 @@ class Security:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-able form (never the key itself)."""
+        # Security objects repeat (_security shares them): their dicts are built once.
+        memo = _SECURITY_DICTS.get(id(self))
+        if memo is not None and memo[0] is self:
+            return memo[1].copy()
         out: dict[str, Any] = {"mode": self.mode, "encrypted_blocks": self.encrypted_blocks,
                                "decrypted_by": self.decrypted_by, "mac_ok": self.mac_ok,
                                "verified": self.verified}
@@ -134,7 +138,14 @@ class Security:
             out["key_source"] = self.key_source
         if self.scrambling is not None:
             out["scrambling"] = self.scrambling
-        return out
+        if len(_SECURITY_DICTS) >= 4096:
+            _SECURITY_DICTS.clear()
+        # The memo holds the object itself, so its id cannot be reused while the entry lives.
+        _SECURITY_DICTS[id(self)] = (self, out)
+        return out.copy()
+
+
+_SECURITY_DICTS: dict[int, tuple[Security, dict[str, Any]]] = {}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -304,20 +315,6 @@ def _written_meter(library: MeterProfiles, telegram: Telegram,
 _record_value = mbus.records.record_value
 # The meter part is made when first read (to_dict writes generic fields without it).
 _meter_document = mbus.records.lazy_meter(Telegram, _meter_source, _written_meter)
-
-
-def _full_telegram(link: LinkLayer, ci: int, security: Security, ell: ExtendedLinkLayer | None,
-                   afl: AuthenticationLayer | None, tpl: TransportLayer,
-                   header: mbus.Header | None,
-                   records: Sequence[tuple[mbus.records.RecordShape, bytes]],
-                   compact: CompactInfo | None, payload: bytes,
-                   library: MeterProfiles | None) -> Telegram:
-    """``Telegram(...)`` with these fields and no error, alarm or undecoded rest; its meter
-    part is made from ``library`` when first read."""
-    # The pairs stand for the Records (lazy_records) and the profiles for the meter part
-    # until first read (lazy_meter): hence the two ignores (no cast() calls on this path).
-    return Telegram(link, ci, security, ell, afl, tpl, header, records,  # type: ignore[arg-type]
-                    compact, payload, None, None, None, b"", library)  # type: ignore[arg-type]
 
 
 def _pending_meter(library: MeterProfiles | None) -> MeterFields | None:
@@ -495,18 +492,18 @@ class _Run:
         if not apl:
             raise LinkError("frame has no CI field", field="CI", offset=self.base)
         pos = 0
-        if apl[0] in ELL_LENGTHS and self.link.format != "wired":
+        wireless = self.link.format != "wired"
+        if wireless and apl[0] in ELL_LENGTHS:
             pos = self._read_ell()
             apl = self.apl
-        if pos < len(apl) and apl[pos] == 0x90 and self.link.format != "wired":
+        if wireless and pos < len(apl) and apl[pos] == 0x90:
             self.afl, pos = parse_afl(apl, pos, self.base)
         if pos >= len(apl):  # link-layer-only message (an acknowledgement, ...)
             return self._telegram(ci=0x90 if self.afl is not None else apl[0])
         ci = apl[pos]
-        if ci in HEADER_KINDS and not (self.link.format == "wired" and ci == 0x73):
-            return self._read_tpl(pos)
-        if ci in _PRIOS_CIS and is_diehl(self.link.manufacturer) and \
-                self.link.format != "wired":
+        if ci in HEADER_KINDS and (wireless or ci != 0x73):
+            return self._read_tpl(pos, wireless)
+        if wireless and ci in _PRIOS_CIS and is_diehl(self.link.manufacturer):
             return self._prios(ci, pos)
         if ci in _MANUFACTURER_CIS:
             # Profile transforms that decrypt such a payload do it now, where the key is
@@ -653,22 +650,26 @@ class _Run:
         self.checked = True
         return pos
 
-    def _read_tpl(self, pos: int) -> Telegram:
+    def _read_tpl(self, pos: int, wireless: bool) -> Telegram:
         apl = self.apl
         link = self.link
-        tpl, start = parse_tpl(apl, pos, self.base,
-                               identity=None if link.format == "wired" else link)
+        tpl, start = parse_tpl(apl, pos, self.base, link if wireless else None)
         ci = tpl.ci
         header = tpl.header
-        if header is None and link.format != "wired":
-            header = mbus.Header(link.id, link.manufacturer, link.version, link.device_type,
-                                 self.ell.access_number if self.ell is not None else None)
-        mode = tpl.config.mode if tpl.config is not None else 0
-        blocks = tpl.config.encrypted_blocks if tpl.config is not None else 0
+        config = tpl.config
+        if config is None:
+            mode = blocks = 0
+            if header is None and wireless:
+                header = mbus.Header(link.id, link.manufacturer, link.version,
+                                     link.device_type,
+                                     None if self.ell is None else self.ell.access_number)
+        else:
+            mode = config.mode
+            blocks = config.encrypted_blocks
         body = apl[start:]
         mac_ok: bool | None = None
-        if (ci == 0x7A and tpl.config is not None and tpl.config.raw & _REAL_DATA_FLAG
-                and link.format != "wired" and is_diehl(link.manufacturer)):
+        if (ci == 0x7A and config is not None and config.raw & _REAL_DATA_FLAG and wireless
+                and is_diehl(link.manufacturer)):
             body = self._real_data(tpl, pos, start, body)
             mode = blocks = 0
         elif ci in NO_APL_CIS:
@@ -710,11 +711,10 @@ class _Run:
             compact = self._learn_format(body, base)
             records = ()
         else:
-            from_master = bool(link.c & 0x40) and link.format == "wired"
             try:
-                records = mbus.records.scan_records(body, 0, base_offset=base,
-                                                    from_master=from_master,
-                                                    sender=link.raw_address or None)
+                records = mbus.records.scan_records(
+                    body, 0, base_offset=base, from_master=not wireless and bool(link.c & 0x40),
+                    sender=link.raw_address or None)
             except mbus.RecordError as exc:
                 records = exc.records_before
                 rest = body[exc.record_offset or 0:]
@@ -725,8 +725,11 @@ class _Run:
                                       payload=body, security=security,
                                       record_error=record_error, undecoded=rest)
             cache.learn(records, link.raw_address)
-        return _full_telegram(link, ci, security, self.ell, self.afl, tpl, header, records,
-                              compact, body, self.decoder.profiles)
+        # The pairs stand for the Records (lazy_records) and the profiles for the meter part
+        # until first read (lazy_meter): hence the two ignores (no cast() calls on this path).
+        return Telegram(link, ci, security, self.ell, self.afl, tpl, header,
+                        records, compact, body, None, None, None,  # type: ignore[arg-type]
+                        b"", self.decoder.profiles)  # type: ignore[arg-type]
 
     def _reserved_mode(self, tpl: TransportLayer, pos: int, start: int, mode: int,
                        body: bytes) -> None:

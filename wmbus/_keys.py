@@ -88,6 +88,8 @@ class KeyStore:
 
     def lookup(self, id: str | None, manufacturer: str | None = None) -> bytes | None:
         """The key for a meter, or None."""
+        if not self._keys:  # most decoders have no keys: nothing to normalise the ID for
+            return None
         if id is not None:
             ident = id.upper().rjust(8, "0")
             if manufacturer is not None:

@@ -24,7 +24,7 @@ from typing import Any
 import mbus
 import mbus.records
 
-from ._crc import crc16_en13757
+from ._crc import crc16_en13757, crc16_en13757_whole
 from ._errors import CRCError, EncodeError, LinkError
 
 __all__ = [
@@ -147,7 +147,7 @@ def _strip_b(data: bytes, length: int) -> tuple[bytes, int] | None:
     if len(data) < total or length < 12:
         return None
     if total <= _B_BLOCK2_END + 2:
-        if crc16_en13757(data, 0, total - 2) != int.from_bytes(data[total - 2:total], "big"):
+        if crc16_en13757_whole(data[:total - 2]) != int.from_bytes(data[total - 2:total], "big"):
             return None
         return bytes((length - 2,)) + data[1:total - 2], 1
     if crc16_en13757(data, 0, _B_BLOCK2_END) != int.from_bytes(data[126:128], "big"):

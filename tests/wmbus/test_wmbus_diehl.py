@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import wmbus
 
@@ -90,6 +92,28 @@ def test_prios_scrambling_round_trip() -> None:
     assert scrambled != data
     assert lfsr_descramble(LFSR_DEFAULT_KEYS[0], header, scrambled) == data
     assert lfsr_descramble(LFSR_DEFAULT_KEYS[1], header, scrambled) != data
+
+
+def _bitwise_descramble(key: bytes, header: bytes, data: bytes) -> bytes:
+    """The Diehl LFSR as specified, one shift at a time (the reference for the table)."""
+    state = (int.from_bytes(key[0:4], "big") ^ int.from_bytes(key[4:8], "big")
+             ^ int.from_bytes(header[0:4], "big") ^ int.from_bytes(header[4:8], "big")
+             ^ int.from_bytes(header[8:12], "big"))
+    out = bytearray()
+    for byte in data:
+        for _ in range(8):
+            bit = ((state >> 1) ^ (state >> 2) ^ (state >> 11) ^ (state >> 31)) & 1
+            state = ((state << 1) | bit) & 0xFFFFFFFF
+        out.append(byte ^ (state & 0xFF))
+    return bytes(out)
+
+
+@given(st.binary(min_size=8, max_size=8), st.binary(min_size=13, max_size=13),
+       st.binary(max_size=80))
+def test_lfsr_byte_table_matches_the_bitwise_register(key: bytes, header: bytes,
+                                                      data: bytes) -> None:
+    from wmbus._diehl import lfsr_descramble
+    assert lfsr_descramble(key, header, data) == _bitwise_descramble(key, header, data)
 
 
 # Diehl "real data" frames (CI 0x7A, configuration word bit 0x1000) posted in wmbusmeters
