@@ -200,6 +200,12 @@ class _Plan(NamedTuple):
     # status fields' texts by (header status byte, those records' JSON values).
     status_reads: tuple[int, ...] | None
     texts: dict[tuple[object, ...], dict[str, str]]
+    # For a profile that computes fields (_computed_document): the takes its formulas,
+    # dates and status tables read, (name, record index, conversion); every field it can
+    # write, in order, hidden ones left out; the units of the takes and computed fields.
+    reads: tuple[tuple[str, int, _Conversion | None], ...]
+    shown: tuple[str, ...]
+    all_units: dict[str, str]
 
 
 def _new_plan(profile: MeterProfile | None, heads: Sequence[object], takes: Sequence[_Take],
@@ -214,11 +220,22 @@ def _new_plan(profile: MeterProfile | None, heads: Sequence[object], takes: Sequ
             units[name] = unit
         if conversion is not None:
             conversions.append((name, record, conversion))
+    reads: tuple[tuple[str, int, _Conversion | None], ...] = ()
+    shown: tuple[str, ...] = ()
+    all_units = units
+    if profile is not None and (profile.has_formulas or profile.reads_fields):
+        reads = tuple((name, record, conversion) for name, record, _, _, conversion in takes
+                      if name in profile.read_fields)
+        computed = profile.computed_fields
+        shown = tuple(sorted({*names, *computed, *profile.status_fields}
+                             - profile.hidden_fields, key=profile.positions.__getitem__))
+        all_units = {**units, **{name: rule.unit for name, rule in computed.items()
+                                 if rule.unit}}
     return _Plan(tuple(heads), tuple(takes), status_records, units, tuple(names),
                  tuple(records), tuple(conversions),
                  None if profile is None else profile.name,
                  tuple(status_records.values()) if profile is not None and profile.status
-                 else None, {})
+                 else None, {}, reads, shown, all_units)
 
 
 class MeterProfiles:
@@ -558,11 +575,7 @@ class MeterProfiles:
             return _computed_document(profile, plan, fields, record_dicts, pairs, value,
                                       status, problems)
         if profile is not None and profile.status:
-            texts = _status_texts(profile, {}, plan.status_records, _value_of(pairs, value),
-                                  status)
-            for name in profile.status_fields:
-                if name in texts:
-                    fields[name] = texts[name]
+            fields.update(_cached_texts(profile, plan, status, record_dicts, pairs, value))
         else:
             fields["status"] = _STANDARD_TEXTS.get(status) or standard_status(status)
         out: dict[str, Any] = {"profile": plan.profile, "fields": fields,
@@ -941,14 +954,12 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
     added, in order, without the hidden ones; the Python values made only for the fields
     that formulas, dates and status tables read. None where a formula fails (:meth:`apply`
     raises its error, naming the meter and the telegram)."""
-    reads = profile.read_fields
     values: dict[str, FieldValue] = {}
-    for name, index, _, _, conversion in plan.takes:
-        if name in reads:
-            found = field_value(value(*records[index]))
-            if found is None:
-                return None
-            values[name] = found if conversion is None else conversion.python(found)
+    for name, index, conversion in plan.reads:
+        found = field_value(value(*records[index]))
+        if found is None:
+            return None
+        values[name] = found if conversion is None else conversion.python(found)
     try:
         problems = [*problems, *_formulas(profile, values, None, None)]
     except ProfileError:
@@ -961,17 +972,13 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
         texts = {"status": _STANDARD_TEXTS.get(status) or standard_status(status)}
     else:
         texts = _cached_texts(profile, plan, status, record_dicts, records, value)
-    units = dict(plan.units)
-    for name, rule in profile.computed_fields.items():
+    for name in profile.computed_fields:
         if name in values:
             fields[name] = field_json(values[name])
-            if rule.unit:
-                units[name] = rule.unit
     fields.update(texts)
-    order, hidden = profile.positions, profile.hidden_fields
-    shown = [name for name in sorted(fields, key=order.__getitem__) if name not in hidden]
-    out: dict[str, Any] = {"profile": profile.name,
-                           "fields": {name: fields[name] for name in shown},
+    shown = {name: fields[name] for name in plan.shown if name in fields}
+    units = plan.all_units
+    out: dict[str, Any] = {"profile": profile.name, "fields": shown,
                            "units": {name: units[name] for name in shown if name in units}}
     if problems:
         out["problems"] = problems

@@ -92,11 +92,12 @@ def convert(value: Decimal | int, from_unit: str, to_unit: str, *,
     plan = _PLANS.get((from_unit, to_unit, difference))
     if plan is None:
         plan = _plan(from_unit, to_unit, difference)
-    factor, offset = plan
+    factor, offset, exact_factor, exact_offset = plan
     if factor is not None and offset is not None:
         # Trailing zeros the factor added (1000 Wh -> 1.000 kWh) are not precision.
         return WIDE.fma(Decimal(value), factor, offset).normalize(WIDE)
-    return _slow_convert(value, from_unit, to_unit, difference)
+    exact = Fraction(value) * exact_factor
+    return exact_decimal(exact + exact_offset if exact_offset else exact)
 
 
 def exact_ratio(from_unit: str, to_unit: str, *, difference: bool = False) -> Fraction | None:
@@ -112,24 +113,26 @@ def exact_ratio(from_unit: str, to_unit: str, *, difference: bool = False) -> Fr
 
 
 # (from, to, difference) -> (factor, offset) as exact Decimals, or None where the
-# conversion has no finite decimal expansion (it then goes through Fraction). Kept
-# because Fraction arithmetic made profile matching cost 140 % of decode + to_dict
-# (benchmarks/bench_profiles.py) instead of a few per cent.
-_PLANS: dict[tuple[str, str, bool], tuple[Decimal | None, Decimal | None]] = {}
+# conversion has no finite decimal expansion (it then goes through Fraction), and the
+# factor and offset as fractions. Kept because Fraction arithmetic made profile matching
+# cost 140 % of decode + to_dict (benchmarks/bench_profiles.py) instead of a few per cent.
+_PLANS: dict[tuple[str, str, bool],
+             tuple[Decimal | None, Decimal | None, Fraction, Fraction]] = {}
 # Wide enough that products of meter values and factors are exact.
 WIDE = decimal.Context(prec=80)
 
 
-def _plan(from_unit: str, to_unit: str,
-          difference: bool) -> tuple[Decimal | None, Decimal | None]:
+def _plan(from_unit: str, to_unit: str, difference: bool
+          ) -> tuple[Decimal | None, Decimal | None, Fraction, Fraction]:
     source, target = UNITS.get(from_unit), UNITS.get(to_unit)
     if source is None or target is None:
         unknown = from_unit if source is None else to_unit
         raise UnitError(f"{unknown!r} is not a unit meterkit knows")
     if source[0] != target[0]:
         raise UnitError(f"cannot convert {from_unit} ({source[0]}) to {to_unit} ({target[0]})")
+    factor = source[1] / target[1]
     offset = Fraction(0) if difference else (source[2] - target[2]) / target[1]
-    plan = (_finite(source[1] / target[1]), _finite(offset))
+    plan = (_finite(factor), _finite(offset), factor, offset)
     if len(_PLANS) < 10000:
         _PLANS[(from_unit, to_unit, difference)] = plan
     return plan
@@ -139,16 +142,6 @@ def _finite(number: Fraction) -> Decimal | None:
     """The fraction as an exact Decimal, or None when it has no finite expansion."""
     exact = exact_decimal(number)
     return exact if Fraction(exact) == number else None
-
-
-def _slow_convert(value: Decimal | int, from_unit: str, to_unit: str,
-                  difference: bool) -> Decimal:
-    source, target = UNITS[from_unit], UNITS[to_unit]
-    exact = Fraction(value) * source[1]
-    if not difference:
-        exact += source[2] - target[2]
-    exact /= target[1]
-    return exact_decimal(exact)
 
 
 def exact_decimal(number: Fraction) -> Decimal:

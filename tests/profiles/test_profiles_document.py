@@ -214,3 +214,123 @@ bits = { "0x01" = "MANY" }
     assert {"per_count", "mode", "day", "double_mwh", "flag", "status",
             "fields[4]: mode: 3 is not in lookups.modes"} <= seen
     assert "count" not in seen
+
+
+def test_status_texts_of_computing_profiles_follow_each_telegrams_values(
+        tmp_path: Path) -> None:
+    # A profile that computes a field takes its record status texts from the texts kept
+    # per plan, as a plain profile does: they must never be another telegram's.
+    path = tmp_path / "meter.toml"
+    path.write_text('''kind = "meter"
+[profile]
+name = "meter"
+description = "x"
+[detect]
+manufacturer = "ABC"
+[[fields]]
+name = "total_kwh"
+quantity = "energy"
+unit = "kWh"
+[[fields]]
+name = "double_kwh"
+formula = "total_kwh * 2"
+unit = "kWh"
+[[status]]
+header = true
+bits = { "0x04" = "POWER_LOW" }
+[[status]]
+vib = "ff20"
+bits = { "0x01" = "DRY", "0x04" = "LEAK" }
+[[status]]
+vib = "ff20"
+into = "time_dry"
+mask = 0x70
+values = { "0x00" = "", "0x70" = "22-31 days" }
+unknown = "{value}"
+''', encoding="utf-8")
+    library = MeterProfiles([load_meter_profile(path)])
+    energy_head = Head("energy", "Wh")
+    info_head = Head("manufacturer_specific", vif_hex="ff20",
+                     extensions=("manufacturer_vife_0x20",))
+    seen = set()
+    for energy, info, status in itertools.product((0, 1500, -7), (0, 1, 5, 0x71, 0x20),
+                                                  (None, 0, 4, 0x0C)):
+        records = [(energy_head, energy), (info_head, info)]
+        written, made = _both(library, records, status)
+        assert written == made
+        assert list((written or {})["fields"]) == list(made["fields"])
+        seen.add((written or {})["fields"]["status"])
+        seen.add(made["fields"].get("time_dry"))
+    assert {"OK", "DRY", "DRY LEAK", "POWER_LOW DRY LEAK", "POWER_LOW"} <= seen
+    assert {"22-31 days", "0x20"} <= seen
+
+
+def test_layout_records_and_their_status_texts_follow_each_telegram(tmp_path: Path) -> None:
+    # Layouts of the payload and of a record (present in some telegrams, at different
+    # places): where each reads is kept per telegram structure, the status texts of the
+    # synthetic records per plan; both must follow each telegram.
+    path = tmp_path / "meter.toml"
+    path.write_text('''kind = "meter"
+[profile]
+name = "meter"
+description = "x"
+[detect]
+manufacturer = "ABC"
+[[layouts]]
+from = "payload"
+items = [ { offset = 1, quantity = "flags", length = 1 },
+          { quantity = "volume", length = 2, unit = "l", scale = "0.5", storage = 1 } ]
+[[layouts]]
+from = "record"
+vib = "ff5f"
+items = [ { quantity = "volume", length = 2, unit = "m3", scale = "0.001", storage = 2 } ]
+[[fields]]
+name = "total_m3"
+quantity = "volume"
+unit = "m3"
+[[fields]]
+name = "volume_{storage}_m3"
+quantity = "volume"
+storage = "1-2"
+unit = "m3"
+[[status]]
+quantity = "flags"
+bits = { "0x01" = "DRY", "0x04" = "LEAK" }
+[[status]]
+header = true
+bits = { "0x04" = "POWER_LOW" }
+''', encoding="utf-8")
+    library = MeterProfiles([load_meter_profile(path)])
+    volume_head = Head("volume", "m3")
+    data_head = Head("manufacturer_specific", vif_hex="ff5f",
+                     extensions=("manufacturer_vife_0x5f",))
+    seen = set()
+    for flags, record_bytes, order, status in itertools.product(
+            (0, 1, 5), (b"\x10\x27", b"\xff", None), (1, -1), (None, 4)):
+        records: list[tuple[Head, object]] = [(volume_head, 1234)]
+        if record_bytes is not None:
+            records = [*records, (data_head, record_bytes)][::order]
+        payload = bytes([0x78, flags, 0x10, 0x00])
+        dicts = [{"value": value.hex() if isinstance(value, bytes) else value}
+                 for _, value in records]
+        written = library.document(records, dicts, lambda head, data: data, "ABC", 1, 7,
+                                   0x72, status, payload)
+
+        def data_of(index: int, records: list[tuple[Head, object]] = records) -> bytes:
+            data = records[index][1]
+            assert isinstance(data, bytes)
+            return data
+
+        def value_of(index: int, records: list[tuple[Head, object]] = records) -> object:
+            return records[index][1]
+
+        made = library.apply([head for head, _ in records], value_of, manufacturer="ABC",
+                             version=1, device_type=7, ci=0x72, status=status,
+                             payload=payload, data_of=data_of).to_dict()
+        assert written == made, (flags, record_bytes, order, status)
+        assert list((written or {})["fields"]) == list(made["fields"])
+        seen.add(made["fields"]["status"])
+        seen.update(made["fields"])
+        seen.update(made.get("problems", ()))
+    assert {"OK", "DRY", "DRY LEAK", "DRY LEAK POWER_LOW", "volume_1_m3", "volume_2_m3"} <= seen
+    assert any("needs 2 bytes" in text for text in seen)

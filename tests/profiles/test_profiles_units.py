@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from profiles import UNITS, ProfileError, UnitError, convert, dimension
+from profiles._units import exact_decimal
 
 
 @pytest.mark.parametrize(("value", "source", "target", "expected"), [
@@ -66,3 +68,19 @@ def test_a_round_trip_gives_the_value_back(source: str, target: str, value: Deci
         return
     back = convert(convert(value, source, target), target, source)
     assert abs(back - value) <= abs(value) * Decimal("1e-25") + Decimal("1e-20")
+
+
+@given(st.sampled_from(sorted(UNITS)), st.sampled_from(sorted(UNITS)),
+       st.decimals(min_value=-10**12, max_value=10**12, places=4, allow_nan=False),
+       st.booleans())
+def test_conversions_are_the_exact_fraction_rounded_once(source: str, target: str,
+                                                          value: Decimal,
+                                                          difference: bool) -> None:
+    # Against the definition: value * factor + offset to the base unit, then back from it,
+    # as one fraction; 28 significant digits where it has no finite decimal expansion.
+    if UNITS[source][0] != UNITS[target][0] or source == target:
+        return
+    (_, factor, offset), (_, target_factor, target_offset) = UNITS[source], UNITS[target]
+    shift = 0 if difference else offset - target_offset
+    expected = exact_decimal((Fraction(value) * factor + shift) / target_factor)
+    assert convert(value, source, target, difference=difference) == expected
