@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 import mbus
@@ -63,6 +65,29 @@ def test_control_and_long_frames_round_trip() -> None:
         mbus.LongFrame(c=0x08, a=1, ci=0x72, data=bytes(253))
     with pytest.raises(mbus.EncodeError):
         mbus.ShortFrame(c=256, a=1)
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: mbus.LongFrame(c=-1, a=1, ci=0x72), "C field must be 0-255, got -1"),
+    (lambda: mbus.LongFrame(c=8, a=256, ci=0x72), "A field must be 0-255, got 256"),
+    (lambda: mbus.LongFrame(c=8, a=1, ci=300), "CI field must be 0-255, got 300"),
+    (lambda: mbus.LongFrame(8, 1, 0x72, bytes(253)), "user data is 253 bytes, at most 252 fit"),
+    (lambda: mbus.ShortFrame(c=8, a=-2), "A field must be 0-255, got -2"),
+    (lambda: mbus.ShortFrame(256, 1), "C field must be 0-255, got 256"),
+])
+def test_frames_refuse_fields_out_of_range(make: Any, message: str) -> None:
+    with pytest.raises(mbus.EncodeError, match=f"^{message}$"):
+        make()
+
+
+def test_frames_take_their_fields_by_position_or_keyword() -> None:
+    assert mbus.LongFrame(8, 1, 0x72, b"\x01") == mbus.LongFrame(c=8, a=1, ci=0x72, data=b"\x01")
+    assert mbus.LongFrame(8, 1, 0x72).data == b""
+    assert mbus.ShortFrame(0x5B, 3) == mbus.ShortFrame(c=0x5B, a=3)
+    telegram = mbus.Telegram(mbus.ACK)
+    assert telegram == mbus.Telegram(frame=mbus.ACK, header=None, records=(), payload=b"")
+    assert (telegram.header, telegram.records, telegram.error, telegram.alarm, telegram.payload,
+            telegram.meter) == (None, (), None, None, b"", None)
 
 
 @pytest.mark.parametrize(
