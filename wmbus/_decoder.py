@@ -541,9 +541,8 @@ class _Run:
         for candidate in keys:
             plain = lfsr_descramble(candidate, header, apl[pos + 5:])
             if plain[0] == PRIOS_CHECK:
-                security = Security(decrypted_by="key", key_for=key_for,
-                                    key_source=None if key is not None else "default",
-                                    scrambling="diehl_prios")
+                security = _security(0, 0, None, "key", None, key_for, False,
+                                     None if key is not None else "default", "diehl_prios")
                 return self._telegram(ci=ci, payload=apl[pos + 1:pos + 5] + plain,
                                       security=security)
         tried = (f"the key for {key_for or 'the meter'}" if key is not None else
@@ -1016,9 +1015,8 @@ class _Run:
 
     def _telegram(self, *, ci: int, **fields: Any) -> Telegram:
         if "security" not in fields:
-            fields["security"] = Security(ell_encryption=self.ell_encryption,
-                                          decrypted_by=self.decrypted_by, key_for=self.key_for,
-                                          verified=self._verified())
+            fields["security"] = _security(0, 0, self.ell_encryption, self.decrypted_by, None,
+                                           self.key_for, self._verified(), None, None)
         if "header" not in fields and self.link.id is not None:
             fields["header"] = mbus.Header(
                 id=self.link.id, manufacturer=self.link.manufacturer,

@@ -13,7 +13,7 @@ part starts at the payload CRC, which covers the payload after it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import mbus
@@ -30,9 +30,10 @@ _CC_BITS = ((0x80, "bidirectional"), (0x40, "response_delay"), (0x20, "synchroni
             (0x10, "hop_count"), (0x08, "priority"), (0x04, "accessibility"),
             (0x02, "repeated_access"))
 _ENCRYPTION = {0: "none", 1: "aes_ctr"}
+_CC_FLAGS = [tuple(name for bit, name in _CC_BITS if cc & bit) for cc in range(256)]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, init=False)
 class ExtendedLinkLayer:
     """An ELL header. ``receiver_*`` are set for CI 0x8E/0x8F, ``session_number`` for 0x8D/0x8F."""
 
@@ -46,10 +47,27 @@ class ExtendedLinkLayer:
     session_number: int | None = None
     payload_crc: int | None = None
 
+    def __init__(self, ci: int, cc: int, access_number: int,
+                 receiver_manufacturer: str | None = None, receiver_id: str | None = None,
+                 receiver_version: int | None = None, receiver_device_type: int | None = None,
+                 session_number: int | None = None, payload_crc: int | None = None) -> None:
+        # Written out as wmbus.Telegram's (each slot's own setter, called positionally by
+        # parse_ell): the generated frozen __init__ called with keywords cost ~2k
+        # instructions per field.
+        _set_ci(self, ci)
+        _set_cc(self, cc)
+        _set_access_number(self, access_number)
+        _set_receiver_manufacturer(self, receiver_manufacturer)
+        _set_receiver_id(self, receiver_id)
+        _set_receiver_version(self, receiver_version)
+        _set_receiver_device_type(self, receiver_device_type)
+        _set_session_number(self, session_number)
+        _set_payload_crc(self, payload_crc)
+
     @property
     def cc_flags(self) -> tuple[str, ...]:
         """Names of the set bits of the communication control field."""
-        return tuple(name for bit, name in _CC_BITS if self.cc & bit)
+        return _CC_FLAGS[self.cc & 0xFF]
 
     @property
     def encryption(self) -> int:
@@ -77,6 +95,12 @@ class ExtendedLinkLayer:
         return out
 
 
+(_set_ci, _set_cc, _set_access_number, _set_receiver_manufacturer, _set_receiver_id,
+ _set_receiver_version, _set_receiver_device_type, _set_session_number,
+ _set_payload_crc) = [ExtendedLinkLayer.__dict__[item.name].__set__
+                      for item in fields(ExtendedLinkLayer)]
+
+
 def parse_ell(apl: bytes, pos: int, base: int = 0) -> tuple[ExtendedLinkLayer, int]:
     """Read the ELL whose CI is at ``apl[pos]``; return it and the offset after it.
 
@@ -89,15 +113,15 @@ def parse_ell(apl: bytes, pos: int, base: int = 0) -> tuple[ExtendedLinkLayer, i
         raise LinkError(f"ELL (CI 0x{ci:02x}) needs {size} bytes, {len(apl) - start} left",
                         field="ELL", offset=base + start, data=apl[start:])
     body = apl[start:start + size]
-    fields: dict[str, Any] = {"ci": ci, "cc": body[0], "access_number": body[1]}
+    receiver: tuple[str | None, str | None, int | None, int | None] = (None, None, None, None)
     rest = 2
     if ci in (0x8E, 0x8F):
-        fields.update(
-            receiver_manufacturer=mbus.records.decode_manufacturer(body[2] | body[3] << 8),
-            receiver_id=mbus.records.decode_bcd_id(body[4:8]), receiver_version=body[8],
-            receiver_device_type=body[9])
+        receiver = (mbus.records.decode_manufacturer(body[2] | body[3] << 8),
+                    mbus.records.decode_bcd_id(body[4:8]), body[8], body[9])
         rest = 10
+    session_number = payload_crc = None
     if ci in (0x8D, 0x8F):
-        fields["session_number"] = int.from_bytes(body[rest:rest + 4], "little")
-        fields["payload_crc"] = int.from_bytes(body[rest + 4:rest + 6], "little")
-    return ExtendedLinkLayer(**fields), start + size
+        session_number = int.from_bytes(body[rest:rest + 4], "little")
+        payload_crc = int.from_bytes(body[rest + 4:rest + 6], "little")
+    return ExtendedLinkLayer(ci, body[0], body[1], *receiver, session_number,
+                             payload_crc), start + size

@@ -175,9 +175,19 @@ def _wired(data: bytes) -> tuple[LinkLayer, bytes] | None:
                         offset=exc.offset, data=exc.data) from None
     if not isinstance(frame, mbus.LongFrame):
         return None
-    link = LinkLayer(format="wired", c=frame.c, address=frame.a, length=data[1],
-                     trailing=bytes(data[end:]))
+    trailing = bytes(data[end:])
+    key = (frame.c, frame.a, data[1], trailing)
+    link = _WIRED_LINKS.get(key)
+    if link is None:  # as for wireless meters: one (immutable) object per sender and form
+        link = LinkLayer(format="wired", c=frame.c, address=frame.a, length=data[1],
+                         trailing=trailing)
+        if len(_WIRED_LINKS) >= _MAX_SHARED:
+            _WIRED_LINKS.clear()
+        _WIRED_LINKS[key] = link
     return link, bytes((frame.ci,)) + frame.data
+
+
+_WIRED_LINKS: dict[tuple[int, int, int, bytes], LinkLayer] = {}
 
 
 _MANUFACTURERS: dict[int, str] = {}  # manufacturer code -> letters, filled as codes are seen

@@ -94,12 +94,16 @@ _PLAIN = bytes.fromhex("2E4493157856341233037A2A0000002F2F0C1427048502046D32371F
 
 def test_dicts_of_repeated_telegrams_are_independent() -> None:
     decoder = wmbus.Decoder()
-    first = decoder.decode(_PLAIN).to_dict()
-    first["link"]["id"] = "changed"
-    first["tpl"]["config"]["mode"] = 99
+    for _ in range(2):  # the first dict and the first made from a memo
+        first = decoder.decode(_PLAIN).to_dict()
+        first["link"]["id"] = "changed"
+        first["tpl"]["config"]["mode"] = 99
+        first["security"]["verified"] = "changed"
     again = decoder.decode(_PLAIN).to_dict()
     assert again["link"]["id"] == "12345678"
     assert again["tpl"]["config"]["mode"] == 0
+    assert again["security"] == {"mode": 0, "encrypted_blocks": 0, "decrypted_by": None,
+                                 "mac_ok": None, "verified": False}
     assert again["link"] == {"format": "none", "crcs": 0, "c": 0x44, "function": "SND_NR",
                              "manufacturer": "ELS", "id": "12345678", "version": 0x33,
                              "device_type": 0x03, "medium": "gas", "length": 0x2E}
@@ -111,6 +115,38 @@ def test_a_frame_with_other_trailing_bytes_keeps_its_own() -> None:
     loud = decoder.decode(_PLAIN + b"\x7f").link
     assert (quiet.trailing, loud.trailing) == (b"\x41", b"\x7f")
     assert loud.to_dict()["trailing"] == "7f"
+
+
+def _wired_frame(body: bytes, trailing: bytes = b"") -> bytes:
+    """A wired long frame around ``body`` (C A CI data) with its checksum."""
+    return (bytes((0x68, len(body), len(body), 0x68)) + body
+            + bytes((sum(body) & 0xFF, 0x16)) + trailing)
+
+
+def test_wired_frames_with_other_addresses_or_trailing_bytes_keep_their_own_link() -> None:
+    decoder = wmbus.Decoder(profiles=False)
+    records = bytes.fromhex("0C1427048502")
+    first = decoder.decode(_wired_frame(bytes.fromhex("0801" "78") + records)).link
+    other = decoder.decode(_wired_frame(bytes.fromhex("0802" "78") + records)).link
+    loud = decoder.decode(_wired_frame(bytes.fromhex("0801" "78") + records, b"\x7f")).link
+    master = decoder.decode(_wired_frame(bytes.fromhex("5301" "78") + records)).link
+    assert (first.address, first.c, first.trailing) == (1, 0x08, b"")
+    assert (other.address, loud.trailing, master.c) == (2, b"\x7f", 0x53)
+    assert decoder.decode(_wired_frame(bytes.fromhex("0801" "78") + records)).link == first
+
+
+def test_ell_built_positionally_or_by_keywords_is_the_same() -> None:
+    by_keywords = wmbus.ExtendedLinkLayer(ci=0x8D, cc=0x20, access_number=7,
+                                          session_number=5, payload_crc=0x1234)
+    assert wmbus.ExtendedLinkLayer(0x8D, 0x20, 7, None, None, None, None, 5, 0x1234) \
+        == by_keywords
+    assert dataclasses.replace(by_keywords, payload_crc=1).payload_crc == 1
+    bits = [(0x80, "bidirectional"), (0x40, "response_delay"), (0x20, "synchronized"),
+            (0x10, "hop_count"), (0x08, "priority"), (0x04, "accessibility"),
+            (0x02, "repeated_access")]
+    for cc in range(256):
+        ell = wmbus.ExtendedLinkLayer(ci=0x8C, cc=cc, access_number=0)
+        assert ell.cc_flags == tuple(name for bit, name in bits if cc & bit)
 
 
 def test_a_decoded_telegram_equals_one_built_by_the_dataclass() -> None:
