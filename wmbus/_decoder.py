@@ -673,6 +673,10 @@ class _Run:
             mode = blocks = 0
         elif ci in NO_APL_CIS:
             body = b""
+        elif mode == 0:
+            if (not self.checked and not self.already_decrypted
+                    and (self.key is not None or len(self.decoder.keys)) and body.strip(b"\x2f")):
+                self._refuse_unprotected(tpl, pos, start)
         elif mode == 5:
             body = self._mode5(tpl, pos, start, blocks)
         elif mode == 7:
@@ -683,11 +687,8 @@ class _Run:
             raise UnsupportedError(f"not supported yet: mode {mode} ({MODE_NAMES[mode]})",
                                    field="TPL.CW", offset=self.base + start - 2,
                                    data=_config_bytes(tpl))
-        elif mode != 0:
+        else:
             self._reserved_mode(tpl, pos, start, mode, body)
-        elif (not self.checked and not self.already_decrypted
-              and (self.key is not None or len(self.decoder.keys)) and body.strip(b"\x2f")):
-            self._refuse_unprotected(tpl, pos, start)
         security = _security(mode, blocks if mode else 0, self.ell_encryption,
                              self.decrypted_by, mac_ok, self.key_for, self._verified(),
                              self.key_source, self.scrambling)

@@ -185,7 +185,8 @@ _set_ci, _set_kind, _set_header, _set_config = [TransportLayer.__dict__[item.nam
                                                 for item in fields(TransportLayer)]
 
 
-# Configuration words repeat and are immutable: one object per value (at most 65536).
+# Configuration words repeat and are immutable: one object per value (at most 65536)
+# for the words without an extension byte.
 _CONFIG_WORDS: dict[int, ConfigWord] = {}
 
 
@@ -220,14 +221,17 @@ def parse_tpl(apl: bytes, pos: int, base: int = 0,
         start += 4
     else:
         return TransportLayer(ci, kind), start
-    assert header.signature is not None
-    config = _CONFIG_WORDS.get(header.signature)
+    word = header.signature
+    assert word is not None
+    config = _CONFIG_WORDS.get(word)
     if config is None:
-        config = _CONFIG_WORDS[header.signature] = ConfigWord(raw=header.signature)
-    if config.mode in _EXTENDED_MODES:
-        if start >= len(apl):
-            raise LinkError(f"mode {config.mode} needs a configuration extension byte",
-                            field="TPL.CFE", offset=base + start)
-        config = ConfigWord(raw=header.signature, extension=apl[start])
-        start += 1
+        config = ConfigWord(raw=word)
+        if config.mode in _EXTENDED_MODES:
+            if start >= len(apl):
+                raise LinkError(f"mode {config.mode} needs a configuration extension byte",
+                                field="TPL.CFE", offset=base + start)
+            config = ConfigWord(raw=word, extension=apl[start])
+            start += 1
+        else:
+            _CONFIG_WORDS[word] = config
     return TransportLayer(ci, kind, header, config), start
