@@ -182,8 +182,7 @@ class LongFrame:
     def __init__(self, c: int, a: int, ci: int, data: bytes = b"") -> None:
         # Written out instead of the generated frozen __init__ (each field through its slot's
         # own setter, the checks in one test) and called positionally by decode_frame: a frame
-        # costs ~7k instead of ~20k instructions to make (callgrind), ~5 % of mbus decode +
-        # to_dict warm.
+        # costs 5.7k instead of 12.1k instructions to make (callgrind).
         if not (0 <= c <= 255 and 0 <= a <= 255 and 0 <= ci <= 255 and len(data) <= MAX_DATA):
             _check_byte(c, "C field")
             _check_byte(a, "A field")

@@ -88,8 +88,8 @@ class Telegram:
                  alarm: int | None = None, payload: bytes = b"",
                  meter: MeterFields | None = None) -> None:
         # Written out instead of the generated frozen __init__: each field set through its
-        # slot's own setter, and called positionally by the decoders, a telegram costs ~4k
-        # instead of ~14k instructions to make (callgrind).
+        # slot's own setter, and called positionally by the decoders, a telegram costs 6.7k
+        # instead of 16.2k instructions to make (callgrind).
         _set_frame(self, frame)
         _set_header(self, header)
         _set_records(self, records)
