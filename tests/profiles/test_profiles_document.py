@@ -46,11 +46,9 @@ def _both(library: MeterProfiles, records: Sequence[tuple[Head, object]],
     return written, made.to_dict()
 
 
-def test_status_texts_follow_each_telegrams_values(tmp_path: Path) -> None:
-    # One library, one record layout, many values: texts kept per layout must never be
-    # another value's.
-    path = tmp_path / "meter.toml"
-    path.write_text('''kind = "meter"
+# A profile with a field and status tables of the header and of a record (the tests of
+# texts kept per plan).
+_STATUS_PROFILE = '''kind = "meter"
 [profile]
 name = "meter"
 description = "x"
@@ -60,7 +58,8 @@ manufacturer = "ABC"
 name = "total_kwh"
 quantity = "energy"
 unit = "kWh"
-[[status]]
+'''
+_STATUS_TABLES = '''[[status]]
 header = true
 bits = { "0x04" = "POWER_LOW" }
 [[status]]
@@ -72,7 +71,14 @@ into = "time_dry"
 mask = 0x70
 values = { "0x00" = "", "0x70" = "22-31 days" }
 unknown = "{value}"
-''', encoding="utf-8")
+'''
+
+
+def test_status_texts_follow_each_telegrams_values(tmp_path: Path) -> None:
+    # One library, one record layout, many values: texts kept per layout must never be
+    # another value's.
+    path = tmp_path / "meter.toml"
+    path.write_text(_STATUS_PROFILE + _STATUS_TABLES, encoding="utf-8")
     library = MeterProfiles([load_meter_profile(path)])
     seen = set()
     # Decoders share head objects between telegrams (the engine plans by their ids).
@@ -221,33 +227,12 @@ def test_status_texts_of_computing_profiles_follow_each_telegrams_values(
     # A profile that computes a field takes its record status texts from the texts kept
     # per plan, as a plain profile does: they must never be another telegram's.
     path = tmp_path / "meter.toml"
-    path.write_text('''kind = "meter"
-[profile]
-name = "meter"
-description = "x"
-[detect]
-manufacturer = "ABC"
-[[fields]]
-name = "total_kwh"
-quantity = "energy"
-unit = "kWh"
-[[fields]]
+    path.write_text(_STATUS_PROFILE + '''[[fields]]
 name = "double_kwh"
 formula = "total_kwh * 2"
 unit = "kWh"
-[[status]]
-header = true
-bits = { "0x04" = "POWER_LOW" }
-[[status]]
-vib = "ff20"
-bits = { "0x01" = "DRY", "0x04" = "LEAK" }
-[[status]]
-vib = "ff20"
-into = "time_dry"
-mask = 0x70
-values = { "0x00" = "", "0x70" = "22-31 days" }
-unknown = "{value}"
-''', encoding="utf-8")
+''' + _STATUS_TABLES,
+                    encoding="utf-8")
     library = MeterProfiles([load_meter_profile(path)])
     energy_head = Head("energy", "Wh")
     info_head = Head("manufacturer_specific", vif_hex="ff20",
