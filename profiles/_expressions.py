@@ -16,16 +16,19 @@ Numbers are exact decimals (``0.001``, ``1e3``); names are field names
 values), ``pow(x, n)`` (``x`` to a whole power ``n``, -64 to 64),
 ``sqrt(x)`` (the square root of ``x`` >= 0), ``hypot(a, b, ...)`` (the square root
 of the sum of the squares: the apparent energy from the active and the reactive
-one) and ``if(condition, a, b)`` (``a`` where the condition is not 0, else ``b``;
-only the branch taken is evaluated). A comparison gives 1 (true) or 0 (false).
+one), ``if(condition, a, b)`` (``a`` where the condition is not 0, else ``b``;
+only the branch taken is evaluated) and ``pick(index, a0, a1, ...)`` (the
+argument after the index that it counts from 0: ``pick(2, a0, a1, a2)`` is
+``a2``; only that one is evaluated; an index that is no whole number from 0 to the
+last is an error). A comparison gives 1 (true) or 0 (false).
 A parsed :class:`Expression` is a tree of plain tuples: immutable, comparable
 and picklable.
 
 Evaluation is exact: every value is an exact rational number until the end
-(a Decimal while the arithmetic allows, else a :class:`fractions.Fraction`; see
-:data:`Number`), where the result becomes a Decimal by one rule: exact, without trailing
-zeros, when it has a finite decimal expansion (``1/4`` is ``0.25``); else
-rounded half to even to 28 significant digits (``1/3`` is
+(an int, a Decimal or a :class:`fractions.Fraction`, whichever the arithmetic
+allows; see :data:`Number`), where the result becomes a Decimal by one rule: exact,
+without trailing zeros, when it has a finite decimal expansion (``1/4`` is ``0.25``);
+else rounded half to even to 28 significant digits (``1/3`` is
 ``0.3333333333333333333333333333``). A square root that is not a fraction (of
 ``sqrt`` or ``hypot``) is the one other rounding: to 28 significant digits, half to
 even, where it is taken (``sqrt(2)`` is ``1.414213562373095048801688724``).
@@ -55,6 +58,7 @@ Node = tuple[object, ...]
 FUNCTIONS: dict[str, tuple[int, int | None]] = {
     "min": (1, None), "max": (1, None), "abs": (1, 1), "round": (1, 2), "floor": (1, 1),
     "bits": (3, 3), "pow": (2, 2), "if": (3, 3), "sqrt": (1, 1), "hypot": (1, None),
+    "pick": (2, None),
 }
 """Function name -> (fewest, most arguments; None = any number)."""
 
@@ -65,26 +69,29 @@ MAX_DEPTH = 50  # nesting of parentheses and unary signs
 MAX_BITS = 4096  # numerators and denominators beyond this are a mistake, not a meter value
 MAX_POWER = 64
 _MAX_DIGITS = 1200  # decimal digits and exponents of inputs: about MAX_BITS
+_LIMIT = 1 << MAX_BITS  # an int at least this large (either sign) is beyond MAX_BITS
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 ROOT_DIGITS = 28  # significant digits of a square root that is not a fraction
 _ROOT_CONTEXT = decimal.Context(prec=ROOT_DIGITS, rounding=decimal.ROUND_HALF_EVEN)
 
 
-Number = Decimal | Fraction
-"""A value while a formula is evaluated: a Decimal within the bounds of :data:`_EXACT`
-where the arithmetic allows, else a Fraction (a division without a finite decimal
-expansion, a conversion by 1/3600 ...). Both are exact: which one holds a value never
-changes the result."""
+Number = int | Decimal | Fraction
+"""A value while a formula is evaluated: an int where both operands of an operation are
+ints (and for whole numbers read or written), else a Decimal within the bounds of
+:data:`_EXACT` where the arithmetic allows, else a Fraction (a division without a finite
+decimal expansion, a conversion by 1/3600 ...). All are exact: which one holds a value
+never changes the result."""
 
 Values = Mapping[str, Decimal | int]
-_Program = Callable[[Values], Number]
+Program = Callable[[Values], Number]
+"""An expression compiled into closures: its exact value for the values read."""
 
 # Decimal arithmetic in this context is exact or raises (every signal is trapped), and then
 # that one operation is done on fractions. Its bounds keep each Decimal it gives within
 # MAX_BITS (a coefficient below 10**600, about 2000 bits; an exponent of at least
-# Etiny = -1199, a denominator of at most 10**1199, about 3983 bits), so only fractions need
-# the size check. Speed: Fraction arithmetic cost 10M instructions for one techem_mkradio3a
-# telegram (28 formulas); see NOTES (python -m benchmarks.bench_profiles).
+# Etiny = -1199, a denominator of at most 10**1199, about 3983 bits), so only fractions and
+# ints need the size check. Operations on two ints stay ints (no context work): in
+# techem_mkradio3a's formulas, sums and comparisons of whole numbers.
 _EXACT = decimal.Context(prec=600, Emax=600, Emin=-600, rounding=decimal.ROUND_HALF_EVEN,
                          traps=[decimal.Clamped, decimal.DivisionByZero, decimal.Inexact,
                                 decimal.InvalidOperation, decimal.Overflow, decimal.Rounded,
@@ -96,7 +103,7 @@ _ROUNDING = decimal.Context(prec=600, Emax=600, Emin=-600, rounding=decimal.ROUN
                                    decimal.Subnormal, decimal.Underflow])
 _TRAPPED = decimal.DecimalException
 _QUANTA = {digits: Decimal(f"1E{-digits}") for digits in range(-MAX_POWER, MAX_POWER + 1)}
-_ZERO, _ONE = Decimal(0), Decimal(1)
+_ZERO = Decimal(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,38 +128,41 @@ class Expression:
         Raises :class:`ExpressionError` for a missing name, a value that is not a
         number, a division by zero or a number too large.
         """
-        return result_decimal(self.value(values))
+        return result_decimal(program(self)(values))
 
     def fraction(self, values: Values) -> Fraction:
         """The exact value of the formula, as a fraction."""
-        value = self.value(values)
-        return value if type(value) is Fraction else Fraction(value)
+        return _fraction(program(self)(values))
 
     def value(self, values: Values) -> Number:
-        """The exact value of the formula: a Decimal or a Fraction (:data:`Number`)."""
-        found = _PROGRAMS.get(id(self))
-        if found is None or found[0] is not self:
-            found = _compiled(self)
-        return found[1](values)
+        """The exact value of the formula: an int, a Decimal or a Fraction (:data:`Number`)."""
+        return program(self)(values)
 
 
 # id(expression) -> (expression, its tree compiled into closures). Kept per expression (not
 # in it: expressions stay plain picklable data); holds the expression, so its id stays its own.
-_PROGRAMS: dict[int, tuple[Expression, _Program]] = {}
+_PROGRAMS: dict[int, tuple[Expression, Program]] = {}
 _PROGRAMS_LIMIT = 4096
 
 
-def _compiled(expression: Expression) -> tuple[Expression, _Program]:
-    if len(_PROGRAMS) >= _PROGRAMS_LIMIT:
-        _PROGRAMS.clear()
-    found = _PROGRAMS[id(expression)] = (expression, _compile(expression.tree, expression.text))
-    return found
+def program(expression: Expression) -> Program:
+    """``expression`` compiled into closures (once per expression; callers that evaluate
+    it often keep the program, saving this lookup)."""
+    found = _PROGRAMS.get(id(expression))
+    if found is None or found[0] is not expression:
+        if len(_PROGRAMS) >= _PROGRAMS_LIMIT:
+            _PROGRAMS.clear()
+        found = _PROGRAMS[id(expression)] = (expression,
+                                             _compile(expression.tree, expression.text))
+    return found[1]
 
 
 def result_decimal(value: Number) -> Decimal:
     """A formula's value as its result: exact without trailing zeros where it has a finite
     decimal expansion (a whole number with exponent 0), else rounded half to even to 28
     significant digits (:func:`exact_decimal` of the fraction)."""
+    if type(value) is int:
+        return Decimal(value)
     if type(value) is Decimal:
         whole = int(value)
         if whole == value:
@@ -171,14 +181,13 @@ def _fraction(value: Number) -> Fraction:
 def _number(value: object, name: str) -> Number:
     """A value read (or a literal) as a :data:`Number`; ExpressionError where it is no
     number or too large."""
+    if type(value) is int:
+        if -_LIMIT < value < _LIMIT:
+            return value
+        raise ExpressionError(f"number too large: {name}")
     if type(value) is Decimal and value.is_finite():
         try:
             return _EXACT.plus(value)
-        except _TRAPPED:
-            pass
-    elif type(value) is int:
-        try:
-            return _EXACT.create_decimal(value)
         except _TRAPPED:
             pass
     if isinstance(value, bool) or not isinstance(value, (Decimal, int)):
@@ -201,6 +210,12 @@ def _checked(value: Fraction, text: str) -> Fraction:
     return value
 
 
+def _whole_checked(value: int, text: str) -> int:
+    if -_LIMIT < value < _LIMIT:
+        return value
+    raise ExpressionError(f"number too large in {text!r}")
+
+
 def _as_decimal(number: Fraction) -> Decimal | None:
     """``number`` as a Decimal within the bounds of :data:`_EXACT`, if it is one."""
     exact = exact_decimal(number)
@@ -212,7 +227,7 @@ def _as_decimal(number: Fraction) -> Decimal | None:
         return None
 
 
-def _compile(node: Node, text: str) -> _Program:
+def _compile(node: Node, text: str) -> Program:
     """The tree as closures, each giving its node's value for the values read."""
     kind = node[0]
     if kind == "number":
@@ -228,19 +243,20 @@ def _compile(node: Node, text: str) -> _Program:
     if kind in ("op", "compare"):
         left = _compile(node[2], text)  # type: ignore[arg-type]
         right = _compile(node[3], text)  # type: ignore[arg-type]
-        operate = _OPERATORS[str(node[1])]
-        return lambda values: operate(left(values), right(values), text)
+        return _OPERATORS[str(node[1])](left, right, text)
     name, arguments = str(node[1]), node[2]
     assert isinstance(arguments, tuple)
     programs = tuple(_compile(argument, text) for argument in arguments)
     if name == "if":  # only the branch taken
         condition, then, otherwise = programs
         return lambda values: then(values) if condition(values) else otherwise(values)
+    if name == "pick":  # only the argument picked
+        return _picker(programs[0], programs[1:])
     function = _CALLS[name]
     return lambda values: function([program(values) for program in programs], text)
 
 
-def _constant(literal: object) -> _Program:
+def _constant(literal: object) -> Program:
     try:
         value = _number(literal, "a number")
     except ExpressionError as error:  # refused when evaluated, as any value
@@ -249,24 +265,51 @@ def _constant(literal: object) -> _Program:
         def refused(values: Values) -> Number:
             raise ExpressionError(message)
         return refused
+    if type(value) is Decimal and value == int(value):
+        value = int(value)  # a whole literal takes the int arithmetic
     return lambda values: value
 
 
-def _reader(name: str) -> _Program:
+def _reader(name: str) -> Program:
     def read(values: Values) -> Number:
-        if name not in values:
-            raise ExpressionError(f"no value for {name!r}")
-        return _number(values[name], name)
+        try:
+            value = values[name]
+        except KeyError:
+            raise ExpressionError(f"no value for {name!r}") from None
+        if type(value) is int and -_LIMIT < value < _LIMIT:
+            return value
+        return _number(value, name)
     return read
 
 
-def _converter(inner: _Program, factor: Fraction, offset: Fraction) -> _Program:
+def _picker(index: Program, choices: tuple[Program, ...]) -> Program:
+    last = len(choices) - 1
+
+    def pick(values: Values) -> Number:
+        found = index(values)
+        if type(found) is not int or not 0 <= found <= last:
+            found = pick_index(found, last)
+        return choices[found](values)
+    return pick
+
+
+def pick_index(value: Number, last: int) -> int:
+    """``value`` as the index of ``pick()`` with choices 0 to ``last``; ExpressionError
+    where it is no whole number in that range."""
+    whole = int(value)
+    if whole == value and 0 <= whole <= last:
+        return whole
+    raise ExpressionError(f"pick(): the index must be a whole number from 0 to {last}, "
+                          f"not {result_decimal(value)}")
+
+
+def _converter(inner: Program, factor: Fraction, offset: Fraction) -> Program:
     """``inner * factor + offset`` (a unit conversion the unit check inserted)."""
     decimal_factor, decimal_offset = _as_decimal(factor), _as_decimal(offset)
 
     def convert(values: Values) -> Number:
         value = inner(values)
-        if (type(value) is Decimal and decimal_factor is not None
+        if (not isinstance(value, Fraction) and decimal_factor is not None
                 and decimal_offset is not None):
             try:
                 return _EXACT.fma(value, decimal_factor, decimal_offset)
@@ -277,6 +320,8 @@ def _converter(inner: _Program, factor: Fraction, offset: Fraction) -> _Program:
 
 
 def _negative(value: Number) -> Number:
+    if type(value) is int:
+        return -value
     if type(value) is Decimal:
         try:
             return _EXACT.minus(value)
@@ -285,44 +330,62 @@ def _negative(value: Number) -> Number:
     return -_fraction(value)
 
 
-def _arithmetic(exact: Callable[[Decimal, Decimal], Decimal],
-                rational: Callable[[Fraction, Fraction], Fraction]
-                ) -> Callable[[Number, Number, str], Number]:
-    """An operation done on Decimals where that is exact, else on fractions (size checked)."""
-    def operate(left: Number, right: Number, text: str) -> Number:
-        if type(left) is Decimal and type(right) is Decimal:
+_Operator = Callable[[Program, Program, str], Program]
+
+
+def _arithmetic(whole: Callable[[int, int], int],
+                exact: Callable[[Decimal | int, Decimal | int], Decimal],
+                rational: Callable[[Fraction, Fraction], Fraction]) -> _Operator:
+    """An operation done on ints where both operands are, on Decimals where that is exact,
+    else on fractions (size checked)."""
+    def compiled(left: Program, right: Program, text: str) -> Program:
+        def operate(values: Values) -> Number:
+            a, b = left(values), right(values)
+            if type(a) is int and type(b) is int:
+                return _whole_checked(whole(a, b), text)
+            if type(a) is not Fraction and type(b) is not Fraction:
+                try:
+                    return exact(a, b)  # type: ignore[arg-type]
+                except _TRAPPED:
+                    pass
+            return _checked(rational(_fraction(a), _fraction(b)), text)
+        return operate
+    return compiled
+
+
+def _division(left: Program, right: Program, text: str) -> Program:
+    def divide(values: Values) -> Number:
+        a, b = left(values), right(values)
+        if not b:
+            raise ExpressionError(f"division by zero in {text!r}")
+        if type(a) is int and type(b) is int and not a % b:
+            return a // b  # exact, and no larger than a
+        if type(a) is not Fraction and type(b) is not Fraction:
             try:
-                return exact(left, right)
+                return _EXACT.divide(a, b)  # type: ignore[arg-type]
             except _TRAPPED:
                 pass
-        return _checked(rational(_fraction(left), _fraction(right)), text)
-    return operate
+        return _checked(_fraction(a) / _fraction(b), text)
+    return divide
 
 
-def _divide(left: Number, right: Number, text: str) -> Number:
-    if not right:
-        raise ExpressionError(f"division by zero in {text!r}")
-    if type(left) is Decimal and type(right) is Decimal:
-        try:
-            return _EXACT.divide(left, right)
-        except _TRAPPED:
-            pass
-    return _checked(_fraction(left) / _fraction(right), text)
+def _comparison(test: Callable[[Number, Number], bool]) -> _Operator:
+    """A comparison, 1 or 0. Ints compare exactly with Decimals and fractions alike; a
+    Decimal and a fraction are compared as fractions."""
+    def compiled(left: Program, right: Program, text: str) -> Program:
+        def compare(values: Values) -> Number:
+            a, b = left(values), right(values)
+            if type(a) is not type(b) and (type(a) is Fraction or type(b) is Fraction):
+                a, b = _fraction(a), _fraction(b)
+            return 1 if test(a, b) else 0
+        return compare
+    return compiled
 
 
-def _comparison(test: Callable[[Number, Number], bool]
-                ) -> Callable[[Number, Number, str], Number]:
-    def compare(left: Number, right: Number, text: str) -> Number:
-        if type(left) is not type(right):
-            left, right = _fraction(left), _fraction(right)
-        return _ONE if test(left, right) else _ZERO
-    return compare
-
-
-_OPERATORS: dict[str, Callable[[Number, Number, str], Number]] = {
-    "+": _arithmetic(_EXACT.add, operator.add),
-    "-": _arithmetic(_EXACT.subtract, operator.sub),
-    "*": _arithmetic(_EXACT.multiply, operator.mul), "/": _divide,
+_OPERATORS: dict[str, _Operator] = {
+    "+": _arithmetic(operator.add, _EXACT.add, operator.add),
+    "-": _arithmetic(operator.sub, _EXACT.subtract, operator.sub),
+    "*": _arithmetic(operator.mul, _EXACT.multiply, operator.mul), "/": _division,
     "<": _comparison(operator.lt), "<=": _comparison(operator.le),
     ">": _comparison(operator.gt), ">=": _comparison(operator.ge),
     "==": _comparison(operator.eq), "!=": _comparison(operator.ne),
@@ -339,6 +402,8 @@ def _maximum(arguments: list[Number], text: str) -> Number:
 
 def _absolute(arguments: list[Number], text: str) -> Number:
     value = arguments[0]
+    if type(value) is int:
+        return abs(value)
     if type(value) is Decimal:
         try:
             return _EXACT.abs(value)
@@ -349,6 +414,8 @@ def _absolute(arguments: list[Number], text: str) -> Number:
 
 def _floor(arguments: list[Number], text: str) -> Number:
     value = arguments[0]
+    if type(value) is int:
+        return value
     if type(value) is Decimal:
         try:
             return _EXACT.plus(value.to_integral_value(decimal.ROUND_FLOOR, _EXACT))
@@ -362,6 +429,8 @@ def _round(arguments: list[Number], text: str) -> Number:
     if not -MAX_POWER <= digits <= MAX_POWER:
         raise ExpressionError(f"round(): digits must be {-MAX_POWER} to {MAX_POWER}")
     value = arguments[0]
+    if type(value) is int and digits >= 0:
+        return value
     if type(value) is Decimal:
         try:
             return _EXACT.plus(_ROUNDING.quantize(value, _QUANTA[digits]))  # half to even
@@ -377,7 +446,9 @@ def _power(arguments: list[Number], text: str) -> Number:
     base = arguments[0]
     if power < 0 and not base:
         raise ExpressionError(f"division by zero in {text!r}")
-    if type(base) is Decimal:
+    if type(base) is int and power >= 0:
+        return _whole_checked(base**power, text)
+    if not isinstance(base, Fraction):
         try:
             return _EXACT.power(base, power)
         except _TRAPPED:
@@ -393,7 +464,7 @@ def _hypotenuse(arguments: list[Number], text: str) -> Number:
     try:
         total = _ZERO
         for argument in arguments:
-            if type(argument) is not Decimal:
+            if isinstance(argument, Fraction):
                 break
             total = _EXACT.fma(argument, argument, total)
         else:
@@ -411,7 +482,7 @@ def _bits(arguments: list[Number], text: str) -> Number:
     if value < 0 or not 0 <= first < 1024 or not 0 < count <= 1024:
         raise ExpressionError(f"bits({value}, {first}, {count}): needs value >= 0, "
                               f"0 <= first < 1024, 0 < count <= 1024")
-    return _EXACT.create_decimal((value >> first) & ((1 << count) - 1))  # < 2**1024: exact
+    return (value >> first) & ((1 << count) - 1)  # < 2**1024
 
 
 _CALLS: dict[str, Callable[[list[Number], str], Number]] = {
@@ -429,13 +500,15 @@ def _root(value: Number, text: str) -> Number:
     numerator, denominator = value.as_integer_ratio()
     root_n, root_d = math.isqrt(numerator), math.isqrt(denominator)
     if root_n * root_n == numerator and root_d * root_d == denominator:
+        if type(value) is int:
+            return root_n
         if type(value) is Decimal:  # the root of a decimal is a decimal
             try:
                 return _EXACT.divide(root_n, root_d)
             except _TRAPPED:
                 pass
         return Fraction(root_n, root_d)
-    if type(value) is Decimal:
+    if not isinstance(value, Fraction):
         # Decimal's own correctly rounded root: the rounding below, without fractions
         # (tests/profiles/test_profiles_formulas.py compares them).
         return _ROOT_CONTEXT.sqrt(value)
@@ -450,6 +523,8 @@ def _root(value: Number, text: str) -> Number:
 
 
 def _whole(value: Number, function: str, argument: str) -> int:
+    if type(value) is int:
+        return value
     if type(value) is Decimal:
         whole = int(value)
         if whole == value:
@@ -582,6 +657,12 @@ class _Parser:
                     f"at least {fewest}" if most is None else f"{fewest} to {most}")
                 raise ExpressionError(f"{token}() takes {wanted} argument(s), "
                                       f"not {len(arguments)}", position=position)
+            if token == "pick" and arguments[0][0] == "number":  # an index fixed when written
+                assert isinstance(arguments[0][1], Decimal)
+                try:
+                    pick_index(arguments[0][1], len(arguments) - 2)
+                except ExpressionError as error:
+                    raise ExpressionError(error.message, position=position) from None
             return ("call", token, tuple(arguments))
         if token == "(":
             node = self.expression(depth + 1)

@@ -19,7 +19,9 @@ meterkit unit), except a ratio of two values of one dimension (a plain number).
 ``hypot(a, b, ...)`` takes values of one dimension (the result has it), or an active
 and a reactive energy (or power), whose result is the apparent one: each is converted
 into its base unit (Wh and varh, W and var) and the result is in VAh (VA). ``sqrt``
-takes a plain number (a root of a unit is no meterkit unit).
+takes a plain number (a root of a unit is no meterkit unit). ``pick(index, a0, a1, ...)``
+takes a plain index and choices of one dimension (each converted into the first one's
+unit, as in ``min``); the result has their unit.
 """
 
 from __future__ import annotations
@@ -113,6 +115,16 @@ def _walk(node: Node, units: Mapping[str, Unit]) -> tuple[Node, Unit]:
         return ("call", name, tuple(nodes)), unit
     if name == "if":
         nodes[2], unit = _same("if()", walked[1][1], nodes[2], walked[2][1])
+        return ("call", name, tuple(nodes)), unit
+    if name == "pick":  # a plain index; the choices of one dimension, as in min()
+        index_unit = walked[0][1]
+        if index_unit is not None and index_unit is not UNCHECKED:
+            raise UnitError("pick(): the index is a plain number, not a value in "
+                            f"{index_unit[0]}")
+        unit = walked[1][1]
+        for position in range(2, len(walked)):
+            nodes[position], unit = _same("pick()", unit, nodes[position],
+                                          walked[position][1])
         return ("call", name, tuple(nodes)), unit
     if name == "hypot":
         return _hypot(nodes, [unit for _, unit in walked])

@@ -203,6 +203,13 @@ def _combined(children: st.SearchStrategy[Drawn]) -> st.SearchStrategy[Drawn]:
         text = f"if({condition}, {then}, {otherwise})"
         return text, None if c is None else (a if c else b)
 
+    def picked(drawn: tuple[Drawn, list[Drawn]]) -> Drawn:
+        (index, i), choices = drawn
+        text = f"pick({index}, {', '.join(text for text, _ in choices)})"
+        if i is None or i.denominator != 1 or not 0 <= i < len(choices):
+            return text, None
+        return text, choices[int(i)][1]  # the others are not evaluated
+
     def bits(drawn: tuple[Drawn, int, int]) -> Drawn:
         (inner, a), first, count = drawn
         text = f"bits({inner}, {first}, {count})"
@@ -221,6 +228,9 @@ def _combined(children: st.SearchStrategy[Drawn]) -> st.SearchStrategy[Drawn]:
         st.tuples(children, st.integers(-5, 5)).map(rounded),
         st.tuples(children, st.integers(-4, 4)).map(power),
         st.tuples(children, children, children).map(choice),
+        st.tuples(st.one_of(st.integers(-1, 3).map(lambda i: (f"({i})", Fraction(i))),
+                            children),
+                  st.lists(children, min_size=1, max_size=3)).map(picked),
         st.tuples(children, st.integers(0, 12), st.integers(1, 12)).map(bits))
 
 
@@ -245,14 +255,18 @@ def _formulas(draw: st.DrawFn) -> tuple[Drawn, dict[str, Decimal | int]]:
           {"a": 0, "b": 0}))  # the literal's sign was once taken at 28 digits
 @example((("(1e650 * 1e650)", None), {"a": 0, "b": 0}))
 @example((("(a + 1)", None), {"a": 2**4100, "b": 0}))
+@example((("(a + a)", None), {"a": 2**4095, "b": 0}))  # whole numbers: the int arithmetic
+@example((("(a - b)", Fraction(2**4096 - 1)), {"a": 2**4095, "b": -(2**4095 - 1)}))
+@example((("pick((1), 7, (1 / 0))", None), {"a": 0, "b": 0}))
+@example((("pick((a - b), 7, (1 / 0))", Fraction(7)), {"a": 2, "b": 2}))
 def test_evaluation_agrees_with_exact_fractions(
         drawn: tuple[Drawn, dict[str, Decimal | int]]) -> None:
     (text, expected), values = drawn
-    expression = parse_expression(text)
-    if expected is None:
+    if expected is None:  # pick() with a literal index out of range: when parsed
         with pytest.raises(ExpressionError):
-            expression.evaluate(values)
+            parse_expression(text).evaluate(values)
         return
+    expression = parse_expression(text)
     result = expression.evaluate(values)
     wanted = _rounded_once(expected)
     assert result == wanted and str(result) == str(wanted)

@@ -21,6 +21,7 @@ from profiles import (
     apply_profile,
     load_meter_profile,
     parse_expression,
+    shipped_profiles,
 )
 
 
@@ -484,3 +485,122 @@ def test_a_square_root_is_rounded_as_decimal_rounds_it(value: Decimal) -> None:
     (computed here at 28 digits from the exact value, independently of the code)."""
     expected = decimal.Context(prec=28).sqrt(value)
     assert parse_expression("sqrt(x)").evaluate({"x": value}) == expected
+
+
+# --- pick() -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "values", "expected"), [
+    ("pick(0, 10, 20, 30)", {}, "10"),
+    ("pick(i, 10, 20, 30)", {"i": 2}, "30"),
+    ("pick(i - 1, 10, 20, 30)", {"i": 2}, "20"),
+    ("pick(i, 10, 20)", {"i": Decimal("1.00")}, "20"),  # a whole Decimal is an index
+    ("pick(i * 0.5, 10, 20)", {"i": 2}, "20"),
+    ("pick(i, 5, 100 / i)", {"i": 0}, "5"),  # only the argument picked is evaluated
+    ("pick(i, 1 / 3, 2) * 3", {"i": 0}, "1"),  # exact, as any value
+])
+def test_pick_gives_the_argument_its_index_counts(
+        text: str, values: dict[str, object], expected: str) -> None:
+    result = parse_expression(text).evaluate(values)  # type: ignore[arg-type]
+    assert str(result) == expected
+
+
+@pytest.mark.parametrize(("index", "shown"), [(2, "2"), (-1, "-1"), (Decimal("0.5"), "0.5"),
+                                              (Decimal("1E+1"), "10")])
+def test_a_pick_index_out_of_range_is_an_error(index: object, shown: str) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        parse_expression("pick(i, 10, 20)").evaluate({"i": index})  # type: ignore[dict-item]
+    assert caught.value.message == ("pick(): the index must be a whole number from 0 to 1, "
+                                    f"not {shown}")
+
+
+@pytest.mark.parametrize(("text", "message", "position"), [
+    ("pick(0)", "pick() takes at least 2 argument(s), not 1", 0),
+    ("pick()", "pick() takes at least 2 argument(s), not 0", 0),
+    ("1 + pick(2, a, b)", "pick(): the index must be a whole number from 0 to 1, not 2", 4),
+    ("pick(-1, a)", "pick(): the index must be a whole number from 0 to 0, not -1", 0),
+    ("pick(0.5, a, b)", "pick(): the index must be a whole number from 0 to 1, not 0.5", 0),
+])
+def test_a_pick_written_wrong_is_refused_when_parsed(text: str, message: str,
+                                                      position: int) -> None:
+    with pytest.raises(ExpressionError) as caught:
+        parse_expression(text)
+    assert str(caught.value) == f"{message} (at position {position})"
+    assert caught.value.position == position
+
+
+@pytest.mark.parametrize(("formula", "message"), [
+    ("pick(5, heat_kwh, cold_mwh)",
+     "pick(): the index must be a whole number from 0 to 1, not 5 (at position 0)"),
+    ("pick(i)", "pick() takes at least 2 argument(s), not 1 (at position 0)"),
+    ("pick(volume_m3, 1, 2)", "pick(): the index is a plain number, not a value in m3"),
+    ("pick(1, heat_kwh, volume_m3)", "pick() of kWh (energy) and m3 (volume)"),
+    ("pick(1, heat_kwh, cold_mwh, flow_c)", "pick() of kWh (energy) and degC (temperature)"),
+])
+def test_pick_faults_are_refused_at_load_time_naming_file_table_and_key(
+        tmp_path: Path, formula: str, message: str) -> None:
+    error = refused(tmp_path, FIELDS + f'\n[[fields]]\nname = "bad"\nformula = "{formula}"\n')
+    assert message in error.message, error.message
+    assert (error.table, error.key) == ("fields[5]", "formula")
+    assert error.file is not None and error.file.endswith("meter.toml")
+
+
+def test_pick_converts_its_choices_into_the_first_ones_unit(tmp_path: Path) -> None:
+    text = FIELDS + '''
+[[fields]]
+name = "choice"
+quantity = "counter"
+hidden = true
+[[fields]]
+name = "picked"
+formula = "pick(choice, heat_kwh, cold_mwh)"
+'''
+    for choice, expected in ((0, Decimal("1.5")), (1, Decimal("2000"))):
+        result = run(tmp_path, text, [*RECORDS, (Head("counter"), choice)])
+        assert result["picked"] == expected
+        assert result.units["picked"] == "kWh"
+
+
+def test_a_pick_out_of_range_names_profile_field_and_telegram(tmp_path: Path) -> None:
+    text = '''
+[[fields]]
+name = "count"
+quantity = "counter"
+[[fields]]
+name = "picked"
+formula = "pick(count, 10, 20)"
+'''
+    assert run(tmp_path, text, [(Head("counter"), 1)])["picked"] == 20
+    with pytest.raises(ProfileError) as caught:
+        run(tmp_path, text, [(Head("counter"), 2)], telegram="2e44")
+    assert ("profile meter, field picked, telegram 2e44 of meter 12345678: pick(): the index "
+            "must be a whole number from 0 to 1, not 2") in str(caught.value)
+    assert (caught.value.table, caught.value.key) == ("fields[1]", "formula")
+
+
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
+def _nested_ifs(month: int) -> str:
+    """techem_mkradio3a's calendar-month formula as it was written before pick(): month k
+    before the current one, k = (current month - month) mod 12, the last branch taken for
+    any other month code."""
+    text = f"month_{(12 - month) % 12}_m3"
+    for current in range(11, 0, -1):
+        text = f"if(current_month == {current}, month_{(current - month) % 12}_m3, {text})"
+    return text
+
+
+@pytest.mark.parametrize("month", range(1, 13))
+def test_mkradio3a_picks_what_its_nested_ifs_gave_for_every_month_code(month: int) -> None:
+    profile = load_meter_profile(shipped_profiles("meter")[
+        [path.stem for path in shipped_profiles("meter")].index("techem_mkradio3a")])
+    rules = {rule.name: rule for rule in profile.fields}
+    picked = rules[f"last_{_MONTHS[month - 1]}_m3"].formula
+    month_index = rules["month_index"].formula
+    assert picked is not None and month_index is not None
+    nested = parse_expression(_nested_ifs(month))
+    volumes = {f"month_{k}_m3": Decimal(100 + k) / 10 for k in range(12)}
+    for code in range(16):  # bits(date_code, 5, 4): 1-12 are months
+        index = month_index.evaluate({"current_month": code})
+        assert picked.evaluate({**volumes, "month_index": index}) == nested.evaluate(
+            {**volumes, "current_month": code}), code
