@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ExpressionError, ProfileError
-from ._expressions import Expression
+from ._expressions import Program, program, result_decimal
 from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
 from ._layouts import LayoutHead, LayoutRecord, read_layout_into
 from ._meter import FieldRule, MeterProfile, load_meter_profile
@@ -870,67 +870,156 @@ def _number(value: FieldValue) -> Decimal | int | None:
     return None
 
 
+class _Step(NamedTuple):
+    """A computed field as :func:`_formulas` evaluates it: its rule, the fields it reads
+    (sorted), its formula's program (None: a date) or its date parts' programs, and its
+    lookup table as a dict."""
+
+    rule: FieldRule
+    inputs: tuple[str, ...]
+    program: Program | None
+    date: tuple[tuple[str, Program], ...]
+    lookup: dict[Decimal, Decimal | int | str] | None
+
+
+class _Formulas(NamedTuple):
+    """A profile's computed fields, worked out once per profile (:func:`_formula_plan`)."""
+
+    profile: MeterProfile  # holds it, so that its id stays its own
+    steps: dict[str, _Step]  # by name, in file order
+    order: tuple[_Step, ...] | None  # the order of the walk, where no telegram changes it
+    shown: tuple[str, ...]  # the computed fields that are output (not hidden), in order
+
+
+_FORMULAS: dict[int, _Formulas] = {}
+
+
+def _formula_plan(profile: MeterProfile) -> _Formulas:
+    """The steps of the profile's computed fields and the order :func:`_formulas` walks
+    them in: file order, each field after the computed fields it reads, as if every input
+    were there. That is the walk's order for every telegram unless a field is the first to
+    reach a computed field it reads after another input (a missing input ends the walk of
+    a field there, leaving the computed one for later): then ``order`` is None."""
+    found = _FORMULAS.get(id(profile))
+    if found is not None and found.profile is profile:
+        return found
+    steps = {rule.name: _Step(rule, rule.inputs,
+                              None if rule.formula is None else program(rule.formula),
+                              tuple((part, program(formula)) for part, formula in rule.date),
+                              None if rule.lookup is None else dict(rule.lookup))
+             for rule in profile.computed_fields.values()}
+    order: list[_Step] = []
+    reached: set[str] = set()
+    late = False  # whether a computed field is first reached after another input
+
+    def visit(step: _Step) -> None:
+        nonlocal late
+        reached.add(step.rule.name)
+        for position, name in enumerate(step.inputs):
+            if name in steps and name not in reached:
+                late = late or position > 0
+                visit(steps[name])
+        order.append(step)
+
+    for step in steps.values():
+        if step.rule.name not in reached:
+            visit(step)
+    found = _Formulas(profile, steps, None if late else tuple(order),
+                      tuple(name for name in steps if name not in profile.hidden_fields))
+    if len(_FORMULAS) >= _CACHE_LIMIT:
+        _FORMULAS.clear()
+    _FORMULAS[id(profile)] = found
+    return found
+
+
 def _formulas(profile: MeterProfile, values: dict[str, FieldValue], meter_id: str | None,
               telegram: str | None) -> list[str]:
     """Add to ``values`` (field name -> value) the computed fields whose inputs are all
     there (the loader refused cycles); the problems met (a value missing from a lookup
-    table)."""
-    computed = profile.computed_fields
-    done: set[str] = set()
+    table). The fields are walked in file order, each after the computed fields it reads,
+    up to its first input missing; where no telegram changes that order, in the order
+    worked out once (:func:`_formula_plan`)."""
+    plan = _formula_plan(profile)
     problems: list[str] = []
     numbers: dict[str, Decimal | int] = {}  # the values read so far, as numbers
+    if plan.order is not None:
+        for step in plan.order:
+            for name in step.inputs:
+                if name not in numbers:
+                    number = _number(values[name]) if name in values else None
+                    if number is None:
+                        break  # an input is missing in this telegram: no value
+                    numbers[name] = number
+            else:
+                _compute(profile, step, values, numbers, problems, meter_id, telegram)
+        return problems
+    steps = plan.steps
+    done: set[str] = set()
 
-    def evaluate(rule: FieldRule) -> None:
-        done.add(rule.name)
-        for name in rule.inputs:
-            if name in computed and name not in done:
-                evaluate(computed[name])
+    def walk(step: _Step) -> None:
+        done.add(step.rule.name)
+        for name in step.inputs:
+            if name in steps and name not in done:
+                walk(steps[name])
             if name not in numbers:
                 number = _number(values[name]) if name in values else None
                 if number is None:
                     return  # an input is missing in this telegram: no value
                 numbers[name] = number
-        try:
-            if rule.date:
-                text = _date(rule.date, numbers)
-                if text is not None:  # a date that is not one (month 0 ...) gives no field
-                    values[rule.name] = text
-                return
-            assert rule.formula is not None
-            result = rule.formula.evaluate(numbers)
-        except ExpressionError as exc:
-            raise ProfileError(
-                f"profile {profile.name}, field {rule.name}, telegram "
-                f"{telegram or '(not given)'} of meter {meter_id or '(no id)'}: {exc.message}",
-                file=profile.file, table=rule.table,
-                key="formula" if rule.formula is not None else "date") from None
-        value: Decimal | int | str = result
-        if rule.lookup is not None:
-            looked = dict(rule.lookup).get(result)
-            if looked is None:
-                problems.append(f"{rule.table}: {rule.name}: {result} is not in "
-                                f"lookups.{rule.lookup_name}")
-                return
-            value = looked
-        if rule.scale is not None and not isinstance(value, str):
-            value = value * rule.scale
-        if not isinstance(value, (str, float)):
-            value = _exact(value)
-        values[rule.name] = value
+        _compute(profile, step, values, numbers, problems, meter_id, telegram)
 
-    for rule in computed.values():
-        if rule.name not in done:
-            evaluate(rule)
+    for step in steps.values():
+        if step.rule.name not in done:
+            walk(step)
     return problems
 
 
-def _date(parts: tuple[tuple[str, Expression], ...],
+def _compute(profile: MeterProfile, step: _Step, values: dict[str, FieldValue],
+             numbers: Mapping[str, Decimal | int], problems: list[str], meter_id: str | None,
+             telegram: str | None) -> None:
+    """Add the field of ``step`` to ``values`` (its inputs are all in ``numbers``), or what
+    stops it to ``problems``; a formula that fails raises ProfileError naming the profile,
+    the field and the telegram."""
+    rule = step.rule
+    try:
+        if step.program is None:
+            text = _date(step.date, numbers)
+            if text is not None:  # a date that is not one (month 0 ...) gives no field
+                values[rule.name] = text
+            return
+        number = step.program(numbers)
+    except ExpressionError as exc:
+        raise ProfileError(
+            f"profile {profile.name}, field {rule.name}, telegram "
+            f"{telegram or '(not given)'} of meter {meter_id or '(no id)'}: {exc.message}",
+            file=profile.file, table=rule.table,
+            key="formula" if rule.formula is not None else "date") from None
+    if type(number) is int and step.lookup is None and rule.scale is None:
+        values[rule.name] = number  # as _exact(result_decimal(number)) gives it
+        return
+    result = result_decimal(number)
+    value: Decimal | int | str = result
+    if step.lookup is not None:
+        looked = step.lookup.get(result)
+        if looked is None:
+            problems.append(f"{rule.table}: {rule.name}: {result} is not in "
+                            f"lookups.{rule.lookup_name}")
+            return
+        value = looked
+    if rule.scale is not None and not isinstance(value, str):
+        value = value * rule.scale
+    if not isinstance(value, (str, float)):
+        value = _exact(value)
+    values[rule.name] = value
+
+
+def _date(parts: tuple[tuple[str, Program], ...],
           values: Mapping[str, Decimal | int]) -> str | None:
     """The ISO text of a date (and time) from its parts' formulas; None when they give no
     valid date."""
     numbers: dict[str, int] = {}
     for part, formula in parts:
-        value = formula.value(values)
+        value = formula(values)
         whole = int(value)
         if whole != value:
             return None
@@ -972,7 +1061,7 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
         texts = {"status": _STANDARD_TEXTS.get(status) or standard_status(status)}
     else:
         texts = _cached_texts(profile, plan, status, record_dicts, records, value)
-    for name in profile.computed_fields:
+    for name in _formula_plan(profile).shown:
         if name in values:
             fields[name] = field_json(values[name])
     fields.update(texts)
