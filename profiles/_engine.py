@@ -13,8 +13,8 @@ takes which record depends on that sequence alone (and on which values are
 missing, rare: see :meth:`MeterProfiles._plan`), so it is worked out once per
 sequence and kept as a *plan*; a telegram seen before costs one lookup (its
 header values and head ids: :meth:`MeterProfiles.document`), its values and
-their unit conversions, done with int arithmetic where the record's value is an
-int (:meth:`_Conversion.int_json`). Layouts' synthetic records have shared heads
+their unit conversions, done with int arithmetic where the record's JSON value is a
+number (:meth:`_Conversion.number_json`). Layouts' synthetic records have shared heads
 too (:func:`profiles._layouts.layout_head`). Speed tricks, kept because they pay
 (callgrind, instructions per warm telegram, ``python -m benchmarks.instructions``):
 per-sequence plans and the cached detection took decrypt + decode + to_dict of the
@@ -81,7 +81,7 @@ _STANDARD_TEXTS: dict[int | None, str] = {status: standard_status(status)
 class _Conversion(NamedTuple):
     """What a field does to its record's value: the unit ``source`` converted to
     ``target`` (when ``converts``; as a temperature difference with ``difference``), then
-    multiplied by ``scale``. For :meth:`int_json`: ``ratio``, where the whole conversion
+    multiplied by ``scale``. For :meth:`number_json`: ``ratio``, where the whole conversion
     is a multiplication by a fraction (no offset, no scale), ``(numerator, denominator, the
     denominator's factors other than 2 and 5, whether the denominator is a power of
     ten)``; ``scaling``, where it is a positive ``scale`` alone, ``(its coefficient, 10 to
@@ -108,18 +108,19 @@ class _Conversion(NamedTuple):
         found = field_value(value)
         return None if found is None else field_json(self.python(found))
 
-    def int_json(self, number: object) -> int | float | str | None:
-        """What :meth:`json` gives for a record whose value is the int ``number``, made
-        with int arithmetic (a whole result is an int, one of at most 15 digits over a
-        power of ten the float that prints back exactly, one without a finite decimal
-        expansion the 28-digit decimal as text); None where it takes :meth:`json`'s way.
+    def number_json(self, number: object) -> int | float | str | None:
+        """What :meth:`json` gives for a record whose JSON value is ``number``, made with
+        int arithmetic where ``number`` is an int (a whole result is an int, one of at most
+        15 digits over a power of ten the float that prints back exactly, one without a
+        finite decimal expansion the 28-digit decimal as text) or a float
+        (:meth:`_float_json`); None where it takes :meth:`json`'s way.
         Speed trick, kept because it pays 23 % end to end: mbus decode + to_dict of the 76
         libmbus frames (Wh -> kWh of the generic names) takes 253k instead of 327k
         instructions per warm telegram (callgrind, December 2026); for scales (ime_dmm's
         kWh x 0.01), decrypt + decode + to_dict of the 4 ime_dmm dev-corpus telegrams takes
         369k instead of 547k (/tmp script: the bench_profiles loop over those telegrams)."""
         if type(number) is not int:
-            return None
+            return self._float_json(number) if type(number) is float else None
         ratio = self.ratio
         if ratio is not None:
             numerator, denominator, odd, decimal = ratio
@@ -140,6 +141,35 @@ class _Conversion(NamedTuple):
                 return number
             return number / divisor if -_EXACT_FLOAT < number < _EXACT_FLOAT else None
         return None
+
+    def _float_json(self, number: float) -> float | None:
+        """:meth:`number_json` of a float, for a conversion by a fraction over a power of
+        ten (Wh -> kWh); None elsewhere. A record's float JSON value is either the float of
+        an exact decimal of at most 15 digits, whose Python value is that Decimal
+        (decoders and layouts write longer ones as text), or the Python value itself
+        (REAL32 data):
+        either way its shortest form (``repr``) gives the decimal that :meth:`json`
+        converts. Only whole results and those of more than 15 digits then differ (an int
+        or text from a Decimal, a float from a float): None for them, unless the float has
+        more than 15 digits, so that it is no decimal's. Speed trick, kept because it pays
+        14 % end to end: decrypt + decode + to_dict of the 23 dev-corpus telegrams where it
+        converts a float (REAL32 W -> kW, ...) takes 337.5k instead of 390.6k instructions
+        per warm telegram (callgrind, /tmp script looping over those telegrams)."""
+        ratio = self.ratio
+        if ratio is None or not ratio[3]:
+            return None
+        whole, point, fraction = repr(number).partition(".")
+        if not point or "e" in fraction:  # 1e+16, 1.5e-05: json()'s way
+            return None
+        numerator, denominator, _, _ = ratio
+        digits = int(whole + fraction)  # the value is digits / 10**len(fraction)
+        exact = digits * numerator
+        places: int = 10 ** len(fraction)
+        denominator *= places
+        if -_EXACT_FLOAT < digits < _EXACT_FLOAT and (
+                not -_EXACT_FLOAT < exact < _EXACT_FLOAT or not exact % denominator):
+            return None
+        return exact / denominator  # int division rounds correctly, as float(Decimal)
 
 
 _EXACT_FLOAT = 10**15  # a decimal of at most 15 significant digits survives a float
@@ -760,7 +790,7 @@ def _json_fields(plan: _Plan, record_dicts: Sequence[Mapping[str, object]],
         return plan.records[taken.index(None)]
     fields = dict(zip(plan.names, taken, strict=True))
     for name, index, conversion in plan.conversions:
-        converted: object = conversion.int_json(fields[name])
+        converted: object = conversion.number_json(fields[name])
         if converted is None:
             converted = conversion.json(value(*records[index]))
             if converted is None:

@@ -10,9 +10,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from profiles import UNITS, MeterProfiles, ProfileError, load_meter_profile
 from profiles._engine import _conversion
+from profiles._fields import field_json
 
 
 class Head(NamedTuple):
@@ -119,7 +122,7 @@ def test_int_arithmetic_converts_as_the_decimal_way(difference: bool) -> None:
         conversion = _conversion(source, target, True, quantity, None)
         assert conversion is not None
         for value in values:
-            fast = conversion.int_json(value)
+            fast = conversion.number_json(value)
             if fast is None:
                 continue
             taken += 1
@@ -128,11 +131,60 @@ def test_int_arithmetic_converts_as_the_decimal_way(difference: bool) -> None:
     assert taken > 3000
     wh = _conversion("Wh", "kWh", True, "energy", None)
     assert wh is not None
-    assert (wh.int_json(1000), wh.int_json(1500)) == (1, 1.5)
+    assert (wh.number_json(1000), wh.number_json(1500)) == (1, 1.5)
     joules = _conversion("J", "kWh", True, "energy", None)
     assert joules is not None
-    assert joules.int_json(1) == "2.777777777777777777777777778E-7"
+    assert joules.number_json(1) == "2.777777777777777777777777778E-7"
     assert _conversion("kWh", "kWh", False, "energy", Decimal("0.01")) is not None
+
+
+# The conversions by a fraction over a power of ten, which number_json makes from floats.
+_DECIMAL_RATIOS = [conversion for source, target in itertools.permutations(UNITS, 2)
+                   if UNITS[source][0] == UNITS[target][0]
+                   and (conversion := _conversion(source, target, True, "energy", None))
+                   is not None and conversion.ratio is not None and conversion.ratio[3]]
+
+
+@given(st.sampled_from(_DECIMAL_RATIOS),
+       st.integers(min_value=-(10**15) + 1, max_value=10**15 - 1),
+       st.integers(min_value=1, max_value=20))
+@example(_conversion("W", "kW", True, "power", None), 0, 1)
+@example(_conversion("W", "kW", True, "power", None), 15000, 1)
+@example(_conversion("Wh", "MWh", True, "energy", None), 999999999999999, 3)
+def test_floats_of_decimals_convert_as_the_decimal_way(conversion: Any, mantissa: int,
+                                                      places: int) -> None:
+    # A record whose Python value is a Decimal of at most 15 digits: its JSON value is
+    # that decimal's float.
+    value = Decimal(mantissa).scaleb(-places)
+    fast = conversion.number_json(float(value))
+    slow = field_json(conversion.python(value))  # the decimal way
+    assert fast is None or (type(fast), fast) == (type(slow), slow), (conversion, value)
+
+
+@given(st.sampled_from(_DECIMAL_RATIOS), st.floats(allow_nan=False, allow_infinity=False))
+@example(_conversion("W", "kW", True, "power", None), 0.0)
+@example(_conversion("W", "kW", True, "power", None), 1234.5677490234375)
+@example(_conversion("W", "kW", True, "power", None), 1500.0)
+def test_floats_convert_as_the_decimal_way(conversion: Any, value: float) -> None:
+    # A record whose Python value is a float (REAL32 data): its JSON value is the float.
+    fast = conversion.number_json(value)
+    slow = field_json(conversion.python(value))  # the decimal way
+    assert fast is None or (type(fast), fast) == (type(slow), slow), (conversion, value)
+
+
+def test_floats_take_the_int_way_where_the_value_says_which() -> None:
+    watts = _conversion("W", "kW", True, "power", None)
+    assert watts is not None
+    assert (watts.number_json(1.5), watts.number_json(-2500.5)) == (0.0015, -2.5005)
+    assert watts.number_json(1234.5677490234375) == 1.2345677490234375  # only a float's
+    # A whole result or one over 15 digits: int or text from a Decimal, float from a float.
+    assert watts.number_json(1000.0) is None
+    assert watts.number_json(0.0) is None
+    kilowatts = _conversion("kW", "W", True, "power", None)
+    assert kilowatts is not None and kilowatts.number_json(123456789012.345) is None
+    assert watts.number_json(1e-05) is None and watts.number_json(1e16) is None
+    joules = _conversion("J", "kWh", True, "energy", None)
+    assert joules is not None and joules.number_json(1.5) is None
 
 
 def test_scales_apply_to_ints_as_the_decimal_way() -> None:
@@ -142,12 +194,12 @@ def test_scales_apply_to_ints_as_the_decimal_way() -> None:
         conversion = _conversion("kWh", "kWh", False, "energy", Decimal(text))
         assert conversion is not None and conversion.scaling is not None
         for value in values:
-            fast = conversion.int_json(value)
+            fast = conversion.number_json(value)
             slow = conversion.json(value)
             assert fast is None or (type(fast), fast) == (type(slow), slow), (text, value)
             assert fast is not None or abs(value) * conversion.scaling[0] >= 10**15
     negative = _conversion("kWh", "kWh", False, "energy", Decimal("-0.5"))
-    assert negative is not None and negative.int_json(3) is None
+    assert negative is not None and negative.number_json(3) is None
 
 
 def test_computed_fields_are_written_as_apply_makes_them(tmp_path: Path) -> None:
