@@ -1005,7 +1005,7 @@ def _formulas(profile: MeterProfile, values: dict[str, FieldValue], meter_id: st
 
 
 def _compute(profile: MeterProfile, step: _Step, values: dict[str, FieldValue],
-             numbers: Mapping[str, Decimal | int], problems: list[str], meter_id: str | None,
+             numbers: dict[str, Decimal | int], problems: list[str], meter_id: str | None,
              telegram: str | None) -> None:
     """Add the field of ``step`` to ``values`` (its inputs are all in ``numbers``), or what
     stops it to ``problems``; a formula that fails raises ProfileError naming the profile,
@@ -1025,7 +1025,7 @@ def _compute(profile: MeterProfile, step: _Step, values: dict[str, FieldValue],
             file=profile.file, table=rule.table,
             key="formula" if rule.formula is not None else "date") from None
     if type(number) is int and step.lookup is None and rule.scale is None:
-        values[rule.name] = number  # as _exact(result_decimal(number)) gives it
+        values[rule.name] = numbers[rule.name] = number  # as _exact(result_decimal(...))
         return
     result = result_decimal(number)
     value: Decimal | int | str = result
@@ -1038,9 +1038,10 @@ def _compute(profile: MeterProfile, step: _Step, values: dict[str, FieldValue],
         value = looked
     if rule.scale is not None and not isinstance(value, str):
         value = value * rule.scale
-    if not isinstance(value, (str, float)):
-        value = _exact(value)
-    values[rule.name] = value
+    if isinstance(value, str):
+        values[rule.name] = value
+    else:  # a number, as formulas that read it take it (_number)
+        values[rule.name] = numbers[rule.name] = _exact(value)
 
 
 def _date(parts: tuple[tuple[str, Program], ...],
