@@ -27,16 +27,18 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ExpressionError, ProfileError
 from ._expressions import Program, program, result_decimal
 from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
-from ._layouts import LayoutHead, LayoutRecord, read_layout_into
+from ._layouts import LayoutHead, LayoutRecord, read_layout_into, scaled_value
 from ._meter import FieldRule, MeterProfile, load_meter_profile
 from ._selectors import RecordHead, RecordSelector
 from ._shipped import shipped_profiles
@@ -595,7 +597,7 @@ class MeterProfiles:
             values: list[Decimal | int | str] = []
             json_values: list[int | float | str] = []
             problems = _read_layouts(profile, sources, _data_of(records), payload, context,
-                                     found, values, json_values)
+                                     found, values, json_values, lazy=True)
             heads = (*heads, *found)
             pairs = [*records, *zip(found, values, strict=True)]
             value = _layout_value(value)
@@ -749,9 +751,10 @@ def _data_of(records: Sequence[tuple[Any, Any]]) -> DataOf:
 
 
 def _layout_value(value: RecordValue) -> RecordValue:
-    """``value`` for the telegram's pairs, the value itself for a layout's records."""
+    """``value`` for the telegram's pairs, the value itself for a layout's records (made
+    where it is read: see ``lazy`` of :func:`profiles._layouts.read_layout_into`)."""
     def value_of(head: Any, data: Any) -> object:
-        return data if type(head) is LayoutHead else value(head, data)
+        return scaled_value(data) if type(head) is LayoutHead else value(head, data)
     return value_of
 
 
@@ -807,7 +810,7 @@ def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], data_of: Va
     found: list[LayoutHead] = []
     values: list[Decimal | int | str] = []
     problems = _read_layouts(profile, _layout_sources(profile, heads), data_of, payload,
-                             context, found, values, [])
+                             context, found, values, [], lazy=False)
     return list(map(LayoutRecord, found, values)), problems
 
 
@@ -837,12 +840,12 @@ def _layout_sources(profile: MeterProfile, heads: Sequence[RecordHead]
 def _read_layouts(profile: MeterProfile, sources: tuple[int | None, ...], data_of: ValueOf,
                   payload: bytes, context: TransformContext | None,
                   found: list[LayoutHead], values: list[Decimal | int | str],
-                  json_values: list[int | float | str]) -> list[str]:
+                  json_values: list[int | float | str], *, lazy: bool) -> list[str]:
     """The profile's layouts read where ``sources`` (:func:`_layout_sources`) say,
     appending the synthetic records' heads, values and JSON values to the lists (see
-    :func:`profiles._layouts.read_layout_into`); what stopped any layout.
-    ``data_of(i)``: record *i*'s data bytes (a layout reads nothing from a record whose
-    value is not bytes)."""
+    :func:`profiles._layouts.read_layout_into`, also for ``lazy``); what stopped any
+    layout. ``data_of(i)``: record *i*'s data bytes (a layout reads nothing from a record
+    whose value is not bytes)."""
     problems: list[str] = []
     for layout, source in zip(profile.layouts, sources, strict=True):
         if source is None:
@@ -855,17 +858,26 @@ def _read_layouts(profile: MeterProfile, sources: tuple[int | None, ...], data_o
                 continue
             data = raw
         if layout.transform is not None:
-            from .transforms import NO_CONTEXT, TRANSFORMS, TransformError
-
+            transforms = _transforms()
             try:
-                data = TRANSFORMS[layout.transform](data, context or NO_CONTEXT)
-            except TransformError as error:
+                data = transforms.TRANSFORMS[layout.transform](
+                    data, context or transforms.NO_CONTEXT)
+            except transforms.TransformError as error:
                 problems.append(f"{layout.table}: transform {layout.transform}: {error}")
                 continue
-        fault = read_layout_into(layout, data, found, values, json_values)
+        fault = read_layout_into(layout, data, found, values, json_values, lazy=lazy)
         if fault is not None:
             problems.append(f"{layout.table}: {fault.message}")
     return problems
+
+
+@functools.cache
+def _transforms() -> ModuleType:
+    """``profiles.transforms``, imported at first use (it imports cryptography), then kept:
+    an import statement per telegram costs more than the transform."""
+    from . import transforms
+
+    return transforms
 
 
 def _converted(value: FieldValue, source: str, target: str, difference: bool) -> FieldValue:

@@ -12,16 +12,19 @@ from decimal import Decimal
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from pytest import MonkeyPatch
 
-from profiles import field_json
+from profiles import _layouts, field_json
 from profiles._layouts import (
     MAX_REPEAT,
     Layout,
     LayoutError,
     LayoutItem,
+    _program,
     layout_head,
     read_layout,
     read_layout_into,
+    scaled_value,
 )
 
 # --- the reference: the format's meaning, item by item ----------------------------------
@@ -207,3 +210,82 @@ def test_digit_patterns_that_are_not_bcd_are_refused_in_both(layout: Layout,
     _, fault = read_layout(layout, data)
     assert (None if fault is None else (fault.offset, fault.item, fault.message)) == \
         expected_fault
+
+
+# --- blocks: the steps compiled per pattern of gates and counts, kept per layout -------
+
+
+def _lazy_read(layout: Layout, data: bytes) -> tuple[list[object], list[object], list[object]]:
+    heads: list[object] = []
+    values: list[object] = []
+    json_values: list[object] = []
+    read_layout_into(layout, data, heads, values, json_values,  # type: ignore[arg-type]
+                     lazy=True)
+    return heads, [scaled_value(value) for value in values], json_values  # type: ignore[arg-type]
+
+
+# A name read again (a group's member) opens the gates decided on it again.
+NAMED_TWICE = Layout("layouts[0]", "payload", (LayoutItem(
+    "layouts[0].items[0]", type="group", repeat=2, group=(
+        LayoutItem("layouts[0].items[0].group[0]", "uint", 1, name="flags"),
+        LayoutItem("layouts[0].items[0].group[1]", "uint", 1, quantity="volume",
+                   present_if=("flags", 0x01)))),))
+# Whole and fractional scales, BCD, an int, a no-value pattern, bits: each way a block reads.
+EVERY_WAY = Layout("layouts[0]", "payload", tuple(
+    LayoutItem(f"layouts[0].items[{index}]", kind, length, quantity="volume", storage=index,
+               scale=scale, invalid=invalid, bits=bits)
+    for index, (kind, length, scale, invalid, bits) in enumerate([
+        ("uint", 2, Decimal("2"), None, None), ("uint", 2, Decimal("0.01"), None, None),
+        ("int", 2, Decimal("0.1"), None, None), ("bcd", 2, Decimal("0.001"), None, None),
+        ("bcd", 3, None, None, None), ("uint", 1, None, 0xFF, None),
+        ("int", 1, None, None, (1, 3)), ("uint", 3, Decimal("1E+1"), None, None)])))
+
+
+@settings(max_examples=300)
+@example(GATED_GROUP, [bytes([0x01, 0x05, 0x06]), bytes([0x02, 0x05, 0x06]), b"\x02\x05"])
+@example(NAMED_TWICE, [b"\x01\x05\x00\x06", b"\x00\x05\x01\x06\x00", b"\x01\x05\x01\x06"])
+@example(EVERY_WAY, [bytes(range(1, 20)), bytes(range(200, 219)), bytes(19), b"\x12" * 19,
+                     b"\x12" * 7 + b"\x1a" * 12])
+@given(layouts(), st.lists(st.binary(max_size=40), min_size=1, max_size=6))
+def test_kept_blocks_read_what_the_items_say_telegram_after_telegram(
+        layout: Layout, telegrams: list[bytes]) -> None:
+    # The same layout over several byte strings (and each twice): blocks made for one
+    # pattern and kept must read the next bytes as the items say, lazily made values too.
+    for data in [*telegrams, *telegrams]:
+        expected, expected_fault = reference(layout, data)
+        records, fault = read_layout(layout, data)
+        assert [(id(record.head), repr(record.value)) for record in records] == \
+            [(id(head), repr(value)) for head, value in expected]
+        assert (None if fault is None else (fault.offset, fault.item, fault.message)) == \
+            expected_fault
+        heads, values, json_values = _lazy_read(layout, data)
+        assert [(id(head), repr(value)) for head, value in zip(heads, values, strict=True)] \
+            == [(id(head), repr(value)) for head, value in expected]
+        assert [repr(value) for value in json_values] == \
+            [repr(field_json(value)) for _, value in expected]  # type: ignore[arg-type]
+
+
+def test_blocks_are_made_once_per_pattern() -> None:
+    layout = Layout("layouts[0]", "payload", (FLAGS, LayoutItem(
+        "layouts[0].items[1]", "uint", 1, quantity="volume", present_if=("flags", 0x01)),
+        LayoutItem("layouts[0].items[2]", "bcd", 2, quantity="volume", storage=1,
+                   scale=Decimal("0.01"))))
+    for data in (b"\x01\x07\x34\x12", b"\x00\x34\x12", b"\x01\x08\x34\x12"):
+        assert read_layout(layout, data)[1] is None
+    program = _program(layout)
+    assert program.blocks == [3]  # the first, flags & 1 set, not set
+    assert sorted(program.root.children) == [0, 1]
+    assert program is _program(layout)
+    records, _ = read_layout(layout, b"\x01\x07\x34\x12")
+    assert [record.value for record in records] == [7, Decimal("12.34")]
+    _, values, json_values = _lazy_read(layout, b"\x01\x07\x34\x12")
+    assert values == [7, Decimal("12.34")] and json_values == [7, 12.34]
+
+
+def test_patterns_beyond_the_limit_are_read_item_by_item(monkeypatch: MonkeyPatch) -> None:
+    monkeypatch.setattr(_layouts, "_BLOCKS_LIMIT", 1)
+    layout = Layout("layouts[0]", "payload", (FLAGS, LayoutItem(
+        "layouts[0].items[1]", "uint", 1, quantity="volume", present_if=("flags", 0x01))))
+    records, fault = read_layout(layout, b"\x01\x07")
+    assert fault is None and [record.value for record in records] == [7]
+    assert _program(layout).blocks == [1] and not _program(layout).root.children
