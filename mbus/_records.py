@@ -59,9 +59,12 @@ class PendingRecords(tuple[tuple[RecordShape, bytes], ...]):
 
     :func:`scan_records` returns them; a telegram stores them and makes
     :class:`Record` objects only when its ``records`` are first read.
+    ``structure``: where the records lie as in a telegram scanned before, the tuple
+    of their shapes that every telegram of that layout shares (its identity stands for
+    the sequence of shapes: :meth:`profiles.MeterProfiles.document`); else None.
     """
 
-    __slots__ = ()
+    structure: tuple[RecordShape, ...] | None = None
 
 
 def decode_records(
@@ -168,7 +171,9 @@ def scan_records(
     if layouts:
         for layout in layouts:
             if layout.read(data) == layout.expected:
-                return PendingRecords(zip(layout.shapes, layout.bodies(data), strict=False))
+                found = PendingRecords(zip(layout.shapes, layout.bodies(data), strict=False))
+                found.structure = layout.shapes
+                return found
     records = _scan(data, offset, end, from_master, msb_first, base_offset, None)
     if layouts is None:  # first sight of the key: remember it, learn nothing yet
         if len(_LAYOUTS) >= _LAYOUTS_LIMIT:

@@ -314,12 +314,14 @@ def _written_meter(library: MeterProfiles, telegram: Telegram,
     assert isinstance(frame, LongFrame)
     header = telegram.header
     ci = frame.ci
+    records = _stored_records(telegram)
+    structure = getattr(records, "structure", None)  # see PendingRecords
     if header is None:
-        return library.document(_stored_records(telegram), record_dicts, record_value, None,
-                                None, None, ci, None, frame.data[_RESPONSE_STARTS[ci]:])
-    return library.document(_stored_records(telegram), record_dicts, record_value,
-                            header.manufacturer, header.version, header.medium, ci,
-                            header.status, frame.data[_RESPONSE_STARTS[ci]:])
+        return library.document(records, record_dicts, record_value, None, None, None, ci,
+                                None, frame.data[_RESPONSE_STARTS[ci]:], None, structure)
+    return library.document(records, record_dicts, record_value, header.manufacturer,
+                            header.version, header.medium, ci, header.status,
+                            frame.data[_RESPONSE_STARTS[ci]:], None, structure)
 
 
 # The meter part is made when first read (to_dict writes its dict without it where it can).

@@ -160,13 +160,19 @@ class _Conversion(NamedTuple):
         ratio = self.ratio
         if ratio is None or not ratio[3]:
             return None
-        whole, point, fraction = repr(number).partition(".")
-        if not point or "e" in fraction:  # 1e+16, 1.5e-05: json()'s way
-            return None
         numerator, denominator, _, _ = ratio
-        digits = int(whole + fraction)  # the value is digits / 10**len(fraction)
+        # The decimal: digits / places. Most have at most 6 places: a decimal of at most 15
+        # digits that gives the float back is the one (no two give the same float).
+        digits = round(number * 1e6) if -1e8 < number < 1e8 else 0
+        if digits / 1000000 == number:
+            places = 1000000
+        else:
+            whole, point, fraction = repr(number).partition(".")
+            if not point or "e" in fraction:  # 1e+16, 1.5e-05: json()'s way
+                return None
+            digits = int(whole + fraction)
+            places = 10 ** len(fraction)
         exact = digits * numerator
-        places: int = 10 ** len(fraction)
         denominator *= places
         if -_EXACT_FLOAT < digits < _EXACT_FLOAT and (
                 not -_EXACT_FLOAT < exact < _EXACT_FLOAT or not exact % denominator):
@@ -226,7 +232,7 @@ class _Plan(NamedTuple):
     # The takes column by column, for _json_fields, and those that convert.
     names: tuple[str, ...]
     records: tuple[int, ...]
-    conversions: tuple[tuple[str, int, _Conversion], ...]
+    conversions: tuple[tuple[int, int, _Conversion], ...]  # (position in takes, record, ...)
     profile: str | None  # the profile's name
     # The records the status tables read (None: the profile has no status tables), and the
     # status fields' texts by (header status byte, those records' JSON values).
@@ -238,20 +244,25 @@ class _Plan(NamedTuple):
     reads: tuple[tuple[str, int, _Conversion | None], ...]
     shown: tuple[str, ...]
     all_units: dict[str, str]
+    # The records taken as without a value, and the plans of these heads with one more
+    # record without a value, by its index (MeterProfiles._without).
+    missing: tuple[int, ...]
+    without: dict[int, _Plan]
 
 
 def _new_plan(profile: MeterProfile | None, heads: Sequence[object], takes: Sequence[_Take],
-              status_records: dict[int, int]) -> _Plan:
+              status_records: dict[int, int], missing: tuple[int, ...]) -> _Plan:
     names, records = [], []
     units: dict[str, str] = {}
     conversions = []
-    for name, record, unit, _, conversion in takes:  # one pass: plans are made at first sight
+    # One pass: plans are made at first sight.
+    for position, (name, record, unit, _, conversion) in enumerate(takes):
         names.append(name)
         records.append(record)
         if unit:
             units[name] = unit
         if conversion is not None:
-            conversions.append((name, record, conversion))
+            conversions.append((position, record, conversion))
     reads: tuple[tuple[str, int, _Conversion | None], ...] = ()
     shown: tuple[str, ...] = ()
     all_units = units
@@ -267,7 +278,7 @@ def _new_plan(profile: MeterProfile | None, heads: Sequence[object], takes: Sequ
                  tuple(records), tuple(conversions),
                  None if profile is None else profile.name,
                  tuple(status_records.values()) if profile is not None and profile.status
-                 else None, {}, reads, shown, all_units)
+                 else None, {}, reads, shown, all_units, missing, {})
 
 
 class MeterProfiles:
@@ -407,6 +418,18 @@ class MeterProfiles:
             plan = plans[key] = self._plan(profile, heads, count, missing)
         return plan
 
+    def _without(self, profile: MeterProfile | None, plan: _Plan, heads: Sequence[RecordHead],
+                 count: int, index: int) -> _Plan:
+        """The plan of ``heads`` (``plan``'s) with record ``index`` without a value too, kept
+        in ``plan`` (meters leave the same records unset telegram after telegram)."""
+        found = plan.without.get(index)
+        if found is None:
+            found = self._cached_plan(profile, heads, count,
+                                      tuple(sorted((*plan.missing, index))))
+            if len(plan.without) < _TEXTS_LIMIT:
+                plan.without[index] = found
+        return found
+
     def _plan(self, profile: MeterProfile | None, heads: Sequence[RecordHead], count: int,
               missing: tuple[int, ...]) -> _Plan:
         """Which field takes which record: each head's matching rules in telegram order,
@@ -439,7 +462,7 @@ class MeterProfiles:
                 found[name] = (name, index, unit, quantity, conversion)
         order = profile.positions
         takes_in_order = sorted(found.values(), key=lambda take: order[take[0]])
-        return _new_plan(profile, heads, takes_in_order, status_records)
+        return _new_plan(profile, heads, takes_in_order, status_records, missing)
 
     def _rules(self, profile: MeterProfile, head: RecordHead, synthetic: bool) -> _HeadRules:
         """(head, what each field rule of ``profile`` that takes it gives: name, unit,
@@ -497,7 +520,7 @@ class MeterProfiles:
                 name = f"{name}_{number}"
             taken.add(name)
             takes.append((name, index, entry[2], entry[3], entry[4]))
-        return _new_plan(None, heads, takes, {})
+        return _new_plan(None, heads, takes, {}, missing)
 
     def _generic_entry(self, head: RecordHead
                        ) -> tuple[object, str | None, str, str, _Conversion | None]:
@@ -529,7 +552,8 @@ class MeterProfiles:
                  record_dicts: Sequence[Mapping[str, object]], value: RecordValue,
                  manufacturer: str | None, version: int | None, device_type: int | None,
                  ci: int | None, status: int | None, payload: bytes = b"",
-                 context: TransformContext | None = None) -> dict[str, Any] | None:
+                 context: TransformContext | None = None, structure: object = None
+                 ) -> dict[str, Any] | None:
         """``apply(...).to_dict()`` for one telegram, written from its records' JSON forms
         (``record_dicts[i]["value"]``, by the JSON rules of record values) without making
         the fields (Python values only for those that formulas and status tables read);
@@ -540,22 +564,31 @@ class MeterProfiles:
         record's Python value (read only where a JSON form is not enough: a value given
         in another unit that int arithmetic does not convert, layouts, status tables).
         The header values, ``payload`` and ``context`` are those of :meth:`apply`.
+        ``structure``, where the decoder has one, is an object that stands for the sequence
+        of record heads: every telegram with these heads may pass the same object, and no
+        other sequence passes it while it lives (``mbus.records.PendingRecords.structure``);
+        the profiles then find the telegram's plan by it instead of by each head.
         """
-        # One lookup finds the profile and the plan: the header values and the heads' ids.
-        key = (manufacturer, version, device_type, ci,
-               payload[:self._prefix_lengths.get(manufacturer, 0)], *map(id, map(_HEAD, records)))
+        # One lookup finds the profile and the plan: the header values and the structure,
+        # or the heads' ids.
+        prefix = payload[:self._prefix_lengths.get(manufacturer, 0)]
+        if structure is None:
+            key = (manufacturer, version, device_type, ci, prefix,
+                   *map(id, map(_HEAD, records)))
+        else:
+            key = (manufacturer, version, device_type, ci, prefix, _STRUCTURE, id(structure))
         entry = self._documents.get(key)
         if entry is None:
             entry = self._document_entry(key, records, manufacturer, version, device_type, ci,
-                                         payload)
-        profile, plan, heads, sources = entry
+                                         payload, structure)
+        profile, plan, heads, sources, _ = entry
         if plan is None:
             return self._written(profile, heads, sources, records, record_dicts, value, status,
                                  payload, context)
         fields = _json_fields(plan, record_dicts, records, value)
-        if isinstance(fields, int):  # a record without a value: another plan
-            return self._written(profile, heads, sources, records, record_dicts, value, status,
-                                 payload, context)
+        while isinstance(fields, int):  # a record without a value: the plan without it
+            plan = self._without(profile, plan, heads, len(heads), fields)
+            fields = _json_fields(plan, record_dicts, records, value)
         if plan.status_reads is None:
             fields["status"] = _STANDARD_TEXTS.get(status) or standard_status(status)
         else:
@@ -565,21 +598,24 @@ class MeterProfiles:
 
     def _document_entry(self, key: tuple[object, ...], records: Sequence[tuple[RecordHead, Any]],
                         manufacturer: str | None, version: int | None,
-                        device_type: int | None, ci: int | None, payload: bytes
-                        ) -> _DocumentEntry:
-        """(profile, plan, heads, layout sources) for :meth:`document`: plan None where the
-        profile has layouts or computes fields (formulas, status tables reading fields)."""
+                        device_type: int | None, ci: int | None, payload: bytes,
+                        structure: object) -> _DocumentEntry:
+        """(profile, plan, heads, layout sources, structure) for :meth:`document`: plan None
+        where the profile has layouts or computes fields (formulas, status tables reading
+        fields)."""
         profile = self.find(manufacturer, version, device_type, ci, payload)
         heads = tuple(map(_HEAD, records))
         entry: _DocumentEntry
         if profile is not None and (profile.layouts or profile.has_formulas
                                     or profile.reads_fields):
-            entry = (profile, None, heads, _layout_sources(profile, heads))
+            entry = (profile, None, heads, _layout_sources(profile, heads), structure)
         else:
-            entry = (profile, self._cached_plan(profile, heads, len(heads)), heads, ())
+            entry = (profile, self._cached_plan(profile, heads, len(heads)), heads, (),
+                     structure)
         if len(self._documents) >= _CACHE_LIMIT:
             self._documents.clear()
-        self._documents[key] = entry  # holds the heads, so that their ids stay theirs
+        # The entry holds the heads and the structure, so that their ids stay theirs.
+        self._documents[key] = entry
         return entry
 
     def _written(self, profile: MeterProfile | None, heads: Sequence[RecordHead],
@@ -664,20 +700,21 @@ class MeterProfiles:
                      records: Sequence[tuple[Any, Any]], value: RecordValue
                      ) -> tuple[_Plan, dict[str, object]]:
         """The plan of ``heads`` and the fields it takes, with their values (JSON forms)."""
-        missing: tuple[int, ...] = ()
-        while True:
-            plan = self._cached_plan(profile, heads, count, missing)
+        plan = self._cached_plan(profile, heads, count)
+        fields = _json_fields(plan, record_dicts, records, value)
+        while isinstance(fields, int):  # a record without a value: the plan without it
+            plan = self._without(profile, plan, heads, count, fields)
             fields = _json_fields(plan, record_dicts, records, value)
-            if isinstance(fields, dict):
-                return plan, fields
-            missing = tuple(sorted((*missing, fields)))  # a record without a value
+        return plan, fields
 
 
 _HEAD = itemgetter(0)
 # What document() keeps per telegram structure: (profile, plan (None: _written makes the
 # fields), the heads (holding them keeps their ids theirs), _layout_sources of the heads).
 _DocumentEntry = tuple["MeterProfile | None", "_Plan | None", tuple[Any, ...],
-                       tuple["int | None", ...]]
+                       tuple["int | None", ...], object]
+# In document()'s key before the id of a structure: no head's id (ids are not negative).
+_STRUCTURE = -1
 # A profile's field rules (not computed) and status tables (reading records) by the quantity
 # they name: each quantity's in file order with those naming none; None: those naming none.
 _RuleIndex = tuple[dict[str | None, tuple[FieldRule, ...]],
@@ -791,15 +828,14 @@ def _json_fields(plan: _Plan, record_dicts: Sequence[Mapping[str, object]],
     taken = list(map(_VALUE, map(record_dicts.__getitem__, plan.records)))
     if None in taken:
         return plan.records[taken.index(None)]
-    fields = dict(zip(plan.names, taken, strict=True))
-    for name, index, conversion in plan.conversions:
-        converted: object = conversion.number_json(fields[name])
+    for position, index, conversion in plan.conversions:
+        converted: object = conversion.number_json(taken[position])
         if converted is None:
             converted = conversion.json(value(*records[index]))
             if converted is None:
                 return index
-        fields[name] = converted  # keeps its place
-    return fields
+        taken[position] = converted
+    return dict(zip(plan.names, taken, strict=True))
 
 
 def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], data_of: ValueOf,

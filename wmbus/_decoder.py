@@ -302,14 +302,16 @@ def _meter_source(telegram: Telegram) -> mbus.records.MeterSource:
 def _written_meter(library: MeterProfiles, telegram: Telegram,
                    record_dicts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     header = telegram.header
+    records = _stored_records(telegram)
+    structure = getattr(records, "structure", None)  # see mbus.records.PendingRecords
     if header is None:
-        return library.document(_stored_records(telegram), record_dicts, _record_value,
+        return library.document(records, record_dicts, _record_value,
                                 telegram.link.manufacturer, None, None, telegram.ci, None,
-                                telegram.payload, telegram.transform_context)
-    return library.document(_stored_records(telegram), record_dicts, _record_value,
+                                telegram.payload, telegram.transform_context, structure)
+    return library.document(records, record_dicts, _record_value,
                             header.manufacturer or telegram.link.manufacturer, header.version,
                             header.medium, telegram.ci, header.status, telegram.payload,
-                            telegram.transform_context)
+                            telegram.transform_context, structure)
 
 
 _record_value = mbus.records.record_value

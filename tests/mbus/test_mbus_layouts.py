@@ -6,6 +6,8 @@ cache holds, ``scan_records`` must give the same pairs, or raise the same error.
 
 from __future__ import annotations
 
+import operator
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,12 +33,22 @@ def reference(data: bytes) -> tuple[object, ...]:
         return ("error", type(exc), str(exc))
 
 
+# Every structure seen, by id, with the shapes it stood for (the test keeps it alive).
+_STRUCTURES: dict[int, tuple[object, tuple[object, ...]]] = {}
+
+
 def scanned(data: bytes) -> tuple[object, ...]:
     try:
         pairs = mbus.records.scan_records(data)
     except mbus.MBusError as exc:
         return ("error", type(exc), str(exc))
     assert isinstance(pairs, mbus.records.PendingRecords)
+    shapes = tuple(shape for shape, _ in pairs)
+    if pairs.structure is not None:  # stands for these very shapes, whoever passes it
+        assert pairs.structure == shapes
+        assert all(map(operator.is_, pairs.structure, shapes))
+        kept = _STRUCTURES.setdefault(id(pairs.structure), (pairs.structure, shapes))
+        assert kept[0] is pairs.structure and all(map(operator.is_, kept[1], shapes))
     return ("pairs", tuple(pairs))
 
 
@@ -56,6 +68,7 @@ def bodies_and_variants(draw: st.DrawFn) -> tuple[bytes, bytes]:
 def test_a_learnt_layout_scans_like_the_scan(case: tuple[bytes, bytes]) -> None:
     body, variant = case
     _records._LAYOUTS.clear()
+    _STRUCTURES.clear()
     for _ in range(3):  # first sight, learnt on the second, used on the third
         assert scanned(body) == reference(body)
     assert scanned(variant) == reference(variant)  # same key, maybe another layout
@@ -68,7 +81,7 @@ def test_a_telegram_with_other_data_takes_the_layout(monkeypatch: pytest.MonkeyP
     first = bytes.fromhex("0413e8030000" "026c5f2c" "8c101399100000" "0dfd0e03414243" "0f0102")
     second = bytes.fromhex("041301020304" "026c1a2b" "8c101312345678" "0dfd0e03646566" "0f0809")
     _records._LAYOUTS.clear()
-    mbus.records.scan_records(first)
+    assert mbus.records.scan_records(first).structure is None  # first sight: no layout
     mbus.records.scan_records(first)  # learnt
     expected = tuple(_records._scan(second, 0, len(second), False, False, 0, None))
 
@@ -76,7 +89,11 @@ def test_a_telegram_with_other_data_takes_the_layout(monkeypatch: pytest.MonkeyP
         raise AssertionError("scanned although the layout matches")
 
     monkeypatch.setattr(_records, "_scan", no_scan)
-    assert tuple(mbus.records.scan_records(second)) == expected
+    found = mbus.records.scan_records(second)
+    assert tuple(found) == expected
+    # The layout's shapes, shared: the same object for every telegram of the layout.
+    assert found.structure is not None and found.structure == tuple(s for s, _ in expected)
+    assert mbus.records.scan_records(first).structure is found.structure
     assert [data.hex() for _, data in expected] == ["01020304", "1a2b", "12345678", "03646566",
                                                     "0809"]
 
