@@ -1113,6 +1113,68 @@ def _date(parts: tuple[tuple[str, Program], ...],
     return f"{day.isoformat()}T{moment.isoformat('minutes')}"
 
 
+class _Computing(NamedTuple):
+    """What :func:`_computed_document` does for one plan of a profile that computes fields
+    (the plan fixes which fields are there), worked out once per plan (:func:`_computing`)."""
+
+    plan: _Plan  # holds it, so that its id stays its own
+    # The takes formulas and dates read, as numbers: (name, record index, conversion).
+    numbers: tuple[tuple[str, int, _Conversion | None], ...]
+    # The takes status tables read, as Python values.
+    values: tuple[tuple[str, int, _Conversion | None], ...]
+    # The computed fields this plan can give, in the order of the walk, each with its
+    # inputs (all in the numbers of a telegram, or no value); None: the walk itself
+    # (_Formulas.order is None) reading every take of plan.reads.
+    steps: tuple[tuple[_Step, frozenset[str]], ...] | None
+    shown: tuple[str, ...]  # the computed fields of the steps that are output, in order
+    units: dict[str, str]  # the units of plan.shown (all of them there)
+
+
+_COMPUTING: dict[int, _Computing] = {}
+# A JSON int below this in size is a number formulas read as it is: the Python value it is
+# the form of is that int or a Decimal equal to it, within the bounds of formula inputs
+# (_expressions._number takes both alike).
+_JSON_NUMBER = 10**600
+# A JSON float is the float of an exact decimal of at most 15 significant digits (the
+# Python value; longer ones are written as text) or the Python value itself (a float):
+# within these bounds (normal floats, not 0.0, which a tiny decimal gives too) its
+# shortest form (repr) is that decimal's value, the number formulas read (_number).
+_FLOAT_LOW, _FLOAT_HIGH = 1e-300, 1e300
+
+
+def _computing(profile: MeterProfile, plan: _Plan) -> _Computing:
+    """:class:`_Computing` of ``plan`` (kept per plan)."""
+    found = _COMPUTING.get(id(plan))
+    if found is not None and found.plan is plan:
+        return found
+    formulas = _formula_plan(profile)
+    read_by_formulas = {name for rule in profile.computed_fields.values()
+                        for name in rule.reads}
+    read_by_tables = {table.field for table in profile.status if table.source == "field"}
+    steps: tuple[tuple[_Step, frozenset[str]], ...] | None = None
+    shown: tuple[str, ...] = formulas.shown
+    if formulas.order is not None:
+        # A computed field whose inputs no telegram of this plan has all of gets no step.
+        there = {name for name, _, _ in plan.reads}
+        kept = []
+        for step in formulas.order:
+            if there.issuperset(step.inputs):
+                kept.append((step, frozenset(step.inputs)))
+                there.add(step.rule.name)
+        steps = tuple(kept)
+        shown = tuple(name for name in formulas.shown if name in there)
+    units = plan.all_units
+    found = _Computing(
+        plan,
+        tuple(read for read in plan.reads if read[0] in read_by_formulas),
+        tuple(read for read in plan.reads if read[0] in read_by_tables),
+        steps, shown, {name: units[name] for name in plan.shown if name in units})
+    if len(_COMPUTING) >= _CACHE_LIMIT:
+        _COMPUTING.clear()
+    _COMPUTING[id(plan)] = found
+    return found
+
+
 def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, object],
                        record_dicts: Sequence[Mapping[str, object]],
                        records: Sequence[tuple[Any, Any]], value: RecordValue,
@@ -1120,18 +1182,58 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
     """:meth:`MeterProfiles.document` of a profile that computes fields: ``fields`` (the
     JSON values of the fields the plan takes) with the computed fields and status texts
     added, in order, without the hidden ones; the Python values made only for the fields
-    that formulas, dates and status tables read. None where a formula fails (:meth:`apply`
-    raises its error, naming the meter and the telegram)."""
+    that formulas, dates and status tables read and whose JSON value does not say the
+    number (an int does). None where a formula fails (:meth:`apply` raises its error,
+    naming the meter and the telegram)."""
+    computing = _computing(profile, plan)
     values: dict[str, FieldValue] = {}
-    for name, index, conversion in plan.reads:
-        found = field_value(value(*records[index]))
-        if found is None:
+    if computing.steps is None:
+        for name, index, conversion in plan.reads:
+            found = field_value(value(*records[index]))
+            if found is None:
+                return None
+            values[name] = found if conversion is None else conversion.python(found)
+        try:
+            problems = [*problems, *_formulas(profile, values, None, None)]
+        except ProfileError:
             return None
-        values[name] = found if conversion is None else conversion.python(found)
-    try:
-        problems = [*problems, *_formulas(profile, values, None, None)]
-    except ProfileError:
-        return None
+    else:
+        numbers: dict[str, Decimal | int] = {}
+        for name, index, conversion in computing.numbers:
+            json = fields[name]
+            if type(json) is int and -_JSON_NUMBER < json < _JSON_NUMBER:
+                numbers[name] = json
+                continue
+            if type(json) is float and _FLOAT_LOW < abs(json) < _FLOAT_HIGH:
+                numbers[name] = Decimal(repr(json))
+                continue
+            found = field_value(value(*records[index]))
+            if found is None:
+                return None
+            if conversion is None:
+                number = _number(found)
+            elif type(json) is str and (type(found) is int or type(found) is Decimal):
+                # The text of the converted Decimal (field_json): no second conversion.
+                number = Decimal(json)
+            else:
+                number = _number(conversion.python(found))
+            if number is not None:  # else no formula reading it has a value
+                numbers[name] = number
+        for name, index, conversion in computing.values:
+            found = field_value(value(*records[index]))
+            if found is None:
+                return None
+            values[name] = found if conversion is None else conversion.python(found)
+        computed: list[str] = []
+        present = numbers.keys()
+        try:
+            for step, inputs in computing.steps:
+                if present >= inputs:
+                    _compute(profile, step, values, numbers, computed, None, None)
+        except ProfileError:
+            return None
+        if computed:
+            problems = [*problems, *computed]
     texts: Mapping[str, str]
     if profile.reads_fields:
         texts = _status_texts(profile, values, plan.status_records, _value_of(records, value),
@@ -1140,14 +1242,17 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
         texts = {"status": _STANDARD_TEXTS.get(status) or standard_status(status)}
     else:
         texts = _cached_texts(profile, plan, status, record_dicts, records, value)
-    for name in _formula_plan(profile).shown:
+    for name in computing.shown:
         if name in values:
             fields[name] = field_json(values[name])
     fields.update(texts)
     shown = {name: fields[name] for name in plan.shown if name in fields}
-    units = plan.all_units
-    out: dict[str, Any] = {"profile": profile.name, "fields": shown,
-                           "units": {name: units[name] for name in shown if name in units}}
+    if len(shown) == len(plan.shown):
+        units = computing.units.copy()
+    else:
+        all_units = plan.all_units
+        units = {name: all_units[name] for name in shown if name in all_units}
+    out: dict[str, Any] = {"profile": profile.name, "fields": shown, "units": units}
     if problems:
         out["problems"] = problems
     return out
