@@ -36,7 +36,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from ._errors import ExpressionError, ProfileError
-from ._expressions import Program, program, result_decimal
+from ._expressions import Program, program, result_decimal, result_number
 from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
 from ._layouts import LayoutHead, LayoutRecord, read_layout_into, scaled_value
 from ._meter import FieldRule, MeterProfile, load_meter_profile
@@ -1072,8 +1072,10 @@ def _compute(profile: MeterProfile, step: _Step, values: dict[str, FieldValue],
             f"{telegram or '(not given)'} of meter {meter_id or '(no id)'}: {exc.message}",
             file=profile.file, table=rule.table,
             key="formula" if rule.formula is not None else "date") from None
-    if type(number) is int and step.lookup is None and rule.scale is None:
-        values[rule.name] = numbers[rule.name] = number  # as _exact(result_decimal(...))
+    if step.lookup is None and rule.scale is None:
+        if type(number) is not int:
+            number = result_number(number)  # _exact(result_decimal(number))
+        values[rule.name] = numbers[rule.name] = number
         return
     result = result_decimal(number)
     value: Decimal | int | str = result

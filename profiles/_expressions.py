@@ -174,6 +174,26 @@ def result_decimal(value: Number) -> Decimal:
     return exact_decimal(_fraction(value))
 
 
+def result_number(value: Number) -> Decimal | int:
+    """:func:`result_decimal` of ``value`` as records give numbers: an int where that
+    Decimal is whole without places after the point (``5``, ``5E+3``), else the Decimal."""
+    if type(value) is int:
+        return value
+    if type(value) is Decimal:  # the Decimal result, its work done once
+        whole = int(value)
+        if whole == value:
+            return whole
+        try:
+            return value.normalize(_EXACT)  # has places (not whole)
+        except _TRAPPED:
+            pass
+    result = result_decimal(value)
+    if result == result.to_integral_value() and (
+            result.as_tuple().exponent >= 0):  # type: ignore[operator]
+        return int(result)
+    return result
+
+
 def _fraction(value: Number) -> Fraction:
     return value if type(value) is Fraction else Fraction(value)
 
@@ -306,13 +326,14 @@ def pick_index(value: Number, last: int) -> int:
 def _converter(inner: Program, factor: Fraction, offset: Fraction) -> Program:
     """``inner * factor + offset`` (a unit conversion the unit check inserted)."""
     decimal_factor, decimal_offset = _as_decimal(factor), _as_decimal(offset)
+    if decimal_factor is None or decimal_offset is None:
+        return lambda values: _fraction(inner(values)) * factor + offset
 
     def convert(values: Values) -> Number:
         value = inner(values)
-        if (not isinstance(value, Fraction) and decimal_factor is not None
-                and decimal_offset is not None):
+        if type(value) is not Fraction:  # (isinstance of Fraction, an ABC, costs more)
             try:
-                return _EXACT.fma(value, decimal_factor, decimal_offset)
+                return _EXACT.fma(value, decimal_factor, decimal_offset)  # type: ignore[arg-type]
             except _TRAPPED:
                 pass
         return _fraction(value) * factor + offset
@@ -342,7 +363,10 @@ def _arithmetic(whole: Callable[[int, int], int],
         def operate(values: Values) -> Number:
             a, b = left(values), right(values)
             if type(a) is int and type(b) is int:
-                return _whole_checked(whole(a, b), text)
+                result = whole(a, b)
+                if -_LIMIT < result < _LIMIT:
+                    return result
+                raise ExpressionError(f"number too large in {text!r}")
             if type(a) is not Fraction and type(b) is not Fraction:
                 try:
                     return exact(a, b)  # type: ignore[arg-type]
@@ -365,7 +389,11 @@ def _division(left: Program, right: Program, text: str) -> Program:
                 return _EXACT.divide(a, b)  # type: ignore[arg-type]
             except _TRAPPED:
                 pass
-        return _checked(_fraction(a) / _fraction(b), text)
+        numerator, denominator = a.as_integer_ratio()
+        divisor_numerator, divisor_denominator = b.as_integer_ratio()
+        # One fraction made (and reduced), not three.
+        return _checked(Fraction(numerator * divisor_denominator,
+                                 denominator * divisor_numerator), text)
     return divide
 
 
@@ -448,9 +476,9 @@ def _power(arguments: list[Number], text: str) -> Number:
         raise ExpressionError(f"division by zero in {text!r}")
     if type(base) is int and power >= 0:
         return _whole_checked(base**power, text)
-    if not isinstance(base, Fraction):
+    if type(base) is not Fraction:
         try:
-            return _EXACT.power(base, power)
+            return _EXACT.power(base, power)  # type: ignore[arg-type]
         except _TRAPPED:
             pass
     return _checked(_fraction(base) ** power, text)
@@ -464,9 +492,9 @@ def _hypotenuse(arguments: list[Number], text: str) -> Number:
     try:
         total = _ZERO
         for argument in arguments:
-            if isinstance(argument, Fraction):
+            if type(argument) is Fraction:
                 break
-            total = _EXACT.fma(argument, argument, total)
+            total = _EXACT.fma(argument, argument, total)  # type: ignore[arg-type]
         else:
             return _root(total, text)
     except _TRAPPED:
@@ -508,10 +536,10 @@ def _root(value: Number, text: str) -> Number:
             except _TRAPPED:
                 pass
         return Fraction(root_n, root_d)
-    if not isinstance(value, Fraction):
+    if type(value) is not Fraction:
         # Decimal's own correctly rounded root: the rounding below, without fractions
         # (tests/profiles/test_profiles_formulas.py compares them).
-        return _ROOT_CONTEXT.sqrt(value)
+        return _ROOT_CONTEXT.sqrt(value)  # type: ignore[arg-type]
     # floor(root * 10**k) with at least ROOT_DIGITS + 2 digits; the root lies strictly
     # inside (floor, floor + 1) / 10**k, which holds no rounding boundary of the coarser
     # 28-digit grid, so rounding the interval's midpoint rounds the root itself.
@@ -529,7 +557,7 @@ def _whole(value: Number, function: str, argument: str) -> int:
         whole = int(value)
         if whole == value:
             return whole
-    elif isinstance(value, Fraction) and value.denominator == 1:
+    elif type(value) is Fraction and value.denominator == 1:
         return value.numerator
     raise ExpressionError(f"{function}(): {argument} must be a whole number, "
                           f"not {result_decimal(value)}")

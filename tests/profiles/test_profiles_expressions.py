@@ -13,6 +13,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from profiles import Expression, ExpressionError, ProfileError, parse_expression
+from profiles._engine import _exact
+from profiles._expressions import result_decimal, result_number
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -283,3 +285,29 @@ def test_square_roots_of_exact_squares_stay_exact(root: int, places: int) -> Non
     square = _rounded_once(value * value)
     assert parse_expression("sqrt(x)").evaluate({"x": square}) == _rounded_once(value)
     assert parse_expression("hypot(x, 0)").evaluate({"x": square.copy_negate()}) == square
+
+
+# --- a result as a field value -------------------------------------------------------------------
+# result_number(value) is _exact(result_decimal(value)) (profiles._engine: a whole Decimal of
+# no places as an int), the Decimal's work done once; it must give the same, type included.
+
+_NUMBERS = st.one_of(
+    st.integers(-10**40, 10**40),
+    st.decimals(allow_nan=False, allow_infinity=False),
+    st.decimals(min_value=-10**6, max_value=10**6, places=3, allow_nan=False),
+    st.fractions(max_denominator=10**6),
+    st.sampled_from([Decimal("5E+3"), Decimal("5.000"), Decimal("-0"), Decimal("0E-7"),
+                     Decimal("1.2300"), Decimal("9.99E-650"),
+                     Fraction(3 * 10**30 + 1, 3),  # 28 digits: whole, places after none
+                     3 - Fraction(1, 3 * 10**30),  # 28 digits: 3.000..., whole, places
+                     Fraction(1, 3), Fraction(5, 4), Fraction(10**30)]))
+
+
+@given(_NUMBERS)
+@example(3 - Fraction(1, 3 * 10**30))
+def test_a_result_as_a_field_value_is_the_exact_decimal_result(value: int | Decimal | Fraction
+                                                               ) -> None:
+    expected = _exact(result_decimal(value))
+    found = result_number(value)
+    assert type(found) is type(expected)
+    assert found == expected and str(found) == str(expected)
