@@ -33,7 +33,7 @@ from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ._errors import ExpressionError, ProfileError
 from ._expressions import Program, program, result_decimal, result_number
@@ -600,18 +600,19 @@ class MeterProfiles:
                         manufacturer: str | None, version: int | None,
                         device_type: int | None, ci: int | None, payload: bytes,
                         structure: object) -> _DocumentEntry:
-        """(profile, plan, heads, layout sources, structure) for :meth:`document`: plan None
-        where the profile has layouts or computes fields (formulas, status tables reading
-        fields)."""
+        """(profile, plan, heads, :class:`_Layouts`, structure) for :meth:`document`: plan
+        None where the profile has layouts or computes fields (formulas, status tables
+        reading fields)."""
         profile = self.find(manufacturer, version, device_type, ci, payload)
         heads = tuple(map(_HEAD, records))
         entry: _DocumentEntry
         if profile is not None and (profile.layouts or profile.has_formulas
                                     or profile.reads_fields):
-            entry = (profile, None, heads, _layout_sources(profile, heads), structure)
-        else:
-            entry = (profile, self._cached_plan(profile, heads, len(heads)), heads, (),
+            entry = (profile, None, heads, _Layouts(_layout_sources(profile, heads), {}),
                      structure)
+        else:
+            entry = (profile, self._cached_plan(profile, heads, len(heads)), heads,
+                     _Layouts((), {}), structure)
         if len(self._documents) >= _CACHE_LIMIT:
             self._documents.clear()
         # The entry holds the heads and the structure, so that their ids stay theirs.
@@ -619,30 +620,46 @@ class MeterProfiles:
         return entry
 
     def _written(self, profile: MeterProfile | None, heads: Sequence[RecordHead],
-                 sources: tuple[int | None, ...], records: Sequence[tuple[RecordHead, Any]],
+                 layouts: _Layouts, records: Sequence[tuple[RecordHead, Any]],
                  record_dicts: Sequence[Mapping[str, object]], value: RecordValue,
                  status: int | None, payload: bytes, context: TransformContext | None
                  ) -> dict[str, Any] | None:
-        """:meth:`document` the long way: layouts (reading where ``sources`` say), records
-        without a value, computed fields."""
+        """:meth:`document` the long way: layouts (reading where ``layouts`` say), records
+        without a value, computed fields. The plan is kept per path the layouts took
+        (equal paths, equal synthetic heads), so no heads are gathered per telegram."""
         count = len(heads)
         problems: list[str] = []
-        pairs: Sequence[tuple[Any, Any]] = records
+        found: list[LayoutHead] = []
+        values: list[Decimal | int | str] = []
+        json_values: list[int | float | str] = []
+        path: list[object] = []
         if profile is not None and profile.layouts:
-            found: list[LayoutHead] = []
-            values: list[Decimal | int | str] = []
-            json_values: list[int | float | str] = []
-            problems = _read_layouts(profile, sources, _data_of(records), payload, context,
-                                     found, values, json_values, lazy=True)
-            heads = (*heads, *found)
-            pairs = [*records, *zip(found, values, strict=True)]
-            value = _layout_value(value)
-            record_dicts = [*record_dicts, *[{"value": json} for json in json_values]]
-        plan, fields = self._json_fields(profile, heads, count, record_dicts, pairs, value)
-        if profile is not None and (profile.has_formulas or profile.reads_fields):
-            return _computed_document(profile, plan, fields, record_dicts, pairs, value,
-                                      status, problems)
-        if profile is not None and profile.status:
+            problems = _read_layouts(profile, layouts.sources, _data_of(records), payload,
+                                     context, found, values, json_values, lazy=True,
+                                     path=path)
+        key = tuple(path)
+        plan = layouts.plans.get(key)
+        if plan is None:
+            plan = self._cached_plan(profile, (*heads, *found), count)
+            if len(layouts.plans) < _PATHS_LIMIT:
+                layouts.plans[key] = plan
+        every = [*map(_VALUE, record_dicts), *json_values]
+        fields = _taken_fields(plan, every, records, values, value)
+        while isinstance(fields, int):  # a record without a value: the plan without it
+            plan = self._without(profile, plan, cast("tuple[RecordHead, ...]", plan.heads),
+                                 count, fields)
+            fields = _taken_fields(plan, every, records, values, value)
+        computes = profile is not None and (profile.has_formulas or profile.reads_fields)
+        if profile is not None and (computes or profile.status):
+            # Formulas and status tables read the records, the layouts' too.
+            pairs: Sequence[tuple[Any, Any]] = records
+            if found:
+                pairs = [*records, *zip(found, values, strict=True)]
+                value = _layout_value(value)
+                record_dicts = [*record_dicts, *[{"value": json} for json in json_values]]
+            if computes:
+                return _computed_document(profile, plan, fields, record_dicts, pairs, value,
+                                          status, problems)
             fields.update(_cached_texts(profile, plan, status, record_dicts, pairs, value))
         else:
             fields["status"] = _STANDARD_TEXTS.get(status) or standard_status(status)
@@ -709,10 +726,22 @@ class MeterProfiles:
 
 
 _HEAD = itemgetter(0)
+
+
+class _Layouts(NamedTuple):
+    """What document() keeps per telegram structure for :meth:`MeterProfiles._written`:
+    where the profile's layouts read (:func:`_layout_sources`), and the plans by the path
+    the layouts' bytes took (``path`` of :func:`profiles._layouts.read_layout_into`)."""
+
+    sources: tuple[int | None, ...]
+    plans: dict[tuple[object, ...], _Plan]
+
+
+_PATHS_LIMIT = 64  # plans kept per telegram structure (patterns of gates, unset dates)
 # What document() keeps per telegram structure: (profile, plan (None: _written makes the
-# fields), the heads (holding them keeps their ids theirs), _layout_sources of the heads).
-_DocumentEntry = tuple["MeterProfile | None", "_Plan | None", tuple[Any, ...],
-                       tuple["int | None", ...], object]
+# fields), the heads (holding them keeps their ids theirs), _Layouts of the heads).
+_DocumentEntry = tuple["MeterProfile | None", "_Plan | None", tuple[Any, ...], _Layouts,
+                       object]
 # In document()'s key before the id of a structure: no head's id (ids are not negative).
 _STRUCTURE = -1
 # A profile's field rules (not computed) and status tables (reading records) by the quantity
@@ -838,6 +867,27 @@ def _json_fields(plan: _Plan, record_dicts: Sequence[Mapping[str, object]],
     return dict(zip(plan.names, taken, strict=True))
 
 
+def _taken_fields(plan: _Plan, every: Sequence[object], records: Sequence[tuple[Any, Any]],
+                  synthetic: Sequence[Decimal | int | str], value: RecordValue
+                  ) -> dict[str, object] | int:
+    """:func:`_json_fields` from ``every`` record's JSON value (the telegram's, then the
+    layouts'); a conversion that needs the Python value makes it from ``records`` or,
+    for a layout's record, from its value in ``synthetic``."""
+    taken = list(map(every.__getitem__, plan.records))
+    if None in taken:
+        return plan.records[taken.index(None)]
+    count = len(records)
+    for position, index, conversion in plan.conversions:
+        converted: object = conversion.number_json(taken[position])
+        if converted is None:
+            converted = conversion.json(value(*records[index]) if index < count
+                                        else scaled_value(synthetic[index - count]))
+            if converted is None:
+                return index
+        taken[position] = converted
+    return dict(zip(plan.names, taken, strict=True))
+
+
 def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], data_of: ValueOf,
                  payload: bytes, context: TransformContext | None
                  ) -> tuple[list[LayoutRecord], list[str]]:
@@ -876,12 +926,14 @@ def _layout_sources(profile: MeterProfile, heads: Sequence[RecordHead]
 def _read_layouts(profile: MeterProfile, sources: tuple[int | None, ...], data_of: ValueOf,
                   payload: bytes, context: TransformContext | None,
                   found: list[LayoutHead], values: list[Decimal | int | str],
-                  json_values: list[int | float | str], *, lazy: bool) -> list[str]:
+                  json_values: list[int | float | str], *, lazy: bool,
+                  path: list[object] | None = None) -> list[str]:
     """The profile's layouts read where ``sources`` (:func:`_layout_sources`) say,
-    appending the synthetic records' heads, values and JSON values to the lists (see
-    :func:`profiles._layouts.read_layout_into`, also for ``lazy``); what stopped any
-    layout. ``data_of(i)``: record *i*'s data bytes (a layout reads nothing from a record
-    whose value is not bytes)."""
+    appending the synthetic records' heads, values and JSON values to the lists, and what
+    stands for the heads to ``path`` (see :func:`profiles._layouts.read_layout_into`, also
+    for ``lazy``; a layout that reads nothing appends nothing); what stopped any layout.
+    ``data_of(i)``: record *i*'s data bytes (a layout reads nothing from a record whose
+    value is not bytes)."""
     problems: list[str] = []
     for layout, source in zip(profile.layouts, sources, strict=True):
         if source is None:
@@ -901,7 +953,8 @@ def _read_layouts(profile: MeterProfile, sources: tuple[int | None, ...], data_o
             except transforms.TransformError as error:
                 problems.append(f"{layout.table}: transform {layout.transform}: {error}")
                 continue
-        fault = read_layout_into(layout, data, found, values, json_values, lazy=lazy)
+        fault = read_layout_into(layout, data, found, values, json_values, lazy=lazy,
+                                 path=path)
         if fault is not None:
             problems.append(f"{layout.table}: {fault.message}")
     return problems

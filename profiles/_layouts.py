@@ -244,23 +244,37 @@ def read_layout(layout: Layout, data: bytes) -> tuple[list[LayoutRecord], Layout
 
 def read_layout_into(layout: Layout, data: bytes, heads: list[LayoutHead],
                      values: list[Decimal | int | str], json_values: list[int | float | str],
-                     *, lazy: bool = False) -> LayoutError | None:
+                     *, lazy: bool = False, path: list[object] | None = None
+                     ) -> LayoutError | None:
     """:func:`read_layout` appending each synthetic record's head, value and the JSON form
     of its value (by :func:`profiles._fields.field_json`'s rules) to the lists; the fault
     that stopped it (None when every item was read). With ``lazy``, a value scaled by a
     fraction is appended as ``(product, exponent)``, the Decimal not made:
-    :func:`scaled_value` makes it where it is read."""
+    :func:`scaled_value` makes it where it is read.
+
+    ``path``, where given, gets what stands for the heads appended (for plans kept per
+    path): the places (``len(heads)``) where a record was left out (a date not set, a
+    no-value pattern), then the last block read; or, where the items were read one by one,
+    the tuple of the heads. Bytes that append other heads never append an equal path."""
     count = len(heads)
-    if _read_blocks(_program(layout), data, heads, values, json_values,  # type: ignore[arg-type]
-                    lazy):
+    mark = 0 if path is None else len(path)
+    last = _read_blocks(_program(layout), data, heads, values,  # type: ignore[arg-type]
+                        json_values, lazy, path)
+    if last is not None:
+        if path is not None:
+            path.append(last)
         return None
     # A fault (or a pattern too many): the item by item reading names it exactly.
     del heads[count:], values[count:], json_values[count:]
+    fault = None
     try:
         _read_steps(layout.steps, data, {}, heads, values, json_values, 0, 0)
     except LayoutError as error:
-        return error.located(table=layout.table)  # type: ignore[return-value]
-    return None
+        fault = error.located(table=layout.table)
+    if path is not None:
+        del path[mark:]
+        path.append(tuple(heads[count:]))
+    return fault  # type: ignore[return-value]
 
 
 def scaled_value(value: Decimal | int | str | tuple[int, int]) -> Decimal | int | str:
@@ -505,11 +519,11 @@ def _text(kind: int, raw: bytes) -> str | None:
 # makes read_layout_into read item by item again, which names it. Speed trick, kept
 # because it pays: see _read_blocks.
 
-# What an item of a block does with what its struct read: append it (a record as read);
-# a number scaled by a fraction, or BCD digits as they are or so scaled (products of at
-# most 15 digits: the JSON value is the float, the Decimal made lazily); a text; anything
-# else (bits, signs, no-value patterns, names, other scales) the way _read_steps does.
-_AS_READ, _SCALED, _BCD_AS_READ, _BCD_SCALED, _TEXT, _GENERAL = range(6)
+# What an item of a block does with the number its struct read (BCD digits made a number
+# first): append it (a record as read); a number scaled by a fraction (products of at most
+# 15 digits: the JSON value is the float, the Decimal made lazily); a text; anything else
+# (bits, signs, no-value patterns, names, other scales) the way _read_steps does.
+_AS_READ, _SCALED, _TEXT, _GENERAL = range(4)
 _CODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _GATE, _REPEAT = range(2)
 _BLOCKS_LIMIT = 256  # blocks per layout (patterns of gates and counts); beyond: item by item
@@ -522,12 +536,13 @@ class _Item(NamedTuple):
     op: int  # _AS_READ ...
     read: int
     head: LayoutHead | None  # None: no record (read for a name)
-    coefficient: int  # _SCALED, _BCD_SCALED: the product is value * coefficient ...
+    coefficient: int  # _SCALED: the product is value * coefficient ...
     divisor: int  # ... and the JSON value product / divisor
     exponent: int  # ... the Decimal Decimal(product).scaleb(exponent)
     step: _Step  # the rest (_TEXT: the kind; _GENERAL: everything)
     order: str | None  # _GENERAL: read as bytes, the int's byte order (None: the struct's)
     sign_bit: int  # _GENERAL: the step's, 0 where the struct read the int signed
+    bcd: bool  # what was read is BCD digits
 
 
 class _Block:
@@ -546,7 +561,7 @@ class _Block:
         self.items = items
         self.heads = tuple(item.head for item in items if item.head is not None)
         # Every item a plain record, read in order: values extend the lists as read.
-        self.plain = all(item.op == _AS_READ and item.read == index
+        self.plain = all(item.op == _AS_READ and not item.bcd and item.read == index
                          for index, item in enumerate(items))
         self.decision = decision  # None: the end; _GATE (name, mask); _REPEAT (name)
         self.name = name
@@ -657,17 +672,12 @@ def _item(step: _Step, index: int, order: str | None) -> _Item:
     if step.kind > _BCD:
         op = _TEXT
     elif order is None and not step.bit_mask and not sign_bit and step.invalid is None:
-        if step.kind == _BCD:
-            if step.name is None and step.head is not None and step.scaling == _NO_SCALE:
-                op = _BCD_AS_READ
-            elif fraction:
-                op = _BCD_SCALED
-        elif step.name is None and step.head is not None and step.scaling == _NO_SCALE:
+        if step.name is None and step.head is not None and step.scaling == _NO_SCALE:
             op = _AS_READ
         elif fraction:
             op = _SCALED
     return _Item(op, index, step.head, coefficient, divisor, step.exponent, step, order,
-                 sign_bit)
+                 sign_bit, step.kind == _BCD)
 
 
 def _child(program: _Program, block: _Block, key: int) -> _Block | None:
@@ -693,9 +703,11 @@ def _child(program: _Program, block: _Block, key: int) -> _Block | None:
 
 def _read_blocks(program: _Program, data: bytes, heads: list[LayoutHead],
                  values: list[Decimal | int | str | tuple[int, int]],
-                 json_values: list[int | float | str], lazy: bool) -> bool:
-    """Read ``data`` block by block, appending to the lists as _read_steps does; False at
-    a fault (the lists then hold part of the records: read_layout_into drops them).
+                 json_values: list[int | float | str], lazy: bool,
+                 path: list[object] | None) -> _Block | None:
+    """Read ``data`` block by block, appending to the lists as _read_steps does (and to
+    ``path`` the places of records left out: see read_layout_into); the last block read,
+    None at a fault (the lists then hold part of the records: read_layout_into drops them).
 
     Blocks instead of the steps one by one (with lazy Decimals in MeterProfiles.document
     and the transforms module kept), kept because they pay: decrypt + decode + to_dict of
@@ -707,7 +719,7 @@ def _read_blocks(program: _Program, data: bytes, heads: list[LayoutHead],
     block = program.root
     while True:
         if size < block.size:
-            return False
+            return None
         raw: tuple[Any, ...] = ()  # ints and bytes, as the codes say
         for read, offset in block.chunks:
             raw += read.unpack_from(data, offset)
@@ -717,8 +729,16 @@ def _read_blocks(program: _Program, data: bytes, heads: list[LayoutHead],
             values.extend(raw)
             json_values.extend(raw)
             items = ()
-        for op, index, head, coefficient, divisor, exponent, step, order, sign_bit in items:
+        for op, index, head, coefficient, divisor, exponent, step, order, sign_bit, bcd \
+                in items:
             number = raw[index]
+            if order is not None:
+                number = int.from_bytes(number, order)  # type: ignore[arg-type]
+            if bcd:
+                try:  # the hex digits of the bytes are the BCD digits
+                    number = int(hex(number)[2:])
+                except ValueError:  # a digit a-f: not BCD
+                    return None
             if op == _AS_READ:
                 heads.append(head)  # type: ignore[arg-type]  # these ops have a head
                 values.append(number)
@@ -733,39 +753,23 @@ def _read_blocks(program: _Program, data: bytes, heads: list[LayoutHead],
                 continue
             if op == _TEXT:
                 text = _text(step.kind, number)
-                if text is not None and head is not None:
+                if head is not None:
+                    if text is None:  # a date not set: no record
+                        if path is not None:
+                            path.append(len(heads))
+                        continue
                     heads.append(head)
                     values.append(text)
                     json_values.append(text)
                 continue
-            if op != _GENERAL or step.kind == _BCD:
-                if order is not None:
-                    number = int.from_bytes(number, order)  # type: ignore[arg-type]
-                try:  # the hex digits of the bytes are the BCD digits
-                    number = int(hex(number)[2:])
-                except ValueError:  # a digit a-f: not BCD
-                    return False
-                if op == _BCD_AS_READ:
-                    heads.append(head)  # type: ignore[arg-type]
-                    values.append(number)
-                    json_values.append(number)
-                    continue
-                if op == _BCD_SCALED:
-                    product = number * coefficient
-                    heads.append(head)  # type: ignore[arg-type]
-                    values.append((product, exponent) if lazy
-                                  else Decimal(product).scaleb(exponent))
-                    json_values.append(product / divisor)
-                    continue
-            else:
-                if order is not None:
-                    number = int.from_bytes(number, order)  # type: ignore[arg-type]
-                if step.bit_mask:
-                    number = (number >> step.first_bit) & step.bit_mask
-                if number & sign_bit:
-                    number -= sign_bit << 1
-                if number == step.invalid:  # a no-value pattern
-                    continue
+            if step.bit_mask:
+                number = (number >> step.first_bit) & step.bit_mask
+            if number & sign_bit:
+                number -= sign_bit << 1
+            if number == step.invalid:  # a no-value pattern: no record
+                if path is not None and head is not None:
+                    path.append(len(heads))
+                continue
             if step.name is not None:
                 named[step.name] = number
             if head is None:
@@ -791,16 +795,16 @@ def _read_blocks(program: _Program, data: bytes, heads: list[LayoutHead],
                 values.append(python)
                 json_values.append(json)
         if block.decision is None:
-            return True
+            return block
         if block.decision == _GATE:
             key = 1 if named.get(block.name, 0) & block.mask else 0
         else:
             key = named.get(block.name, 0)
             if not 0 <= key <= MAX_REPEAT:
-                return False
+                return None
         child = block.children.get(key)
         if child is None:
             child = _child(program, block, key)
             if child is None:
-                return False
+                return None
         block = child

@@ -417,3 +417,119 @@ bits = { "0x04" = "POWER_LOW" }
         seen.update(made.get("problems", ()))
     assert {"OK", "DRY", "DRY LEAK", "DRY LEAK POWER_LOW", "volume_1_m3", "volume_2_m3"} <= seen
     assert any("needs 2 bytes" in text for text in seen)
+
+
+# Layouts whose records come and go telegram by telegram: a gate, a repeat count, an unset
+# date, a no-value pattern, a record of the telegram that has no value, units converted
+# (litres to m3; a scale the int way cannot convert), status tables of both kinds.
+_PATHS_PROFILE = '''kind = "meter"
+[profile]
+name = "meter"
+description = "x"
+[detect]
+manufacturer = "ABC"
+[[layouts]]
+from = "payload"
+[[layouts.items]]
+offset = 1
+length = 1
+name = "flags"
+quantity = "flags"
+[[layouts.items]]
+quantity = "volume"
+length = 2
+unit = "l"
+scale = "0.5"
+storage = 1
+present_if = { item = "flags", mask = 0x02 }
+[[layouts.items]]
+quantity = "date"
+length = 2
+type = "date"
+storage = 1
+[[layouts.items]]
+quantity = "volume"
+length = 1
+unit = "l"
+storage = 2
+invalid = 0xff
+[[layouts.items]]
+length = 1
+name = "count"
+[[layouts.items]]
+repeat = "count"
+storage_start = 3
+group = [ { quantity = "volume", length = 1, type = "bcd", unit = "m3", scale = "0.001" } ]
+[[layouts]]
+from = "record"
+vib = "ff5f"
+items = [ { quantity = "volume", length = 2, unit = "m3", scale = "0.3", storage = 9 },
+          { quantity = "date", length = 2, type = "date", storage = 9 } ]
+[[fields]]
+name = "total_m3"
+quantity = "volume"
+unit = "m3"
+[[fields]]
+name = "volume_{storage}_m3"
+quantity = "volume"
+storage = "1-9"
+unit = "m3"
+[[fields]]
+name = "date_{storage}"
+quantity = "date"
+storage = "1-9"
+[[status]]
+quantity = "flags"
+bits = { "0x01" = "DRY", "0x04" = "LEAK" }
+[[status]]
+header = true
+bits = { "0x04" = "POWER_LOW" }
+'''
+_PATHS_LIBRARY: list[MeterProfiles] = []
+_VOLUME_HEAD = Head("volume", "m3")
+_DATA_HEAD = Head("manufacturer_specific", vif_hex="ff5f",
+                  extensions=("manufacturer_vife_0x5f",))
+
+
+@settings(max_examples=300)
+@example([bytes([0x78, 0x02, 0xd0, 0x07, 0x21, 0x1c, 0x05, 0x02, 0x12, 0x34]),
+          bytes([0x78, 0x00, 0x00, 0x00, 0xff, 0x01, 0x99]),
+          bytes([0x78, 0x02, 0x10, 0x00, 0x00, 0x00, 0x05, 0x02, 0x12, 0x34])],
+         [b"\x10\x27\x21\x1c", b"\x10\x27\x00\x00", None, b"\x10"], [1234, None], None)
+@given(st.lists(st.binary(min_size=1, max_size=12), min_size=1, max_size=4),
+       st.lists(st.one_of(st.none(), st.binary(max_size=5)), min_size=1, max_size=4),
+       st.lists(st.one_of(st.none(), st.integers(0, 5000)), min_size=1, max_size=2),
+       st.sampled_from([None, 4]))
+def test_plans_kept_per_layout_path_follow_each_telegram(
+        payloads: list[bytes], record_bytes: list[bytes | None],
+        volumes: list[int | None], status: int | None) -> None:
+    # document() keeps a telegram structure's plan per path its layouts' bytes take: one
+    # library sees many telegrams, each must come out as apply() makes it.
+    if not _PATHS_LIBRARY:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "meter.toml"
+            path.write_text(_PATHS_PROFILE, encoding="utf-8")
+            _PATHS_LIBRARY.append(MeterProfiles([load_meter_profile(path)]))
+    library = _PATHS_LIBRARY[0]
+    for payload, data, volume in itertools.product(payloads, record_bytes, volumes):
+        records: list[tuple[Head, object]] = [(_VOLUME_HEAD, volume)]
+        if data is not None:
+            records.append((_DATA_HEAD, data))
+        dicts = [{"value": value.hex() if isinstance(value, bytes) else value}
+                 for _, value in records]
+        written = library.document(records, dicts, lambda head, data: data, "ABC", 1, 7,
+                                   0x72, status, payload)
+
+        def data_of(index: int, records: list[tuple[Head, object]] = records) -> bytes:
+            data = records[index][1]
+            assert isinstance(data, bytes)
+            return data
+
+        def value_of(index: int, records: list[tuple[Head, object]] = records) -> object:
+            return records[index][1]
+
+        made = library.apply([head for head, _ in records], value_of, manufacturer="ABC",
+                             version=1, device_type=7, ci=0x72, status=status,
+                             payload=payload, data_of=data_of).to_dict()
+        assert written == made, (payload, data, volume)
+        assert list((written or {})["fields"]) == list(made["fields"])

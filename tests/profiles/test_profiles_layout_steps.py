@@ -289,3 +289,37 @@ def test_patterns_beyond_the_limit_are_read_item_by_item(monkeypatch: MonkeyPatc
     records, fault = read_layout(layout, b"\x01\x07")
     assert fault is None and [record.value for record in records] == [7]
     assert _program(layout).blocks == [1] and not _program(layout).root.children
+
+
+# A date and a no-value pattern: records left out or not, telegram by telegram.
+UNSET = Layout("layouts[0]", "payload", (
+    LayoutItem("layouts[0].items[0]", "date", 2, quantity="date"),
+    LayoutItem("layouts[0].items[1]", "uint", 1, quantity="volume", invalid=0xFF),
+    LayoutItem("layouts[0].items[2]", "date", 2, quantity="date", storage=1)))
+
+
+@settings(max_examples=300)
+@example(UNSET, [b"\x00\x00\x01\xc1\x11", b"\xc1\x11\xff\x00\x00", b"\xc1\x11\x01\x00\x00",
+                 b"\x00\x00\x01\x00\x00", b"\x00\x00\xff\xc1\x11", b"\xc1\x11\xff"])
+@example(GATED_GROUP, [bytes([0x01, 0x05, 0x06]), bytes([0x02, 0x05, 0x06]), b"\x02\x05"])
+@given(layouts(), st.lists(st.binary(max_size=40), min_size=1, max_size=8))
+def test_equal_paths_stand_for_equal_heads(layout: Layout, telegrams: list[bytes]) -> None:
+    # MeterProfiles.document keeps a plan per path (read_layout_into's path=): bytes that
+    # give other heads (another pattern of gates and counts, a record left out elsewhere,
+    # a fault) must never give an equal path; the lists are as without a path.
+    seen: dict[tuple[object, ...], list[object]] = {}
+    for data in [*telegrams, *telegrams]:
+        heads: list[object] = [layout_head("volume", "m3", 9, "instantaneous", 0, 0)]
+        values: list[object] = [1]
+        json_values: list[object] = [1]
+        path: list[object] = ["before"]
+        fault = read_layout_into(layout, data, heads, values, json_values,  # type: ignore[arg-type]
+                                 lazy=True, path=path)
+        assert path[0] == "before"
+        assert list(map(id, seen.setdefault(tuple(path), heads))) == list(map(id, heads))
+        expected_heads, expected_values, expected_json = _lazy_read(layout, data)
+        assert list(map(id, heads[1:])) == list(map(id, expected_heads))
+        assert [repr(scaled_value(value))  # type: ignore[arg-type]
+                for value in values[1:]] == list(map(repr, expected_values))
+        assert json_values[1:] == expected_json
+        assert (fault is None) == (reference(layout, data)[1] is None)
