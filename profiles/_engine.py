@@ -38,14 +38,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from ._errors import ExpressionError, ProfileError
 from ._expressions import Program, program, result_decimal, result_number
 from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
-from ._layouts import LayoutHead, LayoutRecord, read_layout_into, scaled_value
+from ._layouts import Layout, LayoutHead, LayoutRecord, read_layout_into, scaled_value
 from ._meter import FieldRule, MeterProfile, load_meter_profile
 from ._selectors import RecordHead, RecordSelector
 from ._shipped import shipped_profiles
 from ._units import UNITS, WIDE, convert, exact_ratio
 
 if TYPE_CHECKING:
-    from .transforms import TransformContext
+    from .transforms import Transform, TransformContext
 
 __all__ = ["STANDARD_STATUS", "MeterProfiles", "apply_profile", "generic_fields",
            "load_meter_profiles", "shipped_meter_profiles"]
@@ -601,15 +601,14 @@ class MeterProfiles:
                         device_type: int | None, ci: int | None, payload: bytes,
                         structure: object) -> _DocumentEntry:
         """(profile, plan, heads, :class:`_Layouts`, structure) for :meth:`document`: plan
-        None where the profile has layouts or computes fields (formulas, status tables
-        reading fields)."""
+        None where a layout of the profile reads in such telegrams or the profile computes
+        fields (formulas, status tables reading fields)."""
         profile = self.find(manufacturer, version, device_type, ci, payload)
         heads = tuple(map(_HEAD, records))
         entry: _DocumentEntry
-        if profile is not None and (profile.layouts or profile.has_formulas
-                                    or profile.reads_fields):
-            entry = (profile, None, heads, _Layouts(_layout_sources(profile, heads), {}),
-                     structure)
+        reads = _layout_reads(profile, heads) if profile is not None else ()
+        if profile is not None and (reads or profile.has_formulas or profile.reads_fields):
+            entry = (profile, None, heads, _Layouts(reads, {}), structure)
         else:
             entry = (profile, self._cached_plan(profile, heads, len(heads)), heads,
                      _Layouts((), {}), structure)
@@ -633,10 +632,9 @@ class MeterProfiles:
         values: list[Decimal | int | str] = []
         json_values: list[int | float | str] = []
         path: list[object] = []
-        if profile is not None and profile.layouts:
-            problems = _read_layouts(profile, layouts.sources, _data_of(records), payload,
-                                     context, found, values, json_values, lazy=True,
-                                     path=path)
+        if layouts.reads:
+            problems = _read_layouts(layouts.reads, _data_of(records), payload, context,
+                                     found, values, json_values, lazy=True, path=path)
         key = tuple(path)
         plan = layouts.plans.get(key)
         if plan is None:
@@ -730,10 +728,10 @@ _HEAD = itemgetter(0)
 
 class _Layouts(NamedTuple):
     """What document() keeps per telegram structure for :meth:`MeterProfiles._written`:
-    where the profile's layouts read (:func:`_layout_sources`), and the plans by the path
-    the layouts' bytes took (``path`` of :func:`profiles._layouts.read_layout_into`)."""
+    the profile's layouts that read in it (:func:`_layout_reads`), and the plans by the
+    path the layouts' bytes took (``path`` of :func:`profiles._layouts.read_layout_into`)."""
 
-    sources: tuple[int | None, ...]
+    reads: tuple[_LayoutRead, ...]
     plans: dict[tuple[object, ...], _Plan]
 
 
@@ -895,19 +893,23 @@ def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], data_of: Va
     (``data_of(i)``: record *i*'s data bytes, or its value)."""
     found: list[LayoutHead] = []
     values: list[Decimal | int | str] = []
-    problems = _read_layouts(profile, _layout_sources(profile, heads), data_of, payload,
-                             context, found, values, [], lazy=False)
+    problems = _read_layouts(_layout_reads(profile, heads), data_of, payload, context, found,
+                             values, [], lazy=False)
     return list(map(LayoutRecord, found, values)), problems
 
 
-_PAYLOAD = -1  # a layout of the payload, in _layout_sources
+_PAYLOAD = -1  # a layout of the payload, in _layout_reads
+# A layout as a telegram structure reads it: (layout, the index of its record or _PAYLOAD,
+# its transform or None).
+_LayoutRead = tuple[Layout, int, "Transform | None"]
 
 
-def _layout_sources(profile: MeterProfile, heads: Sequence[RecordHead]
-                    ) -> tuple[int | None, ...]:
-    """Where each of the profile's layouts reads in a telegram of these heads: the index
-    of its record, ``_PAYLOAD``, or None (no such record)."""
-    sources: list[int | None] = []
+def _layout_reads(profile: MeterProfile, heads: Sequence[RecordHead]
+                  ) -> tuple[_LayoutRead, ...]:
+    """The profile's layouts that read in a telegram of these heads, in order: (layout,
+    the index of its record or ``_PAYLOAD``, its transform or None); one whose record the
+    telegram lacks is left out."""
+    reads: list[_LayoutRead] = []
     for layout in profile.layouts:
         source: int | None = None
         if layout.source == "payload":
@@ -919,25 +921,23 @@ def _layout_sources(profile: MeterProfile, heads: Sequence[RecordHead]
                         and layout.selector.matches(head, False)):
                     source = index
                     break
-        sources.append(source)
-    return tuple(sources)
+        if source is not None:
+            reads.append((layout, source, None if layout.transform is None
+                          else _transforms().TRANSFORMS[layout.transform]))
+    return tuple(reads)
 
 
-def _read_layouts(profile: MeterProfile, sources: tuple[int | None, ...], data_of: ValueOf,
-                  payload: bytes, context: TransformContext | None,
-                  found: list[LayoutHead], values: list[Decimal | int | str],
-                  json_values: list[int | float | str], *, lazy: bool,
-                  path: list[object] | None = None) -> list[str]:
-    """The profile's layouts read where ``sources`` (:func:`_layout_sources`) say,
-    appending the synthetic records' heads, values and JSON values to the lists, and what
-    stands for the heads to ``path`` (see :func:`profiles._layouts.read_layout_into`, also
-    for ``lazy``; a layout that reads nothing appends nothing); what stopped any layout.
-    ``data_of(i)``: record *i*'s data bytes (a layout reads nothing from a record whose
-    value is not bytes)."""
+def _read_layouts(reads: tuple[_LayoutRead, ...], data_of: ValueOf, payload: bytes,
+                  context: TransformContext | None, found: list[LayoutHead],
+                  values: list[Decimal | int | str], json_values: list[int | float | str], *,
+                  lazy: bool, path: list[object] | None = None) -> list[str]:
+    """The layouts read as ``reads`` (:func:`_layout_reads`) say, appending the synthetic
+    records' heads, values and JSON values to the lists, and what stands for the heads to
+    ``path`` (see :func:`profiles._layouts.read_layout_into`, also for ``lazy``; a layout
+    that reads nothing appends nothing); what stopped any layout. ``data_of(i)``: record
+    *i*'s data bytes (a layout reads nothing from a record whose value is not bytes)."""
     problems: list[str] = []
-    for layout, source in zip(profile.layouts, sources, strict=True):
-        if source is None:
-            continue
+    for layout, source, transform in reads:
         if source == _PAYLOAD:
             data = payload
         else:
@@ -945,12 +945,10 @@ def _read_layouts(profile: MeterProfile, sources: tuple[int | None, ...], data_o
             if not isinstance(raw, bytes):
                 continue
             data = raw
-        if layout.transform is not None:
-            transforms = _transforms()
+        if transform is not None:
             try:
-                data = transforms.TRANSFORMS[layout.transform](
-                    data, context or transforms.NO_CONTEXT)
-            except transforms.TransformError as error:
+                data = transform(data, context or _transforms().NO_CONTEXT)
+            except _transforms().TransformError as error:
                 problems.append(f"{layout.table}: transform {layout.transform}: {error}")
                 continue
         fault = read_layout_into(layout, data, found, values, json_values, lazy=lazy,

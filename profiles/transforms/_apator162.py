@@ -41,6 +41,9 @@ def _lengths() -> dict[int, int]:
 
 REGISTER_LENGTHS = MappingProxyType(_lengths())
 """Register tag -> bytes of its value."""
+# Tag -> bytes from it to the next tag (0: a tag of unknown length), by index.
+_STEPS = tuple(1 + REGISTER_LENGTHS[tag] if tag in REGISTER_LENGTHS else 0
+               for tag in range(256))
 
 
 def apator162_registers(data: bytes, context: TransformContext = NO_CONTEXT) -> bytes:
@@ -55,17 +58,19 @@ def apator162_registers(data: bytes, context: TransformContext = NO_CONTEXT) -> 
     end = len(data) - _CHECKSUM
     total = _ABSENT
     position = _STATUS
-    while position < end and data[position] != _PADDING:
+    while position < end:
         tag = data[position]
-        length = REGISTER_LENGTHS.get(tag)
-        if length is None:
+        if tag == _PADDING:
+            break
+        step = _STEPS[tag]
+        if not step:
             raise TransformError(f"Apator 162 register 0x{tag:02x} has no known length",
                                  offset=position)
-        if position + 1 + length > end:
-            raise TransformError(f"Apator 162 register 0x{tag:02x} needs {length} bytes, "
+        if position + step > end:
+            raise TransformError(f"Apator 162 register 0x{tag:02x} needs {step - 1} bytes, "
                                  f"{end - position - 1} are left before the checksum",
                                  offset=position)
         if tag == _TOTAL:
             total = data[position + 1:position + 5]
-        position += 1 + length
+        position += step
     return data[:_STATUS] + total

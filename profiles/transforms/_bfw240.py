@@ -14,6 +14,8 @@ layout cannot read them: this transform rewrites them as plain little-endian uin
 
 from __future__ import annotations
 
+import struct
+
 from ._context import NO_CONTEXT, TransformContext
 from ._errors import TransformError
 
@@ -26,6 +28,7 @@ _DATE = _HISTORY + 3 * _PAIRS
 INPUT_LENGTH = _DATE + 3
 OUTPUT_LENGTH = 2 + 2 + 2 * 2 * _PAIRS + 3
 """previous units, current units, months 1-18 (1 = last month), date (BCD day, month, year)."""
+_NUMBERS = struct.Struct(f"<{2 + 2 * _PAIRS}H")  # previous, current, months 1-18
 
 
 def bfw240_history(data: bytes, context: TransformContext = NO_CONTEXT) -> bytes:
@@ -44,8 +47,4 @@ def bfw240_history(data: bytes, context: TransformContext = NO_CONTEXT) -> bytes
         newer = 2 * (_PAIRS - 1 - pair)  # index of the odd month of this pair
         months[newer] = (b1 & 0x0F) << 8 | b2
         months[newer + 1] = (b1 >> 4) << 8 | b0
-    out = bytearray(previous.to_bytes(2, "little") + current.to_bytes(2, "little"))
-    for value in months:
-        out += value.to_bytes(2, "little")
-    out += data[_DATE:_DATE + 3]
-    return bytes(out)
+    return _NUMBERS.pack(previous, current, *months) + data[_DATE:_DATE + 3]
