@@ -348,6 +348,26 @@ unit = "kWh"
     assert {"22-31 days", "0x20"} <= seen
 
 
+def _both_with_layouts(library: MeterProfiles, records: Sequence[tuple[Head, object]],
+                       status: int | None, payload: bytes
+                       ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """:func:`_both` for a telegram whose layouts read ``payload`` and records' bytes."""
+    dicts = [{"value": value.hex() if isinstance(value, bytes) else value}
+             for _, value in records]
+    written = library.document(records, dicts, lambda head, data: data, "ABC", 1, 7, 0x72,
+                               status, payload)
+
+    def data_of(index: int) -> bytes:
+        data = records[index][1]
+        assert isinstance(data, bytes)
+        return data
+
+    made = library.apply([head for head, _ in records], lambda index: records[index][1],
+                         manufacturer="ABC", version=1, device_type=7, ci=0x72,
+                         status=status, payload=payload, data_of=data_of)
+    return written, made.to_dict()
+
+
 def test_layout_records_and_their_status_texts_follow_each_telegram(tmp_path: Path) -> None:
     # Layouts of the payload and of a record (present in some telegrams, at different
     # places): where each reads is kept per telegram structure, the status texts of the
@@ -394,22 +414,7 @@ bits = { "0x04" = "POWER_LOW" }
         if record_bytes is not None:
             records = [*records, (data_head, record_bytes)][::order]
         payload = bytes([0x78, flags, 0x10, 0x00])
-        dicts = [{"value": value.hex() if isinstance(value, bytes) else value}
-                 for _, value in records]
-        written = library.document(records, dicts, lambda head, data: data, "ABC", 1, 7,
-                                   0x72, status, payload)
-
-        def data_of(index: int, records: list[tuple[Head, object]] = records) -> bytes:
-            data = records[index][1]
-            assert isinstance(data, bytes)
-            return data
-
-        def value_of(index: int, records: list[tuple[Head, object]] = records) -> object:
-            return records[index][1]
-
-        made = library.apply([head for head, _ in records], value_of, manufacturer="ABC",
-                             version=1, device_type=7, ci=0x72, status=status,
-                             payload=payload, data_of=data_of).to_dict()
+        written, made = _both_with_layouts(library, records, status, payload)
         assert written == made, (flags, record_bytes, order, status)
         assert list((written or {})["fields"]) == list(made["fields"])
         seen.add(made["fields"]["status"])
@@ -515,21 +520,6 @@ def test_plans_kept_per_layout_path_follow_each_telegram(
         records: list[tuple[Head, object]] = [(_VOLUME_HEAD, volume)]
         if data is not None:
             records.append((_DATA_HEAD, data))
-        dicts = [{"value": value.hex() if isinstance(value, bytes) else value}
-                 for _, value in records]
-        written = library.document(records, dicts, lambda head, data: data, "ABC", 1, 7,
-                                   0x72, status, payload)
-
-        def data_of(index: int, records: list[tuple[Head, object]] = records) -> bytes:
-            data = records[index][1]
-            assert isinstance(data, bytes)
-            return data
-
-        def value_of(index: int, records: list[tuple[Head, object]] = records) -> object:
-            return records[index][1]
-
-        made = library.apply([head for head, _ in records], value_of, manufacturer="ABC",
-                             version=1, device_type=7, ci=0x72, status=status,
-                             payload=payload, data_of=data_of).to_dict()
+        written, made = _both_with_layouts(library, records, status, payload)
         assert written == made, (payload, data, volume)
         assert list((written or {})["fields"]) == list(made["fields"])
