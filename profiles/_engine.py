@@ -229,10 +229,10 @@ class _Plan(NamedTuple):
     takes: tuple[_Take, ...]  # in the order of the fields
     status_records: dict[int, int]  # status table -> index of the record it reads
     units: dict[str, str]  # the takes' units (those that have one), in order
-    # The takes column by column, for _json_fields, and those that convert.
-    names: tuple[str, ...]
-    records: tuple[int, ...]
-    conversions: tuple[tuple[int, int, _Conversion], ...]  # (position in takes, record, ...)
+    # For _json_fields: (name, record index) of each take, and (name, record index,
+    # conversion) of those that convert.
+    pairs: tuple[tuple[str, int], ...]
+    conversions: tuple[tuple[str, int, _Conversion], ...]
     profile: str | None  # the profile's name
     # The records the status tables read (None: the profile has no status tables), and the
     # status fields' texts by (header status byte, those records' JSON values).
@@ -244,25 +244,24 @@ class _Plan(NamedTuple):
     reads: tuple[tuple[str, int, _Conversion | None], ...]
     shown: tuple[str, ...]
     all_units: dict[str, str]
-    # The records taken as without a value, and the plans of these heads with one more
-    # record without a value, by its index (MeterProfiles._without).
+    # The records taken as without a value, and the plans of these heads with more records
+    # without a value, by their indices (MeterProfiles._without).
     missing: tuple[int, ...]
-    without: dict[int, _Plan]
+    without: dict[tuple[int, ...], _Plan]
 
 
 def _new_plan(profile: MeterProfile | None, heads: Sequence[object], takes: Sequence[_Take],
               status_records: dict[int, int], missing: tuple[int, ...]) -> _Plan:
-    names, records = [], []
+    names = []
     units: dict[str, str] = {}
     conversions = []
     # One pass: plans are made at first sight.
-    for position, (name, record, unit, _, conversion) in enumerate(takes):
+    for name, record, unit, _, conversion in takes:
         names.append(name)
-        records.append(record)
         if unit:
             units[name] = unit
         if conversion is not None:
-            conversions.append((position, record, conversion))
+            conversions.append((name, record, conversion))
     reads: tuple[tuple[str, int, _Conversion | None], ...] = ()
     shown: tuple[str, ...] = ()
     all_units = units
@@ -274,8 +273,8 @@ def _new_plan(profile: MeterProfile | None, heads: Sequence[object], takes: Sequ
                              - profile.hidden_fields, key=profile.positions.__getitem__))
         all_units = {**units, **{name: rule.unit for name, rule in computed.items()
                                  if rule.unit}}
-    return _Plan(tuple(heads), tuple(takes), status_records, units, tuple(names),
-                 tuple(records), tuple(conversions),
+    return _Plan(tuple(heads), tuple(takes), status_records, units,
+                 tuple((name, record) for name, record, _, _, _ in takes), tuple(conversions),
                  None if profile is None else profile.name,
                  tuple(status_records.values()) if profile is not None and profile.status
                  else None, {}, reads, shown, all_units, missing, {})
@@ -419,15 +418,17 @@ class MeterProfiles:
         return plan
 
     def _without(self, profile: MeterProfile | None, plan: _Plan, heads: Sequence[RecordHead],
-                 count: int, index: int) -> _Plan:
-        """The plan of ``heads`` (``plan``'s) with record ``index`` without a value too, kept
-        in ``plan`` (meters leave the same records unset telegram after telegram)."""
-        found = plan.without.get(index)
+                 count: int, indices: tuple[int, ...]) -> _Plan:
+        """The plan of ``heads`` (``plan``'s) with the records ``indices`` without a value
+        too, kept in ``plan`` (meters leave the same records unset telegram after
+        telegram). All the records a plan takes that have no value are set aside at once:
+        a telegram with many unset dates costs one more pass, not one per date."""
+        found = plan.without.get(indices)
         if found is None:
             found = self._cached_plan(profile, heads, count,
-                                      tuple(sorted((*plan.missing, index))))
+                                      tuple(sorted({*plan.missing, *indices})))
             if len(plan.without) < _TEXTS_LIMIT:
-                plan.without[index] = found
+                plan.without[indices] = found
         return found
 
     def _plan(self, profile: MeterProfile | None, heads: Sequence[RecordHead], count: int,
@@ -586,9 +587,10 @@ class MeterProfiles:
             return self._written(profile, heads, sources, records, record_dicts, value, status,
                                  payload, context)
         fields = _json_fields(plan, record_dicts, records, value)
-        while isinstance(fields, int):  # a record without a value: the plan without it
+        while type(fields) is tuple:  # records without a value: the plan without them
             plan = self._without(profile, plan, heads, len(heads), fields)
             fields = _json_fields(plan, record_dicts, records, value)
+        assert type(fields) is dict
         if plan.status_reads is None:
             fields["status"] = _STANDARD_TEXTS.get(status) or standard_status(status)
         else:
@@ -643,10 +645,11 @@ class MeterProfiles:
                 layouts.plans[key] = plan
         every = [*map(_VALUE, record_dicts), *json_values]
         fields = _taken_fields(plan, every, records, values, value)
-        while isinstance(fields, int):  # a record without a value: the plan without it
+        while type(fields) is tuple:  # records without a value: the plan without them
             plan = self._without(profile, plan, cast("tuple[RecordHead, ...]", plan.heads),
                                  count, fields)
             fields = _taken_fields(plan, every, records, values, value)
+        assert type(fields) is dict
         computes = profile is not None and (profile.has_formulas or profile.reads_fields)
         if profile is not None and (computes or profile.status):
             # Formulas and status tables read the records, the layouts' too.
@@ -702,13 +705,13 @@ class MeterProfiles:
     def _named(self, profile: MeterProfile | None, heads: Sequence[RecordHead], count: int,
                value_of: ValueOf) -> tuple[_Plan, list[NamedField]]:
         """The plan of ``heads`` and the fields it takes, with their values (Python forms)."""
-        missing: tuple[int, ...] = ()
-        while True:
-            plan = self._cached_plan(profile, heads, count, missing)
+        plan = self._cached_plan(profile, heads, count)
+        fields = _python_fields(plan, value_of)
+        while type(fields) is tuple:  # records without a value: the plan without them
+            plan = self._without(profile, plan, heads, count, fields)
             fields = _python_fields(plan, value_of)
-            if isinstance(fields, list):
-                return plan, fields
-            missing = tuple(sorted((*missing, fields)))  # a record without a value
+        assert type(fields) is list
+        return plan, fields
 
     def _json_fields(self, profile: MeterProfile | None, heads: Sequence[RecordHead],
                      count: int, record_dicts: Sequence[Mapping[str, object]],
@@ -717,13 +720,15 @@ class MeterProfiles:
         """The plan of ``heads`` and the fields it takes, with their values (JSON forms)."""
         plan = self._cached_plan(profile, heads, count)
         fields = _json_fields(plan, record_dicts, records, value)
-        while isinstance(fields, int):  # a record without a value: the plan without it
+        while type(fields) is tuple:  # records without a value: the plan without them
             plan = self._without(profile, plan, heads, count, fields)
             fields = _json_fields(plan, record_dicts, records, value)
+        assert type(fields) is dict
         return plan, fields
 
 
 _HEAD = itemgetter(0)
+_VALUE = itemgetter("value")
 
 
 class _Layouts(NamedTuple):
@@ -829,61 +834,63 @@ def _with_synthetic(value_of: ValueOf, count: int, synthetic: list[LayoutRecord]
     return value
 
 
-def _python_fields(plan: _Plan, value_of: ValueOf) -> list[NamedField] | int:
-    """The plan's fields with their values, or the index of a record it takes that has
-    no value."""
+def _python_fields(plan: _Plan, value_of: ValueOf) -> list[NamedField] | tuple[int, ...]:
+    """The plan's fields with their values, or the indices of the records it takes that
+    have no value."""
     fields = []
+    missing: list[int] = []
     for name, index, unit, quantity, conversion in plan.takes:
         value = field_value(value_of(index))
         if value is None:
-            return index
+            missing.append(index)
+            continue
         if conversion is not None:
             value = conversion.python(value)
         fields.append(NamedField(name, value, unit, quantity, index))
-    return fields
+    return tuple(sorted(set(missing))) if missing else fields
 
 
-_VALUE = itemgetter("value")
 
 
 def _json_fields(plan: _Plan, record_dicts: Sequence[Mapping[str, object]],
                  records: Sequence[tuple[Any, Any]], value: RecordValue
-                 ) -> dict[str, object] | int:
+                 ) -> dict[str, object] | tuple[int, ...]:
     """The plan's fields as JSON values: ``record_dicts[i]["value"]`` where the field takes
     record *i*'s value as it is, else converted (from the int JSON value where it can, else
-    from ``value(*records[i])``); or the index of a record it takes that has no value."""
-    taken = list(map(_VALUE, map(record_dicts.__getitem__, plan.records)))
-    if None in taken:
-        return plan.records[taken.index(None)]
-    for position, index, conversion in plan.conversions:
-        converted: object = conversion.number_json(taken[position])
+    from ``value(*records[i])``); or the indices of the records it takes that have no
+    value."""
+    fields = {name: record_dicts[index]["value"] for name, index in plan.pairs}
+    if None in fields.values():
+        return tuple(sorted({index for name, index in plan.pairs if fields[name] is None}))
+    for name, index, conversion in plan.conversions:
+        converted: object = conversion.number_json(fields[name])
         if converted is None:
             converted = conversion.json(value(*records[index]))
             if converted is None:
-                return index
-        taken[position] = converted
-    return dict(zip(plan.names, taken, strict=True))
+                return (index,)
+        fields[name] = converted
+    return fields
 
 
 def _taken_fields(plan: _Plan, every: Sequence[object], records: Sequence[tuple[Any, Any]],
                   synthetic: Sequence[Decimal | int | str], value: RecordValue
-                  ) -> dict[str, object] | int:
+                  ) -> dict[str, object] | tuple[int, ...]:
     """:func:`_json_fields` from ``every`` record's JSON value (the telegram's, then the
     layouts'); a conversion that needs the Python value makes it from ``records`` or,
     for a layout's record, from its value in ``synthetic``."""
-    taken = list(map(every.__getitem__, plan.records))
-    if None in taken:
-        return plan.records[taken.index(None)]
+    fields = {name: every[index] for name, index in plan.pairs}
+    if None in fields.values():
+        return tuple(sorted({index for name, index in plan.pairs if fields[name] is None}))
     count = len(records)
-    for position, index, conversion in plan.conversions:
-        converted: object = conversion.number_json(taken[position])
+    for name, index, conversion in plan.conversions:
+        converted: object = conversion.number_json(fields[name])
         if converted is None:
             converted = conversion.json(value(*records[index]) if index < count
                                         else scaled_value(synthetic[index - count]))
             if converted is None:
-                return index
-        taken[position] = converted
-    return dict(zip(plan.names, taken, strict=True))
+                return (index,)
+        fields[name] = converted
+    return fields
 
 
 def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], data_of: ValueOf,

@@ -523,3 +523,94 @@ def test_plans_kept_per_layout_path_follow_each_telegram(
         written, made = _both_with_layouts(library, records, status, payload)
         assert written == made, (payload, data, volume)
         assert list((written or {})["fields"]) == list(made["fields"])
+
+
+# Fields of one quantity taken by occurrence and by storage, for the records-without-a-value
+# tests (a record without a value gives no field; the field takes the next record).
+_MISSING_PROFILE = '''kind = "meter"
+[profile]
+name = "meter"
+description = "x"
+[detect]
+manufacturer = "ABC"
+[[fields]]
+name = "total_kwh"
+quantity = "energy"
+unit = "kWh"
+[[fields]]
+name = "second_kwh"
+quantity = "energy"
+occurrence = 2
+[[fields]]
+name = "previous_kwh"
+quantity = "energy"
+storage = 1
+[[fields]]
+name = "power_kw"
+quantity = "power"
+unit = "kW"
+'''
+
+
+def _one_at_a_time(library: MeterProfiles, heads: Sequence[Head],
+                   values: Sequence[object]) -> list[tuple[str, int]]:
+    """Which record each field takes, records without a value set aside one at a time
+    (the first one met in field order, then the plan made again): the reference."""
+    profile = library.profiles[0]
+    missing: tuple[int, ...] = ()
+    while True:
+        takes = library._plan(profile, heads, len(heads), missing).takes
+        unset = [index for _, index, _, _, _ in takes if values[index] is None]
+        if not unset:
+            return [(name, index) for name, index, _, _, _ in takes]
+        missing = tuple(sorted((*missing, unset[0])))
+
+
+_MISSING_LIBRARY: list[MeterProfiles] = []
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.sampled_from(range(len(_POOL))),
+                          st.sampled_from([0, 1500, None])), min_size=1, max_size=8))
+def test_records_without_a_value_set_aside_at_once_as_one_at_a_time(
+        records: list[tuple[int, object]]) -> None:
+    # The engine sets aside every record it takes that has no value at once; the fields
+    # must be those of setting them aside one by one.
+    if not _MISSING_LIBRARY:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "meter.toml"
+            path.write_text(_MISSING_PROFILE, encoding="utf-8")
+            _MISSING_LIBRARY.append(MeterProfiles([load_meter_profile(path)]))
+    library = _MISSING_LIBRARY[0]
+    pairs = [(_POOL[index], value) for index, value in records]
+    heads = [head for head, _ in pairs]
+    made = library.apply(heads, lambda index: pairs[index][1], manufacturer="ABC", version=1,
+                         device_type=7, ci=0x72)
+    taken = [(field.name, field.record) for field in made.fields if field.record is not None]
+    assert sorted(taken) == sorted(_one_at_a_time(library, heads, [v for _, v in pairs]))
+    written = library.document(pairs, [{"value": _json(value)} for _, value in pairs],
+                               lambda head, data: data, "ABC", 1, 7, 0x72, None)
+    assert written == made.to_dict()
+
+
+def test_records_without_a_value_cost_one_more_plan_however_many(tmp_path: Path) -> None:
+    # Meters leave many dates unset: a telegram whose plan takes several records without a
+    # value takes one more plan, kept in the first by all those records at once.
+    path = tmp_path / "meter.toml"
+    path.write_text(_MISSING_PROFILE, encoding="utf-8")
+    library = MeterProfiles([load_meter_profile(path)])
+    energy, previous, power = Head("energy", "Wh"), Head("energy", "Wh", storage=1), Head(
+        "power", "W")
+    pairs = [(power, None), (previous, None), (energy, None), (power, 2500), (energy, 1500),
+             (previous, 700)]
+    dicts = [{"value": value} for _, value in pairs]
+    written = library.document(pairs, dicts, lambda head, data: data, "ABC", 1, 7, 0x72, None)
+    assert written is not None and written["fields"]["total_kwh"] == 1.5
+    made = library.apply([head for head, _ in pairs], lambda index: pairs[index][1],
+                         manufacturer="ABC", version=1, device_type=7, ci=0x72)
+    assert [(field.name, field.record) for field in made.fields if field.record is not None
+            ] == _one_at_a_time(library, [head for head, _ in pairs], [v for _, v in pairs])
+    (first,) = [entry[1] for entry in library._documents.values()]
+    assert first is not None and list(first.without) == [(0, 1, 2)]
+    assert first.without[(0, 1, 2)].missing == (0, 1, 2)
+    assert not first.without[(0, 1, 2)].without
