@@ -6,12 +6,19 @@ a profile's fields where one matches, generic names elsewhere), each telegram
 decoded and made into its ``to_dict()``. The budget (issue 14): profiles add at
 most 20 %.
 
-Two figures: wall-clock telegrams/s (rounds interleaved, the best of each kept),
-and, where valgrind is installed, instructions per warm telegram counted by
-callgrind, which the load of a shared machine does not change (each mode runs
-once with 1 and once with 5 warm rounds in a child process; the difference over
-4 rounds is the figure). ``python -m benchmarks.bench_profiles --loop MODE N``
-is that child: N warm rounds with (``with``) or without (``without``) profiles.
+Figures: wall-clock telegrams/s (rounds interleaved, the best of each kept),
+and, where valgrind is installed, instructions per telegram counted by callgrind,
+which the load of a shared machine does not change. Each mode runs in a child
+process three times: set up only (corpus read, decoder made, shipped profiles
+loaded), then with one pass over the telegrams and 1 warm round after it, then
+with 5 warm rounds. Warm: the difference of the last two over 4 rounds; cold
+(each telegram's first sight: plans made, caches filled): the first pass, i.e.
+the second run less the set-up and one warm round. The child does not decode
+anything before its pass: the parent chooses the telegrams that decode and
+passes their places in the corpus.
+``python -m benchmarks.bench_profiles --loop MODE N PLACES`` is that child: the
+telegrams at PLACES (comma-separated), with (``with``) or without (``without``)
+profiles, one first pass and N warm rounds (N = -1: set up only).
 """
 
 from __future__ import annotations
@@ -32,17 +39,23 @@ BUDGET = 0.20
 
 def _telegrams() -> list[tuple[bytes, bytes | None]]:
     """The corpus telegrams wmbus decodes without an error."""
+    corpus = load_wmbus_dev()
+    return [corpus[place] for place in _decoding_places(corpus)]
+
+
+def _decoding_places(corpus: list[tuple[bytes, bytes | None]]) -> list[int]:
+    """The places in ``corpus`` of the telegrams wmbus decodes without an error."""
     import mbus
     import wmbus
 
-    telegrams = []
-    for data, key in load_wmbus_dev():
+    places = []
+    for place, (data, key) in enumerate(corpus):
         try:
             wmbus.decode(data, key)
         except (wmbus.WMBusError, mbus.MBusError):
             continue
-        telegrams.append((data, key))
-    return telegrams
+        places.append(place)
+    return places
 
 
 def _rounds(decode: Callable[[bytes, bytes | None], object],
@@ -78,18 +91,22 @@ def main() -> None:
     print(f"decode + to_dict, with profiles:  {n / best['with']:10.0f} telegrams/s warm")
     print(f"profiles add {overhead * 100:.1f} % (budget {BUDGET * 100:.0f} %: "
           f"{'within' if overhead <= BUDGET else 'OVER'})")
-    counts = instructions(n)
+    counts = instructions(_decoding_places(load_wmbus_dev()))
     if counts is None:
         print("instructions: valgrind not installed")
         return
-    added = counts["with"] / counts["without"] - 1
-    print(f"instructions per warm telegram (callgrind): {counts['without']:,.0f} without, "
-          f"{counts['with']:,.0f} with profiles: profiles add {added * 100:.1f} % "
-          f"({'within' if added <= BUDGET else 'OVER'} budget)")
+    for when in ("warm", "cold"):
+        without, with_ = counts[("without", when)], counts[("with", when)]
+        added = with_ / without - 1
+        print(f"instructions per {when} telegram (callgrind): {without:,.0f} without, "
+              f"{with_:,.0f} with profiles: profiles add {added * 100:.1f} %"
+              + (f" ({'within' if added <= BUDGET else 'OVER'} budget)"
+                 if when == "warm" else ""))
 
 
-def instructions(count: int) -> dict[str, float] | None:
-    """Instructions per warm telegram with and without profiles (None without valgrind)."""
+def instructions(places: list[int]) -> dict[tuple[str, str], float] | None:
+    """Instructions per telegram by (mode, ``warm`` or ``cold``) for the corpus telegrams at
+    ``places`` (None without valgrind)."""
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return None
@@ -97,25 +114,33 @@ def instructions(count: int) -> dict[str, float] | None:
     out = {}
     for mode in ("without", "with"):
         totals = []
-        for rounds in (1, 5):
+        for rounds in (-1, 1, 5):
             done = subprocess.run(
                 [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null",
                  sys.executable, "-m", "benchmarks.bench_profiles", "--loop", mode,
-                 str(rounds)], capture_output=True, text=True, check=True, cwd=root)
+                 str(rounds), ",".join(map(str, places))],
+                capture_output=True, text=True, check=True, cwd=root)
             found = re.search(r"Collected : (\d+)", done.stderr)
             assert found is not None, done.stderr[-500:]
             totals.append(int(found.group(1)))
-        out[mode] = (totals[1] - totals[0]) / 4 / count
+        set_up, first, last = totals
+        warm = (last - first) / 4
+        out[(mode, "warm")] = warm / len(places)
+        out[(mode, "cold")] = (first - set_up - warm) / len(places)
     return out
 
 
-def loop(mode: str, rounds: int) -> None:
-    """``rounds`` warm rounds of decode + to_dict over the corpus (after one to warm up)."""
+def loop(mode: str, rounds: int, places: list[int]) -> None:
+    """One first pass of decode + to_dict over the corpus telegrams at ``places``, then
+    ``rounds`` warm rounds; ``rounds`` -1: set up only."""
     import wmbus
 
-    telegrams = _telegrams()
+    corpus = load_wmbus_dev()
+    telegrams = [corpus[place] for place in places]
     decode = wmbus.Decoder(profiles=mode == "with").decode
     go = _rounds(decode, telegrams)
+    if rounds < 0:
+        return
     go()
     for _ in range(rounds):
         go()
@@ -134,6 +159,6 @@ def _interleaved(runs: dict[str, Callable[[], None]]) -> dict[str, float]:
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--loop"]:
-        loop(sys.argv[2], int(sys.argv[3]))
+        loop(sys.argv[2], int(sys.argv[3]), [int(place) for place in sys.argv[4].split(",")])
     else:
         main()
