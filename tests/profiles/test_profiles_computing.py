@@ -8,27 +8,14 @@ from __future__ import annotations
 import tempfile
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from profiles import MeterProfiles, ProfileError, load_meter_profile
 from profiles._fields import field_json, field_value
-
-
-class Head(NamedTuple):
-    """A record head as a decoder gives it (the protocol profiles read)."""
-
-    quantity: str
-    unit: str = ""
-    storage: int = 0
-    function: str = "instantaneous"
-    tariff: int = 0
-    subunit: int = 0
-    extensions: tuple[str, ...] = ()
-    vif_hex: str = ""
-
+from tests.profiles.heads import Head
 
 # Fields taking the records as they are, converted by a fraction over a power of ten
 # (Wh -> kWh), by one without a finite decimal expansion (GJ -> kWh: 28-digit text), scaled;

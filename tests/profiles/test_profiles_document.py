@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 from hypothesis import example, given, settings
@@ -17,19 +17,7 @@ from hypothesis import strategies as st
 from profiles import UNITS, MeterProfiles, ProfileError, load_meter_profile
 from profiles._engine import _conversion
 from profiles._fields import field_json
-
-
-class Head(NamedTuple):
-    """A record head as a decoder gives it (the protocol profiles read)."""
-
-    quantity: str
-    unit: str = ""
-    storage: int = 0
-    function: str = "instantaneous"
-    tariff: int = 0
-    subunit: int = 0
-    extensions: tuple[str, ...] = ()
-    vif_hex: str = ""
+from tests.profiles.heads import Head
 
 
 def _json(value: object) -> object:

@@ -6,7 +6,6 @@ import json
 import pickle
 from decimal import Decimal
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 
@@ -18,19 +17,7 @@ from profiles import (
     load_meter_profile,
     load_meter_profiles,
 )
-
-
-class Head(NamedTuple):
-    """A record head as a decoder gives it (the protocol profiles read)."""
-
-    quantity: str
-    unit: str = ""
-    storage: int = 0
-    function: str = "instantaneous"
-    tariff: int = 0
-    subunit: int = 0
-    extensions: tuple[str, ...] = ()
-    vif_hex: str = ""
+from tests.profiles.heads import Head
 
 
 def run(profile_text: str, records: list[tuple[Head, object]], tmp_path: Path,

@@ -7,7 +7,6 @@ from __future__ import annotations
 import decimal
 from decimal import Decimal
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
 from hypothesis import given
@@ -23,20 +22,7 @@ from profiles import (
     parse_expression,
     shipped_profiles,
 )
-
-
-class Head(NamedTuple):
-    """A record head as a decoder gives it (the protocol profiles read)."""
-
-    quantity: str
-    unit: str = ""
-    storage: int = 0
-    function: str = "instantaneous"
-    tariff: int = 0
-    subunit: int = 0
-    extensions: tuple[str, ...] = ()
-    vif_hex: str = ""
-
+from tests.profiles.heads import Head
 
 HEAD = ('kind = "meter"\n[profile]\nname = "meter"\ndescription = "x"\n'
         '[detect]\nmanufacturer = "ABC"\n')

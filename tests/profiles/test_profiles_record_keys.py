@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from profiles import MeterFields, ProfileError, apply_profile, load_meter_profile
-from tests.profiles.test_profiles_engine import Head, run
+from tests.profiles.heads import Head
+from tests.profiles.test_profiles_engine import run
 
 HEAD = 'kind = "meter"\n[profile]\nname = "meter"\ndescription = "x"\n' \
        '[detect]\nmanufacturer = "ABC"\n'

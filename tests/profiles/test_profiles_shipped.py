@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import pytest
 
@@ -21,6 +21,7 @@ from profiles import (
     shipped_profiles,
 )
 from tests.mbus.corpus import WMBUS, require, wmbus_lines
+from tests.profiles.heads import Head
 from tests.profiles.test_profiles_families import FAMILY_DRIVERS
 
 # Shipped profile -> the wmbusmeters drivers (corpus "driver") whose telegrams it names.
@@ -73,16 +74,6 @@ def test_every_shipped_meter_profile_has_corpus_telegrams() -> None:
     missing = names - set(CORPUS_DRIVERS) - set(FAMILY_DRIVERS)
     assert not missing, f"shipped profiles without a corpus test: {sorted(missing)}"
 
-
-class Head(NamedTuple):
-    quantity: str
-    unit: str
-    storage: int
-    function: str
-    tariff: int
-    subunit: int
-    extensions: tuple[str, ...]
-    vif_hex: str
 
 
 def head_for(selector: RecordSelector) -> Head:
