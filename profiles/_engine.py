@@ -38,7 +38,15 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 from ._errors import ExpressionError, ProfileError
 from ._expressions import Program, program, result_decimal, result_number
 from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
-from ._layouts import Layout, LayoutHead, LayoutRecord, read_layout_into, scaled_value
+from ._layouts import (
+    Layout,
+    LayoutHead,
+    LayoutRecord,
+    _Program,
+    _program,
+    read_layout_into,
+    scaled_value,
+)
 from ._meter import FieldRule, MeterProfile, load_meter_profile
 from ._selectors import RecordHead, RecordSelector
 from ._shipped import shipped_profiles
@@ -610,10 +618,14 @@ class MeterProfiles:
         entry: _DocumentEntry
         reads = _layout_reads(profile, heads) if profile is not None else ()
         if profile is not None and (reads or profile.has_formulas or profile.reads_fields):
-            entry = (profile, None, heads, _Layouts(reads, {}), structure)
+            # Where nothing reads the layouts' values (formulas, status tables), _written
+            # reads them quickly (JSON values and path) once it knows the path's plan.
+            quick = bool(reads) and not (profile.has_formulas or profile.reads_fields
+                                         or profile.status)
+            entry = (profile, None, heads, _Layouts(reads, {}, quick), structure)
         else:
             entry = (profile, self._cached_plan(profile, heads, len(heads)), heads,
-                     _Layouts((), {}), structure)
+                     _Layouts((), {}, False), structure)
         if len(self._documents) >= _CACHE_LIMIT:
             self._documents.clear()
         # The entry holds the heads and the structure, so that their ids stay theirs.
@@ -634,21 +646,34 @@ class MeterProfiles:
         values: list[Decimal | int | str] = []
         json_values: list[int | float | str] = []
         path: list[object] = []
+        data_of = _data_of(records)
+        quick = layouts.quick
         if layouts.reads:
-            problems = _read_layouts(layouts.reads, _data_of(records), payload, context,
-                                     found, values, json_values, lazy=True, path=path)
+            problems = _read_layouts(layouts.reads, data_of, payload, context, found, values,
+                                     json_values, lazy=True, path=path, quick=quick)
         key = tuple(path)
         plan = layouts.plans.get(key)
         if plan is None:
+            if quick:  # a new path: its heads are needed, read in full
+                del found[:], values[:], json_values[:]
+                problems = _read_layouts(layouts.reads, data_of, payload, context, found,
+                                         values, json_values, lazy=True, path=[])
+                quick = False
             plan = self._cached_plan(profile, (*heads, *found), count)
             if len(layouts.plans) < _PATHS_LIMIT:
                 layouts.plans[key] = plan
         every = [*map(_VALUE, record_dicts), *json_values]
-        fields = _taken_fields(plan, every, records, values, value)
-        while type(fields) is tuple:  # records without a value: the plan without them
-            plan = self._without(profile, plan, cast("tuple[RecordHead, ...]", plan.heads),
-                                 count, fields)
-            fields = _taken_fields(plan, every, records, values, value)
+        fields = _taken_fields(plan, every, records, None if quick else values, value)
+        while type(fields) is not dict:
+            if type(fields) is tuple:  # records without a value: the plan without them
+                plan = self._without(profile, plan,
+                                     cast("tuple[RecordHead, ...]", plan.heads), count, fields)
+            else:  # a quick read, and a layout's value is needed after all
+                del values[:]
+                _read_layouts(layouts.reads, data_of, payload, context, [], values, [],
+                              lazy=True)
+                quick = False
+            fields = _taken_fields(plan, every, records, None if quick else values, value)
         assert type(fields) is dict
         computes = profile is not None and (profile.has_formulas or profile.reads_fields)
         if profile is not None and (computes or profile.status):
@@ -738,6 +763,7 @@ class _Layouts(NamedTuple):
 
     reads: tuple[_LayoutRead, ...]
     plans: dict[tuple[object, ...], _Plan]
+    quick: bool  # reads quickly (``quick`` of read_layout_into) where it knows the plan
 
 
 _PATHS_LIMIT = 64  # plans kept per telegram structure (patterns of gates, unset dates)
@@ -873,11 +899,11 @@ def _json_fields(plan: _Plan, record_dicts: Sequence[Mapping[str, object]],
 
 
 def _taken_fields(plan: _Plan, every: Sequence[object], records: Sequence[tuple[Any, Any]],
-                  synthetic: Sequence[Decimal | int | str], value: RecordValue
-                  ) -> dict[str, object] | tuple[int, ...]:
+                  synthetic: Sequence[Decimal | int | str] | None, value: RecordValue
+                  ) -> dict[str, object] | tuple[int, ...] | None:
     """:func:`_json_fields` from ``every`` record's JSON value (the telegram's, then the
     layouts'); a conversion that needs the Python value makes it from ``records`` or,
-    for a layout's record, from its value in ``synthetic``."""
+    for a layout's record, from its value in ``synthetic`` (None: not read, and needed)."""
     fields = {name: every[index] for name, index in plan.pairs}
     if None in fields.values():
         return tuple(sorted({index for name, index in plan.pairs if fields[name] is None}))
@@ -885,8 +911,13 @@ def _taken_fields(plan: _Plan, every: Sequence[object], records: Sequence[tuple[
     for name, index, conversion in plan.conversions:
         converted: object = conversion.number_json(fields[name])
         if converted is None:
-            converted = conversion.json(value(*records[index]) if index < count
-                                        else scaled_value(synthetic[index - count]))
+            if index < count:
+                python = value(*records[index])
+            elif synthetic is None:
+                return None
+            else:
+                python = scaled_value(synthetic[index - count])
+            converted = conversion.json(python)
             if converted is None:
                 return (index,)
         fields[name] = converted
@@ -907,15 +938,15 @@ def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], data_of: Va
 
 _PAYLOAD = -1  # a layout of the payload, in _layout_reads
 # A layout as a telegram structure reads it: (layout, the index of its record or _PAYLOAD,
-# its transform or None).
-_LayoutRead = tuple[Layout, int, "Transform | None"]
+# its transform or None, its blocks (held here: no lookup per read)).
+_LayoutRead = tuple[Layout, int, "Transform | None", _Program]
 
 
 def _layout_reads(profile: MeterProfile, heads: Sequence[RecordHead]
                   ) -> tuple[_LayoutRead, ...]:
     """The profile's layouts that read in a telegram of these heads, in order: (layout,
-    the index of its record or ``_PAYLOAD``, its transform or None); one whose record the
-    telegram lacks is left out."""
+    the index of its record or ``_PAYLOAD``, its transform or None, its blocks); one whose
+    record the telegram lacks is left out."""
     reads: list[_LayoutRead] = []
     for layout in profile.layouts:
         source: int | None = None
@@ -930,21 +961,23 @@ def _layout_reads(profile: MeterProfile, heads: Sequence[RecordHead]
                     break
         if source is not None:
             reads.append((layout, source, None if layout.transform is None
-                          else _transforms().TRANSFORMS[layout.transform]))
+                          else _transforms().TRANSFORMS[layout.transform], _program(layout)))
     return tuple(reads)
 
 
 def _read_layouts(reads: tuple[_LayoutRead, ...], data_of: ValueOf, payload: bytes,
                   context: TransformContext | None, found: list[LayoutHead],
                   values: list[Decimal | int | str], json_values: list[int | float | str], *,
-                  lazy: bool, path: list[object] | None = None) -> list[str]:
+                  lazy: bool, path: list[object] | None = None, quick: bool = False
+                  ) -> list[str]:
     """The layouts read as ``reads`` (:func:`_layout_reads`) say, appending the synthetic
     records' heads, values and JSON values to the lists, and what stands for the heads to
     ``path`` (see :func:`profiles._layouts.read_layout_into`, also for ``lazy``; a layout
-    that reads nothing appends nothing); what stopped any layout. ``data_of(i)``: record
-    *i*'s data bytes (a layout reads nothing from a record whose value is not bytes)."""
+    that reads nothing appends nothing; ``quick`` too); what stopped any layout.
+    ``data_of(i)``: record *i*'s data bytes (a layout reads nothing from a record whose
+    value is not bytes)."""
     problems: list[str] = []
-    for layout, source, transform in reads:
+    for layout, source, transform, blocks in reads:
         if source == _PAYLOAD:
             data = payload
         else:
@@ -959,7 +992,7 @@ def _read_layouts(reads: tuple[_LayoutRead, ...], data_of: ValueOf, payload: byt
                 problems.append(f"{layout.table}: transform {layout.transform}: {error}")
                 continue
         fault = read_layout_into(layout, data, found, values, json_values, lazy=lazy,
-                                 path=path)
+                                 path=path, quick=quick, program=blocks)
         if fault is not None:
             problems.append(f"{layout.table}: {fault.message}")
     return problems

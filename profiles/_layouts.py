@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import re
 import struct
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import partial
+from operator import itemgetter, pos
 from typing import Any, NamedTuple
 
 from ._errors import ProfileError
@@ -244,7 +248,8 @@ def read_layout(layout: Layout, data: bytes) -> tuple[list[LayoutRecord], Layout
 
 def read_layout_into(layout: Layout, data: bytes, heads: list[LayoutHead],
                      values: list[Decimal | int | str], json_values: list[int | float | str],
-                     *, lazy: bool = False, path: list[object] | None = None
+                     *, lazy: bool = False, path: list[object] | None = None,
+                     quick: bool = False, program: _Program | None = None
                      ) -> LayoutError | None:
     """:func:`read_layout` appending each synthetic record's head, value and the JSON form
     of its value (by :func:`profiles._fields.field_json`'s rules) to the lists; the fault
@@ -253,19 +258,24 @@ def read_layout_into(layout: Layout, data: bytes, heads: list[LayoutHead],
     :func:`scaled_value` makes it where it is read.
 
     ``path``, where given, gets what stands for the heads appended (for plans kept per
-    path): the places (``len(heads)``) where a record was left out (a date not set, a
+    path): the places (``len(json_values)``) where a record was left out (a date not set, a
     no-value pattern), then the last block read; or, where the items were read one by one,
-    the tuple of the heads. Bytes that append other heads never append an equal path."""
-    count = len(heads)
+    the tuple of the heads. Bytes that append other heads never append an equal path.
+
+    With ``quick``, only ``json_values`` and ``path`` are sure to be complete: blocks of
+    plain numbers, scaled numbers and dates append their JSON values alone (what
+    MeterProfiles.document needs once it knows the plan of the path). ``program``: the
+    layout's blocks, where the caller holds them (else looked up)."""
+    count, made = len(heads), len(json_values)  # heads and values go in pairs, even quick
     mark = 0 if path is None else len(path)
-    last = _read_blocks(_program(layout), data, heads, values,  # type: ignore[arg-type]
-                        json_values, lazy, path)
+    last = _read_blocks(program or _program(layout), data, heads, values,  # type: ignore[arg-type]
+                        json_values, lazy, path, quick)
     if last is not None:
         if path is not None:
             path.append(last)
         return None
     # A fault (or a pattern too many): the item by item reading names it exactly.
-    del heads[count:], values[count:], json_values[count:]
+    del heads[count:], values[count:], json_values[made:]
     fault = None
     try:
         _read_steps(layout.steps, data, {}, heads, values, json_values, 0, 0)
@@ -493,6 +503,34 @@ def _member_head(record: tuple[str, str, str, int, int], storage: int) -> Layout
     return layout_head(quantity, unit, storage, function, tariff, subunit)
 
 
+def _bcd_number(number: int) -> int:
+    """The number of BCD digits read as an int (ValueError: a digit a-f, not BCD)."""
+    return int(hex(number)[2:])  # the hex digits of the bytes are the BCD digits
+
+
+def _scaled_json(bcd: bool, coefficient: int, divisor: int) -> Callable[[int], float]:
+    """What makes the JSON value of an item scaled by a fraction (op _SCALED of a block)
+    from its number: one call, as a quick read calls it per item."""
+    if bcd:  # _bcd_number inline: one call per item, not two
+        return lambda number: int(hex(number)[2:]) * coefficient / divisor
+    return lambda number: number * coefficient / divisor
+
+
+class _DateTexts(dict[bytes, "str | None"]):
+    """The texts of type G dates by their bytes, made at first sight (few dates recur,
+    telegram after telegram: set dates, month ends); lookups are cheaper than making."""
+
+    def __missing__(self, raw: bytes) -> str | None:
+        text = _text(_DATE, raw)
+        if len(self) < _DATES_LIMIT:
+            self[raw] = text
+        return text
+
+
+_DATES_LIMIT = 4096
+_DATE_TEXTS = _DateTexts()
+
+
 def _text(kind: int, raw: bytes) -> str | None:
     """The value of a hex, date or datetime item (None: a date or time not set)."""
     if kind == _HEX:
@@ -550,7 +588,7 @@ class _Block:
     the next block. Not a value: ``children`` grows (only the program's lock-free cache)."""
 
     __slots__ = ("children", "chunks", "decided", "decision", "heads", "items", "mask", "name",
-                 "plain", "position", "rest", "size")
+                 "plain", "position", "quick", "rest", "size")
 
     def __init__(self, chunks: tuple[tuple[struct.Struct, int], ...], size: int,
                  items: tuple[_Item, ...], decision: int | None, name: str, mask: int,
@@ -563,6 +601,7 @@ class _Block:
         # Every item a plain record, read in order: values extend the lists as read.
         self.plain = all(item.op == _AS_READ and not item.bcd and item.read == index
                          for index, item in enumerate(items))
+        self.quick = _quick(items)
         self.decision = decision  # None: the end; _GATE (name, mask); _REPEAT (name)
         self.name = name
         self.mask = mask
@@ -570,6 +609,63 @@ class _Block:
         self.position = position  # where the next block's first item without offset reads
         self.decided = decided  # the gates known here, for the next blocks
         self.children: dict[int, _Block] = {}
+
+
+# What a quick read (read_layout_into's ``quick``) of a block does: each item's JSON value
+# made by a function of its number, all in one map; whether one can be None (a date not
+# set, a no-value pattern: no record, see _left_out).
+_Quick = tuple["Callable[[Any], Any] | None", tuple["Callable[[Any], Any]", ...], bool]
+if sys.version_info >= (3, 11):
+    from operator import call as _call
+else:
+    def _call(function: Callable[[Any], Any], argument: object) -> Any:
+        return function(argument)
+
+
+def _quick(items: tuple[_Item, ...]) -> _Quick | None:
+    """How a quick read makes the JSON values of ``items``: (what picks their numbers from
+    the block's (None: all, in order), a function per item, whether one can give None);
+    None where an item needs more (bits, signs, names, other scales)."""
+    makers: list[Callable[[Any], Any]] = []
+    for item in items:
+        op, invalid = item.op, item.step.invalid
+        if op == _GENERAL and invalid is not None:  # the maker checks the pattern
+            op = _item(item.step, item.read, item.order, checked=False).op
+        maker: Callable[[Any], Any]
+        if op == _AS_READ:
+            maker = _bcd_number if item.bcd else pos
+        elif op == _SCALED and item.coefficient == 1 and not item.bcd:
+            maker = item.divisor.__rtruediv__  # number / divisor, as _read_blocks
+        elif op == _SCALED:
+            maker = _scaled_json(item.bcd, item.coefficient, item.divisor)
+        elif op == _TEXT and item.head is not None:
+            maker = (_DATE_TEXTS.__getitem__ if item.step.kind == _DATE
+                     else partial(_text, item.step.kind))
+        else:
+            return None
+        makers.append(maker if op == _TEXT or invalid is None else _unless(invalid, maker))
+    reads = tuple(item.read for item in items)
+    # One item reads number 0 of one: itemgetter (a tuple of two numbers or more) not needed.
+    return (None if reads == tuple(range(len(reads))) else itemgetter(*reads), tuple(makers),
+            any(item.op == _TEXT or item.step.invalid is not None for item in items))
+
+
+def _left_out(made: list[Any], count: int, path: list[object] | None) -> list[Any]:
+    """A quick read's JSON values ``made`` without the Nones (records left out: a date not
+    set, a no-value pattern), whose places go to ``path`` as _read_blocks appends them
+    (``count``: the JSON values before ``made``)."""
+    kept: list[Any] = []
+    for json in made:
+        if json is not None:
+            kept.append(json)
+        elif path is not None:
+            path.append(count + len(kept))
+    return kept
+
+
+def _unless(invalid: int, maker: Callable[[Any], Any]) -> Callable[[int], Any]:
+    """``maker``, giving None for the no-value pattern ``invalid`` (no record)."""
+    return lambda number: None if number == invalid else maker(number)
 
 
 class _Program(NamedTuple):
@@ -659,7 +755,9 @@ def _chunks(reads: dict[tuple[int, int, str], int]
     return tuple((struct.Struct("<" + code), start) for code, start in chunks), indices
 
 
-def _item(step: _Step, index: int, order: str | None) -> _Item:
+def _item(step: _Step, index: int, order: str | None, *, checked: bool = True) -> _Item:
+    """The item of a block reading ``step`` (its number at ``index`` of the block's);
+    ``checked`` False: its op as if it had no no-value pattern (for :func:`_quick`)."""
     sign_bit = step.sign_bit
     if step.kind == _INT and not step.bit_mask and order is None:
         sign_bit = 0  # the struct read it signed
@@ -671,7 +769,8 @@ def _item(step: _Step, index: int, order: str | None) -> _Item:
     op = _GENERAL
     if step.kind > _BCD:
         op = _TEXT
-    elif order is None and not step.bit_mask and not sign_bit and step.invalid is None:
+    elif order is None and not step.bit_mask and not sign_bit and (
+            step.invalid is None or not checked):
         if step.name is None and step.head is not None and step.scaling == _NO_SCALE:
             op = _AS_READ
         elif fraction:
@@ -704,10 +803,11 @@ def _child(program: _Program, block: _Block, key: int) -> _Block | None:
 def _read_blocks(program: _Program, data: bytes, heads: list[LayoutHead],
                  values: list[Decimal | int | str | tuple[int, int]],
                  json_values: list[int | float | str], lazy: bool,
-                 path: list[object] | None) -> _Block | None:
+                 path: list[object] | None, quick: bool = False) -> _Block | None:
     """Read ``data`` block by block, appending to the lists as _read_steps does (and to
     ``path`` the places of records left out: see read_layout_into); the last block read,
     None at a fault (the lists then hold part of the records: read_layout_into drops them).
+    With ``quick``, a block that has a _Quick appends the JSON values alone.
 
     Blocks instead of the steps one by one (with lazy Decimals in MeterProfiles.document
     and the transforms module kept), kept because they pay: decrypt + decode + to_dict of
@@ -729,13 +829,23 @@ def _read_blocks(program: _Program, data: bytes, heads: list[LayoutHead],
             values.extend(raw)
             json_values.extend(raw)
             items = ()
+        elif quick and block.quick is not None:
+            pick, makers, gaps = block.quick
+            try:
+                made = list(map(_call, makers, raw if pick is None else pick(raw)))
+            except ValueError:  # a digit a-f: not BCD
+                return None
+            if gaps and None in made:
+                made = _left_out(made, len(json_values), path)
+            json_values += made
+            items = ()
         for op, index, head, coefficient, divisor, exponent, step, order, sign_bit, bcd \
                 in items:
             number = raw[index]
             if order is not None:
                 number = int.from_bytes(number, order)  # type: ignore[arg-type]
             if bcd:
-                try:  # the hex digits of the bytes are the BCD digits
+                try:  # _bcd_number, inline: a call per item costs
                     number = int(hex(number)[2:])
                 except ValueError:  # a digit a-f: not BCD
                     return None
@@ -756,7 +866,7 @@ def _read_blocks(program: _Program, data: bytes, heads: list[LayoutHead],
                 if head is not None:
                     if text is None:  # a date not set: no record
                         if path is not None:
-                            path.append(len(heads))
+                            path.append(len(json_values))
                         continue
                     heads.append(head)
                     values.append(text)
@@ -768,7 +878,7 @@ def _read_blocks(program: _Program, data: bytes, heads: list[LayoutHead],
                 number -= sign_bit << 1
             if number == step.invalid:  # a no-value pattern: no record
                 if path is not None and head is not None:
-                    path.append(len(heads))
+                    path.append(len(json_values))
                 continue
             if step.name is not None:
                 named[step.name] = number

@@ -488,22 +488,25 @@ _DATA_HEAD = Head("manufacturer_specific", vif_hex="ff5f",
 @example([bytes([0x78, 0x02, 0xd0, 0x07, 0x21, 0x1c, 0x05, 0x02, 0x12, 0x34]),
           bytes([0x78, 0x00, 0x00, 0x00, 0xff, 0x01, 0x99]),
           bytes([0x78, 0x02, 0x10, 0x00, 0x00, 0x00, 0x05, 0x02, 0x12, 0x34])],
-         [b"\x10\x27\x21\x1c", b"\x10\x27\x00\x00", None, b"\x10"], [1234, None], None)
+         [b"\x10\x27\x21\x1c", b"\x10\x27\x00\x00", None, b"\x10"], [1234, None], None,
+         False)
 @given(st.lists(st.binary(min_size=1, max_size=12), min_size=1, max_size=4),
        st.lists(st.one_of(st.none(), st.binary(max_size=5)), min_size=1, max_size=4),
        st.lists(st.one_of(st.none(), st.integers(0, 5000)), min_size=1, max_size=2),
-       st.sampled_from([None, 4]))
+       st.sampled_from([None, 4]), st.booleans())
 def test_plans_kept_per_layout_path_follow_each_telegram(
         payloads: list[bytes], record_bytes: list[bytes | None],
-        volumes: list[int | None], status: int | None) -> None:
+        volumes: list[int | None], status: int | None, tables: bool) -> None:
     # document() keeps a telegram structure's plan per path its layouts' bytes take: one
-    # library sees many telegrams, each must come out as apply() makes it.
+    # library sees many telegrams, each must come out as apply() makes it. Without status
+    # tables, it reads the layouts quickly (JSON values alone) where it knows the plan.
     if not _PATHS_LIBRARY:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "meter.toml"
-            path.write_text(_PATHS_PROFILE, encoding="utf-8")
-            _PATHS_LIBRARY.append(MeterProfiles([load_meter_profile(path)]))
-    library = _PATHS_LIBRARY[0]
+            for text in (_PATHS_PROFILE, _PATHS_PROFILE.split("[[status]]")[0]):
+                path.write_text(text, encoding="utf-8")
+                _PATHS_LIBRARY.append(MeterProfiles([load_meter_profile(path)]))
+    library = _PATHS_LIBRARY[0 if tables else 1]
     for payload, data, volume in itertools.product(payloads, record_bytes, volumes):
         records: list[tuple[Head, object]] = [(_VOLUME_HEAD, volume)]
         if data is not None:
@@ -511,6 +514,78 @@ def test_plans_kept_per_layout_path_follow_each_telegram(
         written, made = _both_with_layouts(library, records, status, payload)
         assert written == made, (payload, data, volume)
         assert list((written or {})["fields"]) == list(made["fields"])
+
+
+def test_quick_reads_read_the_values_again_where_a_conversion_needs_them(
+        tmp_path: Path) -> None:
+    # A profile without status tables or formulas: document() reads its layouts quickly
+    # (JSON values alone) once it knows the path's plan. Litres x 0.5 converted to m3 that
+    # come out whole (2000 x 0.5 l = 1 m3) take the Python value: read again then.
+    path = tmp_path / "meter.toml"
+    path.write_text('''kind = "meter"
+[profile]
+name = "meter"
+description = "x"
+[detect]
+manufacturer = "ABC"
+[[layouts]]
+from = "payload"
+items = [ { offset = 1, quantity = "volume", length = 2, unit = "l", scale = "0.5" },
+          { quantity = "volume", length = 2, unit = "l", scale = "0.5", storage = 1 },
+          { quantity = "date", length = 2, type = "date", storage = 1 } ]
+[[fields]]
+name = "total_m3"
+quantity = "volume"
+unit = "m3"
+[[fields]]
+name = "due_m3"
+quantity = "volume"
+storage = 1
+unit = "m3"
+[[fields]]
+name = "due_date"
+quantity = "date"
+storage = 1
+''', encoding="utf-8")
+    library = MeterProfiles([load_meter_profile(path)])
+    seen = []
+    for volume, due, date in itertools.product((2000, 2001), (4000, 3), (b"\xc1\x11", b"\0\0")):
+        payload = b"\x78" + volume.to_bytes(2, "little") + due.to_bytes(2, "little") + date
+        written, made = _both_with_layouts(library, [], None, payload)
+        assert written == made, (volume, due, date)
+        seen.extend(made["fields"].values())
+    assert 1 in seen and 2 in seen and 1.0005 in seen and "2000-01-01" not in seen
+
+
+def test_each_layout_reads_with_its_own_blocks(tmp_path: Path) -> None:
+    # A telegram structure holds each layout's blocks (_layout_reads): the record's layout
+    # must read with its blocks, not the payload's, in document() and apply() alike.
+    path = tmp_path / "meter.toml"
+    path.write_text('''kind = "meter"
+[profile]
+name = "meter"
+description = "x"
+[detect]
+manufacturer = "ABC"
+[[layouts]]
+from = "payload"
+items = [ { offset = 1, quantity = "volume", length = 1, unit = "m3", storage = 1 } ]
+[[layouts]]
+from = "record"
+vib = "ff5f"
+items = [ { quantity = "volume", length = 2, unit = "m3", scale = "0.001", storage = 2 } ]
+[[fields]]
+name = "volume_{storage}_m3"
+quantity = "volume"
+storage = "1-2"
+unit = "m3"
+''', encoding="utf-8")
+    library = MeterProfiles([load_meter_profile(path)])
+    for _ in range(2):
+        written, made = _both_with_layouts(library, [(_DATA_HEAD, b"\x10\x27")], None,
+                                           b"\x78\x05")
+        assert written == made
+        assert made["fields"] == {"volume_1_m3": 5, "volume_2_m3": 10.0, "status": "OK"}
 
 
 # Fields of one quantity taken by occurrence and by storage, for the records-without-a-value

@@ -323,3 +323,58 @@ def test_equal_paths_stand_for_equal_heads(layout: Layout, telegrams: list[bytes
                 for value in values[1:]] == list(map(repr, expected_values))
         assert json_values[1:] == expected_json
         assert (fault is None) == (reference(layout, data)[1] is None)
+
+
+# Each way a quick read makes a JSON value in one map: plain and BCD numbers, scales by a
+# fraction (BCD or not, a coefficient or not), dates (set or not), datetimes, hex, numbers
+# with a no-value pattern.
+QUICK_WAYS = Layout("layouts[0]", "payload", tuple(
+    LayoutItem(f"layouts[0].items[{index}]", kind, length, quantity=quantity, storage=index,
+               scale=scale, invalid=invalid)
+    for index, (kind, length, quantity, scale, invalid) in enumerate([
+        ("bcd", 4, "volume", Decimal("0.001"), None), ("date", 2, "date", None, None),
+        ("int", 2, "volume", Decimal("0.001"), None), ("uint", 1, "volume", None, None),
+        ("bcd", 2, "volume", None, None), ("uint", 2, "volume", Decimal("0.25"), None),
+        ("bcd", 2, "volume", Decimal("0.5"), None), ("datetime", 4, "datetime", None, None),
+        ("hex", 2, "volume", None, None), ("uint", 2, "volume", Decimal("0.01"), None),
+        ("uint", 1, "volume", Decimal("0.001"), 0x12), ("int", 2, "volume", None, -1)])))
+# No-value patterns, no date: the quick read's JSON values can be None all the same.
+QUICK_GAPS = Layout("layouts[0]", "payload", (
+    LayoutItem("layouts[0].items[0]", "uint", 1, quantity="volume", invalid=0xFF),
+    LayoutItem("layouts[0].items[1]", "uint", 2, quantity="volume", scale=Decimal("0.01"),
+               storage=1)))
+
+
+@settings(max_examples=300)
+@example(QUICK_WAYS, [bytes(range(1, 28)), b"\x12" * 27, bytes(27), b"\x1a" * 27,
+                     bytes(range(1, 24)) + b"\x12\xff\xff", bytes(range(1, 24)) + b"\x13\xfe\xff"])
+@example(UNSET, [b"\x00\x00\x01\xc1\x11", b"\xc1\x11\x02\x00\x00", b"\xc1\x11\x01\xc1\x11"])
+@example(QUICK_GAPS, [b"\xff\x01\x02", b"\x01\x01\x02"])
+@given(st.one_of(layouts(), st.sampled_from([QUICK_WAYS, UNSET, QUICK_GAPS])),
+       st.lists(st.binary(max_size=40), min_size=1, max_size=8))
+def test_quick_reads_give_the_json_values_and_path_of_full_reads(
+        layout: Layout, telegrams: list[bytes]) -> None:
+    # MeterProfiles.document reads quickly (read_layout_into's quick=: blocks of numbers,
+    # scales and dates make their JSON values in one map, no heads or values) where the
+    # plan of the path is known: the JSON values, the path and the fault must be those of
+    # the full read, telegram after telegram.
+    for data in [*telegrams, *telegrams]:
+        made = []
+        for quick in (False, True):
+            json_values: list[object] = ["before"]
+            path: list[object] = []
+            fault = read_layout_into(layout, data, [], [], json_values,  # type: ignore[arg-type]
+                                     lazy=True, path=path, quick=quick)
+            made.append(([repr(value) for value in json_values], path,
+                         None if fault is None else (fault.offset, fault.item, fault.message)))
+        assert made[0] == made[1]
+    assert layout not in (QUICK_WAYS, QUICK_GAPS) or _program(layout).root.quick is not None
+
+
+def test_date_texts_are_those_of_the_bytes() -> None:
+    # Quick reads look dates up (_layouts._DATE_TEXTS, made at first sight and kept).
+    for number in range(0, 65536, 7):
+        raw = number.to_bytes(2, "little")
+        assert _layouts._DATE_TEXTS[raw] == _layouts._text(_layouts._DATE, raw)
+        assert _layouts._DATE_TEXTS[raw] == _layouts._text(_layouts._DATE, raw)
+    assert len(_layouts._DATE_TEXTS) <= _layouts._DATES_LIMIT
