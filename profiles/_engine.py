@@ -50,7 +50,7 @@ from ._layouts import (
 from ._meter import FieldRule, MeterProfile, load_meter_profile
 from ._selectors import RecordHead, RecordSelector
 from ._shipped import shipped_profiles
-from ._units import UNITS, WIDE, convert, exact_ratio
+from ._units import UNITS, WIDE, convert, exact_ratio, odd_part
 
 if TYPE_CHECKING:
     from .transforms import Transform, TransformContext
@@ -206,11 +206,7 @@ def _conversion(source: str, target: str, converts: bool, quantity: str,
         if converts and scale is None:
             factor = exact_ratio(source, target, difference=difference)
             if factor is not None:
-                odd = factor.denominator
-                for prime in (2, 5):
-                    while odd % prime == 0:
-                        odd //= prime
-                ratio = (factor.numerator, factor.denominator, odd,
+                ratio = (factor.numerator, factor.denominator, odd_part(factor.denominator),
                          10 ** (len(str(factor.denominator)) - 1) == factor.denominator)
         scaling = None
         if not converts and scale is not None and scale.is_finite() and scale > 0:
@@ -599,6 +595,9 @@ class MeterProfiles:
             plan = self._without(profile, plan, heads, len(heads), fields)
             fields = _json_fields(plan, record_dicts, records, value)
         assert type(fields) is dict
+        if profile is not None and (profile.has_formulas or profile.reads_fields):
+            return _computed_document(profile, plan, fields, record_dicts, records, value,
+                                      status, [])
         if plan.status_reads is None:
             fields["status"] = _STANDARD_TEXTS.get(status) or standard_status(status)
         else:
@@ -611,17 +610,15 @@ class MeterProfiles:
                         device_type: int | None, ci: int | None, payload: bytes,
                         structure: object) -> _DocumentEntry:
         """(profile, plan, heads, :class:`_Layouts`, structure) for :meth:`document`: plan
-        None where a layout of the profile reads in such telegrams or the profile computes
-        fields (formulas, status tables reading fields)."""
+        None where a layout of the profile reads in such telegrams."""
         profile = self.find(manufacturer, version, device_type, ci, payload)
         heads = tuple(map(_HEAD, records))
         entry: _DocumentEntry
         reads = _layout_reads(profile, heads) if profile is not None else ()
-        if profile is not None and (reads or profile.has_formulas or profile.reads_fields):
+        if profile is not None and reads:
             # Where nothing reads the layouts' values (formulas, status tables), _written
             # reads them quickly (JSON values and path) once it knows the path's plan.
-            quick = bool(reads) and not (profile.has_formulas or profile.reads_fields
-                                         or profile.status)
+            quick = not (profile.has_formulas or profile.reads_fields or profile.status)
             entry = (profile, None, heads, _Layouts(reads, {}, quick), structure)
         else:
             entry = (profile, self._cached_plan(profile, heads, len(heads)), heads,
@@ -682,7 +679,8 @@ class MeterProfiles:
             if found:
                 pairs = [*records, *zip(found, values, strict=True)]
                 value = _layout_value(value)
-                record_dicts = [*record_dicts, *[{"value": json} for json in json_values]]
+                if plan.status_reads is not None:  # status tables read the JSON values
+                    record_dicts = [*record_dicts, *[{"value": json} for json in json_values]]
             if computes:
                 return _computed_document(profile, plan, fields, record_dicts, pairs, value,
                                           status, problems)

@@ -46,7 +46,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 from ._errors import ExpressionError
-from ._units import exact_decimal
+from ._units import exact_decimal, odd_part
 
 __all__ = ["FUNCTIONS", "Expression", "parse_expression"]
 
@@ -263,6 +263,8 @@ def _compile(node: Node, text: str) -> Program:
     if kind in ("op", "compare"):
         left = _compile(node[2], text)  # type: ignore[arg-type]
         right = _compile(node[3], text)  # type: ignore[arg-type]
+        if node[1] == "/" and node[3][0] == "number":  # type: ignore[index]
+            return _by_number(left, right, text)
         return _OPERATORS[str(node[1])](left, right, text)
     name, arguments = str(node[1]), node[2]
     assert isinstance(arguments, tuple)
@@ -378,23 +380,49 @@ def _arithmetic(whole: Callable[[int, int], int],
 
 
 def _division(left: Program, right: Program, text: str) -> Program:
+    return lambda values: _quotient(left(values), right(values), text)
+
+
+def _by_number(left: Program, right: Program, text: str) -> Program:
+    """``left / right``, ``right`` a number written in the formula: where an int divided by
+    it has no finite decimal expansion (365.2425 days a year), the fraction that
+    :func:`_quotient` makes, without its trapped Decimal division first."""
+    try:
+        divisor = right({})
+    except ExpressionError:  # refused when evaluated
+        return _division(left, right, text)
+    if not divisor:  # division by zero, when evaluated
+        return _division(left, right, text)
+    whole, places = divisor.as_integer_ratio()
+    # An int a over it is a * places / whole: with a finite expansion only where the
+    # factors of whole other than 2 and 5 divide a.
+    odd = odd_part(abs(whole))
+
     def divide(values: Values) -> Number:
-        a, b = left(values), right(values)
-        if not b:
-            raise ExpressionError(f"division by zero in {text!r}")
-        if type(a) is int and type(b) is int and not a % b:
-            return a // b  # exact, and no larger than a
-        if type(a) is not Fraction and type(b) is not Fraction:
-            try:
-                return _EXACT.divide(a, b)  # type: ignore[arg-type]
-            except _TRAPPED:
-                pass
-        numerator, denominator = a.as_integer_ratio()
-        divisor_numerator, divisor_denominator = b.as_integer_ratio()
-        # One fraction made (and reduced), not three.
-        return _checked(Fraction(numerator * divisor_denominator,
-                                 denominator * divisor_numerator), text)
+        a = left(values)
+        if type(a) is int and a % odd:
+            return _checked(Fraction(a * places, whole), text)
+        return _quotient(a, divisor, text)
     return divide
+
+
+def _quotient(a: Number, b: Number, text: str) -> Number:
+    """``a / b``: an int where ints divide exactly, a Decimal where that is exact, else a
+    fraction (size checked)."""
+    if not b:
+        raise ExpressionError(f"division by zero in {text!r}")
+    if type(a) is int and type(b) is int and not a % b:
+        return a // b  # exact, and no larger than a
+    if type(a) is not Fraction and type(b) is not Fraction:
+        try:
+            return _EXACT.divide(a, b)  # type: ignore[arg-type]
+        except _TRAPPED:
+            pass
+    numerator, denominator = a.as_integer_ratio()
+    divisor_numerator, divisor_denominator = b.as_integer_ratio()
+    # One fraction made (and reduced), not three.
+    return _checked(Fraction(numerator * divisor_denominator,
+                             denominator * divisor_numerator), text)
 
 
 def _comparison(test: Callable[[Number, Number], bool]) -> _Operator:

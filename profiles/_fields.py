@@ -44,15 +44,23 @@ def field_json(value: FieldValue) -> int | float | str:
     """The JSON form of a field value, by the rules of record values: an int, a float that
     prints back exactly, or the exact decimal as a string; text stays text."""
     if type(value) is Decimal:
+        text = str(value)
+        if "." in text and "E" not in text:  # places after the point, all digits written
+            # Its coefficient's digits: those after the sign and the leading zeros (and
+            # the point), as as_tuple() counts them in twice the work; float() of a
+            # Decimal is float() of its text.
+            written = text.lstrip("-0.")
+            return (float(text) if len(written) - ("." in written) <= _FLOAT_DIGITS
+                    else text)
         if not value.is_finite():
-            return str(value)
+            return text
         _, digits, exponent = value.as_tuple()
         assert isinstance(exponent, int)
         if exponent >= 0:
             return int(value)
         if len(digits) <= _FLOAT_DIGITS:
             return float(value)  # correctly rounded, so it prints back exactly
-        return str(value)
+        return text
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, float) and not math.isfinite(value):

@@ -92,10 +92,15 @@ def convert(value: Decimal | int, from_unit: str, to_unit: str, *,
     plan = _PLANS.get((from_unit, to_unit, difference))
     if plan is None:
         plan = _plan(from_unit, to_unit, difference)
-    factor, offset, exact_factor, exact_offset = plan
+    factor, offset, exact_factor, exact_offset, ratio = plan
     if factor is not None and offset is not None:
         # Trailing zeros the factor added (1000 Wh -> 1.000 kWh) are not precision.
         return WIDE.fma(Decimal(value), factor, offset).normalize(WIDE)
+    if ratio is not None:
+        numerator, denominator, odd = ratio
+        whole, places = value.as_integer_ratio()
+        if whole % odd:  # no finite expansion: exact_decimal's rounding, without fractions
+            return _CONTEXT.divide(Decimal(whole * numerator), Decimal(places * denominator))
     exact = Fraction(value) * exact_factor
     return exact_decimal(exact + exact_offset if exact_offset else exact)
 
@@ -113,17 +118,20 @@ def exact_ratio(from_unit: str, to_unit: str, *, difference: bool = False) -> Fr
 
 
 # (from, to, difference) -> (factor, offset) as exact Decimals, or None where the
-# conversion has no finite decimal expansion (it then goes through Fraction), and the
-# factor and offset as fractions. Kept because Fraction arithmetic made profile matching
-# cost 140 % of decode + to_dict (benchmarks/bench_profiles.py) instead of a few per cent.
-_PLANS: dict[tuple[str, str, bool],
-             tuple[Decimal | None, Decimal | None, Fraction, Fraction]] = {}
+# conversion has no finite decimal expansion (it then goes through Fraction), the factor
+# and offset as fractions, and for a factor alone without a finite expansion (GJ -> kWh)
+# its (numerator, denominator, the denominator's factors other than 2 and 5): a value
+# times it has a finite expansion only where those factors divide the value's numerator.
+# Kept because Fraction arithmetic made profile matching cost 140 % of decode + to_dict
+# (benchmarks/bench_profiles.py) instead of a few per cent.
+_Conversion = tuple[Decimal | None, Decimal | None, Fraction, Fraction,
+                    tuple[int, int, int] | None]
+_PLANS: dict[tuple[str, str, bool], _Conversion] = {}
 # Wide enough that products of meter values and factors are exact.
 WIDE = decimal.Context(prec=80)
 
 
-def _plan(from_unit: str, to_unit: str, difference: bool
-          ) -> tuple[Decimal | None, Decimal | None, Fraction, Fraction]:
+def _plan(from_unit: str, to_unit: str, difference: bool) -> _Conversion:
     source, target = UNITS.get(from_unit), UNITS.get(to_unit)
     if source is None or target is None:
         unknown = from_unit if source is None else to_unit
@@ -132,10 +140,23 @@ def _plan(from_unit: str, to_unit: str, difference: bool
         raise UnitError(f"cannot convert {from_unit} ({source[0]}) to {to_unit} ({target[0]})")
     factor = source[1] / target[1]
     offset = Fraction(0) if difference else (source[2] - target[2]) / target[1]
-    plan = (_finite(factor), _finite(offset), factor, offset)
+    finite = _finite(factor)
+    ratio = None
+    if finite is None and not offset:
+        ratio = (factor.numerator, factor.denominator, odd_part(factor.denominator))
+    plan = (finite, _finite(offset), factor, offset, ratio)
     if len(_PLANS) < 10000:
         _PLANS[(from_unit, to_unit, difference)] = plan
     return plan
+
+
+def odd_part(number: int) -> int:
+    """``number`` without its factors 2 and 5 (a fraction over it without them has a finite
+    decimal expansion)."""
+    for prime in (2, 5):
+        while number % prime == 0:
+            number //= prime
+    return number
 
 
 def _finite(number: Fraction) -> Decimal | None:

@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -141,3 +142,23 @@ def test_computed_fields_are_written_as_apply_makes_them(records: list[tuple[int
     if written is not None and made is not None:
         assert list(written["fields"]) == list(made["fields"])  # the same order
         assert list(written["units"]) == list(made["units"])
+
+
+def test_a_profile_without_layouts_computes_from_the_plan_document_keeps(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """document() finds the plan of a computing profile without layouts by the telegram's
+    structure, as for plain profiles: not the long way (_written) that layouts take."""
+    library = MeterProfiles(_library().profiles)
+    pairs = [(_HEADS[0], 1500), (_HEADS[1], 7), (_HEADS[2], Decimal("2.50")), (_HEADS[3], 2),
+             (_HEADS[4], 1)]
+    dicts = [{"value": _json(value)} for _, value in pairs]
+
+    def written(*args: object) -> None:
+        raise AssertionError("the long way")
+
+    monkeypatch.setattr(MeterProfiles, "_written", written)
+    for _ in range(2):  # the entry made, then found
+        assert library.document(pairs, dicts, lambda head, data: data, "ABC", 1, 7, 0x72,
+                                None) == library.apply(
+            [head for head, _ in pairs], lambda index: pairs[index][1], manufacturer="ABC",
+            version=1, device_type=7, ci=0x72).to_dict()

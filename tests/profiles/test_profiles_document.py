@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from profiles import UNITS, MeterProfiles, ProfileError, load_meter_profile
+from profiles import _engine as engine
 from profiles._engine import _conversion
 from profiles._fields import field_json
 from tests.profiles.heads import Head
@@ -677,3 +678,83 @@ def test_records_without_a_value_cost_one_more_plan_however_many(tmp_path: Path)
     assert first is not None and list(first.without) == [(0, 1, 2)]
     assert first.without[(0, 1, 2)].missing == (0, 1, 2)
     assert not first.without[(0, 1, 2)].without
+
+
+def _json_by_digits(value: Decimal) -> int | float | str:
+    """field_json of a Decimal as its rule says it: text where not finite, an int where no
+    places (exponent >= 0), a float for at most 15 digits, else the exact text."""
+    if not value.is_finite():
+        return str(value)
+    _, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    if exponent >= 0:
+        return int(value)
+    return float(value) if len(digits) <= 15 else str(value)
+
+
+@given(st.one_of(st.decimals(), st.decimals(places=3, allow_nan=False),
+                 st.integers(-10**40, 10**40).flatmap(
+                     lambda whole: st.integers(-40, 5).map(
+                         lambda exponent: Decimal(f"{whole}E{exponent}")))))
+@example(Decimal("-0.000"))
+@example(Decimal("100.000"))
+@example(Decimal("-0.00100"))
+@example(Decimal("123456789012.345"))  # 15 digits: a float
+@example(Decimal("1234567890123.456"))  # 16: text
+@example(Decimal("0.0000001234"))  # written with an exponent
+@example(Decimal("-0.00123456789012345"))  # 15 digits after the zeros: a float
+def test_a_decimal_json_value_follows_its_digits(value: Decimal) -> None:
+    """field_json counts the digits in the Decimal's text (not as_tuple): the same value,
+    type included, -0.0 too."""
+    found, expected = field_json(value), _json_by_digits(value)
+    assert type(found) is type(expected)
+    assert str(found) == str(expected)
+
+
+def test_formulas_of_layout_records_without_status_tables_take_no_json_dicts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A profile whose formulas read layout records and that has no status tables gives
+    _computed_document the telegram's own record dicts: no {"value": ...} dict is made
+    per layout record (only status tables read them)."""
+    path = tmp_path / "meter.toml"
+    path.write_text('''kind = "meter"
+[profile]
+name = "meter"
+description = "x"
+[detect]
+manufacturer = "ABC"
+[[layouts]]
+from = "payload"
+items = [ { offset = 1, quantity = "volume", length = 2, unit = "m3", scale = "0.1" },
+          { quantity = "volume", length = 2, unit = "m3", scale = "0.1", storage = 1 } ]
+[[fields]]
+name = "now_m3"
+quantity = "volume"
+origin = "layout"
+unit = "m3"
+[[fields]]
+name = "then_m3"
+quantity = "volume"
+origin = "layout"
+storage = 1
+unit = "m3"
+[[fields]]
+name = "since_m3"
+formula = "now_m3 - then_m3"
+unit = "m3"
+''', encoding="utf-8")
+    library = MeterProfiles([load_meter_profile(path)])
+    seen: list[int] = []
+    computed = engine._computed_document
+
+    def spy(profile: Any, plan: Any, fields: Any, record_dicts: Sequence[Mapping[str, object]],
+            *rest: Any) -> Any:
+        seen.append(len(record_dicts))
+        return computed(profile, plan, fields, record_dicts, *rest)
+
+    monkeypatch.setattr(engine, "_computed_document", spy)
+    records = [(Head("volume", "m3"), Decimal("1.5"))]
+    written, made = _both_with_layouts(library, records, None, bytes([0, 0x10, 0, 0x0a, 0]))
+    assert written == made
+    assert made["fields"]["since_m3"] == 0.6
+    assert seen == [1]

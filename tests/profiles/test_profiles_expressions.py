@@ -311,3 +311,37 @@ def test_a_result_as_a_field_value_is_the_exact_decimal_result(value: int | Deci
     found = result_number(value)
     assert type(found) is type(expected)
     assert found == expected and str(found) == str(expected)
+
+
+# --- division by a number written in the formula -------------------------------------------------
+# _by_number makes the fraction straight away where an int over the literal has no finite
+# expansion; it must give what the general division (a divisor read by name) gives, type
+# included (the type chooses the arithmetic of what follows).
+
+_DIVISORS = ["365.2425", "365", "1000", "3", "-7", "0.3", "1E-5", "2.5", "-0.125", "1E+650",
+             "1E-650", "0"]
+
+
+@given(st.one_of(st.integers(-10**40, 10**40), st.integers(-2**4100, 2**4100),
+                 st.decimals(allow_nan=False, allow_infinity=False)),
+       st.sampled_from(_DIVISORS))
+@example(730485, "365.2425")  # two years: finite
+@example(1000, "365.2425")
+@example(2**4095 + 2, "0.3")  # the fraction's numerator beyond the size rule
+def test_division_by_a_number_gives_what_division_by_a_name_gives(
+        value: int | Decimal, divisor: str) -> None:
+    written = parse_expression(f"x / {divisor}")
+    named = parse_expression("x / y")
+    values: dict[str, Decimal | int] = {"x": value}
+    number = parse_expression(divisor).value({})  # as the literal is read: an int where whole
+    try:
+        expected = named.value({**values, "y": Decimal(divisor) if isinstance(number, Fraction)
+                                else number})
+    except ExpressionError as error:
+        with pytest.raises(ExpressionError) as caught:
+            written.value(values)
+        assert caught.value.message == error.message.replace("'x / y'", f"'x / {divisor}'")
+        return
+    found = written.value(values)
+    assert type(found) is type(expected)
+    assert found == expected

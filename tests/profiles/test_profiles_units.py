@@ -84,3 +84,30 @@ def test_conversions_are_the_exact_fraction_rounded_once(source: str, target: st
     shift = 0 if difference else offset - target_offset
     expected = exact_decimal((Fraction(value) * factor + shift) / target_factor)
     assert convert(value, source, target, difference=difference) == expected
+
+
+# Conversions by a factor alone without a finite decimal expansion (GJ -> kWh, s -> h,
+# temperature differences degC -> degF) round the quotient straight away where the result
+# has none either; they must give exact_decimal's Decimal, digit for digit.
+_ENDLESS = [(source, target) for source in sorted(UNITS) for target in sorted(UNITS)
+            if UNITS[source][0] == UNITS[target][0] and source != target
+            and exact_decimal(UNITS[source][1] / UNITS[target][1])
+            != UNITS[source][1] / UNITS[target][1]]
+
+
+@given(st.sampled_from(_ENDLESS), st.booleans(),
+       st.one_of(st.integers(-10**30, 10**30),
+                 st.decimals(allow_nan=False, allow_infinity=False).filter(
+                     lambda value: abs(value.adjusted()) < 200)),
+       st.integers(0, 3))
+def test_endless_factors_round_once_as_the_exact_fraction(
+        units: tuple[str, str], difference: bool, value: int | Decimal, power: int) -> None:
+    source, target = units
+    (_, factor, offset), (_, target_factor, target_offset) = UNITS[source], UNITS[target]
+    ratio = factor / target_factor
+    value *= (ratio.denominator // 2**power) if power else 1  # some with a finite result
+    shift = 0 if difference else offset - target_offset
+    expected = exact_decimal((Fraction(value) * factor + shift) / target_factor)
+    found = convert(value, source, target, difference=difference)
+    assert str(found) == str(expected)
+    assert ("GJ", "kWh") in _ENDLESS and ("s", "h") in _ENDLESS
