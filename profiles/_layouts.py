@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
 from operator import itemgetter, pos
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from ._errors import ProfileError
 from ._fields import field_json
@@ -583,6 +583,10 @@ class _Item(NamedTuple):
     bcd: bool  # what was read is BCD digits
 
 
+# An _Item as a plain tuple, its fields in order (_Block.items).
+_ItemTuple = tuple[int, int, "LayoutHead | None", int, int, int, _Step, "str | None", int, bool]
+
+
 class _Block:
     """Steps read for sure in one pattern (see above): the reads, the items, what decides
     the next block. Not a value: ``children`` grows (only the program's lock-free cache)."""
@@ -596,7 +600,9 @@ class _Block:
                  decided: dict[tuple[str, int], bool]) -> None:
         self.chunks = chunks  # (struct, offset): reads in byte order, concatenated
         self.size = size  # the bytes the block needs
-        self.items = items
+        # Plain tuples: _read_blocks unpacks each, and a NamedTuple unpacks the slow way
+        # (as an iterable, not as a tuple).
+        self.items = cast("tuple[_ItemTuple, ...]", tuple(map(tuple, items)))
         self.heads = tuple(item.head for item in items if item.head is not None)
         # Every item a plain record, read in order: values extend the lists as read.
         self.plain = all(item.op == _AS_READ and not item.bcd and item.read == index
