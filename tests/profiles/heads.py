@@ -1,5 +1,6 @@
-"""A record head as the profile tests make it: the fields of the protocol profiles read
-(:class:`profiles.RecordHead`), with the defaults of a plain current value."""
+"""What the profile tests make their meters of: a record head (the fields of the protocol
+profiles read, :class:`profiles.RecordHead`, with the defaults of a plain current value)
+and the start of a meter profile file detecting manufacturer ABC."""
 
 from __future__ import annotations
 
@@ -17,3 +18,13 @@ class Head(NamedTuple):
     subunit: int = 0
     extensions: tuple[str, ...] = ()
     vif_hex: str = ""
+
+
+# A meter profile file's kind, [profile] and [detect] tables; tests add the rest.
+METER_HEADER = """kind = "meter"
+[profile]
+name = "meter"
+description = "x"
+[detect]
+manufacturer = "ABC"
+"""

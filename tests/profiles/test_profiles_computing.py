@@ -16,20 +16,14 @@ from hypothesis import strategies as st
 
 from profiles import MeterProfiles, ProfileError, load_meter_profile
 from profiles._fields import field_json, field_value
-from tests.profiles.heads import Head
+from tests.profiles.heads import METER_HEADER, Head
 
 # Fields taking the records as they are, converted by a fraction over a power of ten
 # (Wh -> kWh), by one without a finite decimal expansion (GJ -> kWh: 28-digit text), scaled;
 # computed fields reading them and each other (sums, a quotient that can divide by zero, a
 # lookup that can miss or give text, a comparison, a date); status tables reading a record
 # field and a computed one.
-_PROFILE = '''kind = "meter"
-[profile]
-name = "meter"
-description = "x"
-[detect]
-manufacturer = "ABC"
-[lookups]
+_PROFILE = METER_HEADER + '''[lookups]
 codes = { "0" = "zero", "1" = 10, "3" = 1.5 }
 [[fields]]
 name = "a_kwh"

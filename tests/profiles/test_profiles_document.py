@@ -18,7 +18,7 @@ from profiles import UNITS, MeterProfiles, ProfileError, load_meter_profile
 from profiles import _engine as engine
 from profiles._engine import _conversion
 from profiles._fields import field_json
-from tests.profiles.heads import Head
+from tests.profiles.heads import METER_HEADER, Head
 
 
 def _json(value: object) -> object:
@@ -41,13 +41,7 @@ def _both(library: MeterProfiles, records: Sequence[tuple[Head, object]],
 
 # A profile with a field and status tables of the header and of a record (the tests of
 # texts kept per plan).
-_STATUS_PROFILE = '''kind = "meter"
-[profile]
-name = "meter"
-description = "x"
-[detect]
-manufacturer = "ABC"
-[[fields]]
+_STATUS_PROFILE = METER_HEADER + '''[[fields]]
 name = "total_kwh"
 quantity = "energy"
 unit = "kWh"
@@ -241,13 +235,7 @@ def test_computed_fields_are_written_as_apply_makes_them(tmp_path: Path) -> None
     # Formulas (one failing for some values), a date, a lookup that can miss, a hidden
     # input, a status table reading a computed field, units converted on the way.
     path = tmp_path / "meter.toml"
-    path.write_text('''kind = "meter"
-[profile]
-name = "meter"
-description = "x"
-[detect]
-manufacturer = "ABC"
-[lookups]
+    path.write_text(METER_HEADER + '''[lookups]
 modes = { "0" = "idle", "1" = "run", "2" = 7 }
 [[fields]]
 name = "per_count"
@@ -362,13 +350,7 @@ def test_layout_records_and_their_status_texts_follow_each_telegram(tmp_path: Pa
     # places): where each reads is kept per telegram structure, the status texts of the
     # synthetic records per plan; both must follow each telegram.
     path = tmp_path / "meter.toml"
-    path.write_text('''kind = "meter"
-[profile]
-name = "meter"
-description = "x"
-[detect]
-manufacturer = "ABC"
-[[layouts]]
+    path.write_text(METER_HEADER + '''[[layouts]]
 from = "payload"
 items = [ { offset = 1, quantity = "flags", length = 1 },
           { quantity = "volume", length = 2, unit = "l", scale = "0.5", storage = 1 } ]
@@ -416,13 +398,7 @@ bits = { "0x04" = "POWER_LOW" }
 # Layouts whose records come and go telegram by telegram: a gate, a repeat count, an unset
 # date, a no-value pattern, a record of the telegram that has no value, units converted
 # (litres to m3; a scale the int way cannot convert), status tables of both kinds.
-_PATHS_PROFILE = '''kind = "meter"
-[profile]
-name = "meter"
-description = "x"
-[detect]
-manufacturer = "ABC"
-[[layouts]]
+_PATHS_PROFILE = METER_HEADER + '''[[layouts]]
 from = "payload"
 [[layouts.items]]
 offset = 1
@@ -523,13 +499,7 @@ def test_quick_reads_read_the_values_again_where_a_conversion_needs_them(
     # (JSON values alone) once it knows the path's plan. Litres x 0.5 converted to m3 that
     # come out whole (2000 x 0.5 l = 1 m3) take the Python value: read again then.
     path = tmp_path / "meter.toml"
-    path.write_text('''kind = "meter"
-[profile]
-name = "meter"
-description = "x"
-[detect]
-manufacturer = "ABC"
-[[layouts]]
+    path.write_text(METER_HEADER + '''[[layouts]]
 from = "payload"
 items = [ { offset = 1, quantity = "volume", length = 2, unit = "l", scale = "0.5" },
           { quantity = "volume", length = 2, unit = "l", scale = "0.5", storage = 1 },
@@ -562,13 +532,7 @@ def test_each_layout_reads_with_its_own_blocks(tmp_path: Path) -> None:
     # A telegram structure holds each layout's blocks (_layout_reads): the record's layout
     # must read with its blocks, not the payload's, in document() and apply() alike.
     path = tmp_path / "meter.toml"
-    path.write_text('''kind = "meter"
-[profile]
-name = "meter"
-description = "x"
-[detect]
-manufacturer = "ABC"
-[[layouts]]
+    path.write_text(METER_HEADER + '''[[layouts]]
 from = "payload"
 items = [ { offset = 1, quantity = "volume", length = 1, unit = "m3", storage = 1 } ]
 [[layouts]]
@@ -591,13 +555,7 @@ unit = "m3"
 
 # Fields of one quantity taken by occurrence and by storage, for the records-without-a-value
 # tests (a record without a value gives no field; the field takes the next record).
-_MISSING_PROFILE = '''kind = "meter"
-[profile]
-name = "meter"
-description = "x"
-[detect]
-manufacturer = "ABC"
-[[fields]]
+_MISSING_PROFILE = METER_HEADER + '''[[fields]]
 name = "total_kwh"
 quantity = "energy"
 unit = "kWh"
@@ -717,13 +675,7 @@ def test_formulas_of_layout_records_without_status_tables_take_no_json_dicts(
     _computed_document the telegram's own record dicts: no {"value": ...} dict is made
     per layout record (only status tables read them)."""
     path = tmp_path / "meter.toml"
-    path.write_text('''kind = "meter"
-[profile]
-name = "meter"
-description = "x"
-[detect]
-manufacturer = "ABC"
-[[layouts]]
+    path.write_text(METER_HEADER + '''[[layouts]]
 from = "payload"
 items = [ { offset = 1, quantity = "volume", length = 2, unit = "m3", scale = "0.1" },
           { quantity = "volume", length = 2, unit = "m3", scale = "0.1", storage = 1 } ]
