@@ -874,8 +874,6 @@ def _python_fields(plan: _Plan, value_of: ValueOf) -> list[NamedField] | tuple[i
     return tuple(sorted(set(missing))) if missing else fields
 
 
-
-
 def _json_fields(plan: _Plan, record_dicts: Sequence[Mapping[str, object]],
                  records: Sequence[tuple[Any, Any]], value: RecordValue
                  ) -> dict[str, object] | tuple[int, ...]:
