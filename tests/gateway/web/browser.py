@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -81,3 +81,22 @@ def series_pixels(browser: Any) -> int:
         }
         return n;""")
     return count
+
+
+def while_reloading(condition: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``condition`` for a ``WebDriverWait`` on a page that navigates (a login, a form
+    posted): an element found on the page that is going may be gone before it is read.
+    Selenium says so as a stale element, or Chromium's inspector as a node that "does not
+    exist"; either way the wait polls again (and still fails when its time is up)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    def check(browser: Any) -> Any:
+        try:
+            return condition(browser)
+        except StaleElementReferenceException:
+            return False
+        except WebDriverException as error:
+            if "does not exist" in str(error.msg):
+                return False
+            raise
+    return check

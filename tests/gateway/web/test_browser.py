@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gateway.web import WebConfig, save_user
 
-from .browser import chromium, series_pixels, served_in_thread
+from .browser import chromium, series_pixels, served_in_thread, while_reloading
 from .memory_source import sample_source
 
 # Bounded waits for the browser's own pace (polling, not a speed assertion).
@@ -17,7 +17,6 @@ WAIT = 30
 
 
 def test_values_update_plot_draws_and_admin_acknowledges(tmp_path: Path) -> None:
-    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -29,19 +28,18 @@ def test_values_update_plot_draws_and_admin_acknowledges(tmp_path: Path) -> None
     config = WebConfig(port=0, users_file=users, refresh_seconds=1)
 
     with served_in_thread(source, config) as url, chromium(tmp_path / "profile") as browser:
-        # Pages reload (after a login, an action): an element found a moment ago may be gone.
-        wait = WebDriverWait(browser, WAIT,
-                             ignored_exceptions=(StaleElementReferenceException,))
+        wait = WebDriverWait(browser, WAIT)
         browser.get(url)
         cell = browser.find_element(By.CSS_SELECTOR, f'tr[data-point="{heat}"] td.value')
         assert cell.text == "1095.5"
 
         source.add(heat, "kWh", now, Decimal("2000.25"))  # a new reading arrives
-        wait.until(lambda b: b.find_element(
-            By.CSS_SELECTOR, f'tr[data-point="{heat}"] td.value').text == "2000.25")
+        wait.until(while_reloading(lambda b: b.find_element(
+            By.CSS_SELECTOR, f'tr[data-point="{heat}"] td.value').text == "2000.25"))
 
         browser.find_element(By.LINK_TEXT, heat).click()
-        chart = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "#chart[data-points]"))
+        chart = wait.until(while_reloading(
+            lambda b: b.find_element(By.CSS_SELECTOR, "#chart[data-points]")))
         # 97 readings; the oldest (exactly a day before ``now``) is out of the day window.
         assert chart.get_attribute("data-points") == "96"
         screenshot = tmp_path / "plot.png"
@@ -55,9 +53,12 @@ def test_values_update_plot_draws_and_admin_acknowledges(tmp_path: Path) -> None
         browser.find_element(By.ID, "user").send_keys("admin")
         browser.find_element(By.ID, "password").send_keys("correct horse")
         browser.find_element(By.ID, "login-submit").click()
-        wait.until(lambda b: "admin (admin)" in b.find_element(By.TAG_NAME, "header").text)
+        wait.until(while_reloading(
+            lambda b: "admin (admin)" in b.find_element(By.TAG_NAME, "header").text))
         browser.find_element(By.CSS_SELECTOR,
                              'tr[data-alarm="flat3-heat-high"] button.acknowledge').click()
-        wait.until(lambda b: "acknowledged" in b.find_element(
-            By.CSS_SELECTOR, 'tr[data-alarm="flat3-heat-high"] td.state').text)
+        # "active, unacknowledged" until the page after the acknowledgement shows.
+        wait.until(while_reloading(lambda b: b.find_element(
+            By.CSS_SELECTOR, 'tr[data-alarm="flat3-heat-high"] td.state'
+        ).text.split()[-1] == "acknowledged"))
     assert source.acknowledged_by == [("flat3-heat-high", "admin")]
