@@ -36,7 +36,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ._errors import ExpressionError, ProfileError
-from ._expressions import Program, program, result_decimal, result_number
+from ._expressions import Program, is_ready, program, ready_result, result_decimal, result_number
 from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
 from ._layouts import (
     Layout,
@@ -1038,13 +1038,15 @@ def _number(value: FieldValue) -> Decimal | int | None:
 class _Step(NamedTuple):
     """A computed field as :func:`_formulas` evaluates it: its rule, the fields it reads
     (sorted), its formula's program (None: a date) or its date parts' programs, and its
-    lookup table as a dict."""
+    lookup table as a dict; for a formula whose result is the field's value (no lookup,
+    no scale), its ready program (reads unchecked, :func:`_computed_document`)."""
 
     rule: FieldRule
     inputs: tuple[str, ...]
     program: Program | None
     date: tuple[tuple[str, Program], ...]
     lookup: dict[Decimal, Decimal | int | str] | None
+    ready: Program | None
 
 
 class _Formulas(NamedTuple):
@@ -1071,7 +1073,9 @@ def _formula_plan(profile: MeterProfile) -> _Formulas:
     steps = {rule.name: _Step(rule, rule.inputs,
                               None if rule.formula is None else program(rule.formula),
                               tuple((part, program(formula)) for part, formula in rule.date),
-                              None if rule.lookup is None else dict(rule.lookup))
+                              None if rule.lookup is None else dict(rule.lookup),
+                              None if rule.formula is None or rule.lookup is not None
+                              or rule.scale is not None else program(rule.formula, True))
              for rule in profile.computed_fields.values()}
     order: list[_Step] = []
     reached: set[str] = set()
@@ -1288,13 +1292,16 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
             return None
     else:
         numbers: dict[str, Decimal | int] = {}
+        # Whether every number is ready (_expressions.is_ready): then the steps run their
+        # ready programs, which read them without a check (the checks done once here).
+        ready = True
         for name, index, conversion in computing.numbers:
             json = fields[name]
             if type(json) is int and -_JSON_NUMBER < json < _JSON_NUMBER:
-                numbers[name] = json
+                numbers[name] = json  # ready: within the size rule
                 continue
             if type(json) is float and _FLOAT_LOW < abs(json) < _FLOAT_HIGH:
-                numbers[name] = Decimal(repr(json))
+                numbers[name] = Decimal(repr(json))  # ready: 17 digits, exponent > -330
                 continue
             found = field_value(value(*records[index]))
             if found is None:
@@ -1308,6 +1315,7 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
                 number = _number(conversion.python(found))
             if number is not None:  # else no formula reading it has a value
                 numbers[name] = number
+                ready = ready and is_ready(number)
         for name, index, conversion in computing.values:
             found = field_value(value(*records[index]))
             if found is None:
@@ -1318,8 +1326,16 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
         try:
             for step, inputs in computing.steps:
                 if present >= inputs:
-                    _compute(profile, step, values, numbers, computed, None, None)
-        except ProfileError:
+                    if ready and step.ready is not None:
+                        name = step.rule.name
+                        number, ready = ready_result(step.ready(numbers))
+                        values[name] = numbers[name] = number
+                    else:
+                        _compute(profile, step, values, numbers, computed, None, None)
+                        # A number of a lookup or scale is not checked: from here on, the
+                        # checked programs.
+                        ready = ready and step.rule.name not in numbers
+        except (ExpressionError, ProfileError):  # _compute names it: not needed here
             return None
         if computed:
             problems = [*problems, *computed]

@@ -44,6 +44,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from operator import itemgetter
 
 from ._errors import ExpressionError
 from ._units import exact_decimal, odd_part
@@ -139,22 +140,43 @@ class Expression:
         return program(self)(values)
 
 
-# id(expression) -> (expression, its tree compiled into closures). Kept per expression (not
-# in it: expressions stay plain picklable data); holds the expression, so its id stays its own.
-_PROGRAMS: dict[int, tuple[Expression, Program]] = {}
+# (id(expression), ready) -> (expression, its tree compiled into closures). Kept per
+# expression (not in it: expressions stay plain picklable data); holds the expression, so its
+# id stays its own.
+_PROGRAMS: dict[tuple[int, bool], tuple[Expression, Program]] = {}
 _PROGRAMS_LIMIT = 4096
 
 
-def program(expression: Expression) -> Program:
+def program(expression: Expression, ready: bool = False) -> Program:
     """``expression`` compiled into closures (once per expression; callers that evaluate
-    it often keep the program, saving this lookup)."""
-    found = _PROGRAMS.get(id(expression))
+    it often keep the program, saving this lookup). With ``ready``, the program reads each
+    name as it is, unchecked: for values that are all ready (:func:`is_ready`), and each
+    name it reads there, it gives what the checked program gives."""
+    key = (id(expression), ready)
+    found = _PROGRAMS.get(key)
     if found is None or found[0] is not expression:
         if len(_PROGRAMS) >= _PROGRAMS_LIMIT:
             _PROGRAMS.clear()
-        found = _PROGRAMS[id(expression)] = (expression,
-                                             _compile(expression.tree, expression.text))
+        found = _PROGRAMS[key] = (expression,
+                                  _compile(expression.tree, expression.text, ready))
     return found[1]
+
+
+def is_ready(value: object) -> bool:
+    """Whether a checked program reads ``value`` as it is (the same type, digits and
+    exponent): an int within the size rule, or a finite Decimal within the bounds of
+    :data:`_EXACT` other than -0. A ready program (:func:`program`) reads such values
+    without a check."""
+    if type(value) is int:
+        return -_LIMIT < value < _LIMIT
+    if type(value) is not Decimal or not value.is_finite() or (
+            not value and value.is_signed()):  # _EXACT.plus makes -0 0
+        return False
+    try:
+        _EXACT.plus(value)  # traps where it would change the value's digits or exponent
+    except _TRAPPED:
+        return False
+    return True
 
 
 def result_decimal(value: Number) -> Decimal:
@@ -177,21 +199,29 @@ def result_decimal(value: Number) -> Decimal:
 def result_number(value: Number) -> Decimal | int:
     """:func:`result_decimal` of ``value`` as records give numbers: an int where that
     Decimal is whole without places after the point (``5``, ``5E+3``), else the Decimal."""
+    return ready_result(value)[0]
+
+
+def ready_result(value: Number) -> tuple[Decimal | int, bool]:
+    """:func:`result_number` of ``value``, and whether that is ready (:func:`is_ready`),
+    known without a check where it is an int or a Decimal normalized within the bounds of
+    :data:`_EXACT`."""
     if type(value) is int:
-        return value
+        return value, -_LIMIT < value < _LIMIT
     if type(value) is Decimal:  # the Decimal result, its work done once
         whole = int(value)
         if whole == value:
-            return whole
+            return whole, -_LIMIT < whole < _LIMIT
         try:
-            return value.normalize(_EXACT)  # has places (not whole)
+            return value.normalize(_EXACT), True  # has places (not whole), within bounds
         except _TRAPPED:
             pass
     result = result_decimal(value)
     if result == result.to_integral_value() and (
             result.as_tuple().exponent >= 0):  # type: ignore[operator]
-        return int(result)
-    return result
+        whole = int(result)
+        return whole, is_ready(whole)
+    return result, is_ready(result)
 
 
 def _fraction(value: Number) -> Fraction:
@@ -247,28 +277,33 @@ def _as_decimal(number: Fraction) -> Decimal | None:
         return None
 
 
-def _compile(node: Node, text: str) -> Program:
-    """The tree as closures, each giving its node's value for the values read."""
+def _compile(node: Node, text: str, ready: bool) -> Program:
+    """The tree as closures, each giving its node's value for the values read; with
+    ``ready``, names read unchecked (:func:`program`)."""
     kind = node[0]
     if kind == "number":
         return _constant(node[1])
     if kind == "name":
+        if ready:  # the value is one the check would give back as it is
+            reader: Program = itemgetter(str(node[1]))
+            return reader
         return _reader(str(node[1]))
     if kind == "neg":
-        inner = _compile(node[1], text)  # type: ignore[arg-type]
+        inner = _compile(node[1], text, ready)  # type: ignore[arg-type]
         return lambda values: _negative(inner(values))
     if kind == "convert":
         assert isinstance(node[2], Fraction) and isinstance(node[3], Fraction)
-        return _converter(_compile(node[1], text), node[2], node[3])  # type: ignore[arg-type]
+        return _converter(_compile(node[1], text, ready),  # type: ignore[arg-type]
+                          node[2], node[3])
     if kind in ("op", "compare"):
-        left = _compile(node[2], text)  # type: ignore[arg-type]
-        right = _compile(node[3], text)  # type: ignore[arg-type]
+        left = _compile(node[2], text, ready)  # type: ignore[arg-type]
+        right = _compile(node[3], text, ready)  # type: ignore[arg-type]
         if node[1] == "/" and node[3][0] == "number":  # type: ignore[index]
             return _by_number(left, right, text)
         return _OPERATORS[str(node[1])](left, right, text)
     name, arguments = str(node[1]), node[2]
     assert isinstance(arguments, tuple)
-    programs = tuple(_compile(argument, text) for argument in arguments)
+    programs = tuple(_compile(argument, text, ready) for argument in arguments)
     if name == "if":  # only the branch taken
         condition, then, otherwise = programs
         return lambda values: then(values) if condition(values) else otherwise(values)

@@ -21,10 +21,11 @@ from tests.profiles.heads import METER_HEADER, Head
 # Fields taking the records as they are, converted by a fraction over a power of ten
 # (Wh -> kWh), by one without a finite decimal expansion (GJ -> kWh: 28-digit text), scaled;
 # computed fields reading them and each other (sums, a quotient that can divide by zero, a
-# lookup that can miss or give text, a comparison, a date); status tables reading a record
-# field and a computed one.
+# lookup that can miss or give text, one that gives a number too large for formulas, a
+# comparison, a date); status tables reading a record field and a computed one.
 _PROFILE = METER_HEADER + '''[lookups]
 codes = { "0" = "zero", "1" = 10, "3" = 1.5 }
+sizes = { "-8" = ''' + str(2**4100) + ''' }
 [[fields]]
 name = "a_kwh"
 quantity = "energy"
@@ -62,6 +63,14 @@ hidden = true
 name = "twice_code"
 formula = "code * 2"
 [[fields]]
+name = "size_code"
+formula = "d - 1"
+lookup = "sizes"
+hidden = true
+[[fields]]
+name = "size_set"
+formula = "size_code > 0"
+[[fields]]
 name = "big"
 formula = "if(a_kwh > e, 1, 0)"
 [[fields]]
@@ -92,7 +101,9 @@ _VALUES = st.sampled_from([
     0, 1, 2, 4, -7, 1500, 10**20, Decimal("1.5"), Decimal("1E+3"), Decimal("0.001"),
     Decimal("2.50"), Decimal("12345678901234567.8"), Decimal("-0.000"), Decimal("1E-400"),
     Decimal("1E+1210"), 0.0, 1.5, 0.1, 1e-7, 3.4e38, -2.75, 1e-320, "text", "12",
-    b"\x12\x34", None])
+    b"\x12\x34", None,
+    # Numbers formulas refuse or read as fractions (the checks of ready programs).
+    Decimal("1E+1300"), Decimal("1E-1300"), Decimal("1E-650"), 2**4100, Decimal("-0")])
 _LIBRARY: list[MeterProfiles] = []
 
 
@@ -118,6 +129,7 @@ def _json(value: object) -> object:
 @example([(0, 1500), (1, 7), (2, Decimal("2.50")), (3, 2), (4, 1)], None)
 @example([(0, 1.5), (1, Decimal("1E+3")), (2, 3), (3, 4), (4, 0)], 4)
 @example([(0, "12"), (1, b"\x12\x34"), (3, 0)], None)
+@example([(3, -7)], None)  # a lookup's number too large: the checked programs from there on
 def test_computed_fields_are_written_as_apply_makes_them(records: list[tuple[int, object]],
                                                           status: int | None) -> None:
     library = _library()

@@ -14,7 +14,14 @@ from hypothesis import strategies as st
 
 from profiles import Expression, ExpressionError, ProfileError, parse_expression
 from profiles._engine import _exact
-from profiles._expressions import result_decimal, result_number
+from profiles._expressions import (
+    _number,
+    is_ready,
+    program,
+    ready_result,
+    result_decimal,
+    result_number,
+)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -309,6 +316,62 @@ def test_a_result_as_a_field_value_is_the_exact_decimal_result(value: int | Deci
                                                                ) -> None:
     expected = _exact(result_decimal(value))
     found = result_number(value)
+    assert type(found) is type(expected)
+    assert found == expected and str(found) == str(expected)
+
+
+# --- ready programs -------------------------------------------------------------------------------
+# profiles._engine checks each number once, where it enters the numbers formulas read
+# (is_ready), and then runs ready programs, which read names unchecked: for ready values they
+# must give what the checked program gives, type and error message included.
+
+_READY_CASES = st.one_of(
+    _VALUES, _NUMBERS,
+    st.integers(-2**4100, 2**4100).map(lambda n: Fraction(n, 3)),
+    st.sampled_from([True, "12", Decimal("NaN"), Decimal("-Infinity"), Decimal("1E+601"),
+                     Decimal("1E-1199"), Decimal("1E-1200"), Decimal(f"{'9' * 601}"),
+                     Decimal(f"{'9' * 600}"), Decimal("0E+700"), Decimal("-0E-3"),
+                     2**4096, 2**4096 - 1, -(2**4096 - 1)]))
+
+
+@given(_READY_CASES)
+def test_a_ready_value_is_read_as_it_is(value: object) -> None:
+    if not is_ready(value):
+        return
+    read = _number(value, "x")
+    assert type(read) is type(value)
+    assert read == value and str(read) == str(value)
+
+
+@given(st.one_of(_NUMBERS, st.integers(-2**4100, 2**4100).map(lambda n: Fraction(n, 2**4000)),
+                 st.integers(1, 2**4096).map(lambda n: Fraction(n, 3 * 10**1300))))
+@example(Fraction(1, 2**3000))  # finite, 3000 places: beyond the bounds of the check
+@example(Fraction(2**4096 - 1, 1) / 7)
+def test_a_ready_result_is_the_result_and_says_whether_it_is_ready(
+        value: int | Decimal | Fraction) -> None:
+    found, ready = ready_result(value)
+    expected = _exact(result_decimal(value))
+    assert type(found) is type(expected)
+    assert found == expected and str(found) == str(expected)
+    assert ready == is_ready(expected)
+
+
+@given(_formulas())
+@example((("(a * 0.1)", Fraction(1, 10)), {"a": 1, "b": 0}))
+def test_a_ready_program_gives_what_the_checked_one_gives(
+        drawn: tuple[Drawn, dict[str, Decimal | int]]) -> None:
+    (text, _), values = drawn
+    if not all(map(is_ready, values.values())):
+        return
+    expression = parse_expression(text)
+    try:
+        expected = program(expression)(values)
+    except ExpressionError as error:
+        with pytest.raises(ExpressionError) as caught:
+            program(expression, True)(values)
+        assert caught.value.message == error.message
+        return
+    found = program(expression, True)(values)
     assert type(found) is type(expected)
     assert found == expected and str(found) == str(expected)
 
