@@ -91,11 +91,24 @@ _STANDARD_TEXTS: dict[int | None, str] = {status: standard_status(status)
 class _Conversion(NamedTuple):
     """What a field does to its record's value: the unit ``source`` converted to
     ``target`` (when ``converts``; as a temperature difference with ``difference``), then
-    multiplied by ``scale``. For :meth:`number_json`: ``ratio``, where the whole conversion
-    is a multiplication by a fraction (no offset, no scale), ``(numerator, denominator, the
-    denominator's factors other than 2 and 5, whether the denominator is a power of
-    ten)``; ``scaling``, where it is a positive ``scale`` alone, ``(its coefficient, 10 to
-    the minus its exponent)`` (an exponent of at least 0: ``(the whole multiplier, 1)``)."""
+    multiplied by ``scale``. ``ratio``, where the whole conversion is a multiplication by
+    a fraction (no offset, no scale), is ``(numerator, denominator, the denominator's
+    factors other than 2 and 5, whether the denominator is a power of ten)``; ``scaling``,
+    where it is a positive ``scale`` alone, ``(its coefficient, 10 to the minus its
+    exponent)`` (an exponent of at least 0: ``(the whole multiplier, 1)``).
+
+    ``number_json(number)`` is what :meth:`json` gives for a record whose JSON value is
+    ``number``, made with int arithmetic where ``number`` is an int (a whole result is an
+    int, one of at most 15 digits over a power of ten the float that prints back exactly,
+    one without a finite decimal expansion the 28-digit decimal as text) or a float
+    (:func:`_float_json`); None where it takes :meth:`json`'s way. It is one function per
+    kind of conversion (:func:`_number_json`), so that a field pays only for its own
+    kind's arithmetic.
+    Speed trick, kept because it pays 23 % end to end: mbus decode + to_dict of the 76
+    libmbus frames (Wh -> kWh of the generic names) takes 253k instead of 327k
+    instructions per warm telegram (callgrind, December 2026); for scales (ime_dmm's
+    kWh x 0.01), decrypt + decode + to_dict of the 4 ime_dmm dev-corpus telegrams takes
+    369k instead of 547k (/tmp script: the bench_profiles loop over those telegrams)."""
 
     source: str
     target: str
@@ -104,6 +117,7 @@ class _Conversion(NamedTuple):
     scale: Decimal | None
     ratio: tuple[int, int, int, bool] | None
     scaling: tuple[int, int] | None
+    number_json: Callable[[object], int | float | str | None]
 
     def python(self, value: FieldValue) -> FieldValue:
         """The field's value from the record's (a :func:`field_value` form)."""
@@ -118,74 +132,88 @@ class _Conversion(NamedTuple):
         found = field_value(value)
         return None if found is None else field_json(self.python(found))
 
-    def number_json(self, number: object) -> int | float | str | None:
-        """What :meth:`json` gives for a record whose JSON value is ``number``, made with
-        int arithmetic where ``number`` is an int (a whole result is an int, one of at most
-        15 digits over a power of ten the float that prints back exactly, one without a
-        finite decimal expansion the 28-digit decimal as text) or a float
-        (:meth:`_float_json`); None where it takes :meth:`json`'s way.
-        Speed trick, kept because it pays 23 % end to end: mbus decode + to_dict of the 76
-        libmbus frames (Wh -> kWh of the generic names) takes 253k instead of 327k
-        instructions per warm telegram (callgrind, December 2026); for scales (ime_dmm's
-        kWh x 0.01), decrypt + decode + to_dict of the 4 ime_dmm dev-corpus telegrams takes
-        369k instead of 547k (/tmp script: the bench_profiles loop over those telegrams)."""
-        if type(number) is not int:
-            return self._float_json(number) if type(number) is float else None
-        ratio = self.ratio
-        if ratio is not None:
-            numerator, denominator, odd, decimal = ratio
+
+def _number_json(ratio: tuple[int, int, int, bool] | None, scaling: tuple[int, int] | None
+                 ) -> Callable[[object], int | float | str | None]:
+    """:attr:`_Conversion.number_json` for a conversion with this ``ratio`` and
+    ``scaling``."""
+    low, high = -_EXACT_FLOAT, _EXACT_FLOAT
+    if ratio is not None:
+        numerator, denominator, odd, decimal = ratio
+        if decimal:
+            def by_decimal_ratio(number: object) -> int | float | str | None:
+                if type(number) is int:
+                    number *= numerator
+                    if not low < number < high:
+                        return None
+                    # int division rounds correctly, as float(Decimal)
+                    return number / denominator if number % denominator else number // denominator
+                if type(number) is float:
+                    return _float_json(number, numerator, denominator)
+                return None
+            return by_decimal_ratio
+
+        def by_ratio(number: object) -> int | float | str | None:
+            if type(number) is not int:
+                return None
             number *= numerator
-            if not -_EXACT_FLOAT < number < _EXACT_FLOAT:
+            if not low < number < high:
                 return None
             if not number % denominator:
                 return number // denominator
-            if decimal:
-                return number / denominator  # int division rounds correctly, as float(Decimal)
             if number % odd:
                 return str(_ROUNDED.divide(Decimal(number), Decimal(denominator)))
             return None
-        if self.scaling is not None:  # Decimal(number) * scale, as field_json writes it
-            coefficient, divisor = self.scaling
+        return by_ratio
+    if scaling is not None:  # Decimal(number) * scale, as field_json writes it
+        coefficient, divisor = scaling
+
+        def by_scaling(number: object) -> int | float | str | None:
+            if type(number) is not int:
+                return None
             number *= coefficient
             if divisor == 1:
                 return number
-            return number / divisor if -_EXACT_FLOAT < number < _EXACT_FLOAT else None
-        return None
+            return number / divisor if low < number < high else None
+        return by_scaling
+    return _no_number_json
 
-    def _float_json(self, number: float) -> float | None:
-        """:meth:`number_json` of a float, for a conversion by a fraction over a power of
-        ten (Wh -> kWh); None elsewhere. A record's float JSON value is either the float of
-        an exact decimal of at most 15 digits, whose Python value is that Decimal
-        (decoders and layouts write longer ones as text), or the Python value itself
-        (REAL32 data):
-        either way its shortest form (``repr``) gives the decimal that :meth:`json`
-        converts. Only whole results and those of more than 15 digits then differ (an int
-        or text from a Decimal, a float from a float): None for them, unless the float has
-        more than 15 digits, so that it is no decimal's. Speed trick, kept because it pays
-        14 % end to end: decrypt + decode + to_dict of the 23 dev-corpus telegrams where it
-        converts a float (REAL32 W -> kW, ...) takes 337.5k instead of 390.6k instructions
-        per warm telegram (callgrind, /tmp script looping over those telegrams)."""
-        ratio = self.ratio
-        if ratio is None or not ratio[3]:
+
+def _no_number_json(number: object) -> None:
+    """:attr:`_Conversion.number_json` where no int arithmetic does the conversion."""
+    return None
+
+
+def _float_json(number: float, numerator: int, denominator: int) -> float | None:
+    """:attr:`_Conversion.number_json` of a float, for a conversion by ``numerator /
+    denominator``, a power of ten. A record's float JSON value is either the float of
+    an exact decimal of at most 15 digits, whose Python value is that Decimal
+    (decoders and layouts write longer ones as text), or the Python value itself
+    (REAL32 data):
+    either way its shortest form (``repr``) gives the decimal that :meth:`_Conversion.json`
+    converts. Only whole results and those of more than 15 digits then differ (an int
+    or text from a Decimal, a float from a float): None for them, unless the float has
+    more than 15 digits, so that it is no decimal's. Speed trick, kept because it pays
+    14 % end to end: decrypt + decode + to_dict of the 23 dev-corpus telegrams where it
+    converts a float (REAL32 W -> kW, ...) takes 337.5k instead of 390.6k instructions
+    per warm telegram (callgrind, /tmp script looping over those telegrams)."""
+    # The decimal: digits / places. Most have at most 6 places: a decimal of at most 15
+    # digits that gives the float back is the one (no two give the same float).
+    digits = round(number * 1e6) if -1e8 < number < 1e8 else 0
+    if digits / 1000000 == number:
+        places = 1000000
+    else:
+        whole, point, fraction = repr(number).partition(".")
+        if not point or "e" in fraction:  # 1e+16, 1.5e-05: json()'s way
             return None
-        numerator, denominator, _, _ = ratio
-        # The decimal: digits / places. Most have at most 6 places: a decimal of at most 15
-        # digits that gives the float back is the one (no two give the same float).
-        digits = round(number * 1e6) if -1e8 < number < 1e8 else 0
-        if digits / 1000000 == number:
-            places = 1000000
-        else:
-            whole, point, fraction = repr(number).partition(".")
-            if not point or "e" in fraction:  # 1e+16, 1.5e-05: json()'s way
-                return None
-            digits = int(whole + fraction)
-            places = 10 ** len(fraction)
-        exact = digits * numerator
-        denominator *= places
-        if -_EXACT_FLOAT < digits < _EXACT_FLOAT and (
-                not -_EXACT_FLOAT < exact < _EXACT_FLOAT or not exact % denominator):
-            return None
-        return exact / denominator  # int division rounds correctly, as float(Decimal)
+        digits = int(whole + fraction)
+        places = 10 ** len(fraction)
+    exact = digits * numerator
+    denominator *= places
+    if -_EXACT_FLOAT < digits < _EXACT_FLOAT and (
+            not -_EXACT_FLOAT < exact < _EXACT_FLOAT or not exact % denominator):
+        return None
+    return exact / denominator  # int division rounds correctly, as float(Decimal)
 
 
 _EXACT_FLOAT = 10**15  # a decimal of at most 15 significant digits survives a float
@@ -215,7 +243,8 @@ def _conversion(source: str, target: str, converts: bool, quantity: str,
             coefficient = int("".join(map(str, digits)))
             scaling = ((coefficient * 10**exponent, 1) if exponent >= 0
                        else (coefficient, 10**-exponent))
-        found = _Conversion(source, target, converts, difference, scale, ratio, scaling)
+        found = _Conversion(source, target, converts, difference, scale, ratio, scaling,
+                            _number_json(ratio, scaling))
         if len(_CONVERSIONS) < _CACHE_LIMIT:
             _CONVERSIONS[key] = found
     return found
@@ -266,6 +295,7 @@ def _new_plan(profile: MeterProfile | None, heads: Sequence[object], takes: Sequ
             units[name] = unit
         if conversion is not None:
             conversions.append((name, record, conversion))
+    assert len(set(names)) == len(names), "a plan's field names are unique (_json_fields)"
     reads: tuple[tuple[str, int, _Conversion | None], ...] = ()
     shown: tuple[str, ...] = ()
     all_units = units
@@ -881,9 +911,14 @@ def _json_fields(plan: _Plan, record_dicts: Sequence[Mapping[str, object]],
     record *i*'s value as it is, else converted (from the int JSON value where it can, else
     from ``value(*records[i])``); or the indices of the records it takes that have no
     value."""
-    fields = {name: record_dicts[index]["value"] for name, index in plan.pairs}
-    if None in fields.values():
-        return tuple(sorted({index for name, index in plan.pairs if fields[name] is None}))
+    pairs = plan.pairs
+    # Values tested as they are taken: `None in fields.values()` costs an equality test
+    # per field.
+    fields = {name: found for name, index in pairs
+              if (found := record_dicts[index]["value"]) is not None}
+    if len(fields) != len(pairs):
+        return tuple(sorted({index for _, index in pairs
+                             if record_dicts[index]["value"] is None}))
     for name, index, conversion in plan.conversions:
         converted: object = conversion.number_json(fields[name])
         if converted is None:
@@ -900,9 +935,10 @@ def _taken_fields(plan: _Plan, every: Sequence[object], records: Sequence[tuple[
     """:func:`_json_fields` from ``every`` record's JSON value (the telegram's, then the
     layouts'); a conversion that needs the Python value makes it from ``records`` or,
     for a layout's record, from its value in ``synthetic`` (None: not read, and needed)."""
-    fields = {name: every[index] for name, index in plan.pairs}
-    if None in fields.values():
-        return tuple(sorted({index for name, index in plan.pairs if fields[name] is None}))
+    pairs = plan.pairs
+    fields = {name: found for name, index in pairs if (found := every[index]) is not None}
+    if len(fields) != len(pairs):
+        return tuple(sorted({index for _, index in pairs if every[index] is None}))
     count = len(records)
     for name, index, conversion in plan.conversions:
         converted: object = conversion.number_json(fields[name])
