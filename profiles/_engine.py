@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from ._errors import ExpressionError, ProfileError
 from ._expressions import Program, is_ready, program, ready_result, result_decimal, result_number
-from ._fields import FieldValue, MeterFields, NamedField, field_json, field_value
+from ._fields import _FLOAT_DIGITS, FieldValue, MeterFields, NamedField, field_json, field_value
 from ._layouts import (
     Layout,
     LayoutHead,
@@ -50,7 +50,7 @@ from ._layouts import (
 from ._meter import FieldRule, MeterProfile, load_meter_profile
 from ._selectors import RecordHead, RecordSelector
 from ._shipped import shipped_profiles
-from ._units import UNITS, WIDE, convert, exact_ratio, odd_part
+from ._units import UNITS, WIDE, convert, exact_ratio, odd_part, twos_and_fives
 
 if TYPE_CHECKING:
     from .transforms import Transform, TransformContext
@@ -153,6 +153,11 @@ def _number_json(ratio: tuple[int, int, int, bool] | None, scaling: tuple[int, i
                 return None
             return by_decimal_ratio
 
+        # number / denominator has a finite expansion where odd divides number: it is an
+        # integer once multiplied by 10**places.
+        _, twos, fives = twos_and_fives(denominator)
+        places = 10 ** max(twos, fives)
+
         def by_ratio(number: object) -> int | float | str | None:
             if type(number) is not int:
                 return None
@@ -163,7 +168,10 @@ def _number_json(ratio: tuple[int, int, int, bool] | None, scaling: tuple[int, i
                 return number // denominator
             if number % odd:
                 return str(_ROUNDED.divide(Decimal(number), Decimal(denominator)))
-            return None
+            # A finite decimal (9000 s = 2.5 h): the float that prints back exactly, where
+            # it has at most 15 significant digits.
+            digits = str(abs(number) * places // denominator).rstrip("0")
+            return number / denominator if len(digits) <= _FLOAT_DIGITS else None
         return by_ratio
     if scaling is not None:  # Decimal(number) * scale, as field_json writes it
         coefficient, divisor = scaling

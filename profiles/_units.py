@@ -153,10 +153,20 @@ def _plan(from_unit: str, to_unit: str, difference: bool) -> _Conversion:
 def odd_part(number: int) -> int:
     """``number`` without its factors 2 and 5 (a fraction over it without them has a finite
     decimal expansion)."""
-    for prime in (2, 5):
-        while number % prime == 0:
-            number //= prime
-    return number
+    return twos_and_fives(number)[0]
+
+
+def twos_and_fives(number: int) -> tuple[int, int, int]:
+    """``number`` without its factors 2 and 5, and how many twos and fives it had (a
+    fraction over ``2**twos * 5**fives`` has ``max(twos, fives)`` decimal places)."""
+    twos = fives = 0
+    while number % 2 == 0:
+        number //= 2
+        twos += 1
+    while number % 5 == 0:
+        number //= 5
+        fives += 1
+    return number, twos, fives
 
 
 def _finite(number: Fraction) -> Decimal | None:
@@ -168,15 +178,8 @@ def _finite(number: Fraction) -> Decimal | None:
 def exact_decimal(number: Fraction) -> Decimal:
     """A fraction as an exact Decimal where it has a finite expansion (no trailing zeros
     after the point), else rounded half to even to 28 significant digits."""
-    denominator = number.denominator
-    twos = fives = 0
-    while denominator % 2 == 0:
-        denominator //= 2
-        twos += 1
-    while denominator % 5 == 0:
-        denominator //= 5
-        fives += 1
-    if denominator != 1:
+    odd, twos, fives = twos_and_fives(number.denominator)
+    if odd != 1:
         return _CONTEXT.divide(Decimal(number.numerator), Decimal(number.denominator))
     digits = max(twos, fives)  # number * 10**digits is an integer
     scaled = number * 10**digits

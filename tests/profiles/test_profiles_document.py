@@ -161,7 +161,28 @@ def test_int_arithmetic_converts_as_the_decimal_way(difference: bool) -> None:
     joules = _conversion("J", "kWh", True, "energy", None)
     assert joules is not None
     assert joules.number_json(1) == "2.777777777777777777777777778E-7"
+    hours = _conversion("s", "h", True, "energy", None)
+    assert hours is not None
+    assert (hours.number_json(9000), hours.number_json(-900)) == (2.5, -0.25)
     assert _conversion("kWh", "kWh", False, "energy", Decimal("0.01")) is not None
+
+
+# Every conversion by a fraction, both ways of temperature.
+_RATIOS = [conversion for source, target in itertools.permutations(UNITS, 2)
+           for quantity in ("energy", "temperature_difference")
+           if UNITS[source][0] == UNITS[target][0]
+           and (conversion := _conversion(source, target, True, quantity, None)) is not None
+           and conversion.ratio is not None]
+
+
+@given(st.sampled_from(_RATIOS), st.integers(min_value=-(10**18), max_value=10**18))
+@example(_conversion("s", "h", True, "energy", None), 9000)
+@example(_conversion("s", "h", True, "energy", None), 999999999999999 * 9)
+@example(_conversion("min", "h", True, "energy", None), 3)
+def test_ints_convert_as_the_decimal_way(conversion: Any, value: int) -> None:
+    fast = conversion.number_json(value)
+    slow = conversion.json(value)  # the decimal way
+    assert fast is None or (type(fast), fast) == (type(slow), slow), (conversion, value)
 
 
 # The conversions by a fraction over a power of ten, which number_json makes from floats.
