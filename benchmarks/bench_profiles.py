@@ -4,7 +4,9 @@ The same telegrams (those ``wmbus`` decodes) through two ``wmbus.Decoder`` objec
 one with ``profiles=False`` and one with meterkit's shipped profiles (the default:
 a profile's fields where one matches, generic names elsewhere), each telegram
 decoded and made into its ``to_dict()``. The budget (issue 14): profiles add at
-most 20 %.
+most 20 %. For reference, a third decoder names every telegram's records with generic
+names only (``profiles=profiles.MeterProfiles()``, no profile loaded): what the meter
+part costs before any profile matches.
 
 Figures: wall-clock telegrams/s (rounds interleaved, the best of each kept),
 and, where valgrind is installed, instructions per telegram counted by callgrind,
@@ -18,7 +20,8 @@ anything before its pass: the parent chooses the telegrams that decode and
 passes their places in the corpus.
 ``python -m benchmarks.bench_profiles --loop MODE N PLACES`` is that child: the
 telegrams at PLACES (comma-separated), with (``with``) or without (``without``)
-profiles, one first pass and N warm rounds (N = -1: set up only).
+profiles, or with generic names only (``generic``), one first pass and N warm rounds
+(N = -1: set up only).
 """
 
 from __future__ import annotations
@@ -79,10 +82,12 @@ def main() -> None:
     telegrams = _telegrams()
     plain = wmbus.Decoder(profiles=False).decode
     named = wmbus.Decoder(profiles=library).decode
+    generic_only = wmbus.Decoder(profiles=profiles.MeterProfiles()).decode
     matched = sum(named(data, key).meter.profile is not None  # type: ignore[union-attr]
                   for data, key in telegrams)
     best = _interleaved({"without": _rounds(plain, telegrams),
-                         "with": _rounds(named, telegrams)})
+                         "with": _rounds(named, telegrams),
+                         "generic": _rounds(generic_only, telegrams)})
     n = len(telegrams)
     overhead = best["with"] / best["without"] - 1
     print(f"corpus: {n} telegrams decode; {len(library)} shipped meter profiles; "
@@ -91,6 +96,8 @@ def main() -> None:
     print(f"decode + to_dict, with profiles:  {n / best['with']:10.0f} telegrams/s warm")
     print(f"profiles add {overhead * 100:.1f} % (budget {BUDGET * 100:.0f} %: "
           f"{'within' if overhead <= BUDGET else 'OVER'})")
+    print(f"for reference, generic names only (no profile loaded) add "
+          f"{(best['generic'] / best['without'] - 1) * 100:.1f} %")
     counts = instructions(_decoding_places(load_wmbus_dev()))
     if counts is None:
         print("instructions: valgrind not installed")
@@ -102,6 +109,9 @@ def main() -> None:
               f"{with_:,.0f} with profiles: profiles add {added * 100:.1f} %"
               + (f" ({'within' if added <= BUDGET else 'OVER'} budget)"
                  if when == "warm" else ""))
+        generic = counts[("generic", when)]
+        print(f"  for reference, generic names only: {generic:,.0f}, "
+              f"{(generic / without - 1) * 100:.1f} % more than without")
 
 
 def instructions(places: list[int]) -> dict[tuple[str, str], float] | None:
@@ -112,7 +122,7 @@ def instructions(places: list[int]) -> dict[tuple[str, str], float] | None:
         return None
     root = str(Path(__file__).resolve().parents[1])
     out = {}
-    for mode in ("without", "with"):
+    for mode in ("without", "with", "generic"):
         totals = []
         for rounds in (-1, 1, 5):
             done = subprocess.run(
@@ -133,11 +143,14 @@ def instructions(places: list[int]) -> dict[tuple[str, str], float] | None:
 def loop(mode: str, rounds: int, places: list[int]) -> None:
     """One first pass of decode + to_dict over the corpus telegrams at ``places``, then
     ``rounds`` warm rounds; ``rounds`` -1: set up only."""
+    import profiles
     import wmbus
 
     corpus = load_wmbus_dev()
     telegrams = [corpus[place] for place in places]
-    decode = wmbus.Decoder(profiles=mode == "with").decode
+    chosen: profiles.MeterProfiles | bool = (profiles.MeterProfiles() if mode == "generic"
+                                             else mode == "with")
+    decode = wmbus.Decoder(profiles=chosen).decode
     go = _rounds(decode, telegrams)
     if rounds < 0:
         return
