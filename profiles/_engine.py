@@ -33,7 +33,7 @@ from decimal import Decimal
 from operator import itemgetter
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, NamedTuple, cast
+from typing import TYPE_CHECKING, Any, NamedTuple, cast, overload
 
 from ._errors import ExpressionError, ProfileError
 from ._expressions import Program, is_ready, program, ready_result, result_decimal, result_number
@@ -715,10 +715,10 @@ class MeterProfiles:
             # Formulas and status tables read the records, the layouts' too.
             pairs: Sequence[tuple[Any, Any]] = records
             if found:
-                pairs = [*records, *zip(found, values, strict=True)]
+                pairs = _WithLayouts(records, found, values)
                 value = _layout_value(value)
                 if plan.status_reads is not None:  # status tables read the JSON values
-                    record_dicts = [*record_dicts, *[{"value": json} for json in json_values]]
+                    record_dicts = _WithLayoutDicts(record_dicts, json_values)
             if computes:
                 return _computed_document(profile, plan, fields, record_dicts, pairs, value,
                                           status, problems)
@@ -879,6 +879,63 @@ def _data_of(records: Sequence[tuple[Any, Any]]) -> DataOf:
         data: bytes = records[index][1]
         return data
     return data_of
+
+
+class _WithLayouts(Sequence[tuple[Any, Any]]):
+    """The telegram's ``(head, data)`` pairs, then the layouts' ``(head, value)``: a pair
+    made where it is read (formulas and status tables read few of them)."""
+
+    __slots__ = ("heads", "own", "records", "values")
+
+    def __init__(self, records: Sequence[tuple[Any, Any]], heads: list[LayoutHead],
+                 values: list[Decimal | int | str]) -> None:
+        self.records, self.heads, self.values = records, heads, values
+        self.own = len(records)
+
+    def __len__(self) -> int:
+        return self.own + len(self.heads)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[Any, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[Any, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[Any, Any] | Sequence[tuple[Any, Any]]:
+        if type(index) is not int or index < 0:
+            return [*self.records, *zip(self.heads, self.values, strict=True)][index]
+        if index < self.own:
+            return self.records[index]
+        return self.heads[index - self.own], self.values[index - self.own]
+
+
+class _WithLayoutDicts(Sequence[Mapping[str, object]]):
+    """The telegram's record dicts, then ``{"value": json}`` of the layouts' records: a
+    dict made where it is read (status tables read few of them)."""
+
+    __slots__ = ("json_values", "own", "record_dicts")
+
+    def __init__(self, record_dicts: Sequence[Mapping[str, object]],
+                 json_values: list[int | float | str]) -> None:
+        self.record_dicts, self.json_values = record_dicts, json_values
+        self.own = len(record_dicts)
+
+    def __len__(self) -> int:
+        return self.own + len(self.json_values)
+
+    @overload
+    def __getitem__(self, index: int) -> Mapping[str, object]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Mapping[str, object]]: ...
+
+    def __getitem__(self, index: int | slice
+                    ) -> Mapping[str, object] | Sequence[Mapping[str, object]]:
+        if type(index) is not int or index < 0:
+            return [*self.record_dicts, *[{"value": json} for json in self.json_values]][index]
+        if index < self.own:
+            return self.record_dicts[index]
+        return {"value": self.json_values[index - self.own]}
 
 
 def _layout_value(value: RecordValue) -> RecordValue:

@@ -578,7 +578,7 @@ class _Item(NamedTuple):
     divisor: int  # ... and the JSON value product / divisor
     exponent: int  # ... the Decimal Decimal(product).scaleb(exponent)
     step: _Step  # the rest (_TEXT: the kind; _GENERAL: everything)
-    order: str | None  # _GENERAL: read as bytes, the int's byte order (None: the struct's)
+    order: str | None  # read as bytes: the int's byte order (None: the struct's)
     sign_bit: int  # _GENERAL: the step's, 0 where the struct read the int signed
     bcd: bool  # what was read is BCD digits
 
@@ -605,8 +605,8 @@ class _Block:
         self.items = cast("tuple[_ItemTuple, ...]", tuple(map(tuple, items)))
         self.heads = tuple(item.head for item in items if item.head is not None)
         # Every item a plain record, read in order: values extend the lists as read.
-        self.plain = all(item.op == _AS_READ and not item.bcd and item.read == index
-                         for index, item in enumerate(items))
+        self.plain = all(item.op == _AS_READ and not item.bcd and item.order is None
+                         and item.read == index for index, item in enumerate(items))
         self.quick = _quick(items)
         self.decision = decision  # None: the end; _GATE (name, mask); _REPEAT (name)
         self.name = name
@@ -634,6 +634,8 @@ def _quick(items: tuple[_Item, ...]) -> _Quick | None:
     None where an item needs more (bits, signs, names, other scales)."""
     makers: list[Callable[[Any], Any]] = []
     for item in items:
+        if item.order is not None:  # read as bytes: the makers take ints
+            return None
         op, invalid = item.op, item.step.invalid
         if op == _GENERAL and invalid is not None:  # the maker checks the pattern
             op = _item(item.step, item.read, item.order, checked=False).op
@@ -775,8 +777,7 @@ def _item(step: _Step, index: int, order: str | None, *, checked: bool = True) -
     op = _GENERAL
     if step.kind > _BCD:
         op = _TEXT
-    elif order is None and not step.bit_mask and not sign_bit and (
-            step.invalid is None or not checked):
+    elif not step.bit_mask and not sign_bit and (step.invalid is None or not checked):
         if step.name is None and step.head is not None and step.scaling == _NO_SCALE:
             op = _AS_READ
         elif fraction:

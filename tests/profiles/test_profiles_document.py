@@ -731,3 +731,30 @@ unit = "m3"
     assert written == made
     assert made["fields"]["since_m3"] == 0.6
     assert seen == [1]
+
+
+@given(st.lists(st.tuples(st.integers(), st.binary(max_size=3)), max_size=4),
+       st.lists(st.tuples(st.integers(), st.one_of(st.integers(), st.text(max_size=3))),
+                max_size=4),
+       st.integers(-10, 10), st.integers(-10, 10), st.sampled_from([None, 1, 2, -1]))
+def test_layout_pairs_and_dicts_read_as_the_lists_they_stand_for(
+        records: list[tuple[int, bytes]], layout: list[tuple[Any, Any]], index: int,
+        stop: int, step: int | None) -> None:
+    """_written hands formulas and status tables the telegram's pairs and record dicts
+    with the layouts' made where read: every index and slice as the lists made in full."""
+    heads, values = [head for head, _ in layout], [value for _, value in layout]
+    pairs = engine._WithLayouts(records, heads, values)
+    expected: list[Any] = [*records, *layout]
+    dicts = engine._WithLayoutDicts([{"value": data} for _, data in records], values)
+    expected_dicts = [*[{"value": data} for _, data in records],
+                      *[{"value": value} for value in values]]
+    assert len(pairs) == len(expected) and len(dicts) == len(expected_dicts)
+    assert list(pairs) == expected and list(dicts) == expected_dicts
+    assert pairs[index:stop:step] == expected[index:stop:step]
+    assert dicts[index:stop:step] == expected_dicts[index:stop:step]
+    for found, wanted in ((pairs, expected), (dicts, expected_dicts)):
+        if -len(wanted) <= index < len(wanted):
+            assert found[index] == wanted[index]
+        else:
+            with pytest.raises(IndexError):
+                found[index]

@@ -178,6 +178,19 @@ GATED_GROUP = Layout("layouts[0]", "payload", (FLAGS, LayoutItem(
 LONG_PRODUCT = Layout("layouts[0]", "payload", (LayoutItem(
     "layouts[0].items[0]", "uint", 7, quantity="volume", scale=Decimal("0.001")),))
 
+# Numbers read as bytes (3 bytes, big-endian): plain records, scaled, BCD, that a block
+# reads as it reads the others, converted first; a quick read leaves them to the full one.
+AS_BYTES = Layout("layouts[0]", "payload", tuple(
+    LayoutItem(f"layouts[0].items[{index}]", kind, length, quantity="volume", storage=index,
+               scale=scale, big_endian=big)
+    for index, (kind, length, scale, big) in enumerate([
+        ("uint", 3, None, False), ("uint", 2, None, True), ("bcd", 3, None, False),
+        ("uint", 3, Decimal("0.01"), True), ("bcd", 3, Decimal("0.001"), True)])))
+# Plain records only, one read as bytes: not extended as the struct read them.
+PLAIN_BYTES = Layout("layouts[0]", "payload", tuple(
+    LayoutItem(f"layouts[0].items[{index}]", "uint", length, quantity="volume", storage=index)
+    for index, length in enumerate([2, 3, 1])))
+
 
 @settings(max_examples=300)
 @example(GATED_GROUP, bytes([0x01, 0x05, 0x06]))
@@ -246,6 +259,8 @@ EVERY_WAY = Layout("layouts[0]", "payload", tuple(
 @example(NAMED_TWICE, [b"\x01\x05\x00\x06", b"\x00\x05\x01\x06\x00", b"\x01\x05\x01\x06"])
 @example(EVERY_WAY, [bytes(range(1, 20)), bytes(range(200, 219)), bytes(19), b"\x12" * 19,
                      b"\x12" * 7 + b"\x1a" * 12])
+@example(AS_BYTES, [bytes(range(1, 15)), b"\x12" * 14, b"\x1a" * 14, b"\x12" * 13])
+@example(PLAIN_BYTES, [bytes(range(1, 7)), b"\x12" * 5])
 @given(layouts(), st.lists(st.binary(max_size=40), min_size=1, max_size=6))
 def test_kept_blocks_read_what_the_items_say_telegram_after_telegram(
         layout: Layout, telegrams: list[bytes]) -> None:
@@ -350,7 +365,10 @@ QUICK_GAPS = Layout("layouts[0]", "payload", (
                      bytes(range(1, 24)) + b"\x12\xff\xff", bytes(range(1, 24)) + b"\x13\xfe\xff"])
 @example(UNSET, [b"\x00\x00\x01\xc1\x11", b"\xc1\x11\x02\x00\x00", b"\xc1\x11\x01\xc1\x11"])
 @example(QUICK_GAPS, [b"\xff\x01\x02", b"\x01\x01\x02"])
-@given(st.one_of(layouts(), st.sampled_from([QUICK_WAYS, UNSET, QUICK_GAPS])),
+@example(AS_BYTES, [bytes(range(1, 15)), b"\x12" * 14, b"\x1a" * 14])
+@example(PLAIN_BYTES, [bytes(range(1, 7)), b"\x12" * 5])
+@given(st.one_of(layouts(), st.sampled_from([QUICK_WAYS, UNSET, QUICK_GAPS, AS_BYTES,
+                                             PLAIN_BYTES])),
        st.lists(st.binary(max_size=40), min_size=1, max_size=8))
 def test_quick_reads_give_the_json_values_and_path_of_full_reads(
         layout: Layout, telegrams: list[bytes]) -> None:
