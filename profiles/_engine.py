@@ -1089,7 +1089,7 @@ def _read_layouts(reads: tuple[_LayoutRead, ...], data_of: ValueOf, payload: byt
                 problems.append(f"{layout.table}: transform {layout.transform}: {error}")
                 continue
         fault = read_layout_into(layout, data, found, values, json_values, lazy=lazy,
-                                 path=path, quick=quick, program=blocks)
+                                 path=path, quick=quick, program=blocks, located=False)
         if fault is not None:
             problems.append(f"{layout.table}: {fault.message}")
     return problems

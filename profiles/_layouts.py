@@ -249,8 +249,8 @@ def read_layout(layout: Layout, data: bytes) -> tuple[list[LayoutRecord], Layout
 def read_layout_into(layout: Layout, data: bytes, heads: list[LayoutHead],
                      values: list[Decimal | int | str], json_values: list[int | float | str],
                      *, lazy: bool = False, path: list[object] | None = None,
-                     quick: bool = False, program: _Program | None = None
-                     ) -> LayoutError | None:
+                     quick: bool = False, program: _Program | None = None,
+                     located: bool = True) -> LayoutError | None:
     """:func:`read_layout` appending each synthetic record's head, value and the JSON form
     of its value (by :func:`profiles._fields.field_json`'s rules) to the lists; the fault
     that stopped it (None when every item was read). With ``lazy``, a value scaled by a
@@ -265,7 +265,8 @@ def read_layout_into(layout: Layout, data: bytes, heads: list[LayoutHead],
     With ``quick``, only ``json_values`` and ``path`` are sure to be complete: blocks of
     plain numbers, scaled numbers and dates append their JSON values alone (what
     MeterProfiles.document needs once it knows the plan of the path). ``program``: the
-    layout's blocks, where the caller holds them (else looked up)."""
+    layout's blocks, where the caller holds them (else looked up). ``located`` False: the
+    fault as the item raised it, its ``table`` not filled in (its message is the same)."""
     count, made = len(heads), len(json_values)  # heads and values go in pairs, even quick
     mark = 0 if path is None else len(path)
     last = _read_blocks(program or _program(layout), data, heads, values,  # type: ignore[arg-type]
@@ -280,7 +281,7 @@ def read_layout_into(layout: Layout, data: bytes, heads: list[LayoutHead],
     try:
         _read_steps(layout.steps, data, {}, heads, values, json_values, 0, 0)
     except LayoutError as error:
-        fault = error.located(table=layout.table)
+        fault = error.located(table=layout.table) if located else error
     if path is not None:
         del path[mark:]
         path.append(tuple(heads[count:]))

@@ -396,3 +396,17 @@ def test_date_texts_are_those_of_the_bytes() -> None:
         assert _layouts._DATE_TEXTS[raw] == _layouts._text(_layouts._DATE, raw)
         assert _layouts._DATE_TEXTS[raw] == _layouts._text(_layouts._DATE, raw)
     assert len(_layouts._DATE_TEXTS) <= _layouts._DATES_LIMIT
+
+
+@settings(max_examples=200)
+@given(layouts(), st.binary(max_size=40))
+def test_faults_not_located_say_what_located_ones_say(layout: Layout, data: bytes) -> None:
+    # MeterProfiles.document's problems take the fault's message alone: read_layout_into
+    # (located=False) leaves its table unset, and says the rest alike.
+    faults = [read_layout_into(layout, data, [], [], [], located=located)
+              for located in (True, False)]
+    assert [fault is None for fault in faults] == [False, False] or faults == [None, None]
+    if faults[0] is not None and faults[1] is not None:
+        assert (faults[1].message, faults[1].offset, faults[1].item) == \
+            (faults[0].message, faults[0].offset, faults[0].item)
+        assert (faults[0].table, faults[1].table) == (layout.table, None)
