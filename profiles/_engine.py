@@ -1317,9 +1317,10 @@ class _Computing(NamedTuple):
     # The takes status tables read, as Python values.
     values: tuple[tuple[str, int, _Conversion | None], ...]
     # The computed fields this plan can give, in the order of the walk, each with its
-    # inputs (all in the numbers of a telegram, or no value); None: the walk itself
-    # (_Formulas.order is None) reading every take of plan.reads.
-    steps: tuple[tuple[_Step, frozenset[str]], ...] | None
+    # inputs (all in the numbers of a telegram, or no value), its ready program
+    # (_Step.ready) and its name; None: the walk itself (_Formulas.order is None) reading
+    # every take of plan.reads.
+    steps: tuple[tuple[_Step, frozenset[str], Program | None, str], ...] | None
     shown: tuple[str, ...]  # the computed fields of the steps that are output, in order
     units: dict[str, str]  # the units of plan.shown (all of them there)
 
@@ -1345,7 +1346,7 @@ def _computing(profile: MeterProfile, plan: _Plan) -> _Computing:
     read_by_formulas = {name for rule in profile.computed_fields.values()
                         for name in rule.reads}
     read_by_tables = {table.field for table in profile.status if table.source == "field"}
-    steps: tuple[tuple[_Step, frozenset[str]], ...] | None = None
+    steps: tuple[tuple[_Step, frozenset[str], Program | None, str], ...] | None = None
     shown: tuple[str, ...] = formulas.shown
     if formulas.order is not None:
         # A computed field whose inputs no telegram of this plan has all of gets no step.
@@ -1353,7 +1354,7 @@ def _computing(profile: MeterProfile, plan: _Plan) -> _Computing:
         kept = []
         for step in formulas.order:
             if there.issuperset(step.inputs):
-                kept.append((step, frozenset(step.inputs)))
+                kept.append((step, frozenset(step.inputs), step.ready, step.rule.name))
                 there.add(step.rule.name)
         steps = tuple(kept)
         shown = tuple(name for name in formulas.shown if name in there)
@@ -1425,17 +1426,16 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
         computed: list[str] = []
         present = numbers.keys()
         try:
-            for step, inputs in computing.steps:
+            for step, inputs, run, name in computing.steps:
                 if present >= inputs:
-                    if ready and step.ready is not None:
-                        name = step.rule.name
-                        number, ready = ready_result(step.ready(numbers))
+                    if ready and run is not None:
+                        number, ready = ready_result(run(numbers))
                         values[name] = numbers[name] = number
                     else:
                         _compute(profile, step, values, numbers, computed, None, None)
                         # A number of a lookup or scale is not checked: from here on, the
                         # checked programs.
-                        ready = ready and step.rule.name not in numbers
+                        ready = ready and name not in numbers
         except (ExpressionError, ProfileError):  # _compute names it: not needed here
             return None
         if computed:

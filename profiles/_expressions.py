@@ -203,9 +203,10 @@ def result_number(value: Number) -> Decimal | int:
 
 
 def ready_result(value: Number) -> tuple[Decimal | int, bool]:
-    """:func:`result_number` of ``value``, and whether that is ready (:func:`is_ready`),
-    known without a check where it is an int or a Decimal normalized within the bounds of
-    :data:`_EXACT`."""
+    """:func:`result_number` of ``value``, and whether that is known to be ready
+    (:func:`is_ready`): an int within the size rule, or a Decimal normalized within the
+    bounds of :data:`_EXACT`. The result of a fraction is not (its check would cost more
+    than the checked programs that follow it; most often none do)."""
     if type(value) is int:
         return value, -_LIMIT < value < _LIMIT
     if type(value) is Decimal:  # the Decimal result, its work done once
@@ -220,8 +221,8 @@ def ready_result(value: Number) -> tuple[Decimal | int, bool]:
     if result == result.to_integral_value() and (
             result.as_tuple().exponent >= 0):  # type: ignore[operator]
         whole = int(result)
-        return whole, is_ready(whole)
-    return result, is_ready(result)
+        return whole, -_LIMIT < whole < _LIMIT
+    return result, False
 
 
 def _fraction(value: Number) -> Fraction:

@@ -178,9 +178,10 @@ def _finite(number: Fraction) -> Decimal | None:
 def exact_decimal(number: Fraction) -> Decimal:
     """A fraction as an exact Decimal where it has a finite expansion (no trailing zeros
     after the point), else rounded half to even to 28 significant digits."""
-    odd, twos, fives = twos_and_fives(number.denominator)
+    numerator, denominator = number.as_integer_ratio()
+    odd, twos, fives = twos_and_fives(denominator)
     if odd != 1:
-        return _CONTEXT.divide(Decimal(number.numerator), Decimal(number.denominator))
+        return _CONTEXT.divide(numerator, denominator)
     digits = max(twos, fives)  # number * 10**digits is an integer
-    scaled = number * 10**digits
-    return Decimal(f"{scaled.numerator}E-{digits}")  # exact at any length (scaleb rounds)
+    scaled = numerator * 10**digits // denominator
+    return Decimal(f"{scaled}E-{digits}")  # exact at any length (scaleb rounds)

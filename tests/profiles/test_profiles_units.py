@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal
 from fractions import Fraction
 
@@ -111,3 +112,31 @@ def test_endless_factors_round_once_as_the_exact_fraction(
     found = convert(value, source, target, difference=difference)
     assert str(found) == str(expected)
     assert ("GJ", "kWh") in _ENDLESS and ("s", "h") in _ENDLESS
+
+
+def _exact_decimal_by_fractions(number: Fraction) -> Decimal:
+    """exact_decimal as it was written before it took the integer ratio: its reference."""
+    denominator = number.denominator
+    twos = fives = 0
+    while denominator % 2 == 0:
+        denominator //= 2
+        twos += 1
+    while denominator % 5 == 0:
+        denominator //= 5
+        fives += 1
+    if denominator != 1:
+        return decimal.Context(prec=28).divide(Decimal(number.numerator),
+                                               Decimal(number.denominator))
+    digits = max(twos, fives)
+    scaled = number * 10**digits
+    return Decimal(f"{scaled.numerator}E-{digits}")
+
+
+@given(st.one_of(st.fractions(), st.integers(-10**40, 10**40)),
+       st.integers(0, 40), st.integers(0, 40))
+def test_exact_decimal_gives_what_fraction_arithmetic_gives(
+        value: Fraction | int, twos: int, fives: int) -> None:
+    number = Fraction(value) / (2**twos * 5**fives)
+    found = exact_decimal(number)
+    expected = _exact_decimal_by_fractions(number)
+    assert found == expected and str(found) == str(expected)
