@@ -22,22 +22,39 @@ passes their places in the corpus.
 telegrams at PLACES (comma-separated), with (``with``) or without (``without``)
 profiles, or with generic names only (``generic``), one first pass and N warm rounds
 (N = -1: set up only).
+
+``python -m benchmarks.bench_profiles --by-kind`` says where the warm cost lies: the
+telegrams grouped by what their matched profile does (:func:`profile_kind`: ``L``
+layouts, ``F`` formulas, ``R`` fields read by status tables, ``S`` status tables,
+``plain`` fields only, ``generic`` no profile), and per kind the instructions per
+warm telegram without and with profiles and what profiles add. One callgrind run
+counts all of them: its child (``--kinds-loop``) calls ``os.getppid`` between the
+measured stretches, and callgrind writes the count so far before each such call
+(``--dump-before``). These counts cover the decode loop only (no set-up): they come
+out about 2 points under the main figure.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from benchmarks._corpus import WMBUS_DEV, load_wmbus_dev
 
+if TYPE_CHECKING:
+    from profiles import MeterProfile
+
 ROUNDS = 15
 BUDGET = 0.20
+KIND_ROUNDS = 2  # warm rounds per kind and mode in --by-kind
 
 
 def _telegrams() -> list[tuple[bytes, bytes | None]]:
@@ -114,6 +131,99 @@ def main() -> None:
               f"{(generic / without - 1) * 100:.1f} % more than without")
 
 
+def profile_kind(profile: MeterProfile | None) -> str:
+    """What a matched profile (a :class:`profiles.MeterProfile`, None: generic names)
+    does, as --by-kind groups it: ``L`` layouts, ``F`` formulas, ``R`` fields that status
+    tables read, ``S`` status tables, in that order; ``plain`` none of them."""
+    if profile is None:
+        return "generic"
+    kind = "".join(letter for letter, does in (
+        ("L", profile.layouts), ("F", profile.has_formulas), ("R", profile.reads_fields),
+        ("S", profile.status)) if does)
+    return kind or "plain"
+
+
+def by_kind() -> None:
+    """Print the warm instructions per telegram without and with profiles for each
+    :func:`profile_kind` (see the module text)."""
+    if not WMBUS_DEV.exists():
+        print(f"profiles benchmark skipped: corpus not found at {WMBUS_DEV}")
+        return
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("instructions by kind: valgrind not installed")
+        return
+    import profiles
+    import wmbus
+
+    library = profiles.shipped_meter_profiles()
+    by_name = {profile.name: profile for profile in library.profiles}
+    corpus = load_wmbus_dev()
+    places = _decoding_places(corpus)
+    decode = wmbus.Decoder(profiles=library).decode
+    kinds: dict[str, list[int]] = {}
+    for place in places:
+        name = decode(*corpus[place]).meter.profile  # type: ignore[union-attr]
+        kinds.setdefault(profile_kind(by_name.get(name or "")), []).append(place)
+    kinds["ALL"] = places
+    order = sorted(kinds)
+    root = str(Path(__file__).resolve().parents[1])
+    with tempfile.TemporaryDirectory() as scratch:
+        subprocess.run(
+            [valgrind, "--tool=callgrind", "--dump-before=os_getppid",
+             f"--callgrind-out-file={scratch}/cg.out", sys.executable, "-m",
+             "benchmarks.bench_profiles", "--kinds-loop",
+             ";".join(",".join(map(str, kinds[kind])) for kind in order)],
+            capture_output=True, text=True, check=True, cwd=root)
+        dumps = sorted((int(path.suffix[1:]), path) for path in Path(scratch).glob("cg.out.*")
+                       if path.suffix[1:].isdigit())
+        counts = [_collected(path) for _, path in dumps]
+    print(f"instructions per warm telegram by kind (callgrind, {KIND_ROUNDS} rounds; "
+          "L layouts, F formulas, R fields read by status tables, S status tables)")
+    print(f"{'kind':8} {'n':>4} {'without':>9} {'with':>9} {'added':>8} {'%':>6} "
+          f"{'added x n':>10}")
+    for number, kind in enumerate(order):
+        n = len(kinds[kind])
+        # The set-up's dump, then four per kind: warm-up without, rounds without, warm-up
+        # with, rounds with.
+        without = counts[4 * number + 2] / KIND_ROUNDS / n
+        with_ = counts[4 * number + 4] / KIND_ROUNDS / n
+        added = with_ - without
+        print(f"{kind:8} {n:4} {without / 1e3:8.1f}k {with_ / 1e3:8.1f}k "
+              f"{added / 1e3:7.1f}k {added / without * 100:5.1f}% {added * n / 1e6:9.2f}M")
+
+
+def _collected(path: Path) -> int:
+    """The instruction count of one callgrind dump."""
+    with path.open(encoding="utf-8") as dump:
+        for line in dump:
+            if line.startswith(("summary:", "totals:")):
+                return int(line.split()[1])
+    raise ValueError(f"no total in {path}")
+
+
+def kinds_loop(groups: list[list[int]]) -> None:
+    """--by-kind's child: for each group of corpus places, without then with profiles,
+    a warm-up (first pass and one round) and KIND_ROUNDS rounds, ``os.getppid()``
+    after each (callgrind dumps its count there)."""
+    import wmbus
+
+    corpus = load_wmbus_dev()
+    plain = wmbus.Decoder(profiles=False).decode
+    named = wmbus.Decoder(profiles=True).decode
+    os.getppid()  # the set-up's dump: not measured
+    for places in groups:
+        telegrams = [corpus[place] for place in places]
+        for decode in (plain, named):
+            go = _rounds(decode, telegrams)
+            go()
+            go()  # record layouts are learnt at the second sight (mbus.records)
+            os.getppid()
+            for _ in range(KIND_ROUNDS):
+                go()
+            os.getppid()
+
+
 def instructions(places: list[int]) -> dict[tuple[str, str], float] | None:
     """Instructions per telegram by (mode, ``warm`` or ``cold``) for the corpus telegrams at
     ``places`` (None without valgrind)."""
@@ -173,5 +283,10 @@ def _interleaved(runs: dict[str, Callable[[], None]]) -> dict[str, float]:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--loop"]:
         loop(sys.argv[2], int(sys.argv[3]), [int(place) for place in sys.argv[4].split(",")])
+    elif sys.argv[1:2] == ["--by-kind"]:
+        by_kind()
+    elif sys.argv[1:2] == ["--kinds-loop"]:
+        kinds_loop([[int(place) for place in group.split(",")]
+                    for group in sys.argv[2].split(";")])
     else:
         main()
