@@ -4,8 +4,8 @@
 ``RecordHead`` protocol (a :class:`RecordShape` has those attributes) and asks
 for the value of record *i* only when a field uses it. ``wmbus`` uses the same
 functions for wireless telegrams. ``to_dict()`` passes a telegram's values to
-:meth:`profiles.MeterProfiles.document` as they are (the function given to
-:func:`lazy_meter`), making no :class:`MeterSource` per telegram.
+:meth:`profiles.MeterProfiles.document` as they are, while the telegram holds the
+profiles (:attr:`MeterSlot.held`), making no :class:`MeterSource` per telegram.
 
 The ``meter`` attribute is made when first read. Until then the telegram keeps
 the :class:`profiles.MeterProfiles` to apply in its place, and ``to_dict()`` of a
@@ -27,13 +27,10 @@ from ._header import Header
 from ._record_values import python_value
 from ._records import RecordShape
 
-__all__ = ["MeterSource", "ProfilesOption", "lazy_meter", "meter_document", "meter_fields",
-           "meter_profiles", "record_value"]
+__all__ = ["MeterSlot", "MeterSource", "ProfilesOption", "lazy_meter", "meter_document",
+           "meter_fields", "meter_profiles", "record_value"]
 
 _Class = TypeVar("_Class", bound=type)
-# (profiles, telegram, its records' dicts) -> the meter part's dict, None: make the fields.
-_Document = Callable[[profiles.MeterProfiles, Any, Sequence[dict[str, Any]]],
-                     "dict[str, Any] | None"]
 
 ProfilesOption = profiles.MeterProfiles | bool
 """What ``profiles=`` takes: True (meterkit's shipped profiles), False (no ``meter`` part)
@@ -120,13 +117,11 @@ def meter_document(library: profiles.MeterProfiles, source: MeterSource,
 class _MeterAttribute:
     """The ``meter`` attribute of a telegram class: made from the profiles on first read."""
 
-    def __init__(self, slot: Any, source: Callable[[Any], MeterSource],
-                 document: _Document) -> None:
+    def __init__(self, slot: Any, source: Callable[[Any], MeterSource]) -> None:
         self._get = slot.__get__
         self._set = slot.__set__
         self._slot = slot
         self._source = source
-        self._document = document
 
     def __get__(self, telegram: object | None, owner: type | None = None) -> Any:
         if telegram is None:
@@ -140,37 +135,41 @@ class _MeterAttribute:
     def __set__(self, telegram: object, meter: Any) -> None:
         self._set(telegram, meter)
 
-    def document(self, telegram: Any, record_dicts: Sequence[dict[str, Any]]
-                 ) -> dict[str, Any] | None:
-        """The ``to_dict()`` form of ``telegram``'s meter part (None: it has none), written
-        from the records' dicts where the profile allows; fields made on the way are kept
-        as the telegram's ``meter``."""
-        meter = self._get(telegram, None)
+    def made_document(self, telegram: Any) -> dict[str, Any] | None:
+        """:attr:`MeterSlot.made_document`."""
+        meter = self.__get__(telegram)
         if meter is None:
             return None
-        if isinstance(meter, profiles.MeterProfiles):
-            written = self._document(meter, telegram, record_dicts)
-            if written is not None:
-                return written
-            meter = meter_fields(meter, self._source(telegram))
-            self._set(telegram, meter)
         document: dict[str, Any] = meter.to_dict()
         return document
 
 
-def lazy_meter(cls: _Class, source: Callable[[Any], MeterSource], document: _Document
-               ) -> Callable[[Any, Sequence[dict[str, Any]]], dict[str, Any] | None]:
+class MeterSlot(NamedTuple):
+    """What :func:`lazy_meter` gives the module of a telegram class."""
+
+    held: Callable[[Any], Any]
+    """A telegram's ``meter`` slot as it is: the :class:`profiles.MeterProfiles` to apply
+    until the meter part is made, then its :class:`profiles.MeterFields`; None: the
+    telegram has no meter part. ``to_dict()`` writes the meter part with
+    :meth:`profiles.MeterProfiles.document` while the slot holds the profiles."""
+    made_document: Callable[[Any], dict[str, Any] | None]
+    """The ``to_dict()`` form of a telegram's meter part from its fields, made (and kept
+    as the telegram's ``meter``) where the slot still holds the profiles; None where it
+    has no meter part. For ``to_dict()`` where :meth:`profiles.MeterProfiles.document`
+    gave None (a formula failed: making the fields raises the error naming the meter)."""
+
+
+def lazy_meter(cls: _Class, source: Callable[[Any], MeterSource]) -> MeterSlot:
     """Let the ``meter`` field of ``cls`` (a dataclass with slots) hold the
     :class:`profiles.MeterProfiles` to apply until it is first read.
 
-    ``source`` describes a telegram of ``cls`` for the profiles; ``document(library,
-    telegram, record_dicts)`` writes its meter part's ``to_dict()`` form with
-    :meth:`profiles.MeterProfiles.document` (passing the telegram's values as they are:
-    no MeterSource per telegram), None where the fields must be made. Returns the function
-    giving the ``to_dict()`` form of a telegram's meter part from its records' dicts
-    (None when it has none), which makes the fields only where the profile needs them.
+    ``source`` describes a telegram of ``cls`` for the profiles. The module of ``cls``
+    writes a telegram's meter part in ``to_dict()`` with
+    :meth:`profiles.MeterProfiles.document` while :attr:`MeterSlot.held` gives the
+    profiles (passing the telegram's values as they are), and with
+    :attr:`MeterSlot.made_document` otherwise.
     """
     slot = cls.__dict__["meter"]
-    attribute = _MeterAttribute(slot, source, document)
+    attribute = _MeterAttribute(slot, source)
     type.__setattr__(cls, "meter", attribute)
-    return attribute.document
+    return MeterSlot(slot.__get__, attribute.made_document)

@@ -308,24 +308,36 @@ def _meter_source(telegram: Telegram) -> MeterSource:
                        frame.data[_RESPONSE_STARTS[frame.ci]:])
 
 
-def _written_meter(library: MeterProfiles, telegram: Telegram,
-                   record_dicts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    frame = telegram.frame
-    assert isinstance(frame, LongFrame)
-    header = telegram.header
-    ci = frame.ci
-    records = _stored_records(telegram)
-    structure = getattr(records, "structure", None)  # see PendingRecords
-    if header is None:
-        return library.document(records, record_dicts, record_value, None, None, None, ci,
-                                None, frame.data[_RESPONSE_STARTS[ci]:], None, structure)
-    return library.document(records, record_dicts, record_value, header.manufacturer,
-                            header.version, header.medium, ci, header.status,
-                            frame.data[_RESPONSE_STARTS[ci]:], None, structure)
+def _meter_document(telegram: Telegram, record_dicts: Sequence[dict[str, Any]]
+                    ) -> dict[str, Any] | None:
+    """The ``to_dict()`` form of the response's meter part (None: it has none): written by
+    the profiles from its records' dicts while the response holds them (the meter part is
+    made when first read), else from the made fields."""
+    library = _held_meter(telegram)
+    if library is None:
+        return None
+    if isinstance(library, MeterProfiles):
+        frame = telegram.frame
+        assert isinstance(frame, LongFrame)
+        header = telegram.header
+        ci = frame.ci
+        records = _stored_records(telegram)
+        structure = getattr(records, "structure", None)  # see PendingRecords
+        if header is None:
+            written = library.document(records, record_dicts, record_value, None, None, None,
+                                       ci, None, frame.data[_RESPONSE_STARTS[ci]:], None,
+                                       structure)
+        else:
+            written = library.document(records, record_dicts, record_value,
+                                       header.manufacturer, header.version, header.medium,
+                                       ci, header.status, frame.data[_RESPONSE_STARTS[ci]:],
+                                       None, structure)
+        if written is not None:
+            return written
+    return _made_meter_document(telegram)
 
 
-# The meter part is made when first read (to_dict writes its dict without it where it can).
-_meter_document = lazy_meter(Telegram, _meter_source, _written_meter)
+_held_meter, _made_meter_document = lazy_meter(Telegram, _meter_source)
 
 
 def build_telegram(

@@ -69,6 +69,7 @@ from ._header import (
 )
 from ._lazy_records import lazy_records
 from ._meter import (
+    MeterSlot,
     MeterSource,
     ProfilesOption,
     lazy_meter,
@@ -116,6 +117,7 @@ __all__ = [
     "ControlField",
     "ControlFrame",
     "JsonValue",
+    "MeterSlot",
     "MeterSource",
     "NeedData",
     "PendingRecords",

@@ -277,7 +277,7 @@ class Telegram:
         if self.ci in _MANUFACTURER_CIS or (self.payload and not records
                                             and self.ci not in NO_APL_CIS):
             out["payload"] = self.payload.hex()
-        meter = _meter_document(self, out["records"])
+        meter = _meter_document(self, records, out["records"])
         if meter is not None:
             out["meter"] = meter
         return out
@@ -299,24 +299,35 @@ def _meter_source(telegram: Telegram) -> mbus.records.MeterSource:
                                     telegram.transform_context)
 
 
-def _written_meter(library: MeterProfiles, telegram: Telegram,
-                   record_dicts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
-    header = telegram.header
-    records = _stored_records(telegram)
-    structure = getattr(records, "structure", None)  # see mbus.records.PendingRecords
-    if header is None:
-        return library.document(records, record_dicts, _record_value,
-                                telegram.link.manufacturer, None, None, telegram.ci, None,
-                                telegram.payload, telegram.transform_context, structure)
-    return library.document(records, record_dicts, _record_value,
-                            header.manufacturer or telegram.link.manufacturer, header.version,
-                            header.medium, telegram.ci, header.status, telegram.payload,
-                            telegram.transform_context, structure)
+def _meter_document(telegram: Telegram, records: Sequence[tuple[mbus.records.RecordShape, bytes]],
+                    record_dicts: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """The ``to_dict()`` form of the telegram's meter part (None: it has none): written
+    by the profiles from its records' dicts while the telegram holds them (the meter part
+    is made when first read), else from the made fields."""
+    library = _held_meter(telegram)
+    if library is None:
+        return None
+    if isinstance(library, MeterProfiles):
+        header = telegram.header
+        structure = getattr(records, "structure", None)  # see mbus.records.PendingRecords
+        if header is None:
+            written = library.document(records, record_dicts, _record_value,
+                                       telegram.link.manufacturer, None, None, telegram.ci,
+                                       None, telegram.payload, telegram.transform_context,
+                                       structure)
+        else:
+            written = library.document(records, record_dicts, _record_value,
+                                       header.manufacturer or telegram.link.manufacturer,
+                                       header.version, header.medium, telegram.ci,
+                                       header.status, telegram.payload,
+                                       telegram.transform_context, structure)
+        if written is not None:
+            return written
+    return _made_meter_document(telegram)
 
 
 _record_value = mbus.records.record_value
-# The meter part is made when first read (to_dict writes generic fields without it).
-_meter_document = mbus.records.lazy_meter(Telegram, _meter_source, _written_meter)
+_held_meter, _made_meter_document = mbus.records.lazy_meter(Telegram, _meter_source)
 
 
 def _pending_meter(library: MeterProfiles | None) -> MeterFields | None:
