@@ -270,10 +270,8 @@ class _Plan(NamedTuple):
     takes: tuple[_Take, ...]  # in the order of the fields
     status_records: dict[int, int]  # status table -> index of the record it reads
     units: dict[str, str]  # the takes' units (those that have one), in order
-    # For _json_fields: (name, record index) of each take, and (name, record index,
-    # conversion) of those that convert.
-    pairs: tuple[tuple[str, int], ...]
-    conversions: tuple[tuple[str, int, _Conversion], ...]
+    # For _json_fields: (name, record index, conversion or None) of each take, in order.
+    fills: tuple[tuple[str, int, _Conversion | None], ...]
     # The fields' names in order, each None: a copy filled in place costs less than a
     # dict built field by field, which grows as it fills (see _json_fields).
     template: dict[str, object]
@@ -298,14 +296,11 @@ def _new_plan(profile: MeterProfile | None, heads: Sequence[object], takes: Sequ
               status_records: dict[int, int], missing: tuple[int, ...]) -> _Plan:
     names = []
     units: dict[str, str] = {}
-    conversions = []
     # One pass: plans are made at first sight.
-    for name, record, unit, _, conversion in takes:
+    for name, _, unit, _, _ in takes:
         names.append(name)
         if unit:
             units[name] = unit
-        if conversion is not None:
-            conversions.append((name, record, conversion))
     assert len(set(names)) == len(names), "a plan's field names are unique (_json_fields)"
     reads: tuple[tuple[str, int, _Conversion | None], ...] = ()
     shown: tuple[str, ...] = ()
@@ -319,7 +314,7 @@ def _new_plan(profile: MeterProfile | None, heads: Sequence[object], takes: Sequ
         all_units = {**units, **{name: rule.unit for name, rule in computed.items()
                                  if rule.unit}}
     return _Plan(tuple(heads), tuple(takes), status_records, units,
-                 tuple((name, record) for name, record, _, _, _ in takes), tuple(conversions),
+                 tuple((name, record, conversion) for name, record, _, _, conversion in takes),
                  dict.fromkeys(names),
                  None if profile is None else profile.name,
                  tuple(status_records.values()) if profile is not None and profile.status
@@ -979,25 +974,30 @@ def _json_fields(plan: _Plan, record_dicts: Sequence[Mapping[str, object]],
     """The plan's fields as JSON values: ``record_dicts[i]["value"]`` where the field takes
     record *i*'s value as it is, else converted (from the int JSON value where it can, else
     from ``value(*records[i])``); or the indices of the records it takes that have no
-    value."""
-    # Speed: the plan's template filled in place, each value tested as it is taken (`None
-    # in fields.values()` costs an equality test per field): 15.1k instead of 17.8k
-    # instructions per warm telegram with generic names (the dev corpus, callgrind), where
-    # a comprehension's dict grows as it fills.
+    value (those without a JSON value, else the first whose Python value converts to
+    none)."""
+    # The plan's template filled in place, each value tested and converted as it is taken:
+    # a comprehension's dict grows as it fills, and `None in fields.values()` costs an
+    # equality test per field.
     fields: dict[str, object] = plan.template.copy()
-    for name, index in plan.pairs:
+    for name, index, conversion in plan.fills:
         if (found := record_dicts[index]["value"]) is None:
-            return tuple(sorted({index for _, index in plan.pairs
-                                 if record_dicts[index]["value"] is None}))
-        fields[name] = found
-    for name, index, conversion in plan.conversions:
-        converted: object = conversion.number_json(fields[name])
-        if converted is None:
-            converted = conversion.json(value(*records[index]))
+            return _missing([record_dict["value"] for record_dict in record_dicts], plan)
+        if conversion is not None:
+            converted: object = conversion.number_json(found)
             if converted is None:
-                return (index,)
-        fields[name] = converted
+                converted = conversion.json(value(*records[index]))
+                if converted is None:
+                    return (_missing([record_dict["value"] for record_dict in record_dicts],
+                                     plan) or (index,))
+            found = converted
+        fields[name] = found
     return fields
+
+
+def _missing(every: Sequence[object], plan: _Plan) -> tuple[int, ...]:
+    """The indices of the records ``plan`` takes whose JSON value in ``every`` is None."""
+    return tuple(sorted({index for _, index, _ in plan.fills if every[index] is None}))
 
 
 def _taken_fields(plan: _Plan, every: Sequence[object], records: Sequence[tuple[Any, Any]],
@@ -1005,26 +1005,27 @@ def _taken_fields(plan: _Plan, every: Sequence[object], records: Sequence[tuple[
                   ) -> dict[str, object] | tuple[int, ...] | None:
     """:func:`_json_fields` from ``every`` record's JSON value (the telegram's, then the
     layouts'); a conversion that needs the Python value makes it from ``records`` or,
-    for a layout's record, from its value in ``synthetic`` (None: not read, and needed)."""
+    for a layout's record, from its value in ``synthetic`` (None: not read, and needed:
+    the caller reads it and asks again)."""
     fields: dict[str, object] = plan.template.copy()  # filled in place: _json_fields
-    for name, index in plan.pairs:
-        if (found := every[index]) is None:
-            return tuple(sorted({index for _, index in plan.pairs if every[index] is None}))
-        fields[name] = found
     count = len(records)
-    for name, index, conversion in plan.conversions:
-        converted: object = conversion.number_json(fields[name])
-        if converted is None:
-            if index < count:
-                python = value(*records[index])
-            elif synthetic is None:
-                return None
-            else:
-                python = scaled_value(synthetic[index - count])
-            converted = conversion.json(python)
+    for name, index, conversion in plan.fills:
+        if (found := every[index]) is None:
+            return _missing(every, plan)
+        if conversion is not None:
+            converted: object = conversion.number_json(found)
             if converted is None:
-                return (index,)
-        fields[name] = converted
+                if index < count:
+                    python = value(*records[index])
+                elif synthetic is None:
+                    return None
+                else:
+                    python = scaled_value(synthetic[index - count])
+                converted = conversion.json(python)
+                if converted is None:
+                    return _missing(every, plan) or (index,)
+            found = converted
+        fields[name] = found
     return fields
 
 
