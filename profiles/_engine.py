@@ -44,7 +44,8 @@ from ._layouts import (
     LayoutRecord,
     _Program,
     _program,
-    read_layout_into,
+    _read_again,
+    _read_blocks,
     scaled_value,
 )
 from ._meter import FieldRule, MeterProfile, load_meter_profile
@@ -675,39 +676,39 @@ class MeterProfiles:
         without a value, computed fields. The plan is kept per path the layouts took
         (equal paths, equal synthetic heads), so no heads are gathered per telegram."""
         count = len(heads)
-        problems: list[str] = []
         found: list[LayoutHead] = []
         values: list[Decimal | int | str] = []
         json_values: list[int | float | str] = []
         path: list[object] = []
-        data_of = _data_of(records)
         quick = layouts.quick
-        if layouts.reads:
-            problems = _read_layouts(layouts.reads, data_of, payload, context, found, values,
-                                     json_values, lazy=True, path=path, quick=quick)
+        problems = _read_layouts(layouts.reads, records, payload, context, found, values,
+                                 json_values, True, path, quick)
         key = tuple(path)
-        plan = layouts.plans.get(key)
-        if plan is None:
+        kept = layouts.plans.get(key)
+        if kept is None:
             if quick:  # a new path: its heads are needed, read in full
                 del found[:], values[:], json_values[:]
-                problems = _read_layouts(layouts.reads, data_of, payload, context, found,
-                                         values, json_values, lazy=True, path=[])
+                problems = _read_layouts(layouts.reads, records, payload, context, found,
+                                         values, json_values, True, [])
                 quick = False
-            plan = self._cached_plan(profile, (*heads, *found), count)
+            kept = _path_plan(self._cached_plan(profile, (*heads, *found), count), count)
             if len(layouts.plans) < _PATHS_LIMIT:
-                layouts.plans[key] = plan
-        every = [*map(_VALUE, record_dicts), *json_values]
-        fields = _taken_fields(plan, every, records, None if quick else values, value)
+                layouts.plans[key] = kept
+        plan, own, synthetic = kept
+        fields = _taken_fields(plan, own, synthetic, record_dicts, json_values, records,
+                               None if quick else values, value)
         while type(fields) is not dict:
             if type(fields) is tuple:  # records without a value: the plan without them
                 plan = self._without(profile, plan,
                                      cast("tuple[RecordHead, ...]", plan.heads), count, fields)
+                _, own, synthetic = _path_plan(plan, count)
             else:  # a quick read, and a layout's value is needed after all
                 del values[:]
-                _read_layouts(layouts.reads, data_of, payload, context, [], values, [],
-                              lazy=True)
+                _read_layouts(layouts.reads, records, payload, context, [], values, [], True,
+                              [])
                 quick = False
-            fields = _taken_fields(plan, every, records, None if quick else values, value)
+            fields = _taken_fields(plan, own, synthetic, record_dicts, json_values, records,
+                                   None if quick else values, value)
         assert type(fields) is dict
         computes = profile is not None and (profile.has_formulas or profile.reads_fields)
         if profile is not None and (computes or profile.status):
@@ -788,7 +789,6 @@ class MeterProfiles:
 
 
 _HEAD = itemgetter(0)
-_VALUE = itemgetter("value")
 
 
 class _Layouts(NamedTuple):
@@ -797,8 +797,29 @@ class _Layouts(NamedTuple):
     path the layouts' bytes took (``path`` of :func:`profiles._layouts.read_layout_into`)."""
 
     reads: tuple[_LayoutRead, ...]
-    plans: dict[tuple[object, ...], _Plan]
+    plans: dict[tuple[object, ...], _PathPlan]
     quick: bool  # reads quickly (``quick`` of read_layout_into) where it knows the plan
+
+
+# A plan's fills (name, record index, conversion or None) of one kind of records.
+_Fills = tuple[tuple[str, int, "_Conversion | None"], ...]
+
+
+class _PathPlan(NamedTuple):
+    """A plan kept per path (:class:`_Layouts`), its fills split by where their JSON
+    values are: the telegram's records (``own``), the layouts' records (``synthetic``,
+    by their place among the layouts' JSON values instead of their record index)."""
+
+    plan: _Plan
+    own: _Fills
+    synthetic: _Fills
+
+
+def _path_plan(plan: _Plan, count: int) -> _PathPlan:
+    """``plan``'s :class:`_PathPlan` (``count``: the telegram's own records)."""
+    return _PathPlan(plan, tuple(fill for fill in plan.fills if fill[1] < count),
+                     tuple((name, index - count, conversion)
+                           for name, index, conversion in plan.fills if index >= count))
 
 
 _PATHS_LIMIT = 64  # plans kept per telegram structure (patterns of gates, unset dates)
@@ -870,14 +891,6 @@ def _value_of(records: Sequence[tuple[Any, Any]], value: RecordValue) -> ValueOf
     def value_of(index: int) -> object:
         return value(*records[index])
     return value_of
-
-
-def _data_of(records: Sequence[tuple[Any, Any]]) -> DataOf:
-    """Record *i*'s data bytes, from the pairs."""
-    def data_of(index: int) -> bytes:
-        data: bytes = records[index][1]
-        return data
-    return data_of
 
 
 class _WithLayouts(Sequence[tuple[Any, Any]]):
@@ -1000,33 +1013,49 @@ def _missing(every: Sequence[object], plan: _Plan) -> tuple[int, ...]:
     return tuple(sorted({index for _, index, _ in plan.fills if every[index] is None}))
 
 
-def _taken_fields(plan: _Plan, every: Sequence[object], records: Sequence[tuple[Any, Any]],
-                  synthetic: Sequence[Decimal | int | str] | None, value: RecordValue
+def _taken_fields(plan: _Plan, own: _Fills, synthetic: _Fills,
+                  record_dicts: Sequence[Mapping[str, object]],
+                  json_values: list[int | float | str], records: Sequence[tuple[Any, Any]],
+                  values: Sequence[Decimal | int | str] | None, value: RecordValue
                   ) -> dict[str, object] | tuple[int, ...] | None:
-    """:func:`_json_fields` from ``every`` record's JSON value (the telegram's, then the
-    layouts'); a conversion that needs the Python value makes it from ``records`` or,
-    for a layout's record, from its value in ``synthetic`` (None: not read, and needed:
-    the caller reads it and asks again)."""
+    """:func:`_json_fields` of a telegram with layouts, ``own`` and ``synthetic`` the
+    plan's fills (:class:`_PathPlan`): the JSON values of the telegram's records in
+    ``record_dicts``, the layouts' in ``json_values``. A conversion that needs the Python
+    value makes it from ``records`` or, for a layout's record, from its value in
+    ``values`` (None: not read, and needed: the caller reads it and asks again).
+
+    A layout's record always has a value (one without is left out), so the records
+    without a value, and those whose Python value converts to none, are the telegram's:
+    filled first, they are met as in the plan's order."""
     fields: dict[str, object] = plan.template.copy()  # filled in place: _json_fields
-    count = len(records)
-    for name, index, conversion in plan.fills:
-        if (found := every[index]) is None:
-            return _missing(every, plan)
+    for name, index, conversion in own:
+        if (found := record_dicts[index]["value"]) is None:
+            return _own_missing(record_dicts, own)
         if conversion is not None:
             converted: object = conversion.number_json(found)
             if converted is None:
-                if index < count:
-                    python = value(*records[index])
-                elif synthetic is None:
-                    return None
-                else:
-                    python = scaled_value(synthetic[index - count])
-                converted = conversion.json(python)
+                converted = conversion.json(value(*records[index]))
                 if converted is None:
-                    return _missing(every, plan) or (index,)
+                    return _own_missing(record_dicts, own) or (index,)
+            found = converted
+        fields[name] = found
+    for name, place, conversion in synthetic:
+        found = json_values[place]
+        if conversion is not None:
+            converted = conversion.number_json(found)
+            if converted is None:
+                if values is None:
+                    return None
+                converted = conversion.json(scaled_value(values[place]))
+                assert converted is not None  # a layout's value is never None
             found = converted
         fields[name] = found
     return fields
+
+
+def _own_missing(record_dicts: Sequence[Mapping[str, object]], own: _Fills) -> tuple[int, ...]:
+    """The indices of the records in ``own`` whose JSON value is None (:func:`_missing`)."""
+    return tuple(sorted({index for _, index, _ in own if record_dicts[index]["value"] is None}))
 
 
 def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], data_of: ValueOf,
@@ -1036,8 +1065,10 @@ def _run_layouts(profile: MeterProfile, heads: Sequence[RecordHead], data_of: Va
     (``data_of(i)``: record *i*'s data bytes, or its value)."""
     found: list[LayoutHead] = []
     values: list[Decimal | int | str] = []
-    problems = _read_layouts(_layout_reads(profile, heads), data_of, payload, context, found,
-                             values, [], lazy=False)
+    reads = _layout_reads(profile, heads)
+    # The data of the records the layouts read, each asked for once.
+    data = {source: (None, data_of(source)) for _, source, _, _ in reads if source != _PAYLOAD}
+    problems = _read_layouts(reads, data, payload, context, found, values, [], False, [])
     return list(map(LayoutRecord, found, values)), problems
 
 
@@ -1070,23 +1101,23 @@ def _layout_reads(profile: MeterProfile, heads: Sequence[RecordHead]
     return tuple(reads)
 
 
-def _read_layouts(reads: tuple[_LayoutRead, ...], data_of: ValueOf, payload: bytes,
-                  context: TransformContext | None, found: list[LayoutHead],
-                  values: list[Decimal | int | str], json_values: list[int | float | str], *,
-                  lazy: bool, path: list[object] | None = None, quick: bool = False
-                  ) -> list[str]:
+def _read_layouts(reads: tuple[_LayoutRead, ...],
+                  records: Sequence[tuple[Any, Any]] | Mapping[int, tuple[Any, Any]],
+                  payload: bytes, context: TransformContext | None, found: list[LayoutHead],
+                  values: list[Decimal | int | str], json_values: list[int | float | str],
+                  lazy: bool, path: list[object], quick: bool = False) -> list[str]:
     """The layouts read as ``reads`` (:func:`_layout_reads`) say, appending the synthetic
     records' heads, values and JSON values to the lists, and what stands for the heads to
     ``path`` (see :func:`profiles._layouts.read_layout_into`, also for ``lazy``; a layout
     that reads nothing appends nothing; ``quick`` too); what stopped any layout.
-    ``data_of(i)``: record *i*'s data bytes (a layout reads nothing from a record whose
-    value is not bytes)."""
+    ``records[i][1]``: record *i*'s data bytes (a layout reads nothing from a record whose
+    data is not bytes)."""
     problems: list[str] = []
     for layout, source, transform, blocks in reads:
         if source == _PAYLOAD:
             data = payload
         else:
-            raw = data_of(source)
+            raw = records[source][1]
             if not isinstance(raw, bytes):
                 continue
             data = raw
@@ -1096,8 +1127,16 @@ def _read_layouts(reads: tuple[_LayoutRead, ...], data_of: ValueOf, payload: byt
             except _transforms().TransformError as error:
                 problems.append(f"{layout.table}: transform {layout.transform}: {error}")
                 continue
-        fault = read_layout_into(layout, data, found, values, json_values, lazy=lazy,
-                                 path=path, quick=quick, program=blocks, located=False)
+        # read_layout_into, inline (without its frame): a layout's fault as the item raised
+        # it (only its message is read).
+        count, made, mark = len(found), len(json_values), len(path)
+        last = _read_blocks(blocks, data, found, values,  # type: ignore[arg-type]
+                            json_values, lazy, path, quick)
+        if last is not None:
+            path.append(last)
+            continue
+        fault = _read_again(layout, data, found, values, json_values, count, made, path, mark,
+                            False)
         if fault is not None:
             problems.append(f"{layout.table}: {fault.message}")
     return problems

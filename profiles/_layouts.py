@@ -271,11 +271,21 @@ def read_layout_into(layout: Layout, data: bytes, heads: list[LayoutHead],
     mark = 0 if path is None else len(path)
     last = _read_blocks(program or _program(layout), data, heads, values,  # type: ignore[arg-type]
                         json_values, lazy, path, quick)
-    if last is not None:
-        if path is not None:
-            path.append(last)
-        return None
-    # A fault (or a pattern too many): the item by item reading names it exactly.
+    if last is None:
+        return _read_again(layout, data, heads, values, json_values, count, made, path, mark,
+                           located)
+    if path is not None:
+        path.append(last)
+    return None
+
+
+def _read_again(layout: Layout, data: bytes, heads: list[LayoutHead],
+                values: list[Decimal | int | str], json_values: list[int | float | str],
+                count: int, made: int, path: list[object] | None, mark: int, located: bool
+                ) -> LayoutError | None:
+    """After :func:`_read_blocks` met a fault (or a pattern too many): the records it
+    appended from ``count`` (``made`` JSON values, ``mark`` in ``path``) on dropped, the
+    item by item reading names the fault exactly (:func:`read_layout_into`)."""
     del heads[count:], values[count:], json_values[made:]
     fault = None
     try:

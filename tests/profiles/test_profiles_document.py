@@ -8,7 +8,7 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from hypothesis import example, given, settings
@@ -18,6 +18,7 @@ from profiles import UNITS, MeterProfiles, ProfileError, load_meter_profile
 from profiles import _engine as engine
 from profiles._engine import _conversion
 from profiles._fields import field_json
+from profiles._layouts import scaled_value
 from tests.profiles.heads import METER_HEADER, Head
 
 
@@ -758,3 +759,83 @@ def test_layout_pairs_and_dicts_read_as_the_lists_they_stand_for(
         else:
             with pytest.raises(IndexError):
                 found[index]
+
+
+def _filled_in_plan_order(plan: Any, every: list[object], records: list[tuple[int, object]],
+                          values: list[object] | None) -> object:
+    """The reference of _taken_fields: the plan's fills in their order, each JSON value
+    from the list of every record's (the telegram's, then the layouts'); None where a
+    layout's Python value is needed and ``values`` is None."""
+    fields = plan.template.copy()
+    missing = tuple(sorted({index for _, index, _ in plan.fills if every[index] is None}))
+    for name, index, conversion in plan.fills:
+        found = every[index]
+        if found is None:
+            return missing
+        if conversion is not None:
+            converted = conversion.number_json(found)
+            if converted is None:
+                if index < len(records):
+                    python = records[index][1]
+                elif values is None:
+                    return None
+                else:
+                    python = scaled_value(values[index - len(records)])
+                converted = conversion.json(python)
+                if converted is None:
+                    return missing or (index,)
+            found = converted
+        fields[name] = found
+    return fields
+
+
+_FILL_CONVERSIONS = [None, _conversion("l", "m3", True, "volume", None),
+                     _conversion("s", "h", True, "duration", None),
+                     _conversion("m3", "m3", False, "volume", Decimal("0.3"))]
+
+
+@settings(max_examples=300)
+@given(st.lists(st.tuples(st.one_of(st.none(), st.integers(-5000, 5000), st.just(2.5),
+                                    st.just("12.5")),
+                          st.one_of(st.none(), st.integers(-5000, 5000),
+                                    st.just(Decimal("12.5")))), max_size=4),
+       st.lists(st.sampled_from([(1500, 1500), (2.5, (25, -1)), ("7.25", Decimal("7.25")),
+                                 (3, (3, 0))]), max_size=4),
+       st.lists(st.tuples(st.integers(0, 7), st.sampled_from(range(len(_FILL_CONVERSIONS)))),
+                max_size=6))
+def test_fields_of_layout_paths_fill_as_in_the_plans_order(
+        own: list[tuple[object, object]], layout: list[tuple[object, object]],
+        takes: list[tuple[int, int]]) -> None:
+    # _written fills a plan's fields from the telegram's record dicts and the layouts' JSON
+    # values (its fills split by where they read: _PathPlan), the telegram's first: the
+    # same fields, records without a value or converting to none, as the plan's order
+    # over the list of every JSON value gives; where a layout's Python value is needed
+    # and not read (a quick read), as once it is read.
+    count = len(own)
+    records = [(index, python) for index, (_, python) in enumerate(own)]
+    record_dicts = [{"value": json} for json, _ in own]
+    json_values = [json for json, _ in layout]
+    values = [python for _, python in layout]
+    every = [json for json, _ in own] + json_values
+    fills = [(f"f{number}", index, _FILL_CONVERSIONS[conversion])
+             for number, (index, conversion) in enumerate(takes) if index < len(every)]
+    plan = engine._new_plan(None, (), [(name, index, "", "", conversion)
+                                        for name, index, conversion in fills], {}, ())
+    kept = engine._path_plan(plan, count)
+    assert sorted([*kept.own, *[(name, place + count, conversion)
+                                for name, place, conversion in kept.synthetic]],
+                  key=plan.fills.index) == list(plan.fills)
+
+    def taken(read: list[object] | None) -> object:
+        return engine._taken_fields(plan, kept.own, kept.synthetic, record_dicts,
+                                    json_values, records, read,  # type: ignore[arg-type]
+                                    lambda head, data: data)
+
+    wanted = _filled_in_plan_order(plan, every, records, values)
+    found = taken(values)
+    assert found == wanted
+    assert not isinstance(found, dict) or list(found) == list(cast(dict[str, object], wanted))
+    quick = taken(None)
+    assert (found if quick is None else quick) == wanted
+    reference = _filled_in_plan_order(plan, every, records, None)
+    assert (wanted if reference is None else reference) == wanted
