@@ -168,7 +168,7 @@ def _number_json(ratio: tuple[int, int, int, bool] | None, scaling: tuple[int, i
             if not number % denominator:
                 return number // denominator
             if number % odd:
-                return str(_ROUNDED.divide(Decimal(number), Decimal(denominator)))
+                return str(_ROUNDED.divide(number, denominator))  # ints taken exactly
             # A finite decimal (9000 s = 2.5 h): the float that prints back exactly, where
             # it has at most 15 significant digits.
             digits = str(abs(number) * places // denominator).rstrip("0")
@@ -1164,7 +1164,7 @@ def _scaled(value: FieldValue, scale: Decimal) -> FieldValue:
         return value
     if isinstance(value, float):
         return float(Decimal(repr(value)) * scale)
-    return _exact(WIDE.multiply(Decimal(value), scale))
+    return _exact(WIDE.multiply(value, scale))  # an int taken exactly
 
 
 def _exact(value: Decimal | int) -> Decimal | int:

@@ -100,7 +100,7 @@ def convert(value: Decimal | int, from_unit: str, to_unit: str, *,
         numerator, denominator, odd = ratio
         whole, places = value.as_integer_ratio()
         if whole % odd:  # no finite expansion: exact_decimal's rounding, without fractions
-            return _CONTEXT.divide(Decimal(whole * numerator), Decimal(places * denominator))
+            return _CONTEXT.divide(whole * numerator, places * denominator)
     exact = Fraction(value) * exact_factor
     return exact_decimal(exact + exact_offset if exact_offset else exact)
 
