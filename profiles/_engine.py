@@ -1370,6 +1370,12 @@ class _Computing(NamedTuple):
     steps: tuple[tuple[_Step, frozenset[str], Program | None, str], ...] | None
     shown: tuple[str, ...]  # the computed fields of the steps that are output, in order
     units: dict[str, str]  # the units of plan.shown (all of them there)
+    # The fields of the output that this plan can give (plan.shown without the computed
+    # fields that have no step), in order, each None: filled in place (see _json_fields).
+    template: dict[str, object]
+    # The takes in the output; None where they are all the takes (none hidden): then the
+    # fields go in at once.
+    taken: tuple[str, ...] | None
 
 
 _COMPUTING: dict[int, _Computing] = {}
@@ -1377,6 +1383,7 @@ _COMPUTING: dict[int, _Computing] = {}
 # the form of is that int or a Decimal equal to it, within the bounds of formula inputs
 # (_expressions._number takes both alike).
 _JSON_NUMBER = 10**600
+_JSON_LOW = -_JSON_NUMBER
 # A JSON float is the float of an exact decimal of at most 15 significant digits (the
 # Python value; longer ones are written as text) or the Python value itself (a float):
 # within these bounds (normal floats, not 0.0, which a tiny decimal gives too) its
@@ -1406,11 +1413,15 @@ def _computing(profile: MeterProfile, plan: _Plan) -> _Computing:
         steps = tuple(kept)
         shown = tuple(name for name in formulas.shown if name in there)
     units = plan.all_units
+    given = {*plan.template, *shown, *profile.status_fields}
+    template = dict.fromkeys(name for name in plan.shown if name in given)
+    taken = tuple(name for name in plan.template if name in template)
     found = _Computing(
         plan,
         tuple(read for read in plan.reads if read[0] in read_by_formulas),
         tuple(read for read in plan.reads if read[0] in read_by_tables),
-        steps, shown, {name: units[name] for name in plan.shown if name in units})
+        steps, shown, {name: units[name] for name in template if name in units},
+        template, None if len(taken) == len(plan.template) else taken)
     if len(_COMPUTING) >= _CACHE_LIMIT:
         _COMPUTING.clear()
     _COMPUTING[id(plan)] = found
@@ -1446,7 +1457,7 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
         ready = True
         for name, index, conversion in computing.numbers:
             json = fields[name]
-            if type(json) is int and -_JSON_NUMBER < json < _JSON_NUMBER:
+            if type(json) is int and _JSON_LOW < json < _JSON_NUMBER:
                 numbers[name] = json  # ready: within the size rule
                 continue
             if type(json) is float and _FLOAT_LOW < abs(json) < _FLOAT_HIGH:
@@ -1472,9 +1483,12 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
             values[name] = found if conversion is None else conversion.python(found)
         computed: list[str] = []
         present = numbers.keys()
+        # Whether every number the steps can read is there (each take's, each step's so
+        # far): then no step's inputs need a look.
+        every = len(numbers) == len(computing.numbers)
         try:
             for step, inputs, run, name in computing.steps:
-                if present >= inputs:
+                if every or present >= inputs:
                     if ready and run is not None:
                         number, ready = ready_result(run(numbers))
                         values[name] = numbers[name] = number
@@ -1483,6 +1497,7 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
                         # A number of a lookup or scale is not checked: from here on, the
                         # checked programs.
                         ready = ready and name not in numbers
+                        every = every and name in numbers
         except (ExpressionError, ProfileError):  # _compute names it: not needed here
             return None
         if computed:
@@ -1495,12 +1510,23 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
         texts = {"status": _STANDARD_TEXTS.get(status) or standard_status(status)}
     else:
         texts = _cached_texts(profile, plan, status, record_dicts, records, value)
+    # The fields in plan.shown's order: its template filled in place, the values of the
+    # takes (no None among them) put in at once.
+    shown = computing.template.copy()
+    if computing.taken is None:
+        shown.update(fields)
+    else:
+        for name in computing.taken:
+            shown[name] = fields[name]
     for name in computing.shown:
         if name in values:
-            fields[name] = field_json(values[name])
-    fields.update(texts)
-    shown = {name: fields[name] for name in plan.shown if name in fields}
-    if len(shown) == len(plan.shown):
+            shown[name] = field_json(values[name])
+    shown.update(texts)
+    if len(shown) > len(computing.template) or None in shown.values():
+        # A computed field or status text not there (or a status field hidden).
+        shown = {name: written for name in plan.shown
+                 if (written := shown.get(name)) is not None}
+    if len(shown) == len(computing.template):
         units = computing.units.copy()
     else:
         all_units = plan.all_units

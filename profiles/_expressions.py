@@ -71,6 +71,7 @@ MAX_BITS = 4096  # numerators and denominators beyond this are a mistake, not a 
 MAX_POWER = 64
 _MAX_DIGITS = 1200  # decimal digits and exponents of inputs: about MAX_BITS
 _LIMIT = 1 << MAX_BITS  # an int at least this large (either sign) is beyond MAX_BITS
+_LOW = -_LIMIT  # (negated once: a 4096-bit negation per test costs about 1k instructions)
 COMPARISONS = ("<", "<=", ">", ">=", "==", "!=")
 ROOT_DIGITS = 28  # significant digits of a square root that is not a fraction
 _ROOT_CONTEXT = decimal.Context(prec=ROOT_DIGITS, rounding=decimal.ROUND_HALF_EVEN)
@@ -168,7 +169,7 @@ def is_ready(value: object) -> bool:
     :data:`_EXACT` other than -0. A ready program (:func:`program`) reads such values
     without a check."""
     if type(value) is int:
-        return -_LIMIT < value < _LIMIT
+        return _LOW < value < _LIMIT
     if type(value) is not Decimal or not value.is_finite() or (
             not value and value.is_signed()):  # _EXACT.plus makes -0 0
         return False
@@ -208,11 +209,11 @@ def ready_result(value: Number) -> tuple[Decimal | int, bool]:
     bounds of :data:`_EXACT`. The result of a fraction is not (its check would cost more
     than the checked programs that follow it; most often none do)."""
     if type(value) is int:
-        return value, -_LIMIT < value < _LIMIT
+        return value, _LOW < value < _LIMIT
     if type(value) is Decimal:  # the Decimal result, its work done once
         whole = int(value)
         if whole == value:
-            return whole, -_LIMIT < whole < _LIMIT
+            return whole, _LOW < whole < _LIMIT
         try:
             return value.normalize(_EXACT), True  # has places (not whole), within bounds
         except _TRAPPED:
@@ -221,7 +222,7 @@ def ready_result(value: Number) -> tuple[Decimal | int, bool]:
     if result == result.to_integral_value() and (
             result.as_tuple().exponent >= 0):  # type: ignore[operator]
         whole = int(result)
-        return whole, -_LIMIT < whole < _LIMIT
+        return whole, _LOW < whole < _LIMIT
     return result, False
 
 
@@ -233,7 +234,7 @@ def _number(value: object, name: str) -> Number:
     """A value read (or a literal) as a :data:`Number`; ExpressionError where it is no
     number or too large."""
     if type(value) is int:
-        if -_LIMIT < value < _LIMIT:
+        if _LOW < value < _LIMIT:
             return value
         raise ExpressionError(f"number too large: {name}")
     if type(value) is Decimal and value.is_finite():
@@ -262,7 +263,7 @@ def _checked(value: Fraction, text: str) -> Fraction:
 
 
 def _whole_checked(value: int, text: str) -> int:
-    if -_LIMIT < value < _LIMIT:
+    if _LOW < value < _LIMIT:
         return value
     raise ExpressionError(f"number too large in {text!r}")
 
@@ -334,7 +335,7 @@ def _reader(name: str) -> Program:
             value = values[name]
         except KeyError:
             raise ExpressionError(f"no value for {name!r}") from None
-        if type(value) is int and -_LIMIT < value < _LIMIT:
+        if type(value) is int and _LOW < value < _LIMIT:
             return value
         return _number(value, name)
     return read
@@ -402,7 +403,7 @@ def _arithmetic(whole: Callable[[int, int], int],
             a, b = left(values), right(values)
             if type(a) is int and type(b) is int:
                 result = whole(a, b)
-                if -_LIMIT < result < _LIMIT:
+                if _LOW < result < _LIMIT:
                     return result
                 raise ExpressionError(f"number too large in {text!r}")
             if type(a) is not Fraction and type(b) is not Fraction:
