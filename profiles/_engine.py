@@ -872,14 +872,16 @@ def _cached_texts(profile: MeterProfile, plan: _Plan, status: int | None,
     """The status fields' texts, kept per plan by the values they depend on (a plan's
     heads fix how a JSON value maps to the Python value the tables read)."""
     assert plan.status_reads is not None
-    key = (status, *[record_dicts[index]["value"] for index in plan.status_reads])
-    texts = plan.texts.get(key)
+    key: list[object] = [status]
+    for index in plan.status_reads:  # (a comprehension costs ~1.3k more: its own frame)
+        key.append(record_dicts[index]["value"])
+    texts = plan.texts.get(tuple(key))
     if texts is None:
         found = _status_texts(profile, {}, plan.status_records, _value_of(records, value),
                               status)
         texts = {name: found[name] for name in profile.status_fields if name in found}
         if len(plan.texts) < _TEXTS_LIMIT:
-            plan.texts[key] = texts
+            plan.texts[tuple(key)] = texts
     return texts
 
 
@@ -1376,6 +1378,7 @@ class _Computing(NamedTuple):
     # The takes in the output; None where they are all the takes (none hidden): then the
     # fields go in at once.
     taken: tuple[str, ...] | None
+    statuses: int  # the status fields in the template
 
 
 _COMPUTING: dict[int, _Computing] = {}
@@ -1392,10 +1395,8 @@ _FLOAT_LOW, _FLOAT_HIGH = 1e-300, 1e300
 
 
 def _computing(profile: MeterProfile, plan: _Plan) -> _Computing:
-    """:class:`_Computing` of ``plan`` (kept per plan)."""
-    found = _COMPUTING.get(id(plan))
-    if found is not None and found.plan is plan:
-        return found
+    """:class:`_Computing` of ``plan``, made and kept (:func:`_computed_document` finds it
+    by the plan's id)."""
     formulas = _formula_plan(profile)
     read_by_formulas = {name for rule in profile.computed_fields.values()
                         for name in rule.reads}
@@ -1421,7 +1422,8 @@ def _computing(profile: MeterProfile, plan: _Plan) -> _Computing:
         tuple(read for read in plan.reads if read[0] in read_by_formulas),
         tuple(read for read in plan.reads if read[0] in read_by_tables),
         steps, shown, {name: units[name] for name in template if name in units},
-        template, None if len(taken) == len(plan.template) else taken)
+        template, None if len(taken) == len(plan.template) else taken,
+        sum(name in template for name in profile.status_fields))
     if len(_COMPUTING) >= _CACHE_LIMIT:
         _COMPUTING.clear()
     _COMPUTING[id(plan)] = found
@@ -1438,7 +1440,9 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
     that formulas, dates and status tables read and whose JSON value does not say the
     number (an int does). None where a formula fails (:meth:`apply` raises its error,
     naming the meter and the telegram)."""
-    computing = _computing(profile, plan)
+    computing = _COMPUTING.get(id(plan))
+    if computing is None or computing.plan is not plan:
+        computing = _computing(profile, plan)
     values: dict[str, FieldValue] = {}
     if computing.steps is None:
         for name, index, conversion in plan.reads:
@@ -1521,14 +1525,14 @@ def _computed_document(profile: MeterProfile, plan: _Plan, fields: dict[str, obj
     for name in computing.shown:
         if name in values:
             shown[name] = field_json(values[name])
+        else:
+            del shown[name]
     shown.update(texts)
-    if len(shown) > len(computing.template) or None in shown.values():
-        # A computed field or status text not there (or a status field hidden).
+    if len(shown) == len(computing.template) and len(texts) == computing.statuses:
+        units = computing.units.copy()
+    else:  # a computed field or a status text not there (or a status field hidden)
         shown = {name: written for name in plan.shown
                  if (written := shown.get(name)) is not None}
-    if len(shown) == len(computing.template):
-        units = computing.units.copy()
-    else:
         all_units = plan.all_units
         units = {name: all_units[name] for name in shown if name in all_units}
     out: dict[str, Any] = {"profile": profile.name, "fields": shown, "units": units}

@@ -5,6 +5,7 @@ number must give what apply() makes, for any structure and any values."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 from decimal import Decimal
 from pathlib import Path
@@ -22,7 +23,8 @@ from tests.profiles.heads import METER_HEADER, Head
 # (Wh -> kWh), by one without a finite decimal expansion (GJ -> kWh: 28-digit text), scaled;
 # computed fields reading them and each other (sums, a quotient that can divide by zero, a
 # lookup that can miss or give text, one that gives a number too large for formulas, a
-# comparison, a date); status tables reading a record field and a computed one.
+# comparison, a date, formulas that give a computed field as it is); status tables reading a
+# record field and a computed one.
 _PROFILE = METER_HEADER + '''[lookups]
 codes = { "0" = "zero", "1" = 10, "3" = 1.5 }
 sizes = { "-8" = ''' + str(2**4100) + ''' }
@@ -82,6 +84,15 @@ day = "1"
 [[fields]]
 name = "late"
 formula = "sum_kwh + per_d + twice_code"
+[[fields]]
+name = "same"
+formula = "late"
+[[fields]]
+name = "chosen"
+formula = "if(d > 1, sum_kwh, pick(e, per_d, twice_code, same))"
+[[fields]]
+name = "read"
+formula = "if(d > 1, a_kwh, c)"
 [[status]]
 field = "e"
 bits = { "0x01" = "ONE", "0x02" = "TWO" }
@@ -167,6 +178,7 @@ def test_computed_fields_are_written_as_apply_makes_them(records: list[tuple[int
     except ProfileError:  # a formula failed: document() leaves it to apply()
         made = None
     assert written == made
+    assert json.dumps(written) == json.dumps(made)  # types too (2 == 2.0)
     if written is not None and made is not None:
         assert list(written["fields"]) == list(made["fields"])  # the same order
         assert list(written["units"]) == list(made["units"])
