@@ -715,8 +715,8 @@ class MeterProfiles:
             # Formulas and status tables read the records, the layouts' too.
             pairs: Sequence[tuple[Any, Any]] = records
             if found:
-                pairs = _WithLayouts(records, found, values)
-                value = _layout_value(value)
+                pairs = _WithLayouts(records, found, values, value)
+                value = pairs.value
                 if plan.status_reads is not None:  # status tables read the JSON values
                     record_dicts = _WithLayoutDicts(record_dicts, json_values)
             if computes:
@@ -897,14 +897,22 @@ def _value_of(records: Sequence[tuple[Any, Any]], value: RecordValue) -> ValueOf
 
 class _WithLayouts(Sequence[tuple[Any, Any]]):
     """The telegram's ``(head, data)`` pairs, then the layouts' ``(head, value)``: a pair
-    made where it is read (formulas and status tables read few of them)."""
+    made where it is read (formulas and status tables read few of them); :meth:`value`
+    reads both kinds (``record_value`` the telegram's)."""
 
-    __slots__ = ("heads", "own", "records", "values")
+    __slots__ = ("heads", "own", "record_value", "records", "values")
 
     def __init__(self, records: Sequence[tuple[Any, Any]], heads: list[LayoutHead],
-                 values: list[Decimal | int | str]) -> None:
+                 values: list[Decimal | int | str], record_value: RecordValue) -> None:
         self.records, self.heads, self.values = records, heads, values
         self.own = len(records)
+        self.record_value = record_value
+
+    def value(self, head: Any, data: Any) -> object:
+        """The Python value of a pair: ``record_value``'s for the telegram's, the value
+        itself for a layout's record (made where it is read: see ``lazy`` of
+        :func:`profiles._layouts.read_layout_into`)."""
+        return scaled_value(data) if type(head) is LayoutHead else self.record_value(head, data)
 
     def __len__(self) -> int:
         return self.own + len(self.heads)
@@ -950,14 +958,6 @@ class _WithLayoutDicts(Sequence[Mapping[str, object]]):
         if index < self.own:
             return self.record_dicts[index]
         return {"value": self.json_values[index - self.own]}
-
-
-def _layout_value(value: RecordValue) -> RecordValue:
-    """``value`` for the telegram's pairs, the value itself for a layout's records (made
-    where it is read: see ``lazy`` of :func:`profiles._layouts.read_layout_into`)."""
-    def value_of(head: Any, data: Any) -> object:
-        return scaled_value(data) if type(head) is LayoutHead else value(head, data)
-    return value_of
 
 
 def _with_synthetic(value_of: ValueOf, count: int, synthetic: list[LayoutRecord]) -> ValueOf:

@@ -18,7 +18,7 @@ from profiles import UNITS, MeterProfiles, ProfileError, load_meter_profile
 from profiles import _engine as engine
 from profiles._engine import _conversion
 from profiles._fields import field_json
-from profiles._layouts import scaled_value
+from profiles._layouts import LayoutHead, scaled_value
 from tests.profiles.heads import METER_HEADER, Head
 
 
@@ -735,16 +735,23 @@ unit = "m3"
 
 
 @given(st.lists(st.tuples(st.integers(), st.binary(max_size=3)), max_size=4),
-       st.lists(st.tuples(st.integers(), st.one_of(st.integers(), st.text(max_size=3))),
+       st.lists(st.tuples(st.integers(0, 9),
+                          st.one_of(st.integers(), st.text(max_size=3),
+                                    st.tuples(st.integers(), st.integers(-5, 0)))),
                 max_size=4),
        st.integers(-10, 10), st.integers(-10, 10), st.sampled_from([None, 1, 2, -1]))
 def test_layout_pairs_and_dicts_read_as_the_lists_they_stand_for(
         records: list[tuple[int, bytes]], layout: list[tuple[Any, Any]], index: int,
         stop: int, step: int | None) -> None:
     """_written hands formulas and status tables the telegram's pairs and record dicts
-    with the layouts' made where read: every index and slice as the lists made in full."""
+    with the layouts' made where read: every index and slice as the lists made in full;
+    the pairs' value function gives the telegram's records' values as the decoder's
+    does, the layouts' made (scaled_value)."""
+    layout = [(LayoutHead("volume", "m3", storage), value) for storage, value in layout]
     heads, values = [head for head, _ in layout], [value for _, value in layout]
-    pairs = engine._WithLayouts(records, heads, values)
+    pairs = engine._WithLayouts(records, heads, values, lambda head, data: (head, data))
+    assert [pairs.value(*pair) for pair in pairs] == [
+        *records, *[scaled_value(value) for value in values]]
     expected: list[Any] = [*records, *layout]
     dicts = engine._WithLayoutDicts([{"value": data} for _, data in records], values)
     expected_dicts = [*[{"value": data} for _, data in records],
