@@ -628,10 +628,21 @@ class MeterProfiles:
         if plan is None:
             return self._written(profile, heads, sources, records, record_dicts, value, status,
                                  payload, context)
+        if sources.settled:  # the plan the last telegram settled on, if it fits this one
+            final, pattern = sources.settled[0]
+            for index, unset in pattern:
+                if (record_dicts[index]["value"] is None) is not unset:
+                    break
+            else:
+                plan = final
         fields = _json_fields(plan, record_dicts, records, value)
-        while type(fields) is tuple:  # records without a value: the plan without them
-            plan = self._without(profile, plan, heads, len(heads), fields)
-            fields = _json_fields(plan, record_dicts, records, value)
+        if type(fields) is tuple:
+            examined: set[int] = set()
+            while type(fields) is tuple:  # records without a value: the plan without them
+                examined.update(index for _, index, _ in plan.fills)
+                plan = self._without(profile, plan, heads, len(heads), fields)
+                fields = _json_fields(plan, record_dicts, records, value)
+            _settle(sources, plan, examined, record_dicts)
         assert type(fields) is dict
         if profile is not None and (profile.has_formulas or profile.reads_fields):
             return _computed_document(profile, plan, fields, record_dicts, records, value,
@@ -657,10 +668,10 @@ class MeterProfiles:
             # Where nothing reads the layouts' values (formulas, status tables), _written
             # reads them quickly (JSON values and path) once it knows the path's plan.
             quick = not (profile.has_formulas or profile.reads_fields or profile.status)
-            entry = (profile, None, heads, _Layouts(reads, {}, quick), structure)
+            entry = (profile, None, heads, _Layouts(reads, {}, quick, []), structure)
         else:
             entry = (profile, self._cached_plan(profile, heads, len(heads)), heads,
-                     _Layouts((), {}, False), structure)
+                     _Layouts((), {}, False, []), structure)
         if len(self._documents) >= _CACHE_LIMIT:
             self._documents.clear()
         # The entry holds the heads and the structure, so that their ids stay theirs.
@@ -799,10 +810,28 @@ class _Layouts(NamedTuple):
     reads: tuple[_LayoutRead, ...]
     plans: dict[tuple[object, ...], _PathPlan]
     quick: bool  # reads quickly (``quick`` of read_layout_into) where it knows the plan
+    # Where document() has the plan (no layouts read): the plan the last telegram with
+    # records without a value settled on, and (index, no JSON value) of the records its
+    # chain of plans examined (_settle); empty: none.
+    settled: list[tuple[_Plan, tuple[tuple[int, bool], ...]]]
 
 
 # A plan's fills (name, record index, conversion or None) of one kind of records.
 _Fills = tuple[tuple[str, int, "_Conversion | None"], ...]
+
+
+def _settle(layouts: _Layouts, plan: _Plan, examined: set[int],
+            record_dicts: Sequence[Mapping[str, object]]) -> None:
+    """Keep ``plan``, the one a telegram settled on, with which of the records its chain
+    of plans ``examined`` had no JSON value: a telegram with the same ones settles on it
+    from the structure's plan the same way, the values of the others playing no part.
+    Kept only where the records set aside are those without a JSON value it examined:
+    the chain started at the structure's plan (a plan's records set aside are none it
+    takes), and no Python value that converts to none set one aside."""
+    unset = {index for index in examined if record_dicts[index]["value"] is None}
+    if unset == set(plan.missing):
+        layouts.settled[:] = [(plan, tuple((index, index in unset)
+                                           for index in sorted(examined)))]
 
 
 class _PathPlan(NamedTuple):

@@ -846,3 +846,54 @@ def test_fields_of_layout_paths_fill_as_in_the_plans_order(
     assert (found if quick is None else quick) == wanted
     reference = _filled_in_plan_order(plan, every, records, None)
     assert (wanted if reference is None else reference) == wanted
+
+
+_SETTLED_HEADS = [_POOL[index] for index in (1, 0, 2, 0, 1, 0, 2)]
+
+
+@settings(max_examples=200)
+@example([["x", 1500, 1500, 1500, 1500, 1500, 1500], [1500] * 7])
+@given(st.lists(st.tuples(st.sampled_from([None, 1500, "x"]),
+                          st.lists(st.sampled_from([None, 1500]), min_size=6, max_size=6)),
+                min_size=2, max_size=12).map(lambda telegrams: [
+                    [first, *rest] for first, rest in telegrams]))
+def test_settled_plans_follow_any_sequence_of_telegrams(patterns: list[list[object]]
+                                                        ) -> None:
+    # As below, for any sequence of telegrams of one structure; "x": a JSON value whose
+    # Python value is None (the record the first field takes converts to none, so it is
+    # set aside although its JSON value is not None).
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "meter.toml"
+        path.write_text(_MISSING_PROFILE, encoding="utf-8")
+        library = MeterProfiles([load_meter_profile(path)])
+    heads = [_SETTLED_HEADS[1], *_SETTLED_HEADS[:1], *_SETTLED_HEADS[2:]]
+    for pattern in patterns:
+        python = [None if value == "x" else value for value in pattern]
+        pairs = list(zip(heads, python, strict=True))
+        written = library.document(pairs, [{"value": value} for value in pattern],
+                                   lambda head, data: data, "ABC", 1, 7, 0x72, None)
+        made = library.apply(heads, python.__getitem__, manufacturer="ABC", version=1,
+                             device_type=7, ci=0x72)
+        assert written == made.to_dict(), pattern
+
+
+def test_a_settled_plan_follows_each_telegrams_records_without_a_value(
+        tmp_path: Path) -> None:
+    # document() keeps the plan a telegram with records without a value settled on, with
+    # which records its chain of plans found without one: every pattern of values of one
+    # structure, in turn and again, must come out as apply() makes it (an occurrence rule
+    # and a rule by storage take other records as records lose their value).
+    path = tmp_path / "meter.toml"
+    path.write_text(_MISSING_PROFILE, encoding="utf-8")
+    library = MeterProfiles([load_meter_profile(path)])
+    heads = _SETTLED_HEADS
+    patterns = list(itertools.product((None, 1500), repeat=len(heads)))
+    for pattern in [*patterns, *patterns[::-1], *patterns[::3]]:
+        pairs = [(head, value) for head, value in zip(heads, pattern, strict=True)]
+        written = library.document(pairs, [{"value": value} for value in pattern],
+                                   lambda head, data: data, "ABC", 1, 7, 0x72, None)
+        made = library.apply(heads, pattern.__getitem__, manufacturer="ABC",
+                             version=1, device_type=7, ci=0x72)
+        assert written == made.to_dict(), pattern
+    (entry,) = library._documents.values()
+    assert entry[3].settled  # the last pattern's plan was kept
