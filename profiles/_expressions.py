@@ -314,12 +314,6 @@ def _compile(node: Node, text: str, ready: bool) -> Program:
     if name == "pick":  # only the argument picked
         return _picker(programs[0], programs[1:])
     function = _CALLS[name]
-    if len(programs) == 1:  # (a comprehension is a frame of its own)
-        only, = programs
-        return lambda values: function([only(values)], text)
-    if len(programs) == 2:
-        first, second = programs
-        return lambda values: function([first(values), second(values)], text)
     return lambda values: function([program(values) for program in programs], text)
 
 
