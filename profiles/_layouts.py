@@ -249,8 +249,8 @@ def read_layout(layout: Layout, data: bytes) -> tuple[list[LayoutRecord], Layout
 def read_layout_into(layout: Layout, data: bytes, heads: list[LayoutHead],
                      values: list[Decimal | int | str], json_values: list[int | float | str],
                      *, lazy: bool = False, path: list[object] | None = None,
-                     quick: bool = False, program: _Program | None = None,
-                     located: bool = True) -> LayoutError | None:
+                     quick: bool = False, program: _Program | None = None
+                     ) -> LayoutError | None:
     """:func:`read_layout` appending each synthetic record's head, value and the JSON form
     of its value (by :func:`profiles._fields.field_json`'s rules) to the lists; the fault
     that stopped it (None when every item was read). With ``lazy``, a value scaled by a
@@ -265,15 +265,14 @@ def read_layout_into(layout: Layout, data: bytes, heads: list[LayoutHead],
     With ``quick``, only ``json_values`` and ``path`` are sure to be complete: blocks of
     plain numbers, scaled numbers and dates append their JSON values alone (what
     MeterProfiles.document needs once it knows the plan of the path). ``program``: the
-    layout's blocks, where the caller holds them (else looked up). ``located`` False: the
-    fault as the item raised it, its ``table`` not filled in (its message is the same)."""
+    layout's blocks, where the caller holds them (else looked up)."""
     count, made = len(heads), len(json_values)  # heads and values go in pairs, even quick
     mark = 0 if path is None else len(path)
     last = _read_blocks(program or _program(layout), data, heads, values,  # type: ignore[arg-type]
                         json_values, lazy, path, quick)
     if last is None:
         return _read_again(layout, data, heads, values, json_values, count, made, path, mark,
-                           located)
+                           True)
     if path is not None:
         path.append(last)
     return None
@@ -285,7 +284,9 @@ def _read_again(layout: Layout, data: bytes, heads: list[LayoutHead],
                 ) -> LayoutError | None:
     """After :func:`_read_blocks` met a fault (or a pattern too many): the records it
     appended from ``count`` (``made`` JSON values, ``mark`` in ``path``) on dropped, the
-    item by item reading names the fault exactly (:func:`read_layout_into`)."""
+    item by item reading names the fault exactly (:func:`read_layout_into`); ``located``
+    False: the fault as the item raised it, its ``table`` not filled in (its message is the
+    same: what MeterProfiles.document reads)."""
     del heads[count:], values[count:], json_values[made:]
     fault = None
     try:

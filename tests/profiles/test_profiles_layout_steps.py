@@ -401,9 +401,10 @@ def test_date_texts_are_those_of_the_bytes() -> None:
 @settings(max_examples=200)
 @given(layouts(), st.binary(max_size=40))
 def test_faults_not_located_say_what_located_ones_say(layout: Layout, data: bytes) -> None:
-    # MeterProfiles.document's problems take the fault's message alone: read_layout_into
-    # (located=False) leaves its table unset, and says the rest alike.
-    faults = [read_layout_into(layout, data, [], [], [], located=located)
+    # MeterProfiles.document's problems take the fault's message alone: the item by item
+    # reading it falls back to (_read_again, located=False) leaves its table unset, and
+    # says the rest alike.
+    faults = [_layouts._read_again(layout, data, [], [], [], 0, 0, None, 0, located)
               for located in (True, False)]
     assert [fault is None for fault in faults] == [False, False] or faults == [None, None]
     if faults[0] is not None and faults[1] is not None:
