@@ -134,13 +134,19 @@ class _Conversion(NamedTuple):
         return None if found is None else field_json(self.python(found))
 
 
-def _number_json(ratio: tuple[int, int, int, bool] | None, scaling: tuple[int, int] | None
-                 ) -> Callable[[object], int | float | str | None]:
+def _number_json(ratio: tuple[int, int, int, bool] | None, scaling: tuple[int, int] | None,
+                 floats: bool) -> Callable[[object], int | float | str | None]:
     """:attr:`_Conversion.number_json` for a conversion with this ``ratio`` and
-    ``scaling``."""
+    ``scaling``, of records whose values are floats (``floats``) or not."""
     low, high = -_EXACT_FLOAT, _EXACT_FLOAT
     if ratio is not None:
         numerator, denominator, odd, decimal = ratio
+        if decimal and floats:
+            def by_decimal_ratio_of_float(number: object) -> int | float | str | None:
+                if type(number) is float:
+                    return _float_json(number, numerator, denominator, True)
+                return None
+            return by_decimal_ratio_of_float
         if decimal:
             def by_decimal_ratio(number: object) -> int | float | str | None:
                 if type(number) is int:
@@ -193,7 +199,8 @@ def _no_number_json(number: object) -> None:
     return None
 
 
-def _float_json(number: float, numerator: int, denominator: int) -> float | None:
+def _float_json(number: float, numerator: int, denominator: int, of_float: bool = False
+                ) -> float | None:
     """:attr:`_Conversion.number_json` of a float, for a conversion by ``numerator /
     denominator``, a power of ten. A record's float JSON value is either the float of
     an exact decimal of at most 15 digits, whose Python value is that Decimal
@@ -202,10 +209,13 @@ def _float_json(number: float, numerator: int, denominator: int) -> float | None
     either way its shortest form (``repr``) gives the decimal that :meth:`_Conversion.json`
     converts. Only whole results and those of more than 15 digits then differ (an int
     or text from a Decimal, a float from a float): None for them, unless the float has
-    more than 15 digits, so that it is no decimal's. Speed trick, kept because it pays
+    more than 15 digits, so that it is no decimal's, or the record's value is known to be
+    the float (``of_float``: its head says REAL32). Speed trick, kept because it pays
     14 % end to end: decrypt + decode + to_dict of the 23 dev-corpus telegrams where it
     converts a float (REAL32 W -> kW, ...) takes 337.5k instead of 390.6k instructions
-    per warm telegram (callgrind, /tmp script looping over those telegrams)."""
+    per warm telegram (callgrind, /tmp script looping over those telegrams); ``of_float``
+    pays 10.0 % more on the 6 schneider_iem3000 telegrams, whose REAL32 records of 0.0 W
+    and 0.0 Wh went the decimal way: 382.1k instead of 424.8k (callgrind, December 2026)."""
     # The decimal: digits / places. Most have at most 6 places: a decimal of at most 15
     # digits that gives the float back is the one (no two give the same float).
     digits = round(number * 1e6) if -1e8 < number < 1e8 else 0
@@ -219,24 +229,31 @@ def _float_json(number: float, numerator: int, denominator: int) -> float | None
         places = 10 ** len(fraction)
     exact = digits * numerator
     denominator *= places
-    if -_EXACT_FLOAT < digits < _EXACT_FLOAT and (
+    if not of_float and -_EXACT_FLOAT < digits < _EXACT_FLOAT and (
             not -_EXACT_FLOAT < exact < _EXACT_FLOAT or not exact % denominator):
         return None
     return exact / denominator  # int division rounds correctly, as float(Decimal)
 
 
+def _gives_floats(head: RecordHead) -> bool:
+    """Whether the record's Python value is a float: its head says REAL32 data (a head may
+    say its ``coding``, as ``mbus.records.RecordShape`` does)."""
+    return getattr(head, "coding", None) == "real32"
+
+
 _EXACT_FLOAT = 10**15  # a decimal of at most 15 significant digits survives a float
 _ROUNDED = decimal.Context(prec=28)  # convert()'s rounding where no finite expansion exists
-_CONVERSIONS: dict[tuple[str, str, bool, bool, Decimal | None], _Conversion] = {}
+_CONVERSIONS: dict[tuple[str, str, bool, bool, Decimal | None, bool], _Conversion] = {}
 
 
 def _conversion(source: str, target: str, converts: bool, quantity: str,
-                scale: Decimal | None) -> _Conversion | None:
-    """The conversion a field applies (None: the value as it is); one object per kind."""
+                scale: Decimal | None, floats: bool = False) -> _Conversion | None:
+    """The conversion a field applies (None: the value as it is); one object per kind, and
+    per whether the records' values are floats (``floats``: :func:`_gives_floats`)."""
     if not converts and scale is None:
         return None
     difference = quantity.endswith("_difference")
-    key = (source, target, converts, difference, scale)
+    key = (source, target, converts, difference, scale, floats)
     found = _CONVERSIONS.get(key)
     if found is None:
         ratio = None
@@ -253,7 +270,7 @@ def _conversion(source: str, target: str, converts: bool, quantity: str,
             scaling = ((coefficient * 10**exponent, 1) if exponent >= 0
                        else (coefficient, 10**-exponent))
         found = _Conversion(source, target, converts, difference, scale, ratio, scaling,
-                            _number_json(ratio, scaling))
+                            _number_json(ratio, scaling, floats))
         if len(_CONVERSIONS) < _CACHE_LIMIT:
             _CONVERSIONS[key] = found
     return found
@@ -533,7 +550,7 @@ class MeterProfiles:
             source = rule.record_unit or head.unit
             unit = wanted or source
             conversion = _conversion(source, unit, wanted is not None and unit != source,
-                                     quantity, rule.scale)
+                                     quantity, rule.scale, _gives_floats(head))
             takes.append((name, unit, quantity, conversion, rule.occurrence))
         status = tuple(index for index, selector in
                        status_by_quantity.get(quantity, status_by_quantity[None])
@@ -576,7 +593,8 @@ class MeterProfiles:
             name, unit = generic_name(head)
             source = head.unit
             entry = (head, name, unit, head.quantity, None if unit == source
-                     else _conversion(source, unit, True, head.quantity, None))
+                     else _conversion(source, unit, True, head.quantity, None,
+                                      _gives_floats(head)))
         if len(self._generic) >= _CACHE_LIMIT:
             self._generic.clear()
         self._generic[id(head)] = entry
@@ -612,14 +630,17 @@ class MeterProfiles:
         other sequence passes it while it lives (``mbus.records.PendingRecords.structure``);
         the profiles then find the telegram's plan by it instead of by each head.
         """
-        # One lookup finds the profile and the plan: the header values and the structure,
-        # or the heads' ids.
-        prefix = payload[:self._prefix_lengths.get(manufacturer, 0)]
+        # One lookup finds the profile and the plan: the structure and the header values
+        # (with the payload's start where a profile detects by it), or the header values
+        # and the heads' ids. The keys differ in their first item: an int, a str or None.
+        length = self._prefix_lengths.get(manufacturer)
         if structure is None:
-            key = (manufacturer, version, device_type, ci, prefix,
-                   *map(id, map(_HEAD, records)))
+            key: tuple[object, ...] = (manufacturer, version, device_type, ci,
+                                       payload[:length or 0], *map(id, map(_HEAD, records)))
+        elif length:
+            key = (id(structure), manufacturer, version, device_type, ci, payload[:length])
         else:
-            key = (manufacturer, version, device_type, ci, prefix, _STRUCTURE, id(structure))
+            key = (id(structure), manufacturer, version, device_type, ci)
         entry = self._documents.get(key)
         if entry is None:
             entry = self._document_entry(key, records, manufacturer, version, device_type, ci,
@@ -856,8 +877,6 @@ _PATHS_LIMIT = 64  # plans kept per telegram structure (patterns of gates, unset
 # fields), the heads (holding them keeps their ids theirs), _Layouts of the heads).
 _DocumentEntry = tuple["MeterProfile | None", "_Plan | None", tuple[Any, ...], _Layouts,
                        object]
-# In document()'s key before the id of a structure: no head's id (ids are not negative).
-_STRUCTURE = -1
 # A profile's field rules (not computed) and status tables (reading records) by the quantity
 # they name: each quantity's in file order with those naming none; None: those naming none.
 _RuleIndex = tuple[dict[str | None, tuple[FieldRule, ...]],

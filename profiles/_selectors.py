@@ -33,7 +33,9 @@ class RecordHead(Protocol):
 
     ``function``, ``storage``, ``tariff``, ``subunit``, ``quantity``, ``unit`` as the
     decoder gives them, ``extensions`` (names of the combinable VIFEs) and ``vif_hex``
-    (the VIF and VIFE bytes as lower-case hex).
+    (the VIF and VIFE bytes as lower-case hex). A head may also say its ``coding`` (as
+    ``RecordShape`` does): ``"real32"`` tells that the record's values are floats, which
+    converts them with less work.
     """
 
     @property

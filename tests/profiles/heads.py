@@ -18,6 +18,7 @@ class Head(NamedTuple):
     subunit: int = 0
     extensions: tuple[str, ...] = ()
     vif_hex: str = ""
+    coding: str = ""  # optional in the protocol: REAL32 heads say "real32"
 
 
 # A meter profile file's kind, [profile] and [detect] tables; tests add the rest.

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+import mbus.records
 from profiles import UNITS, MeterProfiles, ProfileError, load_meter_profile
 from profiles import _engine as engine
 from profiles._engine import _conversion
@@ -220,6 +221,38 @@ def test_floats_convert_as_the_decimal_way(conversion: Any, value: float) -> Non
     fast = conversion.number_json(value)
     slow = field_json(conversion.python(value))  # the decimal way
     assert fast is None or (type(fast), fast) == (type(slow), slow), (conversion, value)
+
+
+_FLOAT_RATIOS = [_conversion(conversion.source, conversion.target, True, "energy", None, True)
+                 for conversion in _DECIMAL_RATIOS]
+
+
+@given(st.sampled_from(_FLOAT_RATIOS), st.floats(allow_nan=False, allow_infinity=False))
+@example(_conversion("W", "kW", True, "power", None, True), 0.0)
+@example(_conversion("W", "kW", True, "power", None, True), -1500.0)
+@example(_conversion("W", "kW", True, "power", None, True), 1234.5677490234375)
+@example(_conversion("Wh", "MWh", True, "energy", None, True), 123456789012345.0)
+def test_floats_of_real32_records_convert_as_the_decimal_way(conversion: Any, value: float
+                                                             ) -> None:
+    # A record whose head says REAL32: its Python value, and so its JSON value, is the float.
+    fast = conversion.number_json(value)
+    slow = field_json(conversion.python(value))  # the decimal way
+    assert fast is None or (type(fast), fast) == (type(slow), slow), (conversion, value)
+
+
+def test_real32_records_convert_whole_results_the_int_way() -> None:
+    # What number_json leaves to the decimal way where the value may be a Decimal's float
+    # (test_floats_take_the_int_way_where_the_value_says_which) it makes for REAL32 records.
+    watts = _conversion("W", "kW", True, "power", None, True)
+    assert watts is not None
+    assert (watts.number_json(1000.0), watts.number_json(0.0)) == (1.0, 0.0)
+    assert type(watts.number_json(0.0)) is float
+    assert watts.number_json(1.5e-07) is None and watts.number_json("nan") is None
+    assert engine._gives_floats(Head("power", "W", coding="real32"))
+    assert not engine._gives_floats(Head("power", "W"))
+    assert not engine._gives_floats(LayoutHead("power", "W"))
+    real32, int32 = mbus.records.decode_records(bytes.fromhex("052b0000803f" "042b00000000"))
+    assert engine._gives_floats(real32.shape) and not engine._gives_floats(int32.shape)
 
 
 def test_floats_take_the_int_way_where_the_value_says_which() -> None:
