@@ -528,7 +528,8 @@ def _round(arguments: list[Number], text: str) -> Number:
         return value
     if type(value) is Decimal:
         try:
-            return _EXACT.plus(_ROUNDING.quantize(value, _QUANTA[digits]))  # half to even
+            # Half to even; within the bounds of _EXACT (exponent -digits, bounds trapped).
+            return _ROUNDING.quantize(value, _QUANTA[digits])
         except _TRAPPED:
             pass
     return Fraction(round(_fraction(value), digits))  # half to even
