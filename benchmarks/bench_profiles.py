@@ -23,6 +23,11 @@ telegrams at PLACES (comma-separated), with (``with``) or without (``without``)
 profiles, or with generic names only (``generic``), one first pass and N warm rounds
 (N = -1: set up only).
 
+``python -m benchmarks.bench_profiles --only NAME[,NAME...]`` gives the instruction
+counts (warm and cold, without and with profiles) of the telegrams that the named
+profiles match (``generic``: those no profile matches): what a speed trick for those
+telegrams cites as its end-to-end figure.
+
 ``python -m benchmarks.bench_profiles --by-kind`` says where the warm cost lies: the
 telegrams grouped by what their matched profile does (:func:`profile_kind`: ``L``
 layouts, ``F`` formulas, ``R`` fields read by status tables, ``S`` status tables,
@@ -129,6 +134,33 @@ def main() -> None:
         generic = counts[("generic", when)]
         print(f"  for reference, generic names only: {generic:,.0f}, "
               f"{(generic / without - 1) * 100:.1f} % more than without")
+
+
+def only(names: set[str]) -> None:
+    """Print the instructions per telegram (warm, cold) without and with profiles of the
+    corpus telegrams that the profiles ``names`` match (``generic``: no profile)."""
+    if not WMBUS_DEV.exists():
+        print(f"profiles benchmark skipped: corpus not found at {WMBUS_DEV}")
+        return
+    import wmbus
+
+    corpus = load_wmbus_dev()
+    decode = wmbus.Decoder().decode
+    places = [place for place in _decoding_places(corpus)
+              if (decode(*corpus[place]).meter.profile  # type: ignore[union-attr]
+                  or "generic") in names]
+    if not places:
+        print(f"no corpus telegram matches {', '.join(sorted(names))}")
+        return
+    counts = instructions(places)
+    if counts is None:
+        print("instructions: valgrind not installed")
+        return
+    print(f"{len(places)} telegrams of {', '.join(sorted(names))}")
+    for when in ("warm", "cold"):
+        without, with_ = counts[("without", when)], counts[("with", when)]
+        print(f"instructions per {when} telegram (callgrind): {without:,.0f} without, "
+              f"{with_:,.0f} with profiles: profiles add {(with_ / without - 1) * 100:.1f} %")
 
 
 def profile_kind(profile: MeterProfile | None) -> str:
@@ -285,6 +317,8 @@ if __name__ == "__main__":
         loop(sys.argv[2], int(sys.argv[3]), [int(place) for place in sys.argv[4].split(",")])
     elif sys.argv[1:2] == ["--by-kind"]:
         by_kind()
+    elif sys.argv[1:2] == ["--only"] and len(sys.argv) == 3:
+        only(set(sys.argv[2].split(",")))
     elif sys.argv[1:2] == ["--kinds-loop"]:
         kinds_loop([[int(place) for place in group.split(",")]
                     for group in sys.argv[2].split(";")])

@@ -211,11 +211,10 @@ def _float_json(number: float, numerator: int, denominator: int, of_float: bool 
     or text from a Decimal, a float from a float): None for them, unless the float has
     more than 15 digits, so that it is no decimal's, or the record's value is known to be
     the float (``of_float``: its head says REAL32). Speed trick, kept because it pays
-    14 % end to end: decrypt + decode + to_dict of the 23 dev-corpus telegrams where it
-    converts a float (REAL32 W -> kW, ...) takes 337.5k instead of 390.6k instructions
-    per warm telegram (callgrind, /tmp script looping over those telegrams); ``of_float``
-    pays 10.0 % more on the 6 schneider_iem3000 telegrams, whose REAL32 records of 0.0 W
-    and 0.0 Wh went the decimal way: 382.1k instead of 424.8k (callgrind, December 2026)."""
+    16.5 % end to end: decrypt + decode + to_dict of the 28 dev-corpus telegrams where it
+    converts a float (REAL32 W -> kW, ...) takes 292.6k instead of 350.4k instructions per
+    warm telegram (callgrind, December 2026: ``benchmarks.bench_profiles.instructions``
+    over those telegrams, against this function returning None)."""
     # The decimal: digits / places. Most have at most 6 places: a decimal of at most 15
     # digits that gives the float back is the one (no two give the same float).
     digits = round(number * 1e6) if -1e8 < number < 1e8 else 0
