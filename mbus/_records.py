@@ -59,9 +59,10 @@ class PendingRecords(tuple[tuple[RecordShape, bytes], ...]):
 
     :func:`scan_records` returns them; a telegram stores them and makes
     :class:`Record` objects only when its ``records`` are first read.
-    ``structure``: where the records lie as in a telegram scanned before, the tuple
-    of their shapes that every telegram of that layout shares (its identity stands for
-    the sequence of shapes: :meth:`profiles.MeterProfiles.document`); else None.
+    ``structure``: where the scan knows where the records lie (a layout learnt from
+    this telegram or an earlier one), the tuple of their shapes that every telegram of
+    that layout shares (its identity stands for the sequence of shapes:
+    :meth:`profiles.MeterProfiles.document`); else None.
     """
 
     structure: tuple[RecordShape, ...] | None = None
@@ -182,6 +183,7 @@ def scan_records(
     else:
         learnt = _learn_layout(data, offset, end, records)
         _LAYOUTS[key] = (learnt, *layouts[:_LAYOUTS_PER_KEY - 1])
+        records.structure = learnt.shapes  # the telegram it was learnt from has it too
     return records
 
 

@@ -680,9 +680,21 @@ class MeterProfiles:
                         structure: object) -> _DocumentEntry:
         """(profile, plan, heads, :class:`_Layouts`, structure) for :meth:`document`: plan
         None where a layout of the profile reads in such telegrams."""
-        profile = self.find(manufacturer, version, device_type, ci, payload)
         heads = tuple(map(_HEAD, records))
         entry: _DocumentEntry
+        if structure is not None:
+            # A decoder passes a structure once it knows where the records lie (mbus.records:
+            # from a meter's second telegram on): the entry the heads had before serves
+            # it, with what it settled and the plans of its layouts' paths.
+            length = self._prefix_lengths.get(manufacturer) or 0
+            before = self._documents.get((manufacturer, version, device_type, ci,
+                                          payload[:length], *map(id, heads)))
+            if before is not None:
+                profile, plan, heads, sources, _ = before
+                entry = (profile, plan, heads, sources, structure)
+                self._keep(key, entry)
+                return entry
+        profile = self.find(manufacturer, version, device_type, ci, payload)
         reads = _layout_reads(profile, heads) if profile is not None else ()
         if profile is not None and reads:
             # Where nothing reads the layouts' values (formulas, status tables), _written
@@ -692,11 +704,14 @@ class MeterProfiles:
         else:
             entry = (profile, self._cached_plan(profile, heads, len(heads)), heads,
                      _Layouts((), {}, False, []), structure)
+        self._keep(key, entry)
+        return entry
+
+    def _keep(self, key: tuple[object, ...], entry: _DocumentEntry) -> None:
         if len(self._documents) >= _CACHE_LIMIT:
             self._documents.clear()
         # The entry holds the heads and the structure, so that their ids stay theirs.
         self._documents[key] = entry
-        return entry
 
     def _written(self, profile: MeterProfile | None, heads: Sequence[RecordHead],
                  layouts: _Layouts, records: Sequence[tuple[RecordHead, Any]],

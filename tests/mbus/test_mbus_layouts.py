@@ -82,7 +82,8 @@ def test_a_telegram_with_other_data_takes_the_layout(monkeypatch: pytest.MonkeyP
     second = bytes.fromhex("041301020304" "026c1a2b" "8c101312345678" "0dfd0e03646566" "0f0809")
     _records._LAYOUTS.clear()
     assert mbus.records.scan_records(first).structure is None  # first sight: no layout
-    mbus.records.scan_records(first)  # learnt
+    learnt = mbus.records.scan_records(first)  # second sight: learnt, with its structure
+    assert learnt.structure is not None
     expected = tuple(_records._scan(second, 0, len(second), False, False, 0, None))
 
     def no_scan(*args: object) -> None:
@@ -93,6 +94,7 @@ def test_a_telegram_with_other_data_takes_the_layout(monkeypatch: pytest.MonkeyP
     assert tuple(found) == expected
     # The layout's shapes, shared: the same object for every telegram of the layout.
     assert found.structure is not None and found.structure == tuple(s for s, _ in expected)
+    assert found.structure is learnt.structure
     assert mbus.records.scan_records(first).structure is found.structure
     assert [data.hex() for _, data in expected] == ["01020304", "1a2b", "12345678", "03646566",
                                                     "0809"]

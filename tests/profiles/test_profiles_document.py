@@ -121,6 +121,24 @@ def test_a_structure_stands_for_its_heads(records: list[tuple[int, object]],
         assert list((written or {})["fields"]) == list(made["fields"])
 
 
+def test_a_structure_takes_the_entry_its_heads_had(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A decoder passes a structure only once it knows where the records lie: the profile
+    # found and the plan made for the heads before serve it, without a second search.
+    library = MeterProfiles()
+    pairs = [(Head("energy", "Wh"), 1500), (Head("volume", "m3"), 7)]
+    heads = tuple(head for head, _ in pairs)
+    dicts = [{"value": _json(value)} for _, value in pairs]
+    first = library.document(pairs, dicts, lambda head, data: data, "ABC", 1, 7, 0x72, 0,
+                             b"", None, None)
+
+    def searched(*args: object) -> None:
+        raise AssertionError("profile searched again for heads it has an entry for")
+
+    monkeypatch.setattr(library, "find", searched)
+    assert library.document(pairs, dicts, lambda head, data: data, "ABC", 1, 7, 0x72, 0,
+                            b"", None, heads) == first
+
+
 # One structure object per sequence of heads, kept alive as a decoder's layouts keep theirs.
 _STRUCTURES: dict[tuple[int, ...], tuple[Head, ...]] = {}
 
