@@ -166,6 +166,11 @@ def test_to_dict_writes_the_same_meter_part_as_the_made_fields_on_the_corpus() -
         assert json.dumps(written) == json.dumps(second.meter.to_dict()), line["telegram"]
         copy = pickle.loads(pickle.dumps(first))  # pickling makes the meter part
         assert json.dumps(copy.to_dict()["meter"]) == json.dumps(written)
+        # Later sights: the scan learns where the records lie (the telegram then has a
+        # structure) and the profiles find the telegram's plan by it.
+        for _ in range(3):
+            again = decoder.decode(bytes.fromhex(line["telegram"]), key=key)
+            assert json.dumps(again.to_dict()["meter"]) == json.dumps(written), line["telegram"]
         compared += 1
     assert compared > 250
 
