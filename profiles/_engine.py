@@ -234,6 +234,14 @@ def _float_json(number: float, numerator: int, denominator: int, of_float: bool 
     return exact / denominator  # int division rounds correctly, as float(Decimal)
 
 
+def _heads_key(manufacturer: str | None, version: int | None, device_type: int | None,
+               ci: int | None, prefix: bytes, heads: Iterable[object]) -> tuple[object, ...]:
+    """:meth:`MeterProfiles.document`'s key of a telegram without a structure: its header
+    values, the payload's ``prefix`` that profiles of its manufacturer detect by, and the
+    ids of its record heads."""
+    return (manufacturer, version, device_type, ci, prefix, *map(id, heads))
+
+
 def _gives_floats(head: RecordHead) -> bool:
     """Whether the record's Python value is a float: its head says REAL32 data (a head may
     say its ``coding``, as ``mbus.records.RecordShape`` does)."""
@@ -634,8 +642,8 @@ class MeterProfiles:
         # and the heads' ids. The keys differ in their first item: an int, a str or None.
         length = self._prefix_lengths.get(manufacturer)
         if structure is None:
-            key: tuple[object, ...] = (manufacturer, version, device_type, ci,
-                                       payload[:length or 0], *map(id, map(_HEAD, records)))
+            key: tuple[object, ...] = _heads_key(manufacturer, version, device_type, ci,
+                                                 payload[:length or 0], map(_HEAD, records))
         elif length:
             key = (id(structure), manufacturer, version, device_type, ci, payload[:length])
         else:
@@ -687,8 +695,8 @@ class MeterProfiles:
             # from a meter's second telegram on): the entry the heads had before serves
             # it, with what it settled and the plans of its layouts' paths.
             length = self._prefix_lengths.get(manufacturer) or 0
-            before = self._documents.get((manufacturer, version, device_type, ci,
-                                          payload[:length], *map(id, heads)))
+            before = self._documents.get(_heads_key(manufacturer, version, device_type, ci,
+                                                    payload[:length], heads))
             if before is not None:
                 profile, plan, heads, sources, _ = before
                 entry = (profile, plan, heads, sources, structure)
