@@ -33,6 +33,12 @@ counts (warm and cold, without and with profiles) of the telegrams that the name
 profiles match (``generic``: those no profile matches): what a speed trick for those
 telegrams cites as its end-to-end figure.
 
+``python -m benchmarks.bench_profiles --cache`` counts what the wall-clock figures
+of the corpus in turn pay for and instruction counts do not show: cache misses per
+warm telegram without and with profiles, simulated by cachegrind for the caches of
+:data:`CACHES` (L1 instruction and data, and a last level the size of an L2), over
+the same child runs as the instruction counts (the first and the last of them).
+
 ``python -m benchmarks.bench_profiles --by-kind`` says where the warm cost lies: the
 telegrams grouped by what their matched profile does (:func:`profile_kind`: ``L``
 layouts, ``F`` formulas, ``R`` fields read by status tables, ``S`` status tables,
@@ -67,6 +73,11 @@ HOT_REPEATS = 50  # decodes of one telegram in a row, for the hot wall-clock fig
 HOT_BEST = 5
 BUDGET = 0.20
 KIND_ROUNDS = 2  # warm rounds per kind and mode in --by-kind
+# --cache's simulated caches (size, ways, line): this machine's L1s (32 KiB each) and its
+# 1 MiB L2 as the last level, whose misses go to the shared L3.
+CACHES = ("--I1=32768,8,64", "--D1=32768,8,64", "--LL=1048576,16,64")
+_CACHE_EVENTS = {"I1  misses": "L1 instruction misses", "D1  misses": "L1 data misses",
+                 "LLd misses": "L2 data misses", "LLi misses": "L2 instruction misses"}
 
 
 def _telegrams() -> list[tuple[bytes, bytes | None]]:
@@ -269,6 +280,41 @@ def kinds_loop(groups: list[list[int]]) -> None:
             os.getppid()
 
 
+def cache_misses() -> None:
+    """Print the simulated cache misses per warm telegram without and with profiles (see
+    the module text)."""
+    if not WMBUS_DEV.exists():
+        print(f"profiles benchmark skipped: corpus not found at {WMBUS_DEV}")
+        return
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print("cache misses: valgrind not installed")
+        return
+    places = _decoding_places(load_wmbus_dev())
+    root = str(Path(__file__).resolve().parents[1])
+    counts: dict[str, dict[str, float]] = {}
+    for mode in ("without", "with"):
+        runs = []
+        for rounds in (1, 5):
+            done = subprocess.run(
+                [valgrind, "--tool=cachegrind", "--cache-sim=yes", *CACHES,
+                 "--cachegrind-out-file=/dev/null", sys.executable, "-m",
+                 "benchmarks.bench_profiles", "--loop", mode, str(rounds),
+                 ",".join(map(str, places))],
+                capture_output=True, text=True, check=True, cwd=root)
+            runs.append({event: int(found.group(1).replace(",", ""))
+                         for event in _CACHE_EVENTS
+                         if (found := re.search(event + r":\s+([\d,]+)", done.stderr))})
+        first, last = runs
+        counts[mode] = {event: (last[event] - first[event]) / 4 / len(places)
+                        for event in first}
+    print(f"simulated cache misses per warm telegram (cachegrind, {' '.join(CACHES)}):")
+    for event, label in _CACHE_EVENTS.items():
+        without, with_ = counts["without"][event], counts["with"][event]
+        print(f"  {label:24} {without:9,.1f} without, {with_:9,.1f} with profiles: "
+              f"{(with_ / without - 1) * 100:+.1f} %")
+
+
 def instructions(places: list[int]) -> dict[tuple[str, str], float] | None:
     """Instructions per telegram by (mode, ``warm`` or ``cold``) for the corpus telegrams at
     ``places`` (None without valgrind)."""
@@ -346,6 +392,8 @@ if __name__ == "__main__":
         loop(sys.argv[2], int(sys.argv[3]), [int(place) for place in sys.argv[4].split(",")])
     elif sys.argv[1:2] == ["--by-kind"]:
         by_kind()
+    elif sys.argv[1:2] == ["--cache"]:
+        cache_misses()
     elif sys.argv[1:2] == ["--only"] and len(sys.argv) == 3:
         only(set(sys.argv[2].split(",")))
     elif sys.argv[1:2] == ["--kinds-loop"]:
