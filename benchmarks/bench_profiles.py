@@ -202,12 +202,8 @@ def profile_kind(profile: MeterProfile | None) -> str:
 def by_kind() -> None:
     """Print the warm instructions per telegram without and with profiles for each
     :func:`profile_kind` (see the module text)."""
-    if not WMBUS_DEV.exists():
-        print(f"profiles benchmark skipped: corpus not found at {WMBUS_DEV}")
-        return
-    valgrind = shutil.which("valgrind")
+    valgrind = _valgrind("instructions by kind")
     if valgrind is None:
-        print("instructions by kind: valgrind not installed")
         return
     import profiles
     import wmbus
@@ -280,31 +276,47 @@ def kinds_loop(groups: list[list[int]]) -> None:
             os.getppid()
 
 
+def _valgrind(what: str) -> str | None:
+    """valgrind's path, where the corpus and valgrind are both there; else None, having
+    printed why ``what`` is not measured."""
+    if not WMBUS_DEV.exists():
+        print(f"profiles benchmark skipped: corpus not found at {WMBUS_DEV}")
+        return None
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        print(f"{what}: valgrind not installed")
+    return valgrind
+
+
+def _loop_under(valgrind: str, options: list[str], mode: str, rounds: int,
+                places: list[int]) -> str:
+    """What valgrind with ``options`` reports (its standard error) on a :func:`loop` child
+    (``--loop MODE ROUNDS PLACES``)."""
+    done = subprocess.run(
+        [valgrind, *options, sys.executable, "-m", "benchmarks.bench_profiles", "--loop",
+         mode, str(rounds), ",".join(map(str, places))],
+        capture_output=True, text=True, check=True,
+        cwd=str(Path(__file__).resolve().parents[1]))
+    return done.stderr
+
+
 def cache_misses() -> None:
     """Print the simulated cache misses per warm telegram without and with profiles (see
     the module text)."""
-    if not WMBUS_DEV.exists():
-        print(f"profiles benchmark skipped: corpus not found at {WMBUS_DEV}")
-        return
-    valgrind = shutil.which("valgrind")
+    valgrind = _valgrind("cache misses")
     if valgrind is None:
-        print("cache misses: valgrind not installed")
         return
     places = _decoding_places(load_wmbus_dev())
-    root = str(Path(__file__).resolve().parents[1])
     counts: dict[str, dict[str, float]] = {}
     for mode in ("without", "with"):
         runs = []
         for rounds in (1, 5):
-            done = subprocess.run(
-                [valgrind, "--tool=cachegrind", "--cache-sim=yes", *CACHES,
-                 "--cachegrind-out-file=/dev/null", sys.executable, "-m",
-                 "benchmarks.bench_profiles", "--loop", mode, str(rounds),
-                 ",".join(map(str, places))],
-                capture_output=True, text=True, check=True, cwd=root)
+            report = _loop_under(valgrind, ["--tool=cachegrind", "--cache-sim=yes", *CACHES,
+                                            "--cachegrind-out-file=/dev/null"],
+                                 mode, rounds, places)
             runs.append({event: int(found.group(1).replace(",", ""))
                          for event in _CACHE_EVENTS
-                         if (found := re.search(event + r":\s+([\d,]+)", done.stderr))})
+                         if (found := re.search(event + r":\s+([\d,]+)", report))})
         first, last = runs
         counts[mode] = {event: (last[event] - first[event]) / 4 / len(places)
                         for event in first}
@@ -321,18 +333,14 @@ def instructions(places: list[int]) -> dict[tuple[str, str], float] | None:
     valgrind = shutil.which("valgrind")
     if valgrind is None:
         return None
-    root = str(Path(__file__).resolve().parents[1])
     out = {}
     for mode in ("without", "with", "generic"):
         totals = []
         for rounds in (-1, 1, 5):
-            done = subprocess.run(
-                [valgrind, "--tool=callgrind", "--callgrind-out-file=/dev/null",
-                 sys.executable, "-m", "benchmarks.bench_profiles", "--loop", mode,
-                 str(rounds), ",".join(map(str, places))],
-                capture_output=True, text=True, check=True, cwd=root)
-            found = re.search(r"Collected : (\d+)", done.stderr)
-            assert found is not None, done.stderr[-500:]
+            report = _loop_under(valgrind, ["--tool=callgrind", "--callgrind-out-file=/dev/null"],
+                                 mode, rounds, places)
+            found = re.search(r"Collected : (\d+)", report)
+            assert found is not None, report[-500:]
             totals.append(int(found.group(1)))
         set_up, first, last = totals
         warm = (last - first) / 4
