@@ -48,6 +48,11 @@ counts all of them: its child (``--kinds-loop``) calls ``os.getppid`` between th
 measured stretches, and callgrind writes the count so far before each such call
 (``--dump-before``). These counts cover the decode loop only (no set-up): they come
 out about 2 points under the main figure.
+
+``python -m benchmarks.bench_profiles --by-profile`` counts the same per matched profile
+(``generic``: no profile matched), the profiles that add most to the corpus as a whole
+first: the last column is what a profile's telegrams add, spread over every telegram
+of the corpus (the columns sum to the ALL row's ``added``).
 """
 
 from __future__ import annotations
@@ -199,10 +204,11 @@ def profile_kind(profile: MeterProfile | None) -> str:
     return kind or "plain"
 
 
-def by_kind() -> None:
+def by_kind(by_profile: bool = False) -> None:
     """Print the warm instructions per telegram without and with profiles for each
-    :func:`profile_kind` (see the module text)."""
-    valgrind = _valgrind("instructions by kind")
+    :func:`profile_kind` (see the module text); with ``by_profile``, for each matched
+    profile (``generic``: none), the largest share of what profiles add first."""
+    valgrind = _valgrind("instructions by profile" if by_profile else "instructions by kind")
     if valgrind is None:
         return
     import profiles
@@ -213,36 +219,48 @@ def by_kind() -> None:
     corpus = load_wmbus_dev()
     places = _decoding_places(corpus)
     decode = wmbus.Decoder(profiles=library).decode
-    kinds: dict[str, list[int]] = {}
+    groups: dict[str, list[int]] = {}
+    kinds: dict[str, str] = {}
     for place in places:
-        name = decode(*corpus[place]).meter.profile  # type: ignore[union-attr]
-        kinds.setdefault(profile_kind(by_name.get(name or "")), []).append(place)
-    kinds["ALL"] = places
-    order = sorted(kinds)
+        name = decode(*corpus[place]).meter.profile or "generic"  # type: ignore[union-attr]
+        kind = kinds[name] = profile_kind(by_name.get(name))
+        groups.setdefault(name if by_profile else kind, []).append(place)
+    groups["ALL"] = places
+    order = sorted(groups)
     root = str(Path(__file__).resolve().parents[1])
     with tempfile.TemporaryDirectory() as scratch:
         subprocess.run(
             [valgrind, "--tool=callgrind", "--dump-before=os_getppid",
              f"--callgrind-out-file={scratch}/cg.out", sys.executable, "-m",
              "benchmarks.bench_profiles", "--kinds-loop",
-             ";".join(",".join(map(str, kinds[kind])) for kind in order)],
+             ";".join(",".join(map(str, groups[group])) for group in order)],
             capture_output=True, text=True, check=True, cwd=root)
         dumps = sorted((int(path.suffix[1:]), path) for path in Path(scratch).glob("cg.out.*")
                        if path.suffix[1:].isdigit())
         counts = [_collected(path) for _, path in dumps]
-    print(f"instructions per warm telegram by kind (callgrind, {KIND_ROUNDS} rounds; "
-          "L layouts, F formulas, R fields read by status tables, S status tables)")
-    print(f"{'kind':8} {'n':>4} {'without':>9} {'with':>9} {'added':>8} {'%':>6} "
-          f"{'added x n':>10}")
-    for number, kind in enumerate(order):
-        n = len(kinds[kind])
-        # The set-up's dump, then four per kind: warm-up without, rounds without, warm-up
+    rows = []
+    for number, group in enumerate(order):
+        n = len(groups[group])
+        # The set-up's dump, then four per group: warm-up without, rounds without, warm-up
         # with, rounds with.
         without = counts[4 * number + 2] / KIND_ROUNDS / n
         with_ = counts[4 * number + 4] / KIND_ROUNDS / n
-        added = with_ - without
-        print(f"{kind:8} {n:4} {without / 1e3:8.1f}k {with_ / 1e3:8.1f}k "
-              f"{added / 1e3:7.1f}k {added / without * 100:5.1f}% {added * n / 1e6:9.2f}M")
+        rows.append((group, n, without, with_, with_ - without))
+    total = len(places)
+    if by_profile:  # ALL first, then by share of what profiles add to the corpus
+        rows.sort(key=lambda row: (row[0] != "ALL", -row[4] * row[1]))
+    print(f"instructions per warm telegram by {'profile' if by_profile else 'kind'} "
+          f"(callgrind, {KIND_ROUNDS} rounds; L layouts, F formulas, R fields read by status "
+          "tables, S status tables)")
+    label = "profile" if by_profile else "kind"
+    width = max(len(label), *(len(row[0]) for row in rows))
+    print(f"{label:{width}} {'' if not by_profile else 'kind    '}{'n':>4} {'without':>9} "
+          f"{'with':>9} {'added':>8} {'%':>6} {'added x n':>10} {'per corpus telegram':>20}")
+    for group, n, without, with_, added in rows:
+        kind = "" if not by_profile else f"{kinds.get(group, ''):8}"
+        print(f"{group:{width}} {kind}{n:4} {without / 1e3:8.1f}k {with_ / 1e3:8.1f}k "
+              f"{added / 1e3:7.1f}k {added / without * 100:5.1f}% {added * n / 1e6:9.2f}M "
+              f"{added * n / total / 1e3:19.2f}k")
 
 
 def _collected(path: Path) -> int:
@@ -400,6 +418,8 @@ if __name__ == "__main__":
         loop(sys.argv[2], int(sys.argv[3]), [int(place) for place in sys.argv[4].split(",")])
     elif sys.argv[1:2] == ["--by-kind"]:
         by_kind()
+    elif sys.argv[1:2] == ["--by-profile"]:
+        by_kind(by_profile=True)
     elif sys.argv[1:2] == ["--cache"]:
         cache_misses()
     elif sys.argv[1:2] == ["--only"] and len(sys.argv) == 3:
