@@ -168,8 +168,7 @@ def main() -> None:
 def only(names: set[str]) -> None:
     """Print the instructions per telegram (warm, cold) without and with profiles of the
     corpus telegrams that the profiles ``names`` match (``generic``: no profile)."""
-    if not WMBUS_DEV.exists():
-        print(f"profiles benchmark skipped: corpus not found at {WMBUS_DEV}")
+    if _valgrind("instructions") is None:
         return
     import wmbus
 
@@ -182,9 +181,7 @@ def only(names: set[str]) -> None:
         print(f"no corpus telegram matches {', '.join(sorted(names))}")
         return
     counts = instructions(places)
-    if counts is None:
-        print("instructions: valgrind not installed")
-        return
+    assert counts is not None  # valgrind is there (_valgrind)
     print(f"{len(places)} telegrams of {', '.join(sorted(names))}")
     for when in ("warm", "cold"):
         without, with_ = counts[("without", when)], counts[("with", when)]

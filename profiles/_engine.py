@@ -651,7 +651,7 @@ class MeterProfiles:
         entry = self._documents.get(key)
         if entry is None:
             entry = self._document_entry(key, records, manufacturer, version, device_type, ci,
-                                         payload, structure)
+                                         payload, structure, length or 0)
         profile, plan, heads, sources, _ = entry
         if plan is None:
             return self._written(profile, heads, sources, records, record_dicts, value, status,
@@ -685,16 +685,16 @@ class MeterProfiles:
     def _document_entry(self, key: tuple[object, ...], records: Sequence[tuple[RecordHead, Any]],
                         manufacturer: str | None, version: int | None,
                         device_type: int | None, ci: int | None, payload: bytes,
-                        structure: object) -> _DocumentEntry:
+                        structure: object, length: int) -> _DocumentEntry:
         """(profile, plan, heads, :class:`_Layouts`, structure) for :meth:`document`: plan
-        None where a layout of the profile reads in such telegrams."""
+        None where a layout of the profile reads in such telegrams (``length``: that of the
+        payload's start that profiles of the manufacturer detect by)."""
         heads = tuple(map(_HEAD, records))
         entry: _DocumentEntry
         if structure is not None:
             # A decoder passes a structure once it knows where the records lie (mbus.records:
             # from a meter's second telegram on): the entry the heads had before serves
             # it, with what it settled and the plans of its layouts' paths.
-            length = self._prefix_lengths.get(manufacturer) or 0
             before = self._documents.get(_heads_key(manufacturer, version, device_type, ci,
                                                     payload[:length], heads))
             if before is not None:
